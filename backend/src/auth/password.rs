@@ -1,0 +1,62 @@
+//! Password hashing: argon2id with the RustCrypto defaults.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use std::sync::LazyLock;
+
+/// Shortest password accepted.
+pub const MIN_LEN: usize = 8;
+
+/// Hashes `password` with a fresh salt.
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))
+}
+
+/// Whether `password` matches `stored`. A malformed stored hash never matches.
+pub fn verify(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Spends the same time as a real check, for logins with an unknown username, so response times
+/// don't reveal which usernames exist.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: LazyLock<String> =
+        LazyLock::new(|| hash("not-a-real-password").unwrap_or_default());
+    let _ = verify(password, &DUMMY);
+}
+
+/// Why a new password is refused, if it is.
+pub fn check_new(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_LEN {
+        return Err(format!("密码至少{MIN_LEN}位"));
+    }
+    if password.len() > 256 {
+        return Err("密码过长".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ() -> anyhow::Result<()> {
+        let a = hash("correct horse")?;
+        let b = hash("correct horse")?;
+        assert_ne!(a, b, "salted");
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify("correct horse", &a));
+        assert!(!verify("wrong horse", &a));
+        assert!(!verify("x", "not a hash"));
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! Server-side sessions. The cookie carries a random token; the database keeps only its SHA-256,
+//! so a leaked database holds no usable sessions. Every request re-reads the user, so disabling
+//! an account or changing a role takes effect at once.
+
+use super::users::{self, UserRow};
+use crate::app::AppState;
+use crate::db::now_millis;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use shared::actor::Actor;
+use sqlx::AnyPool;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "rb_session";
+/// A session ends after this long without use.
+pub const IDLE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// A session ends this long after login, used or not.
+pub const ABSOLUTE_MS: i64 = 30 * 24 * 3600 * 1000;
+/// `last_seen_at` is written at most this often, to keep reads from becoming writes.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a session for `user_id`; returns the token for the cookie. A fresh token at every login
+/// is what defeats session fixation.
+pub async fn create(pool: &AnyPool, user_id: &str) -> Result<String, sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let now = now_millis();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+        .bind(hash_token(&token))
+        .bind(user_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(token)
+}
+
+/// Ends one session.
+pub async fn end(pool: &AnyPool, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(hash_token(token))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (logout everywhere, password reset, account disabled).
+pub async fn end_all(pool: &AnyPool, user_id: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await?;
+    Ok(done.rows_affected())
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: String,
+    created_at: i64,
+    last_seen_at: i64,
+}
+
+/// The user behind `token`, if the session is alive and the account enabled.
+pub async fn lookup(pool: &AnyPool, token: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    let hash = hash_token(token);
+    let row: Option<SessionRow> =
+        sqlx::query_as("SELECT user_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let now = now_millis();
+    if now - row.last_seen_at > IDLE_MS || now - row.created_at > ABSOLUTE_MS {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&hash).execute(pool).await?;
+        return Ok(None);
+    }
+    if now - row.last_seen_at > TOUCH_EVERY_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(pool)
+            .await?;
+    }
+    let user = users::by_id(pool, &row.user_id).await?;
+    Ok(user.filter(|u| u.disabled == 0))
+}
+
+/// The session token in the request's cookies.
+pub fn token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `Set-Cookie` value that stores `token`.
+pub fn set_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        ABSOLUTE_MS / 1000
+    )
+}
+
+/// `Set-Cookie` value that clears the cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+/// The signed-in user of a request; extracting it answers 401 when there is none.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// Who, for permission checks.
+    pub actor: Actor,
+    /// The stored row.
+    pub row: UserRow,
+    /// The session token (for logout).
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = token_from(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let row = lookup(&state.db.pool, &token).await?.ok_or(ApiError::Unauthorized)?;
+        let actor = row
+            .actor()
+            .ok_or_else(|| anyhow::anyhow!("user {} has an unusable role or unit", row.id))?;
+        Ok(CurrentUser { actor, row, token })
+    }
+}
+
+/// A signed-in user who has no pending forced password change: everything but the password
+/// screen requires this.
+#[derive(Debug, Clone)]
+pub struct ActiveUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for ActiveUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.row.must_change_password != 0 {
+            return Err(ApiError::Forbidden("请先修改密码".into()));
+        }
+        Ok(ActiveUser(user))
+    }
+}

@@ -1,0 +1,111 @@
+//! First start: the seed plan, the built-in units, the administrator and (only when asked for)
+//! the demo accounts.
+
+use crate::auth::{password, users};
+use crate::db::Db;
+use crate::entity_store;
+use crate::plan_import::{self, CPPCC_UNIT, LEADERS_UNIT, NPC_UNIT, OFFICE_UNIT};
+use rand::Rng;
+use shared::actor::Role;
+use shared::ids::unit_id_for_name;
+
+/// Login name of the administrator created on first start.
+pub const ADMIN_USERNAME: &str = "admin";
+/// The one password of every demo account (demo mode is for trying the app, never for real data).
+pub const DEMO_PASSWORD: &str = "demo1234";
+
+/// What the operator needs to know after start-up.
+#[derive(Debug, Default)]
+pub struct Bootstrapped {
+    /// The administrator's initial password, when the account was created just now.
+    pub admin_password: Option<String>,
+    /// Number of demo accounts created just now.
+    pub demo_accounts_created: usize,
+    /// The seed plan was imported just now.
+    pub seed_imported: bool,
+}
+
+/// Prepares an empty or existing database for serving.
+pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
+    let mut out = Bootstrapped::default();
+    if !plan_import::has_plan(&db.pool).await? {
+        let parsed = shared::plan_text::parse(plan_import::SEED)
+            .map_err(|e| anyhow::anyhow!("the embedded seed plan does not parse: {e}"))?;
+        plan_import::import(db, &parsed).await?;
+        out.seed_imported = true;
+    }
+    plan_import::ensure_builtin_units(db).await?;
+    if users::by_username(&db.pool, ADMIN_USERNAME).await?.is_none() {
+        let password = if demo { DEMO_PASSWORD.to_string() } else { random_password() };
+        let created = users::insert(
+            &db.pool,
+            users::NewUser {
+                username: ADMIN_USERNAME,
+                display_name: "综合办管理员",
+                unit: unit_id_for_name(OFFICE_UNIT),
+                role: Role::Office,
+                password_hash: password::hash(&password)?,
+                must_change_password: !demo,
+            },
+        )
+        .await?;
+        if created.is_some() {
+            out.admin_password = Some(password);
+        }
+    }
+    if demo {
+        out.demo_accounts_created = ensure_demo_accounts(db).await?;
+    }
+    Ok(out)
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..14).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+}
+
+/// The demo accounts: the office, a leader, 区人大, 区政协, and one per unit of the plan
+/// (`unit01`, `unit02`, … in the order the plan names them).
+pub async fn demo_accounts(db: &Db) -> anyhow::Result<Vec<(String, String, shared::ids::UnitId, Role)>> {
+    let mut accounts = vec![
+        ("office".to_string(), "综合办".to_string(), unit_id_for_name(OFFICE_UNIT), Role::Office),
+        ("leader".to_string(), "区领导".to_string(), unit_id_for_name(LEADERS_UNIT), Role::Leader),
+        ("npc".to_string(), "区人大".to_string(), unit_id_for_name(NPC_UNIT), Role::Supervisor),
+        ("cppcc".to_string(), "区政协".to_string(), unit_id_for_name(CPPCC_UNIT), Role::Supervisor),
+    ];
+    let state = entity_store::load_all(&db.pool).await?;
+    // Order units as the plan first names them: by the first item that mentions them.
+    let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
+    let first_item = |id| {
+        state
+            .items()
+            .iter()
+            .position(|i| i.lead_units.contains(&id) || i.cooperating_units.contains(&id))
+            .unwrap_or(usize::MAX)
+    };
+    units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
+    for (n, unit) in units.iter().enumerate() {
+        accounts.push((format!("unit{:02}", n + 1), unit.name.clone(), unit.id, Role::Unit));
+    }
+    Ok(accounts)
+}
+
+async fn ensure_demo_accounts(db: &Db) -> anyhow::Result<usize> {
+    let hash = password::hash(DEMO_PASSWORD)?;
+    let mut created = 0;
+    for (username, display_name, unit, role) in demo_accounts(db).await? {
+        let new = users::NewUser {
+            username: &username,
+            display_name: &display_name,
+            unit,
+            role,
+            password_hash: hash.clone(),
+            must_change_password: false,
+        };
+        if users::insert(&db.pool, new).await?.is_some() {
+            created += 1;
+        }
+    }
+    Ok(created)
+}

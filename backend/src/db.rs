@@ -1,0 +1,140 @@
+//! The database: SQLite (one file under the data directory, WAL) by default, PostgreSQL when
+//! `DATABASE_URL=postgres://…`. The same SQL runs on both through sqlx's `Any` driver; the few
+//! places that must differ ask `Db::kind`.
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Which database engine is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL, possibly shared by several backend processes.
+    Postgres,
+}
+
+/// A pool plus what we need to know about it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// The pool.
+    pub pool: AnyPool,
+    /// Engine.
+    pub kind: DbKind,
+    /// The URL it was opened with (PostgreSQL's LISTEN needs its own connection).
+    pub url: String,
+    /// SQLite allows one writer; writers in this process queue here instead of failing with
+    /// SQLITE_BUSY when a read transaction tries to upgrade.
+    write_lock: Arc<Mutex<()>>,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Db {
+    /// Opens the database named by `database_url`, or the SQLite file in `data_dir` when it is
+    /// absent, and runs the migrations.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let (url, kind) = match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                (url.to_string(), DbKind::Postgres)
+            }
+            Some(url) if url.starts_with("sqlite:") => (url.to_string(), DbKind::Sqlite),
+            Some(other) => anyhow::bail!("unsupported DATABASE_URL {other:?}: use postgres:// or sqlite:"),
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+                let file = data_dir.join("reformboard.db");
+                (format!("sqlite://{}?mode=rwc", file.display()), DbKind::Sqlite)
+            }
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match kind {
+                DbKind::Sqlite => 8,
+                DbKind::Postgres => 20,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if kind == DbKind::Sqlite {
+                        // WAL lets readers run beside the writer; synchronous=FULL makes an
+                        // acknowledged commit survive a crash or power loss.
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(&url)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&url)))?;
+        let migrator = match kind {
+            DbKind::Sqlite => &SQLITE_MIGRATOR,
+            DbKind::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&pool).await.context("running migrations")?;
+        let db = Db { pool, kind, url, write_lock: Arc::new(Mutex::new(())) };
+        db.ensure_epoch().await?;
+        Ok(db)
+    }
+
+    /// Serializes writers on SQLite; a no-op guard on PostgreSQL, whose row locks do that job.
+    pub async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.kind {
+            DbKind::Sqlite => Some(self.write_lock.lock().await),
+            DbKind::Postgres => None,
+        }
+    }
+
+    async fn ensure_epoch(&self) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// This database's sync epoch: cookies from another epoch get a full reset.
+    pub async fn epoch(&self) -> Result<String, sqlx::Error> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'").fetch_one(&self.pool).await
+    }
+}
+
+/// Whether a database error is worth retrying (lock contention, serialization failure, deadlock,
+/// pool exhaustion) rather than a fault.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+            // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes.
+            matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "5" | "6" | "517" | "261" | "262")
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}

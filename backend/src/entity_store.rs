@@ -1,0 +1,154 @@
+//! The `entity` and `space` tables: synced entities as JSON, versioned per space.
+
+use shared::entity::{Entity, EntityKey, Space, Visibility};
+use shared::state::State;
+use sqlx::{Any, Transaction};
+use std::collections::BTreeMap;
+
+/// One stored entity.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EntityRow {
+    /// Key (`kind/id`).
+    pub id: String,
+    /// Space.
+    pub space: String,
+    /// Version of its space when last written.
+    pub version: i64,
+    /// The only unit that may see it besides the office (None: everyone).
+    pub visible_unit: Option<String>,
+    /// JSON of the entity.
+    pub data: String,
+}
+
+impl EntityRow {
+    /// The entity, decoded. A row that no longer decodes is a fault of ours, not the client's.
+    pub fn entity(&self) -> anyhow::Result<Entity> {
+        serde_json::from_str(&self.data)
+            .map_err(|e| anyhow::anyhow!("stored entity {} does not decode: {e}", self.id))
+    }
+}
+
+/// Bumps `space`'s version and returns the new one. On PostgreSQL this also takes the row lock
+/// that serializes writers of the space until commit, so versions follow commit order.
+pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO space (id, version) VALUES ($1, 1) \
+         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+    )
+    .bind(space.to_string())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Loads the entities under `keys` that exist into `state` (skipping ones already there).
+pub async fn load_into(
+    tx: &mut Transaction<'_, Any>,
+    keys: &[EntityKey],
+    state: &mut State,
+) -> anyhow::Result<()> {
+    for key in keys {
+        if state.get(key).is_some() {
+            continue;
+        }
+        let row: Option<EntityRow> = sqlx::query_as(
+            "SELECT id, space, version, visible_unit, data FROM entity WHERE id = $1",
+        )
+        .bind(&key.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            state.put(row.entity()?);
+        }
+    }
+    Ok(())
+}
+
+/// The space the stored entity under `key` belongs to.
+pub async fn space_of(
+    tx: &mut Transaction<'_, Any>,
+    key: &EntityKey,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT space FROM entity WHERE id = $1")
+        .bind(&key.0)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Writes `entity` at `version` of its space.
+pub async fn save(
+    tx: &mut Transaction<'_, Any>,
+    entity: &Entity,
+    version: i64,
+) -> anyhow::Result<()> {
+    let visible_unit = match entity.visibility() {
+        Visibility::Everyone => None,
+        Visibility::Unit(u) => Some(u.to_string()),
+    };
+    sqlx::query(
+        "INSERT INTO entity (id, kind, space, version, visible_unit, data) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, space = excluded.space, \
+         version = excluded.version, visible_unit = excluded.visible_unit, data = excluded.data",
+    )
+    .bind(&entity.key().0)
+    .bind(entity.kind())
+    .bind(entity.space().to_string())
+    .bind(version)
+    .bind(visible_unit)
+    .bind(serde_json::to_string(entity)?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Current version of every space.
+pub async fn space_versions(
+    tx: &mut Transaction<'_, Any>,
+) -> Result<BTreeMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, version FROM space").fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Entities of `space` written after `since`.
+pub async fn changed_since(
+    tx: &mut Transaction<'_, Any>,
+    space: &str,
+    since: i64,
+) -> Result<Vec<EntityRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, space, version, visible_unit, data FROM entity \
+         WHERE space = $1 AND version > $2 ORDER BY id",
+    )
+    .bind(space)
+    .bind(since)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Every entity of `kind` (for exports and server-side reads outside sync).
+pub async fn all_of_kind(
+    pool: &sqlx::AnyPool,
+    kind: &str,
+) -> anyhow::Result<Vec<Entity>> {
+    let rows: Vec<EntityRow> = sqlx::query_as(
+        "SELECT id, space, version, visible_unit, data FROM entity WHERE kind = $1 ORDER BY id",
+    )
+    .bind(kind)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(EntityRow::entity).collect()
+}
+
+/// Every entity, as a `State` (small plans only: exports, tests, the importer).
+pub async fn load_all(pool: &sqlx::AnyPool) -> anyhow::Result<State> {
+    let rows: Vec<EntityRow> =
+        sqlx::query_as("SELECT id, space, version, visible_unit, data FROM entity")
+            .fetch_all(pool)
+            .await?;
+    let mut state = State::new();
+    for row in &rows {
+        state.put(row.entity()?);
+    }
+    Ok(state)
+}

@@ -1,0 +1,125 @@
+//! The API's one error type.
+//!
+//! Policy: a client's mistake (bad JSON, no permission, unknown id, too many attempts) gets a 4xx
+//! with a message the UI can show as is. A fault of ours (database down, a bug) is logged with its
+//! details and answered with a bare 500 or 503 that leaks nothing; 503 means "retry", and is what
+//! transient database errors (locks, serialization failures) become, so sync clients retry them.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or its values are not acceptable.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Not signed in, or the session ended.
+    #[error("请先登录")]
+    Unauthorized,
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing (or not visible to this user).
+    #[error("找不到{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (e.g. a gap in mutation ids).
+    #[error("{0}")]
+    Conflict(String),
+    /// Throttled; try again after this many seconds.
+    #[error("尝试次数过多，请{0}秒后再试")]
+    TooManyRequests(u64),
+    /// A transient failure: retry.
+    #[error("服务器繁忙，请稍后重试")]
+    Unavailable(#[source] sqlx::Error),
+    /// A database fault.
+    #[error("服务器内部错误")]
+    Database(#[source] sqlx::Error),
+    /// Any other fault of ours.
+    #[error("服务器内部错误")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_transient(&e) {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Database(e)
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::BadRequest("请求须为 JSON（Content-Type: application/json）".into())
+            }
+            other => ApiError::BadRequest(format!("请求格式有误：{}", other.body_text())),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Database(e) => tracing::error!(error = %e, "database error"),
+            ApiError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            ApiError::Unavailable(e) => tracing::warn!(error = %e, "transient database error"),
+            _ => {}
+        }
+        let status = self.status();
+        let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
+        let mut response = (status, body).into_response();
+        if let ApiError::TooManyRequests(secs) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// `Json<T>` whose rejections are `ApiError`s, so malformed bodies get the same JSON error shape.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,286 @@
+//! `reformboard`: the server and its command-line tools.
+
+use anyhow::Context;
+use backend::app::{AppState, Config};
+use backend::auth::{password, users};
+use backend::db::Db;
+use backend::sync::poke::PokeHub;
+use backend::{bootstrap, plan_import};
+use clap::{Args, Parser, Subcommand};
+use shared::actor::Role;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "reformboard", version, about = "改革看板 Reformboard: runs a government reform plan")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Data directory (the SQLite file, uploads).
+    #[arg(long, env = "REFORMBOARD_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); without it, SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app and the API.
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, env = "REFORMBOARD_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// The built app (`cargo xtask build-site` writes it to target/site).
+        #[arg(long, env = "REFORMBOARD_SITE_DIR")]
+        site_dir: Option<PathBuf>,
+        /// Demo mode: one account per unit, listed on the login page. Never for real data.
+        #[arg(long)]
+        demo: bool,
+        /// Mark the session cookie Secure (set when served over HTTPS).
+        #[arg(long, env = "REFORMBOARD_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Parse a plan document and print what was read.
+    ParsePlan {
+        /// The document (UTF-8 text).
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a plan document (idempotent: the same file twice changes nothing).
+    ImportPlan {
+        /// The document.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write a consistent copy of the SQLite database while the server runs.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Create a user account.
+    CreateUser {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Shown name.
+        #[arg(long)]
+        name: String,
+        /// The unit's name (as in the plan).
+        #[arg(long)]
+        unit: String,
+        /// office, unit, leader or supervisor.
+        #[arg(long, default_value = "unit")]
+        role: String,
+        /// Initial password (must be changed at first login).
+        #[arg(long, env = "REFORMBOARD_NEW_PASSWORD")]
+        password: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes a line to standard output: the CLI's results, not logs.
+fn say(line: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<Db> {
+    Db::open(db.database_url.as_deref(), &db.data_dir).await
+}
+
+fn read_plan(file: &PathBuf) -> anyhow::Result<Result<shared::plan_text::ParsedPlan, shared::plan_text::ParseError>> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    Ok(shared::plan_text::parse_bytes(&bytes))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve { db, addr, site_dir, demo, secure_cookies } => {
+            serve(db, addr, site_dir, demo, secure_cookies).await?;
+        }
+        Command::ParsePlan { file, json } => {
+            let parsed = match read_plan(&file)? {
+                Ok(p) => p,
+                Err(e) => {
+                    say(format!("{}: {e}", file.display()));
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            };
+            if json {
+                say(serde_json::to_string_pretty(&parsed.summary())?);
+            } else {
+                say(&parsed.plan.title);
+                for item in &parsed.plan.items {
+                    say(format!(
+                        "{:>3}. {}\n     牵头：{}\n     配合：{}",
+                        item.number,
+                        item.title,
+                        item.lead_units.join("、"),
+                        item.cooperating_units.join("、")
+                    ));
+                }
+                say(format!("{} 项改革，{} 个单位", parsed.plan.items.len(), parsed.units.len()));
+                for w in &parsed.warnings {
+                    say(format!("警告 第{}行：{}", w.line, w.message));
+                }
+            }
+        }
+        Command::ImportPlan { file, db } => {
+            let parsed = match read_plan(&file)? {
+                Ok(p) => p,
+                Err(e) => {
+                    say(format!("{}: {e}", file.display()));
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            };
+            let db = open(&db).await?;
+            let report = plan_import::import(&db, &parsed).await?;
+            say(format!(
+                "导入完成：新建 {}，更新 {}，未变 {}",
+                report.created, report.updated, report.unchanged
+            ));
+        }
+        Command::Backup { file, db } => {
+            let db = open(&db).await?;
+            anyhow::ensure!(
+                db.kind == backend::db::DbKind::Sqlite,
+                "backup copies the SQLite database; for PostgreSQL use pg_dump"
+            );
+            anyhow::ensure!(!file.exists(), "{} already exists", file.display());
+            // VACUUM INTO writes a consistent snapshot while other connections keep writing.
+            sqlx::query("VACUUM INTO $1")
+                .bind(file.to_string_lossy().to_string())
+                .execute(&db.pool)
+                .await
+                .context("writing the backup")?;
+            say(format!("备份已写入 {}", file.display()));
+        }
+        Command::CreateUser { username, name, unit, role, password: pw, db } => {
+            let role = Role::parse(&role).context("role must be office, unit, leader or supervisor")?;
+            anyhow::ensure!(shared::account::valid_username(&username), "invalid username");
+            password::check_new(&pw).map_err(anyhow::Error::msg)?;
+            let db = open(&db).await?;
+            plan_import::ensure_builtin_units(&db).await?;
+            let state = backend::entity_store::load_all(&db.pool).await?;
+            let unit = state
+                .units()
+                .find(|u| u.name == unit || u.aliases.contains(&unit))
+                .with_context(|| format!("no unit named {unit}"))?;
+            let created = users::insert(
+                &db.pool,
+                users::NewUser {
+                    username: &username,
+                    display_name: &name,
+                    unit: unit.id,
+                    role,
+                    password_hash: password::hash(&pw)?,
+                    must_change_password: true,
+                },
+            )
+            .await?;
+            anyhow::ensure!(created.is_some(), "username {username} is taken");
+            say(format!("已创建用户 {username}（{}）", unit.name));
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(
+    db_args: DbArgs,
+    addr: SocketAddr,
+    site_dir: Option<PathBuf>,
+    demo: bool,
+    secure_cookies: bool,
+) -> anyhow::Result<()> {
+    let db = open(&db_args).await?;
+    let boot = bootstrap::run(&db, demo).await?;
+    if boot.seed_imported {
+        tracing::info!("imported the seed plan into the empty database");
+    }
+    if let Some(site) = &site_dir {
+        if !site.join("index.html").exists() {
+            tracing::warn!("{} has no index.html: run `cargo xtask build-site`", site.display());
+        }
+    }
+    let hub = PokeHub::new();
+    hub.spawn_listener(&db);
+    let config = Config { demo, secure_cookies, site_dir, data_dir: db_args.data_dir.clone() };
+    let state = AppState { db, config: Arc::new(config), hub };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    say(format!("Reformboard 改革看板 listening on http://{local}"));
+    if let Some(pw) = boot.admin_password {
+        say(format!("管理员账号 administrator: {} / {pw}", bootstrap::ADMIN_USERNAME));
+    }
+    if demo {
+        say(format!(
+            "演示模式 demo mode: the login page lists every demo account (password {})",
+            bootstrap::DEMO_PASSWORD
+        ));
+    }
+    axum::serve(
+        listener,
+        backend::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,57 @@
+//! The sync endpoints: `POST /api/sync/push`, `POST /api/sync/pull`, `GET /api/sync/ws` (pokes).
+//! The protocol is described in `shared::sync`.
+
+pub mod poke;
+pub mod pull;
+pub mod push;
+mod ws;
+
+use crate::app::AppState;
+use crate::auth::session::ActiveUser;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use shared::sync::{PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse};
+
+/// Routes under `/api/sync`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sync/push", post(push_handler))
+        .route("/sync/pull", post(pull_handler))
+        .route("/sync/ws", get(ws::handler))
+}
+
+fn check_protocol(version: u32) -> ApiResult<()> {
+    if version == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "同步协议版本 {version} 与服务器（{PROTOCOL_VERSION}）不符，请刷新页面"
+        )))
+    }
+}
+
+#[tracing::instrument(skip_all, err, fields(user = %user.0.row.username, n = req.mutations.len()))]
+async fn push_handler(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<ApiJson<PushResponse>> {
+    check_protocol(req.protocol)?;
+    let (response, spaces) = push::push(&state.db, &user.0.actor, &req).await?;
+    if !spaces.is_empty() {
+        state.hub.poke(&state.db, spaces).await;
+    }
+    Ok(ApiJson(response))
+}
+
+#[tracing::instrument(skip_all, err, fields(user = %user.0.row.username))]
+async fn pull_handler(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    ApiJson(req): ApiJson<PullRequest>,
+) -> ApiResult<ApiJson<PullResponse>> {
+    check_protocol(req.protocol)?;
+    Ok(ApiJson(pull::pull(&state.db, &user.0.actor, &req).await?))
+}

@@ -1,0 +1,105 @@
+//! Pokes: "these spaces changed, pull". In one process a broadcast channel; across several
+//! processes on one PostgreSQL, `NOTIFY` carries the space ids to every process's listener, which
+//! feeds its own channel. When the listener reconnects it pokes everyone, since notifications
+//! sent while it was away are lost.
+
+use crate::db::{Db, DbKind};
+use shared::entity::Space;
+use sqlx::postgres::PgListener;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// The PostgreSQL channel name.
+const CHANNEL: &str = "reformboard_poke";
+/// Poke that means "everything may have changed".
+pub const ALL: &str = "*";
+/// NOTIFY payloads must stay under 8000 bytes; past this, poke everyone instead.
+const MAX_PAYLOAD: usize = 7000;
+
+/// Fan-out of pokes to this process's WebSocket connections.
+#[derive(Clone, Debug)]
+pub struct PokeHub {
+    tx: broadcast::Sender<Arc<Vec<String>>>,
+}
+
+impl Default for PokeHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PokeHub {
+    /// A hub with no subscribers.
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Self { tx }
+    }
+
+    /// A receiver for one WebSocket connection.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<String>>> {
+        self.tx.subscribe()
+    }
+
+    fn local(&self, spaces: Vec<String>) {
+        // No receivers is fine: nobody is connected.
+        let _ = self.tx.send(Arc::new(spaces));
+    }
+
+    /// Tells every client (of every process) that `spaces` changed.
+    pub async fn poke(&self, db: &Db, spaces: BTreeSet<Space>) {
+        let spaces: Vec<String> = spaces.iter().map(Space::to_string).collect();
+        match db.kind {
+            DbKind::Sqlite => self.local(spaces),
+            DbKind::Postgres => {
+                let mut payload = spaces.join(",");
+                if payload.len() > MAX_PAYLOAD {
+                    payload = ALL.into();
+                }
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(&db.pool)
+                    .await;
+                if let Err(e) = sent {
+                    // The change is committed; clients still pull on their 60-second timer.
+                    tracing::warn!(error = %e, "NOTIFY failed; poking local clients only");
+                    self.local(spaces);
+                }
+            }
+        }
+    }
+
+    /// On PostgreSQL, listens for other processes' pokes for as long as the process runs.
+    pub fn spawn_listener(&self, db: &Db) {
+        if db.kind != DbKind::Postgres {
+            return;
+        }
+        let hub = self.clone();
+        let url = db.url.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match listen(&hub, &url).await {
+                    Ok(()) => delay = Duration::from_millis(100),
+                    Err(e) => tracing::warn!(error = %e, "poke listener lost its connection"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        });
+    }
+}
+
+async fn listen(hub: &PokeHub, url: &str) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    // Whatever was notified while we were not listening is lost: everyone pulls.
+    hub.local(vec![ALL.into()]);
+    loop {
+        let n = listener.recv().await?;
+        let spaces = n.payload().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+        hub.local(spaces);
+    }
+}

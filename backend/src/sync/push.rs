@@ -1,0 +1,245 @@
+//! Applying pushed mutations: each exactly once, in order per client, with the client's last
+//! mutation id stored in the same transaction as the effects.
+
+use crate::audit::{self, AuditEntry};
+use crate::db::{Db, DbKind, now_millis};
+use crate::entity_store;
+use crate::error::{ApiError, ApiResult};
+use shared::actor::Actor;
+use shared::entity::{Entity, EntityKey, Space};
+use shared::ids::{ClientGroupId, ClientId};
+use shared::mutation::{Mutation, Rejection, apply};
+use shared::state::State;
+use shared::sync::{MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse};
+use sqlx::{Any, Transaction};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+/// How often a push that hit a transient failure (lock, serialization, deadlock) is retried
+/// here before the client is told to retry.
+const RETRIES: u32 = 3;
+
+/// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
+pub async fn push(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+    if req.mutations.len() > MAX_PUSH_BATCH {
+        return Err(ApiError::BadRequest(format!("一次最多提交{MAX_PUSH_BATCH}项更改")));
+    }
+    let mut attempt = 0;
+    loop {
+        match push_once(db, actor, req).await {
+            Err(ApiError::Unavailable(e)) if attempt < RETRIES => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "retrying push after a transient failure");
+                tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Claims the client group for `actor` on first use; refuses a group that belongs to someone else.
+pub async fn check_group(
+    tx: &mut Transaction<'_, Any>,
+    group: ClientGroupId,
+    actor: &Actor,
+    create: bool,
+) -> ApiResult<()> {
+    if create {
+        sqlx::query("INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(group.to_string())
+            .bind(actor.user.to_string())
+            .bind(now_millis())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM client_group WHERE id = $1")
+        .bind(group.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match owner {
+        Some(owner) if owner != actor.user.to_string() => {
+            Err(ApiError::Forbidden("该同步客户端属于其他用户".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The last applied mutation id of each client in the push, creating rows for new clients. On
+/// PostgreSQL the rows stay locked until commit, so two pushes of one client can't interleave.
+async fn last_ids(
+    tx: &mut Transaction<'_, Any>,
+    kind: DbKind,
+    group: ClientGroupId,
+    clients: &BTreeSet<ClientId>,
+) -> ApiResult<HashMap<ClientId, u64>> {
+    let lock = if kind == DbKind::Postgres { " FOR UPDATE" } else { "" };
+    let mut out = HashMap::new();
+    for client in clients {
+        sqlx::query(
+            "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(client.to_string())
+        .bind(group.to_string())
+        .bind(now_millis())
+        .execute(&mut **tx)
+        .await?;
+        let (owner_group, last): (String, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT client_group, last_mutation_id FROM client WHERE id = $1{lock}"
+        )))
+        .bind(client.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        if owner_group != group.to_string() {
+            return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
+        }
+        out.insert(*client, u64::try_from(last).unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// Which space a mutation writes to, or None when its target doesn't exist (apply then rejects it).
+async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation, state: &State) -> ApiResult<Option<Space>> {
+    let item = match m {
+        Mutation::CreateTask { item, .. } | Mutation::AddComment { item, .. } => {
+            return Ok(state.item(*item).map(|i| Space::Item(i.id)));
+        }
+        other => match other.target_task() {
+            Some(task) => entity_store::space_of(tx, &EntityKey::task(task)).await?,
+            None => None,
+        },
+    };
+    Ok(item.and_then(|s| s.parse().ok()))
+}
+
+async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+    let _guard = db.write_guard().await;
+    let mut tx = db.pool.begin().await?;
+    check_group(&mut tx, req.client_group, actor, true).await?;
+    let clients: BTreeSet<ClientId> = req.mutations.iter().map(|m| m.client_id).collect();
+    let mut last = last_ids(&mut tx, db.kind, req.client_group, &clients).await?;
+
+    // Refuse gaps before doing anything: ids must continue each client's sequence.
+    let mut next = last.clone();
+    for m in &req.mutations {
+        let seen = next.entry(m.client_id).or_default();
+        if m.id > *seen + 1 {
+            return Err(ApiError::Conflict(format!(
+                "客户端 {} 的更改编号不连续：应为 {}，收到 {}",
+                m.client_id,
+                *seen + 1,
+                m.id
+            )));
+        }
+        *seen = (*seen).max(m.id);
+    }
+
+    let mut state = State::new();
+    let mut versions: BTreeMap<Space, i64> = BTreeMap::new();
+    let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
+    let mut results = Vec::with_capacity(req.mutations.len());
+    for pending in &req.mutations {
+        let last_id = last.entry(pending.client_id).or_default();
+        if pending.id <= *last_id {
+            results.push(MutationResult { client_id: pending.client_id, id: pending.id, outcome: Outcome::Duplicate });
+            continue;
+        }
+        let m = &pending.mutation;
+        // The plan-level entities a mutation names (its item) are read first; then the item's
+        // space is locked, and only then are its tasks read, so no other writer can slip between.
+        let plan_keys: Vec<EntityKey> = m.keys().into_iter().filter(|k| k.0.starts_with("item/")).collect();
+        entity_store::load_into(&mut tx, &plan_keys, &mut state).await?;
+        if let Some(space) = space_of(&mut tx, m, &state).await? {
+            if !versions.contains_key(&space) {
+                let v = entity_store::bump_space(&mut tx, space).await?;
+                versions.insert(space, v);
+            }
+        }
+        entity_store::load_into(&mut tx, &m.keys(), &mut state).await?;
+        let context: Vec<EntityKey> = m
+            .keys()
+            .iter()
+            .filter_map(|k| state.get(k))
+            .flat_map(Entity::context_keys)
+            .collect();
+        entity_store::load_into(&mut tx, &context, &mut state).await?;
+
+        let outcome = match apply(&mut state, actor, m) {
+            Ok(changes) => {
+                for change in &changes {
+                    audit::record(
+                        &mut tx,
+                        AuditEntry {
+                            actor: Some(actor),
+                            action: m.name(),
+                            before: change.before.as_ref(),
+                            after: Some(&change.after),
+                            mutation: Some((pending.client_id.to_string(), id_i64(pending.id)?)),
+                            detail: None,
+                        },
+                    )
+                    .await?;
+                    dirty.insert(change.after.key(), change.after.clone());
+                }
+                Outcome::Applied
+            }
+            Err(reason) => {
+                record_rejection(&mut tx, actor, pending.client_id, pending.id, m, &reason).await?;
+                Outcome::Rejected { reason }
+            }
+        };
+        *last_id = pending.id;
+        results.push(MutationResult { client_id: pending.client_id, id: pending.id, outcome });
+    }
+
+    for entity in dirty.values() {
+        let space = entity.space();
+        let version = match versions.get(&space) {
+            Some(v) => *v,
+            None => {
+                let v = entity_store::bump_space(&mut tx, space).await?;
+                versions.insert(space, v);
+                v
+            }
+        };
+        entity_store::save(&mut tx, entity, version).await?;
+    }
+    for (client, id) in &last {
+        sqlx::query("UPDATE client SET last_mutation_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(id_i64(*id)?)
+            .bind(now_millis())
+            .bind(client.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let changed = dirty.values().map(Entity::space).collect();
+    Ok((PushResponse { results }, changed))
+}
+
+fn id_i64(id: u64) -> ApiResult<i64> {
+    i64::try_from(id).map_err(|_| ApiError::BadRequest("更改编号过大".into()))
+}
+
+async fn record_rejection(
+    tx: &mut Transaction<'_, Any>,
+    actor: &Actor,
+    client: ClientId,
+    id: u64,
+    m: &Mutation,
+    reason: &Rejection,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO rejection (client_id, mutation_id, user_id, reason, mutation, at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, mutation_id) DO NOTHING",
+    )
+    .bind(client.to_string())
+    .bind(id_i64(id)?)
+    .bind(actor.user.to_string())
+    .bind(reason.to_string())
+    .bind(serde_json::to_string(m).map_err(anyhow::Error::from)?)
+    .bind(now_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The WebSocket that carries pokes to a browser. It is authenticated by the same session cookie
+//! as every other request; the browser sends nothing that matters on it, and whatever it sends is
+//! read and dropped (bounded in size), so a flood can't grow memory.
+
+use super::poke::PokeHub;
+use crate::app::AppState;
+use crate::auth::session::ActiveUser;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use shared::sync::ServerMessage;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Largest message accepted from a browser.
+const MAX_MESSAGE: usize = 4 * 1024;
+
+pub async fn handler(State(state): State<AppState>, _user: ActiveUser, ws: WebSocketUpgrade) -> Response {
+    let hub = state.hub.clone();
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, hub))
+}
+
+async fn serve(socket: WebSocket, hub: PokeHub) {
+    let mut pokes = hub.subscribe();
+    let (mut sink, mut stream) = socket.split();
+    let mut ping = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            poke = pokes.recv() => {
+                let spaces = match poke {
+                    Ok(spaces) => spaces.as_ref().clone(),
+                    // Fell behind: it missed some pokes, so it must pull everything it has.
+                    Err(RecvError::Lagged(_)) => vec![super::poke::ALL.to_string()],
+                    Err(RecvError::Closed) => break,
+                };
+                let Ok(text) = serde_json::to_string(&ServerMessage::Poke { spaces }) else { break };
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Talking to the backend over HTTP (gloo-net). Every state-changing request carries the
+//! `X-Reformboard` header the server's CSRF check requires.
+
+use gloo_net::http::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why a request failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// No connection (or the server is down): worth retrying later.
+    Network,
+    /// Not signed in (401).
+    Unauthorized,
+    /// The server answered with an error; `message` is meant for the user.
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// Message from the server.
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// A message to show.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Network => "无法连接服务器".into(),
+            ApiError::Unauthorized => "请先登录".into(),
+            ApiError::Server { message, .. } => message.clone(),
+        }
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Network)
+            || matches!(self, ApiError::Server { status, .. } if *status >= 500)
+    }
+}
+
+async fn decode<T: DeserializeOwned>(res: Response) -> Result<T, ApiError> {
+    let status = res.status();
+    if status == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    if !(200..300).contains(&status) {
+        let message = res
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
+            .unwrap_or_else(|| format!("服务器错误 {status}"));
+        return Err(ApiError::Server { status, message });
+    }
+    if status == 204 {
+        return serde_json::from_str("null").map_err(|e| ApiError::Server {
+            status,
+            message: e.to_string(),
+        });
+    }
+    res.json::<T>().await.map_err(|e| ApiError::Server {
+        status,
+        message: e.to_string(),
+    })
+}
+
+/// GET `path` and decode the JSON answer.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let res = Request::get(path)
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    decode(res).await
+}
+
+/// POST `body` as JSON to `path` and decode the JSON answer (`()` for 204).
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    let req = Request::post(path)
+        .header("X-Reformboard", "1")
+        .json(body)
+        .map_err(|e| ApiError::Server {
+            status: 0,
+            message: e.to_string(),
+        })?;
+    let res = req.send().await.map_err(|_| ApiError::Network)?;
+    decode(res).await
+}

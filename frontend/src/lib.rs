@@ -1,0 +1,46 @@
+//! The Reformboard app: Leptos, client-side rendered, compiled to wasm.
+
+mod api;
+mod i18n;
+mod pages;
+mod session;
+mod shell;
+mod sync;
+
+use i18n::{Lang, W, t};
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use session::Session;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Entry point called by the generated JS glue once the wasm module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let lang = RwSignal::new(Lang::load());
+    lang.get_untracked().save();
+    provide_context(lang);
+    let sync = sync::Sync::new();
+    provide_context(sync);
+    let session = Session {
+        me: RwSignal::new(None),
+    };
+    provide_context(session);
+    session.check(sync);
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <p class="empty">{t(W::NotFound)}</p> }>
+                <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/") view=|| view! { <shell::Shell><pages::plan::PlanPage/></shell::Shell> }/>
+                <Route path=path!("/items/:number") view=|| view! { <shell::Shell><pages::item::ItemPage/></shell::Shell> }/>
+                <Route path=path!("/units") view=|| view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> }/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,97 @@
+//! The login page; in demo mode it lists every demo account for one-click sign-in.
+
+use crate::api;
+use crate::i18n::{W, t};
+use crate::session::use_session;
+use crate::sync::use_sync;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use shared::account::{DemoAccount, LoginRequest, Me};
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let session = use_session();
+    let sync = use_sync();
+    let navigate = use_navigate();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let demo = LocalResource::new(|| async {
+        api::get::<Vec<DemoAccount>>("/api/auth/demo-accounts")
+            .await
+            .unwrap_or_default()
+    });
+
+    let login = move |user: String, pass: String| {
+        let navigate = navigate.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let req = LoginRequest {
+                username: user,
+                password: pass,
+            };
+            match api::post::<_, Me>("/api/auth/login", &req).await {
+                Ok(me) => {
+                    error.set(None);
+                    session.signed_in(me, sync);
+                    navigate("/", Default::default());
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    let submit = {
+        let login = login.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            login(username.get_untracked(), password.get_untracked());
+        }
+    };
+    view! {
+        <main class="login">
+            <h1>{t(W::AppName)}</h1>
+            <form on:submit=submit aria-label=t(W::Login)>
+                <label>{t(W::Username)}
+                    <input name="username" autocomplete="username" required
+                        prop:value=username on:input=move |ev| username.set(event_target_value(&ev))/>
+                </label>
+                <label>{t(W::Password)}
+                    <input name="password" type="password" autocomplete="current-password" required
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <button type="submit" class="primary" disabled=busy>{t(W::Login)}</button>
+            </form>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let login = login.clone();
+                    demo.get().filter(|d| !d.is_empty()).map(move |accounts| view! {
+                        <section class="demo" aria-label=t(W::DemoAccounts)>
+                            <h2>{t(W::DemoAccounts)}</h2>
+                            <ul>
+                                {accounts.into_iter().map(|a| {
+                                    let login = login.clone();
+                                    let (user, pass) = (a.username.clone(), a.password.clone());
+                                    view! {
+                                        <li>
+                                            <button class="demo-account" on:click=move |_| login(user.clone(), pass.clone())>
+                                                <span class="role">{a.role.zh()}</span>
+                                                {a.display_name.clone()}
+                                                <small>{a.username.clone()}</small>
+                                            </button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    })
+                }}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,111 @@
+//! The frame around every signed-in page: header with navigation, sync state, language switch
+//! and the user menu. Sends visitors who are not signed in to the login page.
+
+use crate::api;
+use crate::i18n::{Lang, W, lang, t};
+use crate::session::use_session;
+use crate::sync::{Connection, use_sync};
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+
+/// Wraps a page that needs a signed-in user.
+#[component]
+pub fn Shell(children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let children = StoredValue::new(children);
+    move || match session.me.get() {
+        None => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
+        Some(None) => view! { <Redirect path="/login"/> }.into_any(),
+        Some(Some(me)) => view! {
+            <div class="app" data-signed-in=me.username.clone()>
+                <Header/>
+                <Notices/>
+                <main id="main">{children.with_value(|c| c())}</main>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let session = use_session();
+    let lang = lang();
+    let name = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .map(|m| m.display_name)
+            .unwrap_or_default()
+    };
+    let logout = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
+            session.me.set(Some(None));
+        });
+    };
+    let switch = move |_| {
+        let next = if lang.get_untracked() == Lang::Zh {
+            Lang::En
+        } else {
+            Lang::Zh
+        };
+        next.save();
+        lang.set(next);
+    };
+    view! {
+        <header class="top">
+            <A href="/" attr:class="brand">{t(W::AppName)}</A>
+            <nav aria-label=t(W::MainNav)>
+                <A href="/">{t(W::Plan)}</A>
+                <A href="/units">{t(W::Units)}</A>
+            </nav>
+            <SyncBadge/>
+            <button class="link" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
+            <span class="who" title=t(W::SignedInAs)>{name}</span>
+            <button class="link" on:click=logout>{t(W::Logout)}</button>
+        </header>
+    }
+}
+
+/// 在线 / 离线 / N 项待同步: always visible.
+#[component]
+fn SyncBadge() -> impl IntoView {
+    let sync = use_sync();
+    let lang = lang();
+    let text = move || {
+        let l = lang.get();
+        let waiting = sync.pending.with(Vec::len);
+        let state = match sync.connection.get() {
+            Connection::Online => W::Online.get(l),
+            Connection::Offline => W::Offline.get(l),
+        };
+        if waiting > 0 {
+            format!("{state} · {waiting} {}", W::Pending.get(l))
+        } else {
+            state.to_string()
+        }
+    };
+    let class = move || match sync.connection.get() {
+        Connection::Online => "sync online",
+        Connection::Offline => "sync offline",
+    };
+    view! { <span class=class role="status" aria-live="polite" data-testid="sync-state">{text}</span> }
+}
+
+/// Rejected changes and other messages, dismissible.
+#[component]
+fn Notices() -> impl IntoView {
+    let sync = use_sync();
+    view! {
+        <Show when=move || sync.notices.with(|n| !n.is_empty())>
+            <div class="notices" role="alert">
+                <ul>
+                    {move || sync.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                </ul>
+                <button class="link" on:click=move |_| sync.notices.set(vec![]) aria-label="关闭提示">"×"</button>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,287 @@
+//! The browser's side of sync: a local copy of everything this user may see, an outbox of
+//! mutations not yet confirmed, and the loop that pushes, pulls and listens for pokes.
+//!
+//! Screens read `Sync::view`: the last pulled server state with the pending mutations re-applied
+//! on top (rebase), so an edit shows at once and never flickers back when a pull lands.
+
+use crate::api::{self, ApiError};
+use futures::StreamExt;
+use gloo_net::websocket::Message;
+use gloo_net::websocket::futures::WebSocket;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::actor::Actor;
+use shared::ids::{ClientGroupId, ClientId};
+use shared::mutation::{Mutation, Rejection, apply};
+use shared::state::State;
+use shared::sync::{
+    Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
+    PushRequest, PushResponse, ServerMessage,
+};
+use std::time::Duration;
+
+/// Connection state shown in the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// The last request reached the server.
+    Online,
+    /// It didn't; edits wait in the outbox.
+    Offline,
+}
+
+/// The sync engine; cheap to copy (every field is an arena handle).
+#[derive(Clone, Copy)]
+pub struct Sync {
+    /// What screens show.
+    pub view: RwSignal<State>,
+    /// Mutations not yet confirmed by a pull.
+    pub pending: RwSignal<Vec<PendingMutation>>,
+    /// Online or offline.
+    pub connection: RwSignal<Connection>,
+    /// Whether the first pull has landed (screens show "loading" until then).
+    pub loaded: RwSignal<bool>,
+    /// Messages for the user (rejected changes).
+    pub notices: RwSignal<Vec<String>>,
+    base: StoredValue<State>,
+    cookie: StoredValue<Option<Cookie>>,
+    actor: StoredValue<Option<Actor>>,
+    group: ClientGroupId,
+    client: ClientId,
+    next_id: StoredValue<u64>,
+    running: StoredValue<bool>,
+    again: StoredValue<bool>,
+}
+
+const GROUP_KEY: &str = "reformboard.client_group";
+
+fn client_group() -> ClientGroupId {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let saved = storage
+        .as_ref()
+        .and_then(|s| s.get_item(GROUP_KEY).ok().flatten())
+        .and_then(|v| v.parse().ok());
+    saved.unwrap_or_else(|| {
+        let id = ClientGroupId::new_v7();
+        if let Some(s) = storage {
+            let _ = s.set_item(GROUP_KEY, &id.to_string());
+        }
+        id
+    })
+}
+
+impl Sync {
+    /// A new engine with nothing loaded.
+    pub fn new() -> Sync {
+        Sync {
+            view: RwSignal::new(State::new()),
+            pending: RwSignal::new(vec![]),
+            connection: RwSignal::new(Connection::Online),
+            loaded: RwSignal::new(false),
+            notices: RwSignal::new(vec![]),
+            base: StoredValue::new(State::new()),
+            cookie: StoredValue::new(None),
+            actor: StoredValue::new(None),
+            group: client_group(),
+            client: ClientId::new_v7(),
+            next_id: StoredValue::new(1),
+            running: StoredValue::new(false),
+            again: StoredValue::new(false),
+        }
+    }
+
+    /// Starts syncing as `actor`: first pull, then pokes and a 60-second safety-net pull.
+    pub fn start(self, actor: Actor) {
+        self.actor.set_value(Some(actor));
+        self.kick();
+        spawn_local(self.listen());
+        spawn_local(async move {
+            loop {
+                gloo_timers::future::sleep(Duration::from_secs(60)).await;
+                self.kick();
+            }
+        });
+    }
+
+    #[expect(dead_code, reason = "the boards, next, make every change through it")]
+    /// Makes a change: applies it locally at once (or reports why not) and queues it for the
+    /// server.
+    pub fn mutate(self, mutation: Mutation) -> Result<(), Rejection> {
+        let actor = self
+            .actor
+            .get_value()
+            .ok_or_else(|| Rejection::Denied("请先登录".into()))?;
+        let result = self
+            .view
+            .try_update(|state| apply(state, &actor, &mutation).map(|_| ()))
+            .unwrap_or(Ok(()));
+        if let Err(reason) = result {
+            self.notices.update(|n| n.push(reason.to_string()));
+            return Err(reason);
+        }
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        self.pending.update(|p| {
+            p.push(PendingMutation {
+                client_id: self.client,
+                id,
+                mutation,
+            })
+        });
+        self.kick();
+        Ok(())
+    }
+
+    /// Asks the loop to push and pull soon.
+    pub fn kick(self) {
+        if self.running.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        self.running.set_value(true);
+        spawn_local(async move {
+            let mut delay = Duration::from_millis(500);
+            loop {
+                self.again.set_value(false);
+                match self.round().await {
+                    Ok(()) => {
+                        self.connection.set(Connection::Online);
+                        delay = Duration::from_millis(500);
+                        if !self.again.get_value() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.is_transient() => {
+                        self.connection.set(Connection::Offline);
+                        gloo_timers::future::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                    Err(ApiError::Unauthorized) => {
+                        self.notices
+                            .update(|n| n.push("登录已失效，请重新登录".into()));
+                        break;
+                    }
+                    Err(e) => {
+                        self.notices.update(|n| n.push(e.message()));
+                        break;
+                    }
+                }
+            }
+            self.running.set_value(false);
+        });
+    }
+
+    /// One push (if anything is pending) and one pull.
+    async fn round(self) -> Result<(), ApiError> {
+        let batch: Vec<PendingMutation> = self
+            .pending
+            .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());
+        if !batch.is_empty() {
+            let req = PushRequest {
+                protocol: PROTOCOL_VERSION,
+                client_group: self.group,
+                mutations: batch,
+            };
+            let res: PushResponse = api::post("/api/sync/push", &req).await?;
+            for r in res.results {
+                if let Outcome::Rejected { reason } = r.outcome {
+                    self.notices
+                        .update(|n| n.push(format!("更改未被接受：{reason}")));
+                }
+            }
+        }
+        self.pull().await
+    }
+
+    async fn pull(self) -> Result<(), ApiError> {
+        let req = PullRequest {
+            protocol: PROTOCOL_VERSION,
+            client_group: self.group,
+            cookie: self.cookie.get_value(),
+        };
+        let res: PullResponse = api::post("/api/sync/pull", &req).await?;
+        self.base.update_value(|base| {
+            if res.reset {
+                *base = State::new();
+            }
+            for key in &res.deletes {
+                base.remove(key);
+            }
+            for entity in res.puts {
+                base.put(entity);
+            }
+        });
+        self.cookie.set_value(Some(res.cookie));
+        let confirmed = res
+            .last_mutation_ids
+            .get(&self.client)
+            .copied()
+            .unwrap_or(0);
+        self.pending.update(|p| p.retain(|m| m.id > confirmed));
+        self.rebase();
+        self.loaded.set(true);
+        Ok(())
+    }
+
+    /// view = base + pending, re-applied in order. A pending mutation that no longer applies
+    /// (someone else changed the card) is kept for the server to decide.
+    fn rebase(self) {
+        let Some(actor) = self.actor.get_value() else {
+            return;
+        };
+        let mut view = self.base.with_value(State::clone);
+        self.pending.with_untracked(|pending| {
+            for p in pending {
+                let _ = apply(&mut view, &actor, &p.mutation);
+            }
+        });
+        self.view.set(view);
+    }
+
+    /// Keeps a WebSocket open for pokes, reconnecting with backoff forever.
+    async fn listen(self) {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            if let Some(url) = ws_url() {
+                if let Ok(mut socket) = WebSocket::open(&url) {
+                    // Anything may have changed while we were not listening.
+                    self.kick();
+                    while let Some(msg) = socket.next().await {
+                        delay = Duration::from_millis(500);
+                        let Ok(Message::Text(text)) = msg else {
+                            if msg.is_err() {
+                                break;
+                            }
+                            continue;
+                        };
+                        if let Ok(ServerMessage::Poke { .. }) = serde_json::from_str(&text) {
+                            self.kick();
+                        }
+                    }
+                }
+            }
+            gloo_timers::future::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+}
+
+impl Default for Sync {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn ws_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}/api/sync/ws", location.host().ok()?))
+}
+
+/// The sync engine from context.
+pub fn use_sync() -> Sync {
+    use_context::<Sync>().unwrap_or_default()
+}

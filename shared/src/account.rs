@@ -1,0 +1,117 @@
+//! Account API messages, shared by the server and the browser.
+
+use crate::actor::Role;
+use crate::ids::{UnitId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/auth/login`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The signed-in user (`GET /api/auth/me`, and the login response).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    /// Id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Unit.
+    pub unit: UnitId,
+    /// Role.
+    pub role: Role,
+    /// Must set a new password before doing anything else.
+    pub must_change_password: bool,
+}
+
+/// `POST /api/auth/logout`
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    /// End every session of this user, not just this one.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// `POST /api/auth/password`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// Current password.
+    pub old_password: String,
+    /// New password.
+    pub new_password: String,
+}
+
+/// A demo account listed on the login page (demo mode only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemoAccount {
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Password (the same for every demo account).
+    pub password: String,
+}
+
+/// A user as listed on the office's account screen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    /// Id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Unit.
+    pub unit: UnitId,
+    /// Role.
+    pub role: Role,
+    /// Disabled.
+    pub disabled: bool,
+    /// Must change password at next login.
+    pub must_change_password: bool,
+}
+
+/// `POST /api/users`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Unit.
+    pub unit: UnitId,
+    /// Role.
+    pub role: Role,
+    /// Initial password; the user must change it at first login.
+    pub password: String,
+}
+
+/// `POST /api/users/{id}/role`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SetRoleRequest {
+    /// New role.
+    pub role: Role,
+    /// New unit.
+    pub unit: UnitId,
+}
+
+/// `POST /api/users/{id}/password`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetPasswordRequest {
+    /// Temporary password; the user must change it at next login.
+    pub password: String,
+}
+
+/// A username is 2–64 characters of letters, digits, `.`, `_` or `-`.
+pub fn valid_username(name: &str) -> bool {
+    (2..=64).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}

@@ -1,0 +1,62 @@
+//! Who is acting: a user, their unit and their role.
+
+use crate::ids::{UnitId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A user's role. The unit decides *which* items a unit user works on; the role decides *what*
+/// kind of user they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 综合办公室: the reform office, administrator of everything.
+    Office,
+    /// A participating unit's staff (lead or cooperating depends on the item).
+    Unit,
+    /// 区领导: a district leader.
+    Leader,
+    /// 区人大 / 区政协: inspects and evaluates.
+    Supervisor,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 4] = [Role::Office, Role::Unit, Role::Leader, Role::Supervisor];
+
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Office => "office",
+            Role::Unit => "unit",
+            Role::Leader => "leader",
+            Role::Supervisor => "supervisor",
+        }
+    }
+
+    /// The role with this stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Name in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Office => "综合办",
+            Role::Unit => "单位",
+            Role::Leader => "区领导",
+            Role::Supervisor => "人大/政协",
+        }
+    }
+}
+
+/// The signed-in user a change is made by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The user.
+    pub user: UserId,
+    /// Display name.
+    pub name: String,
+    /// Their unit.
+    pub unit: UnitId,
+    /// Their role.
+    pub role: Role,
+}

@@ -1,0 +1,282 @@
+//! The entities that sync: what the server stores per space and the browser keeps in IndexedDB.
+
+use crate::board::Column;
+use crate::ids::{CommentId, ItemId, StepId, TaskId, UnitId, UserId};
+use crate::plan::{Deadlines, Section};
+use crate::unit::UnitKind;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Milliseconds since the Unix epoch, as passed in by the client that made a change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Millis(pub i64);
+
+/// The plan document's own data (everything but its items and units, which are entities too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDoc {
+    /// Title, e.g. 盐田区2014年重点改革计划.
+    pub title: String,
+    /// Issuing offices.
+    pub issuers: Vec<String>,
+    /// Date of issue.
+    pub issue_date: Option<NaiveDate>,
+    /// The year the plan is for.
+    pub year: Option<i32>,
+    /// Text before the first section.
+    pub preamble: String,
+    /// Sections, with their headings.
+    pub sections: Vec<Section>,
+    /// The rules for running the plan (section 三 of the seed).
+    pub requirements: Vec<String>,
+    /// Deadlines the document sets.
+    pub deadlines: Deadlines,
+}
+
+/// A unit (单位): a department, a group of units, or one of the bodies outside the plan's list
+/// (the reform office, the leaders, the People's Congress, the CPPCC) that still have accounts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Id.
+    pub id: UnitId,
+    /// Canonical (fullest) name.
+    pub name: String,
+    /// Other names the plan uses for it.
+    pub aliases: Vec<String>,
+    /// Department or group.
+    pub kind: UnitKind,
+    /// Whether the plan names it as a lead or cooperating unit.
+    pub in_plan: bool,
+}
+
+/// A reform item (改革项目).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Id (derived from the number, so re-imports update in place).
+    pub id: ItemId,
+    /// Number in the plan.
+    pub number: u32,
+    /// Title: the text up to the first 。
+    pub title: String,
+    /// Full text.
+    pub body: String,
+    /// Lead units (牵头).
+    pub lead_units: Vec<UnitId>,
+    /// Cooperating units (配合).
+    pub cooperating_units: Vec<UnitId>,
+    /// Leaders named as leading it.
+    pub lead_leaders: Vec<String>,
+    /// Heading of the section it is in.
+    pub section: Option<String>,
+}
+
+/// One checklist step (实施步骤) of a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Id.
+    pub id: StepId,
+    /// What is to be done.
+    pub text: String,
+    /// Ticked.
+    pub done: bool,
+    /// Fractional-index order within the task.
+    pub sort_key: String,
+}
+
+/// A task: one card on the boards, part of an item broken down by its lead unit (分解任务).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Id.
+    pub id: TaskId,
+    /// The item it belongs to.
+    pub item: ItemId,
+    /// Title.
+    pub title: String,
+    /// Notes (measures, details).
+    pub notes: String,
+    /// The unit that owns it: the item's lead unit or one of its cooperating units.
+    pub owner: UnitId,
+    /// Column on the board.
+    pub column: Column,
+    /// Fractional-index order within the column.
+    pub sort_key: String,
+    /// Due date.
+    pub due: Option<NaiveDate>,
+    /// Progress, 0–100.
+    pub progress: u8,
+    /// Checklist.
+    pub steps: Vec<Step>,
+    /// Why it is blocked, when it is.
+    pub blocked: Option<String>,
+    /// Archived tasks are off the board but can be restored.
+    pub archived: bool,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When it was created (client time).
+    pub created_at: Millis,
+    /// When it last changed (client time).
+    pub updated_at: Millis,
+}
+
+/// A comment on an item, or on one of its tasks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// The item it is on.
+    pub item: ItemId,
+    /// The task it is on, if any.
+    pub task: Option<TaskId>,
+    /// Author.
+    pub author: UserId,
+    /// Author's display name when written.
+    pub author_name: String,
+    /// Author's unit.
+    pub unit: UnitId,
+    /// Text (plain; never rendered as HTML).
+    pub body: String,
+    /// When written (client time).
+    pub at: Millis,
+}
+
+/// Any synced entity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Entity {
+    /// The plan document (one per installation).
+    Plan(PlanDoc),
+    /// A unit.
+    Unit(Unit),
+    /// A reform item.
+    Item(Item),
+    /// A task.
+    Task(Task),
+    /// A comment.
+    Comment(Comment),
+}
+
+/// The key an entity is stored under: `kind/id`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EntityKey(pub String);
+
+impl EntityKey {
+    /// The plan document's key.
+    pub fn plan() -> Self {
+        Self("plan/main".into())
+    }
+    /// A unit's key.
+    pub fn unit(id: UnitId) -> Self {
+        Self(format!("unit/{id}"))
+    }
+    /// An item's key.
+    pub fn item(id: ItemId) -> Self {
+        Self(format!("item/{id}"))
+    }
+    /// A task's key.
+    pub fn task(id: TaskId) -> Self {
+        Self(format!("task/{id}"))
+    }
+    /// A comment's key.
+    pub fn comment(id: CommentId) -> Self {
+        Self(format!("comment/{id}"))
+    }
+}
+
+impl fmt::Display for EntityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A unit of versioning: each reform item is one, and plan-level data is one more. Unrelated
+/// items never serialize each other's writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Space {
+    /// The plan, its units and items.
+    Plan,
+    /// One item's tasks and comments.
+    Item(ItemId),
+}
+
+impl fmt::Display for Space {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Space::Plan => f.write_str("plan"),
+            Space::Item(id) => write!(f, "item:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Space {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s == "plan" {
+            return Ok(Space::Plan);
+        }
+        let id = s.strip_prefix("item:").ok_or(())?;
+        id.parse().map(Space::Item).map_err(|_| ())
+    }
+}
+
+/// Who may see an entity. Drafts are seen only by their unit and the office.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everyone with an account.
+    Everyone,
+    /// The office and this unit only.
+    Unit(UnitId),
+}
+
+impl Entity {
+    /// Its storage key.
+    pub fn key(&self) -> EntityKey {
+        match self {
+            Entity::Plan(_) => EntityKey::plan(),
+            Entity::Unit(u) => EntityKey::unit(u.id),
+            Entity::Item(i) => EntityKey::item(i.id),
+            Entity::Task(t) => EntityKey::task(t.id),
+            Entity::Comment(c) => EntityKey::comment(c.id),
+        }
+    }
+
+    /// The kind, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entity::Plan(_) => "plan",
+            Entity::Unit(_) => "unit",
+            Entity::Item(_) => "item",
+            Entity::Task(_) => "task",
+            Entity::Comment(_) => "comment",
+        }
+    }
+
+    /// The space whose version changes when it does.
+    pub fn space(&self) -> Space {
+        match self {
+            Entity::Plan(_) | Entity::Unit(_) | Entity::Item(_) => Space::Plan,
+            Entity::Task(t) => Space::Item(t.item),
+            Entity::Comment(c) => Space::Item(c.item),
+        }
+    }
+
+    /// Who may see it.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::Everyone
+    }
+
+    /// Entities the permission check needs alongside this one (a task's item, say), so the
+    /// server can load them before `apply`.
+    pub fn context_keys(&self) -> Vec<EntityKey> {
+        match self {
+            Entity::Plan(_) | Entity::Unit(_) | Entity::Item(_) => vec![],
+            Entity::Task(t) => vec![EntityKey::item(t.item)],
+            Entity::Comment(c) => {
+                let mut keys = vec![EntityKey::item(c.item)];
+                keys.extend(c.task.map(EntityKey::task));
+                keys
+            }
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! Every change to board state is a `Mutation`, applied by the one function `apply`: optimistically
+//! in the browser, authoritatively on the server inside its transaction.
+//!
+//! Rules that keep old outboxes replayable: variants are never renamed or removed once shipped;
+//! ids, sort keys and timestamps are arguments, never computed here.
+
+use crate::actor::Actor;
+use crate::board::{Column, sort_key};
+use crate::entity::{Comment, Entity, EntityKey, Item, Millis, Step, Task};
+use crate::ids::{CommentId, ItemId, StepId, TaskId, UnitId};
+use crate::permission::{self, Action, Denied};
+use crate::state::State;
+use crate::text::{self, TextError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Most steps one task's checklist may have.
+pub const MAX_STEPS: usize = 100;
+
+/// A change to board state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "args", rename_all = "snake_case")]
+pub enum Mutation {
+    /// Break the item into a new task (分解任务).
+    CreateTask {
+        /// New task's id.
+        id: TaskId,
+        /// Its item.
+        item: ItemId,
+        /// Title.
+        title: String,
+        /// Owner unit: the lead unit or a cooperating unit.
+        owner: UnitId,
+        /// Starting column.
+        column: Column,
+        /// Position in the column.
+        sort_key: String,
+        /// Due date.
+        due: Option<NaiveDate>,
+        /// Client time.
+        at: Millis,
+    },
+    /// Retitle a task.
+    SetTaskTitle {
+        /// Task.
+        task: TaskId,
+        /// New title.
+        title: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Replace a task's notes.
+    SetTaskNotes {
+        /// Task.
+        task: TaskId,
+        /// New notes.
+        notes: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Set or clear the due date.
+    SetTaskDue {
+        /// Task.
+        task: TaskId,
+        /// New due date.
+        due: Option<NaiveDate>,
+        /// Client time.
+        at: Millis,
+    },
+    /// Report progress.
+    SetTaskProgress {
+        /// Task.
+        task: TaskId,
+        /// 0–100.
+        progress: u8,
+        /// Client time.
+        at: Millis,
+    },
+    /// Give the task to another unit of the item.
+    AssignTask {
+        /// Task.
+        task: TaskId,
+        /// New owner.
+        owner: UnitId,
+        /// Client time.
+        at: Millis,
+    },
+    /// Move a card: column and position are one change.
+    MoveTask {
+        /// Task.
+        task: TaskId,
+        /// Target column.
+        column: Column,
+        /// Position in it.
+        sort_key: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Flag as blocked with a reason, or clear the flag (`reason: None`).
+    SetTaskBlocked {
+        /// Task.
+        task: TaskId,
+        /// Why it is blocked.
+        reason: Option<String>,
+        /// Client time.
+        at: Millis,
+    },
+    /// Take a task off the board (restorable).
+    ArchiveTask {
+        /// Task.
+        task: TaskId,
+        /// Client time.
+        at: Millis,
+    },
+    /// Put an archived task back.
+    RestoreTask {
+        /// Task.
+        task: TaskId,
+        /// Client time.
+        at: Millis,
+    },
+    /// Add a checklist step.
+    AddStep {
+        /// Task.
+        task: TaskId,
+        /// New step's id.
+        step: StepId,
+        /// Text.
+        text: String,
+        /// Position.
+        sort_key: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Tick or untick a step.
+    TickStep {
+        /// Task.
+        task: TaskId,
+        /// Step.
+        step: StepId,
+        /// Ticked.
+        done: bool,
+        /// Client time.
+        at: Millis,
+    },
+    /// Reword a step.
+    RenameStep {
+        /// Task.
+        task: TaskId,
+        /// Step.
+        step: StepId,
+        /// New text.
+        text: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Reorder a step.
+    MoveStep {
+        /// Task.
+        task: TaskId,
+        /// Step.
+        step: StepId,
+        /// New position.
+        sort_key: String,
+        /// Client time.
+        at: Millis,
+    },
+    /// Remove a step (the audit trail keeps it).
+    RemoveStep {
+        /// Task.
+        task: TaskId,
+        /// Step.
+        step: StepId,
+        /// Client time.
+        at: Millis,
+    },
+    /// Comment on an item or one of its tasks.
+    AddComment {
+        /// New comment's id.
+        id: CommentId,
+        /// Item.
+        item: ItemId,
+        /// Task, if on a task.
+        task: Option<TaskId>,
+        /// Text.
+        body: String,
+        /// Client time.
+        at: Millis,
+    },
+}
+
+/// Why a mutation was permanently refused. The client drops it and shows the message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", content = "message", rename_all = "snake_case")]
+pub enum Rejection {
+    /// The user may not do this.
+    #[error("无权操作：{0}")]
+    Denied(String),
+    /// The target does not exist (or is not visible).
+    #[error("找不到{0}")]
+    NotFound(String),
+    /// The target is archived.
+    #[error("该任务已归档")]
+    Archived,
+    /// The arguments are not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<Denied> for Rejection {
+    fn from(d: Denied) -> Self {
+        Rejection::Denied(d.0.to_string())
+    }
+}
+
+impl From<TextError> for Rejection {
+    fn from(e: TextError) -> Self {
+        Rejection::Invalid(e.to_string())
+    }
+}
+
+/// One entity a mutation changed, before and after (for the audit trail).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// What it was (None when created).
+    pub before: Option<Entity>,
+    /// What it is now.
+    pub after: Entity,
+}
+
+impl Mutation {
+    /// Stable name of the variant, for the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::CreateTask { .. } => "create_task",
+            Mutation::SetTaskTitle { .. } => "set_task_title",
+            Mutation::SetTaskNotes { .. } => "set_task_notes",
+            Mutation::SetTaskDue { .. } => "set_task_due",
+            Mutation::SetTaskProgress { .. } => "set_task_progress",
+            Mutation::AssignTask { .. } => "assign_task",
+            Mutation::MoveTask { .. } => "move_task",
+            Mutation::SetTaskBlocked { .. } => "set_task_blocked",
+            Mutation::ArchiveTask { .. } => "archive_task",
+            Mutation::RestoreTask { .. } => "restore_task",
+            Mutation::AddStep { .. } => "add_step",
+            Mutation::TickStep { .. } => "tick_step",
+            Mutation::RenameStep { .. } => "rename_step",
+            Mutation::MoveStep { .. } => "move_step",
+            Mutation::RemoveStep { .. } => "remove_step",
+            Mutation::AddComment { .. } => "add_comment",
+        }
+    }
+
+    /// The task this mutation edits, if it edits one.
+    pub fn target_task(&self) -> Option<TaskId> {
+        match self {
+            Mutation::CreateTask { .. } | Mutation::AddComment { .. } => None,
+            Mutation::SetTaskTitle { task, .. }
+            | Mutation::SetTaskNotes { task, .. }
+            | Mutation::SetTaskDue { task, .. }
+            | Mutation::SetTaskProgress { task, .. }
+            | Mutation::AssignTask { task, .. }
+            | Mutation::MoveTask { task, .. }
+            | Mutation::SetTaskBlocked { task, .. }
+            | Mutation::ArchiveTask { task, .. }
+            | Mutation::RestoreTask { task, .. }
+            | Mutation::AddStep { task, .. }
+            | Mutation::TickStep { task, .. }
+            | Mutation::RenameStep { task, .. }
+            | Mutation::MoveStep { task, .. }
+            | Mutation::RemoveStep { task, .. } => Some(*task),
+        }
+    }
+
+    /// Keys of the entities `apply` reads directly. The server loads these, then the
+    /// `context_keys` of whatever it found, before calling `apply`.
+    pub fn keys(&self) -> Vec<EntityKey> {
+        match self {
+            Mutation::CreateTask { id, item, .. } => {
+                vec![EntityKey::task(*id), EntityKey::item(*item)]
+            }
+            Mutation::AddComment { id, item, task, .. } => {
+                let mut keys = vec![EntityKey::comment(*id), EntityKey::item(*item)];
+                keys.extend(task.map(EntityKey::task));
+                keys
+            }
+            other => other.target_task().map(EntityKey::task).into_iter().collect(),
+        }
+    }
+
+    /// Whether `actor` may make this change, given what `state` holds. Used by the browser to
+    /// decide what to offer; `apply` calls it too, so the server always checks.
+    pub fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
+        match self {
+            Mutation::CreateTask { item, .. } => {
+                permission::check(actor, find_item(state, *item)?, Action::ManageTasks)?;
+            }
+            Mutation::AddComment { item, .. } => {
+                permission::check(actor, find_item(state, *item)?, Action::Comment)?;
+            }
+            Mutation::SetTaskTitle { task, .. }
+            | Mutation::SetTaskNotes { task, .. }
+            | Mutation::SetTaskDue { task, .. }
+            | Mutation::AssignTask { task, .. }
+            | Mutation::ArchiveTask { task, .. }
+            | Mutation::RestoreTask { task, .. } => {
+                let (_, item) = find_task(state, *task)?;
+                permission::check(actor, item, Action::ManageTasks)?;
+            }
+            Mutation::SetTaskProgress { task, .. }
+            | Mutation::MoveTask { task, .. }
+            | Mutation::SetTaskBlocked { task, .. }
+            | Mutation::AddStep { task, .. }
+            | Mutation::TickStep { task, .. }
+            | Mutation::RenameStep { task, .. }
+            | Mutation::MoveStep { task, .. }
+            | Mutation::RemoveStep { task, .. } => {
+                let (task, item) = find_task(state, *task)?;
+                permission::check(actor, item, Action::WorkOnTask(task))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn find_item(state: &State, id: ItemId) -> Result<&Item, Rejection> {
+    state.item(id).ok_or_else(|| Rejection::NotFound("改革项目".into()))
+}
+
+fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
+    let task = state.task(id).ok_or_else(|| Rejection::NotFound("任务".into()))?;
+    Ok((task, find_item(state, task.item)?))
+}
+
+fn check_sort_key(key: &str) -> Result<(), Rejection> {
+    if sort_key::is_valid(key) {
+        Ok(())
+    } else {
+        Err(Rejection::Invalid("排序键无效".into()))
+    }
+}
+
+fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
+    if permission::may_own(owner, item) {
+        Ok(())
+    } else {
+        Err(Rejection::Invalid("任务只能指派给该项目的牵头或配合单位".into()))
+    }
+}
+
+/// Applies `m` by `actor` to `state`: checks permission, validates, and writes the result.
+/// Returns what changed, or why nothing did. Deterministic: the same inputs give the same output
+/// on the server and in every browser.
+pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Change>, Rejection> {
+    m.authorize(state, actor)?;
+    match m {
+        Mutation::CreateTask { id, item, title, owner, column, sort_key, due, at } => {
+            if state.task(*id).is_some() {
+                return Err(Rejection::Invalid("任务编号重复".into()));
+            }
+            check_owner(*owner, find_item(state, *item)?)?;
+            check_sort_key(sort_key)?;
+            let task = Task {
+                id: *id,
+                item: *item,
+                title: text::TASK_TITLE.parse(title)?,
+                notes: String::new(),
+                owner: *owner,
+                column: *column,
+                sort_key: sort_key.clone(),
+                due: *due,
+                progress: if *column == Column::Done { 100 } else { 0 },
+                steps: vec![],
+                blocked: None,
+                archived: false,
+                created_by: actor.user,
+                created_at: *at,
+                updated_at: *at,
+            };
+            Ok(vec![put(state, Entity::Task(task))])
+        }
+        Mutation::AddComment { id, item, task, body, at } => {
+            if state.get(&EntityKey::comment(*id)).is_some() {
+                return Err(Rejection::Invalid("意见编号重复".into()));
+            }
+            if let Some(task) = task {
+                let (t, _) = find_task(state, *task)?;
+                if t.item != *item {
+                    return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+                }
+            }
+            let comment = Comment {
+                id: *id,
+                item: *item,
+                task: *task,
+                author: actor.user,
+                author_name: actor.name.clone(),
+                unit: actor.unit,
+                body: text::COMMENT.parse(body)?,
+                at: *at,
+            };
+            Ok(vec![put(state, Entity::Comment(comment))])
+        }
+        Mutation::RestoreTask { task, at } => edit_task(state, *task, *at, true, |t| {
+            t.archived = false;
+            Ok(())
+        }),
+        _ => {
+            let Some(task) = m.target_task() else {
+                return Err(Rejection::Invalid("未知操作".into()));
+            };
+            let at = mutation_time(m);
+            edit_task(state, task, at, false, |t| edit(t, m))
+        }
+    }
+}
+
+fn mutation_time(m: &Mutation) -> Millis {
+    match m {
+        Mutation::CreateTask { at, .. }
+        | Mutation::SetTaskTitle { at, .. }
+        | Mutation::SetTaskNotes { at, .. }
+        | Mutation::SetTaskDue { at, .. }
+        | Mutation::SetTaskProgress { at, .. }
+        | Mutation::AssignTask { at, .. }
+        | Mutation::MoveTask { at, .. }
+        | Mutation::SetTaskBlocked { at, .. }
+        | Mutation::ArchiveTask { at, .. }
+        | Mutation::RestoreTask { at, .. }
+        | Mutation::AddStep { at, .. }
+        | Mutation::TickStep { at, .. }
+        | Mutation::RenameStep { at, .. }
+        | Mutation::MoveStep { at, .. }
+        | Mutation::RemoveStep { at, .. }
+        | Mutation::AddComment { at, .. } => *at,
+    }
+}
+
+fn put(state: &mut State, after: Entity) -> Change {
+    let before = state.put(after.clone());
+    Change { before, after }
+}
+
+/// Runs `f` on a copy of the task and stores the result; archived tasks refuse every edit but
+/// restore.
+fn edit_task(
+    state: &mut State,
+    id: TaskId,
+    at: Millis,
+    allow_archived: bool,
+    f: impl FnOnce(&mut Task) -> Result<(), Rejection>,
+) -> Result<Vec<Change>, Rejection> {
+    let (task, item) = find_task(state, id)?;
+    if task.archived && !allow_archived {
+        return Err(Rejection::Archived);
+    }
+    let old_owner = task.owner;
+    let item = item.clone();
+    let mut task = task.clone();
+    f(&mut task)?;
+    if task.owner != old_owner {
+        check_owner(task.owner, &item)?;
+    }
+    task.updated_at = at;
+    Ok(vec![put(state, Entity::Task(task))])
+}
+
+fn find_step(task: &mut Task, id: StepId) -> Result<&mut Step, Rejection> {
+    task.steps
+        .iter_mut()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Rejection::NotFound("步骤".into()))
+}
+
+fn sort_steps(task: &mut Task) {
+    task.steps.sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
+}
+
+/// The field edits on a task, each validated.
+fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
+    match m {
+        Mutation::SetTaskTitle { title, .. } => t.title = text::TASK_TITLE.parse(title)?,
+        Mutation::SetTaskNotes { notes, .. } => t.notes = text::TASK_NOTES.parse(notes)?,
+        Mutation::SetTaskDue { due, .. } => t.due = *due,
+        Mutation::SetTaskProgress { progress, .. } => {
+            if *progress > 100 {
+                return Err(Rejection::Invalid("进度应在0到100之间".into()));
+            }
+            t.progress = *progress;
+        }
+        Mutation::AssignTask { owner, .. } => t.owner = *owner,
+        Mutation::MoveTask { column, sort_key, .. } => {
+            check_sort_key(sort_key)?;
+            t.column = *column;
+            t.sort_key = sort_key.clone();
+            if *column == Column::Done {
+                t.progress = 100;
+            }
+        }
+        Mutation::SetTaskBlocked { reason, .. } => {
+            t.blocked = reason.as_deref().map(|r| text::BLOCKED_REASON.parse(r)).transpose()?;
+        }
+        Mutation::ArchiveTask { .. } => t.archived = true,
+        Mutation::AddStep { step, text, sort_key, .. } => {
+            if t.steps.len() >= MAX_STEPS {
+                return Err(Rejection::Invalid(format!("每个任务最多{MAX_STEPS}个步骤")));
+            }
+            if t.steps.iter().any(|s| s.id == *step) {
+                return Err(Rejection::Invalid("步骤编号重复".into()));
+            }
+            check_sort_key(sort_key)?;
+            t.steps.push(Step {
+                id: *step,
+                text: text::STEP_TEXT.parse(text)?,
+                done: false,
+                sort_key: sort_key.clone(),
+            });
+            sort_steps(t);
+        }
+        Mutation::TickStep { step, done, .. } => find_step(t, *step)?.done = *done,
+        Mutation::RenameStep { step, text, .. } => {
+            let text = text::STEP_TEXT.parse(text)?;
+            find_step(t, *step)?.text = text;
+        }
+        Mutation::MoveStep { step, sort_key, .. } => {
+            check_sort_key(sort_key)?;
+            find_step(t, *step)?.sort_key = sort_key.clone();
+            sort_steps(t);
+        }
+        Mutation::RemoveStep { step, .. } => {
+            find_step(t, *step)?;
+            t.steps.retain(|s| s.id != *step);
+        }
+        Mutation::CreateTask { .. } | Mutation::AddComment { .. } | Mutation::RestoreTask { .. } => {
+            return Err(Rejection::Invalid("未知操作".into()));
+        }
+    }
+    Ok(())
+}

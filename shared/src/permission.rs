@@ -1,0 +1,93 @@
+//! Who may do what: the one permission matrix. The server calls it for every mutation and every
+//! request; the browser calls the same functions only to decide which controls to show.
+
+use crate::actor::{Actor, Role};
+use crate::entity::{Item, Task};
+use crate::ids::UnitId;
+
+/// How a unit stands to an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// 牵头单位
+    Lead,
+    /// 配合单位
+    Cooperating,
+    /// Neither.
+    Other,
+}
+
+/// How `unit` stands to `item`.
+pub fn relation(unit: UnitId, item: &Item) -> Relation {
+    if item.lead_units.contains(&unit) {
+        Relation::Lead
+    } else if item.cooperating_units.contains(&unit) {
+        Relation::Cooperating
+    } else {
+        Relation::Other
+    }
+}
+
+/// Something a user may or may not do on an item's board.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action<'a> {
+    /// Create, assign, retitle, re-date, archive or restore tasks of the item.
+    ManageTasks,
+    /// Work on this task: progress, column, checklist, blocked flag.
+    WorkOnTask(&'a Task),
+    /// Comment on the item or its tasks.
+    Comment,
+}
+
+/// Why something was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub &'static str);
+
+/// The matrix. `item` is the item the action is on.
+pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denied> {
+    if actor.role == Role::Office {
+        return Ok(());
+    }
+    let rel = relation(actor.unit, item);
+    let unit_role = actor.role == Role::Unit;
+    match action {
+        Action::ManageTasks => {
+            if unit_role && rel == Relation::Lead {
+                Ok(())
+            } else {
+                Err(Denied("只有牵头单位和综合办可以分解、指派或归档任务"))
+            }
+        }
+        Action::WorkOnTask(task) => {
+            let works_on_it = rel == Relation::Lead
+                || (rel == Relation::Cooperating && task.owner == actor.unit);
+            if unit_role && works_on_it {
+                Ok(())
+            } else {
+                Err(Denied("只有牵头单位和承担该任务的配合单位可以更新任务"))
+            }
+        }
+        Action::Comment => {
+            let may = match actor.role {
+                Role::Office | Role::Leader => true,
+                Role::Unit => rel != Relation::Other,
+                Role::Supervisor => false,
+            };
+            if may {
+                Ok(())
+            } else {
+                Err(Denied("无权在此改革项目下发表意见"))
+            }
+        }
+    }
+}
+
+/// Whether `actor` may do `action` (for showing or hiding controls).
+pub fn can(actor: &Actor, item: &Item, action: Action<'_>) -> bool {
+    check(actor, item, action).is_ok()
+}
+
+/// Whether `owner` may own a task of `item`: its lead unit or one of its cooperating units.
+pub fn may_own(owner: UnitId, item: &Item) -> bool {
+    relation(owner, item) != Relation::Other
+}

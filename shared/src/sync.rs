@@ -1,0 +1,124 @@
+//! The sync protocol's messages (Replicache-style server reconciliation).
+//!
+//! * `push`: a client group sends its pending mutations; the server applies each exactly once, in
+//!   order per client, and records the last id per client in the same transaction.
+//! * `pull`: the client sends its cookie (space → version); the server answers with every entity
+//!   changed since then that this user may see, the new cookie and the last applied mutation id of
+//!   each client of the group — all from one snapshot.
+//! * `poke`: over the WebSocket, "these spaces changed, pull".
+
+use crate::entity::{Entity, EntityKey};
+use crate::ids::{ClientGroupId, ClientId};
+use crate::mutation::{Mutation, Rejection};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of this wire format. A server refuses other versions with a clear error, so a stale
+/// app is told to reload instead of corrupting anything.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Most mutations accepted in one push; a longer outbox is sent in several.
+pub const MAX_PUSH_BATCH: usize = 500;
+
+/// A mutation waiting in a client's outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingMutation {
+    /// The tab that made it.
+    pub client_id: ClientId,
+    /// Per-client sequence number: 1, 2, 3, …
+    pub id: u64,
+    /// The change.
+    pub mutation: Mutation,
+}
+
+/// `POST /api/sync/push`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// Must be `PROTOCOL_VERSION`.
+    pub protocol: u32,
+    /// The browser profile.
+    pub client_group: ClientGroupId,
+    /// In order.
+    pub mutations: Vec<PendingMutation>,
+}
+
+/// What became of one pushed mutation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied now.
+    Applied,
+    /// Already applied earlier (a retried push); nothing done.
+    Duplicate,
+    /// Refused for good; the client drops it and shows the reason.
+    Rejected {
+        /// Why.
+        reason: Rejection,
+    },
+}
+
+/// One entry of a push response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MutationResult {
+    /// Client.
+    pub client_id: ClientId,
+    /// Mutation id.
+    pub id: u64,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Response to a push.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// One per mutation sent, in order.
+    pub results: Vec<MutationResult>,
+}
+
+/// The client's position in the server's history: the version of each space it has seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cookie {
+    /// Which server history this cookie is from; a restored or reset database has a new epoch.
+    pub epoch: String,
+    /// The user it was issued to: a cookie is only good for the same user's view.
+    pub user: String,
+    /// Space → last version seen.
+    pub spaces: BTreeMap<String, i64>,
+}
+
+/// `POST /api/sync/pull`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Must be `PROTOCOL_VERSION`.
+    pub protocol: u32,
+    /// The browser profile.
+    pub client_group: ClientGroupId,
+    /// Absent on the first pull.
+    pub cookie: Option<Cookie>,
+}
+
+/// Response to a pull.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// True when the client must drop everything it has and take `puts` as the whole state.
+    pub reset: bool,
+    /// The cookie to send next time.
+    pub cookie: Cookie,
+    /// Entities created or changed since the cookie.
+    pub puts: Vec<Entity>,
+    /// Entities the client must forget (no longer visible to this user).
+    pub deletes: Vec<EntityKey>,
+    /// Last applied mutation id of each client of the group.
+    pub last_mutation_ids: BTreeMap<ClientId, u64>,
+}
+
+/// A message from the server on the WebSocket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// These spaces changed: pull.
+    Poke {
+        /// Space ids.
+        spaces: Vec<String>,
+    },
+}

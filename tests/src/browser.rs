@@ -1,0 +1,163 @@
+//! Headless Chromium through chromedriver (fantoccini), as the tests' browser.
+
+use anyhow::Context;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Desktop viewport.
+pub const DESKTOP: (u32, u32) = (1366, 900);
+/// Phone viewport (an ordinary modern phone).
+pub const PHONE: (u32, u32) = (390, 844);
+
+/// A chromedriver process plus one browser session; both end when dropped (call `close` to end
+/// the session cleanly first).
+pub struct Browser {
+    driver: Child,
+    /// The WebDriver client.
+    pub client: Client,
+    /// Its own profile directory.
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn chromedriver() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from)
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// Whether chromedriver and Chromium are installed (`cargo xtask test` installs them).
+pub fn available() -> bool {
+    chromedriver().exists() && chromium().exists()
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with the given viewport size. `mobile`
+    /// turns on touch events, as on a phone.
+    pub async fn start(size: (u32, u32), mobile: bool) -> anyhow::Result<Browser> {
+        let port = free_port()?;
+        let driver = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?;
+        let profile = tempfile::tempdir()?;
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--lang=zh-CN".into(),
+            format!("--window-size={},{}", size.0, size.1),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if mobile {
+            args.push("--touch-events=enabled".into());
+        }
+        let mut chrome = serde_json::Map::new();
+        chrome.insert("args".into(), serde_json::json!(args));
+        chrome.insert("binary".into(), serde_json::json!(chromium()));
+        if mobile {
+            chrome.insert(
+                "mobileEmulation".into(),
+                serde_json::json!({
+                    "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 3.0, "touch": true },
+                    "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+                }),
+            );
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), serde_json::Value::Object(chrome));
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_err = None;
+        for _ in 0..50 {
+            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => {
+                    return Ok(Browser { driver, client, _profile: profile });
+                }
+                Err(e) => {
+                    last_err = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        Err(anyhow::anyhow!("chromedriver did not start a session: {last_err:?}"))
+    }
+
+    /// Waits up to 20 s for an element.
+    pub async fn find(&self, locator: Locator<'_>) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(locator)
+            .await
+            .with_context(|| format!("waiting for {locator:?}"))
+    }
+
+    /// Waits up to 20 s until the page's text contains `text`.
+    pub async fn wait_for_text(&self, text: &str) -> anyhow::Result<()> {
+        let xpath = format!("//*[contains(normalize-space(.), {})]", xpath_literal(text));
+        self.find(Locator::XPath(&xpath)).await.map(|_| ())
+    }
+
+    /// Saves a screenshot under `target/screenshots/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Logs in through the login form.
+    pub async fn login(&self, base: &str, username: &str, password: &str) -> anyhow::Result<()> {
+        self.client.goto(&format!("{base}/login")).await?;
+        self.find(Locator::Css("input[name=username]")).await?.send_keys(username).await?;
+        self.find(Locator::Css("input[name=password]")).await?.send_keys(password).await?;
+        self.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        self.find(Locator::Css("[data-signed-in]")).await?;
+        Ok(())
+    }
+
+    /// Ends the session and chromedriver.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        let result = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        result.map_err(Into::into)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// `text` as an XPath string literal (handles quotes).
+pub fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}

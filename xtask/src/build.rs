@@ -1,0 +1,296 @@
+//! `cargo xtask build-site`: the frontend compiled to wasm, its JS glue, the static files and
+//! their precompressed siblings, all in `target/site/`, ready for the backend to serve.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use wasm_bindgen_cli_support::Bindgen;
+
+use crate::util::{self, Workspace, say};
+use crate::{compress, toolchain};
+
+/// The cargo profile for the wasm bundle (opt-level "z", LTO; see the workspace Cargo.toml).
+const PROFILE: &str = "wasm-release";
+
+/// Static files whose text may name the build id (cache busting); the rest are copied as bytes.
+const TEMPLATED_EXTENSIONS: &[&str] = &["html", "js", "css", "webmanifest", "json"];
+const BUILD_ID_PLACEHOLDER: &str = "__BUILD_ID__";
+
+/// Builds the site and returns its directory.
+pub fn build_site(ws: &Workspace) -> Result<PathBuf> {
+    toolchain::ensure_wasm_target()?;
+    let start = Instant::now();
+    util::run(ws.cargo().args([
+        "build",
+        "-p",
+        "frontend",
+        "--target",
+        toolchain::WASM_TARGET,
+        "--profile",
+        PROFILE,
+    ]))?;
+    check_bindgen_version(&ws.root.join("Cargo.lock"))?;
+
+    let wasm = ws
+        .target_dir
+        .join(toolchain::WASM_TARGET)
+        .join(PROFILE)
+        .join("frontend.wasm");
+    let static_dir = ws.root.join("frontend").join("static");
+    let site = ws.site_dir();
+    let stamp_file = ws.target_dir.join("site.stamp");
+
+    // cargo already skips an unchanged compile; this skips the glue and brotli (a few seconds)
+    // when neither the wasm nor the static files nor xtask itself changed.
+    let stamp = inputs_stamp(&wasm, &static_dir)?;
+    let up_to_date = fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp)
+        && site.join("index.html").is_file();
+    if up_to_date {
+        say(format!("{} is up to date", site.display()));
+    } else {
+        let build_id = assemble(&wasm, &static_dir, &site)?;
+        fs::write(&stamp_file, &stamp)
+            .with_context(|| format!("writing {}", stamp_file.display()))?;
+        say(format!(
+            "built {} (build id {build_id}) in {}",
+            site.display(),
+            util::seconds(start.elapsed())
+        ));
+    }
+    compress::print_sizes(&site)?;
+    Ok(site)
+}
+
+/// Writes the whole site into a fresh sibling directory and swaps it in, so no file of an old
+/// build (say, a `.br` of a deleted file) survives, and returns the build id.
+fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
+    let fresh = site.with_extension("new");
+    remove_dir_if_present(&fresh)?;
+    let pkg = fresh.join("pkg");
+
+    let mut bindgen = Bindgen::new();
+    bindgen
+        .input_path(wasm)
+        .out_name("frontend")
+        .web(true)?
+        .typescript(false)
+        // Without the default path, `init()` has no URL to fetch the wasm from.
+        .omit_default_module_path(false)
+        // The name section is for debuggers; it makes the download ~60% bigger.
+        .remove_name_section(true);
+    bindgen
+        .generate(&pkg)
+        .with_context(|| format!("generating the JS glue for {}", wasm.display()))?;
+
+    let build_id = build_id(&pkg, static_dir)?;
+    copy_static(static_dir, &fresh, &build_id)?;
+    compress::precompress(&fresh)?;
+
+    remove_dir_if_present(site)?;
+    fs::rename(&fresh, site)
+        .with_context(|| format!("moving {} to {}", fresh.display(), site.display()))?;
+    Ok(build_id)
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(err).with_context(|| format!("removing {}", dir.display())),
+    }
+}
+
+/// The JS glue must come from exactly the wasm-bindgen version the frontend was compiled
+/// against: the wasm carries a schema that only the matching generator understands, and a
+/// mismatch shows up as a confusing panic or, worse, glue that fails in the browser.
+/// xtask is built from the same Cargo.lock, so the lock's cli-support entry is the generator
+/// running now.
+fn check_bindgen_version(lock_path: &Path) -> Result<()> {
+    let lock = fs::read_to_string(lock_path)
+        .with_context(|| format!("reading {}", lock_path.display()))?;
+    check_locked_bindgen(&lock).with_context(|| format!("checking {}", lock_path.display()))
+}
+
+fn check_locked_bindgen(lock: &str) -> Result<()> {
+    let support = locked_versions(lock, "wasm-bindgen-cli-support");
+    let [ours] = support.as_slice() else {
+        bail!("expected one wasm-bindgen-cli-support, found {support:?}");
+    };
+    let frontend = locked_versions(lock, "wasm-bindgen");
+    if frontend.is_empty() {
+        bail!("no wasm-bindgen package");
+    }
+    if frontend.iter().any(|v| v != ours) {
+        bail!(
+            "wasm-bindgen version mismatch: Cargo.lock has wasm-bindgen {} but xtask's \
+             wasm-bindgen-cli-support is {ours}. They must be identical. Pin both in the \
+             workspace Cargo.toml (`wasm-bindgen = \"={ours}\"`, `wasm-bindgen-cli-support = \
+             \"={ours}\"`) or run `cargo update -p wasm-bindgen --precise {ours}`.",
+            frontend.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Versions of a package in a Cargo.lock (more than one when the graph has several majors).
+fn locked_versions(lock: &str, name: &str) -> Vec<String> {
+    let mut versions = Vec::new();
+    let mut current_name: Option<&str> = None;
+    for line in lock.lines().map(str::trim) {
+        if line == "[[package]]" {
+            current_name = None;
+        } else if let Some(value) = toml_string(line, "name") {
+            current_name = Some(value);
+        } else if let Some(value) = toml_string(line, "version")
+            && current_name == Some(name)
+        {
+            versions.push(value.to_owned());
+        }
+    }
+    versions
+}
+
+/// `key = "value"` → `value`; Cargo.lock writes nothing fancier than that for these keys.
+fn toml_string<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+    rest.trim().strip_prefix('"')?.strip_suffix('"')
+}
+
+/// Short content hash of everything the browser downloads, appended as `?v=` to URLs so a new
+/// build is never mixed with cached pieces of an old one.
+fn build_id(pkg: &Path, static_dir: &Path) -> Result<String> {
+    let mut hash = Fnv::new();
+    for dir in [pkg, static_dir] {
+        for rel in util::files_under(dir)? {
+            hash.write(rel.to_string_lossy().as_bytes());
+            let path = dir.join(&rel);
+            hash.write(&fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        }
+    }
+    Ok(format!("{:016x}", hash.finish())[..10].to_owned())
+}
+
+/// Identifies the inputs of [`assemble`]: the compiled wasm, the static files and the xtask
+/// binary doing the assembling (its size and mtime: a changed recipe must rebuild too).
+fn inputs_stamp(wasm: &Path, static_dir: &Path) -> Result<String> {
+    let mut hash = Fnv::new();
+    hash.write(&fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?);
+    for rel in util::files_under(static_dir)? {
+        hash.write(rel.to_string_lossy().as_bytes());
+        let path = static_dir.join(&rel);
+        hash.write(&fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    if let Ok(meta) = std::env::current_exe().and_then(fs::metadata) {
+        hash.write(&meta.len().to_le_bytes());
+        if let Ok(modified) = meta.modified() {
+            hash.write(format!("{modified:?}").as_bytes());
+        }
+    }
+    Ok(format!("{:016x}\n", hash.finish()))
+}
+
+/// Copies `frontend/static/` into the site, putting the build id into text files.
+fn copy_static(static_dir: &Path, site: &Path, build_id: &str) -> Result<()> {
+    for rel in util::files_under(static_dir)? {
+        let from = static_dir.join(&rel);
+        let to = site.join(&rel);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let templated = rel
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| TEMPLATED_EXTENSIONS.contains(&e));
+        if templated {
+            let text = fs::read_to_string(&from)
+                .with_context(|| format!("reading {} as UTF-8", from.display()))?;
+            fs::write(&to, text.replace(BUILD_ID_PLACEHOLDER, build_id))
+                .with_context(|| format!("writing {}", to.display()))?;
+        } else {
+            fs::copy(&from, &to)
+                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// FNV-1a, 64 bit: a stable, dependency-free fingerprint. Only change detection, not security.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        // Length as a separator, so ("ab","c") and ("a","bc") differ.
+        for &b in &(bytes.len() as u64).to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+version = 4
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "cfg-if",
+]
+
+[[package]]
+name = "wasm-bindgen-cli-support"
+version = "0.2.130"
+
+[[package]]
+name = "wasm-bindgen-backend"
+version = "0.2.99"
+"#;
+
+    #[test]
+    fn finds_locked_versions_by_exact_name() {
+        assert_eq!(locked_versions(LOCK, "wasm-bindgen"), ["0.2.130"]);
+        assert_eq!(
+            locked_versions(LOCK, "wasm-bindgen-cli-support"),
+            ["0.2.130"]
+        );
+        assert!(locked_versions(LOCK, "leptos").is_empty());
+    }
+
+    #[test]
+    fn bindgen_versions_must_match_exactly() {
+        assert!(check_locked_bindgen(LOCK).is_ok());
+        let skewed = LOCK.replacen("0.2.130", "0.2.131", 1);
+        let err = check_locked_bindgen(&skewed).err().map(|e| e.to_string());
+        assert!(
+            err.is_some_and(|e| e.contains("wasm-bindgen 0.2.131") && e.contains("is 0.2.130"))
+        );
+    }
+
+    #[test]
+    fn fnv_separates_concatenations() {
+        let mut a = Fnv::new();
+        a.write(b"ab");
+        a.write(b"c");
+        let mut b = Fnv::new();
+        b.write(b"a");
+        b.write(b"bc");
+        assert_ne!(a.finish(), b.finish());
+    }
+}
