@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::actor::Role;
+use shared::audit::AuditRecord;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -27,6 +28,12 @@ pub struct Config {
     pub site_dir: Option<PathBuf>,
     /// Where data lives.
     pub data_dir: PathBuf,
+    /// Idle and absolute session lifetimes.
+    pub sessions: auth::session::SessionLimits,
+    /// Behind a reverse proxy: take the client's address (for login throttling and the audit
+    /// trail) from the last `X-Forwarded-For` entry, which the proxy wrote. Off by default, as
+    /// anyone can send that header to a server that is reached directly.
+    pub behind_proxy: bool,
 }
 
 /// What every handler can reach.
@@ -54,7 +61,8 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/audit", get(audit_list))
-        .route("/history/{key}", get(history))
+        .route("/audit.csv", get(audit_csv))
+        .route("/history/{*key}", get(history))
         .merge(auth::routes())
         .merge(sync::routes())
         .merge(plan_api::routes())
@@ -93,23 +101,58 @@ async fn api_not_found() -> ApiError {
     ApiError::NotFound("该接口".into())
 }
 
+fn require_office_for_audit(user: &ActiveUser) -> ApiResult<()> {
+    if user.0.actor.role == Role::Office {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("只有综合办可以查看审计日志".into()))
+    }
+}
+
+/// The office's audit view: filtered, newest first, one page at a time.
 async fn audit_list(
     State(state): State<AppState>,
     user: ActiveUser,
     Query(filter): Query<audit::AuditFilter>,
-) -> ApiResult<ApiJson<Vec<audit::AuditRow>>> {
-    if user.0.actor.role != Role::Office {
-        return Err(ApiError::Forbidden("只有综合办可以查看审计日志".into()));
-    }
-    Ok(ApiJson(audit::list(&state.db.pool, &filter).await?))
+) -> ApiResult<ApiJson<Vec<AuditRecord>>> {
+    require_office_for_audit(&user)?;
+    Ok(ApiJson(audit::list(&state.db.pool, &filter, audit::MAX_PAGE).await?))
 }
 
-/// The history of one entity (a task, an item): what changed, when, by whom.
+/// The same rows as a spreadsheet for Excel; without a `limit`, every matching row (up to
+/// `audit::MAX_EXPORT`).
+async fn audit_csv(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    Query(mut filter): Query<audit::AuditFilter>,
+) -> ApiResult<Response> {
+    require_office_for_audit(&user)?;
+    filter.limit = Some(filter.limit.unwrap_or(audit::MAX_EXPORT));
+    let rows = audit::list(&state.db.pool, &filter, audit::MAX_EXPORT).await?;
+    let name = format!("audit-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        // The trail holds addresses and account events: no shared cache may keep a copy.
+        (header::CACHE_CONTROL, "no-store".to_string()),
+    ];
+    Ok((headers, audit::to_csv(&rows)?).into_response())
+}
+
+/// The history of one board entity (a task, an item, a comment): what changed, when, by whom.
+/// Everyone signed in sees board history (the plan is published to all of them); the history of
+/// an account (`user/…`) is the office's, and unknown kinds are refused rather than guessed at.
 async fn history(
     State(state): State<AppState>,
-    _user: ActiveUser,
+    user: ActiveUser,
     Path(key): Path<String>,
-) -> ApiResult<ApiJson<Vec<audit::AuditRow>>> {
+) -> ApiResult<ApiJson<Vec<AuditRecord>>> {
+    let kind = key.split_once('/').map_or(key.as_str(), |(kind, _)| kind);
+    match kind {
+        "plan" | "unit" | "item" | "task" | "comment" => {}
+        "user" => require_office_for_audit(&user)?,
+        _ => return Err(ApiError::NotFound(format!("对象 {key}"))),
+    }
     let filter = audit::AuditFilter { entity: Some(key), limit: Some(500), ..Default::default() };
-    Ok(ApiJson(audit::list(&state.db.pool, &filter).await?))
+    Ok(ApiJson(audit::list(&state.db.pool, &filter, 500).await?))
 }

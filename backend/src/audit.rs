@@ -1,10 +1,18 @@
 //! The audit trail (留痕): append-only, one row per changed entity and per security event.
+//! Nothing here updates or deletes a row.
+//!
+//! Security events about an account (reset, disable, role change…) name that account as their
+//! entity, `user/{id}`, so the office can filter one account's whole story; the acting user is
+//! in `user_id` as for every other row.
 
 use crate::db::now_millis;
-use serde::Serialize;
+use crate::entity_store;
+use serde::Deserialize;
 use shared::actor::Actor;
+use shared::audit::{AuditRecord, SECURITY_ACTIONS, action_zh};
 use shared::entity::Entity;
 use sqlx::{Any, AnyPool, Transaction};
+use std::collections::HashMap;
 
 /// One audit row being written.
 #[derive(Debug, Default)]
@@ -49,66 +57,253 @@ pub async fn record(tx: &mut Transaction<'_, Any>, entry: AuditEntry<'_>) -> any
     Ok(())
 }
 
-/// Appends a security event outside any other transaction.
-pub async fn security_event(
-    pool: &AnyPool,
-    actor: Option<&Actor>,
-    action: &str,
-    detail: Option<String>,
-) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    record(&mut tx, AuditEntry { actor, action, detail, ..Default::default() }).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// An audit row as shown to the office and in an entity's history.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct AuditRow {
-    /// Row id.
-    pub id: String,
-    /// When (server time, ms).
-    pub at: i64,
-    /// User.
-    pub user_id: Option<String>,
-    /// Unit.
-    pub unit_id: Option<String>,
-    /// What.
-    pub action: String,
-    /// Entity key.
-    pub entity: Option<String>,
-    /// Before (JSON).
-    pub before: Option<String>,
-    /// After (JSON).
-    pub after: Option<String>,
-    /// Detail.
+/// A security event: sign-ins, password and account changes.
+#[derive(Debug, Default)]
+pub struct SecurityEvent<'a> {
+    /// Who did it (None: an anonymous visitor, e.g. a failed login).
+    pub actor: Option<&'a Actor>,
+    /// One of `shared::audit::SECURITY_ACTIONS`.
+    pub action: &'a str,
+    /// The account it was done to, by id, when there is one.
+    pub subject: Option<&'a str>,
+    /// Free text: the username tried, the client's address, what changed.
     pub detail: Option<String>,
 }
 
-/// Filter for the office's audit view.
-#[derive(Debug, Default, serde::Deserialize)]
+/// Appends a security event on its own (it must be kept even when nothing else is).
+pub async fn security_event(pool: &AnyPool, event: SecurityEvent<'_>) -> Result<(), sqlx::Error> {
+    debug_assert!(SECURITY_ACTIONS.contains(&event.action), "{} is unnamed", event.action);
+    sqlx::query(
+        "INSERT INTO audit (id, at, user_id, unit_id, action, entity, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(now_millis())
+    .bind(event.actor.map(|a| a.user.to_string()))
+    .bind(event.actor.map(|a| a.unit.to_string()))
+    .bind(event.action)
+    .bind(event.subject.map(|id| format!("user/{id}")))
+    .bind(event.detail)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An audit row as read, with the names of the people involved.
+#[derive(Debug, sqlx::FromRow)]
+struct AuditRow {
+    id: String,
+    at: i64,
+    user_id: Option<String>,
+    unit_id: Option<String>,
+    action: String,
+    entity: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    detail: Option<String>,
+    actor_name: Option<String>,
+    actor_username: Option<String>,
+    subject_username: Option<String>,
+}
+
+/// Filter for the office's audit view; every field is optional and they combine with AND.
+#[derive(Debug, Default, Deserialize)]
 pub struct AuditFilter {
-    /// Only this entity key.
+    /// Only this entity key (`task/…`, `item/…`, `user/…`).
     pub entity: Option<String>,
-    /// Only this user.
+    /// Only rows this user did or that were done to this user's account (user id).
     pub user: Option<String>,
     /// Only this action.
     pub action: Option<String>,
+    /// `security`: only security events; `changes`: only board changes.
+    pub category: Option<String>,
+    /// Only rows at or after this time (ms).
+    pub from: Option<i64>,
+    /// Only rows before this time (ms).
+    pub to: Option<i64>,
     /// At most this many rows (newest first).
     pub limit: Option<i64>,
+    /// Skip this many rows (paging).
+    pub offset: Option<i64>,
 }
 
-/// Rows matching `filter`, newest first.
-pub async fn list(pool: &AnyPool, filter: &AuditFilter) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, at, user_id, unit_id, action, entity, before, after, detail FROM audit \
-         WHERE ($1 IS NULL OR entity = $1) AND ($2 IS NULL OR user_id = $2) \
-         AND ($3 IS NULL OR action = $3) ORDER BY at DESC, id DESC LIMIT $4",
-    )
-    .bind(filter.entity.as_deref())
-    .bind(filter.user.as_deref())
-    .bind(filter.action.as_deref())
-    .bind(filter.limit.unwrap_or(200).clamp(1, 5000))
-    .fetch_all(pool)
-    .await
+/// Most rows one page of the JSON view returns.
+pub const MAX_PAGE: i64 = 1000;
+/// Most rows one CSV export holds.
+pub const MAX_EXPORT: i64 = 100_000;
+
+/// Turns empty query parameters (`?user=&action=x`, as an HTML form sends them) into "no filter".
+fn nonempty(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Rows matching `filter`, newest first, at most `max` of them.
+pub async fn list(pool: &AnyPool, filter: &AuditFilter, max: i64) -> anyhow::Result<Vec<AuditRecord>> {
+    // The category is one of two fixed lists of our own constants, never the client's text.
+    let security: Vec<String> = SECURITY_ACTIONS.iter().map(|a| format!("'{a}'")).collect();
+    let category = match nonempty(filter.category.as_deref()) {
+        Some("security") => format!(" AND a.action IN ({})", security.join(",")),
+        Some("changes") => format!(" AND a.action NOT IN ({})", security.join(",")),
+        _ => String::new(),
+    };
+    let sql = format!(
+        "SELECT a.id, a.at, a.user_id, a.unit_id, a.action, a.entity, a.before, a.after, a.detail, \
+         u.display_name AS actor_name, u.username AS actor_username, s.username AS subject_username \
+         FROM audit a LEFT JOIN users u ON u.id = a.user_id \
+         LEFT JOIN users s ON a.entity = 'user/' || s.id \
+         WHERE ($1 IS NULL OR a.entity = $1) \
+         AND ($2 IS NULL OR a.user_id = $2 OR a.entity = 'user/' || $2) \
+         AND ($3 IS NULL OR a.action = $3) AND ($4 IS NULL OR a.at >= $4) \
+         AND ($5 IS NULL OR a.at < $5){category} \
+         ORDER BY a.at DESC, a.id DESC LIMIT $6 OFFSET $7"
+    );
+    let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(nonempty(filter.entity.as_deref()))
+        .bind(nonempty(filter.user.as_deref()))
+        .bind(nonempty(filter.action.as_deref()))
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.limit.unwrap_or(200).clamp(1, max))
+        .bind(filter.offset.unwrap_or(0).max(0))
+        .fetch_all(pool)
+        .await?;
+    let units = unit_names(pool).await?;
+    Ok(rows.into_iter().map(|r| record_of(r, &units)).collect())
+}
+
+async fn unit_names(pool: &AnyPool) -> anyhow::Result<HashMap<String, String>> {
+    Ok(entity_store::all_of_kind(pool, "unit")
+        .await?
+        .into_iter()
+        .filter_map(|e| match e {
+            Entity::Unit(u) => Some((u.id.to_string(), u.name)),
+            _ => None,
+        })
+        .collect())
+}
+
+fn record_of(r: AuditRow, units: &HashMap<String, String>) -> AuditRecord {
+    let user_name = match (r.actor_name, r.actor_username) {
+        (Some(name), Some(username)) => Some(format!("{name}（{username}）")),
+        (name, username) => name.or(username),
+    };
+    let entity_name = r
+        .subject_username
+        .or_else(|| entity_name(r.after.as_deref().or(r.before.as_deref())?, units));
+    AuditRecord {
+        unit_name: r.unit_id.as_ref().and_then(|u| units.get(u).cloned()),
+        id: r.id,
+        at: r.at,
+        user_id: r.user_id,
+        user_name,
+        unit_id: r.unit_id,
+        action: r.action,
+        entity: r.entity,
+        entity_name,
+        before: r.before,
+        after: r.after,
+        detail: r.detail,
+    }
+}
+
+/// What a person calls a stored entity.
+fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
+    Some(match serde_json::from_str::<Entity>(json).ok()? {
+        Entity::Plan(p) => p.title,
+        Entity::Unit(u) => u.name,
+        Entity::Item(i) => format!("{}. {}", i.number, i.title),
+        Entity::Task(t) => t.title,
+        Entity::Comment(c) => {
+            let short: String = c.body.chars().take(30).collect();
+            let unit = units.get(&c.unit.to_string()).map_or("", String::as_str);
+            format!("{}{unit}：{short}", c.author_name)
+        }
+    })
+}
+
+/// Beijing time, which is what every reader of the export means by a time.
+fn beijing(ms: i64) -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600);
+    match (chrono::DateTime::from_timestamp_millis(ms), offset) {
+        (Some(t), Some(offset)) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => ms.to_string(),
+    }
+}
+
+/// Excel runs a cell that starts with `=`, `+`, `-` or `@` as a formula; user text (a task title,
+/// a username tried at login) must never do that in the office's spreadsheet.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The rows as CSV for Excel: UTF-8 with a byte-order mark (without it Excel reads the Chinese as
+/// the local code page), headers in Chinese.
+pub fn to_csv(rows: &[AuditRecord]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "时间（北京时间）",
+            "操作",
+            "操作代码",
+            "操作人",
+            "所在单位",
+            "对象",
+            "对象编号",
+            "说明",
+            "变更前",
+            "变更后",
+        ])?;
+        for r in rows {
+            let opt = |v: &Option<String>| cell(v.as_deref().unwrap_or_default());
+            w.write_record([
+                beijing(r.at),
+                action_zh(&r.action).to_string(),
+                r.action.clone(),
+                opt(&r.user_name),
+                opt(&r.unit_name),
+                opt(&r.entity_name),
+                opt(&r.entity),
+                opt(&r.detail),
+                opt(&r.before),
+                opt(&r.after),
+            ])?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_a_bom_chinese_headers_and_defused_formulas() -> anyhow::Result<()> {
+        let row = AuditRecord {
+            id: "1".into(),
+            at: 1_395_273_600_000,
+            user_id: None,
+            user_name: None,
+            unit_id: None,
+            unit_name: None,
+            action: "login_failed".into(),
+            entity: None,
+            entity_name: None,
+            before: None,
+            after: None,
+            detail: Some("=HYPERLINK(\"http://x\")".into()),
+        };
+        let bytes = to_csv(&[row])?;
+        assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+        let text = String::from_utf8(bytes)?;
+        assert!(text.contains("时间（北京时间）,操作,"), "{text}");
+        assert!(text.contains("2014-03-20 08:00:00,登录失败,login_failed"), "{text}");
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
+        Ok(())
+    }
 }

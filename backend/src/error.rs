@@ -29,8 +29,11 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. a gap in mutation ids).
     #[error("{0}")]
     Conflict(String),
+    /// The body is larger than the server accepts.
+    #[error("请求内容过大")]
+    PayloadTooLarge,
     /// Throttled; try again after this many seconds.
-    #[error("尝试次数过多，请{0}秒后再试")]
+    #[error("尝试次数过多，请{}后再试", wait_text(*.0))]
     TooManyRequests(u64),
     /// A transient failure: retry.
     #[error("服务器繁忙，请稍后重试")]
@@ -41,6 +44,11 @@ pub enum ApiError {
     /// Any other fault of ours.
     #[error("服务器内部错误")]
     Internal(#[from] anyhow::Error),
+}
+
+/// "15分钟" rather than "900秒": the wait as people say it.
+fn wait_text(secs: u64) -> String {
+    if secs >= 60 { format!("{}分钟", secs.div_ceil(60)) } else { format!("{secs}秒") }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -56,6 +64,8 @@ impl From<sqlx::Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
+            // An oversized body is the client's to fix by sending less, not a malformed one.
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             JsonRejection::MissingJsonContentType(_) => {
                 ApiError::BadRequest("请求须为 JSON（Content-Type: application/json）".into())
             }
@@ -72,6 +82,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +96,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use backend::app::{AppState, Config};
+use backend::auth::session::SessionLimits;
 use backend::auth::{password, users};
 use backend::db::Db;
 use backend::sync::poke::PokeHub;
@@ -30,6 +31,31 @@ struct DbArgs {
     database_url: Option<String>,
 }
 
+#[derive(Args, Clone)]
+struct SessionArgs {
+    /// Sign a session out after this many minutes without use (default: 3 days).
+    #[arg(long, env = "REFORMBOARD_SESSION_IDLE_MINUTES")]
+    session_idle_minutes: Option<u32>,
+    /// Sign a session out this many hours after login, used or not (default: 14 days).
+    #[arg(long, env = "REFORMBOARD_SESSION_MAX_HOURS")]
+    session_max_hours: Option<u32>,
+    /// Served behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
+    #[arg(long, env = "REFORMBOARD_BEHIND_PROXY")]
+    behind_proxy: bool,
+}
+
+impl SessionArgs {
+    fn limits(&self) -> SessionLimits {
+        let default = SessionLimits::default();
+        SessionLimits {
+            idle_ms: self.session_idle_minutes.map_or(default.idle_ms, |m| i64::from(m) * 60_000),
+            absolute_ms: self
+                .session_max_hours
+                .map_or(default.absolute_ms, |h| i64::from(h) * 3_600_000),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the app and the API.
@@ -48,6 +74,8 @@ enum Command {
         /// Mark the session cookie Secure (set when served over HTTPS).
         #[arg(long, env = "REFORMBOARD_SECURE_COOKIES")]
         secure_cookies: bool,
+        #[command(flatten)]
+        sessions: SessionArgs,
     },
     /// Parse a plan document and print what was read.
     ParsePlan {
@@ -129,8 +157,16 @@ fn read_plan(file: &PathBuf) -> anyhow::Result<Result<shared::plan_text::ParsedP
 
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Serve { db, addr, site_dir, demo, secure_cookies } => {
-            serve(db, addr, site_dir, demo, secure_cookies).await?;
+        Command::Serve { db, addr, site_dir, demo, secure_cookies, sessions } => {
+            let config = Config {
+                demo,
+                secure_cookies,
+                site_dir,
+                data_dir: db.data_dir.clone(),
+                sessions: sessions.limits(),
+                behind_proxy: sessions.behind_proxy,
+            };
+            serve(db, addr, config).await?;
         }
         Command::ParsePlan { file, json } => {
             let parsed = match read_plan(&file)? {
@@ -219,26 +255,20 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn serve(
-    db_args: DbArgs,
-    addr: SocketAddr,
-    site_dir: Option<PathBuf>,
-    demo: bool,
-    secure_cookies: bool,
-) -> anyhow::Result<()> {
+async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Result<()> {
     let db = open(&db_args).await?;
+    let demo = config.demo;
     let boot = bootstrap::run(&db, demo).await?;
     if boot.seed_imported {
         tracing::info!("imported the seed plan into the empty database");
     }
-    if let Some(site) = &site_dir {
+    if let Some(site) = &config.site_dir {
         if !site.join("index.html").exists() {
             tracing::warn!("{} has no index.html: run `cargo xtask build-site`", site.display());
         }
     }
     let hub = PokeHub::new();
     hub.spawn_listener(&db);
-    let config = Config { demo, secure_cookies, site_dir, data_dir: db_args.data_dir.clone() };
     let state = AppState { db, config: Arc::new(config), hub };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -1,11 +1,13 @@
 //! The Reformboard app: Leptos, client-side rendered, compiled to wasm.
 
 mod api;
+mod board;
 mod i18n;
 mod pages;
 mod session;
 mod shell;
 mod sync;
+mod util;
 
 use i18n::{Lang, W, t};
 use leptos::prelude::*;
@@ -40,6 +42,12 @@ fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <shell::Shell><pages::plan::PlanPage/></shell::Shell> }/>
                 <Route path=path!("/items/:number") view=|| view! { <shell::Shell><pages::item::ItemPage/></shell::Shell> }/>
                 <Route path=path!("/units") view=|| view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> }/>
+                // Boards (pages::board).
+                <Route path=path!("/items/:number/board") view=|| view! { <shell::Shell><pages::board::ItemBoardPage/></shell::Shell> }/>
+                <Route path=path!("/units/:id/board") view=|| view! { <shell::Shell><pages::board::UnitBoardPage/></shell::Shell> }/>
+                <Route path=path!("/my") view=|| view! { <shell::Shell><pages::board::MyBoardPage/></shell::Shell> }/>
+                <Route path=path!("/overview") view=|| view! { <shell::Shell><pages::leader::OverviewPage/></shell::Shell> }/>
+                // Accounts and audit (pages::accounts, pages::audit, pages::password).
             </Routes>
         </Router>
     }

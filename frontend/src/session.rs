@@ -31,7 +31,6 @@ impl Session {
     }
 
     /// The acting identity, if signed in.
-    #[expect(dead_code, reason = "the boards, next, check permissions with it")]
     pub fn actor(self) -> Option<Actor> {
         self.me.get().flatten().as_ref().map(actor_of)
     }

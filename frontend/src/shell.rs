@@ -58,7 +58,9 @@ fn Header() -> impl IntoView {
         <header class="top">
             <A href="/" attr:class="brand">{t(W::AppName)}</A>
             <nav aria-label=t(W::MainNav)>
+                <A href="/overview">{t(W::Leader)}</A>
                 <A href="/">{t(W::Plan)}</A>
+                <A href="/my">{t(W::MyTasks)}</A>
                 <A href="/units">{t(W::Units)}</A>
             </nav>
             <SyncBadge/>

@@ -11,7 +11,9 @@ use gloo_net::websocket::futures::WebSocket;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::actor::Actor;
-use shared::ids::{ClientGroupId, ClientId};
+use shared::entity::Entity;
+use shared::ids::{ClientGroupId, ClientId, TaskId};
+use std::collections::HashSet;
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
@@ -42,6 +44,8 @@ pub struct Sync {
     pub loaded: RwSignal<bool>,
     /// Messages for the user (rejected changes).
     pub notices: RwSignal<Vec<String>>,
+    /// Tasks someone else just changed: their cards are briefly highlighted.
+    pub recent: RwSignal<HashSet<TaskId>>,
     base: StoredValue<State>,
     cookie: StoredValue<Option<Cookie>>,
     actor: StoredValue<Option<Actor>>,
@@ -78,6 +82,7 @@ impl Sync {
             connection: RwSignal::new(Connection::Online),
             loaded: RwSignal::new(false),
             notices: RwSignal::new(vec![]),
+            recent: RwSignal::new(HashSet::new()),
             base: StoredValue::new(State::new()),
             cookie: StoredValue::new(None),
             actor: StoredValue::new(None),
@@ -102,7 +107,6 @@ impl Sync {
         });
     }
 
-    #[expect(dead_code, reason = "the boards, next, make every change through it")]
     /// Makes a change: applies it locally at once (or reports why not) and queues it for the
     /// server.
     pub fn mutate(self, mutation: Mutation) -> Result<(), Rejection> {
@@ -199,6 +203,7 @@ impl Sync {
             cookie: self.cookie.get_value(),
         };
         let res: PullResponse = api::post("/api/sync/pull", &req).await?;
+        let flashed = if res.reset { vec![] } else { self.changed_by_others(&res.puts) };
         self.base.update_value(|base| {
             if res.reset {
                 *base = State::new();
@@ -219,7 +224,35 @@ impl Sync {
         self.pending.update(|p| p.retain(|m| m.id > confirmed));
         self.rebase();
         self.loaded.set(true);
+        self.flash(flashed);
         Ok(())
+    }
+
+    /// Tasks in `puts` that differ from what this tab shows: someone else changed them.
+    fn changed_by_others(self, puts: &[Entity]) -> Vec<TaskId> {
+        self.view.with_untracked(|view| {
+            puts.iter()
+                .filter_map(|e| match e {
+                    Entity::Task(t) if view.get(&e.key()) != Some(e) => Some(t.id),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    fn flash(self, ids: Vec<TaskId>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.recent.update(|r| r.extend(ids.iter().copied()));
+        spawn_local(async move {
+            gloo_timers::future::sleep(Duration::from_millis(2500)).await;
+            self.recent.update(|r| {
+                for id in &ids {
+                    r.remove(id);
+                }
+            });
+        });
     }
 
     /// view = base + pending, re-applied in order. A pending mutation that no longer applies

@@ -71,6 +71,9 @@ pub struct UserSummary {
     pub display_name: String,
     /// Unit.
     pub unit: UnitId,
+    /// The unit's name, for lists (empty when the unit is gone).
+    #[serde(default)]
+    pub unit_name: String,
     /// Role.
     pub role: Role,
     /// Disabled.

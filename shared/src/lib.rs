@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod audit;
 pub mod board;
 pub mod entity;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod permission;
 pub mod plan;
 pub mod plan_text;
 pub mod state;
+pub mod status;
 pub mod sync;
 pub mod text;
 pub mod unit;

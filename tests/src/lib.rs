@@ -3,6 +3,7 @@
 //! drive headless Chromium through chromedriver.
 
 pub mod browser;
+pub mod sync_client;
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};

@@ -80,13 +80,23 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
         .omit_default_module_path(false)
         // The name section is for debuggers; it makes the download ~60% bigger.
         .remove_name_section(true);
+    let start = Instant::now();
     bindgen
         .generate(&pkg)
         .with_context(|| format!("generating the JS glue for {}", wasm.display()))?;
+    say(format!(
+        "JS glue generated in {}",
+        util::seconds(start.elapsed())
+    ));
 
     let build_id = build_id(&pkg, static_dir)?;
     copy_static(static_dir, &fresh, &build_id)?;
+    let start = Instant::now();
     compress::precompress(&fresh)?;
+    say(format!(
+        "gzip and brotli siblings written in {}",
+        util::seconds(start.elapsed())
+    ));
 
     remove_dir_if_present(site)?;
     fs::rename(&fresh, site)

@@ -1,4 +1,8 @@
 //! Accounts: login, sessions, passwords, throttling, and the office's account management.
+//!
+//! Every security event (sign-in and its failures, sign-out, password changes and resets,
+//! account creation, disabling and role changes) is written to the audit trail; see
+//! `crate::audit::security_event`.
 
 pub mod password;
 pub mod session;
@@ -6,20 +10,23 @@ pub mod throttle;
 pub mod users;
 
 use crate::app::AppState;
-use crate::audit;
+use crate::audit::{self, SecurityEvent};
+use crate::entity_store;
 use crate::error::{ApiError, ApiJson, ApiResult};
+use axum::Router;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use session::{ActiveUser, CurrentUser};
 use shared::account::{
     ChangePasswordRequest, CreateUserRequest, DemoAccount, LoginRequest, LogoutRequest, Me,
     ResetPasswordRequest, SetRoleRequest, UserSummary, valid_username,
 };
 use shared::actor::Role;
-use std::net::SocketAddr;
+use shared::entity::Entity;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use users::UserRow;
 
 /// Routes under `/api/auth` and `/api/users`.
@@ -49,64 +56,105 @@ fn me_of(row: &UserRow) -> ApiResult<Me> {
     })
 }
 
-fn summary_of(row: &UserRow) -> ApiResult<UserSummary> {
+fn summary_of(row: &UserRow, units: &HashMap<String, String>) -> ApiResult<UserSummary> {
     let me = me_of(row)?;
     Ok(UserSummary {
         id: me.id,
         username: me.username,
         display_name: me.display_name,
         unit: me.unit,
+        unit_name: units.get(&row.unit_id).cloned().unwrap_or_default(),
         role: me.role,
         disabled: row.disabled != 0,
         must_change_password: me.must_change_password,
     })
 }
 
+/// Unit id → name, for lists and audit details.
+async fn unit_names(state: &AppState) -> ApiResult<HashMap<String, String>> {
+    Ok(entity_store::all_of_kind(&state.db.pool, "unit")
+        .await?
+        .into_iter()
+        .filter_map(|e| match e {
+            Entity::Unit(u) => Some((u.id.to_string(), u.name)),
+            _ => None,
+        })
+        .collect())
+}
+
 /// The one message for every failed login: it must not tell a wrong password from an unknown or
 /// disabled account.
 const LOGIN_FAILED: &str = "用户名或密码错误";
 
+/// The address a request came from: the peer, or behind a reverse proxy the address the proxy
+/// appended last to `X-Forwarded-For` (earlier entries are whatever the client claimed).
+fn client_addr(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    let forwarded = || {
+        let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+        last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+    };
+    state.config.behind_proxy.then(forwarded).flatten().unwrap_or(peer.ip())
+}
+
 #[tracing::instrument(skip_all, fields(user = %req.username))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let pool = &state.db.pool;
     let username = req.username.trim();
-    let account_key = format!("user:{}", username.to_lowercase());
-    let keys = [account_key.clone(), format!("addr:{}", addr.ip())];
-    if let Some(secs) = throttle::retry_after(pool, &keys).await? {
+    let addr = client_addr(&state, peer, &headers);
+    let counters = throttle::counters(username, addr);
+    if let Some(secs) = throttle::retry_after(pool, &counters).await? {
         return Err(ApiError::TooManyRequests(secs));
     }
     let user = users::by_username(pool, username).await?;
+    // Unknown users cost one hash check too, so timing tells no more than the message.
     let ok = match &user {
         Some(u) => password::verify(&req.password, &u.password_hash) && u.disabled == 0,
-        None => {
-            password::verify_dummy(&req.password);
-            false
+        None => password::verify_dummy(&req.password),
+    };
+    let user = match user {
+        Some(user) if ok => user,
+        other => {
+            throttle::failed(pool, &counters).await?;
+            let tried: String = username.chars().take(64).collect();
+            let event = SecurityEvent {
+                action: "login_failed",
+                subject: other.as_ref().map(|u| u.id.as_str()),
+                detail: Some(format!("{tried} @ {addr}")),
+                ..Default::default()
+            };
+            audit::security_event(pool, event).await?;
+            return Err(ApiError::Forbidden(LOGIN_FAILED.into()));
         }
     };
-    let Some(user) = user.filter(|_| ok) else {
-        throttle::failed(pool, &keys).await?;
-        audit::security_event(pool, None, "login_failed", Some(username.chars().take(64).collect()))
-            .await?;
-        return Err(ApiError::Forbidden(LOGIN_FAILED.into()));
-    };
-    throttle::succeeded(pool, &account_key).await?;
+    throttle::succeeded(pool, &counters[0]).await?;
+    // Session fixation: whatever session the browser brought is ended, and the signed-in
+    // session always gets a fresh token.
+    if let Some(old) = session::token_from(&headers) {
+        session::end(pool, &old).await?;
+    }
     let token = session::create(pool, &user.id).await?;
-    audit::security_event(pool, user.actor().as_ref(), "login", None).await?;
-    let me = me_of(&user)?;
-    Ok((
-        [(header::SET_COOKIE, session::set_cookie(&token, state.config.secure_cookies))],
-        ApiJson(me),
-    )
-        .into_response())
+    let actor = user.actor();
+    let event = SecurityEvent {
+        actor: actor.as_ref(),
+        action: "login",
+        subject: Some(&user.id),
+        detail: Some(addr.to_string()),
+    };
+    audit::security_event(pool, event).await?;
+    let cookie = session::set_cookie(&token, state.config.secure_cookies, state.config.sessions);
+    Ok(([(header::SET_COOKIE, cookie)], ApiJson(me_of(&user)?)).into_response())
 }
 
+/// Ends this session, or every session of the user (`{"everywhere": true}`). Without a live
+/// session it still clears the cookie: signing out is never an error.
 async fn logout(
     State(state): State<AppState>,
-    user: CurrentUser,
+    user: Result<CurrentUser, ApiError>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     // The body is optional: an empty one means "this session only".
@@ -117,47 +165,64 @@ async fn logout(
             .map_err(|e| ApiError::BadRequest(format!("请求格式有误：{e}")))?
             .everywhere
     };
-    if everywhere {
-        session::end_all(&state.db.pool, &user.row.id).await?;
-    } else {
-        session::end(&state.db.pool, &user.token).await?;
+    if let Ok(user) = user {
+        let pool = &state.db.pool;
+        if everywhere {
+            session::end_all(pool, &user.row.id).await?;
+        } else {
+            session::end(pool, &user.token).await?;
+        }
+        let event = SecurityEvent {
+            actor: Some(&user.actor),
+            action: if everywhere { "logout_everywhere" } else { "logout" },
+            subject: Some(&user.row.id),
+            detail: None,
+        };
+        audit::security_event(pool, event).await?;
     }
-    audit::security_event(&state.db.pool, Some(&user.actor), "logout", everywhere.then(|| "everywhere".into()))
-        .await?;
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, session::clear_cookie(state.config.secure_cookies))],
-    )
-        .into_response())
+    let clear = session::clear_cookie(state.config.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
 async fn me(user: CurrentUser) -> ApiResult<ApiJson<Me>> {
     Ok(ApiJson(me_of(&user.row)?))
 }
 
+/// A user sets a new password (also the way out of a forced change). Every other session ends,
+/// since it may belong to whoever knew the old password; this one continues under a new token.
 async fn change_password(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     user: CurrentUser,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
+    let pool = &state.db.pool;
+    // A stolen session must not become a way to guess the password: same counters as login.
+    let counters = throttle::counters(&user.row.username, client_addr(&state, peer, &headers));
+    if let Some(secs) = throttle::retry_after(pool, &counters).await? {
+        return Err(ApiError::TooManyRequests(secs));
+    }
     if !password::verify(&req.old_password, &user.row.password_hash) {
+        throttle::failed(pool, &counters).await?;
         return Err(ApiError::Forbidden("原密码不正确".into()));
     }
     password::check_new(&req.new_password).map_err(ApiError::BadRequest)?;
     if req.new_password == req.old_password {
         return Err(ApiError::BadRequest("新密码不能与原密码相同".into()));
     }
-    let pool = &state.db.pool;
     users::set_password(pool, &user.row.id, &password::hash(&req.new_password)?, false).await?;
-    // Other sessions may belong to whoever knew the old password.
     session::end_all(pool, &user.row.id).await?;
     let token = session::create(pool, &user.row.id).await?;
-    audit::security_event(pool, Some(&user.actor), "password_changed", None).await?;
-    Ok((
-        [(header::SET_COOKIE, session::set_cookie(&token, state.config.secure_cookies))],
-        StatusCode::NO_CONTENT,
-    )
-        .into_response())
+    let event = SecurityEvent {
+        actor: Some(&user.actor),
+        action: "password_changed",
+        subject: Some(&user.row.id),
+        detail: None,
+    };
+    audit::security_event(pool, event).await?;
+    let cookie = session::set_cookie(&token, state.config.secure_cookies, state.config.sessions);
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
 async fn demo_accounts(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<DemoAccount>>> {
@@ -189,10 +254,14 @@ fn require_office(user: &ActiveUser) -> ApiResult<()> {
     }
 }
 
-async fn list_users(State(state): State<AppState>, user: ActiveUser) -> ApiResult<ApiJson<Vec<UserSummary>>> {
+async fn list_users(
+    State(state): State<AppState>,
+    user: ActiveUser,
+) -> ApiResult<ApiJson<Vec<UserSummary>>> {
     require_office(&user)?;
     let rows = users::all(&state.db.pool).await?;
-    Ok(ApiJson(rows.iter().map(summary_of).collect::<ApiResult<_>>()?))
+    let units = unit_names(&state).await?;
+    Ok(ApiJson(rows.iter().map(|r| summary_of(r, &units)).collect::<ApiResult<_>>()?))
 }
 
 async fn create_user(
@@ -203,37 +272,49 @@ async fn create_user(
     require_office(&user)?;
     let username = req.username.trim();
     if !valid_username(username) {
-        return Err(ApiError::BadRequest("用户名须为2到64位字母、数字、点、下划线或连字符".into()));
+        return Err(ApiError::BadRequest(
+            "用户名须为2到64位字母、数字、点、下划线或连字符".into(),
+        ));
     }
     let display_name = req.display_name.trim();
     if display_name.is_empty() || display_name.chars().count() > 64 {
         return Err(ApiError::BadRequest("姓名须为1到64个字".into()));
     }
     password::check_new(&req.password).map_err(ApiError::BadRequest)?;
-    crate::plan_import::require_unit(&state.db.pool, req.unit).await?;
     let pool = &state.db.pool;
-    let id = users::insert(
-        pool,
-        users::NewUser {
-            username,
-            display_name,
-            unit: req.unit,
-            role: req.role,
-            password_hash: password::hash(&req.password)?,
-            must_change_password: true,
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::Conflict("用户名已被使用".into()))?;
-    audit::security_event(pool, Some(&user.0.actor), "user_created", Some(format!("{username} ({id})"))).await?;
-    let row = users::by_id(pool, &id.to_string()).await?.ok_or_else(|| anyhow::anyhow!("user vanished"))?;
-    Ok((StatusCode::CREATED, ApiJson(summary_of(&row)?)))
+    crate::plan_import::require_unit(pool, req.unit).await?;
+    let new = users::NewUser {
+        username,
+        display_name,
+        unit: req.unit,
+        role: req.role,
+        password_hash: password::hash(&req.password)?,
+        must_change_password: true,
+    };
+    let id = users::insert(pool, new)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("用户名已被使用".into()))?;
+    let row = users::by_id(pool, &id.to_string())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert"))?;
+    let units = unit_names(&state).await?;
+    let summary = summary_of(&row, &units)?;
+    let event = SecurityEvent {
+        actor: Some(&user.0.actor),
+        action: "user_created",
+        subject: Some(&row.id),
+        detail: Some(format!("{username}：{}，{}", summary.unit_name, req.role.zh())),
+    };
+    audit::security_event(pool, event).await?;
+    Ok((StatusCode::CREATED, ApiJson(summary)))
 }
 
 async fn target_user(state: &AppState, id: &str) -> ApiResult<UserRow> {
     users::by_id(&state.db.pool, id).await?.ok_or_else(|| ApiError::NotFound("用户".into()))
 }
 
+/// The office sets a temporary password; the user must change it at next login, and every
+/// session of theirs ends now.
 async fn reset_password(
     State(state): State<AppState>,
     user: ActiveUser,
@@ -246,11 +327,24 @@ async fn reset_password(
     let pool = &state.db.pool;
     users::set_password(pool, &target.id, &password::hash(&req.password)?, true).await?;
     session::end_all(pool, &target.id).await?;
-    audit::security_event(pool, Some(&user.0.actor), "password_reset", Some(target.username)).await?;
+    let event = SecurityEvent {
+        actor: Some(&user.0.actor),
+        action: "password_reset",
+        subject: Some(&target.id),
+        detail: Some(target.username),
+    };
+    audit::security_event(pool, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_disabled(state: &AppState, user: &ActiveUser, id: &str, disabled: bool) -> ApiResult<StatusCode> {
+/// Disabling ends every session at once (each request re-reads the account, so even a request
+/// already under way when this commits is the last one).
+async fn set_disabled(
+    state: &AppState,
+    user: &ActiveUser,
+    id: &str,
+    disabled: bool,
+) -> ApiResult<StatusCode> {
     require_office(user)?;
     let target = target_user(state, id).await?;
     if disabled && target.id == user.0.row.id {
@@ -261,19 +355,34 @@ async fn set_disabled(state: &AppState, user: &ActiveUser, id: &str, disabled: b
     if disabled {
         session::end_all(pool, &target.id).await?;
     }
-    let action = if disabled { "user_disabled" } else { "user_enabled" };
-    audit::security_event(pool, Some(&user.0.actor), action, Some(target.username)).await?;
+    let event = SecurityEvent {
+        actor: Some(&user.0.actor),
+        action: if disabled { "user_disabled" } else { "user_enabled" },
+        subject: Some(&target.id),
+        detail: Some(target.username),
+    };
+    audit::security_event(pool, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn disable_user(State(state): State<AppState>, user: ActiveUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn disable_user(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     set_disabled(&state, &user, &id, true).await
 }
 
-async fn enable_user(State(state): State<AppState>, user: ActiveUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn enable_user(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     set_disabled(&state, &user, &id, false).await
 }
 
+/// Role and unit change together: both decide what the account may do. The next request of
+/// every session of the account already runs with the new ones.
 async fn set_role(
     State(state): State<AppState>,
     user: ActiveUser,
@@ -285,32 +394,46 @@ async fn set_role(
     if target.id == user.0.row.id && req.role != Role::Office {
         return Err(ApiError::BadRequest("不能取消自己的综合办权限".into()));
     }
-    crate::plan_import::require_unit(&state.db.pool, req.unit).await?;
     let pool = &state.db.pool;
+    crate::plan_import::require_unit(pool, req.unit).await?;
     users::set_role(pool, &target.id, req.role, req.unit).await?;
-    audit::security_event(
-        pool,
-        Some(&user.0.actor),
-        "role_changed",
-        Some(format!("{}: {} → {}", target.username, target.role, req.role.as_str())),
-    )
-    .await?;
+    let units = unit_names(&state).await?;
+    let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());
+    let detail = format!(
+        "{}：{}，{} → {}，{}",
+        target.username,
+        unit(&target.unit_id),
+        old_role,
+        unit(&req.unit.to_string()),
+        req.role.zh()
+    );
+    let event = SecurityEvent {
+        actor: Some(&user.0.actor),
+        action: "role_changed",
+        subject: Some(&target.id),
+        detail: Some(detail),
+    };
+    audit::security_event(pool, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The `Origin` check against cross-site request forgery: state-changing API requests must carry
-/// our custom header (which a cross-site form or `fetch` without CORS cannot set) and, when the
-/// browser sends an `Origin`, it must be this server's.
-pub fn csrf_ok(method: &axum::http::Method, headers: &HeaderMap) -> bool {
-    if matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS) {
-        return true;
-    }
-    if headers.get("x-reformboard").is_none() {
-        return false;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
+/// The check against cross-site request forgery, on top of the SameSite=Lax cookie:
+/// state-changing API requests must carry our custom header (which a cross-site form or a
+/// `fetch` without CORS cannot set) and, when the browser sends an `Origin`, it must be this
+/// server's. A WebSocket handshake is a GET that a foreign page *can* open with our cookie, so
+/// its `Origin` (which browsers always send there) must be ours too.
+pub fn csrf_ok(method: &Method, headers: &HeaderMap) -> bool {
+    let same_origin = || {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            return true;
+        };
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        origin.split_once("://").is_some_and(|(_, rest)| rest == host)
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let upgrade = headers.get(header::UPGRADE).and_then(|u| u.to_str().ok());
+        return !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) || same_origin();
+    }
+    headers.get("x-reformboard").is_some() && same_origin()
 }

@@ -3,7 +3,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore;
-use std::sync::LazyLock;
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
@@ -26,12 +25,14 @@ pub fn verify(password: &str, stored: &str) -> bool {
 }
 
 /// Spends the same time as a real check, for logins with an unknown username, so response times
-/// don't reveal which usernames exist.
-pub fn verify_dummy(password: &str) {
-    static DUMMY: LazyLock<String> =
-        LazyLock::new(|| hash("not-a-real-password").unwrap_or_default());
-    let _ = verify(password, &DUMMY);
+/// don't reveal which usernames exist; never matches. The hash is of a random string nobody
+/// kept, made once with the same parameters as every stored hash (a test checks that).
+pub fn verify_dummy(password: &str) -> bool {
+    let _ = verify(password, DUMMY_HASH);
+    false
 }
+
+const DUMMY_HASH: &str = "PLACEHOLDER";
 
 /// Why a new password is refused, if it is.
 pub fn check_new(password: &str) -> Result<(), String> {
@@ -58,5 +59,26 @@ mod tests {
         assert!(!verify("wrong horse", &a));
         assert!(!verify("x", "not a hash"));
         Ok(())
+    }
+
+    #[test]
+    fn dummy_hash_costs_what_a_real_one_does() -> anyhow::Result<()> {
+        let real = hash("anything")?;
+        let params = |h: &str| h.split('$').nth(3).map(String::from);
+        assert_eq!(params(DUMMY_HASH), params(&real), "{real}");
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!verify_dummy("anything"));
+        Ok(())
+    }
+}
+#[cfg(test)]
+mod gen_tmp {
+    #[test]
+    fn print_dummy() {
+        use rand::RngCore;
+        let mut b = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut b);
+        let h = super::hash(&hex::encode(b)).unwrap_or_default();
+        eprintln!("DUMMY={h}");
     }
 }

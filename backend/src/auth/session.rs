@@ -4,6 +4,7 @@
 
 use super::users::{self, UserRow};
 use crate::app::AppState;
+use crate::audit::{self, SecurityEvent};
 use crate::db::now_millis;
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
@@ -16,12 +17,25 @@ use sqlx::AnyPool;
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "rb_session";
-/// A session ends after this long without use.
-pub const IDLE_MS: i64 = 7 * 24 * 3600 * 1000;
-/// A session ends this long after login, used or not.
-pub const ABSOLUTE_MS: i64 = 30 * 24 * 3600 * 1000;
 /// `last_seen_at` is written at most this often, to keep reads from becoming writes.
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+/// How long a session lives. A unit's staff work on it through the week, the leader checks it
+/// on a phone now and then: a weekend away must not sign anyone out, a lost phone must not stay
+/// signed in for long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session ends after this long without use (ms).
+    pub idle_ms: i64,
+    /// A session ends this long after login, used or not (ms).
+    pub absolute_ms: i64,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self { idle_ms: 3 * 24 * 3600 * 1000, absolute_ms: 14 * 24 * 3600 * 1000 }
+    }
+}
 
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -65,18 +79,39 @@ struct SessionRow {
     last_seen_at: i64,
 }
 
-/// The user behind `token`, if the session is alive and the account enabled.
-pub async fn lookup(pool: &AnyPool, token: &str) -> Result<Option<UserRow>, sqlx::Error> {
+/// The user behind `token`, if the session is alive and the account enabled. An expired
+/// session is deleted (and the expiry audited) the first time it is presented.
+pub async fn lookup(
+    pool: &AnyPool,
+    token: &str,
+    limits: SessionLimits,
+) -> Result<Option<UserRow>, sqlx::Error> {
     let hash = hash_token(token);
-    let row: Option<SessionRow> =
-        sqlx::query_as("SELECT user_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT user_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let now = now_millis();
-    if now - row.last_seen_at > IDLE_MS || now - row.created_at > ABSOLUTE_MS {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(&hash).execute(pool).await?;
+    let idle = now - row.last_seen_at > limits.idle_ms;
+    if idle || now - row.created_at > limits.absolute_ms {
+        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(pool)
+            .await?;
+        // Two requests may race to end it; one audit row is enough.
+        if ended.rows_affected() == 1 {
+            let actor = users::by_id(pool, &row.user_id).await?.and_then(|u| u.actor());
+            let event = SecurityEvent {
+                actor: actor.as_ref(),
+                action: "session_expired",
+                subject: Some(&row.user_id),
+                detail: Some(if idle { "idle" } else { "absolute" }.into()),
+            };
+            audit::security_event(pool, event).await?;
+        }
         return Ok(None);
     }
     if now - row.last_seen_at > TOUCH_EVERY_MS {
@@ -103,13 +138,12 @@ pub fn token_from(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// `Set-Cookie` value that stores `token`.
-pub fn set_cookie(token: &str, secure: bool) -> String {
+/// `Set-Cookie` value that stores `token`; the browser may forget it when the session's absolute
+/// limit passes (the server does in any case).
+pub fn set_cookie(token: &str, secure: bool, limits: SessionLimits) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        ABSOLUTE_MS / 1000
-    )
+    let max_age = limits.absolute_ms / 1000;
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 /// `Set-Cookie` value that clears the cookie.
@@ -134,7 +168,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = token_from(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let row = lookup(&state.db.pool, &token).await?.ok_or(ApiError::Unauthorized)?;
+        let row = lookup(&state.db.pool, &token, state.config.sessions)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         let actor = row
             .actor()
             .ok_or_else(|| anyhow::anyhow!("user {} has an unusable role or unit", row.id))?;

@@ -33,7 +33,8 @@ pub fn ItemPage() -> impl IntoView {
         let requirements = plan.map(|p| p.requirements).unwrap_or_default();
         view! {
             <article class="item">
-                <p><A href="/">{"← "}{W::BackToPlan.get(l)}</A></p>
+                <p class="crumbs"><A href="/">{"← "}{W::BackToPlan.get(l)}</A>
+                    <A href=format!("/items/{}/board", item.number) attr:class="board-link">{W::Board.get(l)}</A></p>
                 <h1><span class="num">{item.number}"."</span>{item.title.clone()}</h1>
                 <dl class="units">
                     <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(&state, &item.lead_units)}</dd>

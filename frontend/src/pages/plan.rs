@@ -52,6 +52,7 @@ fn page(state: &State, l: crate::i18n::Lang) -> AnyView {
                         <span class="num">{number}</span>
                         <span class="title">{title}</span>
                     </A>
+                    <A href=format!("/items/{number}/board") attr:class="board-link">{W::Board.get(l)}</A>
                     <dl class="units">
                         <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units)}</dd>
                         <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units)}</dd>

@@ -1,0 +1,94 @@
+//! Breaking an item into tasks (分解任务): the form the lead unit and the office see on an
+//! item's board.
+
+use crate::i18n::{W, lang};
+use crate::session::use_session;
+use crate::sync::use_sync;
+use crate::util::now;
+use leptos::prelude::*;
+use shared::board::{Column, sort_key};
+use shared::ids::{ItemId, TaskId, UnitId};
+use shared::mutation::Mutation;
+use shared::permission::{self, Action};
+
+/// The "new task" form, shown only to those who may create tasks on `item`.
+#[component]
+pub fn CreateTask(item: ItemId) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let lang = lang();
+    let allowed = Memo::new(move |_| {
+        let actor = session.actor();
+        sync.view.with(|s| {
+            actor.is_some_and(|a| s.item(item).is_some_and(|i| permission::can(&a, i, Action::ManageTasks)))
+        })
+    });
+    let units = Memo::new(move |_| {
+        sync.view.with(|s| {
+            s.item(item)
+                .map(|i| {
+                    i.lead_units
+                        .iter()
+                        .chain(&i.cooperating_units)
+                        .filter_map(|u| s.unit(*u))
+                        .map(|u| (u.id, u.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let title = RwSignal::new(String::new());
+    let owner = RwSignal::new(None::<UnitId>);
+    let due = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = title.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let Some(owner) = owner.get_untracked().or_else(|| units.with_untracked(|u| u.first().map(|x| x.0))) else {
+            return;
+        };
+        // New cards go to the end of 未启动.
+        let last = sync.view.with_untracked(|s| {
+            s.tasks()
+                .filter(|t| t.item == item && !t.archived && t.column == Column::NotStarted)
+                .map(|t| t.sort_key.clone())
+                .max()
+        });
+        let m = Mutation::CreateTask {
+            id: TaskId::new_v7(),
+            item,
+            title: text,
+            owner,
+            column: Column::NotStarted,
+            sort_key: sort_key::between(last.as_deref(), None),
+            due: due.get_untracked().parse().ok(),
+            at: now(),
+        };
+        if sync.mutate(m).is_ok() {
+            title.set(String::new());
+            due.set(String::new());
+        }
+    };
+    view! {
+        <Show when=move || allowed.get()>
+            <form class="create-task" on:submit=submit aria-label=move || W::NewTask.get(lang.get())>
+                <input name="title" required maxlength="200" aria-label=move || W::TaskTitle.get(lang.get())
+                    placeholder=move || W::NewTaskPlaceholder.get(lang.get())
+                    prop:value=title on:input=move |ev| title.set(event_target_value(&ev))/>
+                <label>{move || W::Owner.get(lang.get())}
+                    <select name="owner" on:change=move |ev| owner.set(event_target_value(&ev).parse().ok())>
+                        {move || units.get().into_iter().map(|(id, name)| view! {
+                            <option value=id.to_string() selected=move || owner.get() == Some(id)>{name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>{move || W::Due.get(lang.get())}
+                    <input type="date" name="due" prop:value=due on:input=move |ev| due.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="primary">{move || W::AddTask.get(lang.get())}</button>
+            </form>
+        </Show>
+    }
+}

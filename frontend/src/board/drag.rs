@@ -1,0 +1,176 @@
+//! Dragging cards with a mouse or a finger, on pointer events (HTML5 drag-and-drop does not work
+//! on phones). A drag starts only after the pointer moved a few pixels, so a tap still opens the
+//! card and, on touch, scrolling works everywhere but on the card's handle (`touch-action: none`).
+//! The drop target is found by hit-testing under the pointer.
+
+use leptos::ev;
+use leptos::prelude::*;
+use shared::board::Column;
+use shared::ids::{ItemId, TaskId};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, PointerEvent};
+
+/// Pixels the pointer must travel before a press becomes a drag.
+const THRESHOLD: f64 = 6.0;
+
+/// Where a card would land: lane (item), column and index among the column's other cards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The lane's item.
+    pub item: ItemId,
+    /// Column.
+    pub column: Column,
+    /// Index among the other cards of that column.
+    pub index: usize,
+}
+
+struct Active {
+    id: TaskId,
+    item: ItemId,
+    x: f64,
+    y: f64,
+    started: bool,
+    el: HtmlElement,
+}
+
+/// Drag state of one board.
+#[derive(Clone, Copy)]
+pub struct Drag {
+    active: StoredValue<Option<Active>, LocalStorage>,
+    /// The card being dragged.
+    pub dragging: RwSignal<Option<TaskId>>,
+    /// Where it would land now.
+    pub over: RwSignal<Option<Target>>,
+    /// Set right after a drag ends, so the click that follows doesn't open the card.
+    pub just_dropped: StoredValue<bool>,
+}
+
+impl Drag {
+    /// Idle state.
+    pub fn new() -> Drag {
+        Drag {
+            active: StoredValue::new_local(None),
+            dragging: RwSignal::new(None),
+            over: RwSignal::new(None),
+            just_dropped: StoredValue::new(false),
+        }
+    }
+
+    /// Starts tracking a press on a card; `on_drop` runs when a drag ends over a column.
+    pub fn press(self, ev: &PointerEvent, id: TaskId, item: ItemId, on_drop: impl Fn(TaskId, Target) + 'static) {
+        if ev.button() != 0 {
+            return;
+        }
+        let Some(el) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|e| e.closest("[data-task-id]").ok().flatten())
+            .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+        else {
+            return;
+        };
+        self.active.set_value(Some(Active {
+            id,
+            item,
+            x: f64::from(ev.client_x()),
+            y: f64::from(ev.client_y()),
+            started: false,
+            el,
+        }));
+        // Listen on the window for the rest of the gesture, so the card can move under the
+        // pointer without losing events; all three listeners go when it ends.
+        let listeners = StoredValue::new_local(Vec::<WindowListenerHandle>::new());
+        let on_drop = std::rc::Rc::new(on_drop);
+        let finish = move |e: PointerEvent, cancelled: bool| {
+            for h in listeners.try_update_value(std::mem::take).unwrap_or_default() {
+                h.remove();
+            }
+            if let Some((id, target)) = self.release(&e, cancelled) {
+                on_drop(id, target);
+            }
+        };
+        let finish2 = finish.clone();
+        listeners.update_value(|l| {
+            l.push(window_event_listener(ev::pointermove, move |e| self.moved(&e)));
+            l.push(window_event_listener(ev::pointerup, move |e| finish(e, false)));
+            l.push(window_event_listener(ev::pointercancel, move |e| finish2(e, true)));
+        });
+    }
+
+    fn moved(self, ev: &PointerEvent) {
+        let (x, y) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        let mut start = None;
+        let mut target_item = None;
+        self.active.update_value(|a| {
+            if let Some(a) = a {
+                if !a.started && ((x - a.x).powi(2) + (y - a.y).powi(2)).sqrt() >= THRESHOLD {
+                    a.started = true;
+                    start = Some(a.id);
+                }
+                if a.started {
+                    let style = a.el.style();
+                    let _ = style.set_property("transform", &format!("translate({}px, {}px)", x - a.x, y - a.y));
+                    let _ = style.set_property("pointer-events", "none");
+                    target_item = Some(a.item);
+                }
+            }
+        });
+        if let Some(id) = start {
+            self.dragging.set(Some(id));
+        }
+        if let Some(item) = target_item {
+            ev.prevent_default();
+            self.over.set(hit_test(x, y, item));
+        }
+    }
+
+    fn release(self, ev: &PointerEvent, cancelled: bool) -> Option<(TaskId, Target)> {
+        let active = self.active.try_update_value(Option::take).flatten()?;
+        let style = active.el.style();
+        let _ = style.remove_property("transform");
+        let _ = style.remove_property("pointer-events");
+        self.dragging.set(None);
+        self.over.set(None);
+        if !active.started {
+            return None;
+        }
+        self.just_dropped.set_value(true);
+        if cancelled {
+            return None;
+        }
+        let target = hit_test(f64::from(ev.client_x()), f64::from(ev.client_y()), active.item)?;
+        Some((active.id, target))
+    }
+}
+
+impl Default for Drag {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The drop target under (x, y) within the lane of `item` (cards don't leave their item).
+fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
+    let doc = web_sys::window()?.document()?;
+    let under = doc.element_from_point(x as f32, y as f32)?;
+    let col_el = under.closest("[data-drop-column]").ok().flatten()?;
+    let column = Column::from_slug(&col_el.get_attribute("data-drop-column")?)?;
+    let lane: ItemId = col_el.get_attribute("data-lane")?.parse().ok()?;
+    if lane != item {
+        return None;
+    }
+    // Index: the number of other cards in the column whose middle is above the pointer.
+    let cards = col_el.query_selector_all("[data-task-id]").ok()?;
+    let mut index = 0;
+    for i in 0..cards.length() {
+        let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<HtmlElement>().ok()) else { continue };
+        if card.style().get_property_value("pointer-events").ok().as_deref() == Some("none") {
+            continue;
+        }
+        let rect = card.get_bounding_client_rect();
+        if y > rect.top() + rect.height() / 2.0 {
+            index += 1;
+        }
+    }
+    Some(Target { item, column, index })
+}

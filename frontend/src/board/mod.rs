@@ -1,0 +1,383 @@
+//! Kanban boards: one per reform item, one per unit. Every change is a `Mutation` through the
+//! sync engine; moving works by mouse, by touch, from the "移动到…" menu and from the keyboard.
+
+pub mod create;
+pub mod detail;
+pub mod drag;
+pub mod filters;
+pub mod model;
+
+use crate::i18n::{self, Lang, W, lang};
+use crate::session::use_session;
+use crate::sync::use_sync;
+use crate::util::{focus_later, now, today};
+use drag::{Drag, Target};
+use filters::{Filters, use_filters};
+use leptos::prelude::*;
+use model::{CardFace, Lane, Scope, column_index, faces, key_at, lanes};
+use shared::board::Column;
+use shared::ids::{ItemId, TaskId};
+use shared::mutation::Mutation;
+use shared::permission::Relation;
+use std::collections::HashMap;
+
+/// Per-board UI state shared by its parts.
+#[derive(Clone, Copy)]
+struct BoardCtx {
+    faces: Memo<HashMap<TaskId, CardFace>>,
+    lanes: Memo<Vec<Lane>>,
+    drag: Drag,
+    menu: RwSignal<Option<TaskId>>,
+    open: RwSignal<Option<TaskId>>,
+}
+
+impl BoardCtx {
+    /// Moves `id` to `index` of `column` in its lane: one `MoveTask` with a fractional key.
+    fn move_to(self, id: TaskId, item: ItemId, column: Column, index: usize) {
+        let sync = use_sync();
+        let others: Vec<TaskId> = self.lanes.with_untracked(|ls| {
+            ls.iter()
+                .find(|l| l.item == item)
+                .map(|l| l.columns[column_index(column)].iter().copied().filter(|x| *x != id).collect())
+                .unwrap_or_default()
+        });
+        let sort_key = sync.view.with_untracked(|s| key_at(s, &others, index.min(others.len())));
+        let _ = sync.mutate(Mutation::MoveTask { task: id, column, sort_key, at: now() });
+        focus_later(format!("[data-task-id='{id}'] .card-open"));
+    }
+
+    /// Where `id` is: lane, column and index.
+    fn position(self, id: TaskId) -> Option<(ItemId, usize, usize)> {
+        self.lanes.with_untracked(|ls| {
+            ls.iter().find_map(|l| {
+                l.columns.iter().enumerate().find_map(|(c, ids)| {
+                    ids.iter().position(|x| *x == id).map(|i| (l.item, c, i))
+                })
+            })
+        })
+    }
+
+    /// Keyboard moves: Shift+←/→ to the neighbouring column, Shift+↑/↓ within the column.
+    fn nudge(self, id: TaskId, dx: isize, dy: isize) {
+        let Some((item, col, idx)) = self.position(id) else { return };
+        if dx != 0 {
+            let Some(new_col) = col.checked_add_signed(dx).filter(|c| *c < 4) else { return };
+            let len = self.lanes.with_untracked(|ls| {
+                ls.iter().find(|l| l.item == item).map_or(0, |l| l.columns[new_col].len())
+            });
+            self.move_to(id, item, Column::ALL[new_col], len);
+        } else if let Some(new_idx) = idx.checked_add_signed(dy) {
+            self.move_to(id, item, Column::ALL[col], new_idx);
+        }
+    }
+}
+
+/// A board for `scope`.
+#[component]
+pub fn Board(scope: Scope) -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let (filters, _) = use_filters();
+    let actor = Memo::new(move |_| session.actor());
+    let today = today();
+    let faces = Memo::new(move |_| {
+        let f = filters.get();
+        actor.with(|a| sync.view.with(|s| faces(s, scope, &f, a.as_ref(), today)))
+    });
+    let lanes = Memo::new(move |_| faces.with(|f| sync.view.with(|s| lanes(s, scope, f))));
+    let ctx = BoardCtx {
+        faces,
+        lanes,
+        drag: Drag::new(),
+        menu: RwSignal::new(None),
+        open: RwSignal::new(None),
+    };
+    provide_context(ctx);
+    let active = RwSignal::new(Column::NotStarted);
+    let lang = lang();
+    let counts = move || {
+        let mut counts = [0usize; 4];
+        lanes.with(|ls| {
+            for l in ls {
+                for (i, c) in l.columns.iter().enumerate() {
+                    counts[i] += c.len();
+                }
+            }
+        });
+        counts
+    };
+    let show_lane_heads = matches!(scope, Scope::Unit(_));
+    view! {
+        <FilterBar scope/>
+        {match scope { Scope::Item(item) => Some(view! { <create::CreateTask item/> }), Scope::Unit(_) => None }}
+        <div class="column-tabs" role="tablist" aria-label=move || W::Columns.get(lang.get())>
+            {Column::ALL.into_iter().map(|c| view! {
+                <button role="tab" aria-selected=move || (active.get() == c).to_string()
+                    class:active=move || active.get() == c
+                    on:click=move |_| active.set(c)>
+                    {move || column_name(c, lang.get())}
+                    <span class="count">{move || counts()[column_index(c)]}</span>
+                </button>
+            }).collect_view()}
+        </div>
+        <div class="board" data-active=move || active.get().slug() class:dragging=move || ctx.drag.dragging.get().is_some()
+            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, active)>
+            <For each=move || lanes.get() key=|l| l.item children=move |lane| {
+                let item = lane.item;
+                view! { <LaneView item=item head=show_lane_heads.then_some(lane)/> }
+            }/>
+            <Show when=move || lanes.with(Vec::is_empty)>
+                <p class="empty">{move || W::NoCards.get(lang.get())}</p>
+            </Show>
+        </div>
+        {move || ctx.open.get().map(|id| view! { <detail::Detail id/> })}
+    }
+}
+
+thread_local! {
+    static SWIPE_X: std::cell::Cell<Option<(i32, i32)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Remembers where a touch began, for column swiping on phones.
+fn swipe_start(ev: leptos::ev::PointerEvent) {
+    if ev.pointer_type() == "touch" {
+        SWIPE_X.with(|s| s.set(Some((ev.client_x(), ev.client_y()))));
+    }
+}
+
+/// A mostly horizontal swipe of 60 px or more shows the next or previous column (phones show
+/// one at a time).
+fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>) {
+    let Some((x0, y0)) = SWIPE_X.with(|s| s.take()) else { return };
+    let (dx, dy) = (ev.client_x() - x0, ev.client_y() - y0);
+    if dx.abs() < 60 || dx.abs() < dy.abs() * 2 || use_context::<BoardCtx>().is_some_and(|c| c.drag.just_dropped.get_value()) {
+        return;
+    }
+    let i = column_index(active.get_untracked());
+    let next = if dx < 0 { (i + 1).min(3) } else { i.saturating_sub(1) };
+    active.set(Column::ALL[next]);
+}
+
+/// A column's name in `lang`.
+pub fn column_name(c: Column, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => c.zh(),
+        Lang::En => c.en(),
+    }
+}
+
+#[component]
+fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
+    let ctx = use_context::<BoardCtx>().expect("LaneView inside a Board");
+    let lang = lang();
+    let head = head.map(|l| {
+        let tag = match l.relation {
+            Relation::Lead => Some(W::Leads),
+            Relation::Cooperating => Some(W::Cooperates),
+            Relation::Other => None,
+        };
+        view! {
+            <h2 class="lane-head">
+                <a href=format!("/items/{}/board", l.number)>{l.number}". "{l.title.clone()}</a>
+                {tag.map(|w| view! { <span class=format!("tag rel-{}", if w == W::Leads { "lead" } else { "coop" })>{move || w.get(lang.get())}</span> })}
+            </h2>
+        }
+    });
+    view! {
+        <section class="lane" aria-label=move || format!("{} {}", W::Lane.get(lang.get()), item)>
+            {head}
+            <div class="columns">
+                {Column::ALL.into_iter().map(|column| {
+                    let ids = Memo::new(move |_| ctx.lanes.with(|ls| {
+                        ls.iter().find(|l| l.item == item).map(|l| l.columns[column_index(column)].clone()).unwrap_or_default()
+                    }));
+                    let is_over = move || ctx.drag.over.get().is_some_and(|t| t.item == item && t.column == column);
+                    view! {
+                        <section class=format!("column {}", column.slug()) class:drop-over=is_over
+                            data-drop-column=column.slug() data-lane=item.to_string()
+                            aria-label=move || column_name(column, lang.get())>
+                            <h3>{move || column_name(column, lang.get())}<span class="count">{move || ids.with(Vec::len)}</span></h3>
+                            <ul role="list" class="cards">
+                                <For each=move || ids.get() key=|id| *id children=move |id| view! { <Card id/> }/>
+                            </ul>
+                        </section>
+                    }
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Card(id: TaskId) -> impl IntoView {
+    let ctx = use_context::<BoardCtx>().expect("Card inside a Board");
+    let sync = use_sync();
+    let lang = lang();
+    let face = Memo::new(move |_| ctx.faces.with(|f| f.get(&id).cloned()));
+    let flash = move || sync.recent.with(|r| r.contains(&id));
+    move || {
+        let f = face.get()?;
+        let l = lang.get();
+        let item = f.item;
+        let movable = f.movable;
+        let title = f.title.clone();
+        let press = move |ev: leptos::ev::PointerEvent| {
+            if movable {
+                ctx.drag.press(&ev, id, item, move |id, t: Target| ctx.move_to(id, t.item, t.column, t.index));
+            }
+        };
+        let keydown = move |ev: leptos::ev::KeyboardEvent| {
+            if !movable || !ev.shift_key() {
+                return;
+            }
+            let (dx, dy) = match ev.key().as_str() {
+                "ArrowLeft" => (-1, 0),
+                "ArrowRight" => (1, 0),
+                "ArrowUp" => (0, -1),
+                "ArrowDown" => (0, 1),
+                _ => return,
+            };
+            ev.prevent_default();
+            ctx.nudge(id, dx, dy);
+        };
+        let open = move |_| {
+            if ctx.drag.just_dropped.get_value() {
+                ctx.drag.just_dropped.set_value(false);
+                return;
+            }
+            ctx.open.set(Some(id));
+        };
+        let steps = (f.steps_total > 0).then(|| format!("☑ {}/{}", f.steps_done, f.steps_total));
+        let due = f.due.map(|d| i18n::date(d, l));
+        Some(view! {
+            <li class="card" class:overdue=f.overdue class:blocked=f.blocked.is_some() class:flash=flash
+                class:lifted=move || ctx.drag.dragging.get() == Some(id)
+                data-task-id=id.to_string() on:pointerdown=press on:keydown=keydown>
+                <div class="card-top">
+                    <button class="card-open" on:click=open aria-label=format!("{} {}", W::OpenCard.get(l), title)>
+                        {f.title.clone()}
+                    </button>
+                    {movable.then(|| view! {
+                        <span class="handle" aria-hidden="true" title=W::DragHint.get(l)>"⠿"</span>
+                    })}
+                </div>
+                <div class="card-meta">
+                    <span class="owner">{f.owner.clone()}</span>
+                    {due.map(|d| view! { <span class="due" class:late=f.overdue>{d}</span> })}
+                    {f.blocked.clone().map(|r| view! { <span class="badge blocked-badge" title=r>{W::Blocked.get(l)}</span> })}
+                </div>
+                <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                    aria-valuenow=f.progress aria-label=W::Progress.get(l)>
+                    <span style=format!("width:{}%", f.progress)></span>
+                </div>
+                <div class="card-foot">
+                    <span>{f.progress}"%"</span>
+                    {steps.map(|s| view! { <span aria-label=W::Checklist.get(l)>{s}</span> })}
+                    {(f.comments > 0).then(|| view! { <span aria-label=W::Comments.get(l)>"💬 "{f.comments}</span> })}
+                    {movable.then(|| view! { <MoveMenu id column=f.column/> })}
+                </div>
+            </li>
+        })
+    }
+}
+
+/// "移动到…": move without dragging.
+#[component]
+fn MoveMenu(id: TaskId, column: Column) -> impl IntoView {
+    let ctx = use_context::<BoardCtx>().expect("MoveMenu inside a Board");
+    let lang = lang();
+    let open = move || ctx.menu.get() == Some(id);
+    let choose = move |target: Column| {
+        ctx.menu.set(None);
+        if let Some((item, _, _)) = ctx.position(id) {
+            let len = ctx.lanes.with_untracked(|ls| {
+                ls.iter().find(|l| l.item == item).map_or(0, |l| l.columns[column_index(target)].len())
+            });
+            ctx.move_to(id, item, target, len);
+        }
+    };
+    view! {
+        <span class="move-menu">
+            <button class="link" aria-haspopup="menu" aria-expanded=move || open().to_string()
+                on:click=move |_| ctx.menu.update(|m| *m = if *m == Some(id) { None } else { Some(id) })>
+                {move || W::MoveTo.get(lang.get())}
+            </button>
+            <Show when=open>
+                <div class="menu" role="menu" aria-label=move || W::MoveTo.get(lang.get())>
+                    {Column::ALL.into_iter().filter(|c| *c != column).map(|c| view! {
+                        <button role="menuitem" on:click=move |_| choose(c)>{move || column_name(c, lang.get())}</button>
+                    }).collect_view()}
+                    <button role="menuitem" on:click=move |_| { ctx.menu.set(None); ctx.nudge(id, 0, -1); }>{move || W::MoveUp.get(lang.get())}</button>
+                    <button role="menuitem" on:click=move |_| { ctx.menu.set(None); ctx.nudge(id, 0, 1); }>{move || W::MoveDown.get(lang.get())}</button>
+                </div>
+            </Show>
+        </span>
+    }
+}
+
+#[component]
+fn FilterBar(scope: Scope) -> impl IntoView {
+    let (filters, set_filters) = use_filters();
+    let sync = use_sync();
+    let lang = lang();
+    let owners = Memo::new(move |_| {
+        sync.view.with(|s| {
+            let mut units: Vec<(String, String)> = match scope {
+                Scope::Item(item) => s
+                    .item(item)
+                    .map(|i| i.lead_units.iter().chain(&i.cooperating_units).filter_map(|u| s.unit(*u)).map(|u| (u.id.to_string(), u.name.clone())).collect())
+                    .unwrap_or_default(),
+                Scope::Unit(_) => vec![],
+            };
+            units.dedup();
+            units
+        })
+    });
+    let toggle = {
+        let set = set_filters.clone();
+        move |which: fn(&mut Filters)| {
+            let mut f = filters.get_untracked();
+            which(&mut f);
+            set(f);
+        }
+    };
+    let t1 = toggle.clone();
+    let t2 = toggle.clone();
+    let t3 = toggle.clone();
+    let set_text = set_filters.clone();
+    let set_owner = set_filters.clone();
+    let clear = set_filters.clone();
+    view! {
+        <form class="filters" role="search" aria-label=move || W::Filters.get(lang.get()) on:submit=|ev| ev.prevent_default()>
+            <input type="search" aria-label=move || W::Search.get(lang.get()) placeholder=move || W::Search.get(lang.get())
+                prop:value=move || filters.with(|f| f.text.clone())
+                on:change=move |ev| { let mut f = filters.get_untracked(); f.text = event_target_value(&ev).trim().to_string(); set_text(f); }/>
+            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.overdue)
+                on:change=move |_| t1(|f| f.overdue = !f.overdue)/>{move || W::Overdue.get(lang.get())}</label>
+            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.blocked)
+                on:change=move |_| t2(|f| f.blocked = !f.blocked)/>{move || W::Blocked.get(lang.get())}</label>
+            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.this_month)
+                on:change=move |_| t3(|f| f.this_month = !f.this_month)/>{move || W::DueThisMonth.get(lang.get())}</label>
+            <Show when=move || owners.with(|o| !o.is_empty())>
+                <label>{move || W::Owner.get(lang.get())}
+                    <select on:change={
+                        let set_owner = set_owner.clone();
+                        move |ev| { let mut f = filters.get_untracked(); f.owner = event_target_value(&ev).parse().ok(); set_owner(f); }
+                    }>
+                        <option value="" selected=move || filters.with(|f| f.owner.is_none())>{move || W::All.get(lang.get())}</option>
+                        {move || owners.get().into_iter().map(|(id, name)| {
+                            let sel = id.clone();
+                            view! { <option value=id selected=move || filters.with(|f| f.owner.map(|o| o.to_string()) == Some(sel.clone()))>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            </Show>
+            <Show when=move || filters.with(Filters::any)>
+                <button type="button" class="link" on:click={
+                    let clear = clear.clone();
+                    move |_| clear(Filters::default())
+                }>{move || W::ClearFilters.get(lang.get())}</button>
+            </Show>
+        </form>
+    }
+}

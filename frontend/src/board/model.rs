@@ -1,0 +1,156 @@
+//! What a board shows, derived from the synced state: card faces and the order of cards per lane
+//! and column. Pure functions of `State`, so screens stay thin.
+
+use crate::board::filters::Filters;
+use chrono::NaiveDate;
+use shared::actor::Actor;
+use shared::board::{Column, is_overdue};
+use shared::entity::Task;
+use shared::ids::{ItemId, TaskId, UnitId};
+use shared::permission::{self, Action, Relation};
+use shared::state::State;
+use std::collections::HashMap;
+
+/// Which cards a board shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One reform item's board: all its cards, one lane.
+    Item(ItemId),
+    /// One unit's board: the cards it owns, one lane per item it works on.
+    Unit(UnitId),
+}
+
+/// Everything a card shows on its face.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CardFace {
+    /// Task.
+    pub id: TaskId,
+    /// Its item.
+    pub item: ItemId,
+    /// Title.
+    pub title: String,
+    /// Owner unit's name.
+    pub owner: String,
+    /// Due date.
+    pub due: Option<NaiveDate>,
+    /// Past due and not done.
+    pub overdue: bool,
+    /// 0–100.
+    pub progress: u8,
+    /// Checklist steps done.
+    pub steps_done: usize,
+    /// Checklist steps.
+    pub steps_total: usize,
+    /// Comments on it.
+    pub comments: usize,
+    /// Blocked reason.
+    pub blocked: Option<String>,
+    /// Column.
+    pub column: Column,
+    /// Whether the viewer may move it.
+    pub movable: bool,
+}
+
+/// One swimlane: an item's cards in four ordered columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lane {
+    /// Item.
+    pub item: ItemId,
+    /// Item number.
+    pub number: u32,
+    /// Item title.
+    pub title: String,
+    /// How the board's unit stands to the item (unit boards).
+    pub relation: Relation,
+    /// Card ids per column, in order.
+    pub columns: [Vec<TaskId>; 4],
+}
+
+/// Column index in `Column::ALL`.
+pub fn column_index(c: Column) -> usize {
+    Column::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn in_scope(task: &Task, scope: Scope) -> bool {
+    !task.archived
+        && match scope {
+            Scope::Item(item) => task.item == item,
+            Scope::Unit(unit) => task.owner == unit,
+        }
+}
+
+/// Card faces of every card in `scope` that passes `filters`.
+pub fn faces(state: &State, scope: Scope, filters: &Filters, actor: Option<&Actor>, today: NaiveDate) -> HashMap<TaskId, CardFace> {
+    let mut comments: HashMap<TaskId, usize> = HashMap::new();
+    for c in state.comments() {
+        if let Some(t) = c.task {
+            *comments.entry(t).or_default() += 1;
+        }
+    }
+    state
+        .tasks()
+        .filter(|t| in_scope(t, scope) && filters.matches(t, today))
+        .map(|t| {
+            let movable = actor.is_some_and(|a| {
+                state.item(t.item).is_some_and(|item| permission::can(a, item, Action::WorkOnTask(t)))
+            });
+            let face = CardFace {
+                id: t.id,
+                item: t.item,
+                title: t.title.clone(),
+                owner: state.unit(t.owner).map(|u| u.name.clone()).unwrap_or_default(),
+                due: t.due,
+                overdue: is_overdue(t.due, t.column, today),
+                progress: t.progress,
+                steps_done: t.steps.iter().filter(|s| s.done).count(),
+                steps_total: t.steps.len(),
+                comments: comments.get(&t.id).copied().unwrap_or(0),
+                blocked: t.blocked.clone(),
+                column: t.column,
+                movable,
+            };
+            (t.id, face)
+        })
+        .collect()
+}
+
+/// The lanes of a board, with the cards in `faces` ordered by sort key.
+pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> Vec<Lane> {
+    let items: Vec<_> = match scope {
+        Scope::Item(id) => state.item(id).into_iter().collect(),
+        Scope::Unit(unit) => state
+            .items()
+            .into_iter()
+            .filter(|i| permission::relation(unit, i) != Relation::Other || faces.values().any(|f| f.item == i.id))
+            .collect(),
+    };
+    let mut sorted: Vec<&Task> = faces.keys().filter_map(|id| state.task(*id)).collect();
+    sorted.sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
+    items
+        .into_iter()
+        .map(|item| {
+            let mut columns: [Vec<TaskId>; 4] = Default::default();
+            for t in sorted.iter().filter(|t| t.item == item.id) {
+                columns[column_index(t.column)].push(t.id);
+            }
+            Lane {
+                item: item.id,
+                number: item.number,
+                title: item.title.clone(),
+                relation: match scope {
+                    Scope::Unit(unit) => permission::relation(unit, item),
+                    Scope::Item(_) => Relation::Other,
+                },
+                columns,
+            }
+        })
+        .collect()
+}
+
+/// The sort key for a card dropped at `index` among `others` (the column's cards without it).
+pub fn key_at(state: &State, others: &[TaskId], index: usize) -> String {
+    let key = |i: usize| others.get(i).and_then(|id| state.task(*id)).map(|t| t.sort_key.as_str());
+    let before = index.checked_sub(1).and_then(key);
+    let after = key(index);
+    shared::board::sort_key::between(before, after)
+}

@@ -1,0 +1,91 @@
+//! Board pages: `/items/:number/board`, `/units/:id/board`, `/my` (我的任务).
+
+use crate::board::model::Scope;
+use crate::board::{Board, column_name};
+use crate::i18n::{W, lang, t};
+use crate::pages::plan::unit_names;
+use crate::session::use_session;
+use crate::sync::use_sync;
+use crate::util::today;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::board::Column;
+use shared::ids::UnitId;
+use shared::status::item_status;
+
+/// One reform item's board, with the item's header.
+#[component]
+pub fn ItemBoardPage() -> impl IntoView {
+    let sync = use_sync();
+    let lang = lang();
+    let params = use_params_map();
+    let item = Memo::new(move |_| {
+        let n: Option<u32> = params.with(|p| p.get("number").and_then(|n| n.parse().ok()));
+        sync.view.with(|s| n.and_then(|n| s.items().into_iter().find(|i| i.number == n).map(|i| i.id)))
+    });
+    let header = move || {
+        let l = lang.get();
+        let id = item.get()?;
+        sync.view.with(|s| {
+            let item = s.item(id)?;
+            let tasks: Vec<_> = s.tasks().filter(|t| t.item == id && !t.archived).collect();
+            let status = item_status(tasks.iter().copied(), today());
+            let counts = Column::ALL.map(|c| tasks.iter().filter(|t| t.column == c).count());
+            Some(view! {
+                <header class="board-head">
+                    <h1><span class="num">{item.number}"."</span>{item.title.clone()}</h1>
+                    <dl class="units">
+                        <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(s, &item.lead_units)}</dd>
+                        <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(s, &item.cooperating_units)}</dd>
+                    </dl>
+                    <p class="summary">
+                        {Column::ALL.iter().zip(counts).map(|(c, n)| view! { <span>{column_name(*c, l)}" "<b>{n}</b></span> }).collect_view()}
+                        <span>{W::OverallProgress.get(l)}" "<b>{status.progress}"%"</b></span>
+                        <span class=format!("light {:?}", status.light).to_lowercase()>{status.light.zh()}</span>
+                        <A href=format!("/items/{}", item.number)>{W::ItemBody.get(l)}</A>
+                    </p>
+                </header>
+            })
+        })
+    };
+    view! {
+        {header}
+        {move || match item.get() {
+            Some(id) => view! { <Board scope=Scope::Item(id)/> }.into_any(),
+            None if sync.loaded.get() => view! { <p class="empty">{t(W::NotFound)}</p> }.into_any(),
+            None => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
+        }}
+    }
+}
+
+/// A unit's board: `/units/:id/board`.
+#[component]
+pub fn UnitBoardPage() -> impl IntoView {
+    let params = use_params_map();
+    let unit = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<UnitId>().ok())));
+    view! { {move || unit.get().map(|u| view! { <UnitBoard unit=u/> })} }
+}
+
+/// 我的任务: the signed-in user's unit board.
+#[component]
+pub fn MyBoardPage() -> impl IntoView {
+    let session = use_session();
+    move || session.actor().map(|a| view! { <UnitBoard unit=a.unit/> })
+}
+
+#[component]
+fn UnitBoard(unit: UnitId) -> impl IntoView {
+    let sync = use_sync();
+    let name = move || sync.view.with(|s| s.unit(unit).map(|u| u.name.clone()).unwrap_or_default());
+    view! {
+        <header class="board-head">
+            <h1>{name}" · "{t(W::UnitBoard)}</h1>
+        </header>
+        {move || if sync.loaded.get() {
+            view! { <Board scope=Scope::Unit(unit)/> }.into_any()
+        } else {
+            view! { <p class="loading">{t(W::Loading)}</p> }.into_any()
+        }}
+    }
+}
