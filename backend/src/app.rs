@@ -89,7 +89,8 @@ async fn csrf(request: Request, next: Next) -> Response {
     if auth::csrf_ok(request.method(), request.headers()) {
         next.run(request).await
     } else {
-        ApiError::Forbidden("请求来源无效（缺少 X-Reformboard 头或来源不符）".into()).into_response()
+        ApiError::Forbidden("请求来源无效（缺少 X-Reformboard 头或来源不符）".into())
+            .into_response()
     }
 }
 
@@ -116,7 +117,9 @@ async fn audit_list(
     Query(filter): Query<audit::AuditFilter>,
 ) -> ApiResult<ApiJson<Vec<AuditRecord>>> {
     require_office_for_audit(&user)?;
-    Ok(ApiJson(audit::list(&state.db.pool, &filter, audit::MAX_PAGE).await?))
+    Ok(ApiJson(
+        audit::list(&state.db.pool, &filter, audit::MAX_PAGE).await?,
+    ))
 }
 
 /// The same rows as a spreadsheet for Excel; without a `limit`, every matching row (up to
@@ -132,7 +135,10 @@ async fn audit_csv(
     let name = format!("audit-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
         // The trail holds addresses and account events: no shared cache may keep a copy.
         (header::CACHE_CONTROL, "no-store".to_string()),
     ];
@@ -153,6 +159,10 @@ async fn history(
         "user" => require_office_for_audit(&user)?,
         _ => return Err(ApiError::NotFound(format!("对象 {key}"))),
     }
-    let filter = audit::AuditFilter { entity: Some(key), limit: Some(500), ..Default::default() };
+    let filter = audit::AuditFilter {
+        entity: Some(key),
+        limit: Some(500),
+        ..Default::default()
+    };
     Ok(ApiJson(audit::list(&state.db.pool, &filter, 500).await?))
 }

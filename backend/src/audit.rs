@@ -72,7 +72,11 @@ pub struct SecurityEvent<'a> {
 
 /// Appends a security event on its own (it must be kept even when nothing else is).
 pub async fn security_event(pool: &AnyPool, event: SecurityEvent<'_>) -> Result<(), sqlx::Error> {
-    debug_assert!(SECURITY_ACTIONS.contains(&event.action), "{} is unnamed", event.action);
+    debug_assert!(
+        SECURITY_ACTIONS.contains(&event.action),
+        "{} is unnamed",
+        event.action
+    );
     sqlx::query(
         "INSERT INTO audit (id, at, user_id, unit_id, action, entity, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -138,7 +142,11 @@ fn nonempty(v: Option<&str>) -> Option<&str> {
 }
 
 /// Rows matching `filter`, newest first, at most `max` of them.
-pub async fn list(pool: &AnyPool, filter: &AuditFilter, max: i64) -> anyhow::Result<Vec<AuditRecord>> {
+pub async fn list(
+    pool: &AnyPool,
+    filter: &AuditFilter,
+    max: i64,
+) -> anyhow::Result<Vec<AuditRecord>> {
     // The category is one of two fixed lists of our own constants, never the client's text.
     let security: Vec<String> = SECURITY_ACTIONS.iter().map(|a| format!("'{a}'")).collect();
     let category = match nonempty(filter.category.as_deref()) {
@@ -225,7 +233,10 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
 fn beijing(ms: i64) -> String {
     let offset = chrono::FixedOffset::east_opt(8 * 3600);
     match (chrono::DateTime::from_timestamp_millis(ms), offset) {
-        (Some(t), Some(offset)) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string(),
+        (Some(t), Some(offset)) => t
+            .with_timezone(&offset)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         _ => ms.to_string(),
     }
 }
@@ -302,7 +313,10 @@ mod tests {
         assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
         let text = String::from_utf8(bytes)?;
         assert!(text.contains("时间（北京时间）,操作,"), "{text}");
-        assert!(text.contains("2014-03-20 08:00:00,登录失败,login_failed"), "{text}");
+        assert!(
+            text.contains("2014-03-20 08:00:00,登录失败,login_failed"),
+            "{text}"
+        );
         assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");
         Ok(())
     }

@@ -262,10 +262,10 @@ async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Res
     if boot.seed_imported {
         tracing::info!("imported the seed plan into the empty database");
     }
-    if let Some(site) = &config.site_dir {
-        if !site.join("index.html").exists() {
-            tracing::warn!("{} has no index.html: run `cargo xtask build-site`", site.display());
-        }
+    if let Some(site) = &config.site_dir
+        && !site.join("index.html").exists()
+    {
+        tracing::warn!("{} has no index.html: run `cargo xtask build-site`", site.display());
     }
     let hub = PokeHub::new();
     hub.spawn_listener(&db);

@@ -48,6 +48,9 @@ fn App() -> impl IntoView {
                 <Route path=path!("/my") view=|| view! { <shell::Shell><pages::board::MyBoardPage/></shell::Shell> }/>
                 <Route path=path!("/overview") view=|| view! { <shell::Shell><pages::leader::OverviewPage/></shell::Shell> }/>
                 // Accounts and audit (pages::accounts, pages::audit, pages::password).
+                <Route path=path!("/admin/users") view=|| view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> }/>
+                <Route path=path!("/admin/audit") view=|| view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> }/>
+                <Route path=path!("/password") view=|| view! { <shell::Shell><pages::password::PasswordPage/></shell::Shell> }/>
             </Routes>
         </Router>
     }

@@ -24,9 +24,12 @@ impl Session {
         });
     }
 
-    /// Records a successful login and starts syncing.
+    /// Records a successful login and starts syncing — unless a forced password change is
+    /// pending, which the server makes sync wait for; the password page starts it then.
     pub fn signed_in(self, me: Me, sync: Sync) {
-        sync.start(actor_of(&me));
+        if !me.must_change_password {
+            sync.start(actor_of(&me));
+        }
         self.me.set(Some(Some(me)));
     }
 

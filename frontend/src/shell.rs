@@ -13,9 +13,14 @@ use leptos_router::components::{A, Redirect};
 pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
+    let location = leptos_router::hooks::use_location();
     move || match session.me.get() {
         None => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
         Some(None) => view! { <Redirect path="/login"/> }.into_any(),
+        // After a reset or at first login the server refuses everything but a password change.
+        Some(Some(me)) if me.must_change_password && location.pathname.get() != "/password" => {
+            view! { <Redirect path="/password"/> }.into_any()
+        }
         Some(Some(me)) => view! {
             <div class="app" data-signed-in=me.username.clone()>
                 <Header/>
@@ -45,6 +50,9 @@ fn Header() -> impl IntoView {
             session.me.set(Some(None));
         });
     };
+    let is_office = move || {
+        session.me.get().flatten().is_some_and(|m| m.role == shared::actor::Role::Office)
+    };
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Zh {
             Lang::En
@@ -62,10 +70,17 @@ fn Header() -> impl IntoView {
                 <A href="/">{t(W::Plan)}</A>
                 <A href="/my">{t(W::MyTasks)}</A>
                 <A href="/units">{t(W::Units)}</A>
+                {move || is_office().then(|| view! {
+                    <A href="/admin/users">{t(W::Accounts)}</A>
+                    <A href="/admin/audit">{t(W::AuditLog)}</A>
+                })}
             </nav>
             <SyncBadge/>
             <button class="link" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
-            <span class="who" title=t(W::SignedInAs)>{name}</span>
+            <A href="/password" attr:class="who"
+                attr:title=move || format!("{}：{} · {}", W::SignedInAs.get(lang.get()), name(), W::ChangePassword.get(lang.get()))>
+                {name}
+            </A>
             <button class="link" on:click=logout>{t(W::Logout)}</button>
         </header>
     }

@@ -85,12 +85,18 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
 
 /// The Chinese name of `action`, or the action itself when it has none yet.
 pub fn action_zh(action: &str) -> &str {
-    ACTIONS.iter().find(|a| a.0 == action).map_or(action, |a| a.1)
+    ACTIONS
+        .iter()
+        .find(|a| a.0 == action)
+        .map_or(action, |a| a.1)
 }
 
 /// The English name of `action`, or the action itself when it has none yet.
 pub fn action_en(action: &str) -> &str {
-    ACTIONS.iter().find(|a| a.0 == action).map_or(action, |a| a.2)
+    ACTIONS
+        .iter()
+        .find(|a| a.0 == action)
+        .map_or(action, |a| a.2)
 }
 
 /// Whether `action` is a security event rather than a board change.

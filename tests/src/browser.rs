@@ -115,6 +115,14 @@ impl Browser {
         self.find(Locator::XPath(&xpath)).await.map(|_| ())
     }
 
+    /// Scrolls `el` to the middle of the viewport (pointer actions need their target in view).
+    pub async fn scroll_to(&self, el: &fantoccini::elements::Element) -> anyhow::Result<()> {
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(el)?])
+            .await?;
+        Ok(())
+    }
+
     /// Saves a screenshot under `target/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");

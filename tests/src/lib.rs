@@ -242,3 +242,13 @@ impl Api {
         Ok(serde_json::from_str(&text)?)
     }
 }
+
+/// The demo username of the unit named `unit` (demo accounts are listed by display name).
+pub async fn demo_username(server: &Server, unit: &str) -> anyhow::Result<String> {
+    let accounts: Vec<shared::account::DemoAccount> = server.client().get_json("/api/auth/demo-accounts").await?;
+    accounts
+        .into_iter()
+        .find(|a| a.display_name == unit)
+        .map(|a| a.username)
+        .with_context(|| format!("no demo account for {unit}"))
+}

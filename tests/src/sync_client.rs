@@ -213,8 +213,9 @@ impl PokeSocket {
         }
     }
 
-    /// Waits (up to `timeout`) for a poke that names `space` or everything (`*`); earlier pokes
-    /// for other spaces are skipped. Returns the pokes seen, the matching one last.
+    /// Waits (up to `timeout`) for a poke that names `space` itself; pokes for other spaces and
+    /// for everything (`*`, which would prove nothing about fan-out) are skipped. Returns the
+    /// pokes seen, the matching one last.
     pub async fn wait_for_poke(
         &mut self,
         space: &str,
@@ -227,7 +228,7 @@ impl PokeSocket {
             let Some(spaces) = self.next_poke(left).await? else {
                 bail!("no poke for {space} within {timeout:?}; saw {seen:?}");
             };
-            let hit = spaces.iter().any(|s| s == space || s == "*");
+            let hit = spaces.iter().any(|s| s == space);
             seen.push(spaces);
             if hit {
                 return Ok(seen);

@@ -228,7 +228,8 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
     let mut tab = Tab::new(ClientGroupId::new_v7());
     pull(&fx.lead, &mut tab).await?;
     let (task, m) = create_task(&fx.item4, fx.lead.me.unit, "剥离社会管理职能");
-    let pending = |id, mutation| PendingMutation { client_id: tab.client, id, mutation };
+    let client = tab.client;
+    let pending = |id, mutation| PendingMutation { client_id: client, id, mutation };
 
     // A brand-new client must start at 1.
     let res = fx.lead.push(&push_request(tab.group, vec![pending(2, m.clone())])).await?;
@@ -263,7 +264,7 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
 
 async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> anyhow::Result<()> {
     let fx = fixture(store).await?;
-    let (lead, coop, other) = (fx.lead.actor(), fx.coop.actor(), fx.other.actor());
+    let (coop, other) = (fx.coop.actor(), fx.other.actor());
 
     // The lead unit breaks item 4 down and hands one task to 区发改局.
     let mut lead_tab = Tab::new(ClientGroupId::new_v7());
@@ -354,9 +355,9 @@ async fn a_wrong_protocol_version_is_refused(store: Store) -> anyhow::Result<()>
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("协议") && body.contains("刷新"), "tells the user to reload: {body}");
 
-    let mut pull = serde_json::to_value(tab.pull_request())?;
-    pull["protocol"] = json!(0);
-    let (status, body) = fx.lead.post_raw("/api/sync/pull", &pull).await?;
+    let mut old_pull = serde_json::to_value(tab.pull_request())?;
+    old_pull["protocol"] = json!(0);
+    let (status, body) = fx.lead.post_raw("/api/sync/pull", &old_pull).await?;
     assert_eq!(status, 400, "{body}");
 
     let res = pull(&fx.lead, &mut tab).await?;

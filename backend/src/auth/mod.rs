@@ -45,7 +45,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn me_of(row: &UserRow) -> ApiResult<Me> {
-    let actor = row.actor().ok_or_else(|| anyhow::anyhow!("user {} is unusable", row.id))?;
+    let actor = row
+        .actor()
+        .ok_or_else(|| anyhow::anyhow!("user {} is unusable", row.id))?;
     Ok(Me {
         id: actor.user,
         username: row.username.clone(),
@@ -93,7 +95,12 @@ fn client_addr(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAdd
         let last = headers.get_all("x-forwarded-for").iter().next_back()?;
         last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
     };
-    state.config.behind_proxy.then(forwarded).flatten().unwrap_or(peer.ip())
+    state
+        .config
+        .behind_proxy
+        .then(forwarded)
+        .flatten()
+        .unwrap_or(peer.ip())
 }
 
 #[tracing::instrument(skip_all, fields(user = %req.username))]
@@ -174,7 +181,11 @@ async fn logout(
         }
         let event = SecurityEvent {
             actor: Some(&user.actor),
-            action: if everywhere { "logout_everywhere" } else { "logout" },
+            action: if everywhere {
+                "logout_everywhere"
+            } else {
+                "logout"
+            },
             subject: Some(&user.row.id),
             detail: None,
         };
@@ -211,7 +222,13 @@ async fn change_password(
     if req.new_password == req.old_password {
         return Err(ApiError::BadRequest("新密码不能与原密码相同".into()));
     }
-    users::set_password(pool, &user.row.id, &password::hash(&req.new_password)?, false).await?;
+    users::set_password(
+        pool,
+        &user.row.id,
+        &password::hash(&req.new_password)?,
+        false,
+    )
+    .await?;
     session::end_all(pool, &user.row.id).await?;
     let token = session::create(pool, &user.row.id).await?;
     let event = SecurityEvent {
@@ -261,7 +278,11 @@ async fn list_users(
     require_office(&user)?;
     let rows = users::all(&state.db.pool).await?;
     let units = unit_names(&state).await?;
-    Ok(ApiJson(rows.iter().map(|r| summary_of(r, &units)).collect::<ApiResult<_>>()?))
+    Ok(ApiJson(
+        rows.iter()
+            .map(|r| summary_of(r, &units))
+            .collect::<ApiResult<_>>()?,
+    ))
 }
 
 async fn create_user(
@@ -303,14 +324,20 @@ async fn create_user(
         actor: Some(&user.0.actor),
         action: "user_created",
         subject: Some(&row.id),
-        detail: Some(format!("{username}：{}，{}", summary.unit_name, req.role.zh())),
+        detail: Some(format!(
+            "{username}：{}，{}",
+            summary.unit_name,
+            req.role.zh()
+        )),
     };
     audit::security_event(pool, event).await?;
     Ok((StatusCode::CREATED, ApiJson(summary)))
 }
 
 async fn target_user(state: &AppState, id: &str) -> ApiResult<UserRow> {
-    users::by_id(&state.db.pool, id).await?.ok_or_else(|| ApiError::NotFound("用户".into()))
+    users::by_id(&state.db.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("用户".into()))
 }
 
 /// The office sets a temporary password; the user must change it at next login, and every
@@ -357,7 +384,11 @@ async fn set_disabled(
     }
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
-        action: if disabled { "user_disabled" } else { "user_enabled" },
+        action: if disabled {
+            "user_disabled"
+        } else {
+            "user_enabled"
+        },
         subject: Some(&target.id),
         detail: Some(target.username),
     };
@@ -428,8 +459,13 @@ pub fn csrf_ok(method: &Method, headers: &HeaderMap) -> bool {
         let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
             return true;
         };
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest == host)
     };
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let upgrade = headers.get(header::UPGRADE).and_then(|u| u.to_str().ok());

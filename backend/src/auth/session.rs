@@ -33,7 +33,10 @@ pub struct SessionLimits {
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        Self { idle_ms: 3 * 24 * 3600 * 1000, absolute_ms: 14 * 24 * 3600 * 1000 }
+        Self {
+            idle_ms: 3 * 24 * 3600 * 1000,
+            absolute_ms: 14 * 24 * 3600 * 1000,
+        }
     }
 }
 
@@ -68,7 +71,10 @@ pub async fn end(pool: &AnyPool, token: &str) -> Result<(), sqlx::Error> {
 
 /// Ends every session of a user (logout everywhere, password reset, account disabled).
 pub async fn end_all(pool: &AnyPool, user_id: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -103,7 +109,9 @@ pub async fn lookup(
             .await?;
         // Two requests may race to end it; one audit row is enough.
         if ended.rows_affected() == 1 {
-            let actor = users::by_id(pool, &row.user_id).await?.and_then(|u| u.actor());
+            let actor = users::by_id(pool, &row.user_id)
+                .await?
+                .and_then(|u| u.actor());
             let event = SecurityEvent {
                 actor: actor.as_ref(),
                 action: "session_expired",

@@ -30,8 +30,14 @@ pub struct Counter {
 /// The counters a login attempt for `username` from `addr` touches: the account's first.
 pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
     [
-        Counter { key: format!("user:{}", username.to_lowercase()), max: ACCOUNT_MAX_FAILURES },
-        Counter { key: format!("addr:{addr}"), max: ADDRESS_MAX_FAILURES },
+        Counter {
+            key: format!("user:{}", username.to_lowercase()),
+            max: ACCOUNT_MAX_FAILURES,
+        },
+        Counter {
+            key: format!("addr:{addr}"),
+            max: ADDRESS_MAX_FAILURES,
+        },
     ]
 }
 

@@ -45,25 +45,31 @@ const COLUMNS: &str = "id, username, display_name, unit_id, role, password_hash,
 
 /// The user with this login name.
 pub async fn by_username(pool: &AnyPool, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE username = $1")))
-        .bind(username)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE username = $1"
+    )))
+    .bind(username)
+    .fetch_optional(pool)
+    .await
 }
 
 /// The user with this id.
 pub async fn by_id(pool: &AnyPool, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Every user, by username.
 pub async fn all(pool: &AnyPool) -> Result<Vec<UserRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM users ORDER BY username")))
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users ORDER BY username"
+    )))
+    .fetch_all(pool)
+    .await
 }
 
 /// A new user to create.
@@ -111,12 +117,13 @@ pub async fn set_password(
     password_hash: &str,
     must_change: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(i64::from(must_change))
-        .bind(id)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(i64::from(must_change))
+            .bind(id)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -131,7 +138,12 @@ pub async fn set_disabled(pool: &AnyPool, id: &str, disabled: bool) -> Result<bo
 }
 
 /// Changes role and unit.
-pub async fn set_role(pool: &AnyPool, id: &str, role: Role, unit: UnitId) -> Result<bool, sqlx::Error> {
+pub async fn set_role(
+    pool: &AnyPool,
+    id: &str,
+    role: Role,
+    unit: UnitId,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(unit.to_string())
@@ -143,5 +155,7 @@ pub async fn set_role(pool: &AnyPool, id: &str, role: Role, unit: UnitId) -> Res
 
 /// Number of users.
 pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await
 }

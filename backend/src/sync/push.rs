@@ -136,6 +136,27 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
 
     let mut state = State::new();
     let mut versions: BTreeMap<Space, i64> = BTreeMap::new();
+    // The plan-level entities the new mutations name (their items) are read first; then every
+    // space the batch writes is locked, all at once and in one order (sorted), and only then
+    // are their tasks read, so no other writer can slip between. Locking as the mutations come
+    // would let two pushes that touch the same items in different orders deadlock, each
+    // deadlock costing PostgreSQL's deadlock_timeout and a retry. A task never changes item,
+    // so its space can be read before the lock.
+    let mut spaces = BTreeSet::new();
+    for pending in &req.mutations {
+        if pending.id <= last.get(&pending.client_id).copied().unwrap_or(0) {
+            continue;
+        }
+        let m = &pending.mutation;
+        let plan_keys: Vec<EntityKey> = m.keys().into_iter().filter(|k| k.0.starts_with("item/")).collect();
+        entity_store::load_into(&mut tx, &plan_keys, &mut state).await.map_err(db_fault)?;
+        spaces.extend(space_of(&mut tx, m, &state).await?);
+    }
+    for space in spaces {
+        let v = entity_store::bump_space(&mut tx, space).await?;
+        versions.insert(space, v);
+    }
+
     let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
     let mut results = Vec::with_capacity(req.mutations.len());
     for pending in &req.mutations {
@@ -145,24 +166,14 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
             continue;
         }
         let m = &pending.mutation;
-        // The plan-level entities a mutation names (its item) are read first; then the item's
-        // space is locked, and only then are its tasks read, so no other writer can slip between.
-        let plan_keys: Vec<EntityKey> = m.keys().into_iter().filter(|k| k.0.starts_with("item/")).collect();
-        entity_store::load_into(&mut tx, &plan_keys, &mut state).await?;
-        if let Some(space) = space_of(&mut tx, m, &state).await? {
-            if !versions.contains_key(&space) {
-                let v = entity_store::bump_space(&mut tx, space).await?;
-                versions.insert(space, v);
-            }
-        }
-        entity_store::load_into(&mut tx, &m.keys(), &mut state).await?;
+        entity_store::load_into(&mut tx, &m.keys(), &mut state).await.map_err(db_fault)?;
         let context: Vec<EntityKey> = m
             .keys()
             .iter()
             .filter_map(|k| state.get(k))
             .flat_map(Entity::context_keys)
             .collect();
-        entity_store::load_into(&mut tx, &context, &mut state).await?;
+        entity_store::load_into(&mut tx, &context, &mut state).await.map_err(db_fault)?;
 
         let outcome = match apply(&mut state, actor, m) {
             Ok(changes) => {
@@ -178,7 +189,8 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
                             detail: None,
                         },
                     )
-                    .await?;
+                    .await
+                    .map_err(db_fault)?;
                     dirty.insert(change.after.key(), change.after.clone());
                 }
                 Outcome::Applied
@@ -202,7 +214,7 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
                 v
             }
         };
-        entity_store::save(&mut tx, entity, version).await?;
+        entity_store::save(&mut tx, entity, version).await.map_err(db_fault)?;
     }
     for (client, id) in &last {
         sqlx::query("UPDATE client SET last_mutation_id = $1, updated_at = $2 WHERE id = $3")
@@ -215,6 +227,16 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
     tx.commit().await?;
     let changed = dirty.values().map(Entity::space).collect();
     Ok((PushResponse { results }, changed))
+}
+
+/// `entity_store` and `audit` report through `anyhow`; a database error inside must keep its
+/// class, so that a transient one (a lock timeout, a serialization failure) is retried here and
+/// at worst answered 503, not 500.
+fn db_fault(e: anyhow::Error) -> ApiError {
+    match e.downcast::<sqlx::Error>() {
+        Ok(e) => e.into(),
+        Err(e) => ApiError::Internal(e),
+    }
 }
 
 fn id_i64(id: u64) -> ApiResult<i64> {

@@ -20,7 +20,7 @@ pub struct Target {
     pub item: ItemId,
     /// Column.
     pub column: Column,
-    /// Index among the other cards of that column.
+    /// Index among the other cards of that column (`usize::MAX`: at the end).
     pub index: usize,
 }
 
@@ -81,11 +81,11 @@ impl Drag {
         // pointer without losing events; all three listeners go when it ends.
         let listeners = StoredValue::new_local(Vec::<WindowListenerHandle>::new());
         let on_drop = std::rc::Rc::new(on_drop);
-        let finish = move |e: PointerEvent, cancelled: bool| {
+        let finish = move |_: PointerEvent, cancelled: bool| {
             for h in listeners.try_update_value(std::mem::take).unwrap_or_default() {
                 h.remove();
             }
-            if let Some((id, target)) = self.release(&e, cancelled) {
+            if let Some((id, target)) = self.release(cancelled) {
                 on_drop(id, target);
             }
         };
@@ -124,11 +124,12 @@ impl Drag {
         }
     }
 
-    fn release(self, ev: &PointerEvent, cancelled: bool) -> Option<(TaskId, Target)> {
+    fn release(self, cancelled: bool) -> Option<(TaskId, Target)> {
         let active = self.active.try_update_value(Option::take).flatten()?;
         let style = active.el.style();
         let _ = style.remove_property("transform");
         let _ = style.remove_property("pointer-events");
+        let target = self.over.get_untracked();
         self.dragging.set(None);
         self.over.set(None);
         if !active.started {
@@ -138,8 +139,9 @@ impl Drag {
         if cancelled {
             return None;
         }
-        let target = hit_test(f64::from(ev.client_x()), f64::from(ev.client_y()), active.item)?;
-        Some((active.id, target))
+        // The card lands where the highlighted target was at the last move: the page may have
+        // scrolled under a finger since, and what the user saw is what counts.
+        Some((active.id, target?))
     }
 }
 
@@ -153,6 +155,11 @@ impl Default for Drag {
 fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
     let doc = web_sys::window()?.document()?;
     let under = doc.element_from_point(x as f32, y as f32)?;
+    // On phones only one column shows; its tabs are drop targets too (the card goes last).
+    if let Some(tab) = under.closest("[data-drop-tab]").ok().flatten() {
+        let column = Column::from_slug(&tab.get_attribute("data-drop-tab")?)?;
+        return Some(Target { item, column, index: usize::MAX });
+    }
     let col_el = under.closest("[data-drop-column]").ok().flatten()?;
     let column = Column::from_slug(&col_el.get_attribute("data-drop-column")?)?;
     let lane: ItemId = col_el.get_attribute("data-lane")?.parse().ok()?;

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 /// Per-board UI state shared by its parts.
 #[derive(Clone, Copy)]
 struct BoardCtx {
+    sync: crate::sync::Sync,
     faces: Memo<HashMap<TaskId, CardFace>>,
     lanes: Memo<Vec<Lane>>,
     drag: Drag,
@@ -34,7 +35,7 @@ struct BoardCtx {
 impl BoardCtx {
     /// Moves `id` to `index` of `column` in its lane: one `MoveTask` with a fractional key.
     fn move_to(self, id: TaskId, item: ItemId, column: Column, index: usize) {
-        let sync = use_sync();
+        let sync = self.sync;
         let others: Vec<TaskId> = self.lanes.with_untracked(|ls| {
             ls.iter()
                 .find(|l| l.item == item)
@@ -86,6 +87,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
     });
     let lanes = Memo::new(move |_| faces.with(|f| sync.view.with(|s| lanes(s, scope, f))));
     let ctx = BoardCtx {
+        sync,
         faces,
         lanes,
         drag: Drag::new(),
@@ -113,7 +115,8 @@ pub fn Board(scope: Scope) -> impl IntoView {
         <div class="column-tabs" role="tablist" aria-label=move || W::Columns.get(lang.get())>
             {Column::ALL.into_iter().map(|c| view! {
                 <button role="tab" aria-selected=move || (active.get() == c).to_string()
-                    class:active=move || active.get() == c
+                    class:active=move || active.get() == c data-drop-tab=c.slug()
+                    class:drop-over=move || ctx.drag.over.get().is_some_and(|t| t.column == c && t.index == usize::MAX)
                     on:click=move |_| active.set(c)>
                     {move || column_name(c, lang.get())}
                     <span class="count">{move || counts()[column_index(c)]}</span>
@@ -121,7 +124,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
             }).collect_view()}
         </div>
         <div class="board" data-active=move || active.get().slug() class:dragging=move || ctx.drag.dragging.get().is_some()
-            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, active)>
+            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, active, ctx.drag)>
             <For each=move || lanes.get() key=|l| l.item children=move |lane| {
                 let item = lane.item;
                 view! { <LaneView item=item head=show_lane_heads.then_some(lane)/> }
@@ -147,10 +150,10 @@ fn swipe_start(ev: leptos::ev::PointerEvent) {
 
 /// A mostly horizontal swipe of 60 px or more shows the next or previous column (phones show
 /// one at a time).
-fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>) {
+fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>, drag: Drag) {
     let Some((x0, y0)) = SWIPE_X.with(|s| s.take()) else { return };
     let (dx, dy) = (ev.client_x() - x0, ev.client_y() - y0);
-    if dx.abs() < 60 || dx.abs() < dy.abs() * 2 || use_context::<BoardCtx>().is_some_and(|c| c.drag.just_dropped.get_value()) {
+    if dx.abs() < 60 || dx.abs() < dy.abs() * 2 || drag.just_dropped.get_value() || drag.dragging.get_untracked().is_some() {
         return;
     }
     let i = column_index(active.get_untracked());
@@ -268,7 +271,7 @@ fn Card(id: TaskId) -> impl IntoView {
                 </div>
                 <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
                     aria-valuenow=f.progress aria-label=W::Progress.get(l)>
-                    <span style=format!("width:{}%", f.progress)></span>
+                    <span style:width=format!("{}%", f.progress)></span>
                 </div>
                 <div class="card-foot">
                     <span>{f.progress}"%"</span>

@@ -1,0 +1,150 @@
+//! `/password`: a user changes their own password. After a reset by the office (or at first
+//! login) the shell sends the user here before anything else, since the server answers every
+//! other request with 403 until the password is changed. Also where a user signs out on every
+//! device.
+
+use crate::api;
+use crate::i18n::{W, lang, t};
+use crate::session::{actor_of, use_session};
+use crate::sync::use_sync;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use shared::account::{ChangePasswordRequest, LogoutRequest};
+
+/// Shortest password the server accepts (`backend::auth::password::MIN_LEN`).
+const MIN_LEN: usize = 8;
+
+/// The password page.
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    let session = use_session();
+    let sync = use_sync();
+    let lang = lang();
+    let navigate = use_navigate();
+    let old = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let confirm_everywhere = RwSignal::new(false);
+    let forced = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| m.must_change_password)
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let l = lang.get_untracked();
+        let (o, n, a) = (
+            old.get_untracked(),
+            new.get_untracked(),
+            again.get_untracked(),
+        );
+        // The server checks all of this too; checking here saves a round trip and says why.
+        if n.chars().count() < MIN_LEN {
+            error.set(Some(W::PasswordTooShort.get(l).into()));
+            return;
+        }
+        if n != a {
+            error.set(Some(W::PasswordsDiffer.get(l).into()));
+            return;
+        }
+        let navigate = navigate.clone();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let req = ChangePasswordRequest {
+                old_password: o,
+                new_password: n,
+            };
+            match api::post::<_, ()>("/api/auth/password", &req).await {
+                Ok(()) => {
+                    let me = session.me.get_untracked().flatten();
+                    let was_forced = me.as_ref().is_some_and(|m| m.must_change_password);
+                    session.me.update(|me| {
+                        if let Some(Some(me)) = me {
+                            me.must_change_password = false;
+                        }
+                    });
+                    error.set(None);
+                    done.set(true);
+                    old.set(String::new());
+                    new.set(String::new());
+                    again.set(String::new());
+                    // Sync waited for this (see `Session::signed_in`).
+                    match me.filter(|_| was_forced) {
+                        Some(me) => {
+                            sync.start(actor_of(&me));
+                            navigate("/", Default::default());
+                        }
+                        None => sync.kick(),
+                    }
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+
+    let everywhere = move |_| {
+        leptos::task::spawn_local(async move {
+            let req = LogoutRequest { everywhere: true };
+            let _ = api::post::<_, ()>("/api/auth/logout", &req).await;
+            session.me.set(Some(None));
+        });
+    };
+
+    view! {
+        <article class="password-page">
+            <h1>{t(W::ChangePassword)}</h1>
+            <Show when=forced>
+                <p class="notice" role="alert">{t(W::MustChangePassword)}</p>
+            </Show>
+            <form class="account-form" on:submit=submit aria-label=t(W::ChangePassword)>
+                <label>{t(W::CurrentPassword)}
+                    <input name="old_password" type="password" autocomplete="current-password" required
+                        prop:value=old on:input=move |ev| old.set(event_target_value(&ev))/>
+                </label>
+                <label>{t(W::NewPassword)}
+                    <input name="new_password" type="password" autocomplete="new-password" required
+                        minlength=MIN_LEN.to_string() aria-describedby="password-rule"
+                        prop:value=new on:input=move |ev| new.set(event_target_value(&ev))/>
+                </label>
+                <p id="password-rule" class="hint">{t(W::PasswordTooShort)}</p>
+                <label>{t(W::ConfirmPassword)}
+                    <input name="confirm_password" type="password" autocomplete="new-password" required
+                        prop:value=again on:input=move |ev| again.set(event_target_value(&ev))/>
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </Show>
+                <Show when=move || done.get()>
+                    <p class="ok" role="status">{t(W::PasswordChanged)}</p>
+                </Show>
+                <button type="submit" class="primary" disabled=busy>{t(W::ChangePassword)}</button>
+            </form>
+
+            <section class="account-form everywhere" aria-label=t(W::LogoutEverywhere)>
+                <h2>{t(W::LogoutEverywhere)}</h2>
+                <p class="hint">{t(W::LogoutEverywhereExplain)}</p>
+                <Show
+                    when=move || confirm_everywhere.get()
+                    fallback=move || view! {
+                        <button type="button" on:click=move |_| confirm_everywhere.set(true)>
+                            {t(W::LogoutEverywhere)}
+                        </button>
+                    }
+                >
+                    <div class="confirm" role="group" aria-label=t(W::LogoutEverywhere)>
+                        <p>{t(W::ConfirmLogoutEverywhere)}</p>
+                        <button type="button" class="danger" on:click=everywhere>{t(W::Confirm)}</button>
+                        <button type="button" on:click=move |_| confirm_everywhere.set(false)>{t(W::Cancel)}</button>
+                    </div>
+                </Show>
+            </section>
+        </article>
+    }
+}

@@ -1,0 +1,319 @@
+//! Accounts in real headless Chromium, at desktop size and on a 390×844 phone: the office creates
+//! an account on its account screen; its owner signs in in a fresh browser, is sent to the
+//! password page before anything else, sets a password and lands on the plan; the office
+//! disables the account (after confirming) and finds that in the audit view. The leader signs in
+//! on a phone. Every control used is found by its name or label, as a screen reader would.
+
+use anyhow::{Context, ensure};
+use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::{DEMO_PASSWORD, Server, ServerOptions};
+use fantoccini::Locator;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Fails when the page is wider than the screen.
+async fn no_overflow(browser: &Browser, what: &str) -> anyhow::Result<()> {
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        overflow == Value::Bool(false),
+        "{what} is wider than the screen"
+    );
+    Ok(())
+}
+
+/// Fails unless every button, input, select and link on the page has an accessible name (its
+/// text, a label, or aria-label).
+async fn all_controls_named(browser: &Browser, what: &str) -> anyhow::Result<()> {
+    let unnamed = browser
+        .client
+        .execute(
+            r#"
+            const out = [];
+            for (const el of document.querySelectorAll('button, input, select, textarea, a[href], summary')) {
+                const label = el.getAttribute('aria-label') || (el.labels && el.labels.length && el.labels[0].textContent)
+                    || el.textContent || el.getAttribute('title') || el.getAttribute('placeholder');
+                if (!label || !label.trim()) out.push(el.outerHTML.slice(0, 120));
+            }
+            return out;"#,
+            vec![],
+        )
+        .await?;
+    ensure!(
+        unnamed.as_array().is_some_and(Vec::is_empty),
+        "{what}: controls without a name: {unnamed}"
+    );
+    Ok(())
+}
+
+/// The control whose `<label>` says exactly `label` (the label's own text, not its options').
+fn labelled(label: &str) -> String {
+    let l = xpath_literal(label);
+    format!(
+        "//label[normalize-space(text()[normalize-space()][1]) = {l}]//*[self::input or self::select]"
+    )
+}
+
+async fn wait_for_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
+    for _ in 0..100 {
+        let url = browser.client.current_url().await?;
+        if url.path() == path {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!(
+        "never reached {path}: at {}",
+        browser.client.current_url().await?
+    )
+}
+
+async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let office = Browser::start(size, mobile).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    // The office's navigation has its two screens.
+    office
+        .find(Locator::XPath("//nav//a[normalize-space()='账号管理']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(&office, "/admin/users").await?;
+    office
+        .find(Locator::Css("li.user-row[data-username=unit01]"))
+        .await?;
+    office.screenshot(&format!("{name}-accounts")).await?;
+    no_overflow(&office, "the account list").await?;
+    all_controls_named(&office, "the account list").await?;
+
+    // Create an account for 区财政局〈国资委〉. The display name is hostile markup: it must come
+    // back as text.
+    let username = format!("li.si-{name}");
+    let display = "李四<img src=x onerror=alert(1)>";
+    office
+        .find(Locator::XPath("//summary[normalize-space()='新建账号']"))
+        .await?
+        .click()
+        .await?;
+    office
+        .find(Locator::XPath(&labelled("用户名")))
+        .await?
+        .send_keys(&username)
+        .await?;
+    office
+        .find(Locator::XPath(&labelled("姓名")))
+        .await?
+        .send_keys(display)
+        .await?;
+    office
+        .find(Locator::XPath(&labelled("所在单位")))
+        .await?
+        .select_by_label("区财政局〈国资委〉")
+        .await?;
+    let role = office
+        .find(Locator::XPath(&labelled("角色")))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        role.as_deref() == Some("unit"),
+        "a unit's account gets the unit role: {role:?}"
+    );
+    let password = office
+        .find(Locator::XPath(&labelled("初始密码")))
+        .await?
+        .prop("value")
+        .await?
+        .context("an initial password is proposed")?;
+    ensure!(password.len() >= 8, "{password}");
+    all_controls_named(&office, "the new-account form").await?;
+    office
+        .screenshot(&format!("{name}-accounts-create"))
+        .await?;
+    office
+        .find(Locator::XPath("//button[normalize-space()='创建账号']"))
+        .await?
+        .click()
+        .await?;
+    office.wait_for_text("账号已创建").await?;
+    let row = office
+        .find(Locator::Css(&format!(
+            "li.user-row[data-username='{username}']"
+        )))
+        .await?;
+    let text = row.text().await?;
+    ensure!(
+        text.contains(display) && text.contains("区财政局〈国资委〉") && text.contains("待改密码"),
+        "{text}"
+    );
+    let injected = office
+        .client
+        .find_all(Locator::Css("li.user-row img"))
+        .await?;
+    ensure!(injected.is_empty(), "the display name was rendered as HTML");
+
+    // Its owner, in a fresh browser: straight to the password page, whatever was asked for.
+    let user = Browser::start(size, mobile).await?;
+    user.login(&server.url, &username, &password).await?;
+    wait_for_path(&user, "/password").await?;
+    user.wait_for_text("请先设置新密码").await?;
+    user.client.goto(&format!("{}/units", server.url)).await?;
+    wait_for_path(&user, "/password").await?;
+    user.screenshot(&format!("{name}-forced-password")).await?;
+    no_overflow(&user, "the password page").await?;
+    all_controls_named(&user, "the password page").await?;
+    user.find(Locator::XPath(&labelled("原密码")))
+        .await?
+        .send_keys(&password)
+        .await?;
+    user.find(Locator::XPath(&labelled("新密码")))
+        .await?
+        .send_keys("li-si-new-pass")
+        .await?;
+    user.find(Locator::XPath(&labelled("再次输入新密码")))
+        .await?
+        .send_keys("li-si-new-pass")
+        .await?;
+    user.find(Locator::Css("form.account-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(&user, "/").await?;
+    user.wait_for_text("开展集体股份合作公司试点改革").await?;
+    user.screenshot(&format!("{name}-after-password")).await?;
+    let nav = user.find(Locator::Css("nav")).await?.text().await?;
+    ensure!(
+        !nav.contains("账号管理"),
+        "a unit sees the office's screens: {nav}"
+    );
+    user.close().await?;
+    let api = server.client();
+    api.login(&username, "li-si-new-pass").await?;
+
+    // The office disables it, confirming first; its session ends at once.
+    office.client.refresh().await?;
+    let disable =
+        format!("//li[@data-username='{username}']//button[starts-with(@aria-label, '停用')]");
+    office.find(Locator::XPath(&disable)).await?.click().await?;
+    office
+        .wait_for_text("停用后，该账号在所有设备上立即退出")
+        .await?;
+    office
+        .screenshot(&format!("{name}-accounts-confirm-disable"))
+        .await?;
+    ensure!(
+        api.get("/api/auth/me").await?.status() == 200,
+        "disabled before confirming"
+    );
+    office
+        .find(Locator::XPath("//button[normalize-space()='确认停用']"))
+        .await?
+        .click()
+        .await?;
+    office.wait_for_text("账号已停用").await?;
+    ensure!(
+        api.get("/api/auth/me").await?.status() == 401,
+        "the session outlived the account"
+    );
+
+    // The audit view shows it, filtered by action, with a CSV link for the same selection.
+    office
+        .find(Locator::XPath("//nav//a[normalize-space()='审计日志']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(&office, "/admin/audit").await?;
+    office.find(Locator::Css("li.audit-row")).await?;
+    office
+        .find(Locator::XPath(&labelled("操作")))
+        .await?
+        .select_by_label("停用账号")
+        .await?;
+    office
+        .find(Locator::XPath("//button[normalize-space()='查询']"))
+        .await?
+        .click()
+        .await?;
+    office.wait_for_text(&username).await?;
+    let rows = office.client.find_all(Locator::Css("li.audit-row")).await?;
+    ensure!(
+        rows.len() == 1,
+        "one account was disabled, {} rows",
+        rows.len()
+    );
+    let row = rows[0].text().await?;
+    ensure!(
+        row.contains("停用账号") && row.contains("综合办（office）"),
+        "{row}"
+    );
+    let href = office
+        .find(Locator::XPath("//a[normalize-space()='导出 CSV（Excel）']"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    ensure!(href == "/api/audit.csv?action=user_disabled", "{href}");
+    office.screenshot(&format!("{name}-audit")).await?;
+    no_overflow(&office, "the audit view").await?;
+    all_controls_named(&office, "the audit view").await?;
+    office.close().await
+}
+
+#[tokio::test]
+async fn office_creates_an_account_on_desktop() -> anyhow::Result<()> {
+    accounts_flow(DESKTOP, false, "desktop").await
+}
+
+#[tokio::test]
+async fn office_creates_an_account_on_a_phone() -> anyhow::Result<()> {
+    accounts_flow(PHONE, true, "phone").await
+}
+
+/// The leader signs in on a phone and gets the plan, without the office's screens, and nothing
+/// is wider than the screen.
+#[tokio::test]
+async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let phone = Browser::start(PHONE, true).await?;
+    phone
+        .client
+        .goto(&format!("{}/admin/users", server.url))
+        .await?;
+    wait_for_path(&phone, "/login").await?;
+    phone.login(&server.url, "leader", DEMO_PASSWORD).await?;
+    phone.wait_for_text("开展集体股份合作公司试点改革").await?;
+    let nav = phone.find(Locator::Css("nav")).await?.text().await?;
+    ensure!(
+        !nav.contains("账号管理") && !nav.contains("审计日志"),
+        "{nav}"
+    );
+    phone.screenshot("phone-leader").await?;
+    no_overflow(&phone, "the leader's start page").await?;
+    // The office's screens say no (the server refuses their data anyway).
+    phone
+        .client
+        .goto(&format!("{}/admin/audit", server.url))
+        .await?;
+    phone.wait_for_text("只有综合办可以使用此页面").await?;
+    phone
+        .client
+        .goto(&format!("{}/password", server.url))
+        .await?;
+    phone.find(Locator::XPath(&labelled("原密码"))).await?;
+    phone.screenshot("phone-leader-password").await?;
+    no_overflow(&phone, "the password page").await?;
+    phone.close().await
+}

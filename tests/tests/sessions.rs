@@ -1,0 +1,862 @@
+//! Sessions and the security baseline, against the real server: a fresh session id at every
+//! login (fixation), idle and absolute expiry, logout here and everywhere, disabled accounts,
+//! forced password changes, login throttling without user enumeration, CSRF, security headers,
+//! body limits, and the audit trail of all of it (filtered view and CSV export).
+
+use anyhow::{Context, ensure};
+use e2e::sync_client::ServerDb;
+use e2e::{Api, DEMO_PASSWORD, Server, ServerOptions, Store};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+const LOGIN_FAILED: &str = "用户名或密码错误";
+
+async fn start(store: Store) -> anyhow::Result<Server> {
+    Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A client without a cookie jar: every cookie is sent by hand, so the test sees exactly which.
+fn bare_client() -> anyhow::Result<reqwest::Client> {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-reformboard", HeaderValue::from_static("1"));
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
+}
+
+/// The session token a response sets, if any.
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix("rb_session=")?
+                .split(';')
+                .next()
+                .map(String::from)
+        })
+}
+
+async fn login_raw(
+    server: &Server,
+    cookie: Option<&str>,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<reqwest::Response> {
+    let mut req = bare_client()?
+        .post(format!("{}/api/auth/login", server.url))
+        .json(&json!({ "username": username, "password": password }));
+    if let Some(token) = cookie {
+        req = req.header("cookie", format!("rb_session={token}"));
+    }
+    Ok(req.send().await?)
+}
+
+/// `GET path` with only this session token.
+async fn get_as(server: &Server, token: &str, path: &str) -> anyhow::Result<StatusCode> {
+    let res = bare_client()?
+        .get(format!("{}{path}", server.url))
+        .header("cookie", format!("rb_session={token}"))
+        .send()
+        .await?;
+    Ok(res.status())
+}
+
+async fn message(res: reqwest::Response) -> anyhow::Result<String> {
+    let body: Value = res.json().await?;
+    body["message"]
+        .as_str()
+        .map(String::from)
+        .context("error has a message")
+}
+
+async fn user_id(office: &Api, username: &str) -> anyhow::Result<String> {
+    let users: Vec<Value> = office.get_json("/api/users").await?;
+    users
+        .iter()
+        .find(|u| u["username"] == username)
+        .and_then(|u| u["id"].as_str())
+        .map(String::from)
+        .with_context(|| format!("no user {username}"))
+}
+
+/// Session fixation: a token the browser brings to the login is never the one signed in; every
+/// login sets a new one and ends the one presented.
+#[tokio::test]
+async fn login_always_issues_a_new_session_id() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let planted = "ab".repeat(32);
+    let res = login_raw(&server, Some(&planted), "unit01", DEMO_PASSWORD).await?;
+    ensure!(res.status() == 200, "login: {}", res.status());
+    let first = session_cookie(&res).context("login sets the session cookie")?;
+    ensure!(first != planted, "the planted id was kept");
+    ensure!(first.len() == 64, "a 256-bit token: {first}");
+    ensure!(
+        get_as(&server, &planted, "/api/auth/me").await? == 401,
+        "planted id works"
+    );
+    ensure!(get_as(&server, &first, "/api/auth/me").await? == 200);
+
+    // Signing in again from the same browser: a new id, and the old one is dead.
+    let res = login_raw(&server, Some(&first), "unit01", DEMO_PASSWORD).await?;
+    let second = session_cookie(&res).context("second login sets a cookie")?;
+    ensure!(second != first, "the same id after a second login");
+    ensure!(
+        get_as(&server, &first, "/api/auth/me").await? == 401,
+        "old id survived login"
+    );
+    ensure!(get_as(&server, &second, "/api/auth/me").await? == 200);
+
+    // The cookie's attributes.
+    let res = login_raw(&server, None, "unit02", DEMO_PASSWORD).await?;
+    let set = res
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .context("set-cookie")?
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        ensure!(set.contains(attr), "cookie lacks {attr}: {set}");
+    }
+    ensure!(
+        !set.contains("Secure"),
+        "Secure is for HTTPS (a setting): {set}"
+    );
+    Ok(())
+}
+
+/// Idle and absolute expiry, by ageing the stored session: past the limit it answers 401 and is
+/// gone (and the expiry is audited); within it, use keeps it alive.
+async fn expiry(store: Store) -> anyhow::Result<()> {
+    let server = start(store).await?;
+    let db = ServerDb::open(&server).await?;
+    let limits = backend::auth::session::SessionLimits::default();
+    let hour = 3_600_000i64;
+
+    let idle = server.login("unit03").await?;
+    let absolute = server.login("unit04").await?;
+    let alive = server.login("unit05").await?;
+    let age = |column: &'static str, user: &'static str, by: i64| {
+        let pool = db.pool.clone();
+        async move {
+            let sql = format!(
+                "UPDATE sessions SET {column} = {column} - $1 \
+                 WHERE user_id = (SELECT id FROM users WHERE username = $2)"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(by)
+                .bind(user)
+                .execute(&pool)
+                .await
+        }
+    };
+    // Idle: unused for longer than the idle limit.
+    age("last_seen_at", "unit03", limits.idle_ms + hour).await?;
+    // Absolute: created longer ago than the absolute limit, though used a minute ago.
+    age("created_at", "unit04", limits.absolute_ms + hour).await?;
+    // Unused for a while, but within the idle limit: still good.
+    age("last_seen_at", "unit05", limits.idle_ms - hour).await?;
+
+    ensure!(
+        idle.get("/api/auth/me").await?.status() == 401,
+        "idle session still works"
+    );
+    ensure!(
+        absolute.get("/api/auth/me").await?.status() == 401,
+        "old session still works"
+    );
+    ensure!(
+        alive.get("/api/auth/me").await?.status() == 200,
+        "live session ended"
+    );
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE u.username IN ('unit03', 'unit04')",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    ensure!(rows == 0, "expired sessions are deleted, {rows} left");
+
+    // Using a session moves its idle deadline.
+    let seen: i64 = sqlx::query_scalar(
+        "SELECT s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE u.username = 'unit05'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    ensure!(
+        now - seen < 60_000,
+        "using the session touched it ({} ms ago)",
+        now - seen
+    );
+
+    let office = server.login("office").await?;
+    let expired: Vec<Value> = office.get_json("/api/audit?action=session_expired").await?;
+    let details: Vec<&str> = expired
+        .iter()
+        .filter_map(|r| r["detail"].as_str())
+        .collect();
+    ensure!(
+        details.contains(&"idle") && details.contains(&"absolute"),
+        "{expired:?}"
+    );
+    // Signing in again just works.
+    ensure!(server.login("unit03").await.is_ok());
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_expire_sqlite() -> anyhow::Result<()> {
+    expiry(Store::Sqlite).await
+}
+
+#[tokio::test]
+async fn sessions_expire_postgres() -> anyhow::Result<()> {
+    expiry(Store::Postgres).await
+}
+
+/// Logout ends this session only; logout everywhere ends every session of the user.
+#[tokio::test]
+async fn logout_here_and_everywhere() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let phone = server.login("leader").await?;
+    let desktop = server.login("leader").await?;
+    let laptop = server.login("leader").await?;
+    let res = phone.post("/api/auth/logout", &json!({})).await?;
+    ensure!(res.status() == 204, "logout: {}", res.status());
+    let cleared = res
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        cleared.contains("Max-Age=0"),
+        "logout clears the cookie: {cleared}"
+    );
+    ensure!(phone.get("/api/auth/me").await?.status() == 401);
+    ensure!(
+        desktop.get("/api/auth/me").await?.status() == 200,
+        "logout ended another session"
+    );
+
+    let res = desktop
+        .post("/api/auth/logout", &json!({ "everywhere": true }))
+        .await?;
+    ensure!(res.status() == 204);
+    ensure!(desktop.get("/api/auth/me").await?.status() == 401);
+    ensure!(
+        laptop.get("/api/auth/me").await?.status() == 401,
+        "logout everywhere missed one"
+    );
+    // Signing out twice is not an error.
+    ensure!(desktop.post("/api/auth/logout", &json!({})).await?.status() == 204);
+    Ok(())
+}
+
+/// Disabling an account ends its sessions at once; it can't sign in (and is told nothing more
+/// than for a wrong password) until it is enabled again.
+async fn disabled_account(store: Store) -> anyhow::Result<()> {
+    let server = start(store).await?;
+    let office = server.login("office").await?;
+    let unit = server.login("unit06").await?;
+    let other_tab = server.login("unit06").await?;
+    ensure!(unit.get("/api/plan").await?.status() == 200);
+    let id = user_id(&office, "unit06").await?;
+    let res = office
+        .post(&format!("/api/users/{id}/disable"), &json!({}))
+        .await?;
+    ensure!(res.status() == 204, "disable: {}", res.status());
+    for path in ["/api/auth/me", "/api/plan"] {
+        ensure!(
+            unit.get(path).await?.status() == 401,
+            "{path} after disable"
+        );
+        ensure!(
+            other_tab.get(path).await?.status() == 401,
+            "{path} in another tab"
+        );
+    }
+    let push = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "mutations": [] });
+    ensure!(
+        unit.post("/api/sync/push", &push).await?.status() == 401,
+        "push after disable"
+    );
+    let res = login_raw(&server, None, "unit06", DEMO_PASSWORD).await?;
+    ensure!(
+        res.status() == 403,
+        "a disabled account signs in: {}",
+        res.status()
+    );
+    ensure!(
+        message(res).await? == LOGIN_FAILED,
+        "the message must not say 'disabled'"
+    );
+    // The office can't lock itself out.
+    let me: Value = office.get_json("/api/auth/me").await?;
+    let own = me["id"].as_str().context("id")?;
+    let res = office
+        .post(&format!("/api/users/{own}/disable"), &json!({}))
+        .await?;
+    ensure!(res.status() == 400, "disabling oneself: {}", res.status());
+
+    let res = office
+        .post(&format!("/api/users/{id}/enable"), &json!({}))
+        .await?;
+    ensure!(res.status() == 204);
+    ensure!(server.login("unit06").await.is_ok(), "enabled again");
+    Ok(())
+}
+
+#[tokio::test]
+async fn disabled_account_sqlite() -> anyhow::Result<()> {
+    disabled_account(Store::Sqlite).await
+}
+
+#[tokio::test]
+async fn disabled_account_postgres() -> anyhow::Result<()> {
+    disabled_account(Store::Postgres).await
+}
+
+/// The office resets a password: the user's sessions end; the temporary password signs in but
+/// every other endpoint answers 403 until the user sets a new one; then all works, and only the
+/// new password signs in.
+#[tokio::test]
+async fn password_reset_forces_a_change() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let office = server.login("office").await?;
+    let before = server.login("unit07").await?;
+    let id = user_id(&office, "unit07").await?;
+    let res = office
+        .post(
+            &format!("/api/users/{id}/password"),
+            &json!({ "password": "temp-pass-77" }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "reset: {}", res.status());
+    ensure!(
+        before.get("/api/auth/me").await?.status() == 401,
+        "old session survived the reset"
+    );
+    let res = login_raw(&server, None, "unit07", DEMO_PASSWORD).await?;
+    ensure!(res.status() == 403, "the old password still works");
+
+    let user = server.client();
+    let me = user.login("unit07", "temp-pass-77").await?;
+    ensure!(me["must_change_password"] == true, "{me}");
+    let me: Value = user.get_json("/api/auth/me").await?;
+    ensure!(me["must_change_password"] == true);
+    for path in ["/api/plan", "/api/history/item/x"] {
+        let res = user.get(path).await?;
+        ensure!(
+            res.status() == 403,
+            "{path} before the change: {}",
+            res.status()
+        );
+        ensure!(message(res).await?.contains("请先修改密码"));
+    }
+    let pull = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "cookie": null });
+    ensure!(
+        user.post("/api/sync/pull", &pull).await?.status() == 403,
+        "pull before the change"
+    );
+
+    let change = |old: &str, new: &str| json!({ "old_password": old, "new_password": new });
+    let res = user
+        .post("/api/auth/password", &change("wrong-pass", "new-pass-777"))
+        .await?;
+    ensure!(res.status() == 403, "wrong old password: {}", res.status());
+    let res = user
+        .post("/api/auth/password", &change("temp-pass-77", "short"))
+        .await?;
+    ensure!(res.status() == 400, "too short: {}", res.status());
+    let res = user
+        .post(
+            "/api/auth/password",
+            &change("temp-pass-77", "temp-pass-77"),
+        )
+        .await?;
+    ensure!(res.status() == 400, "same as before: {}", res.status());
+    let res = user
+        .post(
+            "/api/auth/password",
+            &change("temp-pass-77", "new-pass-777"),
+        )
+        .await?;
+    ensure!(res.status() == 204, "change: {}", res.status());
+    ensure!(
+        session_cookie(&res).is_some(),
+        "a changed password gets a new session id"
+    );
+
+    ensure!(
+        user.get("/api/plan").await?.status() == 200,
+        "after the change"
+    );
+    let me: Value = user.get_json("/api/auth/me").await?;
+    ensure!(me["must_change_password"] == false);
+    ensure!(
+        login_raw(&server, None, "unit07", "temp-pass-77")
+            .await?
+            .status()
+            == 403
+    );
+    ensure!(
+        login_raw(&server, None, "unit07", "new-pass-777")
+            .await?
+            .status()
+            == 200
+    );
+    Ok(())
+}
+
+/// Changing one's own password ends the other sessions (whoever knew the old password).
+#[tokio::test]
+async fn password_change_ends_other_sessions() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let here = server.login("unit08").await?;
+    let elsewhere = server.login("unit08").await?;
+    let body = json!({ "old_password": DEMO_PASSWORD, "new_password": "another-pass-8" });
+    ensure!(here.post("/api/auth/password", &body).await?.status() == 204);
+    ensure!(
+        here.get("/api/auth/me").await?.status() == 200,
+        "this session continues"
+    );
+    ensure!(
+        elsewhere.get("/api/auth/me").await?.status() == 401,
+        "the other one ended"
+    );
+    Ok(())
+}
+
+/// Five failures lock an account for a while: the sixth attempt gets 429 with Retry-After, even
+/// with the right password. Unknown usernames get the very same answers, so neither the message
+/// nor the lockout tells which accounts exist. Many failures from one address lock the address.
+async fn throttling(store: Store) -> anyhow::Result<()> {
+    let server = start(store).await?;
+    for username in ["unit09", "no-such-user"] {
+        for attempt in 1..=5 {
+            let res = login_raw(&server, None, username, "wrong-password").await?;
+            ensure!(
+                res.status() == 403,
+                "{username} attempt {attempt}: {}",
+                res.status()
+            );
+            ensure!(
+                message(res).await? == LOGIN_FAILED,
+                "{username}: a different message"
+            );
+        }
+        let res = login_raw(&server, None, username, "wrong-password").await?;
+        ensure!(
+            res.status() == 429,
+            "{username} sixth attempt: {}",
+            res.status()
+        );
+        let retry: u64 = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .context("Retry-After")?
+            .to_str()?
+            .parse()?;
+        ensure!((60..=900).contains(&retry), "Retry-After {retry}");
+        let text = message(res).await?;
+        ensure!(text == "尝试次数过多，请15分钟后再试", "{username}: {text}");
+    }
+    let res = login_raw(&server, None, "unit09", DEMO_PASSWORD).await?;
+    ensure!(
+        res.status() == 429,
+        "the right password during the lockout: {}",
+        res.status()
+    );
+    // Another account is not affected by the first one's lockout.
+    ensure!(
+        login_raw(&server, None, "unit10", DEMO_PASSWORD)
+            .await?
+            .status()
+            == 200
+    );
+
+    // The address: 10 failures so far; 20 more, one per made-up name, reach its limit of 30,
+    // and then even a good login from there waits.
+    for n in 0..20 {
+        let res = login_raw(&server, None, &format!("guess{n}"), "wrong-password").await?;
+        ensure!(res.status() == 403, "guess {n}: {}", res.status());
+    }
+    let res = login_raw(&server, None, "unit11", DEMO_PASSWORD).await?;
+    ensure!(
+        res.status() == 429,
+        "a locked-out address signs in: {}",
+        res.status()
+    );
+
+    let db = ServerDb::open(&server).await?;
+    let failures: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = 'login_failed'")
+            .fetch_one(&db.pool)
+            .await?;
+    ensure!(failures == 30, "every failure is audited ({failures})");
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_throttling_sqlite() -> anyhow::Result<()> {
+    throttling(Store::Sqlite).await
+}
+
+#[tokio::test]
+async fn login_throttling_postgres() -> anyhow::Result<()> {
+    throttling(Store::Postgres).await
+}
+
+/// State-changing requests need the X-Reformboard header, and a browser's Origin must be ours;
+/// the WebSocket handshake (a GET) needs our Origin too.
+#[tokio::test]
+async fn csrf_checks() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let api = server.login("unit12").await?;
+    let no_header = reqwest::Client::new();
+    let body = json!({ "username": "unit12", "password": DEMO_PASSWORD });
+    let res = no_header
+        .post(format!("{}/api/auth/login", server.url))
+        .json(&body)
+        .send()
+        .await?;
+    ensure!(
+        res.status() == 403,
+        "login without X-Reformboard: {}",
+        res.status()
+    );
+    ensure!(message(res).await?.contains("X-Reformboard"));
+
+    let res = api
+        .http
+        .post(format!("{}/api/auth/logout", server.url))
+        .header("origin", "http://evil.example")
+        .json(&json!({}))
+        .send()
+        .await?;
+    ensure!(
+        res.status() == 403,
+        "logout from a foreign origin: {}",
+        res.status()
+    );
+    ensure!(
+        api.get("/api/auth/me").await?.status() == 200,
+        "the forged logout did something"
+    );
+    let res = api
+        .http
+        .post(format!("{}/api/auth/login", server.url))
+        .header("origin", "null")
+        .json(&body)
+        .send()
+        .await?;
+    ensure!(res.status() == 403, "origin null: {}", res.status());
+    let res = api
+        .http
+        .post(format!("{}/api/auth/login", server.url))
+        .header("origin", server.url.as_str())
+        .json(&body)
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "same origin: {}", res.status());
+
+    let ws = |origin: &str| {
+        api.http
+            .get(format!("{}/api/sync/ws", server.url))
+            .header("origin", origin)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+    };
+    ensure!(
+        ws("http://evil.example").await?.status() == 403,
+        "WebSocket from a foreign page"
+    );
+    ensure!(
+        ws(&server.url).await?.status() == 101,
+        "WebSocket from our page"
+    );
+    Ok(())
+}
+
+/// The security headers are on every response: the app, the API, errors.
+#[tokio::test]
+async fn security_headers_everywhere() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let api = server.client();
+    let responses = [
+        api.get("/").await?,
+        api.get("/items/4").await?,
+        api.get("/api/health").await?,
+        api.get("/api/plan").await?,
+        api.get("/api/no-such-thing").await?,
+        reqwest::Client::new()
+            .post(format!("{}/api/auth/logout", server.url))
+            .send()
+            .await?,
+    ];
+    for res in responses {
+        let url = res.url().to_string();
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let csp = header("content-security-policy");
+        for part in [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            ensure!(csp.contains(part), "{url}: CSP {csp:?} lacks {part}");
+        }
+        ensure!(!csp.contains("unsafe-inline"), "{url}: {csp}");
+        ensure!(header("x-content-type-options") == "nosniff", "{url}");
+        ensure!(
+            !header("referrer-policy").is_empty(),
+            "{url}: no Referrer-Policy"
+        );
+        ensure!(header("x-frame-options") == "DENY", "{url}");
+    }
+    Ok(())
+}
+
+/// Bodies over the limit (2 MB) are refused with 413, signed in or not.
+#[tokio::test]
+async fn oversized_bodies_get_413() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let api = server.login("unit13").await?;
+    let big = "字".repeat(1_000_000);
+    let res = api
+        .post(
+            "/api/auth/login",
+            &json!({ "username": "x", "password": big }),
+        )
+        .await?;
+    ensure!(res.status() == 413, "login: {}", res.status());
+    let push =
+        json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "mutations": [], "pad": big });
+    let res = api.post("/api/sync/push", &push).await?;
+    ensure!(res.status() == 413, "push: {}", res.status());
+    ensure!(message(res).await? == "请求内容过大");
+    // Just under the limit is still read (and refused only for what it says).
+    let fits = json!({ "username": "x", "password": "a".repeat(1_500_000) });
+    let res = api.post("/api/auth/login", &fits).await?;
+    ensure!(
+        res.status() == 403,
+        "a big but allowed body: {}",
+        res.status()
+    );
+    Ok(())
+}
+
+/// Every kind of security event lands in the audit trail, with names people read; the office
+/// filters it by user, action, entity and category, and exports it as CSV for Excel.
+async fn audit_trail(store: Store) -> anyhow::Result<()> {
+    let server = start(store).await?;
+    let office = server.login("office").await?;
+    let _ = login_raw(&server, None, "unit14", "wrong-password").await?;
+    let _ = login_raw(&server, None, "nobody", "wrong-password").await?;
+    let unit14 = server.login("unit14").await?;
+    unit14.post("/api/auth/logout", &json!({})).await?;
+    let unit14 = server.login("unit14").await?;
+    unit14
+        .post("/api/auth/logout", &json!({ "everywhere": true }))
+        .await?;
+    let unit15 = server.login("unit15").await?;
+    let body = json!({ "old_password": DEMO_PASSWORD, "new_password": "changed-pass-15" });
+    ensure!(unit15.post("/api/auth/password", &body).await?.status() == 204);
+
+    let me: Value = office.get_json("/api/auth/me").await?;
+    let office_unit = me["unit"].clone();
+    let created: Value = office
+        .post_json(
+            "/api/users",
+            &json!({ "username": "zhang.san", "display_name": "张三", "unit": office_unit,
+                     "role": "unit", "password": "first-pass-1" }),
+        )
+        .await?;
+    ensure!(
+        created["unit_name"] == "区全面深化改革工作领导小组综合办公室",
+        "{created}"
+    );
+    ensure!(created["must_change_password"] == true);
+    let id = created["id"].as_str().context("id")?.to_string();
+    for (path, body) in [
+        ("password", json!({ "password": "reset-pass-1" })),
+        ("disable", json!({})),
+        ("enable", json!({})),
+        ("role", json!({ "role": "leader", "unit": office_unit })),
+    ] {
+        let res = office
+            .post(&format!("/api/users/{id}/{path}"), &body)
+            .await?;
+        ensure!(res.status() == 204, "{path}: {}", res.status());
+    }
+    let users: Vec<Value> = office.get_json("/api/users").await?;
+    let zhang = users
+        .iter()
+        .find(|u| u["username"] == "zhang.san")
+        .context("listed")?;
+    ensure!(
+        zhang["role"] == "leader" && zhang["unit_name"] == "区全面深化改革工作领导小组综合办公室"
+    );
+
+    let all: Vec<Value> = office.get_json("/api/audit?limit=1000").await?;
+    let actions: std::collections::BTreeSet<&str> =
+        all.iter().filter_map(|r| r["action"].as_str()).collect();
+    for action in [
+        "login",
+        "login_failed",
+        "logout",
+        "logout_everywhere",
+        "password_changed",
+        "user_created",
+        "password_reset",
+        "user_disabled",
+        "user_enabled",
+        "role_changed",
+    ] {
+        ensure!(
+            actions.contains(action),
+            "no {action} in the audit trail: {actions:?}"
+        );
+    }
+
+    // By action: the failed logins, with the name tried and the address, and nobody's session.
+    let failed: Vec<Value> = office.get_json("/api/audit?action=login_failed").await?;
+    ensure!(failed.len() == 2, "{failed:?}");
+    ensure!(failed.iter().all(|r| r["user_id"].is_null()));
+    let details: Vec<&str> = failed.iter().filter_map(|r| r["detail"].as_str()).collect();
+    ensure!(
+        details.iter().any(|d| d.starts_with("nobody @ 127.0.0.1")),
+        "{details:?}"
+    );
+    // By user: what zhang.san did and what was done to the account, newest first.
+    let about: Vec<Value> = office.get_json(&format!("/api/audit?user={id}")).await?;
+    let about_actions: Vec<&str> = about.iter().filter_map(|r| r["action"].as_str()).collect();
+    ensure!(
+        about_actions
+            == [
+                "role_changed",
+                "user_enabled",
+                "user_disabled",
+                "password_reset",
+                "user_created"
+            ],
+        "{about_actions:?}"
+    );
+    let change = &about[0];
+    ensure!(change["entity_name"] == "zhang.san", "{change}");
+    ensure!(change["user_name"] == "综合办（office）", "{change}");
+    ensure!(
+        change["unit_name"] == "区全面深化改革工作领导小组综合办公室",
+        "{change}"
+    );
+    let detail = change["detail"].as_str().unwrap_or_default();
+    ensure!(
+        detail.contains("单位") && detail.contains("区领导"),
+        "{detail}"
+    );
+    // By entity, and the account's history as the office sees it.
+    let by_entity: Vec<Value> = office
+        .get_json(&format!("/api/audit?entity=user/{id}"))
+        .await?;
+    ensure!(by_entity.len() == 5, "{by_entity:?}");
+    let history: Vec<Value> = office.get_json(&format!("/api/history/user/{id}")).await?;
+    ensure!(history.len() == 5);
+    // By category, and empty filters (as a form sends them) mean no filter.
+    let changes: Vec<Value> = office
+        .get_json("/api/audit?category=changes&limit=1000")
+        .await?;
+    ensure!(
+        changes
+            .iter()
+            .all(|r| !shared::audit::is_security_event(r["action"].as_str().unwrap_or_default()))
+    );
+    let security: Vec<Value> = office
+        .get_json("/api/audit?category=security&user=&action=")
+        .await?;
+    ensure!(!security.is_empty());
+    ensure!(
+        security
+            .iter()
+            .all(|r| shared::audit::is_security_event(r["action"].as_str().unwrap_or_default()))
+    );
+    // Paging.
+    let page1: Vec<Value> = office.get_json("/api/audit?limit=3").await?;
+    let page2: Vec<Value> = office.get_json("/api/audit?limit=3&offset=3").await?;
+    ensure!(page1.len() == 3 && page2.len() == 3 && page1[2]["id"] != page2[0]["id"]);
+
+    // The CSV export: a BOM, Chinese headers, Chinese action names, Beijing time.
+    let res = office.get("/api/audit.csv?category=security").await?;
+    ensure!(res.status() == 200);
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    ensure!(content_type.starts_with("text/csv"), "{content_type}");
+    let disposition = res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    ensure!(disposition.starts_with("attachment"), "{disposition}");
+    let bytes = res.bytes().await?;
+    ensure!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "no byte-order mark");
+    let text = std::str::from_utf8(&bytes[3..])?;
+    let mut lines = text.lines();
+    ensure!(
+        lines.next()
+            == Some(
+                "时间（北京时间）,操作,操作代码,操作人,所在单位,对象,对象编号,说明,变更前,变更后"
+            ),
+        "{text}"
+    );
+    ensure!(text.contains(",登录失败,login_failed,"), "{text}");
+    ensure!(text.contains(",变更角色或单位,role_changed,综合办（office）,区全面深化改革工作领导小组综合办公室,zhang.san,"), "{text}");
+    let rows = text.lines().count() - 1;
+    ensure!(
+        rows == security.len(),
+        "CSV has {rows} rows, the view {}",
+        security.len()
+    );
+    let today =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("tz")?);
+    ensure!(
+        text.contains(&today.format("%Y-%m-%d ").to_string()),
+        "times in Beijing time"
+    );
+
+    // Nobody else reads it.
+    let unit = server.login("unit16").await?;
+    ensure!(unit.get("/api/audit").await?.status() == 403);
+    ensure!(unit.get("/api/audit.csv").await?.status() == 403);
+    ensure!(unit.get(&format!("/api/history/user/{id}")).await?.status() == 403);
+    Ok(())
+}
+
+#[tokio::test]
+async fn audit_trail_sqlite() -> anyhow::Result<()> {
+    audit_trail(Store::Sqlite).await
+}
+
+#[tokio::test]
+async fn audit_trail_postgres() -> anyhow::Result<()> {
+    audit_trail(Store::Postgres).await
+}
