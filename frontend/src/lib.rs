@@ -3,6 +3,7 @@
 mod api;
 mod board;
 mod i18n;
+mod local_db;
 mod pages;
 mod session;
 mod shell;

@@ -1,6 +1,6 @@
 //! Who is signed in, as the whole app sees it.
 
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::sync::Sync;
 use leptos::prelude::*;
 use shared::account::Me;
@@ -19,14 +19,30 @@ impl Session {
         leptos::task::spawn_local(async move {
             match api::get::<Me>("/api/auth/me").await {
                 Ok(me) => self.signed_in(me, sync),
-                Err(_) => self.me.set(Some(None)),
+                // Offline: whoever signed in last on this browser carries on with the saved copy;
+                // the server checks the session again when the connection is back.
+                Err(ApiError::Network) => match cached() {
+                    Some(me) if !me.must_change_password => {
+                        sync.start(actor_of(&me));
+                        self.me.set(Some(Some(me)));
+                    }
+                    _ => self.me.set(Some(None)),
+                },
+                Err(_) => self.signed_out(),
             }
         });
+    }
+
+    /// Signs out on this device.
+    pub fn signed_out(self) {
+        forget();
+        self.me.set(Some(None));
     }
 
     /// Records a successful login and starts syncing — unless a forced password change is
     /// pending, which the server makes sync wait for; the password page starts it then.
     pub fn signed_in(self, me: Me, sync: Sync) {
+        remember(&me);
         if !me.must_change_password {
             sync.start(actor_of(&me));
         }
@@ -36,6 +52,28 @@ impl Session {
     /// The acting identity, if signed in.
     pub fn actor(self) -> Option<Actor> {
         self.me.get().flatten().as_ref().map(actor_of)
+    }
+}
+
+const ME_KEY: &str = "reformboard.me";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+fn remember(me: &Me) {
+    if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(me)) {
+        let _ = s.set_item(ME_KEY, &json);
+    }
+}
+
+fn cached() -> Option<Me> {
+    storage()?.get_item(ME_KEY).ok().flatten().and_then(|j| serde_json::from_str(&j).ok())
+}
+
+fn forget() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(ME_KEY);
     }
 }
 

@@ -47,7 +47,7 @@ fn Header() -> impl IntoView {
     let logout = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
-            session.me.set(Some(None));
+            session.signed_out();
         });
     };
     let is_office = move || {

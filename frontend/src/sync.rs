@@ -5,6 +5,7 @@
 //! on top (rebase), so an edit shows at once and never flickers back when a pull lands.
 
 use crate::api::{self, ApiError};
+use crate::local_db::LocalDb;
 use futures::StreamExt;
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
@@ -54,6 +55,7 @@ pub struct Sync {
     next_id: StoredValue<u64>,
     running: StoredValue<bool>,
     again: StoredValue<bool>,
+    db: StoredValue<Option<LocalDb>, LocalStorage>,
 }
 
 const GROUP_KEY: &str = "reformboard.client_group";
@@ -91,13 +93,18 @@ impl Sync {
             next_id: StoredValue::new(1),
             running: StoredValue::new(false),
             again: StoredValue::new(false),
+            db: StoredValue::new_local(None),
         }
     }
 
-    /// Starts syncing as `actor`: first pull, then pokes and a 60-second safety-net pull.
+    /// Starts syncing as `actor`: what this browser saved is shown at once (it may be offline),
+    /// then the first pull, pokes, and a 60-second safety-net pull.
     pub fn start(self, actor: Actor) {
-        self.actor.set_value(Some(actor));
-        self.kick();
+        self.actor.set_value(Some(actor.clone()));
+        spawn_local(async move {
+            self.restore(&actor).await;
+            self.kick();
+        });
         spawn_local(self.listen());
         spawn_local(async move {
             loop {
@@ -124,15 +131,46 @@ impl Sync {
         }
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        self.pending.update(|p| {
-            p.push(PendingMutation {
-                client_id: self.client,
-                id,
-                mutation,
-            })
-        });
-        self.kick();
+        let pending = PendingMutation { client_id: self.client, id, mutation };
+        self.pending.update(|p| p.push(pending.clone()));
+        // Into the outbox first, so a reload or a crash can't lose it; then to the server.
+        match self.db.get_value() {
+            Some(db) => spawn_local(async move {
+                let _ = db.add_pending(&pending).await;
+                self.kick();
+            }),
+            None => self.kick(),
+        }
         Ok(())
+    }
+
+    /// Loads what this browser saved for `actor` (none for another user: that is cleared).
+    async fn restore(self, actor: &Actor) {
+        let Some(db) = LocalDb::open().await else { return };
+        self.db.set_value(Some(db.clone()));
+        let Ok(saved) = db.load().await else { return };
+        if saved.user.as_deref().is_some_and(|u| u != actor.user.to_string()) {
+            let _ = db.clear().await;
+            return;
+        }
+        self.base.update_value(|base| {
+            for e in saved.entities {
+                base.put(e);
+            }
+        });
+        self.cookie.set_value(saved.cookie);
+        // Mutations other tabs (or this tab before a reload) left unconfirmed: this tab sends
+        // them under their own client ids, so the server still applies each exactly once.
+        let mut outbox = saved.outbox;
+        outbox.sort_by_key(|p| (p.client_id, p.id));
+        self.pending.update(|p| {
+            outbox.extend(p.drain(..));
+            *p = outbox;
+        });
+        self.rebase();
+        if !self.base.with_value(State::is_empty) {
+            self.loaded.set(true);
+        }
     }
 
     /// Asks the loop to push and pull soon.
@@ -185,7 +223,21 @@ impl Sync {
                 client_group: self.group,
                 mutations: batch,
             };
-            let res: PushResponse = api::post("/api/sync/push", &req).await?;
+            let res: PushResponse = match api::post("/api/sync/push", &req).await {
+                Err(ApiError::Server { status: 409, message }) => {
+                    // A gap in another tab's saved outbox (part of it never reached storage):
+                    // those changes can't be applied in order, so they are dropped, visibly.
+                    self.notices.update(|n| n.push(format!("部分离线更改无法同步：{message}")));
+                    let me = self.client;
+                    let dropped: Vec<PendingMutation> = self.pending.with_untracked(|p| p.iter().filter(|m| m.client_id != me).cloned().collect());
+                    self.pending.update(|p| p.retain(|m| m.client_id == me));
+                    if let Some(db) = self.db.get_value() {
+                        let _ = db.confirm(&dropped).await;
+                    }
+                    return self.pull().await;
+                }
+                other => other?,
+            };
             for r in res.results {
                 if let Outcome::Rejected { reason } = r.outcome {
                     self.notices
@@ -204,24 +256,34 @@ impl Sync {
         };
         let res: PullResponse = api::post("/api/sync/pull", &req).await?;
         let flashed = if res.reset { vec![] } else { self.changed_by_others(&res.puts) };
+        if let (Some(db), Some(actor)) = (self.db.get_value(), self.actor.get_value()) {
+            let user = actor.user.to_string();
+            let _ = db.save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user).await;
+        }
+        let PullResponse { reset, cookie, puts, deletes, last_mutation_ids } = res;
         self.base.update_value(|base| {
-            if res.reset {
+            if reset {
                 *base = State::new();
             }
-            for key in &res.deletes {
+            for key in &deletes {
                 base.remove(key);
             }
-            for entity in res.puts {
+            for entity in puts {
                 base.put(entity);
             }
         });
-        self.cookie.set_value(Some(res.cookie));
-        let confirmed = res
-            .last_mutation_ids
-            .get(&self.client)
-            .copied()
-            .unwrap_or(0);
-        self.pending.update(|p| p.retain(|m| m.id > confirmed));
+        self.cookie.set_value(Some(cookie));
+        // Every client's confirmed mutations leave the outbox, other tabs' too.
+        let is_confirmed =
+            |m: &PendingMutation| last_mutation_ids.get(&m.client_id).is_some_and(|last| m.id <= *last);
+        let confirmed: Vec<PendingMutation> =
+            self.pending.with_untracked(|p| p.iter().filter(|m| is_confirmed(m)).cloned().collect());
+        if !confirmed.is_empty() {
+            self.pending.update(|p| p.retain(|m| !is_confirmed(m)));
+            if let Some(db) = self.db.get_value() {
+                let _ = db.confirm(&confirmed).await;
+            }
+        }
         self.rebase();
         self.loaded.set(true);
         self.flash(flashed);

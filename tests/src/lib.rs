@@ -80,11 +80,13 @@ pub struct ServerOptions {
     pub site: bool,
     /// Reuse this database URL (a second process on the same PostgreSQL).
     pub database_url: Option<String>,
+    /// Listen here instead of on a free port (to restart on the same origin).
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { store: Store::Sqlite, demo: true, site: false, database_url: None }
+        Self { store: Store::Sqlite, demo: true, site: false, database_url: None, addr: None }
     }
 }
 
@@ -109,7 +111,8 @@ impl Server {
         let bin = binary();
         anyhow::ensure!(bin.exists(), "{} is missing: run `cargo build -p backend`", bin.display());
         let mut cmd = Command::new(&bin);
-        cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").arg("--data-dir").arg(data_dir.path());
+        let addr = opts.addr.map_or_else(|| "127.0.0.1:0".to_string(), |a| a.to_string());
+        cmd.arg("serve").arg("--addr").arg(addr).arg("--data-dir").arg(data_dir.path());
         if opts.demo {
             cmd.arg("--demo");
         }
@@ -160,6 +163,11 @@ impl Server {
         let _ = self.child.wait();
         let dir = self.data_dir.take().expect("a running server has its data directory");
         (dir, self.database_url.take())
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        Ok(self.url.trim_start_matches("http://").parse()?)
     }
 
     /// Its data directory.

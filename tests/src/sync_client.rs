@@ -61,15 +61,25 @@ impl Session {
     pub async fn login(server: &Server, username: &str) -> anyhow::Result<Session> {
         let jar = Arc::new(Jar::default());
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-reformboard", reqwest::header::HeaderValue::from_static("1"));
+        headers.insert(
+            "x-reformboard",
+            reqwest::header::HeaderValue::from_static("1"),
+        );
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .default_headers(headers)
             .build()?;
-        let api = Api { base: server.url.clone(), http };
+        let api = Api {
+            base: server.url.clone(),
+            http,
+        };
         api.login(username, DEMO_PASSWORD).await?;
         let me: Me = api.get_json("/api/auth/me").await?;
-        ensure!(me.username == username, "logged in as {username}, /me says {}", me.username);
+        ensure!(
+            me.username == username,
+            "logged in as {username}, /me says {}",
+            me.username
+        );
         Ok(Session { api, jar, me })
     }
 
@@ -83,12 +93,22 @@ impl Session {
             jar.add_cookie_str(&format!("{part}; Path=/"), &url);
         }
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-reformboard", reqwest::header::HeaderValue::from_static("1"));
+        headers.insert(
+            "x-reformboard",
+            reqwest::header::HeaderValue::from_static("1"),
+        );
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .default_headers(headers)
             .build()?;
-        Ok(Session { api: Api { base: server.url.clone(), http }, jar, me: self.me.clone() })
+        Ok(Session {
+            api: Api {
+                base: server.url.clone(),
+                http,
+            },
+            jar,
+            me: self.me.clone(),
+        })
     }
 
     /// Who this is, as `apply` sees it.
@@ -104,7 +124,10 @@ impl Session {
     /// The `Cookie:` header value the browser would send to `/api`.
     pub fn cookie_header(&self) -> anyhow::Result<String> {
         let url: reqwest::Url = format!("{}/api/sync/ws", self.api.base).parse()?;
-        let value = self.jar.cookies(&url).context("no session cookie in the jar")?;
+        let value = self
+            .jar
+            .cookies(&url)
+            .context("no session cookie in the jar")?;
         Ok(value.to_str()?.to_string())
     }
 
@@ -148,18 +171,24 @@ impl Session {
 
     /// Pushes and insists on a 200.
     pub async fn push_ok(&self, req: &PushRequest) -> anyhow::Result<PushResponse> {
-        self.push(req).await?.map_err(|e| anyhow::anyhow!("push: {e}"))
+        self.push(req)
+            .await?
+            .map_err(|e| anyhow::anyhow!("push: {e}"))
     }
 
     /// Pulls and insists on a 200.
     pub async fn pull_ok(&self, req: &PullRequest) -> anyhow::Result<PullResponse> {
-        self.pull(req).await?.map_err(|e| anyhow::anyhow!("pull: {e}"))
+        self.pull(req)
+            .await?
+            .map_err(|e| anyhow::anyhow!("pull: {e}"))
     }
 
     /// Everything this user may see right now, as a brand-new client would get it: a pull with
     /// no cookie on a fresh client group.
     pub async fn server_view(&self) -> anyhow::Result<State> {
-        let res = self.pull_ok(&pull_request(ClientGroupId::new_v7(), None)).await?;
+        let res = self
+            .pull_ok(&pull_request(ClientGroupId::new_v7(), None))
+            .await?;
         ensure!(res.reset, "a pull without a cookie must be a reset");
         let mut state = State::new();
         for e in res.puts {
@@ -170,10 +199,15 @@ impl Session {
 
     /// Opens the poke WebSocket with this session's cookie and the CSRF header.
     pub async fn websocket(&self) -> anyhow::Result<PokeSocket> {
-        let url = format!("{}/api/sync/ws", self.api.base.replacen("http://", "ws://", 1));
+        let url = format!(
+            "{}/api/sync/ws",
+            self.api.base.replacen("http://", "ws://", 1)
+        );
         let mut req = url.into_client_request()?;
-        req.headers_mut().insert("cookie", HeaderValue::from_str(&self.cookie_header()?)?);
-        req.headers_mut().insert("x-reformboard", HeaderValue::from_static("1"));
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(&self.cookie_header()?)?);
+        req.headers_mut()
+            .insert("x-reformboard", HeaderValue::from_static("1"));
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
         Ok(PokeSocket { ws })
     }
@@ -181,12 +215,20 @@ impl Session {
 
 /// A pull request in the current protocol.
 pub fn pull_request(group: ClientGroupId, cookie: Option<Cookie>) -> PullRequest {
-    PullRequest { protocol: PROTOCOL_VERSION, client_group: group, cookie }
+    PullRequest {
+        protocol: PROTOCOL_VERSION,
+        client_group: group,
+        cookie,
+    }
 }
 
 /// A push request in the current protocol.
 pub fn push_request(group: ClientGroupId, mutations: Vec<PendingMutation>) -> PushRequest {
-    PushRequest { protocol: PROTOCOL_VERSION, client_group: group, mutations }
+    PushRequest {
+        protocol: PROTOCOL_VERSION,
+        client_group: group,
+        mutations,
+    }
 }
 
 /// The poke WebSocket of one browser tab.
@@ -274,7 +316,11 @@ impl Tab {
     /// Writes `m` to the outbox (as the browser does before it applies it) and returns its id.
     pub fn add(&mut self, m: Mutation) -> u64 {
         self.last_id += 1;
-        self.outbox.push(PendingMutation { client_id: self.client, id: self.last_id, mutation: m });
+        self.outbox.push(PendingMutation {
+            client_id: self.client,
+            id: self.last_id,
+            mutation: m,
+        });
         self.last_id
     }
 
@@ -290,7 +336,10 @@ impl Tab {
 
     /// The push of the whole outbox (at most one batch).
     pub fn push_request(&self) -> PushRequest {
-        push_request(self.group, self.outbox.iter().take(MAX_PUSH_BATCH).cloned().collect())
+        push_request(
+            self.group,
+            self.outbox.iter().take(MAX_PUSH_BATCH).cloned().collect(),
+        )
     }
 
     /// The next pull.
@@ -302,7 +351,11 @@ impl Tab {
     /// older request than the last one taken (it arrived late) is dropped, as applying it would
     /// move the tab back in time; returns whether it was taken. Fails if the server moved this
     /// client's last mutation id backwards.
-    pub fn take_pull(&mut self, sent_cookie: &Option<Cookie>, res: PullResponse) -> anyhow::Result<bool> {
+    pub fn take_pull(
+        &mut self,
+        sent_cookie: &Option<Cookie>,
+        res: PullResponse,
+    ) -> anyhow::Result<bool> {
         if *sent_cookie != self.cookie {
             return Ok(false);
         }
@@ -316,14 +369,22 @@ impl Tab {
             self.base.put(e);
         }
         self.cookie = Some(res.cookie);
-        let confirmed = res.last_mutation_ids.get(&self.client).copied().unwrap_or(0);
+        let confirmed = res
+            .last_mutation_ids
+            .get(&self.client)
+            .copied()
+            .unwrap_or(0);
         ensure!(
             confirmed >= self.confirmed,
             "client {}: last mutation id went back from {} to {confirmed}",
             self.client,
             self.confirmed
         );
-        ensure!(confirmed <= self.last_id, "server confirmed {confirmed}, tab only made {}", self.last_id);
+        ensure!(
+            confirmed <= self.last_id,
+            "server confirmed {confirmed}, tab only made {}",
+            self.last_id
+        );
         self.confirmed = confirmed;
         self.outbox.retain(|p| p.id > confirmed);
         Ok(true)
@@ -349,7 +410,12 @@ impl PlanFacts {
 
     /// Item number `n`.
     pub fn item(&self, n: u32) -> anyhow::Result<Item> {
-        self.state.items().into_iter().find(|i| i.number == n).cloned().with_context(|| format!("no item {n}"))
+        self.state
+            .items()
+            .into_iter()
+            .find(|i| i.number == n)
+            .cloned()
+            .with_context(|| format!("no item {n}"))
     }
 
     /// The unit called `name` (canonical name or alias).
@@ -373,7 +439,10 @@ impl PlanFacts {
         };
         let mut units: Vec<&Unit> = self.state.units().filter(|u| u.in_plan).collect();
         units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
-        let n = units.iter().position(|u| u.id == unit).context("unit is not in the plan")?;
+        let n = units
+            .iter()
+            .position(|u| u.id == unit)
+            .context("unit is not in the plan")?;
         Ok(format!("unit{:02}", n + 1))
     }
 
@@ -381,7 +450,11 @@ impl PlanFacts {
     pub async fn login_unit(&self, server: &Server, name: &str) -> anyhow::Result<Session> {
         let unit = self.unit(name)?;
         let session = Session::login(server, &self.username_of(unit.id)?).await?;
-        ensure!(session.me.unit == unit.id, "{} is not the account of {name}", session.me.username);
+        ensure!(
+            session.me.unit == unit.id,
+            "{} is not the account of {name}",
+            session.me.username
+        );
         Ok(session)
     }
 }
@@ -419,9 +492,15 @@ impl ServerDb {
         sqlx::any::install_default_drivers();
         let url = match &server.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rw", server.data_path().join("reformboard.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rw",
+                server.data_path().join("reformboard.db").display()
+            ),
         };
-        let pool = sqlx::any::AnyPoolOptions::new().max_connections(2).connect(&url).await?;
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await?;
         Ok(ServerDb { pool })
     }
 
@@ -457,16 +536,19 @@ impl ServerDb {
 
     /// The stored last mutation id of `client` (None: no row).
     pub async fn last_mutation_id(&self, client: ClientId) -> anyhow::Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT last_mutation_id FROM client WHERE id = $1")
-            .bind(client.to_string())
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT last_mutation_id FROM client WHERE id = $1")
+                .bind(client.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Every stored entity, decoded.
     pub async fn entities(&self) -> anyhow::Result<State> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT data FROM entity").fetch_all(&self.pool).await?;
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT data FROM entity")
+            .fetch_all(&self.pool)
+            .await?;
         let mut state = State::new();
         for (data,) in rows {
             state.put(serde_json::from_str::<Entity>(&data)?);

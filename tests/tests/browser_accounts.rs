@@ -59,6 +59,19 @@ fn labelled(label: &str) -> String {
     )
 }
 
+/// Clicks the element `locator` finds, first scrolling it to the middle of the screen: on a
+/// phone a control near the bottom edge is "in view" yet under the navigation bar.
+async fn click(browser: &Browser, locator: Locator<'_>) -> anyhow::Result<()> {
+    let el = browser.find(locator).await?;
+    let arg = serde_json::to_value(&el)?;
+    browser
+        .client
+        .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await?;
+    el.click().await?;
+    Ok(())
+}
+
 async fn wait_for_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
     for _ in 0..100 {
         let url = browser.client.current_url().await?;
@@ -82,11 +95,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     let office = Browser::start(size, mobile).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
     // The office's navigation has its two screens.
-    office
-        .find(Locator::XPath("//nav//a[normalize-space()='账号管理']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//nav//a[normalize-space()='账号管理']"),
+    )
+    .await?;
     wait_for_path(&office, "/admin/users").await?;
     office
         .find(Locator::Css("li.user-row[data-username=unit01]"))
@@ -99,11 +112,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     // back as text.
     let username = format!("li.si-{name}");
     let display = "李四<img src=x onerror=alert(1)>";
-    office
-        .find(Locator::XPath("//summary[normalize-space()='新建账号']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//summary[normalize-space()='新建账号']"),
+    )
+    .await?;
     office
         .find(Locator::XPath(&labelled("用户名")))
         .await?
@@ -139,11 +152,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     office
         .screenshot(&format!("{name}-accounts-create"))
         .await?;
-    office
-        .find(Locator::XPath("//button[normalize-space()='创建账号']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//button[normalize-space()='创建账号']"),
+    )
+    .await?;
     office.wait_for_text("账号已创建").await?;
     let row = office
         .find(Locator::Css(&format!(
@@ -183,10 +196,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         .await?
         .send_keys("li-si-new-pass")
         .await?;
-    user.find(Locator::Css("form.account-form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    click(&user, Locator::Css("form.account-form button[type=submit]")).await?;
     wait_for_path(&user, "/").await?;
     user.wait_for_text("开展集体股份合作公司试点改革").await?;
     user.screenshot(&format!("{name}-after-password")).await?;
@@ -203,7 +213,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     office.client.refresh().await?;
     let disable =
         format!("//li[@data-username='{username}']//button[starts-with(@aria-label, '停用')]");
-    office.find(Locator::XPath(&disable)).await?.click().await?;
+    click(&office, Locator::XPath(&disable)).await?;
     office
         .wait_for_text("停用后，该账号在所有设备上立即退出")
         .await?;
@@ -214,11 +224,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         api.get("/api/auth/me").await?.status() == 200,
         "disabled before confirming"
     );
-    office
-        .find(Locator::XPath("//button[normalize-space()='确认停用']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//button[normalize-space()='确认停用']"),
+    )
+    .await?;
     office.wait_for_text("账号已停用").await?;
     ensure!(
         api.get("/api/auth/me").await?.status() == 401,
@@ -226,11 +236,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     );
 
     // The audit view shows it, filtered by action, with a CSV link for the same selection.
-    office
-        .find(Locator::XPath("//nav//a[normalize-space()='审计日志']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//nav//a[normalize-space()='审计日志']"),
+    )
+    .await?;
     wait_for_path(&office, "/admin/audit").await?;
     office.find(Locator::Css("li.audit-row")).await?;
     office
@@ -238,11 +248,11 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         .await?
         .select_by_label("停用账号")
         .await?;
-    office
-        .find(Locator::XPath("//button[normalize-space()='查询']"))
-        .await?
-        .click()
-        .await?;
+    click(
+        &office,
+        Locator::XPath("//button[normalize-space()='查询']"),
+    )
+    .await?;
     office.wait_for_text(&username).await?;
     let rows = office.client.find_all(Locator::Css("li.audit-row")).await?;
     ensure!(

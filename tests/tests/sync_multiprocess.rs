@@ -21,9 +21,21 @@ const POKE_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[tokio::test]
 async fn a_push_through_one_process_pokes_a_websocket_of_another_postgres() -> anyhow::Result<()> {
-    let a = Server::start(ServerOptions { store: Store::Postgres, ..Default::default() }).await?;
-    let url = a.database_url.clone().context("a PostgreSQL server has a database URL")?;
-    let b = Server::start(ServerOptions { store: Store::Postgres, database_url: Some(url), ..Default::default() }).await?;
+    let a = Server::start(ServerOptions {
+        store: Store::Postgres,
+        ..Default::default()
+    })
+    .await?;
+    let url = a
+        .database_url
+        .clone()
+        .context("a PostgreSQL server has a database URL")?;
+    let b = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: Some(url),
+        ..Default::default()
+    })
+    .await?;
     let (facts, item2, item4) = plan(&a).await?;
     let lead_on_a = facts.login_unit(&a, "区财政局〈国资委〉").await?;
     // 区发改局 has the app open on process B.
@@ -57,7 +69,11 @@ async fn a_push_pokes_a_websocket_of_the_same_process_postgres() -> anyhow::Resu
 }
 
 async fn same_process(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
     let (facts, item2, item4) = plan(&server).await?;
     let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
     let coop = facts.login_unit(&server, "区发改局").await?;
@@ -75,7 +91,11 @@ async fn same_process(store: Store) -> anyhow::Result<()> {
     let space = Space::Item(item4.id).to_string();
     socket.wait_for_poke(&space, POKE_TIMEOUT).await?;
     let res = pull(&coop, &mut coop_tab).await?;
-    ensure!(res.puts.iter().any(|e| e.key() == EntityKey::task(task)), "{:?}", res.puts);
+    ensure!(
+        res.puts.iter().any(|e| e.key() == EntityKey::task(task)),
+        "{:?}",
+        res.puts
+    );
     Ok(())
 }
 
@@ -88,9 +108,11 @@ async fn a_websocket_without_a_session_is_refused() -> anyhow::Result<()> {
         let cookie = cookie.map(str::to_string);
         async move {
             let mut req = url.into_client_request()?;
-            req.headers_mut().insert("x-reformboard", HeaderValue::from_static("1"));
+            req.headers_mut()
+                .insert("x-reformboard", HeaderValue::from_static("1"));
             if let Some(c) = cookie {
-                req.headers_mut().insert("cookie", HeaderValue::from_str(&c)?);
+                req.headers_mut()
+                    .insert("cookie", HeaderValue::from_str(&c)?);
             }
             match tokio_tungstenite::connect_async(req).await {
                 Err(tungstenite::Error::Http(res)) => anyhow::Ok(res.status().as_u16()),
@@ -100,13 +122,22 @@ async fn a_websocket_without_a_session_is_refused() -> anyhow::Result<()> {
         }
     };
     ensure!(refused(None).await? == 401, "no cookie");
-    ensure!(refused(Some("rb_session=forged")).await? == 401, "a forged cookie");
+    ensure!(
+        refused(Some("rb_session=forged")).await? == 401,
+        "a forged cookie"
+    );
 
     // A session that has ended is no session.
     let office = Session::login(&server, "office").await?;
     let cookie = office.cookie_header()?;
-    office.websocket().await.context("a live session may connect")?;
-    let res = office.api.post("/api/auth/logout", &serde_json::json!({})).await?;
+    office
+        .websocket()
+        .await
+        .context("a live session may connect")?;
+    let res = office
+        .api
+        .post("/api/auth/logout", &serde_json::json!({}))
+        .await?;
     ensure!(res.status().is_success(), "logout: {}", res.status());
     ensure!(refused(Some(&cookie)).await? == 401, "a logged-out session");
     Ok(())
@@ -141,7 +172,10 @@ async fn create_task(session: &Session, item: &Item) -> anyhow::Result<TaskId> {
         at: Millis(1_400_000_000_000),
     });
     let res = session.push_ok(&tab.push_request()).await?;
-    ensure!(res.results.iter().all(|r| r.outcome == Outcome::Applied), "{res:?}");
+    ensure!(
+        res.results.iter().all(|r| r.outcome == Outcome::Applied),
+        "{res:?}"
+    );
     Ok(id)
 }
 
@@ -166,9 +200,17 @@ async fn wait_until_listening(
         });
         session.push_ok(&tab.push_request()).await?;
         tab.outbox.clear();
-        if socket.next_poke(Duration::from_millis(500)).await?.is_some() {
+        if socket
+            .next_poke(Duration::from_millis(500))
+            .await?
+            .is_some()
+        {
             // Drain whatever else is already queued, so the next poke is a fresh one.
-            while socket.next_poke(Duration::from_millis(100)).await?.is_some() {}
+            while socket
+                .next_poke(Duration::from_millis(100))
+                .await?
+                .is_some()
+            {}
             return Ok(());
         }
     }

@@ -11,7 +11,9 @@ use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Entity, EntityKey, Item, Millis, Space};
 use shared::ids::{ClientGroupId, CommentId, TaskId, UnitId};
 use shared::mutation::{Mutation, Rejection};
-use shared::sync::{Cookie, Outcome, PROTOCOL_VERSION, PendingMutation, PullResponse};
+use shared::sync::{
+    Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullResponse,
+};
 use std::collections::BTreeMap;
 
 /// Runs `$name(store)` once on SQLite and once on PostgreSQL, as `$name::sqlite` and
@@ -65,7 +67,11 @@ struct Fixture {
 }
 
 async fn fixture(store: Store) -> anyhow::Result<Fixture> {
-    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
     let office = Session::login(&server, "office").await?;
     let facts = PlanFacts::new(office.server_view().await?);
     let item4 = facts.item(4)?;
@@ -73,11 +79,29 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
     let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
     let coop = facts.login_unit(&server, "区发改局").await?;
     let other = facts.login_unit(&server, "区法院").await?;
-    anyhow::ensure!(item4.lead_units == vec![lead.me.unit], "item 4 is led by 区财政局〈国资委〉");
-    anyhow::ensure!(item4.cooperating_units.contains(&coop.me.unit), "区发改局 cooperates on item 4");
-    anyhow::ensure!(item7.lead_units == vec![other.me.unit], "item 7 is led by 区法院");
+    anyhow::ensure!(
+        item4.lead_units == vec![lead.me.unit],
+        "item 4 is led by 区财政局〈国资委〉"
+    );
+    anyhow::ensure!(
+        item4.cooperating_units.contains(&coop.me.unit),
+        "区发改局 cooperates on item 4"
+    );
+    anyhow::ensure!(
+        item7.lead_units == vec![other.me.unit],
+        "item 7 is led by 区法院"
+    );
     let db = ServerDb::open(&server).await?;
-    Ok(Fixture { server, db, item4, item7, office, lead, coop, other })
+    Ok(Fixture {
+        server,
+        db,
+        item4,
+        item7,
+        office,
+        lead,
+        coop,
+        other,
+    })
 }
 
 fn create_task(item: &Item, owner: UnitId, title: &str) -> (TaskId, Mutation) {
@@ -96,7 +120,11 @@ fn create_task(item: &Item, owner: UnitId, title: &str) -> (TaskId, Mutation) {
 }
 
 fn progress(task: TaskId, progress: u8) -> Mutation {
-    Mutation::SetTaskProgress { task, progress, at: AT }
+    Mutation::SetTaskProgress {
+        task,
+        progress,
+        at: AT,
+    }
 }
 
 fn space_of(item: &Item) -> String {
@@ -107,7 +135,10 @@ fn space_of(item: &Item) -> String {
 async fn pull(session: &Session, tab: &mut Tab) -> anyhow::Result<PullResponse> {
     let sent = tab.cookie.clone();
     let res = session.pull_ok(&tab.pull_request()).await?;
-    anyhow::ensure!(tab.take_pull(&sent, res.clone())?, "the only pull in flight is current");
+    anyhow::ensure!(
+        tab.take_pull(&sent, res.clone())?,
+        "the only pull in flight is current"
+    );
     Ok(res)
 }
 
@@ -119,7 +150,9 @@ async fn push(session: &Session, tab: &Tab) -> anyhow::Result<Vec<Outcome>> {
 
 /// Whether `new` is at or past `old` in every space `old` has seen.
 fn not_behind(new: &Cookie, old: &Cookie) -> bool {
-    old.spaces.iter().all(|(space, v)| new.spaces.get(space).is_some_and(|n| n >= v))
+    old.spaces
+        .iter()
+        .all(|(space, v)| new.spaces.get(space).is_some_and(|n| n >= v))
 }
 
 async fn first_pull_is_a_reset_with_the_whole_plan(store: Store) -> anyhow::Result<()> {
@@ -128,15 +161,26 @@ async fn first_pull_is_a_reset_with_the_whole_plan(store: Store) -> anyhow::Resu
     let res = pull(&fx.coop, &mut tab).await?;
     assert!(res.reset, "a client with no cookie starts from scratch");
     assert!(res.deletes.is_empty());
-    assert!(res.last_mutation_ids.is_empty(), "a new group has no clients yet");
+    assert!(
+        res.last_mutation_ids.is_empty(),
+        "a new group has no clients yet"
+    );
     let count = |kind: &str| res.puts.iter().filter(|e| e.kind() == kind).count();
     assert_eq!(count("plan"), 1);
     assert_eq!(count("item"), 14);
     // The 27 units the plan names, plus the bodies outside it that have accounts.
-    let in_plan = res.puts.iter().filter(|e| matches!(e, Entity::Unit(u) if u.in_plan)).count();
+    let in_plan = res
+        .puts
+        .iter()
+        .filter(|e| matches!(e, Entity::Unit(u) if u.in_plan))
+        .count();
     assert_eq!(in_plan, 27);
     assert!(count("unit") >= 27);
-    assert_eq!(count("task") + count("comment"), 0, "a fresh plan has no cards yet");
+    assert_eq!(
+        count("task") + count("comment"),
+        0,
+        "a fresh plan has no cards yet"
+    );
     assert_eq!(res.puts.len(), tab.base.len(), "no key twice");
     assert_eq!(res.cookie.user, fx.coop.me.id.to_string());
     assert!(!res.cookie.epoch.is_empty());
@@ -145,7 +189,10 @@ async fn first_pull_is_a_reset_with_the_whole_plan(store: Store) -> anyhow::Resu
     // Nothing changed since: the next pull is empty and keeps the cookie.
     let again = pull(&fx.coop, &mut tab).await?;
     assert!(!again.reset);
-    assert!(again.puts.is_empty() && again.deletes.is_empty(), "{again:?}");
+    assert!(
+        again.puts.is_empty() && again.deletes.is_empty(),
+        "{again:?}"
+    );
     assert_eq!(again.cookie, res.cookie);
     Ok(())
 }
@@ -169,15 +216,30 @@ async fn a_pushed_task_comes_back_alone_in_the_next_pull(store: Store) -> anyhow
     let key = EntityKey::task(task);
     assert_eq!(res.puts.len(), 1, "only the new task: {:?}", res.puts);
     assert_eq!(res.puts[0].key(), key);
-    assert_eq!(Some(&res.puts[0]), optimistic.get(&key), "the server applied what the client applied");
+    assert_eq!(
+        Some(&res.puts[0]),
+        optimistic.get(&key),
+        "the server applied what the client applied"
+    );
     assert_eq!(res.last_mutation_ids.get(&tab.client), Some(&1));
-    assert!(tab.outbox.is_empty(), "a confirmed mutation leaves the outbox");
-    assert!(res.cookie.spaces.get(&space_of(&fx.item4)).is_some_and(|v| *v > 0));
+    assert!(
+        tab.outbox.is_empty(),
+        "a confirmed mutation leaves the outbox"
+    );
+    assert!(
+        res.cookie
+            .spaces
+            .get(&space_of(&fx.item4))
+            .is_some_and(|v| *v > 0)
+    );
     assert!(not_behind(&res.cookie, &first.cookie));
 
     let seen = pull(&fx.coop, &mut watcher).await?;
     assert_eq!(seen.puts, res.puts, "another user gets the same change");
-    assert!(seen.last_mutation_ids.is_empty(), "other groups' ids are not theirs to see");
+    assert!(
+        seen.last_mutation_ids.is_empty(),
+        "other groups' ids are not theirs to see"
+    );
     Ok(())
 }
 
@@ -189,7 +251,10 @@ async fn a_retried_push_is_a_duplicate_and_changes_nothing(store: Store) -> anyh
     tab.add(m);
     tab.add(progress(task, 30));
     let req = tab.push_request();
-    assert_eq!(push(&fx.lead, &tab).await?, vec![Outcome::Applied, Outcome::Applied]);
+    assert_eq!(
+        push(&fx.lead, &tab).await?,
+        vec![Outcome::Applied, Outcome::Applied]
+    );
     let key = EntityKey::task(task);
     let history_path = format!("/api/history/task%2F{task}");
     let history: Vec<Value> = fx.office.api.get_json(&history_path).await?;
@@ -201,22 +266,47 @@ async fn a_retried_push_is_a_duplicate_and_changes_nothing(store: Store) -> anyh
     let again = fx.lead.push_ok(&req).await?;
     let outcomes: Vec<Outcome> = again.results.iter().map(|r| r.outcome.clone()).collect();
     assert_eq!(outcomes, vec![Outcome::Duplicate, Outcome::Duplicate]);
-    assert_eq!(again.results.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        again.results.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
 
-    assert_eq!(fx.db.audit_of(&key).await?.len(), 2, "a duplicate writes no audit row");
+    assert_eq!(
+        fx.db.audit_of(&key).await?.len(),
+        2,
+        "a duplicate writes no audit row"
+    );
     let history_again: Vec<Value> = fx.office.api.get_json(&history_path).await?;
-    assert_eq!(history_again.len(), history.len(), "the history shows no second application");
+    assert_eq!(
+        history_again.len(),
+        history.len(),
+        "the history shows no second application"
+    );
     let res = pull(&fx.lead, &mut tab).await?;
-    assert!(res.puts.is_empty(), "a duplicate changes no entity: {:?}", res.puts);
+    assert!(
+        res.puts.is_empty(),
+        "a duplicate changes no entity: {:?}",
+        res.puts
+    );
     assert_eq!(res.cookie, after_first.cookie, "nor any version");
     assert_eq!(res.last_mutation_ids.get(&tab.client), Some(&2));
 
     // A retry that overlaps: the old part is skipped, the new part applied, each once.
     let mut overlapping = req.mutations.clone();
-    overlapping.push(PendingMutation { client_id: tab.client, id: 3, mutation: progress(task, 60) });
-    let res = fx.lead.push_ok(&push_request(tab.group, overlapping)).await?;
+    overlapping.push(PendingMutation {
+        client_id: tab.client,
+        id: 3,
+        mutation: progress(task, 60),
+    });
+    let res = fx
+        .lead
+        .push_ok(&push_request(tab.group, overlapping))
+        .await?;
     let outcomes: Vec<Outcome> = res.results.into_iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, vec![Outcome::Duplicate, Outcome::Duplicate, Outcome::Applied]);
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Duplicate, Outcome::Duplicate, Outcome::Applied]
+    );
     assert_eq!(fx.db.audit_of(&key).await?.len(), 3);
     let server = fx.lead.server_view().await?;
     assert!(matches!(server.task(task), Some(t) if t.progress == 60));
@@ -229,15 +319,25 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
     pull(&fx.lead, &mut tab).await?;
     let (task, m) = create_task(&fx.item4, fx.lead.me.unit, "剥离社会管理职能");
     let client = tab.client;
-    let pending = |id, mutation| PendingMutation { client_id: client, id, mutation };
+    let pending = |id, mutation| PendingMutation {
+        client_id: client,
+        id,
+        mutation,
+    };
 
     // A brand-new client must start at 1.
-    let res = fx.lead.push(&push_request(tab.group, vec![pending(2, m.clone())])).await?;
+    let res = fx
+        .lead
+        .push(&push_request(tab.group, vec![pending(2, m.clone())]))
+        .await?;
     let err = res.err().map(|e| (e.status, e.body)).unwrap_or_default();
     assert_eq!(err.0, 409, "{}", err.1);
     let after = pull(&fx.lead, &mut tab).await?;
     assert!(after.puts.is_empty(), "nothing was applied");
-    assert!(after.last_mutation_ids.is_empty(), "not even the client was registered");
+    assert!(
+        after.last_mutation_ids.is_empty(),
+        "not even the client was registered"
+    );
 
     tab.add(m);
     assert_eq!(push(&fx.lead, &tab).await?, vec![Outcome::Applied]);
@@ -246,7 +346,10 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
     // 3 after 1 skips 2; so does a batch whose first part is fine.
     for batch in [
         vec![pending(3, progress(task, 10))],
-        vec![pending(2, progress(task, 20)), pending(4, progress(task, 40))],
+        vec![
+            pending(2, progress(task, 20)),
+            pending(4, progress(task, 40)),
+        ],
     ] {
         let res = fx.lead.push(&push_request(tab.group, batch)).await?;
         let err = res.err().map(|e| (e.status, e.body)).unwrap_or_default();
@@ -254,11 +357,18 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
         assert!(err.1.contains("不连续"), "the message says why: {}", err.1);
     }
     let res = pull(&fx.lead, &mut tab).await?;
-    assert!(res.puts.is_empty(), "a refused batch applies none of its mutations: {:?}", res.puts);
+    assert!(
+        res.puts.is_empty(),
+        "a refused batch applies none of its mutations: {:?}",
+        res.puts
+    );
     assert_eq!(res.cookie, before.cookie);
     assert_eq!(res.last_mutation_ids.get(&tab.client), Some(&1));
     assert_eq!(fx.db.audit_of(&EntityKey::task(task)).await?.len(), 1);
-    assert!(fx.db.rejections().await?.is_empty(), "a gap is not a rejection");
+    assert!(
+        fx.db.rejections().await?.is_empty(),
+        "a gap is not a rejection"
+    );
     Ok(())
 }
 
@@ -273,24 +383,40 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     lead_tab.add(m);
     let (coop_task, m) = create_task(&fx.item4, coop.unit, "转型发展调研");
     lead_tab.add(m);
-    assert_eq!(push(&fx.lead, &lead_tab).await?, vec![Outcome::Applied, Outcome::Applied]);
+    assert_eq!(
+        push(&fx.lead, &lead_tab).await?,
+        vec![Outcome::Applied, Outcome::Applied]
+    );
     pull(&fx.lead, &mut lead_tab).await?;
 
     // 区法院 does not lead item 4: it may not break it down.
     let mut other_tab = Tab::new(ClientGroupId::new_v7());
     let first = pull(&fx.other, &mut other_tab).await?;
     let (foreign, m) = create_task(&fx.item4, other.unit, "越权分解");
-    assert!(m.authorize(&other_tab.base, &other).is_err(), "the client would not offer this");
+    assert!(
+        m.authorize(&other_tab.base, &other).is_err(),
+        "the client would not offer this"
+    );
     other_tab.add(m);
     let outcomes = push(&fx.other, &other_tab).await?;
-    let Some(Outcome::Rejected { reason: Rejection::Denied(why) }) = outcomes.first() else {
+    let Some(Outcome::Rejected {
+        reason: Rejection::Denied(why),
+    }) = outcomes.first()
+    else {
         panic!("expected a denial, got {outcomes:?}");
     };
     assert!(why.contains("牵头"), "the reason names who may: {why}");
     let res = pull(&fx.other, &mut other_tab).await?;
-    assert_eq!(res.last_mutation_ids.get(&other_tab.client), Some(&1), "a rejection still counts");
+    assert_eq!(
+        res.last_mutation_ids.get(&other_tab.client),
+        Some(&1),
+        "a rejection still counts"
+    );
     assert!(other_tab.outbox.is_empty(), "the client drops it");
-    assert!(other_tab.base.task(foreign).is_none(), "and nothing of it reached the server");
+    assert!(
+        other_tab.base.task(foreign).is_none(),
+        "and nothing of it reached the server"
+    );
     assert!(not_behind(&res.cookie, &first.cookie));
     let rejections = fx.db.rejections().await?;
     assert_eq!(
@@ -302,23 +428,51 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     let (own, m) = create_task(&fx.item7, other.unit, "审判权运行机制");
     other_tab.add(m);
     assert_eq!(push(&fx.other, &other_tab).await?, vec![Outcome::Applied]);
-    assert!(pull(&fx.other, &mut other_tab).await?.puts.iter().any(|e| e.key() == EntityKey::task(own)));
+    assert!(
+        pull(&fx.other, &mut other_tab)
+            .await?
+            .puts
+            .iter()
+            .any(|e| e.key() == EntityKey::task(own))
+    );
 
     // A cooperating unit works on its own task but may not archive it.
     let mut coop_tab = Tab::new(ClientGroupId::new_v7());
     pull(&fx.coop, &mut coop_tab).await?;
     coop_tab.add(progress(coop_task, 50));
-    coop_tab.add(Mutation::ArchiveTask { task: coop_task, at: AT });
+    coop_tab.add(Mutation::ArchiveTask {
+        task: coop_task,
+        at: AT,
+    });
     // …nor work on a task it does not own.
     coop_tab.add(progress(task, 90));
     let outcomes = push(&fx.coop, &coop_tab).await?;
     assert_eq!(outcomes[0], Outcome::Applied);
-    assert!(matches!(&outcomes[1], Outcome::Rejected { reason: Rejection::Denied(_) }), "{outcomes:?}");
-    assert!(matches!(&outcomes[2], Outcome::Rejected { reason: Rejection::Denied(_) }), "{outcomes:?}");
+    assert!(
+        matches!(
+            &outcomes[1],
+            Outcome::Rejected {
+                reason: Rejection::Denied(_)
+            }
+        ),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(
+            &outcomes[2],
+            Outcome::Rejected {
+                reason: Rejection::Denied(_)
+            }
+        ),
+        "{outcomes:?}"
+    );
     let res = pull(&fx.coop, &mut coop_tab).await?;
     assert_eq!(res.last_mutation_ids.get(&coop_tab.client), Some(&3));
     let t = coop_tab.base.task(coop_task).cloned();
-    assert!(t.as_ref().is_some_and(|t| !t.archived && t.progress == 50), "{t:?}");
+    assert!(
+        t.as_ref().is_some_and(|t| !t.archived && t.progress == 50),
+        "{t:?}"
+    );
     assert!(coop_tab.base.task(task).is_some_and(|t| t.progress == 0));
 
     // A stale target: the lead archives a task, an edit made before that arrives later.
@@ -326,21 +480,44 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     lead_tab.add(progress(task, 10));
     let outcomes = push(&fx.lead, &lead_tab).await?;
     assert_eq!(outcomes[0], Outcome::Applied);
-    assert_eq!(outcomes[1], Outcome::Rejected { reason: Rejection::Archived });
+    assert_eq!(
+        outcomes[1],
+        Outcome::Rejected {
+            reason: Rejection::Archived
+        }
+    );
 
     // Supervisors read and evaluate; they do not comment on the board.
     let npc = Session::login(&fx.server, "npc").await?;
     let mut npc_tab = Tab::new(ClientGroupId::new_v7());
     pull(&npc, &mut npc_tab).await?;
-    npc_tab.add(Mutation::AddComment { id: CommentId::new_v7(), item: fx.item4.id, task: None, body: "视察意见".into(), at: AT });
+    npc_tab.add(Mutation::AddComment {
+        id: CommentId::new_v7(),
+        item: fx.item4.id,
+        task: None,
+        body: "视察意见".into(),
+        at: AT,
+    });
     let outcomes = push(&npc, &npc_tab).await?;
-    assert!(matches!(&outcomes[0], Outcome::Rejected { reason: Rejection::Denied(_) }), "{outcomes:?}");
+    assert!(
+        matches!(
+            &outcomes[0],
+            Outcome::Rejected {
+                reason: Rejection::Denied(_)
+            }
+        ),
+        "{outcomes:?}"
+    );
     assert!(npc.server_view().await?.comments().next().is_none());
 
     // Each refusal wrote its row and no audit row; each success exactly one audit row.
     assert_eq!(fx.db.rejections().await?.len(), 5);
     let audit = fx.db.mutation_audit().await?;
-    assert_eq!(audit.len(), 5, "2 creates by the lead, 1 by 区法院, 1 progress, 1 archive");
+    assert_eq!(
+        audit.len(),
+        5,
+        "2 creates by the lead, 1 by 区法院, 1 progress, 1 archive"
+    );
     Ok(())
 }
 
@@ -353,7 +530,10 @@ async fn a_wrong_protocol_version_is_refused(store: Store) -> anyhow::Result<()>
     push["protocol"] = json!(PROTOCOL_VERSION + 1);
     let (status, body) = fx.lead.post_raw("/api/sync/push", &push).await?;
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("协议") && body.contains("刷新"), "tells the user to reload: {body}");
+    assert!(
+        body.contains("协议") && body.contains("刷新"),
+        "tells the user to reload: {body}"
+    );
 
     let mut old_pull = serde_json::to_value(tab.pull_request())?;
     old_pull["protocol"] = json!(0);
@@ -384,9 +564,33 @@ async fn an_unknown_mutation_type_is_refused_clearly(store: Store) -> anyhow::Re
     let err: Value = serde_json::from_str(&text)?;
     assert_eq!(err["error"], "bad_request");
     let message = err["message"].as_str().unwrap_or_default();
-    assert!(message.contains("teleport_task"), "the message names the unknown type: {message}");
+    assert!(
+        message.contains("teleport_task"),
+        "the message names the unknown type: {message}"
+    );
+    assert!(
+        message.contains("mutations[1]"),
+        "and which one it is: {message}"
+    );
+
+    // A batch longer than the server takes is refused whole too, with the limit in the message.
+    let mut long = Tab::new(tab.group);
+    let (task, m) = create_task(&fx.item4, fx.lead.me.unit, "超长批次");
+    long.add(m);
+    for n in 0..MAX_PUSH_BATCH {
+        long.add(progress(task, (n % 100) as u8));
+    }
+    let req = push_request(long.group, long.outbox.clone());
+    let err = fx.lead.push(&req).await?.err().map(|e| (e.status, e.body));
+    let (status, text) = err.unwrap_or_default();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains(&MAX_PUSH_BATCH.to_string()), "{text}");
+
     let res = pull(&fx.lead, &mut tab).await?;
-    assert!(res.last_mutation_ids.is_empty(), "the batch was refused whole");
+    assert!(
+        res.last_mutation_ids.is_empty(),
+        "the batches were refused whole"
+    );
     assert!(res.puts.iter().all(|e| e.kind() != "task"));
     Ok(())
 }
@@ -403,7 +607,9 @@ async fn an_unusable_cookie_gets_a_full_reset(store: Store) -> anyhow::Result<()
     let mut tab = Tab::new(ClientGroupId::new_v7());
     let good = pull(&fx.coop, &mut tab).await?.cookie;
     let full = fx.coop.server_view().await?;
-    let coop_cookie_for_lead = pull(&fx.lead, &mut Tab::new(ClientGroupId::new_v7())).await?.cookie;
+    let leads_cookie = pull(&fx.lead, &mut Tab::new(ClientGroupId::new_v7()))
+        .await?
+        .cookie;
 
     let mut from_the_future = good.clone();
     for v in from_the_future.spaces.values_mut() {
@@ -412,7 +618,9 @@ async fn an_unusable_cookie_gets_a_full_reset(store: Store) -> anyhow::Result<()
     let mut negative = good.clone();
     negative.spaces.insert("plan".into(), -1);
     let mut unknown_space = good.clone();
-    unknown_space.spaces.insert(Space::Item(shared::ids::ItemId::new_v7()).to_string(), 1);
+    unknown_space
+        .spaces
+        .insert(Space::Item(shared::ids::ItemId::new_v7()).to_string(), 1);
     let mut garbage_space = good.clone();
     garbage_space.spaces.insert("no such space".into(), 0);
     let forged = [
@@ -420,8 +628,14 @@ async fn an_unusable_cookie_gets_a_full_reset(store: Store) -> anyhow::Result<()
         ("a negative version", negative),
         ("a space that does not exist", unknown_space),
         ("a space name that does not parse", garbage_space),
-        ("another epoch", Cookie { epoch: "an-older-database".into(), ..good.clone() }),
-        ("another user", coop_cookie_for_lead),
+        (
+            "another epoch",
+            Cookie {
+                epoch: "an-older-database".into(),
+                ..good.clone()
+            },
+        ),
+        ("another user", leads_cookie),
         ("nothing at all", Cookie::default()),
     ];
     for (what, cookie) in forged {
@@ -432,11 +646,21 @@ async fn an_unusable_cookie_gets_a_full_reset(store: Store) -> anyhow::Result<()
         for e in res.puts {
             state.put(e);
         }
-        assert!(diff(&state, &full).is_empty(), "{what}: the reset holds everything: {:?}", diff(&state, &full));
-        assert_eq!(res.cookie, good, "{what}: the answer carries the real cookie");
+        assert!(
+            diff(&state, &full).is_empty(),
+            "{what}: the reset holds everything: {:?}",
+            diff(&state, &full)
+        );
+        assert_eq!(
+            res.cookie, good,
+            "{what}: the answer carries the real cookie"
+        );
     }
     // The real cookie is still good afterwards.
-    let res = fx.coop.pull_ok(&pull_request(tab.group, Some(good.clone()))).await?;
+    let res = fx
+        .coop
+        .pull_ok(&pull_request(tab.group, Some(good.clone())))
+        .await?;
     assert!(!res.reset && res.puts.is_empty());
     Ok(())
 }
@@ -460,8 +684,19 @@ async fn cookies_and_last_ids_never_go_backwards(store: Store) -> anyhow::Result
     let req = tab.push_request();
     push(&fx.lead, &tab).await?;
     fx.lead.push_ok(&req).await?;
-    let gap = PendingMutation { client_id: tab.client, id: 9, mutation: progress(task, 5) };
-    assert_eq!(fx.lead.push(&push_request(tab.group, vec![gap])).await?.err().map(|e| e.status), Some(StatusCode::CONFLICT));
+    let gap = PendingMutation {
+        client_id: tab.client,
+        id: 9,
+        mutation: progress(task, 5),
+    };
+    assert_eq!(
+        fx.lead
+            .push(&push_request(tab.group, vec![gap]))
+            .await?
+            .err()
+            .map(|e| e.status),
+        Some(StatusCode::CONFLICT)
+    );
     let res = pull(&fx.lead, &mut tab).await?;
     record(&res, &tab, &mut cookies, &mut last_ids);
     // Someone else's change in another space.
@@ -474,17 +709,31 @@ async fn cookies_and_last_ids_never_go_backwards(store: Store) -> anyhow::Result
     record(&res, &tab, &mut cookies, &mut last_ids);
     // An old cookie is answered with the current one, not with the old one.
     let oldest = cookies[0].clone();
-    let res = fx.lead.pull_ok(&pull_request(tab.group, Some(oldest))).await?;
+    let res = fx
+        .lead
+        .pull_ok(&pull_request(tab.group, Some(oldest)))
+        .await?;
     assert!(!res.reset, "an old cookie of this history is still usable");
-    assert!(res.puts.iter().any(|e| e.key() == EntityKey::task(task)), "and gets everything since");
+    assert!(
+        res.puts.iter().any(|e| e.key() == EntityKey::task(task)),
+        "and gets everything since"
+    );
     record(&res, &tab, &mut cookies, &mut last_ids);
 
     for pair in cookies.windows(2) {
-        assert!(not_behind(&pair[1], &pair[0]), "cookie went back: {:?} -> {:?}", pair[0], pair[1]);
+        assert!(
+            not_behind(&pair[1], &pair[0]),
+            "cookie went back: {:?} -> {:?}",
+            pair[0],
+            pair[1]
+        );
     }
     assert!(last_ids.windows(2).all(|p| p[1] >= p[0]), "{last_ids:?}");
     assert_eq!(last_ids.last(), Some(&2));
-    assert!(cookies.windows(2).any(|p| p[1] != p[0]), "the history did move");
+    assert!(
+        cookies.windows(2).any(|p| p[1] != p[0]),
+        "the history did move"
+    );
     Ok(())
 }
 
@@ -512,18 +761,32 @@ async fn a_client_group_belongs_to_one_user(store: Store) -> anyhow::Result<()> 
     assert_eq!(res.err().map(|e| e.status), Some(StatusCode::FORBIDDEN));
 
     let res = pull(&fx.lead, &mut tab).await?;
-    assert_eq!(res.last_mutation_ids.len(), 1, "{:?}", res.last_mutation_ids);
-    assert!(tab.base.task(task).is_some_and(|t| t.progress == 0), "nothing of theirs applied");
+    assert_eq!(
+        res.last_mutation_ids.len(),
+        1,
+        "{:?}",
+        res.last_mutation_ids
+    );
+    assert!(
+        tab.base.task(task).is_some_and(|t| t.progress == 0),
+        "nothing of theirs applied"
+    );
     Ok(())
 }
 
 /// Today every synced entity is public; the storage and the pull already know rows that only one
 /// unit (and the office) may see, which the workflow issue's drafts will be. No mutation makes
 /// one yet, so the test plants one in the database, as the workflow's save will.
-async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(store: Store) -> anyhow::Result<()> {
+async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
+    store: Store,
+) -> anyhow::Result<()> {
     let fx = fixture(store).await?;
     let mut tabs = BTreeMap::new();
-    for (name, session) in [("office", &fx.office), ("lead", &fx.lead), ("coop", &fx.coop)] {
+    for (name, session) in [
+        ("office", &fx.office),
+        ("lead", &fx.lead),
+        ("coop", &fx.coop),
+    ] {
         let mut tab = Tab::new(ClientGroupId::new_v7());
         pull(session, &mut tab).await?;
         tabs.insert(name, tab);
@@ -532,12 +795,25 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(store: St
     let mut lead_tab = Tab::new(ClientGroupId::new_v7());
     pull(&fx.lead, &mut lead_tab).await?;
     let shared_id = CommentId::new_v7();
-    lead_tab.add(Mutation::AddComment { id: shared_id, item: fx.item4.id, task: None, body: "公开意见".into(), at: AT });
+    lead_tab.add(Mutation::AddComment {
+        id: shared_id,
+        item: fx.item4.id,
+        task: None,
+        body: "公开意见".into(),
+        at: AT,
+    });
     push(&fx.lead, &lead_tab).await?;
-    for (name, session) in [("office", &fx.office), ("lead", &fx.lead), ("coop", &fx.coop)] {
+    for (name, session) in [
+        ("office", &fx.office),
+        ("lead", &fx.lead),
+        ("coop", &fx.coop),
+    ] {
         let tab = tabs.get_mut(name).ok_or_else(|| anyhow::anyhow!("tab"))?;
         pull(session, tab).await?;
-        assert!(tab.base.get(&EntityKey::comment(shared_id)).is_some(), "{name} sees the public comment");
+        assert!(
+            tab.base.get(&EntityKey::comment(shared_id)).is_some(),
+            "{name} sees the public comment"
+        );
     }
 
     // Now a draft of the lead unit appears, and the public comment becomes restricted too.
@@ -553,10 +829,12 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(store: St
     };
     let draft_key = EntityKey::comment(draft.id);
     let space = space_of(&fx.item4);
-    let version: i64 = sqlx::query_scalar("UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version")
-        .bind(&space)
-        .fetch_one(&fx.db.pool)
-        .await?;
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version",
+    )
+    .bind(&space)
+    .fetch_one(&fx.db.pool)
+    .await?;
     sqlx::query("INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES ($1, 'comment', $2, $3, $4, $5)")
         .bind(&draft_key.0)
         .bind(&space)
@@ -572,20 +850,39 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(store: St
         .execute(&fx.db.pool)
         .await?;
 
-    for (name, session, sees) in [("office", &fx.office, true), ("lead", &fx.lead, true), ("coop", &fx.coop, false)] {
+    for (name, session, sees) in [
+        ("office", &fx.office, true),
+        ("lead", &fx.lead, true),
+        ("coop", &fx.coop, false),
+    ] {
         let tab = tabs.get_mut(name).ok_or_else(|| anyhow::anyhow!("tab"))?;
         let res = pull(session, tab).await?;
         let has = |key: &EntityKey| tab.base.get(key).is_some();
         assert_eq!(has(&draft_key), sees, "{name}: the draft");
-        assert_eq!(has(&EntityKey::comment(shared_id)), sees, "{name}: the restricted comment");
+        assert_eq!(
+            has(&EntityKey::comment(shared_id)),
+            sees,
+            "{name}: the restricted comment"
+        );
         if !sees {
-            assert!(res.deletes.contains(&EntityKey::comment(shared_id)), "{name} is told to forget it");
-            assert!(res.puts.is_empty(), "{name} gets nothing restricted: {:?}", res.puts);
+            assert!(
+                res.deletes.contains(&EntityKey::comment(shared_id)),
+                "{name} is told to forget it"
+            );
+            assert!(
+                res.puts.is_empty(),
+                "{name} gets nothing restricted: {:?}",
+                res.puts
+            );
         }
         // A fresh client of the same user gets the same, by reset.
         let fresh = session.server_view().await?;
         assert_eq!(fresh.get(&draft_key).is_some(), sees, "{name}: reset");
-        assert!(diff(&fresh, &tab.base).is_empty(), "{name}: incremental == reset: {:?}", diff(&fresh, &tab.base));
+        assert!(
+            diff(&fresh, &tab.base).is_empty(),
+            "{name}: incremental == reset: {:?}",
+            diff(&fresh, &tab.base)
+        );
     }
     Ok(())
 }

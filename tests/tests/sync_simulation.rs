@@ -8,14 +8,16 @@
 //! server sees duplicates), pushes sent twice, pull responses that arrive late or after a later
 //! push's response, offline periods, tab reloads that lose the in-memory copy but keep the
 //! outbox. Then several clients push at once into the same items, in different orders, so
-//! PostgreSQL's row locks wait and deadlock. After quiescence:
+//! their transactions wait on each other's locks (the server takes them in one order, so they
+//! must not deadlock), while tabs of the same browser pull in between. After quiescence:
 //! * every tab's view equals what the server gives a fresh client of that user;
 //! * every mutation id of every client is, exactly once, either applied (one audit row) or
 //!   rejected (one rejection row), and what each client heard agrees with that;
 //! * each entity's audit trail is one unbroken chain of before/after ending in its stored value
 //!   (no lost update, no double application);
 //! * cookies and last mutation ids never went backwards, and a pull sent after a push was
-//!   answered reflects it (read your writes);
+//!   answered reflects it (read your writes); a pull's last ids and entities come from one
+//!   snapshot (what a client of the group created and a pull counts as applied is in it);
 //! * no answer was a 5xx other than 503.
 //!
 //! Two PostgreSQL tests force the transient failures the server must absorb: serialization
@@ -39,6 +41,7 @@ use shared::state::State;
 use shared::sync::{Cookie, Outcome, PullResponse, PushRequest, PushResponse};
 use sqlx::Connection;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0x5eed_2014_0320;
@@ -62,16 +65,37 @@ async fn simulation(store: Store) -> anyhow::Result<()> {
     let seed = seed();
     println!("sync simulation on {store:?}: seed {seed} (replay with REFORMBOARD_SIM_SEED={seed})");
     let started = Instant::now();
-    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
     let mut sim = Sim::new(&server, seed).await?;
-    sim.random_phase(STEPS).await.with_context(|| format!("seed {seed}"))?;
-    sim.contention(WORKERS, ROUNDS).await.with_context(|| format!("seed {seed}"))?;
-    sim.quiesce_and_check().await.with_context(|| format!("seed {seed}"))?;
+    sim.random_phase(STEPS)
+        .await
+        .with_context(|| format!("seed {seed}"))?;
+    sim.contention(WORKERS, ROUNDS)
+        .await
+        .with_context(|| format!("seed {seed}"))?;
+    sim.quiesce_and_check()
+        .await
+        .with_context(|| format!("seed {seed}"))?;
     println!("{store:?}: {} in {:.1?}", sim.stats, started.elapsed());
-    ensure!(sim.stats.mutations >= 300, "the run is big enough to mean something: {}", sim.stats);
-    ensure!(sim.stats.applied > 100 && sim.stats.rejected > 5, "both outcomes occur: {}", sim.stats);
     ensure!(
-        sim.stats.dropped > 0 && sim.stats.duplicated > 0 && sim.stats.late_pulls > 0 && sim.stats.restarts > 0,
+        sim.stats.mutations >= 300,
+        "the run is big enough to mean something: {}",
+        sim.stats
+    );
+    ensure!(
+        sim.stats.applied > 100 && sim.stats.rejected > 5,
+        "both outcomes occur: {}",
+        sim.stats
+    );
+    ensure!(
+        sim.stats.dropped > 0
+            && sim.stats.duplicated > 0
+            && sim.stats.late_pulls > 0
+            && sim.stats.restarts > 0,
         "every fault was injected: {}",
         sim.stats
     );
@@ -84,7 +108,12 @@ async fn simulation(store: Store) -> anyhow::Result<()> {
 #[tokio::test]
 async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
     let url = postgres_database_with("default_transaction_isolation = 'serializable'").await?;
-    let server = Server::start(ServerOptions { store: Store::Postgres, database_url: Some(url.clone()), ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await?;
     let mut sim = Sim::new(&server, seed()).await?;
     let (tab, task) = sim.tab_with_task().await?;
     let space = Space::Item(sim.items[1].id).to_string();
@@ -92,17 +121,31 @@ async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
     // Hold the item's space row, let the push wait on it, then change it under the push.
     let mut holder = sqlx::PgConnection::connect(&url).await?;
     sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("UPDATE space SET version = version WHERE id = $1").bind(&space).execute(&mut holder).await?;
-    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut holder).await?;
+    sqlx::query("UPDATE space SET version = version WHERE id = $1")
+        .bind(&space)
+        .execute(&mut holder)
+        .await?;
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await?;
     let office = sim.users[0].session.clone();
     let mut tab = tab;
-    tab.tab.add(Mutation::SetTaskProgress { task, progress: 40, at: Millis(1) });
+    tab.tab.add(Mutation::SetTaskProgress {
+        task,
+        progress: 40,
+        at: Millis(1),
+    });
     let req = tab.tab.push_request();
     let push = tokio::spawn(async move { office.push(&req).await });
     wait_for_lock_wait(&url, holder_pid).await?;
     sqlx::query("COMMIT").execute(&mut holder).await?;
-    let res = push.await??.map_err(|e| anyhow::anyhow!("the push must absorb the serialization failure: {e}"))?;
-    ensure!(res.results.last().map(|r| &r.outcome) == Some(&Outcome::Applied), "{res:?}");
+    let res = push
+        .await??
+        .map_err(|e| anyhow::anyhow!("the push must absorb the serialization failure: {e}"))?;
+    ensure!(
+        res.results.last().map(|r| &r.outcome) == Some(&Outcome::Applied),
+        "{res:?}"
+    );
     let db = ServerDb::open(&server).await?;
     ensure!(db.last_mutation_id(tab.tab.client).await? == Some(2));
     sim.adopt(tab, vec![(2, Outcome::Applied)]);
@@ -120,7 +163,12 @@ async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
 #[tokio::test]
 async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow::Result<()> {
     let url = postgres_database_with("lock_timeout = '150ms'").await?;
-    let server = Server::start(ServerOptions { store: Store::Postgres, database_url: Some(url.clone()), ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await?;
     let mut sim = Sim::new(&server, seed()).await?;
     let (mut tab, task) = sim.tab_with_task().await?;
     let space = Space::Item(sim.items[1].id).to_string();
@@ -129,28 +177,54 @@ async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow:
 
     let mut holder = sqlx::PgConnection::connect(&url).await?;
     sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("UPDATE space SET version = version WHERE id = $1").bind(&space).execute(&mut holder).await?;
-    tab.tab.add(Mutation::SetTaskProgress { task, progress: 70, at: Millis(1) });
+    sqlx::query("UPDATE space SET version = version WHERE id = $1")
+        .bind(&space)
+        .execute(&mut holder)
+        .await?;
+    tab.tab.add(Mutation::SetTaskProgress {
+        task,
+        progress: 70,
+        at: Millis(1),
+    });
     let req = tab.tab.push_request();
     let office = sim.users[0].session.clone();
     let res = office.push(&req).await?;
-    let err = res.err().context("a push that cannot get its lock must fail")?;
-    ensure!(err.status == StatusCode::SERVICE_UNAVAILABLE, "a transient failure is a 503: {err}");
-    ensure!(db.last_mutation_id(tab.tab.client).await? == Some(1), "a 503 advances nothing");
-    ensure!(db.mutation_audit().await?.len() == audit_before, "and writes nothing");
+    let err = res
+        .err()
+        .context("a push that cannot get its lock must fail")?;
+    ensure!(
+        err.status == StatusCode::SERVICE_UNAVAILABLE,
+        "a transient failure is a 503: {err}"
+    );
+    ensure!(
+        db.last_mutation_id(tab.tab.client).await? == Some(1),
+        "a 503 advances nothing"
+    );
+    ensure!(
+        db.mutation_audit().await?.len() == audit_before,
+        "and writes nothing"
+    );
     sqlx::query("ROLLBACK").execute(&mut holder).await?;
 
     let res = office.push_ok(&req).await?;
     let outcomes: Vec<&Outcome> = res.results.iter().map(|r| &r.outcome).collect();
-    ensure!(outcomes == [&Outcome::Applied], "the retry applies it: {outcomes:?}");
+    ensure!(
+        outcomes == [&Outcome::Applied],
+        "the retry applies it: {outcomes:?}"
+    );
     let res = office.push_ok(&req).await?;
-    ensure!(res.results.iter().all(|r| r.outcome == Outcome::Duplicate), "once: {res:?}");
+    ensure!(
+        res.results.iter().all(|r| r.outcome == Outcome::Duplicate),
+        "once: {res:?}"
+    );
     ensure!(db.last_mutation_id(tab.tab.client).await? == Some(2));
 
     // The same when the lock is on the entities the push reads (here, the item it creates a
     // task in), not on the version row: still a 503, never a 500.
     sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await?;
+    sqlx::query("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await?;
     let created = TaskId::new_v7();
     tab.tab.add(Mutation::CreateTask {
         id: created,
@@ -163,12 +237,25 @@ async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow:
         at: Millis(2),
     });
     let req = tab.tab.push_request();
-    let err = office.push(&req).await?.err().context("the push cannot read the item")?;
-    ensure!(err.status == StatusCode::SERVICE_UNAVAILABLE, "a transient failure is a 503: {err}");
+    let err = office
+        .push(&req)
+        .await?
+        .err()
+        .context("the push cannot read the item")?;
+    ensure!(
+        err.status == StatusCode::SERVICE_UNAVAILABLE,
+        "a transient failure is a 503: {err}"
+    );
     sqlx::query("ROLLBACK").execute(&mut holder).await?;
-    ensure!(db.last_mutation_id(tab.tab.client).await? == Some(2), "a 503 advances nothing");
+    ensure!(
+        db.last_mutation_id(tab.tab.client).await? == Some(2),
+        "a 503 advances nothing"
+    );
     let res = office.push_ok(&req).await?;
-    ensure!(res.results.last().map(|r| &r.outcome) == Some(&Outcome::Applied), "{res:?}");
+    ensure!(
+        res.results.last().map(|r| &r.outcome) == Some(&Outcome::Applied),
+        "{res:?}"
+    );
     sim.adopt(tab, vec![(2, Outcome::Applied), (3, Outcome::Applied)]);
 
     sim.contention(WORKERS, ROUNDS).await?;
@@ -178,7 +265,10 @@ async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow:
 }
 
 fn seed() -> u64 {
-    std::env::var("REFORMBOARD_SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED)
+    std::env::var("REFORMBOARD_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SEED)
 }
 
 /// A fresh PostgreSQL database whose sessions default to `setting` (set before the server
@@ -188,7 +278,11 @@ async fn postgres_database_with(setting: &str) -> anyhow::Result<String> {
     let admin = e2e::postgres_admin_url().context("REFORMBOARD_TEST_PG")?;
     let name = url.rsplit('/').next().context("database name")?;
     let mut conn = sqlx::PgConnection::connect(&admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} SET {setting}"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} SET {setting}"
+    )))
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     Ok(url)
 }
@@ -208,7 +302,10 @@ async fn wait_for_lock_wait(url: &str, holder: i32) -> anyhow::Result<()> {
         if waiting > 0 {
             return Ok(());
         }
-        ensure!(Instant::now() < deadline, "the push never waited for the lock");
+        ensure!(
+            Instant::now() < deadline,
+            "the push never waited for the lock"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -232,7 +329,11 @@ impl Rng {
         self.next() % 100 < p
     }
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> Option<&'a T> {
-        if xs.is_empty() { None } else { xs.get(self.below(xs.len())) }
+        if xs.is_empty() {
+            None
+        } else {
+            xs.get(self.below(xs.len()))
+        }
     }
     fn uuid(&mut self, millis: i64) -> uuid::Uuid {
         let mut bytes = [0u8; 10];
@@ -265,8 +366,19 @@ impl std::fmt::Display for Stats {
             f,
             "{} mutations ({} applied, {} rejected), {} pushes ({} responses dropped, {} sent twice, {} answered 503), \
              {} pulls ({} delivered late, {} dropped as stale, {} after a later push), {} reloads, {} offline periods",
-            self.mutations, self.applied, self.rejected, self.pushes, self.dropped, self.duplicated,
-            self.unavailable, self.pulls, self.late_pulls, self.stale_pulls, self.reordered, self.restarts, self.offline
+            self.mutations,
+            self.applied,
+            self.rejected,
+            self.pushes,
+            self.dropped,
+            self.duplicated,
+            self.unavailable,
+            self.pulls,
+            self.late_pulls,
+            self.stale_pulls,
+            self.reordered,
+            self.restarts,
+            self.offline
         )
     }
 }
@@ -339,12 +451,29 @@ impl Sim {
     async fn new(server: &Server, seed: u64) -> anyhow::Result<Sim> {
         let office = Session::login(server, "office").await?;
         let facts = PlanFacts::new(office.server_view().await?);
-        let mut users = vec![User { name: "office", actor: office.actor(), session: office }];
-        for (name, unit) in [("lead", "区财政局〈国资委〉"), ("coop", "区发改局"), ("other", "区法院")] {
+        let mut users = vec![User {
+            name: "office",
+            actor: office.actor(),
+            session: office,
+        }];
+        for (name, unit) in [
+            ("lead", "区财政局〈国资委〉"),
+            ("coop", "区发改局"),
+            ("other", "区法院"),
+        ] {
             let session = facts.login_unit(server, unit).await?;
-            users.push(User { name, actor: session.actor(), session });
+            users.push(User {
+                name,
+                actor: session.actor(),
+                session,
+            });
         }
-        let items = vec![facts.item(2)?, facts.item(4)?, facts.item(3)?, facts.item(7)?];
+        let items = vec![
+            facts.item(2)?,
+            facts.item(4)?,
+            facts.item(3)?,
+            facts.item(7)?,
+        ];
         ensure!(items[1].lead_units == vec![users[1].actor.unit]);
         ensure!(items[1].cooperating_units.contains(&users[2].actor.unit));
         ensure!(items[3].lead_units == vec![users[3].actor.unit]);
@@ -377,7 +506,11 @@ impl Sim {
         let tab = &self.tabs[t];
         Watermark {
             spaces: tab.spaces_seen.clone(),
-            last_ids: self.group_last_ids.get(&tab.tab.group).cloned().unwrap_or_default(),
+            last_ids: self
+                .group_last_ids
+                .get(&tab.tab.group)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
@@ -396,13 +529,20 @@ impl Sim {
     /// the tab had seen when it asked, then lets the tab take it (or drop it as stale).
     fn deliver_pull(&mut self, t: usize, pull: InFlight) -> anyhow::Result<()> {
         let InFlight { sent, mark, res } = pull;
+        let last_ids = res.last_mutation_ids.clone();
         for (space, v) in &mark.spaces {
             let now = res.cookie.spaces.get(space).copied().unwrap_or(-1);
-            ensure!(now >= *v, "tab {t}: space {space} went back from {v} to {now}");
+            ensure!(
+                now >= *v,
+                "tab {t}: space {space} went back from {v} to {now}"
+            );
         }
         for (client, v) in &mark.last_ids {
             let now = res.last_mutation_ids.get(client).copied().unwrap_or(0);
-            ensure!(now >= *v, "tab {t}: last id of {client} went back from {v} to {now} (or a pull missed a push)");
+            ensure!(
+                now >= *v,
+                "tab {t}: last id of {client} went back from {v} to {now} (or a pull missed a push)"
+            );
         }
         let group = self.tabs[t].tab.group;
         let known = self.group_last_ids.entry(group).or_default();
@@ -419,18 +559,27 @@ impl Sim {
             self.stats.stale_pulls += 1;
             return Ok(());
         }
-        // Read your writes, from the same snapshot as the last ids: what this tab created, the
-        // server confirmed and the tab heard applied is in the base.
-        for (id, key) in st.creates.range(..=st.tab.confirmed) {
-            if st.heard.get(id) == Some(&Outcome::Applied) {
-                ensure!(st.tab.base.get(key).is_some(), "tab {t}: mutation {id} confirmed, but {key} is not in the pull");
-            }
+        // Read your writes, from the same snapshot as the last ids, for every tab of the group.
+        let mut creates: Creates = BTreeMap::new();
+        for other in self.tabs.iter().filter(|o| o.tab.group == group) {
+            let applied = other
+                .creates
+                .iter()
+                .filter(|(id, _)| other.heard.get(id) == Some(&Outcome::Applied));
+            creates.insert(
+                other.tab.client,
+                applied.map(|(id, key)| (*id, key.clone())).collect(),
+            );
         }
-        Ok(())
+        let st = &self.tabs[t];
+        check_snapshot(&st.tab.base, &last_ids, &creates).with_context(|| format!("tab {t}"))
     }
 
     /// Sends tab `t`'s outbox. Returns None when there was nothing to send.
-    async fn send_push(&mut self, t: usize) -> anyhow::Result<Option<(PushRequest, Result<PushResponse, HttpError>)>> {
+    async fn send_push(
+        &mut self,
+        t: usize,
+    ) -> anyhow::Result<Option<(PushRequest, Result<PushResponse, HttpError>)>> {
         if self.tabs[t].tab.outbox.is_empty() {
             return Ok(None);
         }
@@ -442,7 +591,10 @@ impl Sim {
             check_push_answer(&req, res, max_sent)?;
         }
         if let Err(e) = &res {
-            ensure!(e.status == StatusCode::SERVICE_UNAVAILABLE, "a push may only fail with 503: {e}");
+            ensure!(
+                e.status == StatusCode::SERVICE_UNAVAILABLE,
+                "a push may only fail with 503: {e}"
+            );
             self.stats.unavailable += 1;
         } else if let Some(last) = req.mutations.last() {
             let st = &mut self.tabs[t];
@@ -461,7 +613,12 @@ impl Sim {
                 st.heard.insert(r.id, r.outcome.clone());
             }
         }
-        let known = self.group_last_ids.entry(st.tab.group).or_default().entry(st.tab.client).or_default();
+        let known = self
+            .group_last_ids
+            .entry(st.tab.group)
+            .or_default()
+            .entry(st.tab.client)
+            .or_default();
         *known = (*known).max(top);
     }
 
@@ -501,7 +658,10 @@ impl Sim {
                             let again = again.map_err(|e| anyhow::anyhow!("second push: {e}"))?;
                             if first.is_ok() {
                                 ensure!(
-                                    again.results.iter().all(|r| r.outcome == Outcome::Duplicate),
+                                    again
+                                        .results
+                                        .iter()
+                                        .all(|r| r.outcome == Outcome::Duplicate),
                                     "the same push twice applies once: {again:?}"
                                 );
                             }
@@ -591,35 +751,70 @@ impl Sim {
 
     fn random_mutation(&mut self, view: &State) -> Mutation {
         // Item 4 is where most of the work (and the conflicts) are.
-        let item = if self.rng.percent(50) { self.items[1].clone() } else { self.items[self.rng.below(self.items.len())].clone() };
+        let item = if self.rng.percent(50) {
+            self.items[1].clone()
+        } else {
+            self.items[self.rng.below(self.items.len())].clone()
+        };
         let at = self.tick();
-        let mut tasks: Vec<_> = view.tasks().filter(|x| x.item == item.id).cloned().collect();
+        let mut tasks: Vec<_> = view
+            .tasks()
+            .filter(|x| x.item == item.id)
+            .cloned()
+            .collect();
         tasks.sort_by_key(|x| x.id);
         let task = self.rng.pick(&tasks).cloned();
-        let owners: Vec<_> = item.lead_units.iter().chain(&item.cooperating_units).copied().collect();
+        let owners: Vec<_> = item
+            .lead_units
+            .iter()
+            .chain(&item.cooperating_units)
+            .copied()
+            .collect();
         let Some(task) = task.filter(|_| !self.rng.percent(15)) else {
             if self.rng.percent(25) {
                 let id = CommentId(self.rng.uuid(at.0));
-                let on = self.rng.pick(&tasks).map(|x| x.id).filter(|_| self.rng.percent(50));
-                return Mutation::AddComment { id, item: item.id, task: on, body: format!("意见{}", at.0 % 1000), at };
+                let on = self
+                    .rng
+                    .pick(&tasks)
+                    .map(|x| x.id)
+                    .filter(|_| self.rng.percent(50));
+                return Mutation::AddComment {
+                    id,
+                    item: item.id,
+                    task: on,
+                    body: format!("意见{}", at.0 % 1000),
+                    at,
+                };
             }
             let column = Column::ALL[self.rng.below(4)];
-            let last = tasks.iter().filter(|x| x.column == column).map(|x| x.sort_key.clone()).max();
+            let last = tasks
+                .iter()
+                .filter(|x| x.column == column)
+                .map(|x| x.sort_key.clone())
+                .max();
             return Mutation::CreateTask {
                 id: TaskId(self.rng.uuid(at.0)),
                 item: item.id,
                 title: format!("任务{}", at.0 % 10_000),
-                owner: self.rng.pick(&owners).copied().unwrap_or(item.lead_units[0]),
+                owner: self
+                    .rng
+                    .pick(&owners)
+                    .copied()
+                    .unwrap_or(item.lead_units[0]),
                 column,
                 sort_key: sort_key::between(last.as_deref(), None),
-                due: chrono::NaiveDate::from_ymd_opt(2014, 1 + self.rng.below(12) as u32, 1 + self.rng.below(28) as u32)
-                    .filter(|_| self.rng.percent(50)),
+                due: chrono::NaiveDate::from_ymd_opt(
+                    2014,
+                    1 + self.rng.below(12) as u32,
+                    1 + self.rng.below(28) as u32,
+                )
+                .filter(|_| self.rng.percent(50)),
                 at,
             };
         };
         let step = self.rng.pick(&task.steps).map(|s| s.id);
         match (self.rng.below(14), step) {
-            (0 | 1 | 2, _) => {
+            (0..=2, _) => {
                 // A move to a random place in a random column: between two neighbours.
                 let column = Column::ALL[self.rng.below(4)];
                 let mut keys: Vec<String> = tasks
@@ -629,11 +824,23 @@ impl Sim {
                     .collect();
                 keys.sort();
                 let i = self.rng.below(keys.len() + 1);
-                let before = i.checked_sub(1).and_then(|j| keys.get(j)).map(String::as_str);
+                let before = i
+                    .checked_sub(1)
+                    .and_then(|j| keys.get(j))
+                    .map(String::as_str);
                 let after = keys.get(i).map(String::as_str);
-                Mutation::MoveTask { task: task.id, column, sort_key: sort_key::between(before, after), at }
+                Mutation::MoveTask {
+                    task: task.id,
+                    column,
+                    sort_key: sort_key::between(before, after),
+                    at,
+                }
             }
-            (3 | 4, _) => Mutation::SetTaskProgress { task: task.id, progress: (self.rng.below(11) * 10) as u8, at },
+            (3..=4, _) => Mutation::SetTaskProgress {
+                task: task.id,
+                progress: (self.rng.below(11) * 10) as u8,
+                at,
+            },
             (5, _) => {
                 let last = task.steps.last().map(|s| s.sort_key.clone());
                 Mutation::AddStep {
@@ -644,18 +851,53 @@ impl Sim {
                     at,
                 }
             }
-            (6, Some(step)) => Mutation::TickStep { task: task.id, step, done: self.rng.percent(70), at },
-            (7, Some(step)) => Mutation::RemoveStep { task: task.id, step, at },
-            (8, Some(step)) => Mutation::MoveStep { task: task.id, step, sort_key: sort_key::between(None, task.steps.first().map(|s| s.sort_key.as_str())), at },
+            (6, Some(step)) => Mutation::TickStep {
+                task: task.id,
+                step,
+                done: self.rng.percent(70),
+                at,
+            },
+            (7, Some(step)) => Mutation::RemoveStep {
+                task: task.id,
+                step,
+                at,
+            },
+            (8, Some(step)) => Mutation::MoveStep {
+                task: task.id,
+                step,
+                sort_key: sort_key::between(None, task.steps.first().map(|s| s.sort_key.as_str())),
+                at,
+            },
             (9, _) => {
                 let reason = self.rng.percent(60).then(|| "等待上级批复".to_string());
-                Mutation::SetTaskBlocked { task: task.id, reason, at }
+                Mutation::SetTaskBlocked {
+                    task: task.id,
+                    reason,
+                    at,
+                }
             }
             (10, _) if task.archived => Mutation::RestoreTask { task: task.id, at },
             (10, _) => Mutation::ArchiveTask { task: task.id, at },
-            (11, _) => Mutation::SetTaskTitle { task: task.id, title: format!("{}（修订）", task.title.chars().take(20).collect::<String>()), at },
-            (12, _) => Mutation::AssignTask { task: task.id, owner: self.rng.pick(&owners).copied().unwrap_or(task.owner), at },
-            _ => Mutation::AddComment { id: CommentId(self.rng.uuid(at.0)), item: item.id, task: Some(task.id), body: "请加快进度".into(), at },
+            (11, _) => Mutation::SetTaskTitle {
+                task: task.id,
+                title: format!(
+                    "{}（修订）",
+                    task.title.chars().take(20).collect::<String>()
+                ),
+                at,
+            },
+            (12, _) => Mutation::AssignTask {
+                task: task.id,
+                owner: self.rng.pick(&owners).copied().unwrap_or(task.owner),
+                at,
+            },
+            _ => Mutation::AddComment {
+                id: CommentId(self.rng.uuid(at.0)),
+                item: item.id,
+                task: Some(task.id),
+                body: "请加快进度".into(),
+                at,
+            },
         }
     }
 
@@ -690,12 +932,14 @@ impl Sim {
             st.max_sent = st.max_sent.max(id);
             st.heard.insert(id, outcome);
         }
+        self.stats.mutations += st.tab.last_id as usize;
         self.tabs.push(st);
     }
 
     /// Several new tabs push at once, each batch touching items 2 and 4 in its own random order,
-    /// so their transactions wait for each other's locks and, on PostgreSQL, deadlock. A 503 is
-    /// retried later with the same ids; anything else but 200 is a failure.
+    /// so their transactions wait for each other's locks. A 503 is retried later with the same
+    /// ids (the outbox is only trimmed by pulls, so applied mutations are sent again as well);
+    /// anything else but 200 is a failure.
     async fn contention(&mut self, workers: usize, rounds: usize) -> anyhow::Result<()> {
         // The tasks they fight over, created by the office and pulled by everyone.
         let (mut setup, _) = self.tab_with_task().await?;
@@ -721,6 +965,7 @@ impl Sim {
             }
         }
         setup.max_sent = setup.tab.last_id;
+        self.stats.mutations += setup.tab.last_id as usize;
         let sent = setup.tab.cookie.clone();
         let res = office.pull_ok(&setup.tab.pull_request()).await?;
         setup.tab.take_pull(&sent, res)?;
@@ -736,31 +981,64 @@ impl Sim {
         };
         self.tabs.push(setup);
 
+        // Workers come in pairs, two tabs of one browser, and pull while the other pushes: a
+        // pull must never report a last id whose effects it does not carry.
+        let registry: Arc<Mutex<Creates>> = Arc::default();
+        let groups: Vec<ClientGroupId> = (0..workers.div_ceil(2))
+            .map(|_| ClientGroupId::new_v7())
+            .collect();
         let mut handles = Vec::new();
         for w in 0..workers {
             // Office and lead unit: both may do everything on items 2 and 4.
-            let user = if w % 2 == 0 { 0 } else { 1 };
+            let user = if (w / 2) % 2 == 0 { 0 } else { 1 };
             let session = self.users[user].session.clone();
-            let mut st = SimTab::new(user, ClientGroupId::new_v7());
-            st.tab.base = base.clone();
+            let mut st = SimTab::new(user, groups[w / 2]);
             let mut rng = Rng(self.rng.next());
             let tasks = tasks.clone();
+            let registry = registry.clone();
             handles.push(tokio::spawn(async move {
-                let mut unavailable = 0;
+                let (mut pushes, mut unavailable) = (0, 0);
                 for round in 0..rounds {
                     let n = 2 + rng.below(5);
                     for _ in 0..n {
-                        let Some(&(task, item)) = rng.pick(&tasks) else { break };
+                        let Some(&(task, item)) = rng.pick(&tasks) else {
+                            break;
+                        };
                         let at = Millis(10_000 + round as i64);
                         let m = match rng.below(4) {
-                            0 => Mutation::SetTaskProgress { task, progress: rng.below(101) as u8, at },
-                            1 => Mutation::MoveTask { task, column: Column::ALL[rng.below(4)], sort_key: sort_key::between(None, None), at },
-                            2 => Mutation::AddComment { id: CommentId(rng.uuid(at.0)), item, task: Some(task), body: format!("争用{round}"), at },
-                            _ => Mutation::SetTaskBlocked { task, reason: rng.percent(50).then(|| "资金未到位".into()), at },
+                            0 => Mutation::SetTaskProgress {
+                                task,
+                                progress: rng.below(101) as u8,
+                                at,
+                            },
+                            1 => Mutation::MoveTask {
+                                task,
+                                column: Column::ALL[rng.below(4)],
+                                sort_key: sort_key::between(None, None),
+                                at,
+                            },
+                            2 => Mutation::AddComment {
+                                id: CommentId(rng.uuid(at.0)),
+                                item,
+                                task: Some(task),
+                                body: format!("争用{round}"),
+                                at,
+                            },
+                            _ => Mutation::SetTaskBlocked {
+                                task,
+                                reason: rng.percent(50).then(|| "资金未到位".into()),
+                                at,
+                            },
                         };
-                        st.tab.add(m);
+                        let key = match &m {
+                            Mutation::AddComment { id, .. } => Some(EntityKey::comment(*id)),
+                            _ => None,
+                        };
+                        let id = st.tab.add(m);
+                        st.creates.extend(key.map(|k| (id, k)));
                     }
                     let req = st.tab.push_request();
+                    pushes += 1;
                     match session.push(&req).await? {
                         Ok(res) => {
                             check_push_answer(&req, &res, st.max_sent)?;
@@ -770,18 +1048,44 @@ impl Sim {
                                     st.heard.insert(r.id, r.outcome.clone());
                                 }
                             }
-                            // Confirmed by the answer; a pull would say the same.
-                            st.tab.outbox.clear();
+                            let applied: BTreeMap<u64, EntityKey> = st
+                                .creates
+                                .iter()
+                                .filter(|(id, _)| st.heard.get(id) == Some(&Outcome::Applied))
+                                .map(|(id, key)| (*id, key.clone()))
+                                .collect();
+                            registry
+                                .lock()
+                                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                                .insert(st.tab.client, applied);
                         }
                         Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => unavailable += 1,
                         Err(e) => bail!("contention: a push may only fail with 503: {e}"),
                     }
+                    if rng.percent(60) {
+                        let sent = st.tab.cookie.clone();
+                        match session.pull(&st.tab.pull_request()).await? {
+                            Ok(res) => {
+                                let last_ids = res.last_mutation_ids.clone();
+                                st.tab.take_pull(&sent, res)?;
+                                let creates = registry
+                                    .lock()
+                                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                                    .clone();
+                                check_snapshot(&st.tab.base, &last_ids, &creates)?;
+                            }
+                            Err(e) => {
+                                ensure!(e.status == StatusCode::SERVICE_UNAVAILABLE, "pull: {e}")
+                            }
+                        }
+                    }
                 }
-                anyhow::Ok((st, unavailable))
+                anyhow::Ok((st, pushes, unavailable))
             }));
         }
         for h in handles {
-            let (st, unavailable) = h.await??;
+            let (st, pushes, unavailable) = h.await??;
+            self.stats.pushes += pushes;
             self.stats.unavailable += unavailable;
             self.stats.mutations += st.tab.last_id as usize;
             self.tabs.push(st);
@@ -827,13 +1131,23 @@ impl Sim {
             let user = &self.users[st.user];
             let view = st.tab.view(&user.actor);
             let d = diff(&view, &server_views[st.user]);
-            ensure!(d.is_empty(), "tab {t} ({}) differs from the server:\n{}", user.name, d.join("\n"));
+            ensure!(
+                d.is_empty(),
+                "tab {t} ({}) differs from the server:\n{}",
+                user.name,
+                d.join("\n")
+            );
         }
         // Today everything is public: every user sees the whole stored state.
         let stored = self.db.entities().await?;
         for (user, view) in self.users.iter().zip(&server_views) {
             let d = diff(view, &stored);
-            ensure!(d.is_empty(), "{} does not see the stored state:\n{}", user.name, d.join("\n"));
+            ensure!(
+                d.is_empty(),
+                "{} does not see the stored state:\n{}",
+                user.name,
+                d.join("\n")
+            );
         }
 
         // 2. Exactly once: each mutation id of each client is applied (one audit row) or
@@ -850,15 +1164,24 @@ impl Sim {
         for (t, st) in self.tabs.iter().enumerate() {
             let client = st.tab.client.to_string();
             let stored = self.db.last_mutation_id(st.tab.client).await?.unwrap_or(0);
-            ensure!(stored == st.tab.last_id as i64, "tab {t}: server has {stored}, tab made {}", st.tab.last_id);
+            ensure!(
+                stored == st.tab.last_id as i64,
+                "tab {t}: server has {stored}, tab made {}",
+                st.tab.last_id
+            );
             for id in 1..=st.tab.last_id as i64 {
                 let key = (client.clone(), id);
                 let a = applied.get(&key).copied().unwrap_or(0);
                 let r = rejections.get(&key);
                 ensure!(a <= 1, "tab {t}: mutation {id} took effect {a} times");
-                ensure!(a + usize::from(r.is_some()) == 1, "tab {t}: mutation {id}: applied {a}, rejected {r:?}");
+                ensure!(
+                    a + usize::from(r.is_some()) == 1,
+                    "tab {t}: mutation {id}: applied {a}, rejected {r:?}"
+                );
                 match st.heard.get(&(id as u64)) {
-                    Some(Outcome::Applied) => ensure!(a == 1, "tab {t}: heard {id} applied, but it was not"),
+                    Some(Outcome::Applied) => {
+                        ensure!(a == 1, "tab {t}: heard {id} applied, but it was not")
+                    }
                     Some(Outcome::Rejected { reason }) => ensure!(
                         r == Some(&reason.to_string()),
                         "tab {t}: heard {id} rejected for {reason}, recorded {r:?}"
@@ -873,7 +1196,11 @@ impl Sim {
                 accounted += a;
             }
         }
-        ensure!(accounted == audit.len(), "{} audit rows, {accounted} from known clients", audit.len());
+        ensure!(
+            accounted == audit.len(),
+            "{} audit rows, {accounted} from known clients",
+            audit.len()
+        );
 
         // 3. Each entity's trail is one chain: created once, each row's before is the previous
         //    row's after, and the last after is what is stored.
@@ -884,7 +1211,10 @@ impl Sim {
             }
         }
         let json = |s: &Option<String>| -> anyhow::Result<Option<Value>> {
-            s.as_deref().map(serde_json::from_str).transpose().map_err(anyhow::Error::from)
+            s.as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(anyhow::Error::from)
         };
         for (entity, rows) in &trails {
             let mut prev: Option<Value> = None;
@@ -896,21 +1226,65 @@ impl Sim {
                 );
                 prev = json(&row.after)?;
             }
-            let stored = stored.get(&EntityKey(entity.clone())).map(serde_json::to_value).transpose()?;
-            ensure!(prev == stored, "{entity}: the trail does not end in the stored value");
+            let stored = stored
+                .get(&EntityKey(entity.clone()))
+                .map(serde_json::to_value)
+                .transpose()?;
+            ensure!(
+                prev == stored,
+                "{entity}: the trail does not end in the stored value"
+            );
         }
         Ok(())
     }
 }
 
+/// Per client, the entities its mutations created that it heard applied, by mutation id.
+type Creates = BTreeMap<ClientId, BTreeMap<u64, EntityKey>>;
+
+/// The snapshot rule of a pull: its last mutation ids and its entities are read together, so
+/// whatever a client of the group created, heard applied, and is covered by the last id the pull
+/// reports for that client is in the state the pull leads to.
+fn check_snapshot(
+    base: &State,
+    last_ids: &BTreeMap<ClientId, u64>,
+    creates: &Creates,
+) -> anyhow::Result<()> {
+    for (client, last) in last_ids {
+        for (id, key) in creates
+            .get(client)
+            .into_iter()
+            .flat_map(|c| c.range(..=*last))
+        {
+            ensure!(
+                base.get(key).is_some(),
+                "the pull says mutation {id} of {client} is applied, but {key} is not in it"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A push answer must answer each mutation sent, in order, and may call a mutation a duplicate
 /// only if it was sent before.
 fn check_push_answer(req: &PushRequest, res: &PushResponse, max_sent: u64) -> anyhow::Result<()> {
-    ensure!(res.results.len() == req.mutations.len(), "{} results for {} mutations", res.results.len(), req.mutations.len());
+    ensure!(
+        res.results.len() == req.mutations.len(),
+        "{} results for {} mutations",
+        res.results.len(),
+        req.mutations.len()
+    );
     for (m, r) in req.mutations.iter().zip(&res.results) {
-        ensure!((m.client_id, m.id) == (r.client_id, r.id), "results out of order: {res:?}");
+        ensure!(
+            (m.client_id, m.id) == (r.client_id, r.id),
+            "results out of order: {res:?}"
+        );
         if r.outcome == Outcome::Duplicate {
-            ensure!(m.id <= max_sent, "mutation {} was never sent before but is called a duplicate", m.id);
+            ensure!(
+                m.id <= max_sent,
+                "mutation {} was never sent before but is called a duplicate",
+                m.id
+            );
         }
     }
     Ok(())

@@ -2,7 +2,6 @@
 //! as every other request; the browser sends nothing that matters on it, and whatever it sends is
 //! read and dropped (bounded in size), so a flood can't grow memory.
 
-use super::poke::PokeHub;
 use crate::app::AppState;
 use crate::auth::session::ActiveUser;
 use axum::extract::State;
@@ -10,21 +9,25 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use shared::sync::ServerMessage;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Largest message accepted from a browser.
 const MAX_MESSAGE: usize = 4 * 1024;
 
 pub async fn handler(State(state): State<AppState>, _user: ActiveUser, ws: WebSocketUpgrade) -> Response {
-    let hub = state.hub.clone();
+    // Subscribe before the upgrade is answered, not when the socket task starts: a client that
+    // sees the socket open and then pulls must get a poke for any change after that pull, and a
+    // poke sent before the task subscribed would be lost until the next 60-second pull.
+    let pokes = state.hub.subscribe();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, hub))
+        .on_upgrade(move |socket| serve(socket, pokes))
 }
 
-async fn serve(socket: WebSocket, hub: PokeHub) {
-    let mut pokes = hub.subscribe();
+async fn serve(socket: WebSocket, mut pokes: broadcast::Receiver<Arc<Vec<String>>>) {
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     loop {

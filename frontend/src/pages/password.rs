@@ -93,7 +93,7 @@ pub fn PasswordPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let req = LogoutRequest { everywhere: true };
             let _ = api::post::<_, ()>("/api/auth/logout", &req).await;
-            session.me.set(Some(None));
+            session.signed_out();
         });
     };
 

@@ -1,0 +1,142 @@
+//! The browser's durable copy (IndexedDB, through rexie): the entities of the last pull, the
+//! cookie, and the outbox of mutations the server has not confirmed. This is what lets a phone
+//! open the app with no connection, keep editing, survive a reload and sync later.
+//!
+//! Values are stored as JSON strings: the same serde types as the wire, no second schema.
+
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::entity::{Entity, EntityKey};
+use shared::sync::{Cookie, PendingMutation};
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+
+const NAME: &str = "reformboard";
+const ENTITIES: &str = "entities";
+const META: &str = "meta";
+const OUTBOX: &str = "outbox";
+
+/// What was saved.
+#[derive(Default)]
+pub struct Saved {
+    /// Entities of the last pull.
+    pub entities: Vec<Entity>,
+    /// Its cookie.
+    pub cookie: Option<Cookie>,
+    /// The user it belongs to.
+    pub user: Option<String>,
+    /// Unconfirmed mutations of every tab, oldest first per client.
+    pub outbox: Vec<PendingMutation>,
+}
+
+/// An open database; cheap to clone.
+#[derive(Clone)]
+pub struct LocalDb(Rc<Rexie>);
+
+fn js(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn encode<T: Serialize>(v: &T) -> Option<JsValue> {
+    serde_json::to_string(v).ok().map(|s| js(&s))
+}
+
+fn decode<T: DeserializeOwned>(v: &JsValue) -> Option<T> {
+    v.as_string().and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// The outbox key: client id, then the id zero-padded so keys sort in mutation order.
+fn outbox_key(p: &PendingMutation) -> JsValue {
+    js(&format!("{}:{:016}", p.client_id, p.id))
+}
+
+type Result<T> = std::result::Result<T, rexie::Error>;
+
+impl LocalDb {
+    /// Opens (creating if needed) the database; None where IndexedDB is unavailable.
+    pub async fn open() -> Option<LocalDb> {
+        Rexie::builder(NAME)
+            .version(1)
+            .add_object_store(ObjectStore::new(ENTITIES))
+            .add_object_store(ObjectStore::new(META))
+            .add_object_store(ObjectStore::new(OUTBOX))
+            .build()
+            .await
+            .ok()
+            .map(|db| LocalDb(Rc::new(db)))
+    }
+
+    /// Everything saved.
+    pub async fn load(&self) -> Result<Saved> {
+        let tx = self.0.transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadOnly)?;
+        let entities = tx.store(ENTITIES)?.get_all(None, None).await?;
+        let meta = tx.store(META)?;
+        let cookie = meta.get(js("cookie")).await?.as_ref().and_then(decode);
+        let user = meta.get(js("user")).await?.and_then(|v| v.as_string());
+        let outbox = tx.store(OUTBOX)?.get_all(None, None).await?;
+        tx.done().await?;
+        Ok(Saved {
+            entities: entities.iter().filter_map(decode).collect(),
+            cookie,
+            user,
+            outbox: outbox.iter().filter_map(decode).collect(),
+        })
+    }
+
+    /// Records a pull: replaces everything on a reset, else applies the changes.
+    pub async fn save_pull(&self, reset: bool, puts: &[Entity], deletes: &[EntityKey], cookie: &Cookie, user: &str) -> Result<()> {
+        let tx = self.0.transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+        let store = tx.store(ENTITIES)?;
+        if reset {
+            store.clear().await?;
+        }
+        for key in deletes {
+            store.delete(js(&key.0)).await?;
+        }
+        store
+            .put_all(puts.iter().filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))))
+            .await?;
+        let meta = tx.store(META)?;
+        if let Some(c) = encode(cookie) {
+            meta.put(&c, Some(&js("cookie"))).await?;
+        }
+        meta.put(&js(user), Some(&js("user"))).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Adds a mutation to the outbox.
+    pub async fn add_pending(&self, p: &PendingMutation) -> Result<()> {
+        let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        if let Some(v) = encode(p) {
+            tx.store(OUTBOX)?.put(&v, Some(&outbox_key(p))).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Removes confirmed mutations: those at or below each client's last applied id.
+    pub async fn confirm(&self, confirmed: &[PendingMutation]) -> Result<()> {
+        if confirmed.is_empty() {
+            return Ok(());
+        }
+        let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        let store = tx.store(OUTBOX)?;
+        for p in confirmed {
+            store.delete(outbox_key(p)).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Forgets everything (another user signed in on this browser).
+    pub async fn clear(&self) -> Result<()> {
+        let tx = self.0.transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadWrite)?;
+        for name in [ENTITIES, META, OUTBOX] {
+            tx.store(name)?.clear().await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+}

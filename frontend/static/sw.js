@@ -1,0 +1,43 @@
+// Reformboard's service worker: keeps the app shell (this build's index.html, JS, wasm, CSS) so
+// the app opens with no connection. Data is not cached here: the app keeps its own copy in
+// IndexedDB and syncs it. API requests always go to the network.
+const BUILD = "__BUILD_ID__";
+const CACHE = "reformboard-shell-" + BUILD;
+const SHELL = [
+  "/index.html",
+  "/boot.js?v=" + BUILD,
+  "/style.css?v=" + BUILD,
+  "/pkg/frontend.js?v=" + BUILD,
+  "/pkg/frontend_bg.wasm?v=" + BUILD,
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("reformboard-shell-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) {
+    return;
+  }
+  if (req.mode === "navigate") {
+    // Pages: the network when it answers (a new build shows at once), else the cached shell;
+    // every path is the same single-page app.
+    event.respondWith(
+      fetch(req).catch(() => caches.match("/index.html", { cacheName: CACHE })),
+    );
+    return;
+  }
+  event.respondWith(
+    caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req)),
+  );
+});
