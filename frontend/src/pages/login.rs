@@ -6,6 +6,7 @@ use crate::session::use_session;
 use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use shared::actor::Role;
 use shared::account::{DemoAccount, LoginRequest, Me};
 
 /// `/login`
@@ -35,8 +36,14 @@ pub fn LoginPage() -> impl IntoView {
             match api::post::<_, Me>("/api/auth/login", &req).await {
                 Ok(me) => {
                     error.set(None);
+                    // Leaders and supervisors start on the red/amber/green overview; units and
+                    // the office on the plan.
+                    let start = match me.role {
+                        Role::Leader | Role::Supervisor => "/overview",
+                        Role::Office | Role::Unit => "/",
+                    };
                     session.signed_in(me, sync);
-                    navigate("/", Default::default());
+                    navigate(start, Default::default());
                 }
                 Err(e) => error.set(Some(e.message())),
             }
