@@ -32,7 +32,7 @@ fn check_protocol(version: u32) -> ApiResult<()> {
     }
 }
 
-#[tracing::instrument(skip_all, err, fields(user = %user.0.row.username, n = req.mutations.len()))]
+#[tracing::instrument(skip_all, fields(user = %user.0.row.username, n = req.mutations.len()))]
 async fn push_handler(
     State(state): State<AppState>,
     user: ActiveUser,
@@ -46,7 +46,7 @@ async fn push_handler(
     Ok(ApiJson(response))
 }
 
-#[tracing::instrument(skip_all, err, fields(user = %user.0.row.username))]
+#[tracing::instrument(skip_all, fields(user = %user.0.row.username))]
 async fn pull_handler(
     State(state): State<AppState>,
     user: ActiveUser,

@@ -24,6 +24,10 @@ pub async fn push(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(PushR
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ApiError::BadRequest(format!("一次最多提交{MAX_PUSH_BATCH}项更改")));
     }
+    // Ids start at 1; a 0 would otherwise be answered "duplicate" and silently lost.
+    if req.mutations.iter().any(|m| m.id == 0) {
+        return Err(ApiError::BadRequest("更改编号从1开始".into()));
+    }
     let mut attempt = 0;
     loop {
         match push_once(db, actor, req).await {
