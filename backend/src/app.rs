@@ -68,7 +68,8 @@ pub fn app(state: AppState) -> Router {
         .merge(plan_api::routes())
         .fallback(api_not_found)
         .layer(middleware::from_fn(csrf))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(crate::error::json_client_errors));
     let site = static_files::service(state.config.site_dir.as_deref());
     Router::new()
         .nest("/api", api)

@@ -6,8 +6,11 @@
 //! transient database errors (locks, serialization failures) become, so sync clients retry them.
 
 use axum::Json;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -131,6 +134,44 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         Json(self.0).into_response()
     }
+}
+
+/// Axum answers its own rejections (a bad query string or path segment, a request that is not a
+/// WebSocket upgrade, a method the route does not have) in plain text. Under `/api` every client
+/// error must have the one JSON shape, so this rewrites any 4xx that is not JSON yet, keeping its
+/// status and headers (`Allow` on a 405).
+pub async fn json_client_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Rejection texts are short; a bound keeps a surprising body from being read whole.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", ApiError::PayloadTooLarge.to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "该接口不支持此请求方法".to_string()),
+        StatusCode::NOT_FOUND => ("not_found", "找不到该接口".to_string()),
+        StatusCode::UNAUTHORIZED => ("unauthorized", ApiError::Unauthorized.to_string()),
+        StatusCode::FORBIDDEN => ("forbidden", "无权访问".to_string()),
+        _ if text.is_empty() => ("bad_request", "请求格式有误".to_string()),
+        _ => ("bad_request", format!("请求格式有误：{text}")),
+    };
+    let body = json!({ "error": code, "message": message }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Result of a handler.

@@ -99,6 +99,19 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Put a backup written by `backup` in place as the SQLite database of a data directory. The
+    /// server must be stopped; the restored database gets a new sync epoch, so every browser
+    /// drops its copy and pulls afresh instead of mixing two histories.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Data directory to restore into.
+        #[arg(long, env = "REFORMBOARD_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Replace an existing database there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Create a user account.
     CreateUser {
         /// Login name.
@@ -225,6 +238,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .context("writing the backup")?;
             say(format!("备份已写入 {}", file.display()));
         }
+        Command::Restore { file, data_dir, force } => {
+            restore(&file, &data_dir, force).await?;
+            say(format!("已从 {} 恢复到 {}", file.display(), data_dir.display()));
+        }
         Command::CreateUser { username, name, unit, role, password: pw, db } => {
             let role = Role::parse(&role).context("role must be office, unit, leader or supervisor")?;
             anyhow::ensure!(shared::account::valid_username(&username), "invalid username");
@@ -253,6 +270,102 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The SQLite migrations this binary knows; a backup must have every one of them applied.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+async fn restore(file: &std::path::Path, data_dir: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+    let target = data_dir.join("reformboard.db");
+    let sidecars = [data_dir.join("reformboard.db-wal"), data_dir.join("reformboard.db-shm")];
+    if target.exists() && !force {
+        anyhow::bail!(
+            "{} already holds a database: stop the server and pass --force to replace it",
+            target.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    // Work on a copy next to the target, so the backup is never written to and a failure
+    // leaves the current database untouched; the rename at the end is atomic.
+    let staging = data_dir.join("reformboard.db.restoring");
+    let _ = std::fs::remove_file(&staging);
+    std::fs::copy(file, &staging)
+        .with_context(|| format!("copying {} to {}", file.display(), staging.display()))?;
+    let result = prepare_restored(&staging).await;
+    for leftover in ["reformboard.db.restoring-wal", "reformboard.db.restoring-shm"] {
+        let _ = std::fs::remove_file(data_dir.join(leftover));
+    }
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&staging);
+        return Err(e.context(format!("{} is not a usable Reformboard backup", file.display())));
+    }
+    // A WAL left by the old database would be replayed onto the new file: remove it first.
+    for sidecar in &sidecars {
+        if sidecar.exists() {
+            std::fs::remove_file(sidecar).with_context(|| format!("removing {}", sidecar.display()))?;
+        }
+    }
+    std::fs::rename(&staging, &target)
+        .with_context(|| format!("moving the restored database to {}", target.display()))?;
+    if let Ok(dir) = std::fs::File::open(data_dir) {
+        // Make the rename itself durable.
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Checks the copy is an intact SQLite database with this binary's migrations applied, and gives
+/// it a new sync epoch.
+async fn prepare_restored(staging: &std::path::Path) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rw", staging.display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await.context("opening it as SQLite")?;
+    let check: String = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_one(&mut conn)
+        .await
+        .context("not an SQLite database")?;
+    anyhow::ensure!(check == "ok", "SQLite integrity check failed: {check}");
+    let applied: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT version, CAST(success AS INTEGER) FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .context("it has no migration table (not a Reformboard database)")?;
+    for m in SQLITE_MIGRATIONS.iter().filter(|m| m.migration_type.is_up_migration()) {
+        anyhow::ensure!(
+            applied.iter().any(|&(v, ok)| v == m.version && ok != 0),
+            "migration {} ({}) is not applied",
+            m.version,
+            m.description
+        );
+    }
+    if let Some((v, _)) = applied
+        .iter()
+        .find(|(v, _)| !SQLITE_MIGRATIONS.iter().any(|m| m.version == *v))
+    {
+        anyhow::bail!("it has migration {v}, which this version of Reformboard does not know");
+    }
+    for table in ["meta", "entity", "audit", "users"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 FROM {table} LIMIT 1")))
+            .fetch_optional(&mut conn)
+            .await
+            .with_context(|| format!("it has no {table} table"))?;
+    }
+    // A new epoch: every browser's cookie names the old history, so its next pull is a reset.
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('epoch', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .execute(&mut conn)
+    .await
+    .context("setting a new sync epoch")?;
+    // Fold any WAL into the file before it is moved (the backup itself has none, but be sure).
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
 }
 
 async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Result<()> {

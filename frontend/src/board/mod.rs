@@ -321,6 +321,7 @@ fn MoveMenu(id: TaskId, column: Column) -> impl IntoView {
 #[component]
 fn FilterBar(scope: Scope) -> impl IntoView {
     let (filters, set_filters) = use_filters();
+    let more = RwSignal::new(false);
     let sync = use_sync();
     let lang = lang();
     let owners = Memo::new(move |_| {
@@ -355,26 +356,34 @@ fn FilterBar(scope: Scope) -> impl IntoView {
             <input type="search" aria-label=move || W::Search.get(lang.get()) placeholder=move || W::Search.get(lang.get())
                 prop:value=move || filters.with(|f| f.text.clone())
                 on:change=move |ev| { let mut f = filters.get_untracked(); f.text = event_target_value(&ev).trim().to_string(); set_text(f); }/>
-            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.overdue)
-                on:change=move |_| t1(|f| f.overdue = !f.overdue)/>{move || W::Overdue.get(lang.get())}</label>
-            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.blocked)
-                on:change=move |_| t2(|f| f.blocked = !f.blocked)/>{move || W::Blocked.get(lang.get())}</label>
-            <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.this_month)
-                on:change=move |_| t3(|f| f.this_month = !f.this_month)/>{move || W::DueThisMonth.get(lang.get())}</label>
-            <Show when=move || owners.with(|o| !o.is_empty())>
-                <label>{move || W::Owner.get(lang.get())}
-                    <select on:change={
-                        let set_owner = set_owner.clone();
-                        move |ev| { let mut f = filters.get_untracked(); f.owner = event_target_value(&ev).parse().ok(); set_owner(f); }
-                    }>
-                        <option value="" selected=move || filters.with(|f| f.owner.is_none())>{move || W::All.get(lang.get())}</option>
-                        {move || owners.get().into_iter().map(|(id, name)| {
-                            let sel = id.clone();
-                            view! { <option value=id selected=move || filters.with(|f| f.owner.map(|o| o.to_string()) == Some(sel.clone()))>{name}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-            </Show>
+            // On a phone the checkboxes fold behind one button, so the cards start higher up.
+            <button type="button" class="link filters-toggle" aria-expanded=move || more.get().to_string()
+                on:click=move |_| more.update(|m| *m = !*m)>
+                {move || W::Filters.get(lang.get())}
+                {move || { let n = filters.with(|f| usize::from(f.overdue) + usize::from(f.blocked) + usize::from(f.this_month) + usize::from(f.owner.is_some())); (n > 0).then(|| format!(" ({n})")) }}
+            </button>
+            <div class="filters-more" class:open=move || more.get()>
+                <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.overdue)
+                    on:change=move |_| t1(|f| f.overdue = !f.overdue)/>{move || W::Overdue.get(lang.get())}</label>
+                <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.blocked)
+                    on:change=move |_| t2(|f| f.blocked = !f.blocked)/>{move || W::Blocked.get(lang.get())}</label>
+                <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.this_month)
+                    on:change=move |_| t3(|f| f.this_month = !f.this_month)/>{move || W::DueThisMonth.get(lang.get())}</label>
+                <Show when=move || owners.with(|o| !o.is_empty())>
+                    <label>{move || W::Owner.get(lang.get())}
+                        <select on:change={
+                            let set_owner = set_owner.clone();
+                            move |ev| { let mut f = filters.get_untracked(); f.owner = event_target_value(&ev).parse().ok(); set_owner(f); }
+                        }>
+                            <option value="" selected=move || filters.with(|f| f.owner.is_none())>{move || W::All.get(lang.get())}</option>
+                            {move || owners.get().into_iter().map(|(id, name)| {
+                                let sel = id.clone();
+                                view! { <option value=id selected=move || filters.with(|f| f.owner.map(|o| o.to_string()) == Some(sel.clone()))>{name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
+            </div>
             <Show when=move || filters.with(Filters::any)>
                 <button type="button" class="link" on:click={
                     let clear = clear.clone();

@@ -1,0 +1,597 @@
+//! The load generator behind `cargo xtask bench`: starts the real `reformboard` binary (the one
+//! `REFORMBOARD_BIN` names) and drives it over the real sync protocol, then prints one JSON object
+//! with what it measured on stdout. Progress goes to stderr. Nothing here passes or fails on a
+//! time: a scenario fails only if the server does not do what was asked.
+//!
+//! `loadgen first-load` — bytes of the app shell as served, per encoding.
+//! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
+//! throughput and cold pull on one database.
+
+use anyhow::{Context, bail, ensure};
+use e2e::sync_client::{PlanFacts, Session, pull_request, push_request};
+use e2e::{Server, ServerOptions, Store};
+use serde_json::{Value, json};
+use shared::board::{Column, sort_key};
+use shared::entity::{Entity, Item, Millis};
+use shared::ids::{ClientGroupId, ClientId, CommentId, StepId, TaskId, UnitId};
+use shared::mutation::Mutation;
+use shared::sync::{Cookie, Outcome, PendingMutation, PushResponse};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Mutations per push: what the browser's outbox sends after a burst of edits.
+const BATCH: usize = 20;
+/// Repeated runs of each timed scenario; the JSON reports the median.
+const RUNS: usize = 3;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let store = match args.iter().position(|a| a == "--store").and_then(|i| args.get(i + 1)) {
+        Some(s) if s == "postgres" => Store::Postgres,
+        _ => Store::Sqlite,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let out = match args.first().map(String::as_str) {
+        Some("first-load") => rt.block_on(first_load())?,
+        Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
+        _ => bail!("usage: loadgen first-load | loadgen store --store sqlite|postgres [--smoke]"),
+    };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+fn note(msg: impl std::fmt::Display) {
+    eprintln!("loadgen: {msg}");
+}
+
+/// Scenario sizes: the issue's, or tiny ones that only prove the bench works.
+struct Sizes {
+    sequential: usize,
+    writer1_batches: usize,
+    writers50: usize,
+    writers50_batches: usize,
+    cold_cards: usize,
+    latency_clients: Vec<usize>,
+    latency_rounds: usize,
+    runs: usize,
+}
+
+impl Sizes {
+    fn new(smoke: bool) -> Sizes {
+        if smoke {
+            Sizes {
+                sequential: 20,
+                writer1_batches: 3,
+                writers50: 5,
+                writers50_batches: 2,
+                cold_cards: 200,
+                latency_clients: vec![5, 20],
+                latency_rounds: 2,
+                runs: 1,
+            }
+        } else {
+            Sizes {
+                sequential: 1000,
+                writer1_batches: 50,
+                writers50: 50,
+                writers50_batches: 10,
+                cold_cards: 5000,
+                latency_clients: vec![100, 1000],
+                latency_rounds: 5,
+                runs: RUNS,
+            }
+        }
+    }
+}
+
+fn now_ms() -> Millis {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 { xs[n / 2] } else { f64::midpoint(xs[n / 2 - 1], xs[n / 2]) }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "nearest-rank index of a small sample"
+    )]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// First load
+
+async fn first_load() -> anyhow::Result<Value> {
+    let server = Server::start(ServerOptions { site: true, ..Default::default() }).await?;
+    let http = reqwest::Client::builder().build()?;
+    let files = ["/", "/boot.js", "/style.css", "/pkg/frontend.js", "/pkg/frontend_bg.wasm"];
+    let mut out = serde_json::Map::new();
+    let mut per_file = serde_json::Map::new();
+    for (label, accept) in [("br", "br"), ("gzip", "gzip"), ("identity", "identity")] {
+        let mut total = 0u64;
+        for f in files {
+            let res = http
+                .get(format!("{}{f}", server.url))
+                .header("accept-encoding", accept)
+                .send()
+                .await?;
+            ensure!(res.status().is_success(), "GET {f}: {}", res.status());
+            let encoding = res
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("identity")
+                .to_string();
+            // reqwest is built without decompression, so these are the bytes on the wire.
+            let bytes = res.bytes().await?.len() as u64;
+            total += bytes;
+            per_file.insert(format!("{label}:{f}"), json!({ "bytes": bytes, "content_encoding": encoding }));
+        }
+        out.insert(format!("{label}_bytes"), json!(total));
+    }
+    let br = out.get("br_bytes").and_then(Value::as_u64).unwrap_or(0);
+    let gz = out.get("gzip_bytes").and_then(Value::as_u64).unwrap_or(0);
+    out.insert("compressed_bytes".into(), json!(br.min(gz)));
+    out.insert("raw_bytes".into(), out.get("identity_bytes").cloned().unwrap_or(Value::Null));
+    out.insert("files".into(), Value::Object(per_file));
+    Ok(json!({ "first_load": out }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-store scenarios
+
+/// The backend's resident memory in MB, found by its data directory on its command line.
+fn rss_mb(server: &Server) -> Option<f64> {
+    let needle = server.data_path().to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if !cmdline.contains(&needle) || !cmdline.contains("serve") {
+            continue;
+        }
+        let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        return Some(kb / 1024.0);
+    }
+    None
+}
+
+/// Who writes and where: item 4's lead unit on item 4.
+struct Target {
+    lead: Session,
+    office: Session,
+    item: Item,
+    owner: UnitId,
+}
+
+async fn target(server: &Server) -> anyhow::Result<Target> {
+    let office = Session::login(server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item = facts.item(4)?;
+    let lead = facts.login_unit(server, "区财政局〈国资委〉").await?;
+    let owner = lead.me.unit;
+    Ok(Target { lead, office, item, owner })
+}
+
+/// One simulated browser tab writing: its own client group and id, the tasks it made, and a
+/// realistic mix of edits on them.
+struct Writer {
+    group: ClientGroupId,
+    client: ClientId,
+    next_id: u64,
+    tasks: Vec<(TaskId, Vec<StepId>)>,
+    n: usize,
+    last_key: Option<String>,
+}
+
+impl Writer {
+    fn new() -> Writer {
+        Writer {
+            group: ClientGroupId::new_v7(),
+            client: ClientId::new_v7(),
+            next_id: 0,
+            tasks: Vec::new(),
+            n: 0,
+            last_key: None,
+        }
+    }
+
+    fn create(&mut self, t: &Target) -> Mutation {
+        let id = TaskId::new_v7();
+        self.tasks.push((id, Vec::new()));
+        let key = sort_key::between(self.last_key.as_deref(), None);
+        self.last_key = Some(key.clone());
+        Mutation::CreateTask {
+            id,
+            item: t.item.id,
+            title: format!("压测任务 {}", self.tasks.len()),
+            owner: t.owner,
+            column: Column::NotStarted,
+            sort_key: key,
+            due: None,
+            at: now_ms(),
+        }
+    }
+
+    /// The next edit: creates, moves, progress reports, checklist steps and comments.
+    fn next_mutation(&mut self, t: &Target) -> Mutation {
+        self.n += 1;
+        if self.tasks.is_empty() {
+            return self.create(t);
+        }
+        let pick = self.n % self.tasks.len();
+        let task = self.tasks[pick].0;
+        match self.n % 10 {
+            0..=2 => self.create(t),
+            3 | 4 => {
+                let column = if self.n % 20 < 10 { Column::InProgress } else { Column::Review };
+                let key = sort_key::between(self.last_key.as_deref(), None);
+                self.last_key = Some(key.clone());
+                Mutation::MoveTask { task, column, sort_key: key, at: now_ms() }
+            }
+            5 | 6 => Mutation::SetTaskProgress {
+                task,
+                progress: u8::try_from(self.n % 101).unwrap_or(50),
+                at: now_ms(),
+            },
+            7 => {
+                let step = StepId::new_v7();
+                self.tasks[pick].1.push(step);
+                Mutation::AddStep {
+                    task,
+                    step,
+                    text: format!("步骤 {}", self.n),
+                    sort_key: sort_key::between(None, None),
+                    at: now_ms(),
+                }
+            }
+            8 => match self.tasks[pick].1.last() {
+                Some(&step) => Mutation::TickStep { task, step, done: true, at: now_ms() },
+                None => Mutation::SetTaskProgress { task, progress: 10, at: now_ms() },
+            },
+            _ => Mutation::AddComment {
+                id: CommentId::new_v7(),
+                item: t.item.id,
+                task: Some(task),
+                body: format!("进展说明 {}", self.n),
+                at: now_ms(),
+            },
+        }
+    }
+
+    fn batch(&mut self, t: &Target, size: usize, only_creates: bool) -> Vec<PendingMutation> {
+        (0..size)
+            .map(|_| {
+                let mutation = if only_creates { self.create(t) } else { self.next_mutation(t) };
+                self.next_id += 1;
+                PendingMutation { client_id: self.client, id: self.next_id, mutation }
+            })
+            .collect()
+    }
+}
+
+/// Pushes and counts the applied mutations; anything else is an error (the bench must measure
+/// real work).
+async fn push_counted(session: &Session, group: ClientGroupId, batch: Vec<PendingMutation>) -> anyhow::Result<u64> {
+    let res: PushResponse = session.push_ok(&push_request(group, batch)).await?;
+    let mut applied = 0;
+    for r in &res.results {
+        match &r.outcome {
+            Outcome::Applied => applied += 1,
+            other => bail!("mutation {} was not applied: {other:?}", r.id),
+        }
+    }
+    Ok(applied)
+}
+
+async fn sequential(t: &Target, n: usize) -> anyhow::Result<f64> {
+    let mut w = Writer::new();
+    let start = Instant::now();
+    for _ in 0..n {
+        let batch = w.batch(t, 1, true);
+        push_counted(&t.lead, w.group, batch).await?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// Accepted mutations per second with `writers` concurrent writers, each pushing `batches`
+/// batches of `BATCH`, each push awaited before the next (as one browser tab does).
+async fn throughput(t: &Arc<Target>, writers: usize, batches: usize) -> anyhow::Result<f64> {
+    let applied = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..writers {
+        let t = t.clone();
+        let applied = applied.clone();
+        handles.push(tokio::spawn(async move {
+            let mut w = Writer::new();
+            for _ in 0..batches {
+                let batch = w.batch(&t, BATCH, false);
+                applied.fetch_add(push_counted(&t.lead, w.group, batch).await?, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for h in handles {
+        h.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    #[expect(clippy::cast_precision_loss, reason = "a rate")]
+    let n = applied.load(Ordering::Relaxed) as f64;
+    Ok(n / secs)
+}
+
+/// Tops item 4 up to `cards` tasks, then times a new client's first pull (office: sees it all).
+async fn cold_pull(t: &Target, cards: usize, runs: usize) -> anyhow::Result<Value> {
+    let have = t.office.server_view().await?.tasks().count();
+    let mut w = Writer::new();
+    let mut left = cards.saturating_sub(have);
+    while left > 0 {
+        let n = left.min(500);
+        let batch = w.batch(t, n, true);
+        push_counted(&t.lead, w.group, batch).await?;
+        left -= n;
+    }
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    let mut gzip_bytes = 0;
+    let mut tasks = 0;
+    let url = format!("{}/api/sync/pull", t.office.api.base);
+    for _ in 0..runs.max(3) {
+        let req = pull_request(ClientGroupId::new_v7(), None);
+        let start = Instant::now();
+        let res = t.office.api.http.post(&url).json(&req).send().await?;
+        ensure!(res.status().is_success(), "cold pull: {}", res.status());
+        let body = res.bytes().await?;
+        let parsed: shared::sync::PullResponse = serde_json::from_slice(&body)?;
+        times.push(ms(start.elapsed()));
+        bytes = body.len();
+        tasks = parsed.puts.iter().filter(|e| matches!(e, Entity::Task(_))).count();
+        // The same pull as a browser sends it, compressed if the server compresses.
+        let res = t
+            .office
+            .api
+            .http
+            .post(&url)
+            .header("accept-encoding", "gzip, br")
+            .json(&pull_request(ClientGroupId::new_v7(), None))
+            .send()
+            .await?;
+        gzip_bytes = res.bytes().await?.len();
+    }
+    Ok(json!({
+        "ms": median(times),
+        "bytes": bytes,
+        "bytes_on_wire_compressed": gzip_bytes,
+        "tasks": tasks,
+    }))
+}
+
+/// One connected browser tab for the latency run: poke socket, cookie, and its own group.
+async fn latency_client(
+    session: Session,
+    target: Arc<std::sync::Mutex<Option<(TaskId, Instant)>>>,
+    ready: tokio::sync::mpsc::Sender<()>,
+    report: tokio::sync::mpsc::UnboundedSender<f64>,
+    stop: tokio_util_stop::Stop,
+) -> anyhow::Result<()> {
+    let mut ws = session.websocket().await?;
+    let group = ClientGroupId::new_v7();
+    let mut cookie: Option<Cookie> = Some(session.pull_ok(&pull_request(group, None)).await?.cookie);
+    ready.send(()).await.ok();
+    let mut seen: Option<TaskId> = None;
+    while !stop.stopped() {
+        if ws.next_poke(Duration::from_millis(500)).await?.is_none() {
+            continue;
+        }
+        let res = session.pull_ok(&pull_request(group, cookie.clone())).await?;
+        let now = Instant::now();
+        cookie = Some(res.cookie);
+        let want = *target.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        if let Some((id, t0)) = want
+            && seen != Some(id)
+            && res.puts.iter().any(|e| matches!(e, Entity::Task(task) if task.id == id))
+        {
+            seen = Some(id);
+            report.send(ms(now - t0)).ok();
+        }
+    }
+    Ok(())
+}
+
+/// A stop flag shared by the latency clients.
+mod tokio_util_stop {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[derive(Clone, Default)]
+    pub struct Stop(Arc<AtomicBool>);
+
+    impl Stop {
+        pub fn stop(&self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+        pub fn stopped(&self) -> bool {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+}
+
+/// `clients` tabs connected across `servers` (round-robin), one pusher; per round, the time from
+/// the push being sent to each tab's pull holding the new task. Also the backend's RSS while all
+/// are connected.
+async fn live_latency(
+    servers: &[&Server],
+    sessions: &[Session],
+    t: &Target,
+    clients: usize,
+    rounds: usize,
+) -> anyhow::Result<Value> {
+    let target = Arc::new(std::sync::Mutex::new(None));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(clients);
+    let (rep_tx, mut rep_rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = tokio_util_stop::Stop::default();
+    let mut handles = Vec::new();
+    // Connect in small waves, as real tabs arrive, so the connect storm is not what is measured.
+    for i in 0..clients {
+        let s = sessions[i % sessions.len()].on(servers[i % servers.len()])?;
+        handles.push(tokio::spawn(latency_client(
+            s,
+            target.clone(),
+            ready_tx.clone(),
+            rep_tx.clone(),
+            stop.clone(),
+        )));
+        if i % 50 == 49 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    drop(ready_tx);
+    for _ in 0..clients {
+        tokio::time::timeout(Duration::from_secs(120), ready_rx.recv())
+            .await
+            .context("clients did not connect within 120 s")?
+            .context("a client failed to connect")?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss: Vec<Option<f64>> = servers.iter().map(|s| rss_mb(s)).collect();
+    let mut w = Writer::new();
+    let mut lat = Vec::new();
+    let mut missing = 0;
+    for _ in 0..rounds {
+        let batch = w.batch(t, 1, true);
+        let Mutation::CreateTask { id, .. } = &batch[0].mutation else { unreachable!() };
+        *target.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some((*id, Instant::now()));
+        push_counted(&t.lead, w.group, batch).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut got = 0;
+        while got < clients {
+            match tokio::time::timeout_at(deadline, rep_rx.recv()).await {
+                Ok(Some(x)) => {
+                    lat.push(x);
+                    got += 1;
+                }
+                _ => break,
+            }
+        }
+        missing += clients - got;
+        // Let stragglers' pulls drain before the next round.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.stop();
+    for h in handles {
+        if let Ok(Err(e)) = h.await {
+            note(format!("a latency client failed: {e:#}"));
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    Ok(json!({
+        "p50": percentile(&lat, 50.0),
+        "p99": percentile(&lat, 99.0),
+        "max": lat.last().copied().unwrap_or(f64::NAN),
+        "samples": lat.len(),
+        "missing": missing,
+        "rss_mb": rss,
+    }))
+}
+
+async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
+    let mut out = serde_json::Map::new();
+    let mut latency = serde_json::Map::new();
+    let mut rss = serde_json::Map::new();
+
+    // Live latency and memory on a server with the seed plan only.
+    {
+        let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+        let t = target(&server).await?;
+        let sessions = vec![t.office.clone(), t.lead.clone(), Session::login(&server, "leader").await?];
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss.insert("idle".into(), json!(rss_mb(&server)));
+        let biggest = sizes.latency_clients.iter().copied().max().unwrap_or(0);
+        for &c in &sizes.latency_clients {
+            note(format!("{store:?}: live latency with {c} clients"));
+            let r = live_latency(&[&server], &sessions, &t, c, sizes.latency_rounds).await?;
+            if c == biggest {
+                rss.insert("c1000".into(), r["rss_mb"][0].clone());
+            }
+            latency.insert(format!("c{c}"), r);
+        }
+        if store == Store::Postgres {
+            let second = Server::start(ServerOptions {
+                store,
+                database_url: server.database_url.clone(),
+                ..Default::default()
+            })
+            .await?;
+            note(format!("{store:?}: live latency with {biggest} clients on two processes"));
+            let r = live_latency(&[&server, &second], &sessions, &t, biggest, sizes.latency_rounds).await?;
+            latency.insert(format!("c{biggest}_two_processes"), r);
+        }
+    }
+
+    // Writes and the cold pull on a fresh server.
+    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    let t = Arc::new(target(&server).await?);
+    note(format!("{store:?}: {} sequential creates", sizes.sequential));
+    let mut seq = Vec::new();
+    for _ in 0..sizes.runs {
+        seq.push(sequential(&t, sizes.sequential).await?);
+    }
+    note(format!("{store:?}: throughput"));
+    let mut w1 = Vec::new();
+    let mut w50 = Vec::new();
+    for _ in 0..sizes.runs {
+        w1.push(throughput(&t, 1, sizes.writer1_batches).await?);
+        w50.push(throughput(&t, sizes.writers50, sizes.writers50_batches).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    rss.insert("after_throughput".into(), json!(rss_mb(&server)));
+    note(format!("{store:?}: cold pull of {} cards", sizes.cold_cards));
+    let cold = cold_pull(&t, sizes.cold_cards, sizes.runs).await?;
+
+    out.insert("live_latency_ms".into(), Value::Object(latency));
+    out.insert("rss_mb".into(), Value::Object(rss));
+    out.insert("sequential_create_s".into(), json!({ "n": sizes.sequential, "median": median(seq.clone()), "runs": seq }));
+    out.insert(
+        "throughput_mps".into(),
+        json!({
+            "writers1": median(w1.clone()),
+            "writers50": median(w50.clone()),
+            "writers50_count": sizes.writers50,
+            "runs_writers1": w1,
+            "runs_writers50": w50,
+            "batch": BATCH,
+        }),
+    );
+    out.insert("cold_pull".into(), cold);
+    Ok(Value::Object(out))
+}
