@@ -35,8 +35,15 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
         out.seed_imported = true;
     }
     plan_import::ensure_builtin_units(db).await?;
-    if users::by_username(&db.pool, ADMIN_USERNAME).await?.is_none() {
-        let password = if demo { DEMO_PASSWORD.to_string() } else { random_password() };
+    if users::by_username(&db.pool, ADMIN_USERNAME)
+        .await?
+        .is_none()
+    {
+        let password = if demo {
+            DEMO_PASSWORD.to_string()
+        } else {
+            random_password()
+        };
         let created = users::insert(
             &db.pool,
             users::NewUser {
@@ -62,17 +69,41 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
 fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..14).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
+    (0..14)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// The demo accounts: the office, a leader, 区人大, 区政协, and one per unit of the plan
 /// (`unit01`, `unit02`, … in the order the plan names them).
-pub async fn demo_accounts(db: &Db) -> anyhow::Result<Vec<(String, String, shared::ids::UnitId, Role)>> {
+pub async fn demo_accounts(
+    db: &Db,
+) -> anyhow::Result<Vec<(String, String, shared::ids::UnitId, Role)>> {
     let mut accounts = vec![
-        ("office".to_string(), "综合办".to_string(), unit_id_for_name(OFFICE_UNIT), Role::Office),
-        ("leader".to_string(), "区领导".to_string(), unit_id_for_name(LEADERS_UNIT), Role::Leader),
-        ("npc".to_string(), "区人大".to_string(), unit_id_for_name(NPC_UNIT), Role::Supervisor),
-        ("cppcc".to_string(), "区政协".to_string(), unit_id_for_name(CPPCC_UNIT), Role::Supervisor),
+        (
+            "office".to_string(),
+            "综合办".to_string(),
+            unit_id_for_name(OFFICE_UNIT),
+            Role::Office,
+        ),
+        (
+            "leader".to_string(),
+            "区领导".to_string(),
+            unit_id_for_name(LEADERS_UNIT),
+            Role::Leader,
+        ),
+        (
+            "npc".to_string(),
+            "区人大".to_string(),
+            unit_id_for_name(NPC_UNIT),
+            Role::Supervisor,
+        ),
+        (
+            "cppcc".to_string(),
+            "区政协".to_string(),
+            unit_id_for_name(CPPCC_UNIT),
+            Role::Supervisor,
+        ),
     ];
     let state = entity_store::load_all(&db.pool).await?;
     // Order units as the plan first names them: by the first item that mentions them.
@@ -86,7 +117,12 @@ pub async fn demo_accounts(db: &Db) -> anyhow::Result<Vec<(String, String, share
     };
     units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
     for (n, unit) in units.iter().enumerate() {
-        accounts.push((format!("unit{:02}", n + 1), unit.name.clone(), unit.id, Role::Unit));
+        accounts.push((
+            format!("unit{:02}", n + 1),
+            unit.name.clone(),
+            unit.id,
+            Role::Unit,
+        ));
     }
     Ok(accounts)
 }

@@ -46,12 +46,17 @@ impl Db {
                 (url.to_string(), DbKind::Postgres)
             }
             Some(url) if url.starts_with("sqlite:") => (url.to_string(), DbKind::Sqlite),
-            Some(other) => anyhow::bail!("unsupported DATABASE_URL {other:?}: use postgres:// or sqlite:"),
+            Some(other) => {
+                anyhow::bail!("unsupported DATABASE_URL {other:?}: use postgres:// or sqlite:")
+            }
             None => {
                 std::fs::create_dir_all(data_dir)
                     .with_context(|| format!("creating data directory {}", data_dir.display()))?;
                 let file = data_dir.join("reformboard.db");
-                (format!("sqlite://{}?mode=rwc", file.display()), DbKind::Sqlite)
+                (
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    DbKind::Sqlite,
+                )
             }
         };
         let options = AnyPoolOptions::new()
@@ -83,7 +88,12 @@ impl Db {
             DbKind::Postgres => &POSTGRES_MIGRATOR,
         };
         migrator.run(&pool).await.context("running migrations")?;
-        let db = Db { pool, kind, url, write_lock: Arc::new(Mutex::new(())) };
+        let db = Db {
+            pool,
+            kind,
+            url,
+            write_lock: Arc::new(Mutex::new(())),
+        };
         db.ensure_epoch().await?;
         Ok(db)
     }
@@ -97,16 +107,20 @@ impl Db {
     }
 
     async fn ensure_epoch(&self) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(uuid::Uuid::now_v7().to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// This database's sync epoch: cookies from another epoch get a full reset.
     pub async fn epoch(&self) -> Result<String, sqlx::Error> {
-        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'")
+            .fetch_one(&self.pool)
+            .await
     }
 }
 
@@ -119,8 +133,10 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
             let code = db.code().unwrap_or_default();
             // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
             // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes.
-            matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "5" | "6" | "517" | "261" | "262")
-                || db.message().contains("database is locked")
+            matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "55P03" | "5" | "6" | "517" | "261" | "262"
+            ) || db.message().contains("database is locked")
         }
         _ => false,
     }
@@ -134,7 +150,9 @@ pub fn now_millis() -> i64 {
 /// The URL without its password, for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_string(),
     }
 }

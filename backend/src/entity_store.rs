@@ -105,8 +105,9 @@ pub async fn save(
 pub async fn space_versions(
     tx: &mut Transaction<'_, Any>,
 ) -> Result<BTreeMap<String, i64>, sqlx::Error> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT id, version FROM space").fetch_all(&mut **tx).await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT id, version FROM space")
+        .fetch_all(&mut **tx)
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -127,10 +128,7 @@ pub async fn changed_since(
 }
 
 /// Every entity of `kind` (for exports and server-side reads outside sync).
-pub async fn all_of_kind(
-    pool: &sqlx::AnyPool,
-    kind: &str,
-) -> anyhow::Result<Vec<Entity>> {
+pub async fn all_of_kind(pool: &sqlx::AnyPool, kind: &str) -> anyhow::Result<Vec<Entity>> {
     let rows: Vec<EntityRow> = sqlx::query_as(
         "SELECT id, space, version, visible_unit, data FROM entity WHERE kind = $1 ORDER BY id",
     )

@@ -4,6 +4,8 @@
 //! with a message the UI can show as is. A fault of ours (database down, a bug) is logged with its
 //! details and answered with a bare 500 or 503 that leaks nothing; 503 means "retry", and is what
 //! transient database errors (locks, serialization failures) become, so sync clients retry them.
+//! Text the database cannot hold (a NUL byte, on PostgreSQL) came from the client and is a 400.
+//! Axum's own rejections get the same JSON shape through [`json_client_errors`].
 
 use axum::Json;
 use axum::body::Body;
@@ -46,21 +48,54 @@ pub enum ApiError {
     Database(#[source] sqlx::Error),
     /// Any other fault of ours.
     #[error("服务器内部错误")]
-    Internal(#[from] anyhow::Error),
+    Internal(#[source] anyhow::Error),
 }
 
 /// "15分钟" rather than "900秒": the wait as people say it.
 fn wait_text(secs: u64) -> String {
-    if secs >= 60 { format!("{}分钟", secs.div_ceil(60)) } else { format!("{secs}秒") }
+    if secs >= 60 {
+        format!("{}分钟", secs.div_ceil(60))
+    } else {
+        format!("{secs}秒")
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if crate::db::is_transient(&e) {
             ApiError::Unavailable(e)
+        } else if unstorable_text(&e) {
+            ApiError::from_unstorable()
         } else {
             ApiError::Database(e)
         }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        // Domain code wraps database errors in anyhow; text the database refused is still the
+        // client's mistake.
+        match e.downcast_ref::<sqlx::Error>() {
+            Some(db) if unstorable_text(db) => ApiError::from_unstorable(),
+            _ => ApiError::Internal(e),
+        }
+    }
+}
+
+impl ApiError {
+    fn from_unstorable() -> ApiError {
+        ApiError::BadRequest("内容含有无法保存的字符（如 NUL）".into())
+    }
+}
+
+/// PostgreSQL refuses a NUL character in text (SQLite stores it). Every text we bind comes from
+/// a request, so this is the client's mistake, not our fault: a 400, never a 500.
+fn unstorable_text(e: &sqlx::Error) -> bool {
+    match e {
+        // character_not_in_repertoire, untranslatable_character.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("22021" | "22P05")),
+        _ => false,
     }
 }
 
@@ -119,7 +154,9 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
         let mut response = (status, body).into_response();
         if let ApiError::TooManyRequests(secs) = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -158,8 +195,12 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", ApiError::PayloadTooLarge.to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "该接口不支持此请求方法".to_string()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload_too_large", ApiError::PayloadTooLarge.to_string())
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "该接口不支持此请求方法".to_string())
+        }
         StatusCode::NOT_FOUND => ("not_found", "找不到该接口".to_string()),
         StatusCode::UNAUTHORIZED => ("unauthorized", ApiError::Unauthorized.to_string()),
         StatusCode::FORBIDDEN => ("forbidden", "无权访问".to_string()),
@@ -168,9 +209,10 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
     };
     let body = json!({ "error": code, "message": message }).to_string();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(body))
 }
 

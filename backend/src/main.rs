@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "reformboard", version, about = "改革看板 Reformboard: runs a government reform plan")]
+#[command(
+    name = "reformboard",
+    version,
+    about = "改革看板 Reformboard: runs a government reform plan"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,9 @@ impl SessionArgs {
     fn limits(&self) -> SessionLimits {
         let default = SessionLimits::default();
         SessionLimits {
-            idle_ms: self.session_idle_minutes.map_or(default.idle_ms, |m| i64::from(m) * 60_000),
+            idle_ms: self
+                .session_idle_minutes
+                .map_or(default.idle_ms, |m| i64::from(m) * 60_000),
             absolute_ms: self
                 .session_max_hours
                 .map_or(default.absolute_ms, |h| i64::from(h) * 3_600_000),
@@ -163,14 +169,23 @@ async fn open(db: &DbArgs) -> anyhow::Result<Db> {
     Db::open(db.database_url.as_deref(), &db.data_dir).await
 }
 
-fn read_plan(file: &PathBuf) -> anyhow::Result<Result<shared::plan_text::ParsedPlan, shared::plan_text::ParseError>> {
+fn read_plan(
+    file: &PathBuf,
+) -> anyhow::Result<Result<shared::plan_text::ParsedPlan, shared::plan_text::ParseError>> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     Ok(shared::plan_text::parse_bytes(&bytes))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Serve { db, addr, site_dir, demo, secure_cookies, sessions } => {
+        Command::Serve {
+            db,
+            addr,
+            site_dir,
+            demo,
+            secure_cookies,
+            sessions,
+        } => {
             let config = Config {
                 demo,
                 secure_cookies,
@@ -202,7 +217,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                         item.cooperating_units.join("、")
                     ));
                 }
-                say(format!("{} 项改革，{} 个单位", parsed.plan.items.len(), parsed.units.len()));
+                say(format!(
+                    "{} 项改革，{} 个单位",
+                    parsed.plan.items.len(),
+                    parsed.units.len()
+                ));
                 for w in &parsed.warnings {
                     say(format!("警告 第{}行：{}", w.line, w.message));
                 }
@@ -238,13 +257,32 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .context("writing the backup")?;
             say(format!("备份已写入 {}", file.display()));
         }
-        Command::Restore { file, data_dir, force } => {
+        Command::Restore {
+            file,
+            data_dir,
+            force,
+        } => {
             restore(&file, &data_dir, force).await?;
-            say(format!("已从 {} 恢复到 {}", file.display(), data_dir.display()));
+            say(format!(
+                "已从 {} 恢复到 {}",
+                file.display(),
+                data_dir.display()
+            ));
         }
-        Command::CreateUser { username, name, unit, role, password: pw, db } => {
-            let role = Role::parse(&role).context("role must be office, unit, leader or supervisor")?;
-            anyhow::ensure!(shared::account::valid_username(&username), "invalid username");
+        Command::CreateUser {
+            username,
+            name,
+            unit,
+            role,
+            password: pw,
+            db,
+        } => {
+            let role =
+                Role::parse(&role).context("role must be office, unit, leader or supervisor")?;
+            anyhow::ensure!(
+                shared::account::valid_username(&username),
+                "invalid username"
+            );
             password::check_new(&pw).map_err(anyhow::Error::msg)?;
             let db = open(&db).await?;
             plan_import::ensure_builtin_units(&db).await?;
@@ -275,10 +313,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 /// The SQLite migrations this binary knows; a backup must have every one of them applied.
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-async fn restore(file: &std::path::Path, data_dir: &std::path::Path, force: bool) -> anyhow::Result<()> {
+async fn restore(
+    file: &std::path::Path,
+    data_dir: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
     anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
     let target = data_dir.join("reformboard.db");
-    let sidecars = [data_dir.join("reformboard.db-wal"), data_dir.join("reformboard.db-shm")];
+    let sidecars = [
+        data_dir.join("reformboard.db-wal"),
+        data_dir.join("reformboard.db-shm"),
+    ];
     if target.exists() && !force {
         anyhow::bail!(
             "{} already holds a database: stop the server and pass --force to replace it",
@@ -294,17 +339,24 @@ async fn restore(file: &std::path::Path, data_dir: &std::path::Path, force: bool
     std::fs::copy(file, &staging)
         .with_context(|| format!("copying {} to {}", file.display(), staging.display()))?;
     let result = prepare_restored(&staging).await;
-    for leftover in ["reformboard.db.restoring-wal", "reformboard.db.restoring-shm"] {
+    for leftover in [
+        "reformboard.db.restoring-wal",
+        "reformboard.db.restoring-shm",
+    ] {
         let _ = std::fs::remove_file(data_dir.join(leftover));
     }
     if let Err(e) = result {
         let _ = std::fs::remove_file(&staging);
-        return Err(e.context(format!("{} is not a usable Reformboard backup", file.display())));
+        return Err(e.context(format!(
+            "{} is not a usable Reformboard backup",
+            file.display()
+        )));
     }
     // A WAL left by the old database would be replayed onto the new file: remove it first.
     for sidecar in &sidecars {
         if sidecar.exists() {
-            std::fs::remove_file(sidecar).with_context(|| format!("removing {}", sidecar.display()))?;
+            std::fs::remove_file(sidecar)
+                .with_context(|| format!("removing {}", sidecar.display()))?;
         }
     }
     std::fs::rename(&staging, &target)
@@ -322,18 +374,24 @@ async fn prepare_restored(staging: &std::path::Path) -> anyhow::Result<()> {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}?mode=rw", staging.display());
-    let mut conn = sqlx::AnyConnection::connect(&url).await.context("opening it as SQLite")?;
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .context("opening it as SQLite")?;
     let check: String = sqlx::query_scalar("PRAGMA quick_check")
         .fetch_one(&mut conn)
         .await
         .context("not an SQLite database")?;
     anyhow::ensure!(check == "ok", "SQLite integrity check failed: {check}");
-    let applied: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT version, CAST(success AS INTEGER) FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(&mut conn)
-            .await
-            .context("it has no migration table (not a Reformboard database)")?;
-    for m in SQLITE_MIGRATIONS.iter().filter(|m| m.migration_type.is_up_migration()) {
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, CAST(success AS INTEGER) FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .context("it has no migration table (not a Reformboard database)")?;
+    for m in SQLITE_MIGRATIONS
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
         anyhow::ensure!(
             applied.iter().any(|&(v, ok)| v == m.version && ok != 0),
             "migration {} ({}) is not applied",
@@ -348,10 +406,12 @@ async fn prepare_restored(staging: &std::path::Path) -> anyhow::Result<()> {
         anyhow::bail!("it has migration {v}, which this version of Reformboard does not know");
     }
     for table in ["meta", "entity", "audit", "users"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 FROM {table} LIMIT 1")))
-            .fetch_optional(&mut conn)
-            .await
-            .with_context(|| format!("it has no {table} table"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 FROM {table} LIMIT 1"
+        )))
+        .fetch_optional(&mut conn)
+        .await
+        .with_context(|| format!("it has no {table} table"))?;
     }
     // A new epoch: every browser's cookie names the old history, so its next pull is a reset.
     sqlx::query(
@@ -363,7 +423,9 @@ async fn prepare_restored(staging: &std::path::Path) -> anyhow::Result<()> {
     .await
     .context("setting a new sync epoch")?;
     // Fold any WAL into the file before it is moved (the backup itself has none, but be sure).
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await?;
     conn.close().await?;
     Ok(())
 }
@@ -378,18 +440,28 @@ async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Res
     if let Some(site) = &config.site_dir
         && !site.join("index.html").exists()
     {
-        tracing::warn!("{} has no index.html: run `cargo xtask build-site`", site.display());
+        tracing::warn!(
+            "{} has no index.html: run `cargo xtask build-site`",
+            site.display()
+        );
     }
     let hub = PokeHub::new();
     hub.spawn_listener(&db);
-    let state = AppState { db, config: Arc::new(config), hub };
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+        hub,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     say(format!("Reformboard 改革看板 listening on http://{local}"));
     if let Some(pw) = boot.admin_password {
-        say(format!("管理员账号 administrator: {} / {pw}", bootstrap::ADMIN_USERNAME));
+        say(format!(
+            "管理员账号 administrator: {} / {pw}",
+            bootstrap::ADMIN_USERNAME
+        ));
     }
     if demo {
         say(format!(
@@ -410,13 +482,14 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

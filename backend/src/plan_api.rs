@@ -55,7 +55,11 @@ pub fn view(state: &EntityState) -> PlanView {
             name: u.name.clone(),
             aliases: u.aliases.clone(),
             kind: u.kind,
-            leads: items.iter().filter(|i| i.lead_units.contains(&u.id)).map(|i| i.number).collect(),
+            leads: items
+                .iter()
+                .filter(|i| i.lead_units.contains(&u.id))
+                .map(|i| i.number)
+                .collect(),
             cooperates: items
                 .iter()
                 .filter(|i| i.cooperating_units.contains(&u.id))

@@ -75,7 +75,10 @@ fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> {
         }));
     }
     let ids = |names: &[String]| -> Vec<UnitId> {
-        names.iter().filter_map(|n| resolved.get(n.as_str()).copied()).collect()
+        names
+            .iter()
+            .filter_map(|n| resolved.get(n.as_str()).copied())
+            .collect()
     };
     for item in &parsed.plan.items {
         out.push(Entity::Item(Item {
@@ -120,7 +123,11 @@ fn builtin_units() -> Vec<Entity> {
 }
 
 /// Writes `wanted` entities of the plan space, skipping the unchanged ones, in one transaction.
-async fn write_plan_entities(db: &Db, action: &str, wanted: Vec<Entity>) -> anyhow::Result<ImportReport> {
+async fn write_plan_entities(
+    db: &Db,
+    action: &str,
+    wanted: Vec<Entity>,
+) -> anyhow::Result<ImportReport> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
     let mut existing = State::new();
@@ -144,7 +151,16 @@ async fn write_plan_entities(db: &Db, action: &str, wanted: Vec<Entity>) -> anyh
             None => *version.insert(entity_store::bump_space(&mut tx, Space::Plan).await?),
         };
         entity_store::save(&mut tx, entity, v).await?;
-        audit::record(&mut tx, AuditEntry { action, before, after: Some(entity), ..Default::default() }).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry {
+                action,
+                before,
+                after: Some(entity),
+                ..Default::default()
+            },
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(report)

@@ -10,10 +10,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
     let Some(dir) = site_dir else {
         return axum::routing::get(|| async {
-            (axum::http::StatusCode::NOT_FOUND, "前端未构建：请运行 cargo xtask run")
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                "前端未构建：请运行 cargo xtask run",
+            )
         });
     };
-    let index = ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
+    let index = ServeFile::new(dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()

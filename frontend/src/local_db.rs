@@ -69,7 +69,9 @@ impl LocalDb {
 
     /// Everything saved.
     pub async fn load(&self) -> Result<Saved> {
-        let tx = self.0.transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadOnly)?;
+        let tx = self
+            .0
+            .transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadOnly)?;
         let entities = tx.store(ENTITIES)?.get_all(None, None).await?;
         let meta = tx.store(META)?;
         let cookie = meta.get(js("cookie")).await?.as_ref().and_then(decode);
@@ -85,8 +87,17 @@ impl LocalDb {
     }
 
     /// Records a pull: replaces everything on a reset, else applies the changes.
-    pub async fn save_pull(&self, reset: bool, puts: &[Entity], deletes: &[EntityKey], cookie: &Cookie, user: &str) -> Result<()> {
-        let tx = self.0.transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+    pub async fn save_pull(
+        &self,
+        reset: bool,
+        puts: &[Entity],
+        deletes: &[EntityKey],
+        cookie: &Cookie,
+        user: &str,
+    ) -> Result<()> {
+        let tx = self
+            .0
+            .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(ENTITIES)?;
         if reset {
             store.clear().await?;
@@ -95,7 +106,10 @@ impl LocalDb {
             store.delete(js(&key.0)).await?;
         }
         store
-            .put_all(puts.iter().filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))))
+            .put_all(
+                puts.iter()
+                    .filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))),
+            )
             .await?;
         let meta = tx.store(META)?;
         if let Some(c) = encode(cookie) {
@@ -132,7 +146,9 @@ impl LocalDb {
 
     /// Forgets everything (another user signed in on this browser).
     pub async fn clear(&self) -> Result<()> {
-        let tx = self.0.transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadWrite)?;
+        let tx = self
+            .0
+            .transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadWrite)?;
         for name in [ENTITIES, META, OUTBOX] {
             tx.store(name)?.clear().await?;
         }

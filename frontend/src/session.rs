@@ -68,7 +68,11 @@ fn remember(me: &Me) {
 }
 
 fn cached() -> Option<Me> {
-    storage()?.get_item(ME_KEY).ok().flatten().and_then(|j| serde_json::from_str(&j).ok())
+    storage()?
+        .get_item(ME_KEY)
+        .ok()
+        .flatten()
+        .and_then(|j| serde_json::from_str(&j).ok())
 }
 
 fn forget() {

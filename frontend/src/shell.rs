@@ -51,7 +51,11 @@ fn Header() -> impl IntoView {
         });
     };
     let is_office = move || {
-        session.me.get().flatten().is_some_and(|m| m.role == shared::actor::Role::Office)
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| m.role == shared::actor::Role::Office)
     };
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Zh {

@@ -14,13 +14,13 @@ use leptos::task::spawn_local;
 use shared::actor::Actor;
 use shared::entity::Entity;
 use shared::ids::{ClientGroupId, ClientId, TaskId};
-use std::collections::HashSet;
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
     Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
     PushRequest, PushResponse, ServerMessage,
 };
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Connection state shown in the header.
@@ -131,7 +131,11 @@ impl Sync {
         }
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        let pending = PendingMutation { client_id: self.client, id, mutation };
+        let pending = PendingMutation {
+            client_id: self.client,
+            id,
+            mutation,
+        };
         self.pending.update(|p| p.push(pending.clone()));
         // Into the outbox first, so a reload or a crash can't lose it; then to the server.
         match self.db.get_value() {
@@ -146,10 +150,16 @@ impl Sync {
 
     /// Loads what this browser saved for `actor` (none for another user: that is cleared).
     async fn restore(self, actor: &Actor) {
-        let Some(db) = LocalDb::open().await else { return };
+        let Some(db) = LocalDb::open().await else {
+            return;
+        };
         self.db.set_value(Some(db.clone()));
         let Ok(saved) = db.load().await else { return };
-        if saved.user.as_deref().is_some_and(|u| u != actor.user.to_string()) {
+        if saved
+            .user
+            .as_deref()
+            .is_some_and(|u| u != actor.user.to_string())
+        {
             let _ = db.clear().await;
             return;
         }
@@ -164,7 +174,7 @@ impl Sync {
         let mut outbox = saved.outbox;
         outbox.sort_by_key(|p| (p.client_id, p.id));
         self.pending.update(|p| {
-            outbox.extend(p.drain(..));
+            outbox.append(p);
             *p = outbox;
         });
         self.rebase();
@@ -224,12 +234,18 @@ impl Sync {
                 mutations: batch,
             };
             let res: PushResponse = match api::post("/api/sync/push", &req).await {
-                Err(ApiError::Server { status: 409, message }) => {
+                Err(ApiError::Server {
+                    status: 409,
+                    message,
+                }) => {
                     // A gap in another tab's saved outbox (part of it never reached storage):
                     // those changes can't be applied in order, so they are dropped, visibly.
-                    self.notices.update(|n| n.push(format!("部分离线更改无法同步：{message}")));
+                    self.notices
+                        .update(|n| n.push(format!("部分离线更改无法同步：{message}")));
                     let me = self.client;
-                    let dropped: Vec<PendingMutation> = self.pending.with_untracked(|p| p.iter().filter(|m| m.client_id != me).cloned().collect());
+                    let dropped: Vec<PendingMutation> = self.pending.with_untracked(|p| {
+                        p.iter().filter(|m| m.client_id != me).cloned().collect()
+                    });
                     self.pending.update(|p| p.retain(|m| m.client_id == me));
                     if let Some(db) = self.db.get_value() {
                         let _ = db.confirm(&dropped).await;
@@ -255,12 +271,24 @@ impl Sync {
             cookie: self.cookie.get_value(),
         };
         let res: PullResponse = api::post("/api/sync/pull", &req).await?;
-        let flashed = if res.reset { vec![] } else { self.changed_by_others(&res.puts) };
+        let flashed = if res.reset {
+            vec![]
+        } else {
+            self.changed_by_others(&res.puts)
+        };
         if let (Some(db), Some(actor)) = (self.db.get_value(), self.actor.get_value()) {
             let user = actor.user.to_string();
-            let _ = db.save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user).await;
+            let _ = db
+                .save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user)
+                .await;
         }
-        let PullResponse { reset, cookie, puts, deletes, last_mutation_ids } = res;
+        let PullResponse {
+            reset,
+            cookie,
+            puts,
+            deletes,
+            last_mutation_ids,
+        } = res;
         self.base.update_value(|base| {
             if reset {
                 *base = State::new();
@@ -274,10 +302,14 @@ impl Sync {
         });
         self.cookie.set_value(Some(cookie));
         // Every client's confirmed mutations leave the outbox, other tabs' too.
-        let is_confirmed =
-            |m: &PendingMutation| last_mutation_ids.get(&m.client_id).is_some_and(|last| m.id <= *last);
-        let confirmed: Vec<PendingMutation> =
-            self.pending.with_untracked(|p| p.iter().filter(|m| is_confirmed(m)).cloned().collect());
+        let is_confirmed = |m: &PendingMutation| {
+            last_mutation_ids
+                .get(&m.client_id)
+                .is_some_and(|last| m.id <= *last)
+        };
+        let confirmed: Vec<PendingMutation> = self
+            .pending
+            .with_untracked(|p| p.iter().filter(|m| is_confirmed(m)).cloned().collect());
         if !confirmed.is_empty() {
             self.pending.update(|p| p.retain(|m| !is_confirmed(m)));
             if let Some(db) = self.db.get_value() {
@@ -336,21 +368,19 @@ impl Sync {
     async fn listen(self) {
         let mut delay = Duration::from_millis(500);
         loop {
-            if let Some(url) = ws_url() {
-                if let Ok(mut socket) = WebSocket::open(&url) {
-                    // Anything may have changed while we were not listening.
-                    self.kick();
-                    while let Some(msg) = socket.next().await {
-                        delay = Duration::from_millis(500);
-                        let Ok(Message::Text(text)) = msg else {
-                            if msg.is_err() {
-                                break;
-                            }
-                            continue;
-                        };
-                        if let Ok(ServerMessage::Poke { .. }) = serde_json::from_str(&text) {
-                            self.kick();
+            if let Some(mut socket) = ws_url().and_then(|url| WebSocket::open(&url).ok()) {
+                // Anything may have changed while we were not listening.
+                self.kick();
+                while let Some(msg) = socket.next().await {
+                    delay = Duration::from_millis(500);
+                    let Ok(Message::Text(text)) = msg else {
+                        if msg.is_err() {
+                            break;
                         }
+                        continue;
+                    };
+                    if let Ok(ServerMessage::Poke { .. }) = serde_json::from_str(&text) {
+                        self.kick();
                     }
                 }
             }

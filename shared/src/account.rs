@@ -116,5 +116,7 @@ pub struct ResetPasswordRequest {
 /// A username is 2–64 characters of letters, digits, `.`, `_` or `-`.
 pub fn valid_username(name: &str) -> bool {
     (2..=64).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }

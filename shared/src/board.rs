@@ -78,8 +78,12 @@ pub mod sort_key {
     /// A key that sorts strictly between `before` and `after` (either may be absent).
     /// Invalid neighbour keys are treated as absent, so a corrupt key can't block a move.
     pub fn between(before: Option<&str>, after: Option<&str>) -> String {
-        let before = before.filter(|k| is_valid(k)).and_then(|k| FractionalIndex::from_string(k).ok());
-        let after = after.filter(|k| is_valid(k)).and_then(|k| FractionalIndex::from_string(k).ok());
+        let before = before
+            .filter(|k| is_valid(k))
+            .and_then(|k| FractionalIndex::from_string(k).ok());
+        let after = after
+            .filter(|k| is_valid(k))
+            .and_then(|k| FractionalIndex::from_string(k).ok());
         let key = match (&before, &after) {
             (None, None) => FractionalIndex::default(),
             (Some(b), None) => FractionalIndex::new_after(b),

@@ -59,10 +59,16 @@ const PLAN_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a9e_3b7d_4e21_9a0f_5c8d_1e2
 
 /// The id of the item with this number in the plan.
 pub fn item_id_for_number(number: u32) -> ItemId {
-    ItemId(Uuid::new_v5(&PLAN_NAMESPACE, format!("item:{number}").as_bytes()))
+    ItemId(Uuid::new_v5(
+        &PLAN_NAMESPACE,
+        format!("item:{number}").as_bytes(),
+    ))
 }
 
 /// The id of the unit with this canonical name.
 pub fn unit_id_for_name(name: &str) -> UnitId {
-    UnitId(Uuid::new_v5(&PLAN_NAMESPACE, format!("unit:{name}").as_bytes()))
+    UnitId(Uuid::new_v5(
+        &PLAN_NAMESPACE,
+        format!("unit:{name}").as_bytes(),
+    ))
 }

@@ -284,7 +284,11 @@ impl Mutation {
                 keys.extend(task.map(EntityKey::task));
                 keys
             }
-            other => other.target_task().map(EntityKey::task).into_iter().collect(),
+            other => other
+                .target_task()
+                .map(EntityKey::task)
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -324,11 +328,15 @@ impl Mutation {
 }
 
 fn find_item(state: &State, id: ItemId) -> Result<&Item, Rejection> {
-    state.item(id).ok_or_else(|| Rejection::NotFound("改革项目".into()))
+    state
+        .item(id)
+        .ok_or_else(|| Rejection::NotFound("改革项目".into()))
 }
 
 fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
-    let task = state.task(id).ok_or_else(|| Rejection::NotFound("任务".into()))?;
+    let task = state
+        .task(id)
+        .ok_or_else(|| Rejection::NotFound("任务".into()))?;
     Ok((task, find_item(state, task.item)?))
 }
 
@@ -344,7 +352,9 @@ fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
     if permission::may_own(owner, item) {
         Ok(())
     } else {
-        Err(Rejection::Invalid("任务只能指派给该项目的牵头或配合单位".into()))
+        Err(Rejection::Invalid(
+            "任务只能指派给该项目的牵头或配合单位".into(),
+        ))
     }
 }
 
@@ -354,7 +364,16 @@ fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
 pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Change>, Rejection> {
     m.authorize(state, actor)?;
     match m {
-        Mutation::CreateTask { id, item, title, owner, column, sort_key, due, at } => {
+        Mutation::CreateTask {
+            id,
+            item,
+            title,
+            owner,
+            column,
+            sort_key,
+            due,
+            at,
+        } => {
             if state.task(*id).is_some() {
                 return Err(Rejection::Invalid("任务编号重复".into()));
             }
@@ -379,7 +398,13 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             };
             Ok(vec![put(state, Entity::Task(task))])
         }
-        Mutation::AddComment { id, item, task, body, at } => {
+        Mutation::AddComment {
+            id,
+            item,
+            task,
+            body,
+            at,
+        } => {
             if state.get(&EntityKey::comment(*id)).is_some() {
                 return Err(Rejection::Invalid("意见编号重复".into()));
             }
@@ -473,7 +498,8 @@ fn find_step(task: &mut Task, id: StepId) -> Result<&mut Step, Rejection> {
 }
 
 fn sort_steps(task: &mut Task) {
-    task.steps.sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
+    task.steps
+        .sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
 }
 
 /// The field edits on a task, each validated.
@@ -489,7 +515,9 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             t.progress = *progress;
         }
         Mutation::AssignTask { owner, .. } => t.owner = *owner,
-        Mutation::MoveTask { column, sort_key, .. } => {
+        Mutation::MoveTask {
+            column, sort_key, ..
+        } => {
             check_sort_key(sort_key)?;
             t.column = *column;
             t.sort_key = sort_key.clone();
@@ -498,10 +526,18 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             }
         }
         Mutation::SetTaskBlocked { reason, .. } => {
-            t.blocked = reason.as_deref().map(|r| text::BLOCKED_REASON.parse(r)).transpose()?;
+            t.blocked = reason
+                .as_deref()
+                .map(|r| text::BLOCKED_REASON.parse(r))
+                .transpose()?;
         }
         Mutation::ArchiveTask { .. } => t.archived = true,
-        Mutation::AddStep { step, text, sort_key, .. } => {
+        Mutation::AddStep {
+            step,
+            text,
+            sort_key,
+            ..
+        } => {
             if t.steps.len() >= MAX_STEPS {
                 return Err(Rejection::Invalid(format!("每个任务最多{MAX_STEPS}个步骤")));
             }
@@ -531,7 +567,9 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             find_step(t, *step)?;
             t.steps.retain(|s| s.id != *step);
         }
-        Mutation::CreateTask { .. } | Mutation::AddComment { .. } | Mutation::RestoreTask { .. } => {
+        Mutation::CreateTask { .. }
+        | Mutation::AddComment { .. }
+        | Mutation::RestoreTask { .. } => {
             return Err(Rejection::Invalid("未知操作".into()));
         }
     }

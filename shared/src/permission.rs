@@ -59,8 +59,8 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             }
         }
         Action::WorkOnTask(task) => {
-            let works_on_it = rel == Relation::Lead
-                || (rel == Relation::Cooperating && task.owner == actor.unit);
+            let works_on_it =
+                rel == Relation::Lead || (rel == Relation::Cooperating && task.owner == actor.unit);
             if unit_role && works_on_it {
                 Ok(())
             } else {

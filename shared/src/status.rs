@@ -88,8 +88,14 @@ pub struct ItemStatus {
 /// The status of an item whose live (not archived) tasks are `tasks`, as of `today`.
 pub fn item_status<'a>(tasks: impl IntoIterator<Item = &'a Task>, today: NaiveDate) -> ItemStatus {
     let tasks: Vec<&Task> = tasks.into_iter().filter(|t| !t.archived).collect();
-    let overdue = tasks.iter().filter(|t| is_overdue(t.due, t.column, today)).count();
-    let blocked = tasks.iter().filter(|t| t.blocked.is_some() && t.column != Column::Done).count();
+    let overdue = tasks
+        .iter()
+        .filter(|t| is_overdue(t.due, t.column, today))
+        .count();
+    let blocked = tasks
+        .iter()
+        .filter(|t| t.blocked.is_some() && t.column != Column::Done)
+        .count();
     let due_soon = tasks
         .iter()
         .filter(|t| t.column != Column::Done)
@@ -106,8 +112,17 @@ pub fn item_status<'a>(tasks: impl IntoIterator<Item = &'a Task>, today: NaiveDa
     if due_soon > 0 {
         reasons.push(Reason::DueSoon { count: due_soon });
     }
-    let light = reasons.iter().map(Reason::light).max().unwrap_or(Light::Green);
-    ItemStatus { light, reasons, progress: progress(&tasks), overdue }
+    let light = reasons
+        .iter()
+        .map(Reason::light)
+        .max()
+        .unwrap_or(Light::Green);
+    ItemStatus {
+        light,
+        reasons,
+        progress: progress(&tasks),
+        overdue,
+    }
 }
 
 /// Average progress of `tasks`, 0 when there are none.
@@ -153,13 +168,28 @@ mod tests {
     fn boundaries() {
         let today = day(4, 1);
         // Due yesterday and not done: red. Due today: not overdue, but due soon.
-        assert_eq!(item_status([&task(Some(day(3, 31)), Column::InProgress, 0)], today).light, Light::Red);
-        assert_eq!(item_status([&task(Some(day(4, 1)), Column::InProgress, 0)], today).light, Light::Amber);
+        assert_eq!(
+            item_status([&task(Some(day(3, 31)), Column::InProgress, 0)], today).light,
+            Light::Red
+        );
+        assert_eq!(
+            item_status([&task(Some(day(4, 1)), Column::InProgress, 0)], today).light,
+            Light::Amber
+        );
         // Exactly seven days ahead is amber; eight is green.
-        assert_eq!(item_status([&task(Some(day(4, 8)), Column::NotStarted, 0)], today).light, Light::Amber);
-        assert_eq!(item_status([&task(Some(day(4, 9)), Column::NotStarted, 0)], today).light, Light::Green);
+        assert_eq!(
+            item_status([&task(Some(day(4, 8)), Column::NotStarted, 0)], today).light,
+            Light::Amber
+        );
+        assert_eq!(
+            item_status([&task(Some(day(4, 9)), Column::NotStarted, 0)], today).light,
+            Light::Green
+        );
         // Done late is not overdue.
-        assert_eq!(item_status([&task(Some(day(3, 1)), Column::Done, 100)], today).light, Light::Green);
+        assert_eq!(
+            item_status([&task(Some(day(3, 1)), Column::Done, 100)], today).light,
+            Light::Green
+        );
         let mut blocked = task(None, Column::InProgress, 10);
         blocked.blocked = Some("缺少资金".into());
         let s = item_status([&blocked], today);

@@ -36,15 +36,40 @@ pub struct Field {
 }
 
 /// A task's title.
-pub const TASK_TITLE: Field = Field { name: "标题", max: 200, required: true, multiline: false };
+pub const TASK_TITLE: Field = Field {
+    name: "标题",
+    max: 200,
+    required: true,
+    multiline: false,
+};
 /// A task's notes.
-pub const TASK_NOTES: Field = Field { name: "说明", max: 10_000, required: false, multiline: true };
+pub const TASK_NOTES: Field = Field {
+    name: "说明",
+    max: 10_000,
+    required: false,
+    multiline: true,
+};
 /// A checklist step.
-pub const STEP_TEXT: Field = Field { name: "步骤", max: 300, required: true, multiline: false };
+pub const STEP_TEXT: Field = Field {
+    name: "步骤",
+    max: 300,
+    required: true,
+    multiline: false,
+};
 /// Why a task is blocked.
-pub const BLOCKED_REASON: Field = Field { name: "受阻原因", max: 500, required: true, multiline: true };
+pub const BLOCKED_REASON: Field = Field {
+    name: "受阻原因",
+    max: 500,
+    required: true,
+    multiline: true,
+};
 /// A comment.
-pub const COMMENT: Field = Field { name: "意见", max: 5_000, required: true, multiline: true };
+pub const COMMENT: Field = Field {
+    name: "意见",
+    max: 5_000,
+    required: true,
+    multiline: true,
+};
 
 impl Field {
     /// The cleaned text, or why it can't be stored.
@@ -63,7 +88,10 @@ impl Field {
             return Err(TextError::Empty { field: self.name });
         }
         if cleaned.chars().count() > self.max {
-            return Err(TextError::TooLong { field: self.name, max: self.max });
+            return Err(TextError::TooLong {
+                field: self.name,
+                max: self.max,
+            });
         }
         Ok(cleaned)
     }
@@ -77,8 +105,14 @@ mod tests {
     fn strips_controls_and_bounds_length() {
         assert_eq!(TASK_TITLE.parse("  a\u{0}b\nc ").as_deref(), Ok("ab c"));
         assert_eq!(TASK_NOTES.parse("a\r\nb").as_deref(), Ok("a\nb"));
-        assert!(matches!(TASK_TITLE.parse("  "), Err(TextError::Empty { .. })));
-        assert!(matches!(TASK_TITLE.parse(&"字".repeat(201)), Err(TextError::TooLong { .. })));
+        assert!(matches!(
+            TASK_TITLE.parse("  "),
+            Err(TextError::Empty { .. })
+        ));
+        assert!(matches!(
+            TASK_TITLE.parse(&"字".repeat(201)),
+            Err(TextError::TooLong { .. })
+        ));
         assert!(TASK_NOTES.parse("").is_ok());
     }
 }

@@ -28,7 +28,8 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn chromedriver() -> PathBuf {
-    std::env::var_os("CHROMEDRIVER").map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from)
+    std::env::var_os("CHROMEDRIVER")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromedriver"), PathBuf::from)
 }
 
 fn chromium() -> PathBuf {
@@ -82,13 +83,24 @@ impl Browser {
             );
         }
         let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), serde_json::Value::Object(chrome));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::Value::Object(chrome),
+        );
         let url = format!("http://127.0.0.1:{port}");
         let mut last_err = None;
         for _ in 0..50 {
-            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
                 Ok(client) => {
-                    return Ok(Browser { driver, client, _profile: profile });
+                    return Ok(Browser {
+                        driver,
+                        client,
+                        _profile: profile,
+                    });
                 }
                 Err(e) => {
                     last_err = Some(e);
@@ -96,11 +108,16 @@ impl Browser {
                 }
             }
         }
-        Err(anyhow::anyhow!("chromedriver did not start a session: {last_err:?}"))
+        Err(anyhow::anyhow!(
+            "chromedriver did not start a session: {last_err:?}"
+        ))
     }
 
     /// Waits up to 20 s for an element.
-    pub async fn find(&self, locator: Locator<'_>) -> anyhow::Result<fantoccini::elements::Element> {
+    pub async fn find(
+        &self,
+        locator: Locator<'_>,
+    ) -> anyhow::Result<fantoccini::elements::Element> {
         self.client
             .wait()
             .at_most(Duration::from_secs(20))
@@ -118,7 +135,10 @@ impl Browser {
     /// Scrolls `el` to the middle of the viewport (pointer actions need their target in view).
     pub async fn scroll_to(&self, el: &fantoccini::elements::Element) -> anyhow::Result<()> {
         self.client
-            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(el)?])
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(el)?],
+            )
             .await?;
         Ok(())
     }
@@ -135,9 +155,18 @@ impl Browser {
     /// Logs in through the login form.
     pub async fn login(&self, base: &str, username: &str, password: &str) -> anyhow::Result<()> {
         self.client.goto(&format!("{base}/login")).await?;
-        self.find(Locator::Css("input[name=username]")).await?.send_keys(username).await?;
-        self.find(Locator::Css("input[name=password]")).await?.send_keys(password).await?;
-        self.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        self.find(Locator::Css("input[name=username]"))
+            .await?
+            .send_keys(username)
+            .await?;
+        self.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(password)
+            .await?;
+        self.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
         self.find(Locator::Css("[data-signed-in]")).await?;
         Ok(())
     }

@@ -26,9 +26,11 @@ pub enum Store {
 /// Path of the `reformboard` binary: `REFORMBOARD_BIN` (set by `cargo xtask test`), else the
 /// workspace's debug build.
 pub fn binary() -> PathBuf {
-    std::env::var_os("REFORMBOARD_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/reformboard")
-    })
+    std::env::var_os("REFORMBOARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/reformboard")
+        })
 }
 
 /// The built app, if `cargo xtask build-site` has run.
@@ -41,7 +43,9 @@ pub fn site_dir() -> Option<PathBuf> {
 
 /// The superuser URL of the throwaway PostgreSQL cluster, if one is running.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("REFORMBOARD_TEST_PG").ok().filter(|s| !s.is_empty())
+    std::env::var("REFORMBOARD_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// Creates a fresh, uniquely named PostgreSQL database and returns its URL.
@@ -52,7 +56,9 @@ pub async fn fresh_postgres_database() -> anyhow::Result<String> {
     )?;
     let name = format!("rb_{}", uuid::Uuid::now_v7().simple());
     let mut conn = sqlx::PgConnection::connect(&admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
     conn.close().await?;
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
     Ok(format!("{base}/{name}"))
@@ -86,7 +92,13 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { store: Store::Sqlite, demo: true, site: false, database_url: None, addr: None }
+        Self {
+            store: Store::Sqlite,
+            demo: true,
+            site: false,
+            database_url: None,
+            addr: None,
+        }
     }
 }
 
@@ -109,10 +121,20 @@ impl Server {
         database_url: Option<String>,
     ) -> anyhow::Result<Server> {
         let bin = binary();
-        anyhow::ensure!(bin.exists(), "{} is missing: run `cargo build -p backend`", bin.display());
+        anyhow::ensure!(
+            bin.exists(),
+            "{} is missing: run `cargo build -p backend`",
+            bin.display()
+        );
         let mut cmd = Command::new(&bin);
-        let addr = opts.addr.map_or_else(|| "127.0.0.1:0".to_string(), |a| a.to_string());
-        cmd.arg("serve").arg("--addr").arg(addr).arg("--data-dir").arg(data_dir.path());
+        let addr = opts
+            .addr
+            .map_or_else(|| "127.0.0.1:0".to_string(), |a| a.to_string());
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg(addr)
+            .arg("--data-dir")
+            .arg(data_dir.path());
         if opts.demo {
             cmd.arg("--demo");
         }
@@ -124,8 +146,12 @@ impl Server {
         if let Some(url) = &database_url {
             cmd.env("DATABASE_URL", url);
         }
-        cmd.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit());
-        let mut child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        cmd.env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -142,7 +168,12 @@ impl Server {
                 bail!("the server did not start within 60 s");
             }
         };
-        Ok(Server { child, url, data_dir: Some(data_dir), database_url })
+        Ok(Server {
+            child,
+            url,
+            data_dir: Some(data_dir),
+            database_url,
+        })
     }
 
     /// A fresh HTTP client for this server (own cookie jar).
@@ -161,7 +192,10 @@ impl Server {
     pub fn kill(mut self) -> (tempfile::TempDir, Option<String>) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = self.data_dir.take().expect("a running server has its data directory");
+        let dir = self
+            .data_dir
+            .take()
+            .expect("a running server has its data directory");
         (dir, self.database_url.take())
     }
 
@@ -172,7 +206,9 @@ impl Server {
 
     /// Its data directory.
     pub fn data_path(&self) -> &std::path::Path {
-        self.data_dir.as_ref().map_or(std::path::Path::new("."), |d| d.path())
+        self.data_dir
+            .as_ref()
+            .map_or(std::path::Path::new("."), |d| d.path())
     }
 }
 
@@ -196,21 +232,34 @@ impl Api {
     /// A client for `base`.
     pub fn new(base: &str) -> Api {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-reformboard", reqwest::header::HeaderValue::from_static("1"));
+        headers.insert(
+            "x-reformboard",
+            reqwest::header::HeaderValue::from_static("1"),
+        );
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .default_headers(headers)
             .build()
             .unwrap_or_default();
-        Api { base: base.to_string(), http }
+        Api {
+            base: base.to_string(),
+            http,
+        }
     }
 
     /// `POST /api/auth/login`; fails unless 200.
     pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<serde_json::Value> {
         let res = self
-            .post("/api/auth/login", &serde_json::json!({ "username": username, "password": password }))
+            .post(
+                "/api/auth/login",
+                &serde_json::json!({ "username": username, "password": password }),
+            )
             .await?;
-        anyhow::ensure!(res.status().is_success(), "login as {username}: {}", res.status());
+        anyhow::ensure!(
+            res.status().is_success(),
+            "login as {username}: {}",
+            res.status()
+        );
         Ok(res.json().await?)
     }
 
@@ -225,7 +274,12 @@ impl Api {
         path: &str,
         body: &T,
     ) -> anyhow::Result<reqwest::Response> {
-        Ok(self.http.post(format!("{}{path}", self.base)).json(body).send().await?)
+        Ok(self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?)
     }
 
     /// GET a path and decode JSON, failing unless 2xx.
@@ -253,7 +307,8 @@ impl Api {
 
 /// The demo username of the unit named `unit` (demo accounts are listed by display name).
 pub async fn demo_username(server: &Server, unit: &str) -> anyhow::Result<String> {
-    let accounts: Vec<shared::account::DemoAccount> = server.client().get_json("/api/auth/demo-accounts").await?;
+    let accounts: Vec<shared::account::DemoAccount> =
+        server.client().get_json("/api/auth/demo-accounts").await?;
     accounts
         .into_iter()
         .find(|a| a.display_name == unit)

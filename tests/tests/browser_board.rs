@@ -13,14 +13,25 @@ const LEAD: &str = "区财政局〈国资委〉";
 const COOP: &str = "区社工委";
 
 async fn card(browser: &Browser, title: &str) -> anyhow::Result<fantoccini::elements::Element> {
-    let xpath = format!("//li[contains(@class,'card')][.//button[contains(@class,'card-open') and normalize-space(.)={}]]", xpath_literal(title));
+    let xpath = format!(
+        "//li[contains(@class,'card')][.//button[contains(@class,'card-open') and normalize-space(.)={}]]",
+        xpath_literal(title)
+    );
     browser.find(Locator::XPath(&xpath)).await
 }
 
 /// The column slug a card is in now.
 async fn column_of(browser: &Browser, title: &str) -> anyhow::Result<String> {
-    let xpath = format!("//section[@data-drop-column][.//button[contains(@class,'card-open') and normalize-space(.)={}]]", xpath_literal(title));
-    Ok(browser.find(Locator::XPath(&xpath)).await?.attr("data-drop-column").await?.unwrap_or_default())
+    let xpath = format!(
+        "//section[@data-drop-column][.//button[contains(@class,'card-open') and normalize-space(.)={}]]",
+        xpath_literal(title)
+    );
+    Ok(browser
+        .find(Locator::XPath(&xpath))
+        .await?
+        .attr("data-drop-column")
+        .await?
+        .unwrap_or_default())
 }
 
 /// Waits until `title` is in `column`.
@@ -31,22 +42,35 @@ async fn wait_column(browser: &Browser, title: &str, column: &str) -> anyhow::Re
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("{title} never reached {column} (is in {:?})", column_of(browser, title).await.ok())
+    anyhow::bail!(
+        "{title} never reached {column} (is in {:?})",
+        column_of(browser, title).await.ok()
+    )
 }
 
 async fn create_task(browser: &Browser, title: &str, owner: &str) -> anyhow::Result<()> {
     let form = browser.find(Locator::Css("form.create-task")).await?;
-    form.find(Locator::Css("input[name=title]")).await?.send_keys(title).await?;
+    form.find(Locator::Css("input[name=title]"))
+        .await?
+        .send_keys(title)
+        .await?;
     let select = form.find(Locator::Css("select[name=owner]")).await?;
     select.select_by_label(owner).await?;
-    form.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    form.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
     card(browser, title).await?;
     Ok(())
 }
 
 async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
     for _ in 0..100 {
-        let text = browser.find(Locator::Css("[data-testid=sync-state]")).await?.text().await?;
+        let text = browser
+            .find(Locator::Css("[data-testid=sync-state]"))
+            .await?
+            .text()
+            .await?;
         if text == "在线" || text == "Online" {
             return Ok(());
         }
@@ -57,13 +81,22 @@ async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions { site: true, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
     let lead = demo_username(&server, LEAD).await?;
     let coop = demo_username(&server, COOP).await?;
     let browser = Browser::start(DESKTOP, false).await?;
     browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    browser.client.goto(&format!("{}/items/4/board", server.url)).await?;
-    browser.wait_for_text("开展集体股份合作公司试点改革").await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    browser
+        .wait_for_text("开展集体股份合作公司试点改革")
+        .await?;
 
     create_task(&browser, "摸清试点公司底数", LEAD).await?;
     create_task(&browser, "制定扶持办法", COOP).await?;
@@ -71,38 +104,86 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     assert_eq!(column_of(&browser, "制定扶持办法").await?, "not_started");
 
     // Checklist in the card's detail.
-    card(&browser, "制定扶持办法").await?.find(Locator::Css(".card-open")).await?.click().await?;
+    card(&browser, "制定扶持办法")
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .click()
+        .await?;
     let dialog = browser.find(Locator::Css("[role=dialog]")).await?;
     for step in ["调研兄弟区做法", "起草办法"] {
-        dialog.find(Locator::Css("input[name=step]")).await?.send_keys(step).await?;
-        dialog.find(Locator::XPath(".//form[.//input[@name='step']]//button[@type='submit']")).await?.click().await?;
+        dialog
+            .find(Locator::Css("input[name=step]"))
+            .await?
+            .send_keys(step)
+            .await?;
+        dialog
+            .find(Locator::XPath(
+                ".//form[.//input[@name='step']]//button[@type='submit']",
+            ))
+            .await?
+            .click()
+            .await?;
         browser.wait_for_text(step).await?;
     }
-    dialog.find(Locator::Css("button.close")).await?.click().await?;
+    dialog
+        .find(Locator::Css("button.close"))
+        .await?
+        .click()
+        .await?;
     browser.wait_for_text("☑ 0/2").await?;
 
     // Drag by mouse to 推进中.
-    let handle = card(&browser, "制定扶持办法").await?.find(Locator::Css(".handle")).await?;
+    let handle = card(&browser, "制定扶持办法")
+        .await?
+        .find(Locator::Css(".handle"))
+        .await?;
     browser.scroll_to(&handle).await?;
-    let target = browser.find(Locator::Css("section[data-drop-column=in_progress] h3")).await?;
+    let target = browser
+        .find(Locator::Css("section[data-drop-column=in_progress] h3"))
+        .await?;
     let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement { element: handle, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
         .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(100)), x: 20.0, y: 10.0 })
-        .then(PointerAction::MoveToElement { element: target, duration: Some(Duration::from_millis(300)), x: 0.0, y: 30.0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 20.0,
+            y: 10.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0.0,
+            y: 30.0,
+        })
         .then(PointerAction::Up { button: 0 });
     browser.client.perform_actions(drag).await?;
     wait_column(&browser, "制定扶持办法", "in_progress").await?;
 
     // Keyboard: Shift+→ moves the focused card one column right.
-    let open = card(&browser, "摸清试点公司底数").await?.find(Locator::Css(".card-open")).await?;
+    let open = card(&browser, "摸清试点公司底数")
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?;
     open.send_keys("\u{E008}\u{E014}").await?; // Shift + ArrowRight
     wait_column(&browser, "摸清试点公司底数", "in_progress").await?;
 
     // The XSS attempt is shown as text, not run.
     let alert = browser.client.get_alert_text().await;
     assert!(alert.is_err(), "an alert opened: {alert:?}");
-    assert_eq!(browser.client.find_all(Locator::Css("li.card img")).await?.len(), 0);
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css("li.card img"))
+            .await?
+            .len(),
+        0
+    );
 
     sync_settled(&browser).await?;
     browser.screenshot("board-desktop").await?;
@@ -121,15 +202,39 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(browser.client.find_all(Locator::XPath("//button[contains(@class,'card-open') and normalize-space(.)='摸清试点公司底数']")).await?.is_empty());
+    assert!(
+        browser
+            .client
+            .find_all(Locator::XPath(
+                "//button[contains(@class,'card-open') and normalize-space(.)='摸清试点公司底数']"
+            ))
+            .await?
+            .is_empty()
+    );
     browser.client.refresh().await?;
     card(&browser, "制定扶持办法").await?;
-    assert!(browser.client.find_all(Locator::XPath("//button[contains(@class,'card-open') and normalize-space(.)='摸清试点公司底数']")).await?.is_empty());
+    assert!(
+        browser
+            .client
+            .find_all(Locator::XPath(
+                "//button[contains(@class,'card-open') and normalize-space(.)='摸清试点公司底数']"
+            ))
+            .await?
+            .is_empty()
+    );
 
     // Language switch renames the columns.
-    browser.find(Locator::Css("button[aria-label='切换语言']")).await?.click().await?;
+    browser
+        .find(Locator::Css("button[aria-label='切换语言']"))
+        .await?
+        .click()
+        .await?;
     browser.wait_for_text("In progress").await?;
-    browser.find(Locator::Css("button[aria-label='Switch language']")).await?.click().await?;
+    browser
+        .find(Locator::Css("button[aria-label='Switch language']"))
+        .await?
+        .click()
+        .await?;
     browser.wait_for_text("推进中").await?;
     browser.close().await?;
 
@@ -140,49 +245,120 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     other.client.goto(&format!("{}/my", server.url)).await?;
     other.find(Locator::XPath("//section[contains(@class,'lane')][.//h2[contains(.,'开展集体股份合作公司试点改革')]]//button[normalize-space(.)='制定扶持办法']")).await?;
     other.screenshot("board-my-tasks").await?;
-    other.client.goto(&format!("{}/items/4/board", server.url)).await?;
+    other
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
     card(&other, "摸清试点公司底数").await?;
-    assert!(other.client.find_all(Locator::Css("form.create-task")).await?.is_empty(), "no create form");
-    card(&other, "制定扶持办法").await?.find(Locator::Css(".card-open")).await?.click().await?;
+    assert!(
+        other
+            .client
+            .find_all(Locator::Css("form.create-task"))
+            .await?
+            .is_empty(),
+        "no create form"
+    );
+    card(&other, "制定扶持办法")
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .click()
+        .await?;
     other.find(Locator::Css("[role=dialog]")).await?;
-    assert!(other.client.find_all(Locator::XPath("//button[normalize-space(.)='归档']")).await?.is_empty(), "no archive button");
+    assert!(
+        other
+            .client
+            .find_all(Locator::XPath("//button[normalize-space(.)='归档']"))
+            .await?
+            .is_empty(),
+        "no archive button"
+    );
     other.close().await
 }
 
 #[tokio::test]
 async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions { site: true, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
     let lead = demo_username(&server, LEAD).await?;
     let browser = Browser::start(PHONE, true).await?;
     browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    browser.client.goto(&format!("{}/items/4/board", server.url)).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
     create_task(&browser, "试点公司一企一策", LEAD).await?;
     create_task(&browser, "财务公开检查", LEAD).await?;
 
     // Touch drag: press the handle, move a little (the drag starts), then move onto the
     // 推进中 tab and lift.
-    let handle = card(&browser, "试点公司一企一策").await?.find(Locator::Css(".handle")).await?;
+    let handle = card(&browser, "试点公司一企一策")
+        .await?
+        .find(Locator::Css(".handle"))
+        .await?;
     browser.scroll_to(&handle).await?;
-    let target = browser.find(Locator::Css("[data-drop-tab=in_progress]")).await?;
+    let target = browser
+        .find(Locator::Css("[data-drop-tab=in_progress]"))
+        .await?;
     let touch = TouchActions::new("finger".into())
-        .then(PointerAction::MoveToElement { element: handle, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
         .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(150)), x: 0.0, y: 20.0 })
-        .then(PointerAction::MoveToElement { element: target, duration: Some(Duration::from_millis(300)), x: 0.0, y: 0.0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(150)),
+            x: 0.0,
+            y: 20.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0.0,
+            y: 0.0,
+        })
         .then(PointerAction::Up { button: 0 });
     browser.client.perform_actions(touch).await?;
     browser.client.release_actions().await?;
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
 
     // The 移动到… menu.
-    card(&browser, "财务公开检查").await?.find(Locator::Css(".move-menu button")).await?.click().await?;
-    browser.find(Locator::XPath("//div[@role='menu']/button[normalize-space(.)='待验收']")).await?.click().await?;
+    card(&browser, "财务公开检查")
+        .await?
+        .find(Locator::Css(".move-menu button"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='menu']/button[normalize-space(.)='待验收']",
+        ))
+        .await?
+        .click()
+        .await?;
     wait_column(&browser, "财务公开检查", "review").await?;
 
     // One column at a time, switched with the tabs; nothing wider than the screen.
-    browser.find(Locator::XPath("//div[@role='tablist']/button[contains(.,'待验收')]")).await?.click().await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[contains(.,'待验收')]",
+        ))
+        .await?
+        .click()
+        .await?;
     sync_settled(&browser).await?;
-    let overflow = browser.client.execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![]).await?;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await?;
     assert_eq!(overflow, serde_json::Value::Bool(false));
     browser.screenshot("board-phone").await?;
 

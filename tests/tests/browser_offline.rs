@@ -33,7 +33,11 @@ where
 }
 
 async fn sync_text(browser: &Browser) -> String {
-    match browser.client.find(Locator::Css("[data-testid=sync-state]")).await {
+    match browser
+        .client
+        .find(Locator::Css("[data-testid=sync-state]"))
+        .await
+    {
         Ok(el) => el.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
@@ -41,7 +45,10 @@ async fn sync_text(browser: &Browser) -> String {
 
 #[tokio::test]
 async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<()> {
-    let opts = ServerOptions { site: true, ..Default::default() };
+    let opts = ServerOptions {
+        site: true,
+        ..Default::default()
+    };
     let server = Server::start(opts.clone()).await?;
     let addr = server.addr()?;
     let lead = demo_username(&server, "区财政局〈国资委〉").await?;
@@ -49,49 +56,101 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     // The lead unit, on a phone, creates a task while online.
     let phone = Browser::start(PHONE, true).await?;
     phone.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    phone.client.goto(&format!("{}/items/4/board", server.url)).await?;
+    phone
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
     let form = phone.find(Locator::Css("form.create-task")).await?;
-    form.find(Locator::Css("input[name=title]")).await?.send_keys(TITLE).await?;
-    form.find(Locator::Css("button[type=submit]")).await?.click().await?;
-    wait_until("the task is created and synced", || async { column_of(&phone, TITLE).await.is_some() && sync_text(&phone).await == "在线" }).await?;
+    form.find(Locator::Css("input[name=title]"))
+        .await?
+        .send_keys(TITLE)
+        .await?;
+    form.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&phone, TITLE).await.is_some() && sync_text(&phone).await == "在线"
+    })
+    .await?;
     // The service worker has taken control, so the app shell is cached.
     wait_until("the service worker controls the page", || async {
-        phone.client.execute("return !!navigator.serviceWorker.controller;", vec![]).await.ok() == Some(serde_json::Value::Bool(true))
+        phone
+            .client
+            .execute("return !!navigator.serviceWorker.controller;", vec![])
+            .await
+            .ok()
+            == Some(serde_json::Value::Bool(true))
     })
     .await?;
 
     // The office watches the same board on a desktop.
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
-    office.client.goto(&format!("{}/items/4/board", server.url)).await?;
-    wait_until("the office sees the task", || async { column_of(&office, TITLE).await.as_deref() == Some("not_started") }).await?;
+    office
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    wait_until("the office sees the task", || async {
+        column_of(&office, TITLE).await.as_deref() == Some("not_started")
+    })
+    .await?;
 
     // The backend dies.
     let (data_dir, database_url) = server.kill();
 
     // The phone keeps working: move the card with the menu.
     let card = phone
-        .find(Locator::XPath(&format!("//li[contains(@class,'card')][.//button[normalize-space(.)={}]]", xpath_literal(TITLE))))
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'card')][.//button[normalize-space(.)={}]]",
+            xpath_literal(TITLE)
+        )))
         .await?;
     let menu = card.find(Locator::Css(".move-menu button")).await?;
     phone.scroll_to(&menu).await?;
     menu.click().await?;
-    phone.find(Locator::XPath("//div[@role='menu']/button[normalize-space(.)='推进中']")).await?.click().await?;
-    wait_until("the move shows locally", || async { column_of(&phone, TITLE).await.as_deref() == Some("in_progress") }).await?;
-    wait_until("the phone says it is offline with 1 change waiting", || async {
-        let t = sync_text(&phone).await;
-        t.contains("离线") && t.contains("1 项待同步")
+    phone
+        .find(Locator::XPath(
+            "//div[@role='menu']/button[normalize-space(.)='推进中']",
+        ))
+        .await?
+        .click()
+        .await?;
+    wait_until("the move shows locally", || async {
+        column_of(&phone, TITLE).await.as_deref() == Some("in_progress")
     })
+    .await?;
+    wait_until(
+        "the phone says it is offline with 1 change waiting",
+        || async {
+            let t = sync_text(&phone).await;
+            t.contains("离线") && t.contains("1 项待同步")
+        },
+    )
     .await?;
 
     // Reload with no server: the app still opens, the edit is still there.
     phone.client.refresh().await?;
-    wait_until("the reloaded app shows the edit", || async { column_of(&phone, TITLE).await.as_deref() == Some("in_progress") }).await?;
+    wait_until("the reloaded app shows the edit", || async {
+        column_of(&phone, TITLE).await.as_deref() == Some("in_progress")
+    })
+    .await?;
     phone.screenshot("offline-phone-after-reload").await?;
 
     // The backend comes back on the same address; the edit reaches it and the office sees it.
-    let server = Server::start_in(ServerOptions { addr: Some(addr), ..opts }, data_dir, database_url).await?;
-    wait_until("the phone is back online with nothing waiting", || async { sync_text(&phone).await == "在线" }).await?;
+    let server = Server::start_in(
+        ServerOptions {
+            addr: Some(addr),
+            ..opts
+        },
+        data_dir,
+        database_url,
+    )
+    .await?;
+    wait_until("the phone is back online with nothing waiting", || async {
+        sync_text(&phone).await == "在线"
+    })
+    .await?;
     wait_until("the office sees the move without reloading", || async {
         column_of(&office, TITLE).await.as_deref() == Some("in_progress")
     })
@@ -107,11 +166,19 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         .await?;
     let task_id = pull["puts"]
         .as_array()
-        .and_then(|puts| puts.iter().find(|e| e["kind"] == "task" && e["data"]["title"] == TITLE))
+        .and_then(|puts| {
+            puts.iter()
+                .find(|e| e["kind"] == "task" && e["data"]["title"] == TITLE)
+        })
         .and_then(|e| e["data"]["id"].as_str().map(String::from))
         .ok_or_else(|| anyhow::anyhow!("task not on the server"))?;
-    let history: Vec<serde_json::Value> = api.get_json(&format!("/api/history/task%2F{task_id}")).await?;
-    let moves = history.iter().filter(|h| h["action"] == "move_task").count();
+    let history: Vec<serde_json::Value> = api
+        .get_json(&format!("/api/history/task%2F{task_id}"))
+        .await?;
+    let moves = history
+        .iter()
+        .filter(|h| h["action"] == "move_task")
+        .count();
     assert_eq!(moves, 1, "{history:#?}");
     phone.close().await?;
     office.close().await

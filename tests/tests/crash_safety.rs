@@ -19,7 +19,10 @@ use tokio::sync::Mutex;
 const WRITERS: usize = 3;
 
 fn cycles() -> usize {
-    std::env::var("REFORMBOARD_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(4)
+    std::env::var("REFORMBOARD_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
 }
 
 /// Pushes the tab's whole outbox once; drops what the server answered for (applied or
@@ -51,7 +54,10 @@ async fn flush(session: &Session, tab: &mut Tab, acked: &mut Vec<u64>) -> bool {
 }
 
 async fn crash_cycles(store: Store) -> anyhow::Result<()> {
-    let opts = ServerOptions { store, ..Default::default() };
+    let opts = ServerOptions {
+        store,
+        ..Default::default()
+    };
     let server = Server::start(opts.clone()).await?;
     let addr = server.addr()?;
     let office = Session::login(&server, "office").await?;
@@ -104,10 +110,23 @@ async fn crash_cycles(store: Store) -> anyhow::Result<()> {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         tokio::time::sleep(Duration::from_millis(150 + rng % 400)).await;
-        let (dir, url) = server.take().map(Server::kill).ok_or_else(|| anyhow::anyhow!("no server"))?;
+        let (dir, url) = server
+            .take()
+            .map(Server::kill)
+            .ok_or_else(|| anyhow::anyhow!("no server"))?;
         eprintln!("crash cycle {cycle}: killed");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        server = Some(Server::start_in(ServerOptions { addr: Some(addr), ..opts.clone() }, dir, url).await?);
+        server = Some(
+            Server::start_in(
+                ServerOptions {
+                    addr: Some(addr),
+                    ..opts.clone()
+                },
+                dir,
+                url,
+            )
+            .await?,
+        );
     }
     stop.store(true, Ordering::Relaxed);
     for w in writers {
@@ -149,17 +168,31 @@ async fn crash_cycles(store: Store) -> anyhow::Result<()> {
         let guard = tab.lock().await;
         let (tab, acked) = &*guard;
         for id in 1..=tab.last_id {
-            let n = per_mutation.get(&(tab.client.to_string(), i64::try_from(id)?)).copied().unwrap_or(0);
-            assert_eq!(n, 1, "client {} mutation {id} took effect {n} times", tab.client);
+            let n = per_mutation
+                .get(&(tab.client.to_string(), i64::try_from(id)?))
+                .copied()
+                .unwrap_or(0);
+            assert_eq!(
+                n, 1,
+                "client {} mutation {id} took effect {n} times",
+                tab.client
+            );
         }
         assert!(acked.iter().all(|id| *id <= tab.last_id));
     }
-    assert_eq!(titles.len() as u64, expected, "one card per mutation, no more, no fewer");
+    assert_eq!(
+        titles.len() as u64,
+        expected,
+        "one card per mutation, no more, no fewer"
+    );
     let mut unique = titles.clone();
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), titles.len(), "no card twice");
-    eprintln!("{store:?}: {} kill -9 cycles, {expected} mutations checked, each applied exactly once", cycles());
+    eprintln!(
+        "{store:?}: {} kill -9 cycles, {expected} mutations checked, each applied exactly once",
+        cycles()
+    );
     Ok(())
 }
 

@@ -5,13 +5,24 @@ use e2e::{Server, ServerOptions, Store, binary};
 use serde_json::Value;
 use std::process::Command;
 
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds/yantian-2014-key-reforms.txt");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../seeds/yantian-2014-key-reforms.txt"
+);
 
 async fn seed_served(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
     let anon = server.client();
     assert_eq!(anon.get("/api/health").await?.status(), 200);
-    assert_eq!(anon.get("/api/plan").await?.status(), 401, "the plan needs a login");
+    assert_eq!(
+        anon.get("/api/plan").await?.status(),
+        401,
+        "the plan needs a login"
+    );
     assert_eq!(anon.get("/api/no-such-endpoint").await?.status(), 404);
 
     let api = server.login("unit01").await?;
@@ -23,12 +34,23 @@ async fn seed_served(store: Store) -> anyhow::Result<()> {
     let item4 = &items[3];
     assert_eq!(item4["number"], 4);
     assert_eq!(item4["title"], "开展集体股份合作公司试点改革");
-    assert_eq!(item4["lead_units"], serde_json::json!(["区财政局〈国资委〉"]));
+    assert_eq!(
+        item4["lead_units"],
+        serde_json::json!(["区财政局〈国资委〉"])
+    );
     assert_eq!(
         item4["cooperating_units"],
         serde_json::json!([
-            "区纪委〈监察局〉", "区委组织部〈编办〉", "区社工委", "区发改局", "区经促局",
-            "区民政局", "区审计局", "区城改办", "各街道办", "滨海规划国土局"
+            "区纪委〈监察局〉",
+            "区委组织部〈编办〉",
+            "区社工委",
+            "区发改局",
+            "区经促局",
+            "区民政局",
+            "区审计局",
+            "区城改办",
+            "各街道办",
+            "滨海规划国土局"
         ])
     );
     assert_eq!(plan["units"].as_array().map(Vec::len), Some(27));
@@ -47,13 +69,22 @@ async fn seed_is_imported_and_served_postgres() -> anyhow::Result<()> {
 
 #[test]
 fn parse_plan_prints_the_seed_as_json() -> anyhow::Result<()> {
-    let out = Command::new(binary()).args(["parse-plan", SEED, "--json"]).output()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(binary())
+        .args(["parse-plan", SEED, "--json"])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(json["title"], "盐田区2014年重点改革计划");
     assert_eq!(json["items"].as_array().map(Vec::len), Some(14));
     assert_eq!(json["units"].as_array().map(Vec::len), Some(27));
-    assert_eq!(json["items"][0]["lead_units"], serde_json::json!(["区委〈府〉办", "区委组织部〈编办〉"]));
+    assert_eq!(
+        json["items"][0]["lead_units"],
+        serde_json::json!(["区委〈府〉办", "区委组织部〈编办〉"])
+    );
     Ok(())
 }
 
@@ -62,7 +93,10 @@ fn parse_plan_rejects_junk_with_a_line_number() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let junk = dir.path().join("junk.txt");
     std::fs::write(&junk, b"\xff\xfe\x00binary\x00junk")?;
-    let out = Command::new(binary()).args(["parse-plan"]).arg(&junk).output()?;
+    let out = Command::new(binary())
+        .args(["parse-plan"])
+        .arg(&junk)
+        .output()?;
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("line 1"), "{text}");
@@ -80,17 +114,25 @@ fn import_plan_is_idempotent() -> anyhow::Result<()> {
             .arg(dir.path())
             .env_remove("DATABASE_URL")
             .output()?;
-        anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let first = import(std::path::Path::new(SEED))?;
-    assert!(first.contains("新建 42"), "14 items + 27 units + the plan: {first}");
+    assert!(
+        first.contains("新建 42"),
+        "14 items + 27 units + the plan: {first}"
+    );
     let second = import(std::path::Path::new(SEED))?;
     assert!(second.contains("新建 0，更新 0，未变 42"), "{second}");
 
     // An edited document updates the item in place instead of adding a new one.
     let edited = dir.path().join("edited.txt");
-    let text = std::fs::read_to_string(SEED)?.replace("开展集体股份合作公司试点改革", "深化集体股份合作公司改革");
+    let text = std::fs::read_to_string(SEED)?
+        .replace("开展集体股份合作公司试点改革", "深化集体股份合作公司改革");
     std::fs::write(&edited, text)?;
     let third = import(&edited)?;
     assert!(third.contains("新建 0，更新 1"), "{third}");

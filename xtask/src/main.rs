@@ -2,6 +2,7 @@
 //! .cargo/config.toml): plain Rust instead of shell scripts, so it works the same on every
 //! machine with a Rust toolchain and needs nothing downloaded but crates.
 
+mod bench;
 mod build;
 mod chromium;
 mod compress;
@@ -46,6 +47,13 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Measure first load, live latency, throughput, sequential creates, cold pull and memory
+    /// on SQLite and PostgreSQL; writes target/bench/results.json.
+    Bench {
+        /// Toy sizes on the debug build: seconds, to check the bench works.
+        #[arg(long)]
+        smoke: bool,
+    },
     /// Start the tests' throwaway PostgreSQL and open psql on it; removed on exit.
     #[command(hide = true)]
     PgShell {
@@ -84,6 +92,7 @@ fn run_task(task: Task) -> Result<()> {
                 cargo_test_args: args,
             },
         ),
+        Task::Bench { smoke } => bench::bench(&ws, &bench::Options { smoke }),
         Task::PgShell { args } => pg_shell::pg_shell(&ws, &args),
     }
 }

@@ -99,7 +99,12 @@ async fn listen(hub: &PokeHub, url: &str) -> Result<(), sqlx::Error> {
     hub.local(vec![ALL.into()]);
     loop {
         let n = listener.recv().await?;
-        let spaces = n.payload().split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+        let spaces = n
+            .payload()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         hub.local(spaces);
     }
 }

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 
 fn visible(row: &EntityRow, actor: &Actor) -> bool {
     actor.role == Role::Office
-        || row.visible_unit.as_deref().is_none_or(|u| u == actor.unit.to_string())
+        || row
+            .visible_unit
+            .as_deref()
+            .is_none_or(|u| u == actor.unit.to_string())
 }
 
 /// Whether `cookie` is a position in this server's history for this user; anything else (another
@@ -40,7 +43,10 @@ pub async fn pull(db: &Db, actor: &Actor, req: &PullRequest) -> ApiResult<PullRe
         .fetch_one(&mut *tx)
         .await?;
     let current = entity_store::space_versions(&mut tx).await?;
-    let reset = !req.cookie.as_ref().is_some_and(|c| usable(c, &epoch, actor, &current));
+    let reset = !req
+        .cookie
+        .as_ref()
+        .is_some_and(|c| usable(c, &epoch, actor, &current));
     let mut puts = Vec::new();
     let mut deletes = Vec::new();
     for (space, version) in &current {
@@ -72,7 +78,11 @@ pub async fn pull(db: &Db, actor: &Actor, req: &PullRequest) -> ApiResult<PullRe
         .collect();
     Ok(PullResponse {
         reset,
-        cookie: Cookie { epoch, user: actor.user.to_string(), spaces: current },
+        cookie: Cookie {
+            epoch,
+            user: actor.user.to_string(),
+            spaces: current,
+        },
         puts,
         deletes,
         last_mutation_ids,

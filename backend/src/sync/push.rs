@@ -20,9 +20,15 @@ use std::time::Duration;
 const RETRIES: u32 = 3;
 
 /// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
-pub async fn push(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+pub async fn push(
+    db: &Db,
+    actor: &Actor,
+    req: &PushRequest,
+) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
     if req.mutations.len() > MAX_PUSH_BATCH {
-        return Err(ApiError::BadRequest(format!("一次最多提交{MAX_PUSH_BATCH}项更改")));
+        return Err(ApiError::BadRequest(format!(
+            "一次最多提交{MAX_PUSH_BATCH}项更改"
+        )));
     }
     // Ids start at 1; a 0 would otherwise be answered "duplicate" and silently lost.
     if req.mutations.iter().any(|m| m.id == 0) {
@@ -56,10 +62,11 @@ pub async fn check_group(
             .execute(&mut **tx)
             .await?;
     }
-    let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM client_group WHERE id = $1")
-        .bind(group.to_string())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM client_group WHERE id = $1")
+            .bind(group.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
     match owner {
         Some(owner) if owner != actor.user.to_string() => {
             Err(ApiError::Forbidden("该同步客户端属于其他用户".into()))
@@ -76,7 +83,11 @@ async fn last_ids(
     group: ClientGroupId,
     clients: &BTreeSet<ClientId>,
 ) -> ApiResult<HashMap<ClientId, u64>> {
-    let lock = if kind == DbKind::Postgres { " FOR UPDATE" } else { "" };
+    let lock = if kind == DbKind::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let mut out = HashMap::new();
     for client in clients {
         sqlx::query(
@@ -103,7 +114,11 @@ async fn last_ids(
 }
 
 /// Which space a mutation writes to, or None when its target doesn't exist (apply then rejects it).
-async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation, state: &State) -> ApiResult<Option<Space>> {
+async fn space_of(
+    tx: &mut Transaction<'_, Any>,
+    m: &Mutation,
+    state: &State,
+) -> ApiResult<Option<Space>> {
     let item = match m {
         Mutation::CreateTask { item, .. } | Mutation::AddComment { item, .. } => {
             return Ok(state.item(*item).map(|i| Space::Item(i.id)));
@@ -116,7 +131,11 @@ async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation, state: &State) ->
     Ok(item.and_then(|s| s.parse().ok()))
 }
 
-async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+async fn push_once(
+    db: &Db,
+    actor: &Actor,
+    req: &PushRequest,
+) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
     check_group(&mut tx, req.client_group, actor, true).await?;
@@ -152,8 +171,14 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
             continue;
         }
         let m = &pending.mutation;
-        let plan_keys: Vec<EntityKey> = m.keys().into_iter().filter(|k| k.0.starts_with("item/")).collect();
-        entity_store::load_into(&mut tx, &plan_keys, &mut state).await.map_err(db_fault)?;
+        let plan_keys: Vec<EntityKey> = m
+            .keys()
+            .into_iter()
+            .filter(|k| k.0.starts_with("item/"))
+            .collect();
+        entity_store::load_into(&mut tx, &plan_keys, &mut state)
+            .await
+            .map_err(db_fault)?;
         spaces.extend(space_of(&mut tx, m, &state).await?);
     }
     for space in spaces {
@@ -166,18 +191,26 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
     for pending in &req.mutations {
         let last_id = last.entry(pending.client_id).or_default();
         if pending.id <= *last_id {
-            results.push(MutationResult { client_id: pending.client_id, id: pending.id, outcome: Outcome::Duplicate });
+            results.push(MutationResult {
+                client_id: pending.client_id,
+                id: pending.id,
+                outcome: Outcome::Duplicate,
+            });
             continue;
         }
         let m = &pending.mutation;
-        entity_store::load_into(&mut tx, &m.keys(), &mut state).await.map_err(db_fault)?;
+        entity_store::load_into(&mut tx, &m.keys(), &mut state)
+            .await
+            .map_err(db_fault)?;
         let context: Vec<EntityKey> = m
             .keys()
             .iter()
             .filter_map(|k| state.get(k))
             .flat_map(Entity::context_keys)
             .collect();
-        entity_store::load_into(&mut tx, &context, &mut state).await.map_err(db_fault)?;
+        entity_store::load_into(&mut tx, &context, &mut state)
+            .await
+            .map_err(db_fault)?;
 
         let outcome = match apply(&mut state, actor, m) {
             Ok(changes) => {
@@ -205,7 +238,11 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
             }
         };
         *last_id = pending.id;
-        results.push(MutationResult { client_id: pending.client_id, id: pending.id, outcome });
+        results.push(MutationResult {
+            client_id: pending.client_id,
+            id: pending.id,
+            outcome,
+        });
     }
 
     for entity in dirty.values() {
@@ -218,7 +255,9 @@ async fn push_once(db: &Db, actor: &Actor, req: &PushRequest) -> ApiResult<(Push
                 v
             }
         };
-        entity_store::save(&mut tx, entity, version).await.map_err(db_fault)?;
+        entity_store::save(&mut tx, entity, version)
+            .await
+            .map_err(db_fault)?;
     }
     for (client, id) in &last {
         sqlx::query("UPDATE client SET last_mutation_id = $1, updated_at = $2 WHERE id = $3")

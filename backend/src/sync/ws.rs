@@ -3,7 +3,7 @@
 //! read and dropped (bounded in size), so a flood can't grow memory.
 
 use crate::app::AppState;
-use crate::auth::session::ActiveUser;
+use crate::auth::session::{self, ActiveUser};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -17,17 +17,48 @@ use tokio::sync::broadcast::error::RecvError;
 /// Largest message accepted from a browser.
 const MAX_MESSAGE: usize = 4 * 1024;
 
-pub async fn handler(State(state): State<AppState>, _user: ActiveUser, ws: WebSocketUpgrade) -> Response {
+pub async fn handler(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    ws: WebSocketUpgrade,
+) -> Response {
     // Subscribe before the upgrade is answered, not when the socket task starts: a client that
     // sees the socket open and then pulls must get a poke for any change after that pull, and a
     // poke sent before the task subscribed would be lost until the next 60-second pull.
     let pokes = state.hub.subscribe();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, pokes))
+        .on_upgrade(move |socket| {
+            serve(
+                socket,
+                pokes,
+                state.db.pool.clone(),
+                user.0.token,
+                state.config.sessions,
+            )
+        })
 }
 
-async fn serve(socket: WebSocket, mut pokes: broadcast::Receiver<Arc<Vec<String>>>) {
+/// Whether the session behind the socket still holds: logged out, expired or disabled accounts
+/// lose their socket at the next ping, not at the next request.
+async fn still_signed_in(
+    pool: &sqlx::AnyPool,
+    token: &str,
+    limits: session::SessionLimits,
+) -> bool {
+    // A database hiccup is not a reason to drop a healthy client; the next ping asks again.
+    session::lookup(pool, token, limits)
+        .await
+        .map_or(true, |user| user.is_some())
+}
+
+async fn serve(
+    socket: WebSocket,
+    mut pokes: broadcast::Receiver<Arc<Vec<String>>>,
+    pool: sqlx::AnyPool,
+    token: String,
+    limits: session::SessionLimits,
+) {
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -49,6 +80,10 @@ async fn serve(socket: WebSocket, mut pokes: broadcast::Receiver<Arc<Vec<String>
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
+                if !still_signed_in(&pool, &token, limits).await {
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
+                }
                 if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }

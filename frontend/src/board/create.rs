@@ -20,7 +20,10 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
     let allowed = Memo::new(move |_| {
         let actor = session.actor();
         sync.view.with(|s| {
-            actor.is_some_and(|a| s.item(item).is_some_and(|i| permission::can(&a, i, Action::ManageTasks)))
+            actor.is_some_and(|a| {
+                s.item(item)
+                    .is_some_and(|i| permission::can(&a, i, Action::ManageTasks))
+            })
         })
     });
     let units = Memo::new(move |_| {
@@ -46,7 +49,10 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
         if text.trim().is_empty() {
             return;
         }
-        let Some(owner) = owner.get_untracked().or_else(|| units.with_untracked(|u| u.first().map(|x| x.0))) else {
+        let Some(owner) = owner
+            .get_untracked()
+            .or_else(|| units.with_untracked(|u| u.first().map(|x| x.0)))
+        else {
             return;
         };
         // New cards go to the end of 未启动.

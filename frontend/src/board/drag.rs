@@ -57,7 +57,13 @@ impl Drag {
     }
 
     /// Starts tracking a press on a card; `on_drop` runs when a drag ends over a column.
-    pub fn press(self, ev: &PointerEvent, id: TaskId, item: ItemId, on_drop: impl Fn(TaskId, Target) + 'static) {
+    pub fn press(
+        self,
+        ev: &PointerEvent,
+        id: TaskId,
+        item: ItemId,
+        on_drop: impl Fn(TaskId, Target) + 'static,
+    ) {
         if ev.button() != 0 {
             return;
         }
@@ -82,7 +88,10 @@ impl Drag {
         let listeners = StoredValue::new_local(Vec::<WindowListenerHandle>::new());
         let on_drop = std::rc::Rc::new(on_drop);
         let finish = move |_: PointerEvent, cancelled: bool| {
-            for h in listeners.try_update_value(std::mem::take).unwrap_or_default() {
+            for h in listeners
+                .try_update_value(std::mem::take)
+                .unwrap_or_default()
+            {
                 h.remove();
             }
             if let Some((id, target)) = self.release(cancelled) {
@@ -91,9 +100,15 @@ impl Drag {
         };
         let finish2 = finish.clone();
         listeners.update_value(|l| {
-            l.push(window_event_listener(ev::pointermove, move |e| self.moved(&e)));
-            l.push(window_event_listener(ev::pointerup, move |e| finish(e, false)));
-            l.push(window_event_listener(ev::pointercancel, move |e| finish2(e, true)));
+            l.push(window_event_listener(ev::pointermove, move |e| {
+                self.moved(&e)
+            }));
+            l.push(window_event_listener(ev::pointerup, move |e| {
+                finish(e, false)
+            }));
+            l.push(window_event_listener(ev::pointercancel, move |e| {
+                finish2(e, true)
+            }));
         });
     }
 
@@ -109,7 +124,10 @@ impl Drag {
                 }
                 if a.started {
                     let style = a.el.style();
-                    let _ = style.set_property("transform", &format!("translate({}px, {}px)", x - a.x, y - a.y));
+                    let _ = style.set_property(
+                        "transform",
+                        &format!("translate({}px, {}px)", x - a.x, y - a.y),
+                    );
                     let _ = style.set_property("pointer-events", "none");
                     target_item = Some(a.item);
                 }
@@ -158,7 +176,11 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
     // On phones only one column shows; its tabs are drop targets too (the card goes last).
     if let Some(tab) = under.closest("[data-drop-tab]").ok().flatten() {
         let column = Column::from_slug(&tab.get_attribute("data-drop-tab")?)?;
-        return Some(Target { item, column, index: usize::MAX });
+        return Some(Target {
+            item,
+            column,
+            index: usize::MAX,
+        });
     }
     let col_el = under.closest("[data-drop-column]").ok().flatten()?;
     let column = Column::from_slug(&col_el.get_attribute("data-drop-column")?)?;
@@ -170,8 +192,16 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
     let cards = col_el.query_selector_all("[data-task-id]").ok()?;
     let mut index = 0;
     for i in 0..cards.length() {
-        let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<HtmlElement>().ok()) else { continue };
-        if card.style().get_property_value("pointer-events").ok().as_deref() == Some("none") {
+        let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<HtmlElement>().ok()) else {
+            continue;
+        };
+        if card
+            .style()
+            .get_property_value("pointer-events")
+            .ok()
+            .as_deref()
+            == Some("none")
+        {
             continue;
         }
         let rect = card.get_bounding_client_rect();
@@ -179,5 +209,9 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
             index += 1;
         }
     }
-    Some(Target { item, column, index })
+    Some(Target {
+        item,
+        column,
+        index,
+    })
 }

@@ -29,11 +29,14 @@ impl Filters {
         (!self.overdue || is_overdue(task.due, task.column, today))
             && (!self.blocked || task.blocked.is_some())
             && (!self.this_month
-                || task.due.is_some_and(|d| d.year() == today.year() && d.month() == today.month()))
+                || task
+                    .due
+                    .is_some_and(|d| d.year() == today.year() && d.month() == today.month()))
             && self.owner.is_none_or(|o| task.owner == o)
             && (self.text.is_empty() || {
                 let needle = self.text.to_lowercase();
-                task.title.to_lowercase().contains(&needle) || task.notes.to_lowercase().contains(&needle)
+                task.title.to_lowercase().contains(&needle)
+                    || task.notes.to_lowercase().contains(&needle)
             })
     }
 
@@ -76,8 +79,19 @@ pub fn use_filters() -> (Memo<Filters>, impl Fn(Filters) + Clone) {
             parts.push(format!("q={}", js_sys::encode_uri_component(&f.text)));
         }
         let path = location.pathname.get_untracked();
-        let url = if parts.is_empty() { path } else { format!("{path}?{}", parts.join("&")) };
-        navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        let url = if parts.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", parts.join("&"))
+        };
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     (filters, set)
 }

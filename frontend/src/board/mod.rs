@@ -39,11 +39,24 @@ impl BoardCtx {
         let others: Vec<TaskId> = self.lanes.with_untracked(|ls| {
             ls.iter()
                 .find(|l| l.item == item)
-                .map(|l| l.columns[column_index(column)].iter().copied().filter(|x| *x != id).collect())
+                .map(|l| {
+                    l.columns[column_index(column)]
+                        .iter()
+                        .copied()
+                        .filter(|x| *x != id)
+                        .collect()
+                })
                 .unwrap_or_default()
         });
-        let sort_key = sync.view.with_untracked(|s| key_at(s, &others, index.min(others.len())));
-        let _ = sync.mutate(Mutation::MoveTask { task: id, column, sort_key, at: now() });
+        let sort_key = sync
+            .view
+            .with_untracked(|s| key_at(s, &others, index.min(others.len())));
+        let _ = sync.mutate(Mutation::MoveTask {
+            task: id,
+            column,
+            sort_key,
+            at: now(),
+        });
         focus_later(format!("[data-task-id='{id}'] .card-open"));
     }
 
@@ -51,20 +64,27 @@ impl BoardCtx {
     fn position(self, id: TaskId) -> Option<(ItemId, usize, usize)> {
         self.lanes.with_untracked(|ls| {
             ls.iter().find_map(|l| {
-                l.columns.iter().enumerate().find_map(|(c, ids)| {
-                    ids.iter().position(|x| *x == id).map(|i| (l.item, c, i))
-                })
+                l.columns
+                    .iter()
+                    .enumerate()
+                    .find_map(|(c, ids)| ids.iter().position(|x| *x == id).map(|i| (l.item, c, i)))
             })
         })
     }
 
     /// Keyboard moves: Shift+←/→ to the neighbouring column, Shift+↑/↓ within the column.
     fn nudge(self, id: TaskId, dx: isize, dy: isize) {
-        let Some((item, col, idx)) = self.position(id) else { return };
+        let Some((item, col, idx)) = self.position(id) else {
+            return;
+        };
         if dx != 0 {
-            let Some(new_col) = col.checked_add_signed(dx).filter(|c| *c < 4) else { return };
+            let Some(new_col) = col.checked_add_signed(dx).filter(|c| *c < 4) else {
+                return;
+            };
             let len = self.lanes.with_untracked(|ls| {
-                ls.iter().find(|l| l.item == item).map_or(0, |l| l.columns[new_col].len())
+                ls.iter()
+                    .find(|l| l.item == item)
+                    .map_or(0, |l| l.columns[new_col].len())
             });
             self.move_to(id, item, Column::ALL[new_col], len);
         } else if let Some(new_idx) = idx.checked_add_signed(dy) {
@@ -151,13 +171,23 @@ fn swipe_start(ev: leptos::ev::PointerEvent) {
 /// A mostly horizontal swipe of 60 px or more shows the next or previous column (phones show
 /// one at a time).
 fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>, drag: Drag) {
-    let Some((x0, y0)) = SWIPE_X.with(|s| s.take()) else { return };
+    let Some((x0, y0)) = SWIPE_X.with(|s| s.take()) else {
+        return;
+    };
     let (dx, dy) = (ev.client_x() - x0, ev.client_y() - y0);
-    if dx.abs() < 60 || dx.abs() < dy.abs() * 2 || drag.just_dropped.get_value() || drag.dragging.get_untracked().is_some() {
+    if dx.abs() < 60
+        || dx.abs() < dy.abs() * 2
+        || drag.just_dropped.get_value()
+        || drag.dragging.get_untracked().is_some()
+    {
         return;
     }
     let i = column_index(active.get_untracked());
-    let next = if dx < 0 { (i + 1).min(3) } else { i.saturating_sub(1) };
+    let next = if dx < 0 {
+        (i + 1).min(3)
+    } else {
+        i.saturating_sub(1)
+    };
     active.set(Column::ALL[next]);
 }
 
@@ -217,76 +247,91 @@ fn Card(id: TaskId) -> impl IntoView {
     let sync = use_sync();
     let lang = lang();
     let face = Memo::new(move |_| ctx.faces.with(|f| f.get(&id).cloned()));
-    let flash = move || sync.recent.with(|r| r.contains(&id));
-    move || {
-        let f = face.get()?;
-        let l = lang.get();
-        let item = f.item;
-        let movable = f.movable;
-        let title = f.title.clone();
-        let press = move |ev: leptos::ev::PointerEvent| {
-            if movable {
-                ctx.drag.press(&ev, id, item, move |id, t: Target| ctx.move_to(id, t.item, t.column, t.index));
-            }
+    // The <li> is made once and only its parts follow the data, so focus, an open menu and a
+    // drag in progress survive a pull that changes the card.
+    let get = move |pick: fn(&CardFace) -> String| {
+        face.with(|f| f.as_ref().map(pick).unwrap_or_default())
+    };
+    let has = move |pick: fn(&CardFace) -> bool| face.with(|f| f.as_ref().is_some_and(pick));
+    let movable = move || has(|f| f.movable);
+    let press = move |ev: leptos::ev::PointerEvent| {
+        let Some(f) = face.get_untracked() else {
+            return;
         };
-        let keydown = move |ev: leptos::ev::KeyboardEvent| {
-            if !movable || !ev.shift_key() {
-                return;
-            }
-            let (dx, dy) = match ev.key().as_str() {
-                "ArrowLeft" => (-1, 0),
-                "ArrowRight" => (1, 0),
-                "ArrowUp" => (0, -1),
-                "ArrowDown" => (0, 1),
-                _ => return,
-            };
-            ev.prevent_default();
-            ctx.nudge(id, dx, dy);
+        if f.movable {
+            ctx.drag.press(&ev, id, f.item, move |id, t: Target| {
+                ctx.move_to(id, t.item, t.column, t.index)
+            });
+        }
+    };
+    let keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if !face.with_untracked(|f| f.as_ref().is_some_and(|f| f.movable)) || !ev.shift_key() {
+            return;
+        }
+        let (dx, dy) = match ev.key().as_str() {
+            "ArrowLeft" => (-1, 0),
+            "ArrowRight" => (1, 0),
+            "ArrowUp" => (0, -1),
+            "ArrowDown" => (0, 1),
+            _ => return,
         };
-        let open = move |_| {
-            if ctx.drag.just_dropped.get_value() {
-                ctx.drag.just_dropped.set_value(false);
-                return;
-            }
-            ctx.open.set(Some(id));
-        };
-        let steps = (f.steps_total > 0).then(|| format!("☑ {}/{}", f.steps_done, f.steps_total));
-        let due = f.due.map(|d| i18n::date(d, l));
-        Some(view! {
-            <li class="card" class:overdue=f.overdue class:blocked=f.blocked.is_some() class:flash=flash
-                class:lifted=move || ctx.drag.dragging.get() == Some(id)
-                data-task-id=id.to_string() on:pointerdown=press on:keydown=keydown>
-                <div class="card-top">
-                    <button class="card-open" on:click=open aria-label=format!("{} {}", W::OpenCard.get(l), title)>
-                        {f.title.clone()}
-                    </button>
-                    {movable.then(|| view! {
-                        <span class="handle" aria-hidden="true" title=W::DragHint.get(l)>"⠿"</span>
-                    })}
-                </div>
-                <div class="card-meta">
-                    <span class="owner">{f.owner.clone()}</span>
-                    {due.map(|d| view! { <span class="due" class:late=f.overdue>{d}</span> })}
-                    {f.blocked.clone().map(|r| view! { <span class="badge blocked-badge" title=r>{W::Blocked.get(l)}</span> })}
-                </div>
-                <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
-                    aria-valuenow=f.progress aria-label=W::Progress.get(l)>
-                    <span style:width=format!("{}%", f.progress)></span>
-                </div>
-                <div class="card-foot">
-                    <span>{f.progress}"%"</span>
-                    {steps.map(|s| view! { <span aria-label=W::Checklist.get(l)>{s}</span> })}
-                    {(f.comments > 0).then(|| view! { <span aria-label=W::Comments.get(l)>"💬 "{f.comments}</span> })}
-                    {movable.then(|| view! { <MoveMenu id column=f.column/> })}
-                </div>
-            </li>
-        })
+        ev.prevent_default();
+        ctx.nudge(id, dx, dy);
+    };
+    let open = move |_| {
+        if ctx.drag.just_dropped.get_value() {
+            ctx.drag.just_dropped.set_value(false);
+            return;
+        }
+        ctx.open.set(Some(id));
+    };
+    let progress = move || face.with(|f| f.as_ref().map_or(0, |f| f.progress));
+    view! {
+        <li class="card" class:overdue=move || has(|f| f.overdue) class:blocked=move || has(|f| f.blocked.is_some())
+            class:flash=move || sync.recent.with(|r| r.contains(&id))
+            class:lifted=move || ctx.drag.dragging.get() == Some(id)
+            data-task-id=id.to_string() on:pointerdown=press on:keydown=keydown>
+            <div class="card-top">
+                <button class="card-open" on:click=open
+                    aria-label=move || format!("{} {}", W::OpenCard.get(lang.get()), get(|f| f.title.clone()))>
+                    {move || get(|f| f.title.clone())}
+                </button>
+                <Show when=movable>
+                    <span class="handle" aria-hidden="true" title=move || W::DragHint.get(lang.get())>"⠿"</span>
+                </Show>
+            </div>
+            <div class="card-meta">
+                <span class="owner">{move || get(|f| f.owner.clone())}</span>
+                {move || face.with(|f| f.as_ref().and_then(|f| f.due.map(|d| (d, f.overdue)))).map(|(d, late)| view! {
+                    <span class="due" class:late=late>{i18n::date(d, lang.get())}</span>
+                })}
+                {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| view! {
+                    <span class="badge blocked-badge" title=r>{W::Blocked.get(lang.get())}</span>
+                })}
+            </div>
+            <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                aria-valuenow=progress aria-label=move || W::Progress.get(lang.get())>
+                <span style:width=move || format!("{}%", progress())></span>
+            </div>
+            <div class="card-foot">
+                <span>{progress}"%"</span>
+                {move || face.with(|f| f.as_ref().filter(|f| f.steps_total > 0).map(|f| (f.steps_done, f.steps_total))).map(|(d, t)| view! {
+                    <span aria-label=W::Checklist.get(lang.get())>{format!("☑ {d}/{t}")}</span>
+                })}
+                {move || face.with(|f| f.as_ref().map_or(0, |f| f.comments)).gt(&0).then(|| view! {
+                    <span aria-label=W::Comments.get(lang.get())>"💬 "{move || face.with(|f| f.as_ref().map_or(0, |f| f.comments))}</span>
+                })}
+                <Show when=movable>
+                    <MoveMenu id column=Signal::derive(move || face.with(|f| f.as_ref().map_or(Column::NotStarted, |f| f.column)))/>
+                </Show>
+            </div>
+        </li>
     }
 }
 
 /// "移动到…": move without dragging.
 #[component]
-fn MoveMenu(id: TaskId, column: Column) -> impl IntoView {
+fn MoveMenu(id: TaskId, column: Signal<Column>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("MoveMenu inside a Board");
     let lang = lang();
     let open = move || ctx.menu.get() == Some(id);
@@ -294,7 +339,9 @@ fn MoveMenu(id: TaskId, column: Column) -> impl IntoView {
         ctx.menu.set(None);
         if let Some((item, _, _)) = ctx.position(id) {
             let len = ctx.lanes.with_untracked(|ls| {
-                ls.iter().find(|l| l.item == item).map_or(0, |l| l.columns[column_index(target)].len())
+                ls.iter()
+                    .find(|l| l.item == item)
+                    .map_or(0, |l| l.columns[column_index(target)].len())
             });
             ctx.move_to(id, item, target, len);
         }
@@ -307,7 +354,7 @@ fn MoveMenu(id: TaskId, column: Column) -> impl IntoView {
             </button>
             <Show when=open>
                 <div class="menu" role="menu" aria-label=move || W::MoveTo.get(lang.get())>
-                    {Column::ALL.into_iter().filter(|c| *c != column).map(|c| view! {
+                    {move || Column::ALL.into_iter().filter(|c| *c != column.get()).map(|c| view! {
                         <button role="menuitem" on:click=move |_| choose(c)>{move || column_name(c, lang.get())}</button>
                     }).collect_view()}
                     <button role="menuitem" on:click=move |_| { ctx.menu.set(None); ctx.nudge(id, 0, -1); }>{move || W::MoveUp.get(lang.get())}</button>
@@ -329,7 +376,14 @@ fn FilterBar(scope: Scope) -> impl IntoView {
             let mut units: Vec<(String, String)> = match scope {
                 Scope::Item(item) => s
                     .item(item)
-                    .map(|i| i.lead_units.iter().chain(&i.cooperating_units).filter_map(|u| s.unit(*u)).map(|u| (u.id.to_string(), u.name.clone())).collect())
+                    .map(|i| {
+                        i.lead_units
+                            .iter()
+                            .chain(&i.cooperating_units)
+                            .filter_map(|u| s.unit(*u))
+                            .map(|u| (u.id.to_string(), u.name.clone()))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 Scope::Unit(_) => vec![],
             };

@@ -80,7 +80,13 @@ fn in_scope(task: &Task, scope: Scope) -> bool {
 }
 
 /// Card faces of every card in `scope` that passes `filters`.
-pub fn faces(state: &State, scope: Scope, filters: &Filters, actor: Option<&Actor>, today: NaiveDate) -> HashMap<TaskId, CardFace> {
+pub fn faces(
+    state: &State,
+    scope: Scope,
+    filters: &Filters,
+    actor: Option<&Actor>,
+    today: NaiveDate,
+) -> HashMap<TaskId, CardFace> {
     let mut comments: HashMap<TaskId, usize> = HashMap::new();
     for c in state.comments() {
         if let Some(t) = c.task {
@@ -92,13 +98,18 @@ pub fn faces(state: &State, scope: Scope, filters: &Filters, actor: Option<&Acto
         .filter(|t| in_scope(t, scope) && filters.matches(t, today))
         .map(|t| {
             let movable = actor.is_some_and(|a| {
-                state.item(t.item).is_some_and(|item| permission::can(a, item, Action::WorkOnTask(t)))
+                state
+                    .item(t.item)
+                    .is_some_and(|item| permission::can(a, item, Action::WorkOnTask(t)))
             });
             let face = CardFace {
                 id: t.id,
                 item: t.item,
                 title: t.title.clone(),
-                owner: state.unit(t.owner).map(|u| u.name.clone()).unwrap_or_default(),
+                owner: state
+                    .unit(t.owner)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
                 due: t.due,
                 overdue: is_overdue(t.due, t.column, today),
                 progress: t.progress,
@@ -121,7 +132,10 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
         Scope::Unit(unit) => state
             .items()
             .into_iter()
-            .filter(|i| permission::relation(unit, i) != Relation::Other || faces.values().any(|f| f.item == i.id))
+            .filter(|i| {
+                permission::relation(unit, i) != Relation::Other
+                    || faces.values().any(|f| f.item == i.id)
+            })
             .collect(),
     };
     let mut sorted: Vec<&Task> = faces.keys().filter_map(|id| state.task(*id)).collect();
@@ -149,7 +163,12 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
 
 /// The sort key for a card dropped at `index` among `others` (the column's cards without it).
 pub fn key_at(state: &State, others: &[TaskId], index: usize) -> String {
-    let key = |i: usize| others.get(i).and_then(|id| state.task(*id)).map(|t| t.sort_key.as_str());
+    let key = |i: usize| {
+        others
+            .get(i)
+            .and_then(|id| state.task(*id))
+            .map(|t| t.sort_key.as_str())
+    };
     let before = index.checked_sub(1).and_then(key);
     let after = key(index);
     shared::board::sort_key::between(before, after)

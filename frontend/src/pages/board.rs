@@ -22,7 +22,8 @@ pub fn ItemBoardPage() -> impl IntoView {
     let params = use_params_map();
     let item = Memo::new(move |_| {
         let n: Option<u32> = params.with(|p| p.get("number").and_then(|n| n.parse().ok()));
-        sync.view.with(|s| n.and_then(|n| s.items().into_iter().find(|i| i.number == n).map(|i| i.id)))
+        sync.view
+            .with(|s| n.and_then(|n| s.items().into_iter().find(|i| i.number == n).map(|i| i.id)))
     });
     let header = move || {
         let l = lang.get();
@@ -63,7 +64,8 @@ pub fn ItemBoardPage() -> impl IntoView {
 #[component]
 pub fn UnitBoardPage() -> impl IntoView {
     let params = use_params_map();
-    let unit = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<UnitId>().ok())));
+    let unit =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<UnitId>().ok())));
     view! { {move || unit.get().map(|u| view! { <UnitBoard unit=u/> })} }
 }
 
@@ -77,7 +79,10 @@ pub fn MyBoardPage() -> impl IntoView {
 #[component]
 fn UnitBoard(unit: UnitId) -> impl IntoView {
     let sync = use_sync();
-    let name = move || sync.view.with(|s| s.unit(unit).map(|u| u.name.clone()).unwrap_or_default());
+    let name = move || {
+        sync.view
+            .with(|s| s.unit(unit).map(|u| u.name.clone()).unwrap_or_default())
+    };
     view! {
         <header class="board-head">
             <h1>{name}" · "{t(W::UnitBoard)}</h1>

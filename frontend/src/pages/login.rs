@@ -6,8 +6,8 @@ use crate::session::use_session;
 use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use shared::actor::Role;
 use shared::account::{DemoAccount, LoginRequest, Me};
+use shared::actor::Role;
 
 /// `/login`
 #[component]

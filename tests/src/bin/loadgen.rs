@@ -4,6 +4,7 @@
 //! time: a scenario fails only if the server does not do what was asked.
 //!
 //! `loadgen first-load` — bytes of the app shell as served, per encoding.
+//! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
 
@@ -28,15 +29,24 @@ const RUNS: usize = 3;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    let store = match args.iter().position(|a| a == "--store").and_then(|i| args.get(i + 1)) {
+    let store = match args
+        .iter()
+        .position(|a| a == "--store")
+        .and_then(|i| args.get(i + 1))
+    {
         Some(s) if s == "postgres" => Store::Postgres,
         _ => Store::Sqlite,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let out = match args.first().map(String::as_str) {
         Some("first-load") => rt.block_on(first_load())?,
+        Some("board-render") => rt.block_on(board_render(smoke))?,
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
-        _ => bail!("usage: loadgen first-load | loadgen store --store sqlite|postgres [--smoke]"),
+        _ => bail!(
+            "usage: loadgen first-load | loadgen board-render [--smoke] | loadgen store --store sqlite|postgres [--smoke]"
+        ),
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
@@ -99,7 +109,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 { xs[n / 2] } else { f64::midpoint(xs[n / 2 - 1], xs[n / 2]) }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        f64::midpoint(xs[n / 2 - 1], xs[n / 2])
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -124,9 +138,19 @@ fn ms(d: Duration) -> f64 {
 // First load
 
 async fn first_load() -> anyhow::Result<Value> {
-    let server = Server::start(ServerOptions { site: true, ..Default::default() }).await?;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
     let http = reqwest::Client::builder().build()?;
-    let files = ["/", "/boot.js", "/style.css", "/pkg/frontend.js", "/pkg/frontend_bg.wasm"];
+    let files = [
+        "/",
+        "/boot.js",
+        "/style.css",
+        "/pkg/frontend.js",
+        "/pkg/frontend_bg.wasm",
+    ];
     let mut out = serde_json::Map::new();
     let mut per_file = serde_json::Map::new();
     for (label, accept) in [("br", "br"), ("gzip", "gzip"), ("identity", "identity")] {
@@ -147,14 +171,20 @@ async fn first_load() -> anyhow::Result<Value> {
             // reqwest is built without decompression, so these are the bytes on the wire.
             let bytes = res.bytes().await?.len() as u64;
             total += bytes;
-            per_file.insert(format!("{label}:{f}"), json!({ "bytes": bytes, "content_encoding": encoding }));
+            per_file.insert(
+                format!("{label}:{f}"),
+                json!({ "bytes": bytes, "content_encoding": encoding }),
+            );
         }
         out.insert(format!("{label}_bytes"), json!(total));
     }
     let br = out.get("br_bytes").and_then(Value::as_u64).unwrap_or(0);
     let gz = out.get("gzip_bytes").and_then(Value::as_u64).unwrap_or(0);
     out.insert("compressed_bytes".into(), json!(br.min(gz)));
-    out.insert("raw_bytes".into(), out.get("identity_bytes").cloned().unwrap_or(Value::Null));
+    out.insert(
+        "raw_bytes".into(),
+        out.get("identity_bytes").cloned().unwrap_or(Value::Null),
+    );
     out.insert("files".into(), Value::Object(per_file));
     Ok(json!({ "first_load": out }))
 }
@@ -166,7 +196,9 @@ async fn first_load() -> anyhow::Result<Value> {
 fn rss_mb(server: &Server) -> Option<f64> {
     let needle = server.data_path().to_string_lossy().into_owned();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let cmdline = String::from_utf8_lossy(&cmdline);
         if !cmdline.contains(&needle) || !cmdline.contains("serve") {
             continue;
@@ -199,7 +231,12 @@ async fn target(server: &Server) -> anyhow::Result<Target> {
     let item = facts.item(4)?;
     let lead = facts.login_unit(server, "区财政局〈国资委〉").await?;
     let owner = lead.me.unit;
-    Ok(Target { lead, office, item, owner })
+    Ok(Target {
+        lead,
+        office,
+        item,
+        owner,
+    })
 }
 
 /// One simulated browser tab writing: its own client group and id, the tasks it made, and a
@@ -253,10 +290,19 @@ impl Writer {
         match self.n % 10 {
             0..=2 => self.create(t),
             3 | 4 => {
-                let column = if self.n % 20 < 10 { Column::InProgress } else { Column::Review };
+                let column = if self.n % 20 < 10 {
+                    Column::InProgress
+                } else {
+                    Column::Review
+                };
                 let key = sort_key::between(self.last_key.as_deref(), None);
                 self.last_key = Some(key.clone());
-                Mutation::MoveTask { task, column, sort_key: key, at: now_ms() }
+                Mutation::MoveTask {
+                    task,
+                    column,
+                    sort_key: key,
+                    at: now_ms(),
+                }
             }
             5 | 6 => Mutation::SetTaskProgress {
                 task,
@@ -275,8 +321,17 @@ impl Writer {
                 }
             }
             8 => match self.tasks[pick].1.last() {
-                Some(&step) => Mutation::TickStep { task, step, done: true, at: now_ms() },
-                None => Mutation::SetTaskProgress { task, progress: 10, at: now_ms() },
+                Some(&step) => Mutation::TickStep {
+                    task,
+                    step,
+                    done: true,
+                    at: now_ms(),
+                },
+                None => Mutation::SetTaskProgress {
+                    task,
+                    progress: 10,
+                    at: now_ms(),
+                },
             },
             _ => Mutation::AddComment {
                 id: CommentId::new_v7(),
@@ -291,9 +346,17 @@ impl Writer {
     fn batch(&mut self, t: &Target, size: usize, only_creates: bool) -> Vec<PendingMutation> {
         (0..size)
             .map(|_| {
-                let mutation = if only_creates { self.create(t) } else { self.next_mutation(t) };
+                let mutation = if only_creates {
+                    self.create(t)
+                } else {
+                    self.next_mutation(t)
+                };
                 self.next_id += 1;
-                PendingMutation { client_id: self.client, id: self.next_id, mutation }
+                PendingMutation {
+                    client_id: self.client,
+                    id: self.next_id,
+                    mutation,
+                }
             })
             .collect()
     }
@@ -301,7 +364,11 @@ impl Writer {
 
 /// Pushes and counts the applied mutations; anything else is an error (the bench must measure
 /// real work).
-async fn push_counted(session: &Session, group: ClientGroupId, batch: Vec<PendingMutation>) -> anyhow::Result<u64> {
+async fn push_counted(
+    session: &Session,
+    group: ClientGroupId,
+    batch: Vec<PendingMutation>,
+) -> anyhow::Result<u64> {
     let res: PushResponse = session.push_ok(&push_request(group, batch)).await?;
     let mut applied = 0;
     for r in &res.results {
@@ -336,7 +403,10 @@ async fn throughput(t: &Arc<Target>, writers: usize, batches: usize) -> anyhow::
             let mut w = Writer::new();
             for _ in 0..batches {
                 let batch = w.batch(&t, BATCH, false);
-                applied.fetch_add(push_counted(&t.lead, w.group, batch).await?, Ordering::Relaxed);
+                applied.fetch_add(
+                    push_counted(&t.lead, w.group, batch).await?,
+                    Ordering::Relaxed,
+                );
             }
             anyhow::Ok(())
         }));
@@ -375,7 +445,11 @@ async fn cold_pull(t: &Target, cards: usize, runs: usize) -> anyhow::Result<Valu
         let parsed: shared::sync::PullResponse = serde_json::from_slice(&body)?;
         times.push(ms(start.elapsed()));
         bytes = body.len();
-        tasks = parsed.puts.iter().filter(|e| matches!(e, Entity::Task(_))).count();
+        tasks = parsed
+            .puts
+            .iter()
+            .filter(|e| matches!(e, Entity::Task(_)))
+            .count();
         // The same pull as a browser sends it, compressed if the server compresses.
         let res = t
             .office
@@ -406,20 +480,26 @@ async fn latency_client(
 ) -> anyhow::Result<()> {
     let mut ws = session.websocket().await?;
     let group = ClientGroupId::new_v7();
-    let mut cookie: Option<Cookie> = Some(session.pull_ok(&pull_request(group, None)).await?.cookie);
+    let mut cookie: Option<Cookie> =
+        Some(session.pull_ok(&pull_request(group, None)).await?.cookie);
     ready.send(()).await.ok();
     let mut seen: Option<TaskId> = None;
     while !stop.stopped() {
         if ws.next_poke(Duration::from_millis(500)).await?.is_none() {
             continue;
         }
-        let res = session.pull_ok(&pull_request(group, cookie.clone())).await?;
+        let res = session
+            .pull_ok(&pull_request(group, cookie.clone()))
+            .await?;
         let now = Instant::now();
         cookie = Some(res.cookie);
         let want = *target.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         if let Some((id, t0)) = want
             && seen != Some(id)
-            && res.puts.iter().any(|e| matches!(e, Entity::Task(task) if task.id == id))
+            && res
+                .puts
+                .iter()
+                .any(|e| matches!(e, Entity::Task(task) if task.id == id))
         {
             seen = Some(id);
             report.send(ms(now - t0)).ok();
@@ -489,7 +569,9 @@ async fn live_latency(
     let mut missing = 0;
     for _ in 0..rounds {
         let batch = w.batch(t, 1, true);
-        let Mutation::CreateTask { id, .. } = &batch[0].mutation else { unreachable!() };
+        let Mutation::CreateTask { id, .. } = &batch[0].mutation else {
+            unreachable!()
+        };
         *target.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some((*id, Instant::now()));
         push_counted(&t.lead, w.group, batch).await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -531,9 +613,17 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
 
     // Live latency and memory on a server with the seed plan only.
     {
-        let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+        let server = Server::start(ServerOptions {
+            store,
+            ..Default::default()
+        })
+        .await?;
         let t = target(&server).await?;
-        let sessions = vec![t.office.clone(), t.lead.clone(), Session::login(&server, "leader").await?];
+        let sessions = vec![
+            t.office.clone(),
+            t.lead.clone(),
+            Session::login(&server, "leader").await?,
+        ];
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss.insert("idle".into(), json!(rss_mb(&server)));
         let biggest = sizes.latency_clients.iter().copied().max().unwrap_or(0);
@@ -552,16 +642,38 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
                 ..Default::default()
             })
             .await?;
-            note(format!("{store:?}: live latency with {biggest} clients on two processes"));
-            let r = live_latency(&[&server, &second], &sessions, &t, biggest, sizes.latency_rounds).await?;
+            note(format!(
+                "{store:?}: live latency with {biggest} clients on two processes"
+            ));
+            let r = live_latency(
+                &[&server, &second],
+                &sessions,
+                &t,
+                biggest,
+                sizes.latency_rounds,
+            )
+            .await?;
             latency.insert(format!("c{biggest}_two_processes"), r);
         }
     }
 
-    // Writes and the cold pull on a fresh server.
-    let server = Server::start(ServerOptions { store, ..Default::default() }).await?;
+    // The cold pull and the writes on a fresh server.
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
     let t = Arc::new(target(&server).await?);
-    note(format!("{store:?}: {} sequential creates", sizes.sequential));
+    // First, while the plan holds exactly the seeded cards; the writes below add thousands more.
+    note(format!(
+        "{store:?}: cold pull of {} cards",
+        sizes.cold_cards
+    ));
+    let cold = cold_pull(&t, sizes.cold_cards, sizes.runs).await?;
+    note(format!(
+        "{store:?}: {} sequential creates",
+        sizes.sequential
+    ));
     let mut seq = Vec::new();
     for _ in 0..sizes.runs {
         seq.push(sequential(&t, sizes.sequential).await?);
@@ -575,12 +687,13 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     rss.insert("after_throughput".into(), json!(rss_mb(&server)));
-    note(format!("{store:?}: cold pull of {} cards", sizes.cold_cards));
-    let cold = cold_pull(&t, sizes.cold_cards, sizes.runs).await?;
 
     out.insert("live_latency_ms".into(), Value::Object(latency));
     out.insert("rss_mb".into(), Value::Object(rss));
-    out.insert("sequential_create_s".into(), json!({ "n": sizes.sequential, "median": median(seq.clone()), "runs": seq }));
+    out.insert(
+        "sequential_create_s".into(),
+        json!({ "n": sizes.sequential, "median": median(seq.clone()), "runs": seq }),
+    );
     out.insert(
         "throughput_mps".into(),
         json!({
@@ -594,4 +707,237 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
     );
     out.insert("cold_pull".into(), cold);
     Ok(Value::Object(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Board render in headless Chromium
+
+/// chromedriver + headless Chromium, with the driver's port kept so CDP commands can be sent
+/// through its `goog/cdp/execute` endpoint.
+struct Chrome {
+    driver: std::process::Child,
+    client: fantoccini::Client,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Chrome {
+    async fn start(size: (u32, u32), mobile: bool) -> anyhow::Result<Chrome> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let chromedriver =
+            std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let driver = std::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting chromedriver")?;
+        let profile = tempfile::tempdir()?;
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--lang=zh-CN".into(),
+            format!("--window-size={},{}", size.0, size.1),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if mobile {
+            args.push("--touch-events=enabled".into());
+        }
+        let mut chrome = json!({ "args": args, "binary": chromium });
+        if mobile {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 3.0, "touch": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+            });
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), chrome);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_err = None;
+        let mut client = None;
+        for _ in 0..50 {
+            match fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(e) => {
+                    last_err = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        let client = client
+            .with_context(|| format!("chromedriver did not start a session: {last_err:?}"))?;
+        Ok(Chrome {
+            driver,
+            client,
+            port,
+            _profile: profile,
+        })
+    }
+
+    /// A Chrome DevTools command through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<()> {
+        let session = self
+            .client
+            .session_id()
+            .await?
+            .context("no WebDriver session")?;
+        let res = reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+                self.port
+            ))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await?;
+        ensure!(
+            res.status().is_success(),
+            "CDP {cmd}: {} {}",
+            res.status(),
+            res.text().await?
+        );
+        Ok(())
+    }
+
+    async fn login(&self, base: &str, username: &str) -> anyhow::Result<()> {
+        use fantoccini::Locator;
+        let c = &self.client;
+        c.goto(&format!("{base}/login")).await?;
+        let wait = |css: &'static str| {
+            c.wait()
+                .at_most(Duration::from_secs(30))
+                .for_element(Locator::Css(css))
+        };
+        wait("input[name=username]")
+            .await?
+            .send_keys(username)
+            .await?;
+        wait("input[name=password]")
+            .await?
+            .send_keys(e2e::DEMO_PASSWORD)
+            .await?;
+        wait("button[type=submit]").await?.click().await?;
+        wait("[data-signed-in]").await?;
+        Ok(())
+    }
+
+    /// Navigates to `url` and returns the milliseconds from the navigation's start until the page
+    /// shows at least `cards` cards (`li.card`), as the page's own clock sees it.
+    async fn time_board(&self, url: &str, cards: usize) -> anyhow::Result<f64> {
+        self.client.goto("about:blank").await?;
+        self.client.goto(url).await?;
+        let script = r"
+            const [want, done] = [arguments[0], arguments[arguments.length - 1]];
+            const t0 = Date.now();
+            (function poll() {
+                if (document.querySelectorAll('li.card').length >= want) {
+                    requestAnimationFrame(() => done(performance.now()));
+                } else if (Date.now() - t0 > 60000) {
+                    done(-document.querySelectorAll('li.card').length);
+                } else {
+                    setTimeout(poll, 5);
+                }
+            })();";
+        let v = self
+            .client
+            .execute_async(script, vec![json!(cards)])
+            .await?;
+        let t = v.as_f64().context("the timing script returned no number")?;
+        ensure!(
+            t >= 0.0,
+            "only {} of {cards} cards rendered within 60 s",
+            -t
+        );
+        Ok(t)
+    }
+}
+
+/// Seeds item 4 with `n` tasks spread over the columns, then times its board in Chromium at
+/// desktop size and at phone size with 4× CPU throttling.
+async fn board_render(smoke: bool) -> anyhow::Result<Value> {
+    let sizes: &[usize] = if smoke { &[20] } else { &[100, 1000] };
+    let runs = if smoke { 1 } else { 5 };
+    let mut out = serde_json::Map::new();
+    for &n in sizes {
+        let server = Server::start(ServerOptions {
+            site: true,
+            ..Default::default()
+        })
+        .await?;
+        let t = target(&server).await?;
+        let have = t
+            .office
+            .server_view()
+            .await?
+            .tasks()
+            .filter(|x| x.item == t.item.id)
+            .count();
+        let mut w = Writer::new();
+        let mut left = n.saturating_sub(have);
+        let mut k = 0;
+        while left > 0 {
+            let m = left.min(500);
+            let mut batch = w.batch(&t, m, true);
+            for p in &mut batch {
+                if let Mutation::CreateTask { column, .. } = &mut p.mutation {
+                    *column = [
+                        Column::NotStarted,
+                        Column::InProgress,
+                        Column::Review,
+                        Column::Done,
+                    ][k % 4];
+                    k += 1;
+                }
+            }
+            push_counted(&t.lead, w.group, batch).await?;
+            left -= m;
+        }
+        let url = format!("{}/items/{}/board", server.url, t.item.number);
+        for (label, size, mobile) in [
+            ("desktop", (1366, 900), false),
+            ("phone_throttled", (390, 844), true),
+        ] {
+            note(format!("board render: {n} cards, {label}"));
+            let chrome = Chrome::start(size, mobile).await?;
+            chrome.login(&server.url, &t.lead.me.username).await?;
+            if mobile {
+                chrome
+                    .cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
+                    .await?;
+            }
+            // The first visit fills the browser's caches and IndexedDB copy; the runs after it
+            // are what a returning user sees.
+            let first = chrome.time_board(&url, n).await?;
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                times.push(chrome.time_board(&url, n).await?);
+            }
+            out.insert(format!("{label}_{n}"), json!(median(times.clone())));
+            out.insert(format!("{label}_{n}_first_visit"), json!(first));
+            out.insert(format!("{label}_{n}_runs"), json!(times));
+        }
+    }
+    Ok(json!({ "board_render_ms": out }))
 }

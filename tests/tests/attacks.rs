@@ -1,0 +1,933 @@
+//! Known vulnerabilities of peer kanban systems (Planka, Wekan, Kanboard, Focalboard), replayed
+//! against Reformboard on SQLite and PostgreSQL. Each test names the advisory class it replays
+//! and must fail to do harm: the change is refused, the database is unchanged, the text comes
+//! back as inert JSON text.
+
+use anyhow::{Context, ensure};
+use e2e::sync_client::{PlanFacts, ServerDb, Session, diff, push_request};
+use e2e::{Server, ServerOptions, Store};
+use serde_json::{Value, json};
+use shared::board::{Column, sort_key};
+use shared::entity::{Item, Millis};
+use shared::ids::{ClientGroupId, ClientId, CommentId, TaskId, UnitId};
+use shared::mutation::Mutation;
+use shared::state::State;
+use shared::sync::{Outcome, PendingMutation};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+
+/// Runs `$name(store)` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                super::$name(e2e::Store::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                super::$name(e2e::Store::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    idor_on_cards_of_another_item,
+    idor_on_accounts_and_privilege_escalation,
+    comment_only_users_cannot_move_cards,
+    stored_xss_in_titles_and_comments_stays_inert_text,
+    csrf_on_state_changes_is_refused,
+    a_disabled_account_loses_its_sessions_at_once,
+    login_does_not_tell_which_usernames_exist,
+    sql_injection_in_every_string_parameter_is_inert,
+    no_open_redirects,
+);
+
+const AT: Millis = Millis(1_700_000_000_000);
+
+struct Fixture {
+    server: Server,
+    db: ServerDb,
+    office: Session,
+    /// 区财政局〈国资委〉: leads item 4.
+    lead: Session,
+    /// 区发改局: cooperates on item 4.
+    coop: Session,
+    /// 区法院: leads item 7, nothing to do with item 4.
+    other: Session,
+    item4: Item,
+    /// A card on item 4, owned by the lead unit.
+    card: TaskId,
+}
+
+async fn fixture(store: Store) -> anyhow::Result<Fixture> {
+    let site = e2e::site_dir().is_some();
+    let server = Server::start(ServerOptions {
+        store,
+        site,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
+    let coop = facts.login_unit(&server, "区发改局").await?;
+    let other = facts.login_unit(&server, "区法院").await?;
+    ensure!(
+        item4.lead_units == vec![lead.me.unit],
+        "item 4 is led by 区财政局〈国资委〉"
+    );
+    let card = TaskId::new_v7();
+    let created = push_one(&lead, create(&item4, card, lead.me.unit, "试点方案")).await?;
+    ensure!(
+        matches!(created, Outcome::Applied),
+        "the lead creates its card: {created:?}"
+    );
+    let db = ServerDb::open(&server).await?;
+    Ok(Fixture {
+        server,
+        db,
+        office,
+        lead,
+        coop,
+        other,
+        item4,
+        card,
+    })
+}
+
+fn create(item: &Item, id: TaskId, owner: UnitId, title: &str) -> Mutation {
+    Mutation::CreateTask {
+        id,
+        item: item.id,
+        title: title.into(),
+        owner,
+        column: Column::NotStarted,
+        sort_key: sort_key::between(None, None),
+        due: None,
+        at: AT,
+    }
+}
+
+/// Pushes one mutation from a fresh tab and returns its outcome.
+async fn push_one(session: &Session, mutation: Mutation) -> anyhow::Result<Outcome> {
+    let req = push_request(
+        ClientGroupId::new_v7(),
+        vec![PendingMutation {
+            client_id: ClientId::new_v7(),
+            id: 1,
+            mutation,
+        }],
+    );
+    let res = session.push_ok(&req).await?;
+    res.results
+        .into_iter()
+        .next()
+        .map(|r| r.outcome)
+        .context("no result")
+}
+
+async fn all_refused(session: &Session, mutations: Vec<Mutation>, who: &str) -> anyhow::Result<()> {
+    for m in mutations {
+        let outcome = push_one(session, m.clone()).await?;
+        ensure!(
+            matches!(outcome, Outcome::Rejected { .. }),
+            "{who} did {m:?}: {outcome:?}"
+        );
+    }
+    Ok(())
+}
+
+async fn same_entities(db: &ServerDb, before: &State, what: &str) -> anyhow::Result<()> {
+    let now = db.entities().await?;
+    ensure!(
+        now == *before,
+        "{what} changed the board: {:?}",
+        diff(before, &now)
+    );
+    Ok(())
+}
+
+fn card_mutations(fx: &Fixture, intruder: UnitId) -> Vec<Mutation> {
+    let task = fx.card;
+    vec![
+        Mutation::SetTaskTitle {
+            task,
+            title: "被篡改".into(),
+            at: AT,
+        },
+        Mutation::SetTaskNotes {
+            task,
+            notes: "被篡改".into(),
+            at: AT,
+        },
+        Mutation::SetTaskProgress {
+            task,
+            progress: 100,
+            at: AT,
+        },
+        Mutation::MoveTask {
+            task,
+            column: Column::Done,
+            sort_key: sort_key::between(None, None),
+            at: AT,
+        },
+        Mutation::AssignTask {
+            task,
+            owner: intruder,
+            at: AT,
+        },
+        Mutation::ArchiveTask { task, at: AT },
+        Mutation::SetTaskBlocked {
+            task,
+            reason: Some("x".into()),
+            at: AT,
+        },
+    ]
+}
+
+async fn user_id(office: &Session, username: &str) -> anyhow::Result<String> {
+    let users: Vec<Value> = office.api.get_json("/api/users").await?;
+    users
+        .iter()
+        .find(|u| u["username"] == username)
+        .and_then(|u| u["id"].as_str())
+        .map(String::from)
+        .with_context(|| format!("no user {username}"))
+}
+
+/// Planka GHSA (IDOR: card actions checked only for board membership of *some* board) and
+/// Kanboard's task IDORs (editing a task of another project by its id): a unit edits, moves,
+/// reassigns and archives a card of an item it has nothing to do with, and creates cards there.
+async fn idor_on_cards_of_another_item(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let before = fx.db.entities().await?;
+    all_refused(
+        &fx.other,
+        card_mutations(&fx, fx.other.me.unit),
+        "an unrelated unit",
+    )
+    .await?;
+    all_refused(
+        &fx.other,
+        vec![
+            create(&fx.item4, TaskId::new_v7(), fx.other.me.unit, "越权新建"),
+            create(&fx.item4, TaskId::new_v7(), fx.lead.me.unit, "冒充牵头单位"),
+            Mutation::AddComment {
+                id: CommentId::new_v7(),
+                item: fx.item4.id,
+                task: Some(fx.card),
+                body: "x".into(),
+                at: AT,
+            },
+        ],
+        "an unrelated unit",
+    )
+    .await?;
+    // A cooperating unit works only on cards it owns: not the lead's card, and it can't hand
+    // the card to itself either.
+    all_refused(
+        &fx.coop,
+        card_mutations(&fx, fx.coop.me.unit),
+        "a cooperating unit",
+    )
+    .await?;
+    // A comment that names one item but a task of another is refused (no writing into item 4
+    // through a task id while holding item 7's rights).
+    let item7 = PlanFacts::new(fx.office.server_view().await?).item(7)?;
+    all_refused(
+        &fx.other,
+        vec![Mutation::AddComment {
+            id: CommentId::new_v7(),
+            item: item7.id,
+            task: Some(fx.card),
+            body: "跨项目".into(),
+            at: AT,
+        }],
+        "an item-7 comment on an item-4 card",
+    )
+    .await?;
+    same_entities(&fx.db, &before, "IDOR").await
+}
+
+/// Wekan CVE-2021-20654-class (a board member promoting itself / editing other users) and
+/// Focalboard's user-admin IDORs: a unit account lists, disables, resets and re-roles accounts,
+/// its own included.
+async fn idor_on_accounts_and_privilege_escalation(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let office_id = user_id(&fx.office, "office").await?;
+    let own_id = fx.lead.me.id.to_string();
+    let res = fx.lead.api.get("/api/users").await?;
+    ensure!(
+        res.status() == 403,
+        "a unit lists accounts: {}",
+        res.status()
+    );
+    for id in [&office_id, &own_id] {
+        for (path, body) in [
+            (
+                format!("/api/users/{id}/role"),
+                json!({"role": "office", "unit": fx.lead.me.unit}),
+            ),
+            (
+                format!("/api/users/{id}/password"),
+                json!({"password": "hijacked-password-1"}),
+            ),
+            (format!("/api/users/{id}/disable"), json!({})),
+        ] {
+            let res = fx.lead.api.post(&path, &body).await?;
+            ensure!(res.status() == 403, "a unit POST {path}: {}", res.status());
+        }
+    }
+    let res = fx
+        .lead
+        .api
+        .post(
+            "/api/users",
+            &json!({"username": "backdoor", "display_name": "x", "unit": fx.lead.me.unit,
+            "role": "office", "password": "backdoor-password-1"}),
+        )
+        .await?;
+    ensure!(
+        res.status() == 403,
+        "a unit creates an office account: {}",
+        res.status()
+    );
+    // Extra fields in a login body (mass assignment) are ignored.
+    let res = fx
+        .lead
+        .api
+        .post(
+            "/api/auth/login",
+            &json!({"username": fx.lead.me.username,
+        "password": e2e::DEMO_PASSWORD, "role": "office", "unit": fx.office.me.unit}),
+        )
+        .await?;
+    ensure!(
+        res.status().is_success() || res.status().is_client_error(),
+        "login: {}",
+        res.status()
+    );
+    let me: Value = fx.lead.api.get_json("/api/auth/me").await?;
+    ensure!(me["role"] == "unit", "still a unit account: {me}");
+    let office = Session::login(&fx.server, "office").await?;
+    ensure!(
+        office.me.role == shared::actor::Role::Office,
+        "office untouched"
+    );
+    let users: Vec<Value> = fx.office.api.get_json("/api/users").await?;
+    ensure!(
+        !users.iter().any(|u| u["username"] == "backdoor"),
+        "no backdoor account"
+    );
+    Ok(())
+}
+
+/// Wekan's and Focalboard's "commenter/viewer can move cards" advisories: the read-and-comment
+/// roles (district leader, People's Congress / CPPCC) try every card change.
+async fn comment_only_users_cannot_move_cards(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let before = fx.db.entities().await?;
+    for username in ["leader", "npc", "cppcc"] {
+        let s = Session::login(&fx.server, username).await?;
+        let mut mutations = card_mutations(&fx, s.me.unit);
+        mutations.push(create(
+            &fx.item4,
+            TaskId::new_v7(),
+            fx.lead.me.unit,
+            "越权新建",
+        ));
+        all_refused(&s, mutations, username).await?;
+    }
+    same_entities(&fx.db, &before, "comment-only users").await?;
+    // The leader's one write is a comment; supervisors have none.
+    let leader = Session::login(&fx.server, "leader").await?;
+    let comment = |body: &str| Mutation::AddComment {
+        id: CommentId::new_v7(),
+        item: fx.item4.id,
+        task: None,
+        body: body.into(),
+        at: AT,
+    };
+    ensure!(
+        matches!(
+            push_one(&leader, comment("请抓紧推进")).await?,
+            Outcome::Applied
+        ),
+        "the leader comments"
+    );
+    let npc = Session::login(&fx.server, "npc").await?;
+    ensure!(
+        matches!(
+            push_one(&npc, comment("评议")).await?,
+            Outcome::Rejected { .. }
+        ),
+        "a supervisor may not comment"
+    );
+    Ok(())
+}
+
+/// Planka, Wekan and Kanboard stored-XSS advisories (card titles, comments, markdown links):
+/// the payloads are stored and returned verbatim as JSON strings, never as HTML, with
+/// `application/json`, `nosniff` and a CSP without inline scripts on every response.
+async fn stored_xss_in_titles_and_comments_stays_inert_text(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let payloads = [
+        "<script>alert(document.cookie)</script>",
+        "<img src=x onerror=alert(1)>",
+        "\"><svg onload=alert(1)>",
+        "[点我](javascript:alert(1))",
+        "{{constructor.constructor('alert(1)')()}}",
+        "=HYPERLINK(\"http://evil.example\",\"x\")",
+    ];
+    for (i, payload) in payloads.iter().enumerate() {
+        let id = TaskId::new_v7();
+        let outcome = push_one(&fx.lead, create(&fx.item4, id, fx.lead.me.unit, payload)).await?;
+        ensure!(matches!(outcome, Outcome::Applied), "card {i}: {outcome:?}");
+        let c = Mutation::AddComment {
+            id: CommentId::new_v7(),
+            item: fx.item4.id,
+            task: Some(id),
+            body: (*payload).into(),
+            at: AT,
+        };
+        ensure!(
+            matches!(push_one(&fx.lead, c).await?, Outcome::Applied),
+            "comment {i}"
+        );
+    }
+    // Back through a pull as the exact text.
+    let res = fx
+        .coop
+        .api
+        .post(
+            "/api/sync/pull",
+            &e2e::sync_client::pull_request(ClientGroupId::new_v7(), None),
+        )
+        .await?;
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        content_type.starts_with("application/json"),
+        "pull is {content_type}"
+    );
+    ensure!(
+        res.headers()
+            .get("x-content-type-options")
+            .is_some_and(|v| v == "nosniff"),
+        "nosniff"
+    );
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "CSP: {csp}"
+    );
+    let view = fx.coop.server_view().await?;
+    let titles: Vec<&str> = view.tasks().map(|t| t.title.as_str()).collect();
+    let comments: Vec<&str> = view.comments().map(|c| c.body.as_str()).collect();
+    for payload in payloads {
+        ensure!(
+            titles.contains(&payload),
+            "title {payload} came back altered: {titles:?}"
+        );
+        ensure!(
+            comments.contains(&payload),
+            "comment {payload} came back altered"
+        );
+    }
+    // The history and audit views are JSON too; the CSV neutralises formulas for Excel.
+    let res = fx.office.api.get("/api/audit?limit=50").await?;
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(ct.starts_with("application/json"), "audit is {ct}");
+    let res = fx.office.api.get("/api/audit.csv").await?;
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let disposition = res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        ct.starts_with("text/csv") && disposition.starts_with("attachment"),
+        "CSV: {ct} / {disposition}"
+    );
+    let csv = res.text().await?;
+    // A formula is live only at the start of a cell (inside the JSON of a before/after cell it
+    // is text): after a separator, or after the quote that opens a cell.
+    for line in csv.lines() {
+        ensure!(
+            !line.starts_with(['=', '+', '@']) && !line.contains(",=") && !line.contains(",\"="),
+            "a formula starts a CSV cell: {line}"
+        );
+    }
+    // The app shell itself carries the CSP.
+    let res = fx.server.client().get("/").await?;
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "app CSP: {csp}"
+    );
+    Ok(())
+}
+
+/// Kanboard and Wekan CSRF advisories (state changes by a cross-site form or fetch): a push
+/// without the X-Reformboard header, with a foreign Origin, as a form or text/plain (the
+/// "simple request" a cross-site form can send), and a cross-site WebSocket (CSWSH).
+async fn csrf_on_state_changes_is_refused(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let before = fx.db.entities().await?;
+    let req = push_request(
+        ClientGroupId::new_v7(),
+        vec![PendingMutation {
+            client_id: ClientId::new_v7(),
+            id: 1,
+            mutation: create(&fx.item4, TaskId::new_v7(), fx.lead.me.unit, "CSRF"),
+        }],
+    );
+    let body = serde_json::to_string(&req)?;
+    let url = format!("{}/api/sync/push", fx.server.url);
+    let cookie = fx.lead.cookie_header()?;
+    // A client without the default X-Reformboard header: only what a browser form would carry.
+    let bare = reqwest::Client::builder().build()?;
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        (
+            "no X-Reformboard",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("content-type", "application/json")
+                .body(body.clone()),
+        ),
+        (
+            "form-encoded",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("x={body}")),
+        ),
+        (
+            "text/plain",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("content-type", "text/plain")
+                .body(body.clone()),
+        ),
+        (
+            "multipart",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("content-type", "multipart/form-data; boundary=x")
+                .body(body.clone()),
+        ),
+        (
+            "foreign Origin",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("x-reformboard", "1")
+                .header("origin", "http://evil.example")
+                .header("content-type", "application/json")
+                .body(body.clone()),
+        ),
+        (
+            "Origin null",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("x-reformboard", "1")
+                .header("origin", "null")
+                .header("content-type", "application/json")
+                .body(body.clone()),
+        ),
+        (
+            "form with the header",
+            bare.post(&url)
+                .header("cookie", &cookie)
+                .header("x-reformboard", "1")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("x={body}")),
+        ),
+    ];
+    for (what, request) in cases {
+        let res = request.send().await?;
+        let status = res.status().as_u16();
+        ensure!(matches!(status, 400 | 403 | 415), "CSRF {what}: {status}");
+    }
+    let me = format!("{}/api/users/{}/disable", fx.server.url, fx.lead.me.id);
+    let office_cookie = fx.office.cookie_header()?;
+    let res = bare
+        .post(&me)
+        .header("cookie", &office_cookie)
+        .send()
+        .await?;
+    ensure!(
+        res.status() == 403,
+        "account change without the header: {}",
+        res.status()
+    );
+    let res = bare
+        .post(format!("{}/api/auth/logout", fx.server.url))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    ensure!(res.status() == 403, "logout CSRF: {}", res.status());
+    // Cross-site WebSocket hijacking: the session cookie rides along, the Origin is foreign.
+    let ws_url = format!(
+        "{}/api/sync/ws",
+        fx.server.url.replacen("http://", "ws://", 1)
+    );
+    let mut ws_req = ws_url.into_client_request()?;
+    ws_req
+        .headers_mut()
+        .insert("cookie", HeaderValue::from_str(&cookie)?);
+    ws_req
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://evil.example"));
+    ensure!(
+        tokio_tungstenite::connect_async(ws_req).await.is_err(),
+        "a cross-site WebSocket opened"
+    );
+    same_entities(&fx.db, &before, "CSRF").await?;
+    // The session survived all of it.
+    let res = fx.lead.api.get("/api/auth/me").await?;
+    ensure!(
+        res.status() == 200,
+        "the session was ended by a forged logout: {}",
+        res.status()
+    );
+    let res = fx.office.api.get("/api/auth/me").await?;
+    ensure!(res.status() == 200, "office session");
+    Ok(())
+}
+
+/// Wekan and Planka "deactivated user keeps working with an existing session" advisories: the
+/// lead is signed in (HTTP and WebSocket), the office disables the account, every further request
+/// fails at once, and enabling it again does not revive the old session.
+async fn a_disabled_account_loses_its_sessions_at_once(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let before = fx.db.entities().await?;
+    let mut socket = fx.lead.websocket().await?;
+    let id = fx.lead.me.id.to_string();
+    let res = fx
+        .office
+        .api
+        .post(&format!("/api/users/{id}/disable"), &json!({}))
+        .await?;
+    ensure!(res.status().is_success(), "disable: {}", res.status());
+    let res = fx.lead.api.get("/api/auth/me").await?;
+    ensure!(
+        res.status() == 401,
+        "a disabled account's session still answers /me: {}",
+        res.status()
+    );
+    let res = fx
+        .lead
+        .push(&push_request(
+            ClientGroupId::new_v7(),
+            vec![PendingMutation {
+                client_id: ClientId::new_v7(),
+                id: 1,
+                mutation: card_mutations(&fx, fx.lead.me.unit).remove(0),
+            }],
+        ))
+        .await?;
+    ensure!(
+        res.as_ref().is_err_and(|e| e.status == 401),
+        "a disabled account pushed: {res:?}"
+    );
+    ensure!(
+        fx.lead.websocket().await.is_err(),
+        "a disabled account opened a WebSocket"
+    );
+    // The socket opened before may stay up, but carries only "pull" hints, and pulls fail.
+    let _ = socket
+        .next_poke(std::time::Duration::from_millis(100))
+        .await;
+    let res = fx
+        .lead
+        .pull(&e2e::sync_client::pull_request(
+            ClientGroupId::new_v7(),
+            None,
+        ))
+        .await?;
+    ensure!(res.is_err(), "a disabled account pulled");
+    let res = fx
+        .office
+        .api
+        .post(&format!("/api/users/{id}/enable"), &json!({}))
+        .await?;
+    ensure!(res.status().is_success(), "enable: {}", res.status());
+    let res = fx.lead.api.get("/api/auth/me").await?;
+    ensure!(
+        res.status() == 401,
+        "enabling revived the old session: {}",
+        res.status()
+    );
+    same_entities(&fx.db, &before, "a disabled account").await?;
+    Ok(())
+}
+
+/// Kanboard and Planka user-enumeration advisories: login answers an unknown user, a wrong
+/// password and a disabled account with the same status and the same message.
+async fn login_does_not_tell_which_usernames_exist(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let disabled = user_id(&fx.office, "unit27").await?;
+    let res = fx
+        .office
+        .api
+        .post(&format!("/api/users/{disabled}/disable"), &json!({}))
+        .await?;
+    ensure!(res.status().is_success(), "disable unit27");
+    let mut answers = Vec::new();
+    for (what, username, password) in [
+        ("unknown user", "nobody-here", "demo1234"),
+        ("wrong password", "unit01", "wrong-password"),
+        ("disabled account", "unit27", e2e::DEMO_PASSWORD),
+        ("unknown user, upper case", "NOBODY", "x"),
+    ] {
+        let res = fx
+            .server
+            .client()
+            .post(
+                "/api/auth/login",
+                &json!({"username": username, "password": password}),
+            )
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        answers.push((what, status, body));
+    }
+    let (_, first_status, first_body) = &answers[0];
+    for (what, status, body) in &answers {
+        ensure!(
+            status == first_status && body == first_body,
+            "{what} answers {status} {body}, not {first_status} {first_body}"
+        );
+    }
+    ensure!(
+        first_status.as_u16() == 403 || first_status.as_u16() == 401,
+        "a failed login: {first_status}"
+    );
+    Ok(())
+}
+
+/// SQL injection in every string parameter (Kanboard's and Wekan's injection advisories):
+/// login fields, audit filters, history keys, account ids in paths, usernames of new accounts,
+/// card titles. Nothing leaks, nothing is dropped, the payload is stored as text.
+async fn sql_injection_in_every_string_parameter_is_inert(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let payloads = [
+        "' OR '1'='1",
+        "' OR 1=1 --",
+        "\" OR \"\"=\"",
+        "'; DROP TABLE users; --",
+        "'; DELETE FROM audit; --",
+        "1 UNION SELECT password_hash, 1, 1 FROM users --",
+        "office'--",
+        "%' OR '%'='",
+        "\\'; UPDATE users SET role='office'; --",
+    ];
+    let users_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&fx.db.pool)
+        .await?;
+    let audit_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit")
+        .fetch_one(&fx.db.pool)
+        .await?;
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    for payload in payloads {
+        // Login: as a username and as a password; both fail like any wrong login (or are
+        // throttled, as this many failures from one address should be).
+        for body in [
+            json!({"username": payload, "password": "x"}),
+            json!({"username": "office", "password": payload}),
+        ] {
+            let res = fx.server.client().post("/api/auth/login", &body).await?;
+            let status = res.status().as_u16();
+            ensure!(
+                matches!(status, 400 | 403 | 429),
+                "login with {payload}: {status}"
+            );
+        }
+        // Audit filters: an injected filter matches nothing instead of everything.
+        for field in ["entity", "user", "action", "category"] {
+            let path = format!("/api/audit?{field}={}", enc(payload));
+            let res = fx.office.api.get(&path).await?;
+            let status = res.status();
+            let text = res.text().await?;
+            ensure!(status == 200 || status == 400, "{path}: {status} {text}");
+            if status == 200 {
+                let rows: Vec<Value> = serde_json::from_str(&text)?;
+                ensure!(rows.is_empty(), "{path} matched {} rows", rows.len());
+            }
+            let res = fx
+                .office
+                .api
+                .get(&format!("/api/audit.csv?{field}={}", enc(payload)))
+                .await?;
+            ensure!(
+                res.status() == 200 || res.status() == 400,
+                "csv {field}: {}",
+                res.status()
+            );
+        }
+        // History keys.
+        for kind in ["task", "user", "item"] {
+            let path = format!("/api/history/{kind}/{}", enc(payload));
+            let res = fx.office.api.get(&path).await?;
+            let status = res.status();
+            let text = res.text().await?;
+            ensure!(
+                status == 200 || status.is_client_error(),
+                "{path}: {status}"
+            );
+            if status == 200 {
+                ensure!(text == "[]", "{path} matched rows: {text}");
+            }
+        }
+        // Account ids in paths.
+        let res = fx
+            .office
+            .api
+            .post(&format!("/api/users/{}/disable", enc(payload)), &json!({}))
+            .await?;
+        ensure!(
+            res.status() == 404 || res.status() == 400,
+            "disable {payload}: {}",
+            res.status()
+        );
+        // A new account named by the payload: not a valid username.
+        let res = fx
+            .office
+            .api
+            .post(
+                "/api/users",
+                &json!({"username": payload, "display_name": payload, "unit": fx.lead.me.unit,
+                "role": "unit", "password": "long-enough-password-1"}),
+            )
+            .await?;
+        ensure!(
+            res.status() == 400,
+            "create_user {payload}: {}",
+            res.status()
+        );
+        // A card title: stored as the text it is.
+        let outcome = push_one(
+            &fx.lead,
+            create(&fx.item4, TaskId::new_v7(), fx.lead.me.unit, payload),
+        )
+        .await?;
+        ensure!(
+            matches!(outcome, Outcome::Applied),
+            "title {payload}: {outcome:?}"
+        );
+    }
+    let view = fx.lead.server_view().await?;
+    for payload in payloads {
+        ensure!(
+            view.tasks().any(|t| t.title == payload),
+            "title {payload} not stored verbatim"
+        );
+    }
+    let users_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&fx.db.pool)
+        .await?;
+    let audit_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit")
+        .fetch_one(&fx.db.pool)
+        .await?;
+    ensure!(
+        users_after == users_before,
+        "the users table changed: {users_before} → {users_after}"
+    );
+    ensure!(audit_after > audit_before, "the audit trail only grows");
+    let roles: Vec<(String,)> = sqlx::query_as("SELECT role FROM users WHERE username = 'unit01'")
+        .fetch_all(&fx.db.pool)
+        .await?;
+    ensure!(
+        roles.iter().all(|(r,)| r != "office"),
+        "an UPDATE got through: {roles:?}"
+    );
+    let me: Value = fx.office.api.get_json("/api/auth/me").await?;
+    ensure!(
+        me["role"] == "office",
+        "the office session still works: {me}"
+    );
+    Ok(())
+}
+
+/// Open-redirect advisories (Kanboard's `redirect` parameters, Wekan's login return URLs):
+/// Reformboard has no redirects; none of the usual bait produces a 3xx to another host.
+async fn no_open_redirects(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let targets = [
+        "/?next=https://evil.example",
+        "/login?redirect=https://evil.example",
+        "/api/auth/login?next=//evil.example",
+        "/api/auth/logout?return_to=https://evil.example",
+        "//evil.example/",
+        "/%2F%2Fevil.example",
+        "/\\evil.example",
+        "/pkg",
+        "/pkg/",
+        "/index.html",
+    ];
+    for target in targets {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let res = client
+                .request(method.clone(), format!("{}{target}", fx.server.url))
+                .header("x-reformboard", "1")
+                .send()
+                .await?;
+            let status = res.status();
+            if status.is_redirection() {
+                let location = res
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                ensure!(
+                    location.starts_with('/')
+                        && !location.starts_with("//")
+                        && !location.starts_with("/\\"),
+                    "{method} {target} redirects to {location}"
+                );
+            }
+            ensure!(status.as_u16() < 500, "{method} {target}: {status}");
+        }
+    }
+    Ok(())
+}
