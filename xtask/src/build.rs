@@ -66,7 +66,8 @@ pub fn build_site(ws: &Workspace) -> Result<PathBuf> {
 /// Writes the whole site into a fresh sibling directory and swaps it in, so no file of an old
 /// build (say, a `.br` of a deleted file) survives, and returns the build id.
 fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
-    let fresh = site.with_extension("new");
+    // Per-process name: two builds at once (a test run beside a bench) must not share it.
+    let fresh = site.with_extension(format!("new-{}", std::process::id()));
     remove_dir_if_present(&fresh)?;
     let pkg = fresh.join("pkg");
 

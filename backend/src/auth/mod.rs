@@ -111,7 +111,16 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let pool = &state.db.pool;
-    let username = req.username.trim();
+    // Control characters can't be in a username, and a NUL can't even be stored as PostgreSQL
+    // text: replaced, the name still counts towards throttling and is written to the audit
+    // trail, and the answer is the same wrong-login answer on either database.
+    let username: String = req
+        .username
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    let username = username.as_str();
     let addr = client_addr(&state, peer, &headers);
     let counters = throttle::counters(username, addr);
     if let Some(secs) = throttle::retry_after(pool, &counters).await? {
