@@ -143,6 +143,8 @@ words! {
     Leader => "领导视图", "Overview";
     OverdueCount => "逾期", "Overdue";
     UnitBoard => "单位看板", "Unit board";
+    ShowArchived => "已归档", "Archived";
+    OpenUnitBoard => "看板", "Board";
     // Accounts, passwords and the audit trail (pages::accounts, pages::password, pages::audit)
     Accounts => "账号管理", "Accounts";
     AuditLog => "审计日志", "Audit log";

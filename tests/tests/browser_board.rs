@@ -223,6 +223,87 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
             .is_empty()
     );
 
+    // Archive takes a card off the board (after a confirmation); the 已归档 filter shows it
+    // again, and Restore puts it back. Nothing is deleted.
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    let xss = "<img src=x onerror=alert(1)>";
+    card(&browser, xss)
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//aside[@role='dialog']//button[normalize-space(.)='归档']",
+        ))
+        .await?
+        .click()
+        .await?;
+    browser.client.accept_alert().await?;
+    for _ in 0..50 {
+        if browser
+            .client
+            .find_all(Locator::XPath(&format!(
+                "//button[contains(@class,'card-open') and normalize-space(.)={}]",
+                xpath_literal(xss)
+            )))
+            .await?
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        browser
+            .client
+            .find_all(Locator::XPath(&format!(
+                "//button[contains(@class,'card-open') and normalize-space(.)={}]",
+                xpath_literal(xss)
+            )))
+            .await?
+            .is_empty(),
+        "archived card left the board"
+    );
+    browser
+        .find(Locator::XPath("//label[normalize-space(.)='已归档']/input"))
+        .await?
+        .click()
+        .await?;
+    card(&browser, xss)
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//aside[@role='dialog']//button[normalize-space(.)='恢复']",
+        ))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//aside[@role='dialog']//button[normalize-space(.)='归档']",
+        ))
+        .await?;
+    browser
+        .find(Locator::Css("aside[role=dialog] button.close"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath("//label[normalize-space(.)='已归档']/input"))
+        .await?
+        .click()
+        .await?;
+    card(&browser, xss).await?;
+
     // Language switch renames the columns.
     browser
         .find(Locator::Css("button[aria-label='切换语言']"))

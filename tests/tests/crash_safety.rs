@@ -18,6 +18,9 @@ use tokio::sync::Mutex;
 
 const WRITERS: usize = 3;
 
+/// A writer's tab and the mutation ids the server acknowledged to it.
+type Writer = Arc<Mutex<(Tab, Vec<u64>)>>;
+
 fn cycles() -> usize {
     std::env::var("REFORMBOARD_CRASH_CYCLES")
         .ok()
@@ -66,7 +69,7 @@ async fn crash_cycles(store: Store) -> anyhow::Result<()> {
     let lead = Arc::new(facts.login_unit(&server, "区财政局〈国资委〉").await?);
 
     let stop = Arc::new(AtomicBool::new(false));
-    let tabs: Vec<Arc<Mutex<(Tab, Vec<u64>)>>> = (0..WRITERS)
+    let tabs: Vec<Writer> = (0..WRITERS)
         .map(|_| Arc::new(Mutex::new((Tab::new(ClientGroupId::new_v7()), Vec::new()))))
         .collect();
     let mut writers = Vec::new();

@@ -5,29 +5,17 @@
 //! while someone types must not replace the field under their cursor.
 
 use super::{BoardCtx, column_index, column_name};
-use crate::api;
+use crate::history::History;
 use crate::i18n::{self, W, lang};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::now;
 use leptos::prelude::*;
-use serde::Deserialize;
 use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Step, Task};
 use shared::ids::{CommentId, StepId, TaskId, UnitId};
 use shared::mutation::Mutation;
 use shared::permission::{self, Action};
-
-/// One row of a card's history, from the audit trail.
-#[derive(Clone, Debug, Deserialize)]
-struct HistoryRow {
-    at: i64,
-    #[serde(default)]
-    user_name: Option<String>,
-    #[serde(default)]
-    unit_name: Option<String>,
-    action: String,
-}
 
 /// The detail dialog of task `id`.
 #[component]
@@ -37,13 +25,18 @@ pub fn Detail(id: TaskId) -> impl IntoView {
     let session = use_session();
     let lang = lang();
     let task = Memo::new(move |_| sync.view.with(|s| s.task(id).cloned()));
-    let field = move |pick: fn(&Task) -> String| task.with(|t| t.as_ref().map(pick).unwrap_or_default());
+    let field =
+        move |pick: fn(&Task) -> String| task.with(|t| t.as_ref().map(pick).unwrap_or_default());
     // What the viewer may do, from the same rules the server applies.
     let rights = Memo::new(move |_| {
         let actor = session.actor();
         sync.view.with(|s| {
-            let (Some(a), Some(t)) = (actor, s.task(id)) else { return (false, false, false) };
-            let Some(item) = s.item(t.item) else { return (false, false, false) };
+            let (Some(a), Some(t)) = (actor, s.task(id)) else {
+                return (false, false, false);
+            };
+            let Some(item) = s.item(t.item) else {
+                return (false, false, false);
+            };
             (
                 permission::can(&a, item, Action::ManageTasks),
                 permission::can(&a, item, Action::WorkOnTask(t)),
@@ -74,33 +67,36 @@ pub fn Detail(id: TaskId) -> impl IntoView {
         })
     });
     let owner = Memo::new(move |_| task.with(|t| t.as_ref().map(|t| t.owner)));
-    let column = Memo::new(move |_| task.with(|t| t.as_ref().map_or(Column::NotStarted, |t| t.column)));
+    let column =
+        Memo::new(move |_| task.with(|t| t.as_ref().map_or(Column::NotStarted, |t| t.column)));
     let progress = Memo::new(move |_| task.with(|t| t.as_ref().map_or(0, |t| t.progress)));
     let blocked = Memo::new(move |_| task.with(|t| t.as_ref().and_then(|t| t.blocked.clone())));
     let archived = Memo::new(move |_| task.with(|t| t.as_ref().is_some_and(|t| t.archived)));
-    let steps = Memo::new(move |_| task.with(|t| t.as_ref().map(|t| t.steps.clone()).unwrap_or_default()));
+    let steps =
+        Memo::new(move |_| task.with(|t| t.as_ref().map(|t| t.steps.clone()).unwrap_or_default()));
     let comments = Memo::new(move |_| {
         sync.view.with(|s| {
-            let mut c: Vec<Comment> = s.comments().filter(|c| c.task == Some(id)).cloned().collect();
+            let mut c: Vec<Comment> = s
+                .comments()
+                .filter(|c| c.task == Some(id))
+                .cloned()
+                .collect();
             c.sort_by_key(|c| c.at);
             c
         })
     });
-    // History is re-read whenever the card changes.
-    let changed = Memo::new(move |_| task.with(|t| t.as_ref().map(|t| t.updated_at)));
-    let history = LocalResource::new(move || {
-        changed.track();
-        async move {
-            let key = js_sys::encode_uri_component(&format!("task/{id}"));
-            api::get::<Vec<HistoryRow>>(&format!("/api/history/{key}")).await.unwrap_or_default()
-        }
-    });
+    let changed = Memo::new(move |_| task.with(|t| t.as_ref().map_or(0, |t| t.updated_at.0)));
     let new_step = RwSignal::new(String::new());
     let new_comment = RwSignal::new(String::new());
     let blocked_reason = RwSignal::new(String::new());
     let owner_name = move || {
         let o = owner.get();
-        owners.with(|list| list.iter().find(|(u, _)| Some(*u) == o).map(|(_, n)| n.clone()).unwrap_or_default())
+        owners.with(|list| {
+            list.iter()
+                .find(|(u, _)| Some(*u) == o)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        })
     };
     let item_id = move || task.with_untracked(|t| t.as_ref().map(|t| t.item));
     let w = move |word: W| move || word.get(lang.get());
@@ -222,17 +218,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 </Show>
             </section>
 
-            <section class="history" aria-label=w(W::History)>
-                <h3>{w(W::History)}</h3>
-                <Suspense fallback=|| ()>
-                    <ol>
-                        {move || history.get().map(|rows| rows.into_iter().map(|r| {
-                            let who = r.user_name.or(r.unit_name).unwrap_or_default();
-                            view! { <li><time>{i18n::datetime(r.at, lang.get_untracked())}</time>" "{who}" "{i18n::action_name(&r.action, lang.get_untracked())}</li> }
-                        }).collect_view())}
-                    </ol>
-                </Suspense>
-            </section>
+            <History key=format!("task/{id}") changed=changed/>
 
             <Show when=manage>
                 <p class="danger-zone">
@@ -257,7 +243,13 @@ pub fn Detail(id: TaskId) -> impl IntoView {
 
 /// One checklist step with its tick box and reorder / remove buttons.
 #[component]
-fn StepRow(step: Step, i: usize, keys: Vec<String>, task: TaskId, work: Signal<bool>) -> impl IntoView {
+fn StepRow(
+    step: Step,
+    i: usize,
+    keys: Vec<String>,
+    task: TaskId,
+    work: Signal<bool>,
+) -> impl IntoView {
     let sync = use_sync();
     let lang = lang();
     let send = move |m: Mutation| {
@@ -265,8 +257,18 @@ fn StepRow(step: Step, i: usize, keys: Vec<String>, task: TaskId, work: Signal<b
     };
     let sid = step.id;
     // New keys that put the step one place up or down: between its neighbours' neighbours.
-    let up_key = (i > 0).then(|| sort_key::between(i.checked_sub(2).map(|j| keys[j].as_str()), Some(keys[i - 1].as_str())));
-    let down_key = (i + 1 < keys.len()).then(|| sort_key::between(Some(keys[i + 1].as_str()), keys.get(i + 2).map(String::as_str)));
+    let up_key = (i > 0).then(|| {
+        sort_key::between(
+            i.checked_sub(2).map(|j| keys[j].as_str()),
+            Some(keys[i - 1].as_str()),
+        )
+    });
+    let down_key = (i + 1 < keys.len()).then(|| {
+        sort_key::between(
+            Some(keys[i + 1].as_str()),
+            keys.get(i + 2).map(String::as_str),
+        )
+    });
     let text = step.text.clone();
     let name = StoredValue::new(step.text);
     let label = move |word: W| format!("{} {}", word.get(lang.get()), name.get_value());

@@ -21,12 +21,15 @@ pub struct Filters {
     pub owner: Option<UnitId>,
     /// Text that title or notes must contain.
     pub text: String,
+    /// Show the archived cards (to restore them) instead of the live ones.
+    pub archived: bool,
 }
 
 impl Filters {
     /// Whether `task` passes, as of `today`.
     pub fn matches(&self, task: &Task, today: NaiveDate) -> bool {
-        (!self.overdue || is_overdue(task.due, task.column, today))
+        task.archived == self.archived
+            && (!self.overdue || is_overdue(task.due, task.column, today))
             && (!self.blocked || task.blocked.is_some())
             && (!self.this_month
                 || task
@@ -57,6 +60,7 @@ pub fn use_filters() -> (Memo<Filters>, impl Fn(Filters) + Clone) {
             this_month: q.get("month").is_some_and(|v| v == "1"),
             owner: q.get("owner").and_then(|v| v.parse().ok()),
             text: q.get("q").unwrap_or_default(),
+            archived: q.get("archived").is_some_and(|v| v == "1"),
         })
     });
     let navigate = use_navigate();
@@ -71,6 +75,9 @@ pub fn use_filters() -> (Memo<Filters>, impl Fn(Filters) + Clone) {
         }
         if f.this_month {
             parts.push("month=1".into());
+        }
+        if f.archived {
+            parts.push("archived=1".into());
         }
         if let Some(o) = f.owner {
             parts.push(format!("owner={o}"));

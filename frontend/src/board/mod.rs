@@ -402,6 +402,7 @@ fn FilterBar(scope: Scope) -> impl IntoView {
     let t1 = toggle.clone();
     let t2 = toggle.clone();
     let t3 = toggle.clone();
+    let t4 = toggle.clone();
     let set_text = set_filters.clone();
     let set_owner = set_filters.clone();
     let clear = set_filters.clone();
@@ -414,7 +415,7 @@ fn FilterBar(scope: Scope) -> impl IntoView {
             <button type="button" class="link filters-toggle" aria-expanded=move || more.get().to_string()
                 on:click=move |_| more.update(|m| *m = !*m)>
                 {move || W::Filters.get(lang.get())}
-                {move || { let n = filters.with(|f| usize::from(f.overdue) + usize::from(f.blocked) + usize::from(f.this_month) + usize::from(f.owner.is_some())); (n > 0).then(|| format!(" ({n})")) }}
+                {move || { let n = filters.with(|f| usize::from(f.overdue) + usize::from(f.blocked) + usize::from(f.this_month) + usize::from(f.archived) + usize::from(f.owner.is_some())); (n > 0).then(|| format!(" ({n})")) }}
             </button>
             <div class="filters-more" class:open=move || more.get()>
                 <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.overdue)
@@ -423,6 +424,8 @@ fn FilterBar(scope: Scope) -> impl IntoView {
                     on:change=move |_| t2(|f| f.blocked = !f.blocked)/>{move || W::Blocked.get(lang.get())}</label>
                 <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.this_month)
                     on:change=move |_| t3(|f| f.this_month = !f.this_month)/>{move || W::DueThisMonth.get(lang.get())}</label>
+                <label class="check"><input type="checkbox" prop:checked=move || filters.with(|f| f.archived)
+                    on:change=move |_| t4(|f| f.archived = !f.archived)/>{move || W::ShowArchived.get(lang.get())}</label>
                 <Show when=move || owners.with(|o| !o.is_empty())>
                     <label>{move || W::Owner.get(lang.get())}
                         <select on:change={

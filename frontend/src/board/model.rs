@@ -72,11 +72,10 @@ pub fn column_index(c: Column) -> usize {
 }
 
 fn in_scope(task: &Task, scope: Scope) -> bool {
-    !task.archived
-        && match scope {
-            Scope::Item(item) => task.item == item,
-            Scope::Unit(unit) => task.owner == unit,
-        }
+    match scope {
+        Scope::Item(item) => task.item == item,
+        Scope::Unit(unit) => task.owner == unit,
+    }
 }
 
 /// Card faces of every card in `scope` that passes `filters`.

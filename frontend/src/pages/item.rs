@@ -1,5 +1,6 @@
 //! `/items/:number`: one reform item — its text, units and the rules that apply.
 
+use crate::history::History;
 use crate::i18n::{self, W, lang, t};
 use crate::pages::plan::unit_names;
 use crate::sync::use_sync;
@@ -50,6 +51,7 @@ pub fn ItemPage() -> impl IntoView {
                 <ul class="requirements">
                     {requirements.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
                 </ul>
+                <History key=format!("item/{}", item.id) changed=Signal::stored(0)/>
             </article>
         }
         .into_any()

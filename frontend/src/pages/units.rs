@@ -42,6 +42,8 @@ pub fn UnitsPage() -> impl IntoView {
                     {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join("、")}</p> })}
                     <p>{W::Leads.get(l)}"："{links(leads)}</p>
                     <p>{W::Cooperates.get(l)}"："{links(coops)}</p>
+                    <A href=format!("/units/{}/board", u.id) attr:class="board-link"
+                        attr:aria-label=format!("{} {}", u.name, W::UnitBoard.get(l))>{W::OpenUnitBoard.get(l)}</A>
                 </li>
             }
         }).collect_view();

@@ -1,0 +1,48 @@
+//! An entity's history (留痕), from the audit trail: who changed what, when.
+
+use crate::api;
+use crate::i18n::{self, W, lang};
+use leptos::prelude::*;
+use serde::Deserialize;
+
+/// One row of an entity's history.
+#[derive(Clone, Debug, Deserialize)]
+struct HistoryRow {
+    at: i64,
+    #[serde(default)]
+    user_name: Option<String>,
+    #[serde(default)]
+    unit_name: Option<String>,
+    action: String,
+}
+
+/// The history of the entity stored under `key` (e.g. `task/…`), re-read whenever `changed`
+/// changes.
+#[component]
+pub fn History(key: String, #[prop(into)] changed: Signal<i64>) -> impl IntoView {
+    let lang = lang();
+    let key = StoredValue::new(key);
+    let rows = LocalResource::new(move || {
+        changed.track();
+        let key = js_sys::encode_uri_component(&key.get_value());
+        async move {
+            api::get::<Vec<HistoryRow>>(&format!("/api/history/{key}"))
+                .await
+                .unwrap_or_default()
+        }
+    });
+    view! {
+        <section class="history" aria-label=move || W::History.get(lang.get())>
+            <h3>{move || W::History.get(lang.get())}</h3>
+            <Suspense fallback=|| ()>
+                <ol>
+                    {move || rows.get().map(|rows| rows.into_iter().map(|r| {
+                        let who = r.user_name.or(r.unit_name).unwrap_or_default();
+                        let l = lang.get_untracked();
+                        view! { <li><time>{i18n::datetime(r.at, l)}</time>" "{who}" "{i18n::action_name(&r.action, l)}</li> }
+                    }).collect_view())}
+                </ol>
+            </Suspense>
+        </section>
+    }
+}
