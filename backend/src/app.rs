@@ -15,6 +15,8 @@ use shared::actor::Role;
 use shared::audit::AuditRecord;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Settings that don't change while the server runs.
@@ -69,7 +71,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .layer(middleware::from_fn(csrf))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(crate::error::json_client_errors));
+        .layer(middleware::from_fn(crate::error::json_client_errors))
+        // A first pull of a large plan is megabytes of JSON that compresses ~10×; a middling
+        // level keeps the CPU cost per pull small on a 2-core server.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)));
     let site = static_files::service(state.config.site_dir.as_deref());
     Router::new()
         .nest("/api", api)
