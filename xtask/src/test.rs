@@ -19,7 +19,7 @@ pub struct Options {
 }
 
 pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
-    let total = if opts.quick { 6 } else { 9 };
+    let total = if opts.quick { 7 } else { 10 };
     let mut steps = Steps::new(total);
 
     steps.step("wasm32 target", toolchain::ensure_wasm_target)?;
@@ -89,6 +89,11 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
     })?;
 
     drop(postgres);
+    // Proves `cargo xtask bench` still works end to end; its figures are not checked (shared,
+    // noisy machines make timed assertions meaningless).
+    steps.step("bench smoke run", || {
+        crate::bench::bench(ws, &crate::bench::Options { smoke: true })
+    })?;
     eprintln!("{}", steps.summary());
     say("all steps passed");
     Ok(())
