@@ -27,6 +27,25 @@ impl Lang {
         }
     }
 
+    /// The language `user` chose last (on this browser), if any.
+    pub fn load_for(user: &str) -> Option<Lang> {
+        let saved = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(&format!("{STORAGE_KEY}.{user}")).ok().flatten())?;
+        Some(if saved == "en" { Lang::En } else { Lang::Zh })
+    }
+
+    /// Remembers the language for `user`, and as this device's default (for the login page).
+    pub fn save_for(self, user: &str) {
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(
+                &format!("{STORAGE_KEY}.{user}"),
+                if self == Lang::En { "en" } else { "zh" },
+            );
+        }
+        self.save();
+    }
+
     /// Remembers the language on this device.
     pub fn save(self) {
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {

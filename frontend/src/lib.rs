@@ -37,6 +37,18 @@ fn App() -> impl IntoView {
     };
     provide_context(session);
     session.check(sync);
+    // Each user's language follows them: whoever signs in gets the one they chose last.
+    Effect::new(move |_| {
+        let saved = session
+            .me
+            .get()
+            .flatten()
+            .and_then(|me| Lang::load_for(&me.id.to_string()));
+        if let Some(l) = saved {
+            l.save();
+            lang.set(l);
+        }
+    });
     view! {
         <Router>
             <Routes fallback=|| view! { <p class="empty">{t(W::NotFound)}</p> }>

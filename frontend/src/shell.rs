@@ -63,7 +63,10 @@ fn Header() -> impl IntoView {
         } else {
             Lang::Zh
         };
-        next.save();
+        match session.me.get_untracked().flatten() {
+            Some(me) => next.save_for(&me.id.to_string()),
+            None => next.save(),
+        }
         lang.set(next);
     };
     view! {
