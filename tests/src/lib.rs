@@ -3,6 +3,25 @@
 //! drive headless Chromium through chromedriver.
 
 pub mod browser;
+
+/// Runs the async test function `$name(store)` once on SQLite and once on PostgreSQL, as the
+/// tests `$name::sqlite` and `$name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                super::$name(e2e::Store::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                super::$name(e2e::Store::Postgres).await
+            }
+        }
+    )*};
+}
+
 pub mod sync_client;
 
 use anyhow::{Context, bail};

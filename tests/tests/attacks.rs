@@ -15,21 +15,7 @@ use shared::state::State;
 use shared::sync::{Outcome, PendingMutation};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
 
-/// Runs `$name(store)` once on SQLite and once on PostgreSQL.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Postgres).await
-            }
-        }
-    )*};
-}
+use e2e::on_both_stores;
 
 on_both_stores!(
     idor_on_cards_of_another_item,

@@ -18,21 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
 
-/// Runs `$name(store)` once on SQLite and once on PostgreSQL.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Postgres).await
-            }
-        }
-    )*};
-}
+use e2e::on_both_stores;
 
 on_both_stores!(
     malformed_and_deeply_nested_json_get_a_json_400,

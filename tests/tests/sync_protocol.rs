@@ -16,22 +16,7 @@ use shared::sync::{
 };
 use std::collections::BTreeMap;
 
-/// Runs `$name(store)` once on SQLite and once on PostgreSQL, as `$name::sqlite` and
-/// `$name::postgres`.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Sqlite).await
-            }
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                super::$name(e2e::Store::Postgres).await
-            }
-        }
-    )*};
-}
+use e2e::on_both_stores;
 
 on_both_stores!(
     first_pull_is_a_reset_with_the_whole_plan,
