@@ -48,6 +48,36 @@ async fn wait_column(browser: &Browser, title: &str, column: &str) -> anyhow::Re
     )
 }
 
+/// Press on `handle`, move a little so the drag starts, move onto `target` (`dy` below its
+/// centre) and lift: the same gesture for a mouse and a finger.
+fn drag_gesture<S: InputSource<Action = PointerAction>>(
+    source: S,
+    handle: fantoccini::elements::Element,
+    target: fantoccini::elements::Element,
+    dy: f64,
+) -> S {
+    source
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(150)),
+            x: 0.0,
+            y: 20.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0.0,
+            y: dy,
+        })
+        .then(PointerAction::Up { button: 0 })
+}
+
 async fn create_task(browser: &Browser, title: &str, owner: &str) -> anyhow::Result<()> {
     let form = browser.find(Locator::Css("form.create-task")).await?;
     form.find(Locator::Css("input[name=title]"))
@@ -142,26 +172,7 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     let target = browser
         .find(Locator::Css("section[data-drop-column=in_progress] h3"))
         .await?;
-    let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement {
-            element: handle,
-            duration: None,
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 20.0,
-            y: 10.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Duration::from_millis(300)),
-            x: 0.0,
-            y: 30.0,
-        })
-        .then(PointerAction::Up { button: 0 });
+    let drag = drag_gesture(MouseActions::new("mouse".into()), handle, target, 30.0);
     browser.client.perform_actions(drag).await?;
     wait_column(&browser, "制定扶持办法", "in_progress").await?;
 
@@ -384,26 +395,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     let target = browser
         .find(Locator::Css("[data-drop-tab=in_progress]"))
         .await?;
-    let touch = TouchActions::new("finger".into())
-        .then(PointerAction::MoveToElement {
-            element: handle,
-            duration: None,
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(150)),
-            x: 0.0,
-            y: 20.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Duration::from_millis(300)),
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Up { button: 0 });
+    let touch = drag_gesture(TouchActions::new("finger".into()), handle, target, 0.0);
     browser.client.perform_actions(touch).await?;
     browser.client.release_actions().await?;
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
