@@ -4,7 +4,7 @@ use crate::api::{self, ApiError};
 use crate::sync::Sync;
 use leptos::prelude::*;
 use shared::account::Me;
-use shared::actor::Actor;
+use shared::actor::{Actor, Role};
 
 /// The signed-in user, once known. `None` inside `Some` means "checked: nobody".
 #[derive(Clone, Copy)]
@@ -47,6 +47,15 @@ impl Session {
             sync.start(actor_of(&me));
         }
         self.me.set(Some(Some(me)));
+    }
+
+    /// Whether the signed-in user is the reform office (for showing office-only screens; the
+    /// server checks again).
+    pub fn is_office(self) -> bool {
+        self.me
+            .get()
+            .flatten()
+            .is_some_and(|m| m.role == Role::Office)
     }
 
     /// The acting identity, if signed in.

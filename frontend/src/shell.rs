@@ -50,13 +50,7 @@ fn Header() -> impl IntoView {
             session.signed_out();
         });
     };
-    let is_office = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role == shared::actor::Role::Office)
-    };
+    let is_office = move || session.is_office();
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Zh {
             Lang::En

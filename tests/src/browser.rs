@@ -19,6 +19,8 @@ pub struct Browser {
     driver: Child,
     /// The WebDriver client.
     pub client: Client,
+    /// chromedriver's port, for Chrome DevTools commands through its `goog/cdp/execute`.
+    port: u16,
     /// Its own profile directory.
     _profile: tempfile::TempDir,
 }
@@ -99,6 +101,7 @@ impl Browser {
                     return Ok(Browser {
                         driver,
                         client,
+                        port,
                         _profile: profile,
                     });
                 }
@@ -111,6 +114,31 @@ impl Browser {
         Err(anyhow::anyhow!(
             "chromedriver did not start a session: {last_err:?}"
         ))
+    }
+
+    /// Sends a Chrome DevTools command (e.g. `Emulation.setCPUThrottlingRate`) through
+    /// chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<()> {
+        let session = self
+            .client
+            .session_id()
+            .await?
+            .context("no WebDriver session")?;
+        let res = reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+                self.port
+            ))
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "CDP {cmd}: {} {}",
+            res.status(),
+            res.text().await?
+        );
+        Ok(())
     }
 
     /// Waits up to 20 s for an element.

@@ -78,13 +78,7 @@ enum Panel {
 pub fn AccountsPage() -> impl IntoView {
     let session = use_session();
     let lang = lang();
-    let is_office = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role == Role::Office)
-    };
+    let is_office = move || session.is_office();
     let reload = RwSignal::new(0u32);
     let users = LocalResource::new(move || {
         reload.track();

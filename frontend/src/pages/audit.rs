@@ -9,7 +9,6 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use serde_json::Value;
 use shared::account::UserSummary;
-use shared::actor::Role;
 use shared::audit::{ACTIONS, AuditRecord, action_en, action_zh};
 
 /// Rows fetched per page.
@@ -104,13 +103,7 @@ fn changed_fields(before: Option<&str>, after: Option<&str>) -> Vec<String> {
 pub fn AuditPage() -> impl IntoView {
     let session = use_session();
     let lang = lang();
-    let is_office = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role == Role::Office)
-    };
+    let is_office = move || session.is_office();
     let form = RwSignal::new(Filter::default());
     let applied = RwSignal::new(Filter::default());
     let limit = RwSignal::new(PAGE);

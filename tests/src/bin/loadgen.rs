@@ -9,6 +9,7 @@
 //! throughput and cold pull on one database.
 
 use anyhow::{Context, bail, ensure};
+use e2e::browser::Browser;
 use e2e::sync_client::{PlanFacts, Session, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
 use serde_json::{Value, json};
@@ -712,166 +713,34 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
 // ---------------------------------------------------------------------------------------------
 // Board render in headless Chromium
 
-/// chromedriver + headless Chromium, with the driver's port kept so CDP commands can be sent
-/// through its `goog/cdp/execute` endpoint.
-struct Chrome {
-    driver: std::process::Child,
-    client: fantoccini::Client,
-    port: u16,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Chrome {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Chrome {
-    async fn start(size: (u32, u32), mobile: bool) -> anyhow::Result<Chrome> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let chromedriver =
-            std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".into());
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let driver = std::process::Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .context("starting chromedriver")?;
-        let profile = tempfile::tempdir()?;
-        let mut args = vec![
-            "--headless=new".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--no-first-run".into(),
-            "--disable-background-networking".into(),
-            "--lang=zh-CN".into(),
-            format!("--window-size={},{}", size.0, size.1),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        if mobile {
-            args.push("--touch-events=enabled".into());
-        }
-        let mut chrome = json!({ "args": args, "binary": chromium });
-        if mobile {
-            chrome["mobileEmulation"] = json!({
-                "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 3.0, "touch": true },
-                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
-            });
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), chrome);
-        let url = format!("http://127.0.0.1:{port}");
-        let mut last_err = None;
-        let mut client = None;
-        for _ in 0..50 {
-            match fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-            {
-                Ok(c) => {
-                    client = Some(c);
-                    break;
-                }
-                Err(e) => {
-                    last_err = Some(e);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
+/// Navigates to `url` and returns the milliseconds from the navigation's start until the page
+/// shows at least `cards` cards (`li.card`), as the page's own clock sees it.
+async fn time_board(browser: &Browser, url: &str, cards: usize) -> anyhow::Result<f64> {
+    browser.client.goto("about:blank").await?;
+    browser.client.goto(url).await?;
+    let script = r"
+        const [want, done] = [arguments[0], arguments[arguments.length - 1]];
+        const t0 = Date.now();
+        (function poll() {
+            if (document.querySelectorAll('li.card').length >= want) {
+                requestAnimationFrame(() => done(performance.now()));
+            } else if (Date.now() - t0 > 60000) {
+                done(-document.querySelectorAll('li.card').length);
+            } else {
+                setTimeout(poll, 5);
             }
-        }
-        let client = client
-            .with_context(|| format!("chromedriver did not start a session: {last_err:?}"))?;
-        Ok(Chrome {
-            driver,
-            client,
-            port,
-            _profile: profile,
-        })
-    }
-
-    /// A Chrome DevTools command through chromedriver.
-    async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<()> {
-        let session = self
-            .client
-            .session_id()
-            .await?
-            .context("no WebDriver session")?;
-        let res = reqwest::Client::new()
-            .post(format!(
-                "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
-                self.port
-            ))
-            .json(&json!({ "cmd": cmd, "params": params }))
-            .send()
-            .await?;
-        ensure!(
-            res.status().is_success(),
-            "CDP {cmd}: {} {}",
-            res.status(),
-            res.text().await?
-        );
-        Ok(())
-    }
-
-    async fn login(&self, base: &str, username: &str) -> anyhow::Result<()> {
-        use fantoccini::Locator;
-        let c = &self.client;
-        c.goto(&format!("{base}/login")).await?;
-        let wait = |css: &'static str| {
-            c.wait()
-                .at_most(Duration::from_secs(30))
-                .for_element(Locator::Css(css))
-        };
-        wait("input[name=username]")
-            .await?
-            .send_keys(username)
-            .await?;
-        wait("input[name=password]")
-            .await?
-            .send_keys(e2e::DEMO_PASSWORD)
-            .await?;
-        wait("button[type=submit]").await?.click().await?;
-        wait("[data-signed-in]").await?;
-        Ok(())
-    }
-
-    /// Navigates to `url` and returns the milliseconds from the navigation's start until the page
-    /// shows at least `cards` cards (`li.card`), as the page's own clock sees it.
-    async fn time_board(&self, url: &str, cards: usize) -> anyhow::Result<f64> {
-        self.client.goto("about:blank").await?;
-        self.client.goto(url).await?;
-        let script = r"
-            const [want, done] = [arguments[0], arguments[arguments.length - 1]];
-            const t0 = Date.now();
-            (function poll() {
-                if (document.querySelectorAll('li.card').length >= want) {
-                    requestAnimationFrame(() => done(performance.now()));
-                } else if (Date.now() - t0 > 60000) {
-                    done(-document.querySelectorAll('li.card').length);
-                } else {
-                    setTimeout(poll, 5);
-                }
-            })();";
-        let v = self
-            .client
-            .execute_async(script, vec![json!(cards)])
-            .await?;
-        let t = v.as_f64().context("the timing script returned no number")?;
-        ensure!(
-            t >= 0.0,
-            "only {} of {cards} cards rendered within 60 s",
-            -t
-        );
-        Ok(t)
-    }
+        })();";
+    let v = browser
+        .client
+        .execute_async(script, vec![json!(cards)])
+        .await?;
+    let t = v.as_f64().context("the timing script returned no number")?;
+    ensure!(
+        t >= 0.0,
+        "only {} of {cards} cards rendered within 60 s",
+        -t
+    );
+    Ok(t)
 }
 
 /// Seeds item 4 with `n` tasks spread over the columns, then times its board in Chromium at
@@ -920,8 +789,10 @@ async fn board_render(smoke: bool) -> anyhow::Result<Value> {
             ("phone_throttled", (390, 844), true),
         ] {
             note(format!("board render: {n} cards, {label}"));
-            let chrome = Chrome::start(size, mobile).await?;
-            chrome.login(&server.url, &t.lead.me.username).await?;
+            let chrome = Browser::start(size, mobile).await?;
+            chrome
+                .login(&server.url, &t.lead.me.username, e2e::DEMO_PASSWORD)
+                .await?;
             if mobile {
                 chrome
                     .cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
@@ -929,10 +800,10 @@ async fn board_render(smoke: bool) -> anyhow::Result<Value> {
             }
             // The first visit fills the browser's caches and IndexedDB copy; the runs after it
             // are what a returning user sees.
-            let first = chrome.time_board(&url, n).await?;
+            let first = time_board(&chrome, &url, n).await?;
             let mut times = Vec::new();
             for _ in 0..runs {
-                times.push(chrome.time_board(&url, n).await?);
+                times.push(time_board(&chrome, &url, n).await?);
             }
             out.insert(format!("{label}_{n}"), json!(median(times.clone())));
             out.insert(format!("{label}_{n}_first_visit"), json!(first));
