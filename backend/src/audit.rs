@@ -111,7 +111,8 @@ struct AuditRow {
 }
 
 /// Filter for the office's audit view; every field is optional and they combine with AND.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     /// Only this entity key (`task/…`, `item/…`, `user/…`).
     pub entity: Option<String>,
@@ -226,6 +227,17 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
             let unit = units.get(&c.unit.to_string()).map_or("", String::as_str);
             format!("{}{unit}：{short}", c.author_name)
         }
+        Entity::Calendar(_) => "报送日期".into(),
+        Entity::Submission(s) => s.kind.zh().into(),
+        Entity::Difficulty(d) => d.title,
+        Entity::Instruction(i) => format!("{}批示", i.leader_name),
+        Entity::Evaluation(e) => format!("评议（{}分）", e.score),
+        Entity::Inspection(i) => format!("视察（{}）", i.date),
+        Entity::Reminder(r) => format!("催办：{}", r.text.chars().take(30).collect::<String>()),
+        Entity::Bulletin(b) => b.title,
+        Entity::Attachment(a) => a.name,
+        Entity::Adjustment(a) => format!("考核调整{:+}分", a.points),
+        Entity::ReadMarks(_) => "已读标记".into(),
     })
 }
 

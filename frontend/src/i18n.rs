@@ -238,6 +238,16 @@ pub fn t(word: W) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     move || word.get(lang.get())
 }
 
+/// A phrase given in both languages where it is used: the workflow screens keep their words
+/// beside them instead of in `W`; both languages are arguments, so neither can be forgotten.
+pub fn tr(
+    zh: &'static str,
+    en: &'static str,
+) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let lang = lang();
+    move || if lang.get() == Lang::En { en } else { zh }
+}
+
 /// A date as 2014年3月31日 in Chinese, 31 Mar 2014 in English.
 pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
     use chrono::Datelike;

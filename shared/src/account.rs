@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/auth/login`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Login name.
     pub username: String,
@@ -15,6 +16,7 @@ pub struct LoginRequest {
 
 /// The signed-in user (`GET /api/auth/me`, and the login response).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Id.
     pub id: UserId,
@@ -32,6 +34,7 @@ pub struct Me {
 
 /// `POST /api/auth/logout`
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutRequest {
     /// End every session of this user, not just this one.
     #[serde(default)]
@@ -40,6 +43,7 @@ pub struct LogoutRequest {
 
 /// `POST /api/auth/password`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// Current password.
     pub old_password: String,
@@ -49,6 +53,7 @@ pub struct ChangePasswordRequest {
 
 /// A demo account listed on the login page (demo mode only).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoAccount {
     /// Login name.
     pub username: String,
@@ -62,6 +67,7 @@ pub struct DemoAccount {
 
 /// A user as listed on the office's account screen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSummary {
     /// Id.
     pub id: UserId,
@@ -84,6 +90,7 @@ pub struct UserSummary {
 
 /// `POST /api/users`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
     /// Login name.
     pub username: String,
@@ -99,6 +106,7 @@ pub struct CreateUserRequest {
 
 /// `POST /api/users/{id}/role`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetRoleRequest {
     /// New role.
     pub role: Role,
@@ -108,6 +116,7 @@ pub struct SetRoleRequest {
 
 /// `POST /api/users/{id}/password`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetPasswordRequest {
     /// Temporary password; the user must change it at next login.
     pub password: String,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A user's role. The unit decides *which* items a unit user works on; the role decides *what*
 /// kind of user they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 综合办公室: the reform office, administrator of everything.

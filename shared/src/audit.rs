@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One audit record (`GET /api/audit`, `GET /api/history/{key}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// Row id.
     pub id: String,

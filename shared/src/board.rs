@@ -133,3 +133,9 @@ pub mod sort_key {
         }
     }
 }
+
+/// A date as Chinese documents write it: 2014年3月31日.
+pub fn zh_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}

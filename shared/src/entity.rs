@@ -1,8 +1,21 @@
 //! The entities that sync: what the server stores per space and the browser keeps in IndexedDB.
 
+use crate::assessment::Adjustment;
+use crate::attachment::{AttachedTo, Attachment};
 use crate::board::Column;
-use crate::ids::{CommentId, ItemId, StepId, TaskId, UnitId, UserId};
+use crate::bulletin::Bulletin;
+use crate::calendar::Calendar;
+use crate::difficulty::Difficulty;
+use crate::evaluation::{Evaluation, Inspection};
+use crate::ids::{
+    AdjustmentId, AttachmentId, BulletinId, CommentId, DifficultyId, EvaluationId, InspectionId,
+    InstructionId, ItemId, ReminderId, StepId, SubmissionId, TaskId, UnitId, UserId,
+};
+use crate::instruction::Instruction;
+use crate::notice::ReadMarks;
 use crate::plan::{Deadlines, Section};
+use crate::reminder::Reminder;
+use crate::submission::Submission;
 use crate::unit::UnitKind;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -119,6 +132,10 @@ pub struct Task {
     pub created_at: Millis,
     /// When it last changed (client time).
     pub updated_at: Millis,
+    /// When it was moved to 已完成 (None while not done), so the plan can be seen as it stood on
+    /// any date.
+    #[serde(default)]
+    pub done_at: Option<Millis>,
 }
 
 /// A comment on an item, or on one of its tasks.
@@ -156,6 +173,28 @@ pub enum Entity {
     Task(Task),
     /// A comment.
     Comment(Comment),
+    /// The submission calendar set by the office.
+    Calendar(Calendar),
+    /// A work plan or report.
+    Submission(Submission),
+    /// A difficulty (困难和问题).
+    Difficulty(Difficulty),
+    /// A leader's instruction (批示).
+    Instruction(Instruction),
+    /// An evaluation (评议).
+    Evaluation(Evaluation),
+    /// An inspection (视察).
+    Inspection(Inspection),
+    /// A reminder (催办).
+    Reminder(Reminder),
+    /// A bulletin (通报).
+    Bulletin(Bulletin),
+    /// An attached file (佐证材料).
+    Attachment(Attachment),
+    /// An assessment adjustment.
+    Adjustment(Adjustment),
+    /// A user's read notifications.
+    ReadMarks(ReadMarks),
 }
 
 /// The key an entity is stored under: `kind/id`.
@@ -183,6 +222,50 @@ impl EntityKey {
     /// A comment's key.
     pub fn comment(id: CommentId) -> Self {
         Self(format!("comment/{id}"))
+    }
+    /// The calendar's key.
+    pub fn calendar() -> Self {
+        Self("calendar/main".into())
+    }
+    /// A submission's key.
+    pub fn submission(id: SubmissionId) -> Self {
+        Self(format!("submission/{id}"))
+    }
+    /// A difficulty's key.
+    pub fn difficulty(id: DifficultyId) -> Self {
+        Self(format!("difficulty/{id}"))
+    }
+    /// An instruction's key.
+    pub fn instruction(id: InstructionId) -> Self {
+        Self(format!("instruction/{id}"))
+    }
+    /// An evaluation's key.
+    pub fn evaluation(id: EvaluationId) -> Self {
+        Self(format!("evaluation/{id}"))
+    }
+    /// An inspection's key.
+    pub fn inspection(id: InspectionId) -> Self {
+        Self(format!("inspection/{id}"))
+    }
+    /// A reminder's key.
+    pub fn reminder(id: ReminderId) -> Self {
+        Self(format!("reminder/{id}"))
+    }
+    /// A bulletin's key.
+    pub fn bulletin(id: BulletinId) -> Self {
+        Self(format!("bulletin/{id}"))
+    }
+    /// An attachment's key.
+    pub fn attachment(id: AttachmentId) -> Self {
+        Self(format!("attachment/{id}"))
+    }
+    /// An adjustment's key.
+    pub fn adjustment(id: AdjustmentId) -> Self {
+        Self(format!("adjustment/{id}"))
+    }
+    /// A user's read marks' key.
+    pub fn read_marks(user: UserId) -> Self {
+        Self(format!("reads/{user}"))
     }
 }
 
@@ -240,6 +323,17 @@ impl Entity {
             Entity::Item(i) => EntityKey::item(i.id),
             Entity::Task(t) => EntityKey::task(t.id),
             Entity::Comment(c) => EntityKey::comment(c.id),
+            Entity::Calendar(_) => EntityKey::calendar(),
+            Entity::Submission(x) => EntityKey::submission(x.id),
+            Entity::Difficulty(x) => EntityKey::difficulty(x.id),
+            Entity::Instruction(x) => EntityKey::instruction(x.id),
+            Entity::Evaluation(x) => EntityKey::evaluation(x.id),
+            Entity::Inspection(x) => EntityKey::inspection(x.id),
+            Entity::Reminder(x) => EntityKey::reminder(x.id),
+            Entity::Bulletin(x) => EntityKey::bulletin(x.id),
+            Entity::Attachment(x) => EntityKey::attachment(x.id),
+            Entity::Adjustment(x) => EntityKey::adjustment(x.id),
+            Entity::ReadMarks(x) => EntityKey::read_marks(x.user),
         }
     }
 
@@ -251,21 +345,54 @@ impl Entity {
             Entity::Item(_) => "item",
             Entity::Task(_) => "task",
             Entity::Comment(_) => "comment",
+            Entity::Calendar(_) => "calendar",
+            Entity::Submission(_) => "submission",
+            Entity::Difficulty(_) => "difficulty",
+            Entity::Instruction(_) => "instruction",
+            Entity::Evaluation(_) => "evaluation",
+            Entity::Inspection(_) => "inspection",
+            Entity::Reminder(_) => "reminder",
+            Entity::Bulletin(_) => "bulletin",
+            Entity::Attachment(_) => "attachment",
+            Entity::Adjustment(_) => "adjustment",
+            Entity::ReadMarks(_) => "reads",
         }
     }
 
     /// The space whose version changes when it does.
     pub fn space(&self) -> Space {
         match self {
-            Entity::Plan(_) | Entity::Unit(_) | Entity::Item(_) => Space::Plan,
+            Entity::Plan(_)
+            | Entity::Unit(_)
+            | Entity::Item(_)
+            | Entity::Calendar(_)
+            | Entity::Inspection(_)
+            | Entity::Bulletin(_)
+            | Entity::Adjustment(_)
+            | Entity::ReadMarks(_) => Space::Plan,
             Entity::Task(t) => Space::Item(t.item),
             Entity::Comment(c) => Space::Item(c.item),
+            Entity::Submission(x) => Space::Item(x.item),
+            Entity::Difficulty(x) => Space::Item(x.item),
+            Entity::Instruction(x) => Space::Item(x.item),
+            Entity::Evaluation(x) => Space::Item(x.item),
+            Entity::Reminder(x) => Space::Item(x.item),
+            Entity::Attachment(x) => Space::Item(x.item),
         }
     }
 
     /// Who may see it.
     pub fn visibility(&self) -> Visibility {
-        Visibility::Everyone
+        match self {
+            // A draft never submitted is its unit's own business.
+            Entity::Submission(s) if s.versions.is_empty() => Visibility::Unit(s.unit),
+            Entity::Evaluation(e) if !e.published => Visibility::Unit(e.unit),
+            Entity::Reminder(r) => Visibility::Unit(r.unit),
+            Entity::Bulletin(b) => b.visibility(),
+            Entity::Adjustment(a) => a.visibility(),
+            Entity::ReadMarks(m) => m.visibility(),
+            _ => Visibility::Everyone,
+        }
     }
 
     /// Entities the permission check needs alongside this one (a task's item, say), so the
@@ -278,6 +405,23 @@ impl Entity {
                 let mut keys = vec![EntityKey::item(c.item)];
                 keys.extend(c.task.map(EntityKey::task));
                 keys
+            }
+            Entity::Calendar(_)
+            | Entity::Inspection(_)
+            | Entity::Bulletin(_)
+            | Entity::Adjustment(_)
+            | Entity::ReadMarks(_) => vec![],
+            Entity::Submission(x) => vec![EntityKey::item(x.item)],
+            Entity::Difficulty(x) => vec![EntityKey::item(x.item)],
+            Entity::Instruction(x) => vec![EntityKey::item(x.item)],
+            Entity::Evaluation(x) => vec![EntityKey::item(x.item)],
+            Entity::Reminder(x) => vec![EntityKey::item(x.item)],
+            Entity::Attachment(x) => {
+                let target = match x.to {
+                    AttachedTo::Task(t) => EntityKey::task(t),
+                    AttachedTo::Submission(s) => EntityKey::submission(s),
+                };
+                vec![EntityKey::item(x.item), target]
             }
         }
     }

@@ -51,6 +51,24 @@ id_type!(
     ClientId,
     /// All sync clients of one browser profile (they share storage).
     ClientGroupId,
+    /// A work plan or report (报送材料) of an item.
+    SubmissionId,
+    /// A difficulty raised on an item (困难和问题).
+    DifficultyId,
+    /// A leader's instruction (领导批示).
+    InstructionId,
+    /// An evaluation of an item by the People's Congress or the CPPCC (评议).
+    EvaluationId,
+    /// An inspection visit (视察).
+    InspectionId,
+    /// A reminder to a unit (催办).
+    ReminderId,
+    /// A progress bulletin (通报).
+    BulletinId,
+    /// An uploaded file attached to a task or a submission (佐证材料).
+    AttachmentId,
+    /// An adjustment of a unit's assessment score.
+    AdjustmentId,
 );
 
 /// Namespace for ids derived from the plan document, so that importing the same document twice
@@ -70,5 +88,23 @@ pub fn unit_id_for_name(name: &str) -> UnitId {
     UnitId(Uuid::new_v5(
         &PLAN_NAMESPACE,
         format!("unit:{name}").as_bytes(),
+    ))
+}
+
+/// The id of `item`'s submission of a kind (one work plan, one half-year and one annual report
+/// per item), so two lead-unit users starting the same draft offline meet on one row.
+pub fn submission_id(item: ItemId, kind: &str) -> SubmissionId {
+    SubmissionId(Uuid::new_v5(
+        &PLAN_NAMESPACE,
+        format!("submission:{item}:{kind}").as_bytes(),
+    ))
+}
+
+/// The id of the automatic reminder about `subject` on `date`, so the daily job creates each
+/// reminder once however often it runs.
+pub fn daily_reminder_id(subject: &str, date: chrono::NaiveDate) -> ReminderId {
+    ReminderId(Uuid::new_v5(
+        &PLAN_NAMESPACE,
+        format!("reminder:{subject}:{date}").as_bytes(),
     ))
 }

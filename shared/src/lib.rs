@@ -4,16 +4,30 @@
 
 pub mod account;
 pub mod actor;
+pub mod assessment;
+pub mod attachment;
 pub mod audit;
 pub mod board;
+pub mod bulletin;
+pub mod calendar;
+pub mod difficulty;
 pub mod entity;
+pub mod evaluation;
 pub mod ids;
+pub mod instruction;
+pub mod ledger;
 pub mod mutation;
+pub mod notice;
+pub mod op;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod permission;
 pub mod plan;
 pub mod plan_text;
+pub mod reminder;
 pub mod state;
 pub mod status;
+pub mod submission;
 pub mod sync;
 pub mod text;
 pub mod unit;

@@ -6,11 +6,16 @@
 
 use crate::actor::Actor;
 use crate::board::{Column, sort_key};
-use crate::entity::{Comment, Entity, EntityKey, Item, Millis, Step, Task};
+use crate::entity::{Comment, Entity, EntityKey, Item, Millis, Space, Step, Task};
 use crate::ids::{CommentId, ItemId, StepId, TaskId, UnitId};
+use crate::op::{Op, SpaceOf, put};
 use crate::permission::{self, Action, Denied};
 use crate::state::State;
 use crate::text::{self, TextError};
+use crate::{
+    assessment, attachment, bulletin, calendar, difficulty, evaluation, instruction, notice,
+    reminder, submission,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -187,6 +192,46 @@ pub enum Mutation {
         /// Client time.
         at: Millis,
     },
+    /// The office sets the submission calendar.
+    SetCalendar(calendar::SetCalendar),
+    /// Save the draft of a work plan or report.
+    SaveSubmission(submission::SaveDraft),
+    /// Submit it to the office.
+    SubmitSubmission(submission::Submit),
+    /// The office accepts or returns it.
+    ReviewSubmission(submission::ReviewSubmission),
+    /// Raise a difficulty.
+    RaiseDifficulty(difficulty::Raise),
+    /// The office coordinates a difficulty.
+    CoordinateDifficulty(difficulty::Coordinate),
+    /// The office records a difficulty's resolution.
+    ResolveDifficulty(difficulty::Resolve),
+    /// A leader writes an instruction.
+    WriteInstruction(instruction::Write),
+    /// The lead unit acknowledges or answers an instruction.
+    RespondInstruction(instruction::Respond),
+    /// The People's Congress or CPPCC writes an evaluation.
+    RecordEvaluation(evaluation::Record),
+    /// It publishes it.
+    PublishEvaluation(evaluation::Publish),
+    /// It records an inspection.
+    RecordInspection(evaluation::RecordInspection),
+    /// The office reminds a unit (催办).
+    SendReminder(reminder::Send),
+    /// The office writes a bulletin.
+    SaveBulletin(bulletin::Save),
+    /// It publishes it.
+    PublishBulletin(bulletin::Publish),
+    /// A unit marks a bulletin read.
+    ReadBulletin(bulletin::MarkRead),
+    /// Attach an uploaded file.
+    AttachFile(attachment::Attach),
+    /// Hide an attachment.
+    RemoveAttachment(attachment::Remove),
+    /// The office adjusts a unit's assessment.
+    AdjustAssessment(assessment::Adjust),
+    /// A user marks notifications read.
+    MarkNoticesRead(notice::MarkRead),
 }
 
 /// Why a mutation was permanently refused. The client drops it and shows the message.
@@ -248,13 +293,75 @@ impl Mutation {
             Mutation::MoveStep { .. } => "move_step",
             Mutation::RemoveStep { .. } => "remove_step",
             Mutation::AddComment { .. } => "add_comment",
+            Mutation::SetCalendar(_) => "set_calendar",
+            Mutation::SaveSubmission(_) => "save_submission",
+            Mutation::SubmitSubmission(_) => "submit_submission",
+            Mutation::ReviewSubmission(_) => "review_submission",
+            Mutation::RaiseDifficulty(_) => "raise_difficulty",
+            Mutation::CoordinateDifficulty(_) => "coordinate_difficulty",
+            Mutation::ResolveDifficulty(_) => "resolve_difficulty",
+            Mutation::WriteInstruction(_) => "write_instruction",
+            Mutation::RespondInstruction(_) => "respond_instruction",
+            Mutation::RecordEvaluation(_) => "record_evaluation",
+            Mutation::PublishEvaluation(_) => "publish_evaluation",
+            Mutation::RecordInspection(_) => "record_inspection",
+            Mutation::SendReminder(_) => "send_reminder",
+            Mutation::SaveBulletin(_) => "save_bulletin",
+            Mutation::PublishBulletin(_) => "publish_bulletin",
+            Mutation::ReadBulletin(_) => "read_bulletin",
+            Mutation::AttachFile(_) => "attach_file",
+            Mutation::RemoveAttachment(_) => "remove_attachment",
+            Mutation::AdjustAssessment(_) => "adjust_assessment",
+            Mutation::MarkNoticesRead(_) => "mark_notices_read",
+        }
+    }
+
+    /// The workflow change inside, for the variants that wrap one.
+    pub fn op(&self) -> Option<&dyn Op> {
+        Some(match self {
+            Mutation::SetCalendar(x) => x,
+            Mutation::SaveSubmission(x) => x,
+            Mutation::SubmitSubmission(x) => x,
+            Mutation::ReviewSubmission(x) => x,
+            Mutation::RaiseDifficulty(x) => x,
+            Mutation::CoordinateDifficulty(x) => x,
+            Mutation::ResolveDifficulty(x) => x,
+            Mutation::WriteInstruction(x) => x,
+            Mutation::RespondInstruction(x) => x,
+            Mutation::RecordEvaluation(x) => x,
+            Mutation::PublishEvaluation(x) => x,
+            Mutation::RecordInspection(x) => x,
+            Mutation::SendReminder(x) => x,
+            Mutation::SaveBulletin(x) => x,
+            Mutation::PublishBulletin(x) => x,
+            Mutation::ReadBulletin(x) => x,
+            Mutation::AttachFile(x) => x,
+            Mutation::RemoveAttachment(x) => x,
+            Mutation::AdjustAssessment(x) => x,
+            Mutation::MarkNoticesRead(x) => x,
+            _ => return None,
+        })
+    }
+
+    /// Where its writes are versioned.
+    pub fn space(&self) -> SpaceOf {
+        if let Some(op) = self.op() {
+            return op.space();
+        }
+        match self {
+            Mutation::CreateTask { item, .. } | Mutation::AddComment { item, .. } => {
+                SpaceOf::Space(Space::Item(*item))
+            }
+            other => match other.target_task() {
+                Some(task) => SpaceOf::Entity(EntityKey::task(task)),
+                None => SpaceOf::Space(Space::Plan),
+            },
         }
     }
 
     /// The task this mutation edits, if it edits one.
     pub fn target_task(&self) -> Option<TaskId> {
         match self {
-            Mutation::CreateTask { .. } | Mutation::AddComment { .. } => None,
             Mutation::SetTaskTitle { task, .. }
             | Mutation::SetTaskNotes { task, .. }
             | Mutation::SetTaskDue { task, .. }
@@ -269,12 +376,16 @@ impl Mutation {
             | Mutation::RenameStep { task, .. }
             | Mutation::MoveStep { task, .. }
             | Mutation::RemoveStep { task, .. } => Some(*task),
+            _ => None,
         }
     }
 
     /// Keys of the entities `apply` reads directly. The server loads these, then the
     /// `context_keys` of whatever it found, before calling `apply`.
     pub fn keys(&self) -> Vec<EntityKey> {
+        if let Some(op) = self.op() {
+            return op.keys();
+        }
         match self {
             Mutation::CreateTask { id, item, .. } => {
                 vec![EntityKey::task(*id), EntityKey::item(*item)]
@@ -295,6 +406,9 @@ impl Mutation {
     /// Whether `actor` may make this change, given what `state` holds. Used by the browser to
     /// decide what to offer; `apply` calls it too, so the server always checks.
     pub fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
+        if let Some(op) = self.op() {
+            return op.authorize(state, actor);
+        }
         match self {
             Mutation::CreateTask { item, .. } => {
                 permission::check(actor, find_item(state, *item)?, Action::ManageTasks)?;
@@ -322,6 +436,7 @@ impl Mutation {
                 let (task, item) = find_task(state, *task)?;
                 permission::check(actor, item, Action::WorkOnTask(task))?;
             }
+            _ => return Err(Rejection::Invalid("未知操作".into())),
         }
         Ok(())
     }
@@ -363,6 +478,9 @@ fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
 /// on the server and in every browser.
 pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Change>, Rejection> {
     m.authorize(state, actor)?;
+    if let Some(op) = m.op() {
+        return op.apply(state, actor);
+    }
     match m {
         Mutation::CreateTask {
             id,
@@ -395,6 +513,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 created_by: actor.user,
                 created_at: *at,
                 updated_at: *at,
+                done_at: (*column == Column::Done).then_some(*at),
             };
             Ok(vec![put(state, Entity::Task(task))])
         }
@@ -441,6 +560,9 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
 }
 
 fn mutation_time(m: &Mutation) -> Millis {
+    if let Some(op) = m.op() {
+        return op.at();
+    }
     match m {
         Mutation::CreateTask { at, .. }
         | Mutation::SetTaskTitle { at, .. }
@@ -458,12 +580,8 @@ fn mutation_time(m: &Mutation) -> Millis {
         | Mutation::MoveStep { at, .. }
         | Mutation::RemoveStep { at, .. }
         | Mutation::AddComment { at, .. } => *at,
+        _ => Millis(0),
     }
-}
-
-fn put(state: &mut State, after: Entity) -> Change {
-    let before = state.put(after.clone());
-    Change { before, after }
 }
 
 /// Runs `f` on a copy of the task and stores the result; archived tasks refuse every edit but
@@ -519,6 +637,11 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             column, sort_key, ..
         } => {
             check_sort_key(sort_key)?;
+            if *column == Column::Done && t.column != Column::Done {
+                t.done_at = Some(mutation_time(m));
+            } else if *column != Column::Done {
+                t.done_at = None;
+            }
             t.column = *column;
             t.sort_key = sort_key.clone();
             if *column == Column::Done {
@@ -567,9 +690,7 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             find_step(t, *step)?;
             t.steps.retain(|s| s.id != *step);
         }
-        Mutation::CreateTask { .. }
-        | Mutation::AddComment { .. }
-        | Mutation::RestoreTask { .. } => {
+        _ => {
             return Err(Rejection::Invalid("未知操作".into()));
         }
     }

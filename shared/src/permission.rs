@@ -36,6 +36,28 @@ pub enum Action<'a> {
     WorkOnTask(&'a Task),
     /// Comment on the item or its tasks.
     Comment,
+    /// Draft and submit the item's work plan and reports, attach evidence to them, answer
+    /// leaders' instructions on it.
+    Report,
+    /// Accept or return a submission.
+    Review,
+    /// Raise a difficulty (困难和问题) on the item.
+    RaiseDifficulty,
+    /// Coordinate and resolve difficulties; send reminders (催办).
+    Supervise,
+    /// Write an instruction (批示) on the item.
+    Instruct,
+    /// Evaluate the item (评议).
+    Evaluate,
+}
+
+/// Something a user may or may not do on the plan as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanAction {
+    /// Set the calendar, write and publish bulletins, adjust assessment scores.
+    Supervise,
+    /// Record an inspection visit (视察).
+    Inspect,
 }
 
 /// Why something was refused.
@@ -45,6 +67,14 @@ pub struct Denied(pub &'static str);
 
 /// The matrix. `item` is the item the action is on.
 pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denied> {
+    // The People's Congress and the CPPCC evaluate in their own name; nobody else may.
+    if action == Action::Evaluate {
+        return if actor.role == Role::Supervisor {
+            Ok(())
+        } else {
+            Err(Denied("只有区人大、区政协可以评议"))
+        };
+    }
     if actor.role == Role::Office {
         return Ok(());
     }
@@ -79,6 +109,38 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
                 Err(Denied("无权在此改革项目下发表意见"))
             }
         }
+        Action::Report => {
+            if unit_role && rel == Relation::Lead {
+                Ok(())
+            } else {
+                Err(Denied("只有牵头单位可以报送工作方案和报告、回复批示"))
+            }
+        }
+        Action::RaiseDifficulty => {
+            if unit_role && rel != Relation::Other {
+                Ok(())
+            } else {
+                Err(Denied("只有该项目的牵头和配合单位可以反映困难和问题"))
+            }
+        }
+        Action::Review | Action::Supervise => Err(Denied("只有综合办可以审核和督办")),
+        Action::Instruct => {
+            if actor.role == Role::Leader {
+                Ok(())
+            } else {
+                Err(Denied("只有区领导可以作出批示"))
+            }
+        }
+        Action::Evaluate => Err(Denied("只有区人大、区政协可以评议")),
+    }
+}
+
+/// The matrix for plan-wide actions.
+pub fn check_plan(actor: &Actor, action: PlanAction) -> Result<(), Denied> {
+    match (action, actor.role) {
+        (PlanAction::Supervise, Role::Office) | (PlanAction::Inspect, Role::Supervisor) => Ok(()),
+        (PlanAction::Supervise, _) => Err(Denied("只有综合办可以进行此操作")),
+        (PlanAction::Inspect, _) => Err(Denied("只有区人大、区政协可以记录视察")),
     }
 }
 

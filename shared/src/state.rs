@@ -115,4 +115,76 @@ impl State {
             _ => None,
         })
     }
+
+    /// All submissions (that this copy may see).
+    pub fn submissions(&self) -> impl Iterator<Item = &crate::submission::Submission> {
+        self.iter().filter_map(|e| match e {
+            Entity::Submission(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All difficulties.
+    pub fn difficulties(&self) -> impl Iterator<Item = &crate::difficulty::Difficulty> {
+        self.iter().filter_map(|e| match e {
+            Entity::Difficulty(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All instructions.
+    pub fn instructions(&self) -> impl Iterator<Item = &crate::instruction::Instruction> {
+        self.iter().filter_map(|e| match e {
+            Entity::Instruction(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All evaluations.
+    pub fn evaluations(&self) -> impl Iterator<Item = &crate::evaluation::Evaluation> {
+        self.iter().filter_map(|e| match e {
+            Entity::Evaluation(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All inspections.
+    pub fn inspections(&self) -> impl Iterator<Item = &crate::evaluation::Inspection> {
+        self.iter().filter_map(|e| match e {
+            Entity::Inspection(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All reminders.
+    pub fn reminders(&self) -> impl Iterator<Item = &crate::reminder::Reminder> {
+        self.iter().filter_map(|e| match e {
+            Entity::Reminder(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All bulletins.
+    pub fn bulletins(&self) -> impl Iterator<Item = &crate::bulletin::Bulletin> {
+        self.iter().filter_map(|e| match e {
+            Entity::Bulletin(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All attachments (removed ones too).
+    pub fn attachments(&self) -> impl Iterator<Item = &crate::attachment::Attachment> {
+        self.iter().filter_map(|e| match e {
+            Entity::Attachment(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// All assessment adjustments.
+    pub fn adjustments(&self) -> impl Iterator<Item = &crate::assessment::Adjustment> {
+        self.iter().filter_map(|e| match e {
+            Entity::Adjustment(x) => Some(x),
+            _ => None,
+        })
+    }
 }

@@ -2,7 +2,13 @@
 //! chosen date. The workflow (submissions, difficulties) adds its own reasons here.
 
 use crate::board::{Column, is_overdue};
+use crate::calendar::{calendar, plan_start, required_kinds, task_done_at};
+use crate::difficulty::STALE_DAYS;
 use crate::entity::Task;
+use crate::ids::ItemId;
+use crate::op::end_of_day;
+use crate::state::State;
+use crate::submission::{SubmissionKind, SubmissionState};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -51,14 +57,47 @@ pub enum Reason {
         /// How many.
         count: usize,
     },
+    /// Submissions past their due date and not submitted.
+    OverdueSubmissions {
+        /// Which.
+        kinds: Vec<SubmissionKind>,
+    },
+    /// Submissions the office returned for changes.
+    ReturnedSubmissions {
+        /// Which.
+        kinds: Vec<SubmissionKind>,
+    },
+    /// Difficulties open longer than `difficulty::STALE_DAYS`.
+    StaleDifficulties {
+        /// How many.
+        count: usize,
+    },
+    /// Submissions due within `DUE_SOON_DAYS`, not yet submitted.
+    SubmissionsDueSoon {
+        /// Which.
+        kinds: Vec<SubmissionKind>,
+    },
+    /// Progress lags the time elapsed by more than `BEHIND_MARGIN` points.
+    BehindSchedule {
+        /// Progress expected by now, 0–100.
+        expected: u8,
+        /// Progress reported, 0–100.
+        actual: u8,
+    },
 }
 
 impl Reason {
     /// The light this reason gives.
     pub fn light(&self) -> Light {
         match self {
-            Reason::OverdueTasks { .. } | Reason::BlockedTasks { .. } => Light::Red,
-            Reason::DueSoon { .. } => Light::Amber,
+            Reason::OverdueTasks { .. }
+            | Reason::BlockedTasks { .. }
+            | Reason::OverdueSubmissions { .. }
+            | Reason::ReturnedSubmissions { .. }
+            | Reason::StaleDifficulties { .. } => Light::Red,
+            Reason::DueSoon { .. }
+            | Reason::SubmissionsDueSoon { .. }
+            | Reason::BehindSchedule { .. } => Light::Amber,
         }
     }
 
@@ -68,8 +107,163 @@ impl Reason {
             Reason::OverdueTasks { count } => format!("{count}项任务逾期"),
             Reason::BlockedTasks { count } => format!("{count}项任务受阻"),
             Reason::DueSoon { count } => format!("{count}项任务{DUE_SOON_DAYS}天内到期"),
+            Reason::OverdueSubmissions { kinds } => format!("{}逾期未报送", kinds_zh(kinds)),
+            Reason::ReturnedSubmissions { kinds } => format!("{}被退回修改", kinds_zh(kinds)),
+            Reason::StaleDifficulties { count } => {
+                format!("{count}个困难和问题超过{STALE_DAYS}天未解决")
+            }
+            Reason::SubmissionsDueSoon { kinds } => {
+                format!("{}{DUE_SOON_DAYS}天内到期", kinds_zh(kinds))
+            }
+            Reason::BehindSchedule { expected, actual } => {
+                format!("进度滞后（应达{expected}%，实际{actual}%）")
+            }
         }
     }
+
+    /// In English.
+    pub fn en(&self) -> String {
+        match self {
+            Reason::OverdueTasks { count } => format!("{count} task(s) overdue"),
+            Reason::BlockedTasks { count } => format!("{count} task(s) blocked"),
+            Reason::DueSoon { count } => format!("{count} task(s) due within {DUE_SOON_DAYS} days"),
+            Reason::OverdueSubmissions { kinds } => format!("{} overdue", kinds_en(kinds)),
+            Reason::ReturnedSubmissions { kinds } => format!("{} returned", kinds_en(kinds)),
+            Reason::StaleDifficulties { count } => {
+                format!("{count} difficulty(ies) open over {STALE_DAYS} days")
+            }
+            Reason::SubmissionsDueSoon { kinds } => {
+                format!("{} due within {DUE_SOON_DAYS} days", kinds_en(kinds))
+            }
+            Reason::BehindSchedule { expected, actual } => {
+                format!("behind schedule (expected {expected}%, reported {actual}%)")
+            }
+        }
+    }
+}
+
+fn kinds_zh(kinds: &[SubmissionKind]) -> String {
+    kinds.iter().map(|k| k.zh()).collect::<Vec<_>>().join("、")
+}
+
+fn kinds_en(kinds: &[SubmissionKind]) -> String {
+    kinds.iter().map(|k| k.en()).collect::<Vec<_>>().join(", ")
+}
+
+/// Points by which reported progress may trail the time elapsed before an item is amber.
+pub const BEHIND_MARGIN: u8 = 20;
+
+/// The rules, as the office and the leaders read them next to the lights.
+pub const RULES_ZH: &[&str] = &[
+    "红（滞后）：有逾期未完成的任务；有受阻的任务；工作方案或报告逾期未报送；报送材料被退回修改；困难和问题超过30天未解决。",
+    "黄（预警）：有任务或报送材料在7天内到期；进度比时间进度落后20个百分点以上（时间进度＝从计划开始到任务截止日已过去的比例）。",
+    "绿（正常）：以上情况都没有。",
+    "所有状态按“查看日期”计算：只计当时已存在的任务，任务在当时是否完成、材料在当时是否报送，都按当时的记录判断。",
+];
+
+/// The rules in English.
+pub const RULES_EN: &[&str] = &[
+    "Red (late): a task overdue; a task blocked; a work plan or report overdue; a submission returned for changes; a difficulty open over 30 days.",
+    "Amber (attention): a task or submission due within 7 days; progress more than 20 points behind the time elapsed (from the plan's start to each task's due date).",
+    "Green (on track): none of the above.",
+    "Everything is computed as of the chosen date: only tasks that existed then count, and whether a task was done or a submission in is judged by the records of that day.",
+];
+
+/// The full status of `item` as it stood at the end of `as_of`: its tasks, submissions and
+/// difficulties as recorded by then.
+pub fn status_of_item(state: &State, item: ItemId, as_of: NaiveDate) -> ItemStatus {
+    let end = end_of_day(as_of);
+    // Tasks as they stood: those created by then, "done" only if done by then.
+    let tasks: Vec<Task> = state
+        .tasks()
+        .filter(|t| t.item == item && t.created_at <= end)
+        .map(|t| {
+            let mut t = t.clone();
+            if t.column == Column::Done && task_done_at(&t).is_some_and(|d| d > end) {
+                t.column = Column::InProgress;
+            }
+            t
+        })
+        .collect();
+    let mut status = item_status(&tasks, as_of);
+    let mut overdue_subs = Vec::new();
+    let mut returned = Vec::new();
+    let mut soon_subs = Vec::new();
+    if let Some(cal) = calendar(state) {
+        for kind in required_kinds(state) {
+            let due = cal.due(kind);
+            let sub = crate::calendar::submission(state, item, kind);
+            match sub.and_then(|s| s.state_at(end)) {
+                None if due < as_of => overdue_subs.push(kind),
+                None if (due - as_of).num_days() <= DUE_SOON_DAYS => soon_subs.push(kind),
+                Some(SubmissionState::Returned) => returned.push(kind),
+                _ => {}
+            }
+        }
+    }
+    let stale = state
+        .difficulties()
+        .filter(|d| d.item == item && d.open_at(end) && d.age_days(as_of) > STALE_DAYS)
+        .count();
+    let live: Vec<&Task> = tasks.iter().filter(|t| !t.archived).collect();
+    let behind = plan_start(state).and_then(|start| behind_schedule(&live, start, as_of));
+    if !overdue_subs.is_empty() {
+        status.reasons.push(Reason::OverdueSubmissions {
+            kinds: overdue_subs,
+        });
+    }
+    if !returned.is_empty() {
+        status
+            .reasons
+            .push(Reason::ReturnedSubmissions { kinds: returned });
+    }
+    if stale > 0 {
+        status
+            .reasons
+            .push(Reason::StaleDifficulties { count: stale });
+    }
+    if !soon_subs.is_empty() {
+        status
+            .reasons
+            .push(Reason::SubmissionsDueSoon { kinds: soon_subs });
+    }
+    status.reasons.extend(behind);
+    status.light = status
+        .reasons
+        .iter()
+        .map(Reason::light)
+        .max()
+        .unwrap_or(Light::Green);
+    status
+}
+
+/// Whether the dated tasks' progress trails the time elapsed: each task is expected to go
+/// linearly from 0 at the plan's start to 100 on its due date.
+pub fn behind_schedule(tasks: &[&Task], start: NaiveDate, as_of: NaiveDate) -> Option<Reason> {
+    let dated: Vec<(&Task, NaiveDate)> = tasks
+        .iter()
+        .filter_map(|t| t.due.map(|d| (*t, d)))
+        .collect();
+    if dated.is_empty() {
+        return None;
+    }
+    let mut expected_sum = 0i64;
+    let mut actual_sum = 0i64;
+    for (t, due) in &dated {
+        let span = (*due - start).num_days().max(1);
+        let elapsed = (as_of - start).num_days().clamp(0, span);
+        expected_sum += elapsed * 100 / span;
+        actual_sum += if t.column == Column::Done {
+            100
+        } else {
+            i64::from(t.progress)
+        };
+    }
+    let n = i64::try_from(dated.len()).unwrap_or(i64::MAX);
+    let expected = u8::try_from(expected_sum / n).unwrap_or(100);
+    let actual = u8::try_from(actual_sum / n).unwrap_or(100);
+    (expected > actual.saturating_add(BEHIND_MARGIN))
+        .then_some(Reason::BehindSchedule { expected, actual })
 }
 
 /// An item's status as of a date.
@@ -86,6 +280,7 @@ pub struct ItemStatus {
 }
 
 /// The status of an item whose live (not archived) tasks are `tasks`, as of `today`.
+/// Only the task rules; `status_of_item` adds the workflow's.
 pub fn item_status<'a>(tasks: impl IntoIterator<Item = &'a Task>, today: NaiveDate) -> ItemStatus {
     let tasks: Vec<&Task> = tasks.into_iter().filter(|t| !t.archived).collect();
     let overdue = tasks
@@ -157,6 +352,7 @@ mod tests {
             created_by: UserId(uuid::Uuid::nil()),
             created_at: Millis(0),
             updated_at: Millis(0),
+            done_at: None,
         }
     }
 

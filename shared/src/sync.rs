@@ -22,6 +22,7 @@ pub const MAX_PUSH_BATCH: usize = 500;
 
 /// A mutation waiting in a client's outbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingMutation {
     /// The tab that made it.
     pub client_id: ClientId,
@@ -33,6 +34,7 @@ pub struct PendingMutation {
 
 /// `POST /api/sync/push`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     /// Must be `PROTOCOL_VERSION`.
     pub protocol: u32,
@@ -44,6 +46,7 @@ pub struct PushRequest {
 
 /// What became of one pushed mutation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// Applied now.
@@ -59,6 +62,7 @@ pub enum Outcome {
 
 /// One entry of a push response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutationResult {
     /// Client.
     pub client_id: ClientId,
@@ -70,6 +74,7 @@ pub struct MutationResult {
 
 /// Response to a push.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// One per mutation sent, in order.
     pub results: Vec<MutationResult>,
@@ -77,6 +82,7 @@ pub struct PushResponse {
 
 /// The client's position in the server's history: the version of each space it has seen.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cookie {
     /// Which server history this cookie is from; a restored or reset database has a new epoch.
     pub epoch: String,
@@ -88,6 +94,7 @@ pub struct Cookie {
 
 /// `POST /api/sync/pull`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     /// Must be `PROTOCOL_VERSION`.
     pub protocol: u32,
@@ -99,6 +106,7 @@ pub struct PullRequest {
 
 /// Response to a pull.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     /// True when the client must drop everything it has and take `puts` as the whole state.
     pub reset: bool,
@@ -114,6 +122,7 @@ pub struct PullResponse {
 
 /// A message from the server on the WebSocket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// These spaces changed: pull.

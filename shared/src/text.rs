@@ -71,6 +71,84 @@ pub const COMMENT: Field = Field {
     multiline: true,
 };
 
+/// One part of a work plan or report (steps, measures, schedule, progress, …).
+pub const SUBMISSION_PART: Field = Field {
+    name: "报送内容",
+    max: 20_000,
+    required: false,
+    multiline: true,
+};
+/// The office's review comment on a submission.
+pub const REVIEW_COMMENT: Field = Field {
+    name: "审核意见",
+    max: 5_000,
+    required: false,
+    multiline: true,
+};
+/// A difficulty's title.
+pub const DIFFICULTY_TITLE: Field = Field {
+    name: "问题",
+    max: 200,
+    required: true,
+    multiline: false,
+};
+/// Details of a difficulty, a coordination note or a resolution.
+pub const DIFFICULTY_TEXT: Field = Field {
+    name: "说明",
+    max: 5_000,
+    required: false,
+    multiline: true,
+};
+/// A leader's instruction or the answer to one.
+pub const INSTRUCTION: Field = Field {
+    name: "批示",
+    max: 5_000,
+    required: true,
+    multiline: true,
+};
+/// An evaluation's or an inspection's text.
+pub const FINDINGS: Field = Field {
+    name: "意见",
+    max: 10_000,
+    required: true,
+    multiline: true,
+};
+/// A reminder's text.
+pub const REMINDER: Field = Field {
+    name: "催办内容",
+    max: 1_000,
+    required: true,
+    multiline: true,
+};
+/// A bulletin's title.
+pub const BULLETIN_TITLE: Field = Field {
+    name: "通报标题",
+    max: 200,
+    required: true,
+    multiline: false,
+};
+/// A bulletin's text.
+pub const BULLETIN_BODY: Field = Field {
+    name: "通报正文",
+    max: 50_000,
+    required: true,
+    multiline: true,
+};
+/// An uploaded file's name.
+pub const FILE_NAME: Field = Field {
+    name: "文件名",
+    max: 200,
+    required: true,
+    multiline: false,
+};
+/// Why the office adjusted a score.
+pub const ADJUSTMENT_REASON: Field = Field {
+    name: "调整理由",
+    max: 1_000,
+    required: true,
+    multiline: true,
+};
+
 impl Field {
     /// The cleaned text, or why it can't be stored.
     pub fn parse(&self, raw: &str) -> Result<String, TextError> {

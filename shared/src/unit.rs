@@ -11,6 +11,7 @@ use std::fmt;
 
 /// Whether a unit is one department or stands for a group of units.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     /// One department or office, e.g. 区发改局.

@@ -141,7 +141,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every variant of `Mutation`, by name.
-const VARIANTS: [&str; 16] = [
+const VARIANTS: [&str; 36] = [
     "create_task",
     "set_task_title",
     "set_task_notes",
@@ -158,6 +158,26 @@ const VARIANTS: [&str; 16] = [
     "move_step",
     "remove_step",
     "add_comment",
+    "set_calendar",
+    "save_submission",
+    "submit_submission",
+    "review_submission",
+    "raise_difficulty",
+    "coordinate_difficulty",
+    "resolve_difficulty",
+    "write_instruction",
+    "respond_instruction",
+    "record_evaluation",
+    "publish_evaluation",
+    "record_inspection",
+    "send_reminder",
+    "save_bulletin",
+    "publish_bulletin",
+    "read_bulletin",
+    "attach_file",
+    "remove_attachment",
+    "adjust_assessment",
+    "mark_notices_read",
 ];
 
 /// No wildcard arm: adding a variant to `Mutation` fails to compile until it is named in
@@ -184,6 +204,26 @@ fn variant_name(m: &Mutation) -> &'static str {
         Mutation::MoveStep { .. } => "move_step",
         Mutation::RemoveStep { .. } => "remove_step",
         Mutation::AddComment { .. } => "add_comment",
+        Mutation::SetCalendar(_) => "set_calendar",
+        Mutation::SaveSubmission(_) => "save_submission",
+        Mutation::SubmitSubmission(_) => "submit_submission",
+        Mutation::ReviewSubmission(_) => "review_submission",
+        Mutation::RaiseDifficulty(_) => "raise_difficulty",
+        Mutation::CoordinateDifficulty(_) => "coordinate_difficulty",
+        Mutation::ResolveDifficulty(_) => "resolve_difficulty",
+        Mutation::WriteInstruction(_) => "write_instruction",
+        Mutation::RespondInstruction(_) => "respond_instruction",
+        Mutation::RecordEvaluation(_) => "record_evaluation",
+        Mutation::PublishEvaluation(_) => "publish_evaluation",
+        Mutation::RecordInspection(_) => "record_inspection",
+        Mutation::SendReminder(_) => "send_reminder",
+        Mutation::SaveBulletin(_) => "save_bulletin",
+        Mutation::PublishBulletin(_) => "publish_bulletin",
+        Mutation::ReadBulletin(_) => "read_bulletin",
+        Mutation::AttachFile(_) => "attach_file",
+        Mutation::RemoveAttachment(_) => "remove_attachment",
+        Mutation::AdjustAssessment(_) => "adjust_assessment",
+        Mutation::MarkNoticesRead(_) => "mark_notices_read",
     }
 }
 

@@ -9,6 +9,7 @@ use shared::actor::Actor;
 use shared::entity::{Entity, EntityKey, Space};
 use shared::ids::{ClientGroupId, ClientId};
 use shared::mutation::{Mutation, Rejection, apply};
+use shared::op::SpaceOf;
 use shared::state::State;
 use shared::sync::{MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse};
 use sqlx::{Any, Transaction};
@@ -119,16 +120,14 @@ async fn space_of(
     m: &Mutation,
     state: &State,
 ) -> ApiResult<Option<Space>> {
-    let item = match m {
-        Mutation::CreateTask { item, .. } | Mutation::AddComment { item, .. } => {
-            return Ok(state.item(*item).map(|i| Space::Item(i.id)));
-        }
-        other => match other.target_task() {
-            Some(task) => entity_store::space_of(tx, &EntityKey::task(task)).await?,
-            None => None,
-        },
-    };
-    Ok(item.and_then(|s| s.parse().ok()))
+    Ok(match m.space() {
+        // An item's space only once the item is known, so made-up ids create no spaces.
+        SpaceOf::Space(Space::Item(item)) => state.item(item).map(|i| Space::Item(i.id)),
+        SpaceOf::Space(space) => Some(space),
+        SpaceOf::Entity(key) => entity_store::space_of(tx, &key)
+            .await?
+            .and_then(|s| s.parse().ok()),
+    })
 }
 
 async fn push_once(

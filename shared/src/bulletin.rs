@@ -1,0 +1,307 @@
+//! Progress bulletins (通报): the office generates one for an as-of date from the plan's state,
+//! edits the text, and publishes it to every unit; units mark it read.
+
+use crate::actor::Actor;
+use crate::board::zh_date;
+use crate::calendar::{Due, calendar, deadlines};
+use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
+use crate::ids::{BulletinId, UnitId};
+use crate::mutation::{Change, Rejection};
+use crate::op::{Op, SpaceOf, put};
+use crate::permission::{self, PlanAction};
+use crate::state::State;
+use crate::status::{Light, status_of_item};
+use crate::text;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A bulletin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bulletin {
+    /// Id.
+    pub id: BulletinId,
+    /// Title, e.g. 2014年第一季度重点改革工作进展情况通报.
+    pub title: String,
+    /// The date the figures are as of.
+    pub as_of: NaiveDate,
+    /// The text.
+    pub body: String,
+    /// The office's unit (drafts are seen only by it).
+    pub unit: UnitId,
+    /// Who wrote it.
+    pub by_name: String,
+    /// Published to all units.
+    pub published: bool,
+    /// When published.
+    pub published_at: Option<Millis>,
+    /// Last edited.
+    pub updated_at: Millis,
+    /// Units that have read it.
+    pub read_by: Vec<UnitId>,
+}
+
+impl Bulletin {
+    /// Who may see it.
+    pub fn visibility(&self) -> Visibility {
+        if self.published {
+            Visibility::Everyone
+        } else {
+            Visibility::Unit(self.unit)
+        }
+    }
+}
+
+/// A generated first draft: title and text for the plan as it stood at `as_of`.
+pub fn draft(state: &State, as_of: NaiveDate) -> (String, String) {
+    let plan_title = state.plan().map_or("重点改革计划", |p| p.title.as_str());
+    let title = format!("关于{}实施情况的通报（截至{}）", plan_title, zh_date(as_of));
+    let items = state.items();
+    let statuses: Vec<_> = items
+        .iter()
+        .map(|i| (*i, status_of_item(state, i.id, as_of)))
+        .collect();
+    let count = |l: Light| statuses.iter().filter(|(_, s)| s.light == l).count();
+    let unit_name = |u: UnitId| state.unit(u).map_or_else(String::new, |u| u.name.clone());
+    let mut body = String::new();
+    body.push_str(&format!(
+        "各有关单位：\n\n截至{}，{}共{}项改革任务，进展正常{}项、预警{}项、滞后{}项。现将有关情况通报如下：\n\n",
+        zh_date(as_of),
+        plan_title,
+        items.len(),
+        count(Light::Green),
+        count(Light::Amber),
+        count(Light::Red)
+    ));
+    body.push_str("一、各项改革进展情况\n");
+    for (item, s) in &statuses {
+        let leads: Vec<String> = item.lead_units.iter().map(|u| unit_name(*u)).collect();
+        let reasons: Vec<String> = s.reasons.iter().map(|r| r.zh()).collect();
+        body.push_str(&format!(
+            "{}. {}（牵头：{}）：{}，总体进度{}%{}。\n",
+            item.number,
+            item.title.trim_end_matches('。'),
+            leads.join("、"),
+            s.light.zh(),
+            s.progress,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("；{}", reasons.join("；"))
+            }
+        ));
+    }
+    // On time / late by unit: every deadline due by then, credited to the unit that had to meet it.
+    let mut on_time: BTreeMap<String, usize> = BTreeMap::new();
+    let mut late: BTreeMap<String, usize> = BTreeMap::new();
+    for d in deadlines(state, None, as_of) {
+        if d.date > as_of {
+            continue;
+        }
+        let units: Vec<UnitId> = match &d.due {
+            Due::Task { owner, .. } => vec![*owner],
+            Due::Submission { .. } => state
+                .item(d.item)
+                .map(|i| i.lead_units.clone())
+                .unwrap_or_default(),
+        };
+        for u in units {
+            let bucket = if d.missed(as_of) {
+                &mut late
+            } else {
+                &mut on_time
+            };
+            *bucket.entry(unit_name(u)).or_default() += 1;
+        }
+    }
+    body.push_str("\n二、按时完成情况\n");
+    let on_time_only: Vec<String> = on_time
+        .keys()
+        .filter(|u| !late.contains_key(*u))
+        .cloned()
+        .collect();
+    body.push_str(&format!(
+        "按时完成阶段任务和报送材料的单位：{}。\n",
+        if on_time_only.is_empty() {
+            "暂无".into()
+        } else {
+            on_time_only.join("、")
+        }
+    ));
+    let mut late_list: Vec<(String, usize)> = late.into_iter().collect();
+    late_list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    body.push_str(&format!(
+        "存在逾期事项的单位：{}。\n",
+        if late_list.is_empty() {
+            "无".into()
+        } else {
+            late_list
+                .iter()
+                .map(|(u, n)| format!("{u}（{n}项）"))
+                .collect::<Vec<_>>()
+                .join("、")
+        }
+    ));
+    body.push_str("\n三、工作亮点\n");
+    let highlights: Vec<String> = statuses
+        .iter()
+        .filter(|(_, s)| s.light == Light::Green && s.progress >= 50)
+        .map(|(i, s)| format!("第{}项改革总体进度已达{}%", i.number, s.progress))
+        .collect();
+    body.push_str(&bullet_lines(&highlights, "（请综合办补充）"));
+    body.push_str("\n四、存在问题\n");
+    let problems: Vec<String> = statuses
+        .iter()
+        .filter(|(_, s)| s.light == Light::Red)
+        .map(|(i, s)| {
+            let r: Vec<String> = s.reasons.iter().map(|r| r.zh()).collect();
+            format!("第{}项：{}", i.number, r.join("；"))
+        })
+        .collect();
+    body.push_str(&bullet_lines(&problems, "无"));
+    if let Some(cal) = calendar(state) {
+        body.push_str(&format!(
+            "\n五、下一步要求\n请各牵头单位按时报送半年报告（{}前）和年度报告（{}前），对逾期事项抓紧整改。\n",
+            zh_date(cal.half_year),
+            zh_date(cal.annual)
+        ));
+    }
+    (title, body)
+}
+
+fn bullet_lines(lines: &[String], empty: &str) -> String {
+    if lines.is_empty() {
+        return format!("{empty}\n");
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(n, l)| format!("（{}）{}。\n", n + 1, l))
+        .collect()
+}
+
+fn find(state: &State, id: BulletinId) -> Result<&Bulletin, Rejection> {
+    match state.get(&EntityKey::bulletin(id)) {
+        Some(Entity::Bulletin(b)) => Ok(b),
+        _ => Err(Rejection::NotFound("通报".into())),
+    }
+}
+
+/// Write or rewrite a draft bulletin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Save {
+    /// Id (new, or a draft's).
+    pub id: BulletinId,
+    /// Title.
+    pub title: String,
+    /// As-of date.
+    pub as_of: NaiveDate,
+    /// Text.
+    pub body: String,
+    /// Client time.
+    pub at: Millis,
+}
+
+impl Op for Save {
+    fn keys(&self) -> Vec<EntityKey> {
+        vec![EntityKey::bulletin(self.id)]
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, _state: &State, actor: &Actor) -> Result<(), Rejection> {
+        permission::check_plan(actor, PlanAction::Supervise)?;
+        Ok(())
+    }
+    fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        if find(state, self.id).is_ok_and(|b| b.published) {
+            return Err(Rejection::Invalid("通报已发布，不能修改".into()));
+        }
+        let b = Bulletin {
+            id: self.id,
+            title: text::BULLETIN_TITLE.parse(&self.title)?,
+            as_of: self.as_of,
+            body: text::BULLETIN_BODY.parse(&self.body)?,
+            unit: actor.unit,
+            by_name: actor.name.clone(),
+            published: false,
+            published_at: None,
+            updated_at: self.at,
+            read_by: vec![],
+        };
+        Ok(vec![put(state, Entity::Bulletin(b))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}
+
+/// Publish a bulletin to all units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Publish {
+    /// Bulletin.
+    pub id: BulletinId,
+    /// Client time.
+    pub at: Millis,
+}
+
+impl Op for Publish {
+    fn keys(&self) -> Vec<EntityKey> {
+        vec![EntityKey::bulletin(self.id)]
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, _state: &State, actor: &Actor) -> Result<(), Rejection> {
+        permission::check_plan(actor, PlanAction::Supervise)?;
+        Ok(())
+    }
+    fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        let mut b = find(state, self.id)?.clone();
+        if b.published {
+            return Ok(vec![]);
+        }
+        b.published = true;
+        b.published_at = Some(self.at);
+        Ok(vec![put(state, Entity::Bulletin(b))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}
+
+/// A unit marks a published bulletin read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// Bulletin.
+    pub id: BulletinId,
+    /// Client time.
+    pub at: Millis,
+}
+
+impl Op for MarkRead {
+    fn keys(&self) -> Vec<EntityKey> {
+        vec![EntityKey::bulletin(self.id)]
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, state: &State, _actor: &Actor) -> Result<(), Rejection> {
+        if find(state, self.id)?.published {
+            Ok(())
+        } else {
+            Err(Rejection::NotFound("通报".into()))
+        }
+    }
+    fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        let mut b = find(state, self.id)?.clone();
+        if b.read_by.contains(&actor.unit) {
+            return Ok(vec![]);
+        }
+        b.read_by.push(actor.unit);
+        Ok(vec![put(state, Entity::Bulletin(b))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}

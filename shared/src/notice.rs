@@ -1,0 +1,352 @@
+//! Notifications (通知): derived from the synced state rather than stored, so a unit's inbox is
+//! always exactly what concerns it — reminders to it, its submissions reviewed, instructions on
+//! items it leads, comments mentioning it (@单位名), difficulties it is asked to help with,
+//! published bulletins and evaluations. What each user has read is the one stored part.
+
+use crate::actor::{Actor, Role};
+use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
+use crate::ids::{ItemId, UnitId, UserId};
+use crate::mutation::{Change, Rejection};
+use crate::op::{Op, SpaceOf, put};
+use crate::state::State;
+use crate::submission::SubmissionState;
+use serde::{Deserialize, Serialize};
+
+/// Most read marks kept per user; the oldest go first (their notices are long past).
+pub const MAX_READ_MARKS: usize = 5_000;
+/// Most keys marked read at once.
+pub const MAX_MARK_BATCH: usize = 500;
+
+/// What a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// 催办.
+    Reminder,
+    /// A submission was returned.
+    Returned,
+    /// A submission was accepted.
+    Accepted,
+    /// A submission waits for the office's review.
+    AwaitingReview,
+    /// A leader's instruction on an item the unit leads.
+    Instruction,
+    /// The lead unit answered the leader's instruction.
+    InstructionAnswered,
+    /// A comment mentions the unit.
+    Mention,
+    /// A bulletin was published.
+    Bulletin,
+    /// A difficulty was raised (for the office) or the unit was asked to help with one.
+    Difficulty,
+    /// An evaluation of an item the unit works on was published.
+    Evaluation,
+}
+
+impl NoticeKind {
+    /// Label in Chinese.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Reminder => "催办",
+            Self::Returned => "退回修改",
+            Self::Accepted => "审核通过",
+            Self::AwaitingReview => "待审核",
+            Self::Instruction => "领导批示",
+            Self::InstructionAnswered => "批示回复",
+            Self::Mention => "提到本单位",
+            Self::Bulletin => "通报",
+            Self::Difficulty => "困难和问题",
+            Self::Evaluation => "评议",
+        }
+    }
+    /// Label in English.
+    pub fn en(self) -> &'static str {
+        match self {
+            Self::Reminder => "Reminder",
+            Self::Returned => "Returned",
+            Self::Accepted => "Accepted",
+            Self::AwaitingReview => "To review",
+            Self::Instruction => "Instruction",
+            Self::InstructionAnswered => "Answer",
+            Self::Mention => "Mention",
+            Self::Bulletin => "Bulletin",
+            Self::Difficulty => "Difficulty",
+            Self::Evaluation => "Evaluation",
+        }
+    }
+}
+
+/// One notification.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Stable key, what read marks record.
+    pub key: String,
+    /// Kind.
+    pub kind: NoticeKind,
+    /// The item, if it is about one.
+    pub item: Option<ItemId>,
+    /// One line (Chinese; names and text as written).
+    pub text: String,
+    /// When it happened.
+    pub at: Millis,
+    /// Read by this user (or, for bulletins, by their unit).
+    pub read: bool,
+}
+
+/// Which notices a user has read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadMarks {
+    /// The user.
+    pub user: UserId,
+    /// Their unit (for visibility: colleagues may see what the unit has read).
+    pub unit: UnitId,
+    /// Keys read, oldest first.
+    pub keys: Vec<String>,
+}
+
+impl ReadMarks {
+    /// Seen by the user's unit and the office.
+    pub fn visibility(&self) -> Visibility {
+        Visibility::Unit(self.unit)
+    }
+}
+
+fn mentions(body: &str, state: &State, unit: UnitId) -> bool {
+    let Some(u) = state.unit(unit) else {
+        return false;
+    };
+    std::iter::once(&u.name)
+        .chain(u.aliases.iter())
+        .any(|name| body.contains(&format!("@{name}")))
+}
+
+/// `actor`'s notifications, newest first.
+pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
+    let unit = actor.unit;
+    let office = actor.role == Role::Office;
+    let leads = |item: ItemId| {
+        state
+            .item(item)
+            .is_some_and(|i| i.lead_units.contains(&unit))
+    };
+    let works_on = |item: ItemId| {
+        state
+            .item(item)
+            .is_some_and(|i| i.lead_units.contains(&unit) || i.cooperating_units.contains(&unit))
+    };
+    let number = |item: ItemId| state.item(item).map_or(0, |i| i.number);
+    let read: std::collections::HashSet<&str> = match state.get(&EntityKey::read_marks(actor.user))
+    {
+        Some(Entity::ReadMarks(m)) => m.keys.iter().map(String::as_str).collect(),
+        _ => Default::default(),
+    };
+    let mut out = Vec::new();
+    let mut push = |key: String, kind, item: Option<ItemId>, text: String, at: Millis| {
+        out.push(Notice {
+            read: read.contains(key.as_str()),
+            key,
+            kind,
+            item,
+            text,
+            at,
+        });
+    };
+    for e in state.iter() {
+        match e {
+            Entity::Reminder(r) if r.unit == unit => push(
+                format!("reminder/{}", r.id),
+                NoticeKind::Reminder,
+                Some(r.item),
+                format!("第{}项：{}", number(r.item), r.text),
+                r.at,
+            ),
+            Entity::Submission(s) => {
+                for v in &s.versions {
+                    if office {
+                        push(
+                            format!("submission/{}/{}", s.id, v.number),
+                            NoticeKind::AwaitingReview,
+                            Some(s.item),
+                            format!(
+                                "第{}项{}（第{}版）已报送",
+                                number(s.item),
+                                s.kind.zh(),
+                                v.number
+                            ),
+                            v.submitted_at,
+                        );
+                    }
+                    if let Some(r) = &v.review
+                        && leads(s.item)
+                    {
+                        let (kind, what) = if r.accepted {
+                            (NoticeKind::Accepted, SubmissionState::Accepted.zh())
+                        } else {
+                            (NoticeKind::Returned, SubmissionState::Returned.zh())
+                        };
+                        push(
+                            format!("submission/{}/{}/review", s.id, v.number),
+                            kind,
+                            Some(s.item),
+                            format!(
+                                "第{}项{}{}：{}",
+                                number(s.item),
+                                s.kind.zh(),
+                                what,
+                                r.comment
+                            ),
+                            r.at,
+                        );
+                    }
+                }
+            }
+            Entity::Instruction(i) => {
+                if actor.role == Role::Unit && leads(i.item) {
+                    push(
+                        format!("instruction/{}", i.id),
+                        NoticeKind::Instruction,
+                        Some(i.item),
+                        format!("{}对第{}项批示：{}", i.leader_name, number(i.item), i.text),
+                        i.at,
+                    );
+                }
+                if let Some(a) = &i.answer
+                    && (i.leader == actor.user || office)
+                {
+                    push(
+                        format!("instruction/{}/answer/{}", i.id, a.at.0),
+                        NoticeKind::InstructionAnswered,
+                        Some(i.item),
+                        format!(
+                            "第{}项批示回复（{}）：{}",
+                            number(i.item),
+                            a.by_name,
+                            a.text
+                        ),
+                        a.at,
+                    );
+                }
+            }
+            Entity::Comment(c) if c.unit != unit && mentions(&c.body, state, unit) => push(
+                format!("comment/{}", c.id),
+                NoticeKind::Mention,
+                Some(c.item),
+                format!("{}：{}", c.author_name, c.body),
+                c.at,
+            ),
+            Entity::Bulletin(b) if b.published => push(
+                format!("bulletin/{}", b.id),
+                NoticeKind::Bulletin,
+                None,
+                b.title.clone(),
+                b.published_at.unwrap_or(b.updated_at),
+            ),
+            Entity::Difficulty(d) => {
+                if office {
+                    push(
+                        format!("difficulty/{}", d.id),
+                        NoticeKind::Difficulty,
+                        Some(d.item),
+                        format!(
+                            "第{}项：{}（{}）",
+                            number(d.item),
+                            d.title,
+                            d.raised_by_name
+                        ),
+                        d.raised_at,
+                    );
+                } else if d.assigned.contains(&unit) {
+                    push(
+                        format!("difficulty/{}/assigned", d.id),
+                        NoticeKind::Difficulty,
+                        Some(d.item),
+                        format!("请协助解决第{}项的问题：{}", number(d.item), d.title),
+                        d.log.last().map_or(d.raised_at, |l| l.at),
+                    );
+                }
+            }
+            Entity::Evaluation(e) if e.published && works_on(e.item) => push(
+                format!("evaluation/{}", e.id),
+                NoticeKind::Evaluation,
+                Some(e.item),
+                format!("第{}项评议（{}分）：{}", number(e.item), e.score, e.text),
+                e.published_at.unwrap_or(e.at),
+            ),
+            _ => {}
+        }
+    }
+    // A bulletin is read once anyone of the unit has marked it read (通报已阅 is per unit).
+    for n in &mut out {
+        if n.kind == NoticeKind::Bulletin
+            && let Some(id) = n
+                .key
+                .strip_prefix("bulletin/")
+                .and_then(|id| id.parse().ok())
+            && let Some(Entity::Bulletin(b)) = state.get(&EntityKey::bulletin(id))
+        {
+            n.read |= b.read_by.contains(&unit);
+        }
+    }
+    out.sort_by(|a, b| b.at.cmp(&a.at).then(a.key.cmp(&b.key)));
+    out
+}
+
+/// Unread count.
+pub fn unread(state: &State, actor: &Actor) -> usize {
+    inbox(state, actor).iter().filter(|n| !n.read).count()
+}
+
+/// Mark notices read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// The user (must be the actor).
+    pub user: UserId,
+    /// Notice keys.
+    pub keys: Vec<String>,
+    /// Client time.
+    pub at: Millis,
+}
+
+impl Op for MarkRead {
+    fn keys(&self) -> Vec<EntityKey> {
+        vec![EntityKey::read_marks(self.user)]
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, _state: &State, actor: &Actor) -> Result<(), Rejection> {
+        if self.user == actor.user {
+            Ok(())
+        } else {
+            Err(Rejection::Denied("只能标记自己的通知".into()))
+        }
+    }
+    fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        if self.keys.len() > MAX_MARK_BATCH || self.keys.iter().any(|k| k.len() > 200) {
+            return Err(Rejection::Invalid("标记数量过多".into()));
+        }
+        let mut marks = match state.get(&EntityKey::read_marks(self.user)) {
+            Some(Entity::ReadMarks(m)) => m.clone(),
+            _ => ReadMarks {
+                user: self.user,
+                unit: actor.unit,
+                keys: vec![],
+            },
+        };
+        let before = marks.keys.len();
+        for k in &self.keys {
+            if !marks.keys.contains(k) {
+                marks.keys.push(k.clone());
+            }
+        }
+        if marks.keys.len() == before {
+            return Ok(vec![]);
+        }
+        let excess = marks.keys.len().saturating_sub(MAX_READ_MARKS);
+        marks.keys.drain(..excess);
+        Ok(vec![put(state, Entity::ReadMarks(marks))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}
