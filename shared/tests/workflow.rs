@@ -1,0 +1,710 @@
+//! The workflow of issue 6 through the one `apply`: submissions, difficulties, instructions,
+//! evaluations, reminders, bulletins; and the status rules and assessment formula at their
+//! boundaries, as of chosen dates.
+
+use chrono::NaiveDate;
+use shared::actor::{Actor, Role};
+use shared::assessment::{self, assess};
+use shared::board::Column;
+use shared::calendar::{self, calendar};
+use shared::difficulty::{self, DifficultyState};
+use shared::entity::{Entity, Item, Millis, PlanDoc, Unit};
+use shared::evaluation;
+use shared::ids::*;
+use shared::instruction;
+use shared::mutation::{Mutation, Rejection, apply};
+use shared::notice::{self, NoticeKind, inbox};
+use shared::op::end_of_day;
+use shared::plan::Deadlines;
+use shared::state::State;
+use shared::status::{Light, Reason, status_of_item};
+use shared::submission::{self, SubmissionKind, SubmissionState};
+use shared::unit::UnitKind;
+use shared::{bulletin, reminder};
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2014, m, d).unwrap_or_default()
+}
+
+/// Noon (Beijing) on a day of 2014.
+fn at(m: u32, d: u32) -> Millis {
+    Millis(end_of_day(day(m, d)).0 - 12 * 3_600_000)
+}
+
+struct World {
+    state: State,
+    item: ItemId,
+    lead: Actor,
+    coop: Actor,
+    other: Actor,
+    office: Actor,
+    leader: Actor,
+    npc: Actor,
+}
+
+fn actor(name: &str, unit: UnitId, role: Role) -> Actor {
+    Actor {
+        user: UserId::new_v7(),
+        name: name.into(),
+        unit,
+        role,
+    }
+}
+
+fn world() -> World {
+    let mut state = State::new();
+    state.put(Entity::Plan(PlanDoc {
+        title: "盐田区2014年重点改革计划".into(),
+        issuers: vec![],
+        issue_date: Some(day(3, 20)),
+        year: Some(2014),
+        preamble: String::new(),
+        sections: vec![],
+        requirements: vec![],
+        deadlines: Deadlines {
+            work_plan: Some(day(3, 31)),
+            half_year_report: true,
+            annual_report: true,
+        },
+    }));
+    let mut unit = |name: &str| {
+        let id = unit_id_for_name(name);
+        state.put(Entity::Unit(Unit {
+            id,
+            name: name.into(),
+            aliases: vec![],
+            kind: UnitKind::Department,
+            in_plan: true,
+        }));
+        id
+    };
+    let (l, c, o, off, ldr, npc) = (
+        unit("区发改局"),
+        unit("区财政局"),
+        unit("区教育局"),
+        unit("综合办"),
+        unit("区领导"),
+        unit("区人大"),
+    );
+    let item = item_id_for_number(4);
+    state.put(Entity::Item(Item {
+        id: item,
+        number: 4,
+        title: "推进财政预算改革。".into(),
+        body: String::new(),
+        lead_units: vec![l],
+        cooperating_units: vec![c],
+        lead_leaders: vec![],
+        section: None,
+    }));
+    World {
+        state,
+        item,
+        lead: actor("牵头", l, Role::Unit),
+        coop: actor("配合", c, Role::Unit),
+        other: actor("无关", o, Role::Unit),
+        office: actor("综合办", off, Role::Office),
+        leader: actor("领导", ldr, Role::Leader),
+        npc: actor("人大", npc, Role::Supervisor),
+    }
+}
+
+impl World {
+    fn run(&mut self, who: &Actor, m: Mutation) -> Result<(), Rejection> {
+        apply(&mut self.state, who, &m).map(|_| ())
+    }
+
+    fn task(&mut self, due: NaiveDate, created: Millis) -> TaskId {
+        let id = TaskId::new_v7();
+        let lead = self.lead.clone();
+        let m = Mutation::CreateTask {
+            id,
+            item: self.item,
+            title: "编制预算".into(),
+            owner: lead.unit,
+            column: Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: Some(due),
+            at: created,
+        };
+        self.run(&lead, m).ok();
+        id
+    }
+
+    fn done(&mut self, task: TaskId, when: Millis) {
+        let lead = self.lead.clone();
+        let m = Mutation::MoveTask {
+            task,
+            column: Column::Done,
+            sort_key: shared::board::sort_key::between(None, None),
+            at: when,
+        };
+        self.run(&lead, m).ok();
+    }
+
+    fn sub_id(&self, kind: SubmissionKind) -> SubmissionId {
+        submission_id(self.item, kind.as_str())
+    }
+
+    fn draft(&mut self, who: &Actor, kind: SubmissionKind, when: Millis) -> Result<(), Rejection> {
+        let parts = vec!["内容".to_string(); kind.parts().len()];
+        let m = Mutation::SaveSubmission(submission::SaveDraft {
+            id: self.sub_id(kind),
+            item: self.item,
+            kind,
+            parts,
+            at: when,
+        });
+        self.run(who, m)
+    }
+
+    fn submit(&mut self, kind: SubmissionKind, when: Millis) -> Result<(), Rejection> {
+        let lead = self.lead.clone();
+        let id = self.sub_id(kind);
+        self.run(
+            &lead,
+            Mutation::SubmitSubmission(submission::Submit { id, at: when }),
+        )
+    }
+
+    fn review(
+        &mut self,
+        kind: SubmissionKind,
+        accept: bool,
+        comment: &str,
+        when: Millis,
+    ) -> Result<(), Rejection> {
+        let office = self.office.clone();
+        let id = self.sub_id(kind);
+        self.run(
+            &office,
+            Mutation::ReviewSubmission(submission::ReviewSubmission {
+                id,
+                accept,
+                comment: comment.into(),
+                at: when,
+            }),
+        )
+    }
+
+    fn status(&self, as_of: NaiveDate) -> shared::status::ItemStatus {
+        status_of_item(&self.state, self.item, as_of)
+    }
+
+    fn submission(&self, kind: SubmissionKind) -> Option<&submission::Submission> {
+        calendar::submission(&self.state, self.item, kind)
+    }
+}
+
+#[test]
+fn calendar_defaults_follow_the_document() {
+    let w = world();
+    let c = calendar(&w.state).expect("calendar");
+    assert_eq!(c.work_plan, day(3, 31));
+    assert_eq!(c.half_year, day(7, 10));
+    assert_eq!(
+        c.annual,
+        NaiveDate::from_ymd_opt(2015, 1, 10).unwrap_or_default()
+    );
+}
+
+#[test]
+fn work_plan_draft_submit_return_resubmit_accept() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    let coop = w.coop.clone();
+    // Only the lead unit drafts.
+    assert!(matches!(
+        w.draft(&coop, SubmissionKind::WorkPlan, at(3, 20)),
+        Err(Rejection::Denied(_))
+    ));
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 20))
+        .expect("draft");
+    assert_eq!(
+        w.state
+            .get(&shared::entity::EntityKey::submission(
+                w.sub_id(SubmissionKind::WorkPlan)
+            ))
+            .map(|e| e.visibility()),
+        Some(shared::entity::Visibility::Unit(lead.unit)),
+        "a draft is the unit's own"
+    );
+    // A forged id (another item's) is refused.
+    let forged = Mutation::SaveSubmission(submission::SaveDraft {
+        id: SubmissionId::new_v7(),
+        item: w.item,
+        kind: SubmissionKind::WorkPlan,
+        parts: vec![String::new(); 3],
+        at: at(3, 20),
+    });
+    assert!(matches!(w.run(&lead, forged), Err(Rejection::Invalid(_))));
+    // Submitted a day late.
+    w.submit(SubmissionKind::WorkPlan, at(4, 1))
+        .expect("submit");
+    assert_eq!(
+        w.submission(SubmissionKind::WorkPlan)
+            .map(|s| s.days_late(day(3, 31))),
+        Some(Some(1))
+    );
+    // Under review it can't be edited or submitted again.
+    assert!(w.draft(&lead, SubmissionKind::WorkPlan, at(4, 2)).is_err());
+    assert!(w.submit(SubmissionKind::WorkPlan, at(4, 2)).is_err());
+    // Returning needs a comment; only the office reviews.
+    assert!(
+        w.review(SubmissionKind::WorkPlan, false, "  ", at(4, 3))
+            .is_err()
+    );
+    let id = w.sub_id(SubmissionKind::WorkPlan);
+    let by_lead = Mutation::ReviewSubmission(submission::ReviewSubmission {
+        id,
+        accept: true,
+        comment: String::new(),
+        at: at(4, 3),
+    });
+    assert!(matches!(w.run(&lead, by_lead), Err(Rejection::Denied(_))));
+    w.review(SubmissionKind::WorkPlan, false, "请补充进度安排", at(4, 3))
+        .expect("return");
+    assert_eq!(
+        w.submission(SubmissionKind::WorkPlan).map(|s| s.state),
+        Some(SubmissionState::Returned)
+    );
+    // The item is red while returned, and was only "submitted" (not red for that) the day before.
+    assert!(
+        w.status(day(4, 3))
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::ReturnedSubmissions { .. }))
+    );
+    assert!(
+        !w.status(day(4, 2))
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::ReturnedSubmissions { .. }))
+    );
+    // The lead unit sees the return in its notifications.
+    let notes = inbox(&w.state, &lead);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.kind == NoticeKind::Returned && n.text.contains("请补充进度安排"))
+    );
+    w.draft(&lead, SubmissionKind::WorkPlan, at(4, 5))
+        .expect("edit after return");
+    w.submit(SubmissionKind::WorkPlan, at(4, 6))
+        .expect("resubmit");
+    w.review(SubmissionKind::WorkPlan, true, "", at(4, 7))
+        .expect("accept");
+    let s = w.submission(SubmissionKind::WorkPlan).expect("submission");
+    assert_eq!(s.state, SubmissionState::Accepted);
+    assert_eq!(s.versions.len(), 2, "every version kept");
+    assert_eq!(
+        s.versions
+            .first()
+            .and_then(|v| v.review.as_ref())
+            .map(|r| r.accepted),
+        Some(false)
+    );
+    // Lateness counts from the first submission.
+    assert_eq!(s.days_late(day(3, 31)), Some(1));
+    // As of 4 April it stood returned; as of 8 April accepted.
+    assert_eq!(
+        s.state_at(end_of_day(day(4, 4))),
+        Some(SubmissionState::Returned)
+    );
+    assert_eq!(
+        s.state_at(end_of_day(day(4, 8))),
+        Some(SubmissionState::Accepted)
+    );
+}
+
+#[test]
+fn status_boundaries_for_submissions() {
+    let w = world();
+    // Nothing submitted: due 31 March. 24 March is 7 days ahead: amber; 23 March green.
+    assert_eq!(w.status(day(3, 23)).light, Light::Green);
+    assert_eq!(w.status(day(3, 24)).light, Light::Amber);
+    assert_eq!(
+        w.status(day(3, 31)).light,
+        Light::Amber,
+        "due today is not yet overdue"
+    );
+    let s = w.status(day(4, 1));
+    assert_eq!(s.light, Light::Red);
+    assert!(s.reasons.contains(&Reason::OverdueSubmissions {
+        kinds: vec![SubmissionKind::WorkPlan]
+    }));
+}
+
+#[test]
+fn status_as_of_a_past_date_uses_the_records_of_that_day() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
+    w.submit(SubmissionKind::WorkPlan, at(3, 30)).ok();
+    let t = w.task(day(4, 10), at(3, 25));
+    // On 11 April the task was overdue...
+    assert!(
+        w.status(day(4, 11))
+            .reasons
+            .contains(&Reason::OverdueTasks { count: 1 })
+    );
+    // ...it was done on 20 April, so as of 11 April it still shows overdue, as of 21 April not.
+    w.done(t, at(4, 20));
+    assert!(
+        w.status(day(4, 11))
+            .reasons
+            .contains(&Reason::OverdueTasks { count: 1 })
+    );
+    assert!(
+        !w.status(day(4, 21))
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::OverdueTasks { .. }))
+    );
+    // Before the task existed it counted for nothing.
+    assert!(
+        !w.status(day(3, 24))
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::DueSoon { .. } | Reason::OverdueTasks { .. }))
+    );
+}
+
+#[test]
+fn stale_difficulty_boundary() {
+    let mut w = world();
+    let coop = w.coop.clone();
+    let other = w.other.clone();
+    let id = DifficultyId::new_v7();
+    let raise = |id| {
+        Mutation::RaiseDifficulty(difficulty::Raise {
+            id,
+            item: item_id_for_number(4),
+            task: None,
+            title: "资金不到位".into(),
+            detail: String::new(),
+            at: at(4, 1),
+        })
+    };
+    assert!(matches!(
+        w.run(&other, raise(DifficultyId::new_v7())),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&coop, raise(id)).expect("raise");
+    let has_stale = |w: &World, d| {
+        w.status(d)
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::StaleDifficulties { .. }))
+    };
+    assert!(!has_stale(&w, day(5, 1)), "30 days open is not yet stale");
+    assert!(has_stale(&w, day(5, 2)), "31 days is");
+    let office = w.office.clone();
+    let coordinate = Mutation::CoordinateDifficulty(difficulty::Coordinate {
+        id,
+        units: vec![w.lead.unit],
+        note: "召集协调会".into(),
+        at: at(4, 10),
+    });
+    assert!(matches!(
+        w.run(&coop, coordinate.clone()),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&office, coordinate).expect("coordinate");
+    let lead = w.lead.clone();
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Difficulty)
+    );
+    w.run(
+        &office,
+        Mutation::ResolveDifficulty(difficulty::Resolve {
+            id,
+            resolution: "已拨付".into(),
+            at: at(5, 20),
+        }),
+    )
+    .expect("resolve");
+    assert!(
+        has_stale(&w, day(5, 19)),
+        "as of before the resolution it stood open"
+    );
+    assert!(!has_stale(&w, day(5, 21)));
+    let d = w.state.difficulties().next().expect("difficulty");
+    assert_eq!(d.state, DifficultyState::Resolved);
+    assert!(
+        w.run(
+            &office,
+            Mutation::ResolveDifficulty(difficulty::Resolve {
+                id,
+                resolution: "再次".into(),
+                at: at(5, 21)
+            })
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn behind_schedule_boundary() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
+    w.submit(SubmissionKind::WorkPlan, at(3, 21)).ok();
+    // Plan starts 20 March; task due 19 May (60 days). On 19 April half the time is gone:
+    // expected 50%. 29% reported is more than 20 behind; 30% is not.
+    let t = w.task(day(5, 19), at(3, 20));
+    let progress = |w: &mut World, p| {
+        let m = Mutation::SetTaskProgress {
+            task: t,
+            progress: p,
+            at: at(3, 22),
+        };
+        w.run(&lead, m).ok();
+    };
+    progress(&mut w, 29);
+    assert!(w.status(day(4, 19)).reasons.iter().any(|r| matches!(
+        r,
+        Reason::BehindSchedule {
+            expected: 50,
+            actual: 29
+        }
+    )));
+    progress(&mut w, 30);
+    assert!(
+        !w.status(day(4, 19))
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::BehindSchedule { .. }))
+    );
+}
+
+#[test]
+fn instruction_acknowledged_and_answered() {
+    let mut w = world();
+    let (leader, lead, coop) = (w.leader.clone(), w.lead.clone(), w.coop.clone());
+    let id = InstructionId::new_v7();
+    let write = Mutation::WriteInstruction(instruction::Write {
+        id,
+        item: w.item,
+        text: "请加快进度".into(),
+        at: at(4, 2),
+    });
+    assert!(matches!(
+        w.run(&lead, write.clone()),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&leader, write).expect("leader writes");
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Instruction && !n.read)
+    );
+    let answer = |text: &str| {
+        Mutation::RespondInstruction(instruction::Respond {
+            id,
+            text: text.into(),
+            at: at(4, 3),
+        })
+    };
+    assert!(
+        matches!(w.run(&coop, answer("")), Err(Rejection::Denied(_))),
+        "only the lead unit answers"
+    );
+    w.run(&lead, answer("")).expect("acknowledge");
+    w.run(&lead, answer("已召开推进会")).expect("answer");
+    let notes = inbox(&w.state, &leader);
+    let n = notes
+        .iter()
+        .find(|n| n.kind == NoticeKind::InstructionAnswered)
+        .expect("the leader is told");
+    // Marking read: only one's own marks.
+    let mark = |user| {
+        Mutation::MarkNoticesRead(notice::MarkRead {
+            user,
+            keys: vec![n.key.clone()],
+            at: at(4, 4),
+        })
+    };
+    assert!(w.run(&leader, mark(lead.user)).is_err());
+    w.run(&leader, mark(leader.user)).expect("mark read");
+    assert_eq!(notice::unread(&w.state, &leader), 0);
+}
+
+#[test]
+fn evaluations_only_by_the_peoples_congress_and_cppcc() {
+    let mut w = world();
+    let (npc, office, lead) = (w.npc.clone(), w.office.clone(), w.lead.clone());
+    let id = EvaluationId::new_v7();
+    let record = |score| {
+        Mutation::RecordEvaluation(evaluation::Record {
+            id,
+            item: item_id_for_number(4),
+            score,
+            text: "推进有力".into(),
+            at: at(11, 1),
+        })
+    };
+    assert!(matches!(
+        w.run(&office, record(4)),
+        Err(Rejection::Denied(_))
+    ));
+    assert!(w.run(&npc, record(0)).is_err());
+    assert!(w.run(&npc, record(6)).is_err());
+    w.run(&npc, record(5)).expect("record");
+    assert!(
+        !inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Evaluation),
+        "not before it is published"
+    );
+    w.run(
+        &npc,
+        Mutation::PublishEvaluation(evaluation::Publish { id, at: at(11, 2) }),
+    )
+    .expect("publish");
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Evaluation)
+    );
+    assert!(
+        w.run(&npc, record(3)).is_err(),
+        "published evaluations are final"
+    );
+}
+
+#[test]
+fn reminders_and_bulletins() {
+    let mut w = world();
+    let (office, lead, other) = (w.office.clone(), w.lead.clone(), w.other.clone());
+    let send = |unit| {
+        Mutation::SendReminder(reminder::Send {
+            id: ReminderId::new_v7(),
+            item: item_id_for_number(4),
+            unit,
+            about: reminder::About::Submission(SubmissionKind::WorkPlan),
+            text: "请尽快报送工作方案".into(),
+            automatic: false,
+            at: at(4, 2),
+        })
+    };
+    assert!(
+        w.run(&office, send(other.unit)).is_err(),
+        "only the item's units are reminded"
+    );
+    assert!(matches!(
+        w.run(&lead, send(lead.unit)),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&office, send(lead.unit)).expect("remind");
+    assert_eq!(
+        inbox(&w.state, &lead)
+            .iter()
+            .filter(|n| n.kind == NoticeKind::Reminder)
+            .count(),
+        1
+    );
+    assert!(inbox(&w.state, &other).is_empty());
+
+    let (title, body) = bulletin::draft(&w.state, day(4, 15));
+    assert!(title.contains("2014年4月15日"));
+    assert!(body.contains("滞后1项"), "{body}");
+    assert!(body.contains("区发改局"), "the late unit is named: {body}");
+    let id = BulletinId::new_v7();
+    let save = Mutation::SaveBulletin(bulletin::Save {
+        id,
+        title,
+        as_of: day(4, 15),
+        body,
+        at: at(4, 16),
+    });
+    assert!(matches!(
+        w.run(&lead, save.clone()),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&office, save).expect("save");
+    let read = Mutation::ReadBulletin(bulletin::MarkRead { id, at: at(4, 17) });
+    assert!(w.run(&lead, read.clone()).is_err(), "drafts can't be read");
+    w.run(
+        &office,
+        Mutation::PublishBulletin(bulletin::Publish { id, at: at(4, 16) }),
+    )
+    .expect("publish");
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Bulletin && !n.read)
+    );
+    w.run(&lead, read).expect("read");
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Bulletin && n.read)
+    );
+    let b = w.state.bulletins().next().expect("bulletin");
+    assert_eq!(b.read_by, vec![lead.unit]);
+}
+
+#[test]
+fn assessment_formula_boundaries() {
+    let mut w = world();
+    let (lead, office) = (w.lead.clone(), w.office.clone());
+    // Nothing due yet: 100.
+    let score = |w: &World, d| {
+        assess(&w.state, d)
+            .into_iter()
+            .find(|s| s.unit == lead.unit)
+            .expect("lead unit scored")
+    };
+    assert_eq!(score(&w, day(3, 30)).total, 100.0);
+    // Work plan submitted on the due date: on time; a task done a day late: not.
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
+    w.submit(SubmissionKind::WorkPlan, at(3, 31))
+        .expect("submit on the day");
+    let t = w.task(day(4, 10), at(3, 25));
+    w.done(t, at(4, 11));
+    let s = score(&w, day(4, 30));
+    assert_eq!((s.submissions_on_time, s.submissions_due), (1, 1));
+    assert_eq!((s.tasks_on_time, s.tasks_due), (0, 1));
+    // (40×1 + 40×0) / 80 × 100 = 50.
+    assert_eq!(s.base, 50.0);
+    // An adjustment with a reason; none over 20, none of 0.
+    let adjust = |points| {
+        Mutation::AdjustAssessment(assessment::Adjust {
+            id: AdjustmentId::new_v7(),
+            unit: lead.unit,
+            points,
+            reason: "承担临时任务".into(),
+            at: at(4, 20),
+        })
+    };
+    assert!(w.run(&office, adjust(21)).is_err());
+    assert!(w.run(&office, adjust(0)).is_err());
+    assert!(matches!(w.run(&lead, adjust(5)), Err(Rejection::Denied(_))));
+    w.run(&office, adjust(5)).expect("adjust");
+    assert_eq!(score(&w, day(4, 30)).total, 55.0);
+    // Adjustments count from their date.
+    assert_eq!(score(&w, day(4, 19)).adjustment, 0);
+    // A difficulty open over 30 days on an item it leads: −2.
+    w.run(
+        &lead,
+        Mutation::RaiseDifficulty(difficulty::Raise {
+            id: DifficultyId::new_v7(),
+            item: w.item,
+            task: None,
+            title: "缺编".into(),
+            detail: String::new(),
+            at: at(4, 1),
+        }),
+    )
+    .expect("raise");
+    assert_eq!(score(&w, day(5, 1)).penalty, 0.0);
+    assert_eq!(score(&w, day(5, 2)).penalty, 2.0);
+    // Never below 0.
+    for _ in 0..4 {
+        w.run(&office, adjust(-20)).expect("adjust down");
+    }
+    assert_eq!(score(&w, day(5, 2)).total, 0.0);
+}
