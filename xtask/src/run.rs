@@ -19,7 +19,8 @@ pub fn run(ws: &Workspace, extra: &[OsString]) -> Result<()> {
     )?;
 
     let mut cmd = std::process::Command::new(ws.backend_bin());
-    cmd.current_dir(&ws.root).args(["serve", "--demo"]);
+    cmd.current_dir(&ws.root)
+        .args(["serve", "--demo", "--demo-year"]);
     // A flag given after `--` replaces our default rather than repeating it (clap refuses
     // repeats).
     let defaults = [
