@@ -388,6 +388,11 @@ impl Entity {
             Entity::Submission(s) if s.versions.is_empty() => Visibility::Unit(s.unit),
             Entity::Evaluation(e) if !e.published => Visibility::Unit(e.unit),
             Entity::Reminder(r) => Visibility::Unit(r.unit),
+            // Evidence for a work plan or report goes to the office with it, as paper would;
+            // evidence on a card is as public as the card.
+            Entity::Attachment(a) if matches!(a.to, AttachedTo::Submission(_)) => {
+                Visibility::Unit(a.unit)
+            }
             Entity::Bulletin(b) => b.visibility(),
             Entity::Adjustment(a) => a.visibility(),
             Entity::ReadMarks(m) => m.visibility(),
