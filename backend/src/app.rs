@@ -36,6 +36,18 @@ pub struct Config {
     /// trail) from the last `X-Forwarded-For` entry, which the proxy wrote. Off by default, as
     /// anyone can send that header to a server that is reached directly.
     pub behind_proxy: bool,
+    /// Largest upload accepted, in bytes (None: `shared::attachment::DEFAULT_MAX_BYTES`).
+    pub upload_max_bytes: Option<u64>,
+    /// Sends notifications by e-mail, when SMTP is configured.
+    pub mailer: Option<crate::mail::Mailer>,
+}
+
+impl Config {
+    /// Largest upload accepted, in bytes.
+    pub fn upload_limit(&self) -> u64 {
+        self.upload_max_bytes
+            .unwrap_or(shared::attachment::DEFAULT_MAX_BYTES)
+    }
 }
 
 /// What every handler can reach.
@@ -68,6 +80,9 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(sync::routes())
         .merge(plan_api::routes())
+        .merge(crate::upload::routes())
+        .merge(crate::export::routes())
+        .merge(crate::auth::users::email_routes())
         .fallback(api_not_found)
         .layer(middleware::from_fn(csrf))
         .layer(DefaultBodyLimit::max(MAX_BODY))

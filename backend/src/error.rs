@@ -37,6 +37,9 @@ pub enum ApiError {
     /// The body is larger than the server accepts.
     #[error("请求内容过大")]
     PayloadTooLarge,
+    /// An upload of a type the server does not accept.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Throttled; try again after this many seconds.
     #[error("尝试次数过多，请{}后再试", wait_text(*.0))]
     TooManyRequests(u64),
@@ -121,6 +124,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",

@@ -6,11 +6,16 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod db;
+pub mod demo_year;
 pub mod entity_store;
 pub mod error;
+pub mod export;
+pub mod mail;
 pub mod plan_api;
 pub mod plan_import;
+pub mod reminder_job;
 pub mod static_files;
 pub mod sync;
+pub mod upload;
 
 pub use app::{AppState, Config, app};

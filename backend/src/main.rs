@@ -62,6 +62,32 @@ impl SessionArgs {
     }
 }
 
+#[derive(Args, Clone)]
+struct MailArgs {
+    /// Mail notifications through this SMTP server: smtp://[user:pass@]host[:port]
+    /// (`?tls=required` for STARTTLS), smtps://… for TLS, or file:///dir to write .eml files.
+    /// Without it nothing is mailed.
+    #[arg(long, env = "REFORMBOARD_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of those mails.
+    #[arg(
+        long,
+        env = "REFORMBOARD_SMTP_FROM",
+        default_value = "改革看板 <reformboard@localhost>"
+    )]
+    smtp_from: String,
+}
+
+impl MailArgs {
+    fn mailer(&self) -> anyhow::Result<Option<backend::mail::Mailer>> {
+        self.smtp_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .map(|url| backend::mail::Mailer::new(url, &self.smtp_from))
+            .transpose()
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the app and the API.
@@ -77,11 +103,38 @@ enum Command {
         /// Demo mode: one account per unit, listed on the login page. Never for real data.
         #[arg(long)]
         demo: bool,
+        /// With --demo: play a year of the seed plan (tasks, submissions, difficulties,
+        /// instructions, evaluations, a bulletin) into an empty database, dated 2014.
+        #[arg(long, requires = "demo")]
+        demo_year: bool,
         /// Mark the session cookie Secure (set when served over HTTPS).
         #[arg(long, env = "REFORMBOARD_SECURE_COOKIES")]
         secure_cookies: bool,
         #[command(flatten)]
         sessions: SessionArgs,
+        /// Largest upload accepted, in MB (default 20).
+        #[arg(long, env = "REFORMBOARD_MAX_UPLOAD_MB")]
+        max_upload_mb: Option<u64>,
+        /// Hour of the day (Beijing time, 0–23) at which the daily reminders (催办) are sent;
+        /// they are also sent once at start.
+        #[arg(long, env = "REFORMBOARD_REMINDER_HOUR", default_value_t = 8,
+              value_parser = clap::value_parser!(u32).range(0..24))]
+        reminder_hour: u32,
+        /// Don't send the daily reminders from this process.
+        #[arg(long, env = "REFORMBOARD_NO_REMINDERS")]
+        no_reminders: bool,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+    /// Send the daily reminders (催办) once, for today or another date, and exit.
+    Remind {
+        /// The day to remind as of (YYYY-MM-DD; default today in Beijing).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Parse a plan document and print what was read.
     ParsePlan {
@@ -183,8 +236,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             addr,
             site_dir,
             demo,
+            demo_year,
             secure_cookies,
             sessions,
+            max_upload_mb,
+            reminder_hour,
+            no_reminders,
+            mail,
         } => {
             let config = Config {
                 demo,
@@ -193,8 +251,22 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 data_dir: db.data_dir.clone(),
                 sessions: sessions.limits(),
                 behind_proxy: sessions.behind_proxy,
+                upload_max_bytes: max_upload_mb.map(|mb| mb.saturating_mul(1024 * 1024)),
+                mailer: mail.mailer()?,
             };
-            serve(db, addr, config).await?;
+            let reminders = (!no_reminders).then_some(reminder_hour);
+            serve(db, addr, config, demo_year, reminders).await?;
+        }
+        Command::Remind { date, db, mail } => {
+            let mailer = mail.mailer()?;
+            let db = open(&db).await?;
+            let day = date.unwrap_or_else(backend::export::today);
+            let hub = PokeHub::new();
+            let report = backend::reminder_job::run_once(&db, &hub, mailer.as_ref(), day).await?;
+            say(format!(
+                "{day} 催办：新发 {}，已有 {}",
+                report.created, report.existing
+            ));
         }
         Command::ParsePlan { file, json } => {
             let parsed = match read_plan(&file)? {
@@ -430,12 +502,21 @@ async fn prepare_restored(staging: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Result<()> {
+async fn serve(
+    db_args: DbArgs,
+    addr: SocketAddr,
+    config: Config,
+    demo_year: bool,
+    reminder_hour: Option<u32>,
+) -> anyhow::Result<()> {
     let db = open(&db_args).await?;
     let demo = config.demo;
     let boot = bootstrap::run(&db, demo).await?;
     if boot.seed_imported {
         tracing::info!("imported the seed plan into the empty database");
+    }
+    if demo_year && backend::demo_year::seed(&db).await? {
+        say("演示数据 demo year: the 2014 plan played through — pick 查看日期 in 2014 to see it as it stood".to_string());
     }
     if let Some(site) = &config.site_dir
         && !site.join("index.html").exists()
@@ -447,6 +528,9 @@ async fn serve(db_args: DbArgs, addr: SocketAddr, config: Config) -> anyhow::Res
     }
     let hub = PokeHub::new();
     hub.spawn_listener(&db);
+    if let Some(hour) = reminder_hour {
+        backend::reminder_job::spawn(db.clone(), hub.clone(), config.mailer.clone(), hour);
+    }
     let state = AppState {
         db,
         config: Arc::new(config),

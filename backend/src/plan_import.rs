@@ -40,7 +40,7 @@ pub const CPPCC_UNIT: &str = "区政协";
 
 /// The entities `parsed` describes, reusing the ids of units already stored under any of their
 /// names.
-fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> {
+pub(crate) fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> {
     let mut ids_by_name: HashMap<&str, UnitId> = HashMap::new();
     for unit in existing.units() {
         for name in std::iter::once(&unit.name).chain(&unit.aliases) {

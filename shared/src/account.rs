@@ -86,6 +86,9 @@ pub struct UserSummary {
     pub disabled: bool,
     /// Must change password at next login.
     pub must_change_password: bool,
+    /// Where notifications are mailed (None: not mailed).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// `POST /api/users`
@@ -102,6 +105,15 @@ pub struct CreateUserRequest {
     pub role: Role,
     /// Initial password; the user must change it at first login.
     pub password: String,
+}
+
+/// `POST /api/users/{id}/email`: the office sets (or, with `null` or "", clears) where a
+/// user's notifications are mailed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetEmailRequest {
+    /// The address.
+    pub email: Option<String>,
 }
 
 /// `POST /api/users/{id}/role`

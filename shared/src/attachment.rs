@@ -42,6 +42,21 @@ pub fn content_type_for(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// What `POST /api/uploads` answers: the upload's id (attach it with `Attach { id, .. }`) and
+/// the file as stored — its cleaned display name, size and content type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadInfo {
+    /// The upload's id, which becomes the attachment's.
+    pub id: AttachmentId,
+    /// File name, as shown (never used on disk).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Content type it is served as.
+    pub content_type: String,
+}
+
 /// What a file is attached to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "to", content = "id", rename_all = "snake_case")]

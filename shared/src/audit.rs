@@ -37,7 +37,7 @@ pub struct AuditRecord {
 }
 
 /// Security events written by the server (their `action`).
-pub const SECURITY_ACTIONS: [&str; 11] = [
+pub const SECURITY_ACTIONS: [&str; 12] = [
     "login",
     "login_failed",
     "logout",
@@ -49,6 +49,7 @@ pub const SECURITY_ACTIONS: [&str; 11] = [
     "user_enabled",
     "role_changed",
     "session_expired",
+    "email_changed",
 ];
 
 /// Every action with its Chinese and English name, security events first, then board changes.
@@ -64,6 +65,11 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("user_enabled", "启用账号", "Account enabled"),
     ("role_changed", "变更角色或单位", "Role or unit changed"),
     ("session_expired", "会话过期", "Session expired"),
+    (
+        "email_changed",
+        "修改通知邮箱",
+        "Notification e-mail changed",
+    ),
     ("import_plan", "导入改革计划", "Plan imported"),
     ("create_unit", "新建单位", "Unit created"),
     ("create_task", "分解任务", "Task created"),

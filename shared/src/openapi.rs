@@ -46,7 +46,9 @@ uuid_schema!(
     CommentId,
     UserId,
     ClientId,
-    ClientGroupId
+    ClientGroupId,
+    AttachmentId,
+    BulletinId
 );
 
 impl PartialSchema for EntityKey {

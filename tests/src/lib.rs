@@ -107,6 +107,11 @@ pub struct ServerOptions {
     pub database_url: Option<String>,
     /// Listen here instead of on a free port (to restart on the same origin).
     pub addr: Option<std::net::SocketAddr>,
+    /// Run the daily reminder job (off by default: on the 2014 seed plan, today's run would
+    /// remind every unit of everything, which other tests don't expect).
+    pub reminders: bool,
+    /// More arguments for `reformboard serve`.
+    pub args: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -117,6 +122,8 @@ impl Default for ServerOptions {
             site: false,
             database_url: None,
             addr: None,
+            reminders: false,
+            args: vec![],
         }
     }
 }
@@ -157,6 +164,10 @@ impl Server {
         if opts.demo {
             cmd.arg("--demo");
         }
+        if !opts.reminders {
+            cmd.arg("--no-reminders");
+        }
+        cmd.args(&opts.args);
         if opts.site {
             let site = site_dir().context("the app is not built: run `cargo xtask build-site`")?;
             cmd.arg("--site-dir").arg(site);

@@ -69,6 +69,7 @@ fn summary_of(row: &UserRow, units: &HashMap<String, String>) -> ApiResult<UserS
         role: me.role,
         disabled: row.disabled != 0,
         must_change_password: me.must_change_password,
+        email: row.email.clone(),
     })
 }
 

@@ -26,6 +26,8 @@ pub struct UserRow {
     pub disabled: i64,
     /// Created (ms).
     pub created_at: i64,
+    /// Where notifications are mailed (None: not mailed).
+    pub email: Option<String>,
 }
 
 impl UserRow {
@@ -41,7 +43,7 @@ impl UserRow {
 }
 
 const COLUMNS: &str = "id, username, display_name, unit_id, role, password_hash, \
-                       must_change_password, disabled, created_at";
+                       must_change_password, disabled, created_at, email";
 
 /// The user with this login name.
 pub async fn by_username(pool: &AnyPool, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
@@ -158,4 +160,89 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(pool)
         .await
+}
+
+/// Sets or clears (None) where a user's notifications are mailed.
+pub async fn set_email(pool: &AnyPool, id: &str, email: Option<&str>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+        .bind(email)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The enabled users that have an e-mail address.
+pub async fn with_email(pool: &AnyPool) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM users WHERE email IS NOT NULL AND email <> '' AND disabled = 0 \
+         ORDER BY username"
+    )))
+    .fetch_all(pool)
+    .await
+}
+
+/// A plausible e-mail address: one @, something on both sides, a dot in the domain, no spaces
+/// or control characters, at most 254 characters. (Whether it receives mail is the mail
+/// server's business.)
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        })
+}
+
+/// Route `/api/users/{id}/email`.
+pub fn email_routes() -> axum::Router<crate::app::AppState> {
+    axum::Router::new().route("/users/{id}/email", axum::routing::post(set_user_email))
+}
+
+/// The office sets (or clears) where a user's notifications are mailed.
+#[utoipa::path(post, path = "/api/users/{id}/email", tag = "users", params(("id" = String, Path)),
+    request_body = shared::account::SetEmailRequest,
+    responses((status = 204, description = "Set")))]
+#[tracing::instrument(skip_all, err(level = "debug"), fields(user = %user.0.row.username))]
+pub(crate) async fn set_user_email(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    user: super::session::ActiveUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::error::ApiJson(req): crate::error::ApiJson<shared::account::SetEmailRequest>,
+) -> crate::error::ApiResult<axum::http::StatusCode> {
+    use crate::error::ApiError;
+    if user.0.actor.role != Role::Office {
+        return Err(ApiError::Forbidden("只有综合办可以管理账号".into()));
+    }
+    let pool = &state.db.pool;
+    let target = by_id(pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("用户".into()))?;
+    let email = req
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    if email.is_some_and(|e| !valid_email(e)) {
+        return Err(ApiError::BadRequest("邮箱地址无效".into()));
+    }
+    set_email(pool, &target.id, email).await?;
+    let event = crate::audit::SecurityEvent {
+        actor: Some(&user.0.actor),
+        action: "email_changed",
+        subject: Some(&target.id),
+        detail: Some(format!(
+            "{}：{}",
+            target.username,
+            email.unwrap_or("（无）")
+        )),
+    };
+    crate::audit::security_event(pool, event).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! The sync endpoints: `POST /api/sync/push`, `POST /api/sync/pull`, `GET /api/sync/ws` (pokes).
 //! The protocol is described in `shared::sync`.
 
+pub mod attach;
 pub mod poke;
 pub mod pull;
 pub mod push;
@@ -39,10 +40,12 @@ async fn push_handler(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<ApiJson<PushResponse>> {
     check_protocol(req.protocol)?;
-    let (response, spaces) = push::push(&state.db, &user.0.actor, &req).await?;
+    let (response, spaces, changes) =
+        push::push_with_changes(&state.db, &user.0.actor, &req).await?;
     if !spaces.is_empty() {
         state.hub.poke(&state.db, spaces).await;
     }
+    crate::mail::after_commit(&state.db, state.config.mailer.as_ref(), changes);
     Ok(ApiJson(response))
 }
 

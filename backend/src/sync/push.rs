@@ -1,6 +1,7 @@
 //! Applying pushed mutations: each exactly once, in order per client, with the client's last
 //! mutation id stored in the same transaction as the effects.
 
+use super::attach;
 use crate::audit::{self, AuditEntry};
 use crate::db::{Db, DbKind, now_millis};
 use crate::entity_store;
@@ -8,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
 use shared::entity::{Entity, EntityKey, Space};
 use shared::ids::{ClientGroupId, ClientId};
-use shared::mutation::{Mutation, Rejection, apply};
+use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
 use shared::sync::{MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse};
@@ -26,6 +27,18 @@ pub async fn push(
     actor: &Actor,
     req: &PushRequest,
 ) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+    push_with_changes(db, actor, req)
+        .await
+        .map(|(response, spaces, _)| (response, spaces))
+}
+
+/// `push`, also returning the committed changes that may concern someone by e-mail
+/// (`crate::mail::worth_mailing`).
+pub async fn push_with_changes(
+    db: &Db,
+    actor: &Actor,
+    req: &PushRequest,
+) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ApiError::BadRequest(format!(
             "一次最多提交{MAX_PUSH_BATCH}项更改"
@@ -134,7 +147,7 @@ async fn push_once(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
-) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
     check_group(&mut tx, req.client_group, actor, true).await?;
@@ -187,6 +200,7 @@ async fn push_once(
 
     let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
     let mut results = Vec::with_capacity(req.mutations.len());
+    let mut mailable = Vec::new();
     for pending in &req.mutations {
         let last_id = last.entry(pending.client_id).or_default();
         if pending.id <= *last_id {
@@ -211,7 +225,8 @@ async fn push_once(
             .await
             .map_err(db_fault)?;
 
-        let outcome = match apply(&mut state, actor, m) {
+        let resolved = attach::resolve(&mut tx, &state, actor, m).await?;
+        let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
             Ok(changes) => {
                 for change in &changes {
                     audit::record(
@@ -229,6 +244,7 @@ async fn push_once(
                     .map_err(db_fault)?;
                     dirty.insert(change.after.key(), change.after.clone());
                 }
+                mailable.extend(changes.into_iter().filter(crate::mail::worth_mailing));
                 Outcome::Applied
             }
             Err(reason) => {
@@ -268,7 +284,7 @@ async fn push_once(
     }
     tx.commit().await?;
     let changed = dirty.values().map(Entity::space).collect();
-    Ok((PushResponse { results }, changed))
+    Ok((PushResponse { results }, changed, mailable))
 }
 
 /// `entity_store` and `audit` report through `anyhow`; a database error inside must keep its

@@ -1,0 +1,397 @@
+//! Evidence files (佐证材料): `POST /api/uploads` stores the bytes, `GET /api/attachments/{id}`
+//! gives them back. Uploads are not mutations: an `attach_file` mutation by the same user then
+//! records the attachment (see `crate::sync::attach`).
+//!
+//! The body is the file itself (what `fetch(url, { body: file })` sends), its name in the query
+//! (`?name=…`) or, percent-encoded, in an `X-File-Name` header — no multipart parsing. The bytes
+//! are streamed to `uploads/<uuid>` under the data directory while their size is counted and
+//! their hash taken; the user's file name is display text only and never reaches the file
+//! system. A file must be of an accepted type twice over: by its extension, and by its first
+//! bytes (a renamed executable is not a PDF).
+
+use crate::app::AppState;
+use crate::auth::session::ActiveUser;
+use crate::db::now_millis;
+use crate::entity_store::EntityRow;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use shared::actor::{Actor, Role};
+use shared::attachment::{AttachedTo, Attachment, UploadInfo, content_type_for};
+use shared::entity::{Entity, EntityKey};
+use shared::ids::AttachmentId;
+use std::path::PathBuf;
+use tokio::io::AsyncWriteExt;
+
+/// Routes `/api/uploads` and `/api/attachments/{id}`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/uploads", post(upload))
+        .route("/attachments/{id}", get(download))
+}
+
+/// Where uploads are kept.
+pub fn upload_dir(state: &AppState) -> PathBuf {
+    state.config.data_dir.join("uploads")
+}
+
+/// `?name=` of an upload.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file's name as the user sees it (its extension decides the type). Alternatively
+    /// sent percent-encoded in the `X-File-Name` header.
+    pub name: Option<String>,
+}
+
+/// The name the file is shown under: the last path component of what the client sent, cleaned
+/// of control characters, so `../../etc/x.pdf` is shown as `x.pdf` (it never touches the disk
+/// either way).
+pub fn display_name(raw: &str) -> ApiResult<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let name = shared::text::FILE_NAME
+        .parse(base)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if name.trim_matches('.').is_empty() {
+        return Err(ApiError::BadRequest("文件名无效".into()));
+    }
+    Ok(name)
+}
+
+/// Whether the first bytes of a file are what its extension claims.
+pub fn content_matches(content_type: &str, head: &[u8]) -> bool {
+    const PDF: &[u8] = b"%PDF-";
+    const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    const ZIP: &[u8] = b"PK\x03\x04";
+    const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF];
+    const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    let magic: &[u8] = match content_type {
+        "application/pdf" => PDF,
+        "application/msword" | "application/vnd.ms-excel" => OLE,
+        t if t.starts_with("application/vnd.openxmlformats-officedocument.") => ZIP,
+        "image/jpeg" => JPEG,
+        "image/png" => PNG,
+        _ => return false,
+    };
+    head.starts_with(magic)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// RFC 5987 encoding for `filename*=UTF-8''…`: everything but attr-chars percent-encoded.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `Content-Disposition: attachment` with the UTF-8 name, and a plain ASCII fallback for old
+/// clients (non-ASCII and quoting characters replaced).
+pub fn disposition(kind: &str, name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{kind}; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        percent_encode(name)
+    )
+}
+
+/// Upload a file (pdf, doc, docx, xls, xlsx, jpg, png; at most the configured size, 20 MB by
+/// default) as the body. Only users who can attach files (the office and units) may upload.
+#[utoipa::path(post, path = "/api/uploads", tag = "uploads", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file's bytes"),
+    responses((status = 201, body = UploadInfo)))]
+#[tracing::instrument(skip_all, err(level = "debug"), fields(user = %user.0.row.username))]
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, ApiJson<UploadInfo>)> {
+    let actor = &user.0.actor;
+    if !matches!(actor.role, Role::Office | Role::Unit) {
+        return Err(ApiError::Forbidden(
+            "只有综合办和各单位可以上传佐证材料".into(),
+        ));
+    }
+    let raw_name = match query.name {
+        Some(n) => n,
+        None => headers
+            .get("x-file-name")
+            .and_then(|v| v.to_str().ok())
+            .and_then(percent_decode)
+            .ok_or_else(|| ApiError::BadRequest("缺少文件名（?name=）".into()))?,
+    };
+    let name = display_name(&raw_name)?;
+    let content_type = content_type_for(&name).ok_or_else(|| {
+        ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
+    })?;
+    let max = state.config.upload_limit();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let dir = upload_dir(&state);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    let id = AttachmentId::new_v7();
+    let part = dir.join(format!("{id}.part"));
+    let stored = receive(body, &part, max, content_type).await;
+    let (size, sha256) = match stored {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(e);
+        }
+    };
+    let stored_name = id.to_string();
+    tokio::fs::rename(&part, dir.join(&stored_name))
+        .await
+        .map_err(|e| anyhow::anyhow!("storing upload {id}: {e}"))?;
+    sqlx::query(
+        "INSERT INTO upload (id, user_id, unit_id, name, size, content_type, stored_name, sha256, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.to_string())
+    .bind(actor.user.to_string())
+    .bind(actor.unit.to_string())
+    .bind(&name)
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+    .bind(content_type)
+    .bind(&stored_name)
+    .bind(sha256)
+    .bind(now_millis())
+    .execute(&state.db.pool)
+    .await?;
+    let info = UploadInfo {
+        id,
+        name,
+        size,
+        content_type: content_type.into(),
+    };
+    Ok((StatusCode::CREATED, ApiJson(info)))
+}
+
+/// Streams `body` into `part`, refusing it past `max` bytes or when its first bytes are not of
+/// `content_type`. Returns the size and the SHA-256.
+async fn receive(
+    body: Body,
+    part: &std::path::Path,
+    max: u64,
+    content_type: &str,
+) -> ApiResult<(u64, String)> {
+    let mut file = tokio::fs::File::create(part)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", part.display()))?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head: Vec<u8> = Vec::with_capacity(16);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("上传中断：{e}")))?;
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if head.len() < 16 {
+            let take = (16 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            // Refuse early: no need to take in 20 MB of something that is not what it claims.
+            if head.len() >= 8 && !content_matches(content_type, &head) {
+                return Err(refused());
+            }
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", part.display()))?;
+    }
+    if size == 0 {
+        return Err(ApiError::BadRequest("文件是空的".into()));
+    }
+    if !content_matches(content_type, &head) {
+        return Err(refused());
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| anyhow::anyhow!("syncing {}: {e}", part.display()))?;
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+fn refused() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "文件内容与扩展名不符（只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件）".into(),
+    )
+}
+
+/// Whether `actor` may see a stored entity: the rule of pull (the office sees everything, others
+/// what is everyone's or their unit's).
+pub fn visible(row: &EntityRow, actor: &Actor) -> bool {
+    actor.role == Role::Office
+        || row
+            .visible_unit
+            .as_deref()
+            .is_none_or(|u| u == actor.unit.to_string())
+}
+
+/// The stored entity under `key`, if `actor` may see it.
+pub async fn visible_entity(
+    pool: &sqlx::AnyPool,
+    key: &EntityKey,
+    actor: &Actor,
+) -> ApiResult<Option<Entity>> {
+    let row: Option<EntityRow> =
+        sqlx::query_as("SELECT id, space, version, visible_unit, data FROM entity WHERE id = $1")
+            .bind(&key.0)
+            .fetch_optional(pool)
+            .await?;
+    match row {
+        Some(row) if visible(&row, actor) => Ok(Some(row.entity()?)),
+        _ => Ok(None),
+    }
+}
+
+/// Download an attached file, if the attachment is live and its user may see it and what it is
+/// attached to (a draft's files are its unit's, like the draft).
+#[utoipa::path(get, path = "/api/attachments/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "The attachment's id")),
+    responses((status = 200, description = "The file, as an attachment",
+        content_type = "application/octet-stream")))]
+#[tracing::instrument(skip_all, err(level = "debug"), fields(user = %user.0.row.username))]
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    user: ActiveUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::NotFound("附件".into());
+    let id: AttachmentId = id.parse().map_err(|_| not_found())?;
+    let actor = &user.0.actor;
+    let pool = &state.db.pool;
+    let attachment: Attachment =
+        match visible_entity(pool, &EntityKey::attachment(id), actor).await? {
+            Some(Entity::Attachment(a)) if !a.removed => a,
+            _ => return Err(not_found()),
+        };
+    let target = match attachment.to {
+        AttachedTo::Task(t) => EntityKey::task(t),
+        AttachedTo::Submission(s) => EntityKey::submission(s),
+    };
+    if visible_entity(pool, &target, actor).await?.is_none() {
+        return Err(not_found());
+    }
+    let stored: Option<(String, i64)> =
+        sqlx::query_as("SELECT stored_name, size FROM upload WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    let Some((stored_name, size)) = stored else {
+        tracing::warn!(%id, "an attachment without its upload row");
+        return Err(not_found());
+    };
+    let path = upload_dir(&state).join(&stored_name);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "an attachment's file is missing");
+            return Err(not_found());
+        }
+    };
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let h = response.headers_mut();
+    let value = |s: &str| {
+        HeaderValue::from_str(s).map_err(|e| ApiError::Internal(anyhow::anyhow!("header: {e}")))
+    };
+    h.insert(header::CONTENT_TYPE, value(&attachment.content_type)?);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size.max(0)));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        value(&disposition("attachment", &attachment.name))?,
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Evidence may be a unit's own business: no shared cache keeps a copy.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_display_text() {
+        assert_eq!(
+            display_name("../../etc/报告.pdf").ok().as_deref(),
+            Some("报告.pdf")
+        );
+        assert_eq!(display_name("a\u{0}b.pdf").ok().as_deref(), Some("ab.pdf"));
+        assert_eq!(display_name("C:\\x\\y.png").ok().as_deref(), Some("y.png"));
+        assert!(display_name("..").is_err());
+        assert!(display_name("dir/").is_err());
+    }
+
+    #[test]
+    fn magic_bytes() {
+        assert!(content_matches("application/pdf", b"%PDF-1.7\n"));
+        assert!(!content_matches("application/pdf", b"MZ\x90\x00"));
+        assert!(content_matches("image/png", b"\x89PNG\r\n\x1a\n...."));
+        assert!(content_matches(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            b"PK\x03\x04rest"
+        ));
+    }
+
+    #[test]
+    fn dispositions() {
+        assert_eq!(
+            disposition("attachment", "报告 1.pdf"),
+            "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%201.pdf"
+        );
+        assert_eq!(percent_decode("%E6%8A%A5.pdf").as_deref(), Some("报.pdf"));
+    }
+}

@@ -1,0 +1,632 @@
+//! The backend half of running the plan, against the real binary on SQLite and PostgreSQL:
+//! uploads (limits, types, hostile names, download headers, drafts stay private), attaching
+//! only one's own upload, the daily reminder job (each reminder once however often it runs, and
+//! mailed), the ledger and assessment spreadsheets read back with calamine, the printable
+//! bulletin (escaped), and notification mail written by the file transport.
+
+use anyhow::{Context, ensure};
+use calamine::{Reader, Xlsx, open_workbook_from_rs};
+use e2e::sync_client::{PlanFacts, Session, pull_request, push_request};
+use e2e::{Server, ServerOptions, Store, on_both_stores};
+use serde_json::json;
+use shared::attachment::{Attach, AttachedTo, Remove, UploadInfo};
+use shared::bulletin::{Publish, Save};
+use shared::entity::{Entity, EntityKey, Millis};
+use shared::ids::{BulletinId, ClientGroupId, ClientId, ReminderId, submission_id};
+use shared::mutation::{Mutation, Rejection};
+use shared::reminder::{About, Send as Remind};
+use shared::submission::{SaveDraft, SubmissionKind};
+use shared::sync::{Outcome, PendingMutation};
+use std::io::Cursor;
+use std::path::Path;
+
+const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+const LEAD_OF_4: &str = "区财政局〈国资委〉";
+const AT: Millis = Millis(1_396_000_000_000);
+
+/// One sync client of a session, pushing one mutation at a time.
+struct Client {
+    session: Session,
+    group: ClientGroupId,
+    client: ClientId,
+    next: u64,
+}
+
+impl Client {
+    fn new(session: Session) -> Client {
+        Client {
+            session,
+            group: ClientGroupId::new_v7(),
+            client: ClientId::new_v7(),
+            next: 1,
+        }
+    }
+
+    async fn push(&mut self, mutation: Mutation) -> anyhow::Result<Outcome> {
+        let pending = PendingMutation {
+            client_id: self.client,
+            id: self.next,
+            mutation,
+        };
+        self.next += 1;
+        let res = self
+            .session
+            .push_ok(&push_request(self.group, vec![pending]))
+            .await?;
+        res.results
+            .into_iter()
+            .next()
+            .map(|r| r.outcome)
+            .context("one result")
+    }
+
+    async fn applied(&mut self, mutation: Mutation) -> anyhow::Result<()> {
+        let name = mutation.name();
+        let outcome = self.push(mutation).await?;
+        ensure!(outcome == Outcome::Applied, "{name}: {outcome:?}");
+        Ok(())
+    }
+}
+
+async fn upload_raw(
+    session: &Session,
+    name: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<reqwest::Response> {
+    let api = &session.api;
+    Ok(api
+        .http
+        .post(format!("{}/api/uploads", api.base))
+        .query(&[("name", name)])
+        .body(body)
+        .send()
+        .await?)
+}
+
+async fn upload(session: &Session, name: &str, body: &[u8]) -> anyhow::Result<UploadInfo> {
+    let res = upload_raw(session, name, body.to_vec()).await?;
+    let status = res.status();
+    let text = res.text().await?;
+    ensure!(status == 201, "upload {name}: {status} {text}");
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn unit_name(state: &shared::state::State, id: shared::ids::UnitId) -> anyhow::Result<String> {
+    Ok(state.unit(id).context("a unit")?.name.clone())
+}
+
+async fn status_of(session: &Session, path: &str) -> anyhow::Result<u16> {
+    Ok(session.api.get(path).await?.status().as_u16())
+}
+
+async fn uploads_and_attachments(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        args: vec!["--max-upload-mb".into(), "1".into()],
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let coop_unit = unit_name(&state, *item4.cooperating_units.first().context("coop")?)?;
+    let coop = facts.login_unit(&server, &coop_unit).await?;
+    let leader = Session::login(&server, "leader").await?;
+
+    // A file as sent; its name is display text only.
+    let info = upload(&lead, "工作方案附件.pdf", PDF).await?;
+    ensure!(info.name == "工作方案附件.pdf" && info.size == PDF.len() as u64);
+    ensure!(info.content_type == "application/pdf");
+    let sneaky = upload(&lead, "../../../etc/passwd.pdf", PDF).await?;
+    ensure!(sneaky.name == "passwd.pdf", "{}", sneaky.name);
+    let nul = upload(&lead, "a\u{0}b\u{7}c.pdf", PDF).await?;
+    ensure!(nul.name == "abc.pdf", "{}", nul.name);
+    let png = upload(&lead, "照片.PNG", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").await?;
+    ensure!(png.content_type == "image/png");
+    // On disk: generated names only, in the data directory's uploads folder.
+    if store == Store::Sqlite {
+        let dir = server.data_path().join("uploads");
+        for entry in std::fs::read_dir(&dir)? {
+            let name = entry?.file_name().to_string_lossy().to_string();
+            ensure!(
+                name.parse::<uuid::Uuid>().is_ok(),
+                "a stored file is named {name}"
+            );
+        }
+        ensure!(!server.data_path().join("etc").exists());
+    }
+
+    // Refused: wrong types, by name and by content; too large; empty; no name.
+    let exe = upload_raw(&lead, "setup.exe", b"MZ\x90\0".to_vec()).await?;
+    ensure!(exe.status() == 415, "an .exe: {}", exe.status());
+    let disguised = upload_raw(&lead, "报告.pdf", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec()).await?;
+    ensure!(
+        disguised.status() == 415,
+        "an .exe named .pdf: {}",
+        disguised.status()
+    );
+    let mut big = PDF.to_vec();
+    big.resize(1024 * 1024 + 1, b' ');
+    let too_big = upload_raw(&lead, "big.pdf", big).await?;
+    ensure!(
+        too_big.status() == 413,
+        "over the limit: {}",
+        too_big.status()
+    );
+    let empty = upload_raw(&lead, "empty.pdf", vec![]).await?;
+    ensure!(empty.status() == 400, "empty: {}", empty.status());
+    let unnamed = lead
+        .api
+        .http
+        .post(format!("{}/api/uploads", server.url))
+        .body(PDF.to_vec())
+        .send()
+        .await?;
+    ensure!(unnamed.status() == 400, "no name: {}", unnamed.status());
+    let by_leader = upload_raw(&leader, "x.pdf", PDF.to_vec()).await?;
+    ensure!(
+        by_leader.status() == 403,
+        "a leader uploads: {}",
+        by_leader.status()
+    );
+
+    // Attach to the lead unit's draft work plan; the server takes name and size from the upload.
+    let mut lead_client = Client::new(lead.clone());
+    let work_plan = submission_id(item4.id, SubmissionKind::WorkPlan.as_str());
+    lead_client
+        .applied(Mutation::SaveSubmission(SaveDraft {
+            id: work_plan,
+            item: item4.id,
+            kind: SubmissionKind::WorkPlan,
+            parts: vec!["步骤".into(), "措施".into(), "安排".into()],
+            at: AT,
+        }))
+        .await?;
+    lead_client
+        .applied(Mutation::AttachFile(Attach {
+            id: info.id,
+            item: item4.id,
+            to: AttachedTo::Submission(work_plan),
+            name: "claimed.exe".into(),
+            size: 999_999,
+            at: AT,
+        }))
+        .await?;
+    let view = office.server_view().await?;
+    match view.get(&EntityKey::attachment(info.id)) {
+        Some(Entity::Attachment(a)) => ensure!(
+            a.name == info.name && a.size == info.size,
+            "stored as {} ({} bytes)",
+            a.name,
+            a.size
+        ),
+        other => anyhow::bail!("the attachment: {other:?}"),
+    }
+
+    // Someone else's upload can't be attached, not even by the office.
+    let mut office_client = Client::new(office.clone());
+    let stolen = office_client
+        .push(Mutation::AttachFile(Attach {
+            id: sneaky.id,
+            item: item4.id,
+            to: AttachedTo::Submission(work_plan),
+            name: "x.pdf".into(),
+            size: 1,
+            at: AT,
+        }))
+        .await?;
+    ensure!(
+        matches!(
+            stolen,
+            Outcome::Rejected {
+                reason: Rejection::Invalid(_)
+            }
+        ),
+        "attaching another user's upload: {stolen:?}"
+    );
+
+    // Download: the bytes, as an attachment with the UTF-8 name, never sniffed.
+    let path = format!("/api/attachments/{}", info.id);
+    let res = lead.api.get(&path).await?;
+    ensure!(res.status() == 200, "download: {}", res.status());
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let disposition = header("content-disposition");
+    ensure!(
+        disposition.starts_with("attachment;")
+            && disposition.contains(
+                "filename*=UTF-8''%E5%B7%A5%E4%BD%9C%E6%96%B9%E6%A1%88%E9%99%84%E4%BB%B6.pdf"
+            ),
+        "{disposition}"
+    );
+    ensure!(header("x-content-type-options") == "nosniff");
+    ensure!(header("content-type") == "application/pdf");
+    ensure!(res.bytes().await?.as_ref() == PDF, "the bytes come back");
+    // The draft is the lead unit's: its files too.
+    ensure!(status_of(&office, &path).await? == 200);
+    ensure!(
+        status_of(&coop, &path).await? == 404,
+        "a draft's file leaks"
+    );
+    ensure!(
+        status_of(&leader, &path).await? == 404,
+        "a draft's file leaks"
+    );
+    ensure!(status_of(&lead, "/api/attachments/not-a-uuid").await? == 404);
+    ensure!(
+        status_of(&lead, &format!("/api/attachments/{}", sneaky.id)).await? == 404,
+        "an upload that is not attached is nobody's to download"
+    );
+
+    // On a task everyone sees it; removed, nobody downloads it.
+    let task = shared::ids::TaskId::new_v7();
+    lead_client
+        .applied(Mutation::CreateTask {
+            id: task,
+            item: item4.id,
+            title: "有佐证的任务".into(),
+            owner: item4.lead_units[0],
+            column: shared::board::Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: None,
+            at: AT,
+        })
+        .await?;
+    lead_client
+        .applied(Mutation::AttachFile(Attach {
+            id: png.id,
+            item: item4.id,
+            to: AttachedTo::Task(task),
+            name: String::new(),
+            size: 0,
+            at: AT,
+        }))
+        .await?;
+    let png_path = format!("/api/attachments/{}", png.id);
+    ensure!(status_of(&coop, &png_path).await? == 200);
+    ensure!(status_of(&leader, &png_path).await? == 200);
+    lead_client
+        .applied(Mutation::RemoveAttachment(Remove { id: png.id, at: AT }))
+        .await?;
+    ensure!(
+        status_of(&coop, &png_path).await? == 404,
+        "removed files are gone"
+    );
+    Ok(())
+}
+
+fn remind(server: &Server, date: &str, mail_dir: &Path) -> anyhow::Result<String> {
+    let mut cmd = std::process::Command::new(e2e::binary());
+    cmd.args(["remind", "--date", date, "--data-dir"])
+        .arg(server.data_path())
+        .arg("--smtp-url")
+        .arg(format!("file://{}", mail_dir.display()))
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    if let Some(url) = &server.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let out = cmd.output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    ensure!(
+        out.status.success(),
+        "remind: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(stdout)
+}
+
+/// The .eml files in `dir`, as text.
+fn mails(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    if dir.exists() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "eml") {
+                out.push(std::fs::read_to_string(path)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn set_email(office: &Session, username: &str, email: &str) -> anyhow::Result<()> {
+    let users: Vec<shared::account::UserSummary> = office.api.get_json("/api/users").await?;
+    let user = users
+        .iter()
+        .find(|u| u.username == username)
+        .context("the user")?;
+    let res = office
+        .api
+        .post(
+            &format!("/api/users/{}/email", user.id),
+            &json!({ "email": email }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "setting the e-mail: {}", res.status());
+    Ok(())
+}
+
+async fn daily_reminders(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let lead_unit = facts.unit(LEAD_OF_4)?;
+    let lead_username = facts.username_of(lead_unit.id)?;
+    set_email(&office, &lead_username, "caizheng@example.com").await?;
+    let bad = office
+        .api
+        .post(
+            &format!("/api/users/{}/email", uuid::Uuid::nil()),
+            &json!({ "email": "x@example.com" }),
+        )
+        .await?;
+    ensure!(bad.status() == 404, "unknown user: {}", bad.status());
+
+    let mail_dir = tempfile::tempdir()?;
+    // 2 April 2014: every item's work plan (due 31 March) is two days overdue.
+    let first = remind(&server, "2014-04-02", mail_dir.path())?;
+    let leads: usize = state.items().iter().map(|i| i.lead_units.len()).sum();
+    ensure!(
+        first.contains(&format!("新发 {leads}，已有 0")),
+        "first run: {first}"
+    );
+    let second = remind(&server, "2014-04-02", mail_dir.path())?;
+    ensure!(
+        second.contains(&format!("新发 0，已有 {leads}")),
+        "second run: {second}"
+    );
+    let view = office.server_view().await?;
+    let reminders: Vec<_> = view.reminders().collect();
+    ensure!(reminders.len() == leads, "{} reminders", reminders.len());
+    ensure!(reminders.iter().all(|r| r.automatic && r.by_name == "系统"));
+    ensure!(
+        reminders
+            .iter()
+            .all(|r| r.about == About::Submission(SubmissionKind::WorkPlan))
+    );
+    // The lead unit sees its own reminders, and only those.
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let mine = lead
+        .pull_ok(&pull_request(ClientGroupId::new_v7(), None))
+        .await?;
+    let mine: Vec<_> = mine
+        .puts
+        .iter()
+        .filter_map(|e| match e {
+            Entity::Reminder(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let led = state
+        .items()
+        .iter()
+        .filter(|i| i.lead_units.contains(&lead_unit.id))
+        .count();
+    ensure!(mine.len() == led && mine.iter().all(|r| r.unit == lead_unit.id));
+
+    // Mailed once each, to the lead unit's address.
+    let sent = mails(mail_dir.path())?;
+    ensure!(
+        sent.len() == led,
+        "{} mails for {led} reminders",
+        sent.len()
+    );
+    ensure!(sent.iter().all(|m| m.contains("caizheng@example.com")));
+    // The next day's run reminds again (new ids), the job being daily.
+    let third = remind(&server, "2014-04-03", mail_dir.path())?;
+    ensure!(
+        third.contains(&format!("新发 {leads}")),
+        "next day: {third}"
+    );
+    Ok(())
+}
+
+async fn mail_after_push(store: Store) -> anyhow::Result<()> {
+    let mail_dir = tempfile::tempdir()?;
+    let server = Server::start(ServerOptions {
+        store,
+        args: vec![
+            "--smtp-url".into(),
+            format!("file://{}", mail_dir.path().display()),
+        ],
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let item4 = facts.item(4)?;
+    let lead_unit = facts.unit(LEAD_OF_4)?;
+    set_email(
+        &office,
+        &facts.username_of(lead_unit.id)?,
+        "lead@example.com",
+    )
+    .await?;
+    let bad = office
+        .api
+        .post(
+            &format!("/api/users/{}/email", office.me.id),
+            &json!({ "email": "not an address" }),
+        )
+        .await?;
+    ensure!(bad.status() == 400, "a bad address: {}", bad.status());
+
+    let mut client = Client::new(office.clone());
+    client
+        .applied(Mutation::SendReminder(Remind {
+            id: ReminderId::new_v7(),
+            item: item4.id,
+            unit: lead_unit.id,
+            about: About::Item,
+            text: "请于本周内报送工作方案".into(),
+            automatic: false,
+            at: AT,
+        }))
+        .await?;
+    let mut sent = vec![];
+    for _ in 0..50 {
+        sent = mails(mail_dir.path())?;
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(sent.len() == 1, "{} mails", sent.len());
+    ensure!(sent[0].contains("lead@example.com"), "{}", sent[0]);
+    Ok(())
+}
+
+async fn xlsx_sheet(bytes: Vec<u8>, name: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))?;
+    let range = book.worksheet_range(name)?;
+    Ok(range
+        .rows()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect())
+}
+
+async fn get_bytes(session: &Session, path: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
+    let res = session.api.get(path).await?;
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    Ok((status, ct, res.bytes().await?.to_vec()))
+}
+
+async fn exports(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+
+    // The ledger, read back: 14 items with their lead units, for the office and for a unit.
+    for who in [&office, &lead] {
+        let (status, ct, bytes) =
+            get_bytes(who, "/api/export/ledger.xlsx?as_of=2014-04-02").await?;
+        ensure!(status == 200, "ledger.xlsx: {status}");
+        ensure!(ct.contains("spreadsheetml"), "{ct}");
+        let book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.clone()))?;
+        ensure!(
+            book.sheet_names() == ["改革项目", "单位", "任务", "报送材料", "困难和问题"],
+            "{:?}",
+            book.sheet_names()
+        );
+        let rows = xlsx_sheet(bytes, "改革项目").await?;
+        ensure!(
+            rows[0][0] == "序号" && rows[0][2] == "牵头单位",
+            "{:?}",
+            rows[0]
+        );
+        ensure!(rows.len() == 15, "{} rows", rows.len());
+        for (n, row) in rows[1..].iter().enumerate() {
+            let item = facts.item(u32::try_from(n + 1)?)?;
+            ensure!(row[0] == (n + 1).to_string(), "row {n}: {row:?}");
+            for unit in &item.lead_units {
+                let name = unit_name(&state, *unit)?;
+                ensure!(
+                    row[2].contains(&name),
+                    "item {}: {} lacks {name}",
+                    n + 1,
+                    row[2]
+                );
+            }
+        }
+        ensure!(rows[4][2].contains(LEAD_OF_4));
+    }
+
+    // CSV: one sheet, BOM first, tasks by default.
+    let (status, ct, csv) = get_bytes(&lead, "/api/export/ledger.csv").await?;
+    ensure!(status == 200 && ct.starts_with("text/csv"), "{status} {ct}");
+    let text = String::from_utf8(csv)?;
+    ensure!(text.starts_with("\u{feff}项目序号,任务,"), "{text}");
+    let (_, _, items) = get_bytes(&lead, "/api/export/ledger.csv?sheet=items").await?;
+    ensure!(String::from_utf8(items)?.lines().count() == 15);
+    ensure!(status_of(&lead, "/api/export/ledger.csv?sheet=nope").await? == 400);
+    ensure!(status_of(&lead, "/api/export/ledger.xlsx?as_of=2014-02-30").await? == 400);
+
+    // The assessment: the office's.
+    let (status, _, bytes) =
+        get_bytes(&office, "/api/export/assessment.xlsx?as_of=2014-12-31").await?;
+    ensure!(status == 200, "assessment: {status}");
+    let rows = xlsx_sheet(bytes, "勤政考核").await?;
+    ensure!(rows[0][1] == "单位" && rows.len() > 2, "{rows:?}");
+    ensure!(status_of(&lead, "/api/export/assessment.xlsx").await? == 403);
+
+    // A bulletin as a printable page: its text is escaped; a draft is the office's.
+    let mut client = Client::new(office.clone());
+    let (published, draft) = (BulletinId::new_v7(), BulletinId::new_v7());
+    for id in [published, draft] {
+        client
+            .applied(Mutation::SaveBulletin(Save {
+                id,
+                title: "<script>alert(1)</script>通报".into(),
+                as_of: chrono::NaiveDate::from_ymd_opt(2014, 6, 30).context("date")?,
+                body: "一、总体情况\n<img src=x onerror=alert(1)> & 进展".into(),
+                at: AT,
+            }))
+            .await?;
+    }
+    client
+        .applied(Mutation::PublishBulletin(Publish {
+            id: published,
+            at: AT,
+        }))
+        .await?;
+    let res = lead
+        .api
+        .get(&format!("/api/export/bulletins/{published}.html"))
+        .await?;
+    ensure!(res.status() == 200, "bulletin: {}", res.status());
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    ensure!(csp.starts_with("default-src 'none'"), "{csp}");
+    let html = res.text().await?;
+    ensure!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;通报"),
+        "{html}"
+    );
+    ensure!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; 进展"));
+    ensure!(!html.contains("<script") && !html.contains("<img"));
+    ensure!(html.contains("size: A4"));
+    let draft_path = format!("/api/export/bulletins/{draft}.html");
+    ensure!(
+        status_of(&lead, &draft_path).await? == 404,
+        "a draft bulletin leaks"
+    );
+    ensure!(status_of(&office, &draft_path).await? == 200);
+    Ok(())
+}
+
+on_both_stores!(
+    uploads_and_attachments,
+    daily_reminders,
+    mail_after_push,
+    exports
+);
