@@ -5,6 +5,7 @@ mod board;
 mod history;
 mod i18n;
 mod local_db;
+mod office;
 mod pages;
 mod session;
 mod shell;
@@ -64,6 +65,14 @@ fn App() -> impl IntoView {
                 // Accounts and audit (pages::accounts, pages::audit, pages::password).
                 <Route path=path!("/admin/users") view=|| view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> }/>
                 <Route path=path!("/admin/audit") view=|| view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> }/>
+                // Running the plan: supervision, notices, bulletins, timeline, assessment (office).
+                <Route path=path!("/supervision") view=|| view! { <shell::Shell><office::supervision::SupervisionPage/></shell::Shell> }/>
+                <Route path=path!("/notices") view=|| view! { <shell::Shell><office::notices::NoticesPage/></shell::Shell> }/>
+                <Route path=path!("/bulletins") view=|| view! { <shell::Shell><office::bulletins::BulletinsPage/></shell::Shell> }/>
+                <Route path=path!("/bulletins/:id") view=|| view! { <shell::Shell><office::bulletins::BulletinPage/></shell::Shell> }/>
+                <Route path=path!("/timeline") view=|| view! { <shell::Shell><office::timeline::TimelinePage/></shell::Shell> }/>
+                <Route path=path!("/assessment") view=|| view! { <shell::Shell><office::assessment::AssessmentPage/></shell::Shell> }/>
+                <Route path=path!("/inspections") view=|| view! { <shell::Shell><office::inspections::InspectionsPage/></shell::Shell> }/>
                 <Route path=path!("/password") view=|| view! { <shell::Shell><pages::password::PasswordPage/></shell::Shell> }/>
             </Routes>
         </Router>

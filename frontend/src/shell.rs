@@ -2,11 +2,12 @@
 //! and the user menu. Sends visitors who are not signed in to the login page.
 
 use crate::api;
-use crate::i18n::{Lang, W, lang, t};
+use crate::i18n::{Lang, W, lang, t, tr};
 use crate::session::use_session;
 use crate::sync::{Connection, use_sync};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
+use shared::actor::Role;
 
 /// Wraps a page that needs a signed-in user.
 #[component]
@@ -51,6 +52,13 @@ fn Header() -> impl IntoView {
         });
     };
     let is_office = move || session.is_office();
+    let supervises = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| matches!(m.role, Role::Office | Role::Leader))
+    };
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Zh {
             Lang::En
@@ -71,11 +79,14 @@ fn Header() -> impl IntoView {
                 <A href="/">{t(W::Plan)}</A>
                 <A href="/my">{t(W::MyTasks)}</A>
                 <A href="/units">{t(W::Units)}</A>
+                {move || supervises().then(|| view! { <A href="/supervision">{tr("督查", "Supervision")}</A> })}
+                <A href="/bulletins">{tr("通报", "Bulletins")}</A>
                 {move || is_office().then(|| view! {
                     <A href="/admin/users">{t(W::Accounts)}</A>
                     <A href="/admin/audit">{t(W::AuditLog)}</A>
                 })}
             </nav>
+            <crate::office::notices::NoticeBell/>
             <SyncBadge/>
             <button class="link" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
             <A href="/password" attr:class="who"

@@ -6,7 +6,7 @@ use crate::sync::use_sync;
 use crate::util::today;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::status::item_status;
+use shared::status::status_of_item;
 
 /// The overview page.
 #[component]
@@ -23,7 +23,7 @@ pub fn OverviewPage() -> impl IntoView {
             s.items()
                 .into_iter()
                 .map(|item| {
-                    let status = item_status(s.tasks().filter(|t| t.item == item.id), today);
+                    let status = status_of_item(s, item.id, today);
                     (item.number, item.title.clone(), status)
                 })
                 .collect::<Vec<_>>()

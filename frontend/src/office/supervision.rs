@@ -1,0 +1,564 @@
+//! `/supervision`: the office's supervision dashboard (督查督办) — every item's light with its
+//! reasons as of the chosen date, units ranked by what they have overdue, open difficulties with
+//! their age, the rules, 催办 to a unit about a task or a submission, the submission calendar and
+//! the ledger exports. Leaders may read it.
+
+use super::{AsOfControl, OfficeTabs, unit_name, use_as_of};
+use crate::i18n::{self, Lang, lang, tr};
+use crate::session::use_session;
+use crate::sync::use_sync;
+use crate::util::now;
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::actor::Role;
+use shared::calendar::{Due, calendar, deadlines};
+use shared::ids::{ItemId, ReminderId, UnitId};
+use shared::mutation::Mutation;
+use shared::op::end_of_day;
+use shared::reminder::{About, Send};
+use shared::state::State;
+use shared::status::{Light, RULES_EN, RULES_ZH, status_of_item};
+
+/// Something overdue as of the date, and the unit that has to do it.
+#[derive(Clone, Debug, PartialEq)]
+struct Late {
+    item: ItemId,
+    number: u32,
+    unit: UnitId,
+    about: About,
+    /// What it is, in Chinese (task title or submission name), for labels and the reminder.
+    what: String,
+    due: NaiveDate,
+}
+
+/// Everything overdue as of `as_of`: tasks not done by their due date (owned by a unit), and
+/// submissions not in by theirs (owed by each of the item's lead units).
+fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
+    let mut out = Vec::new();
+    for d in deadlines(state, None, as_of) {
+        if d.met_on.is_some() || d.date >= as_of {
+            continue;
+        }
+        let Some(item) = state.item(d.item) else {
+            continue;
+        };
+        match &d.due {
+            Due::Task { task, title, owner } => out.push(Late {
+                item: item.id,
+                number: item.number,
+                unit: *owner,
+                about: About::Task(*task),
+                what: format!("任务“{title}”"),
+                due: d.date,
+            }),
+            Due::Submission { kind } => {
+                for u in &item.lead_units {
+                    out.push(Late {
+                        item: item.id,
+                        number: item.number,
+                        unit: *u,
+                        about: About::Submission(*kind),
+                        what: kind.zh().to_string(),
+                        due: d.date,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The default text of a reminder about `late`.
+fn reminder_text(late: &Late, as_of: NaiveDate) -> String {
+    let days = (as_of - late.due).num_days();
+    format!(
+        "第{}项改革的{}截止日期为{}，截至{}已逾期{}天，请抓紧办理并及时更新进展。",
+        late.number,
+        late.what,
+        shared::board::zh_date(late.due),
+        shared::board::zh_date(as_of),
+        days
+    )
+}
+
+/// One choice in the reminder form: what it is about, whom, and the text to start from.
+#[derive(Clone, Debug, PartialEq)]
+struct Target {
+    about: About,
+    unit: UnitId,
+    label: String,
+    text: String,
+}
+
+/// The reminder form, while open: the item and its choices (fixed while it is open, so typing
+/// never rebuilds the form).
+#[derive(Clone, Debug, PartialEq)]
+struct Open {
+    item: ItemId,
+    number: u32,
+    units: Vec<(UnitId, String)>,
+    targets: Vec<Target>,
+}
+
+/// What a reminder can be about on `item`: each late thing, then the item in general.
+fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> Option<Open> {
+    let it = state.item(item)?;
+    let mut targets: Vec<Target> = late
+        .iter()
+        .filter(|l| l.item == item)
+        .map(|l| Target {
+            about: l.about,
+            unit: l.unit,
+            label: format!(
+                "{}（{}，截止{}）",
+                l.what,
+                unit_name(state, l.unit),
+                shared::board::zh_date(l.due)
+            ),
+            text: reminder_text(l, as_of),
+        })
+        .collect();
+    let status = status_of_item(state, item, as_of);
+    let reasons: Vec<String> = status.reasons.iter().map(|r| r.zh()).collect();
+    let lead = it.lead_units.first().copied()?;
+    targets.push(Target {
+        about: About::Item,
+        unit: lead,
+        label: "整个改革项目".into(),
+        text: if reasons.is_empty() {
+            format!("请加快推进第{}项改革，并及时更新进展。", it.number)
+        } else {
+            format!(
+                "截至{}，第{}项改革状态为“{}”：{}。请抓紧推进并及时更新进展。",
+                shared::board::zh_date(as_of),
+                it.number,
+                status.light.zh(),
+                reasons.join("；")
+            )
+        },
+    });
+    let units = it
+        .lead_units
+        .iter()
+        .chain(it.cooperating_units.iter())
+        .map(|u| (*u, unit_name(state, *u)))
+        .collect();
+    Some(Open {
+        item,
+        number: it.number,
+        units,
+        targets,
+    })
+}
+
+fn light_class(l: Light) -> &'static str {
+    match l {
+        Light::Red => "red",
+        Light::Amber => "amber",
+        Light::Green => "green",
+    }
+}
+
+/// The light's name in the current language.
+pub fn light_name(l: Light, lang: Lang) -> &'static str {
+    match (lang, l) {
+        (Lang::Zh, _) => l.zh(),
+        (Lang::En, Light::Red) => "Late",
+        (Lang::En, Light::Amber) => "Attention",
+        (Lang::En, Light::Green) => "On track",
+    }
+}
+
+/// The dashboard.
+#[component]
+pub fn SupervisionPage() -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    let lang = lang();
+    let as_of = use_as_of();
+    let role = move || session.me.get().flatten().map(|m| m.role);
+    let office = move || role() == Some(Role::Office);
+    let allowed = move || matches!(role(), Some(Role::Office | Role::Leader));
+    // The reminder form and its fields.
+    let open: RwSignal<Option<Open>> = RwSignal::new(None);
+    let chosen = RwSignal::new(0usize);
+    let unit = RwSignal::new(None::<UnitId>);
+    let text = RwSignal::new(String::new());
+    let sent = RwSignal::new(String::new());
+    let start = move |item: ItemId, pick: Option<(About, UnitId)>| {
+        let d = as_of.get_untracked();
+        let form = sync.view.with_untracked(|s| {
+            let late = late_things(s, d);
+            targets_for(s, item, d, &late)
+        });
+        let Some(form) = form else { return };
+        let idx = pick
+            .and_then(|(a, u)| {
+                form.targets
+                    .iter()
+                    .position(|t| t.about == a && t.unit == u)
+            })
+            .unwrap_or(0);
+        if let Some(t) = form.targets.get(idx) {
+            unit.set(Some(t.unit));
+            text.set(t.text.clone());
+        }
+        chosen.set(idx);
+        sent.set(String::new());
+        open.set(Some(form));
+        crate::util::focus_later("#reminder-text".into());
+    };
+
+    let content = move || {
+        if !sync.loaded.get() {
+            return view! { <p class="loading">{tr("正在加载…", "Loading…")}</p> }.into_any();
+        }
+        let l = lang.get();
+        let d = as_of.get();
+        let may_remind = office();
+        sync.view.with(|s| {
+            let late = late_things(s, d);
+            let items = s.items();
+            let rows = items
+                .iter()
+                .map(|item| {
+                    let status = status_of_item(s, item.id, d);
+                    let class = light_class(status.light);
+                    let reasons = status
+                        .reasons
+                        .iter()
+                        .map(|r| if l == Lang::En { r.en() } else { r.zh() })
+                        .collect::<Vec<_>>()
+                        .join("；");
+                    let number = item.number;
+                    let id = item.id;
+                    let title = item.title.clone();
+                    let title_id = format!("sup-item-{number}");
+                    view! {
+                        <li class=format!("sup-item {class}") data-item=number.to_string() data-light=class>
+                            <div class="sup-main">
+                                <span class=format!("light {class}")>{light_name(status.light, l)}</span>
+                                <A href=format!("/items/{number}") attr:id=title_id.clone() attr:class="sup-title">
+                                    <span class="num">{number}"."</span>{title}
+                                </A>
+                            </div>
+                            <div class="sup-figures">
+                                <span class="pct">{tr("进度", "Progress")}" "{status.progress}"%"</span>
+                                <span class="late" class:zero=status.overdue == 0>{tr("逾期任务", "Overdue tasks")}" "{status.overdue}</span>
+                            </div>
+                            <p class="reasons">{if reasons.is_empty() { "—".to_string() } else { reasons }}</p>
+                            {may_remind.then(|| view! {
+                                <button type="button" class="remind" aria-describedby=title_id
+                                    on:click=move |_| start(id, None)>{tr("催办", "Remind")}</button>
+                            })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            // Units ranked by how much they have overdue.
+            let mut by_unit: Vec<(UnitId, Vec<Late>)> = Vec::new();
+            for x in &late {
+                match by_unit.iter_mut().find(|(u, _)| *u == x.unit) {
+                    Some((_, v)) => v.push(x.clone()),
+                    None => by_unit.push((x.unit, vec![x.clone()])),
+                }
+            }
+            let name = |u: UnitId| unit_name(s, u);
+            by_unit.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(name(a.0).cmp(&name(b.0))));
+            let units = if by_unit.is_empty() {
+                view! { <p class="empty">{tr("没有逾期事项", "Nothing is overdue")}</p> }.into_any()
+            } else {
+                let list = by_unit
+                    .into_iter()
+                    .map(|(u, things)| {
+                        let uname = name(u);
+                        let count = things.len();
+                        let lines = things
+                            .into_iter()
+                            .map(|x| {
+                                let (item, about, who) = (x.item, x.about, x.unit);
+                                let label = format!(
+                                    "第{}项 {}，截止{}",
+                                    x.number,
+                                    x.what,
+                                    i18n::date(x.due, l)
+                                );
+                                view! {
+                                    <li>
+                                        <span>{label}</span>
+                                        {may_remind.then(|| view! {
+                                            <button type="button" class="remind small"
+                                                on:click=move |_| start(item, Some((about, who)))>{tr("催办", "Remind")}</button>
+                                        })}
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        let shown = uname.clone();
+                        view! {
+                            <li class="sup-unit" data-unit=uname>
+                                <div class="sup-unit-head">
+                                    <strong>{shown}</strong>
+                                    <span class="late">{tr("逾期", "Overdue")}" "{count}</span>
+                                </div>
+                                <ul class="sup-late">{lines}</ul>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! { <ol class="sup-units">{list}</ol> }.into_any()
+            };
+            // Open difficulties, oldest first.
+            let end = end_of_day(d);
+            let mut open_diffs: Vec<_> = s.difficulties().filter(|x| x.open_at(end)).collect();
+            open_diffs.sort_by_key(|x| x.raised_at);
+            let diffs = if open_diffs.is_empty() {
+                view! { <p class="empty">{tr("没有未解决的困难和问题", "No open difficulties")}</p> }
+                    .into_any()
+            } else {
+                let list = open_diffs
+                    .into_iter()
+                    .map(|x| {
+                        let number = s.item(x.item).map_or(0, |i| i.number);
+                        let age = x.age_days(d);
+                        let state = if l == Lang::En { x.state.en() } else { x.state.zh() };
+                        view! {
+                            <li class="sup-diff" class:stale={age > shared::difficulty::STALE_DAYS}>
+                                <A href=format!("/items/{number}")>{format!("第{number}项：{}", x.title)}</A>
+                                <span class="meta">{unit_name(s, x.unit)}" · "{state}</span>
+                                <span class="age">{tr("已", "open ")}{age}{tr("天", " days")}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! { <ul class="sup-diffs">{list}</ul> }.into_any()
+            };
+            view! {
+                <section aria-labelledby="sup-items-h">
+                    <h2 id="sup-items-h">{tr("各项改革状态", "Items")}</h2>
+                    <ul class="sup-items">{rows}</ul>
+                </section>
+                <section aria-labelledby="sup-units-h">
+                    <h2 id="sup-units-h">{tr("单位逾期排名", "Units by overdue count")}</h2>
+                    {units}
+                </section>
+                <section aria-labelledby="sup-diffs-h">
+                    <h2 id="sup-diffs-h">{tr("未解决的困难和问题", "Open difficulties")}</h2>
+                    {diffs}
+                </section>
+            }
+            .into_any()
+        })
+    };
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(form) = open.get_untracked() else {
+            return;
+        };
+        let Some(target) = form.targets.get(chosen.get_untracked()).cloned() else {
+            return;
+        };
+        let Some(to) = unit.get_untracked() else {
+            return;
+        };
+        let m = Mutation::SendReminder(Send {
+            id: ReminderId::new_v7(),
+            item: form.item,
+            unit: to,
+            about: target.about,
+            text: text.get_untracked(),
+            automatic: false,
+            at: now(),
+        });
+        if sync.mutate(m).is_ok() {
+            let who = form
+                .units
+                .iter()
+                .find(|(u, _)| *u == to)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            sent.set(format!("已向{who}发送催办（第{}项）", form.number));
+            open.set(None);
+        }
+    };
+    let dialog = move || {
+        open.get().map(|form| {
+            let targets = form.targets.clone();
+            let options = form
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| view! { <option value=i.to_string() prop:selected=move || chosen.get() == i>{t.label.clone()}</option> })
+                .collect_view();
+            let units = form
+                .units
+                .iter()
+                .map(|(u, n)| {
+                    let u = *u;
+                    view! { <option value=u.to_string() prop:selected=move || unit.get() == Some(u)>{n.clone()}</option> }
+                })
+                .collect_view();
+            view! {
+                <div class="dialog-backdrop">
+                    <form class="reminder-form" role="dialog" aria-modal="true"
+                        aria-label=format!("催办：第{}项", form.number) on:submit=send>
+                        <h2>{tr("催办", "Reminder")}" · "{format!("第{}项", form.number)}</h2>
+                        <label>
+                            <span>{tr("催办事项", "About")}</span>
+                            <select name="about" aria-label=tr("催办事项", "About") on:change=move |ev| {
+                                let i: usize = event_target_value(&ev).parse().unwrap_or(0);
+                                chosen.set(i);
+                                if let Some(t) = targets.get(i) {
+                                    unit.set(Some(t.unit));
+                                    text.set(t.text.clone());
+                                }
+                            }>{options}</select>
+                        </label>
+                        <label>
+                            <span>{tr("催办单位", "Unit")}</span>
+                            <select name="unit" aria-label=tr("催办单位", "Unit") on:change=move |ev| {
+                                unit.set(event_target_value(&ev).parse().ok());
+                            }>{units}</select>
+                        </label>
+                        <label>
+                            <span>{tr("催办内容", "Message")}</span>
+                            <textarea id="reminder-text" name="text" rows="4" aria-label=tr("催办内容", "Message")
+                                prop:value=move || text.get()
+                                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                        </label>
+                        <div class="form-actions">
+                            <button type="submit" class="primary">{tr("发送催办", "Send reminder")}</button>
+                            <button type="button" on:click=move |_| open.set(None)>{tr("取消", "Cancel")}</button>
+                        </div>
+                    </form>
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <article class="office supervision">
+            <h1>{tr("督查督办", "Supervision")}</h1>
+            <OfficeTabs/>
+            {move || if allowed() {
+                view! {
+                    <AsOfControl/>
+                    <LedgerExports/>
+                    <p class="ok" role="status">{move || sent.get()}</p>
+                    {content}
+                    {dialog}
+                    <Rules/>
+                    <Show when=move || office() && sync.loaded.get()>
+                        <CalendarForm/>
+                    </Show>
+                }.into_any()
+            } else {
+                view! { <p class="empty">{tr("只有综合办和区领导可以查看督查督办", "Only the reform office and leaders can open supervision")}</p> }.into_any()
+            }}
+        </article>
+    }
+}
+
+/// The status rules, as every light on the page follows them.
+#[component]
+pub fn Rules() -> impl IntoView {
+    let lang = lang();
+    view! {
+        <section class="rules" aria-labelledby="rules-h">
+            <h2 id="rules-h">{tr("状态规则", "How the lights are set")}</h2>
+            <ul>
+                {move || {
+                    let rules = if lang.get() == Lang::En { RULES_EN } else { RULES_ZH };
+                    rules.iter().map(|r| view! { <li>{*r}</li> }).collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+/// Links to the plan ledger (改革台账) as of the chosen date.
+#[component]
+pub fn LedgerExports() -> impl IntoView {
+    let as_of = use_as_of();
+    // (name in the URL, as backend::export takes it; name shown).
+    let sheets = [
+        ("items", "改革项目"),
+        ("units", "单位"),
+        ("tasks", "任务"),
+        ("submissions", "报送材料"),
+        ("difficulties", "困难和问题"),
+    ];
+    view! {
+        <div class="exports">
+            <a class="button" download="" aria-label=tr("导出台账", "Export ledger")
+                href=move || format!("/api/export/ledger.xlsx?as_of={}", as_of.get())>
+                {tr("导出台账（Excel）", "Export ledger (Excel)")}
+            </a>
+            <span class="csv-links">
+                "CSV："
+                {sheets.into_iter().map(|(slug, s)| view! {
+                    <a download="" aria-label=format!("导出台账CSV：{s}")
+                        href=move || format!("/api/export/ledger.csv?sheet={slug}&as_of={}", as_of.get())>{s}</a>
+                }).collect_view()}
+            </span>
+        </div>
+    }
+}
+
+/// The office sets when the work plan and the reports are due.
+#[component]
+fn CalendarForm() -> impl IntoView {
+    let sync = use_sync();
+    let current = sync.view.with_untracked(calendar);
+    let (wp, hy, an) = current
+        .map(|c| (c.work_plan, c.half_year, c.annual))
+        .unwrap_or_default();
+    let work_plan = RwSignal::new(wp.to_string());
+    let half_year = RwSignal::new(hy.to_string());
+    let annual = RwSignal::new(an.to_string());
+    let saved = RwSignal::new(String::new());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parse = |s: RwSignal<String>| NaiveDate::parse_from_str(&s.get_untracked(), "%Y-%m-%d");
+        let (Ok(w), Ok(h), Ok(a)) = (parse(work_plan), parse(half_year), parse(annual)) else {
+            saved.set("请填写三个日期".into());
+            return;
+        };
+        let m = Mutation::SetCalendar(shared::calendar::SetCalendar {
+            work_plan: w,
+            half_year: h,
+            annual: a,
+            at: now(),
+        });
+        saved.set(if sync.mutate(m).is_ok() {
+            "报送日期已保存".into()
+        } else {
+            String::new()
+        });
+    };
+    let field = move |label: (&'static str, &'static str),
+                      sig: RwSignal<String>,
+                      name: &'static str| {
+        view! {
+            <label>
+                <span>{tr(label.0, label.1)}</span>
+                <input type="date" name=name aria-label=tr(label.0, label.1) prop:value=move || sig.get()
+                    on:change=move |ev| sig.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        <section class="calendar-form" aria-labelledby="cal-h">
+            <h2 id="cal-h">{tr("报送日期设置", "Submission calendar")}</h2>
+            <form on:submit=save>
+                {field(("工作方案报送日期", "Work plan due"), work_plan, "work_plan")}
+                {field(("半年报告报送日期", "Half-year report due"), half_year, "half_year")}
+                {field(("年度报告报送日期", "Annual report due"), annual, "annual")}
+                <button type="submit" class="primary">{tr("保存报送日期", "Save dates")}</button>
+                <p class="ok" role="status">{move || saved.get()}</p>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,327 @@
+//! The office's plan-level screens in real headless Chromium, on the 2014 seed plan: item 4 has a
+//! task due in March 2014 that was never done; as of 2014-04-15 the supervision dashboard shows
+//! item 4 red with the overdue task as its reason; the office sends a 催办 to the owner unit,
+//! which sees it as an unread notification and marks it read; the office generates a bulletin as
+//! of that date, edits and publishes it; the unit marks it read and the office sees that; the
+//! timeline and the assessment (with its formula) render. Screenshots at desktop and 390×844.
+
+use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::sync_client::{PlanFacts, Session, push_request};
+use e2e::{DEMO_PASSWORD, Server, ServerOptions};
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+use shared::board::Column;
+use shared::entity::Millis;
+use shared::ids::{ClientGroupId, ClientId, TaskId};
+use shared::mutation::Mutation;
+use shared::sync::PendingMutation;
+use std::time::Duration;
+
+const LEAD: &str = "区财政局〈国资委〉";
+const AS_OF: &str = "2014-04-15";
+const TASK: &str = "摸清试点公司底数";
+
+/// A control by its accessible name: `aria-label`, or its own text.
+async fn named(browser: &Browser, tag: &str, name: &str) -> anyhow::Result<Element> {
+    let n = xpath_literal(name);
+    let xpath = format!("//{tag}[@aria-label={n} or normalize-space(.)={n}]");
+    browser.find(Locator::XPath(&xpath)).await
+}
+
+async fn click(browser: &Browser, tag: &str, name: &str) -> anyhow::Result<()> {
+    let el = named(browser, tag, name).await?;
+    browser.scroll_to(&el).await?;
+    el.click().await?;
+    Ok(())
+}
+
+async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
+    for _ in 0..150 {
+        let text = browser
+            .find(Locator::Css("[data-testid=sync-state]"))
+            .await?
+            .text()
+            .await?;
+        if text == "在线" {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("changes never synced")
+}
+
+/// Fails if the page is wider than the viewport (a phone must never scroll sideways).
+async fn no_sideways_scroll(browser: &Browser, what: &str) -> anyhow::Result<()> {
+    let widths = browser
+        .client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await?;
+    let w: Vec<i64> = serde_json::from_value(widths)?;
+    anyhow::ensure!(
+        w.first() <= w.get(1),
+        "{what}: page is {:?} wide in a {:?} viewport",
+        w.first(),
+        w.get(1)
+    );
+    Ok(())
+}
+
+/// Millis of noon Beijing time on a 2014 day.
+fn day(m: u32, d: u32) -> anyhow::Result<Millis> {
+    let t = chrono::NaiveDate::from_ymd_opt(2014, m, d)
+        .and_then(|d| d.and_hms_opt(4, 0, 0))
+        .ok_or_else(|| anyhow::anyhow!("bad date"))?;
+    Ok(Millis(t.and_utc().timestamp_millis()))
+}
+
+#[tokio::test]
+async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<()> {
+    if !e2e::browser::available() {
+        eprintln!("chromium/chromedriver not installed: skipped");
+        return Ok(());
+    }
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+
+    // Seed through the sync API: the lead unit of item 4 broke it into two tasks on 1 March
+    // 2014; the first was due on 20 March and never done, the second is due in June.
+    let office_api = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office_api.server_view().await?);
+    let item4 = facts.item(4)?;
+    let lead_unit = facts.unit(LEAD)?;
+    let lead = facts.login_unit(&server, LEAD).await?;
+    let lead_username = lead.me.username.clone();
+    let client = ClientId::new_v7();
+    let first_key = shared::board::sort_key::between(None, None);
+    let second_key = shared::board::sort_key::between(Some(&first_key), None);
+    let task = |id: u64, title: &str, due: (u32, u32)| -> anyhow::Result<PendingMutation> {
+        Ok(PendingMutation {
+            client_id: client,
+            id,
+            mutation: Mutation::CreateTask {
+                id: TaskId::new_v7(),
+                item: item4.id,
+                title: title.into(),
+                owner: lead_unit.id,
+                column: Column::InProgress,
+                sort_key: if id == 1 {
+                    first_key.clone()
+                } else {
+                    second_key.clone()
+                },
+                due: chrono::NaiveDate::from_ymd_opt(2014, due.0, due.1),
+                at: day(3, 1)?,
+            },
+        })
+    };
+    let res = lead
+        .push_ok(&push_request(
+            ClientGroupId::new_v7(),
+            vec![task(1, TASK, (3, 20))?, task(2, "制定扶持办法", (6, 30))?],
+        ))
+        .await?;
+    anyhow::ensure!(
+        res.results
+            .iter()
+            .all(|r| matches!(r.outcome, shared::sync::Outcome::Applied)),
+        "seed tasks were not applied: {:?}",
+        res.results
+    );
+
+    // The office opens the dashboard as of 15 April 2014: item 4 is red, the overdue task is
+    // among its reasons, and the lead unit heads the ranking.
+    let office = Browser::start(DESKTOP, false).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    office
+        .client
+        .goto(&format!("{}/supervision?as_of={AS_OF}", server.url))
+        .await?;
+    let row = office
+        .find(Locator::Css("li.sup-item[data-item='4'][data-light='red']"))
+        .await?;
+    let reasons = row.find(Locator::Css(".reasons")).await?.text().await?;
+    assert!(reasons.contains("1项任务逾期"), "item 4 reasons: {reasons}");
+    let date_input = named(&office, "input", "查看日期").await?;
+    assert_eq!(
+        date_input.prop("value").await?.as_deref(),
+        Some(AS_OF),
+        "the as-of date comes from the URL"
+    );
+    office
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'sup-unit') and @data-unit={}]",
+            xpath_literal(LEAD)
+        )))
+        .await?;
+    office.wait_for_text("红（滞后）").await?;
+
+    // 催办 about the overdue task: the form starts on it, addressed to its owner, with a text
+    // saying what is late; the office edits the text and sends it.
+    let remind = row.find(Locator::Css("button.remind")).await?;
+    office.scroll_to(&remind).await?;
+    remind.click().await?;
+    let text = named(&office, "textarea", "催办内容").await?;
+    let default = text.prop("value").await?.unwrap_or_default();
+    assert!(
+        default.contains(TASK) && default.contains("已逾期26天"),
+        "default reminder text: {default}"
+    );
+    let unit_select = named(&office, "select", "催办单位").await?;
+    assert_eq!(
+        unit_select.prop("value").await?.as_deref(),
+        Some(lead_unit.id.to_string().as_str())
+    );
+    text.clear().await?;
+    text.send_keys("请于4月20日前完成摸底并更新进度。").await?;
+    office.screenshot("office-reminder-desktop").await?;
+    click(&office, "button", "发送催办").await?;
+    office
+        .wait_for_text("已向区财政局〈国资委〉发送催办")
+        .await?;
+    sync_settled(&office).await?;
+    office.screenshot("office-supervision-desktop").await?;
+
+    // The lead unit sees it as an unread notification, with the count in the header.
+    let unit = Browser::start(DESKTOP, false).await?;
+    unit.login(&server.url, &lead_username, DEMO_PASSWORD)
+        .await?;
+    unit.find(Locator::Css("a.bell [data-testid=unread-count]"))
+        .await?;
+    unit.client.goto(&format!("{}/notices", server.url)).await?;
+    let notice = unit
+        .find(Locator::XPath(
+            "//li[contains(@class,'notice-row') and contains(@class,'unread')][contains(., '请于4月20日前完成摸底并更新进度。')]",
+        ))
+        .await?;
+    unit.screenshot("office-notices-desktop").await?;
+    notice
+        .find(Locator::XPath(".//button[normalize-space(.)='标为已读']"))
+        .await?
+        .click()
+        .await?;
+    unit.find(Locator::XPath(
+        "//li[contains(@class,'notice-row') and not(contains(@class,'unread'))][contains(., '请于4月20日前完成摸底并更新进度。')]",
+    ))
+    .await?;
+    sync_settled(&unit).await?;
+
+    // The office generates a bulletin as of 15 April 2014, edits its title, saves, publishes.
+    office
+        .client
+        .goto(&format!("{}/bulletins?as_of={AS_OF}", server.url))
+        .await?;
+    click(&office, "button", "生成通报").await?;
+    let title = named(&office, "input", "通报标题").await?;
+    let generated = title.prop("value").await?.unwrap_or_default();
+    assert!(
+        generated.contains("截至2014年4月15日"),
+        "generated title: {generated}"
+    );
+    let body = named(&office, "textarea", "通报正文").await?;
+    let text = body.prop("value").await?.unwrap_or_default();
+    assert!(
+        text.contains("4. ") && text.contains("滞后"),
+        "generated text: {text}"
+    );
+    title.clear().await?;
+    title
+        .send_keys("关于2014年第一季度重点改革工作进展情况的通报")
+        .await?;
+    office.screenshot("office-bulletin-edit-desktop").await?;
+    click(&office, "button", "保存通报").await?;
+    office.wait_for_text("通报已保存").await?;
+    click(&office, "button", "发布通报").await?;
+    named(&office, "button", "打印").await?;
+    office
+        .wait_for_text("关于2014年第一季度重点改革工作进展情况的通报")
+        .await?;
+    sync_settled(&office).await?;
+    let bulletin_url = office.client.current_url().await?.to_string();
+    office.screenshot("office-bulletin-desktop").await?;
+
+    // The unit reads it and marks it read; the office sees the unit among the readers.
+    unit.client.goto(&bulletin_url).await?;
+    click(&unit, "button", "标为已读").await?;
+    unit.wait_for_text("本单位已阅").await?;
+    sync_settled(&unit).await?;
+    office.client.refresh().await?;
+    let mut seen = false;
+    for _ in 0..100 {
+        if let Ok(el) = office.find(Locator::Css("[data-testid=read-by]")).await
+            && el.text().await?.contains(LEAD)
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen, "the office never saw the unit's read mark");
+
+    // The plan timeline (a missed marker for the overdue task) and the assessment with its formula.
+    office
+        .client
+        .goto(&format!("{}/timeline?as_of={AS_OF}", server.url))
+        .await?;
+    office.find(Locator::Css(".tl-mark.missed")).await?;
+    office.screenshot("office-timeline-desktop").await?;
+    office
+        .client
+        .goto(&format!("{}/assessment?as_of={AS_OF}", server.url))
+        .await?;
+    office.wait_for_text("得分 = 100").await?;
+    office
+        .find(Locator::XPath(&format!(
+            "//tr[@data-unit={}]",
+            xpath_literal(LEAD)
+        )))
+        .await?;
+    office.screenshot("office-assessment-desktop").await?;
+
+    // On a phone: the same screens fit 390 px without sideways scrolling.
+    let phone = Browser::start(PHONE, true).await?;
+    phone.login(&server.url, "office", DEMO_PASSWORD).await?;
+    for (path, ready, shot) in [
+        (
+            format!("/supervision?as_of={AS_OF}"),
+            "li.sup-item[data-item='4'][data-light='red']",
+            "office-supervision-phone",
+        ),
+        (
+            format!("/timeline?as_of={AS_OF}"),
+            ".tl-mark.missed",
+            "office-timeline-phone",
+        ),
+        (
+            format!("/assessment?as_of={AS_OF}"),
+            "table.assess-table",
+            "office-assessment-phone",
+        ),
+        (
+            bulletin_url.trim_start_matches(&server.url).to_string(),
+            ".paper",
+            "office-bulletin-phone",
+        ),
+        (
+            "/notices".to_string(),
+            "ul.notice-list",
+            "office-notices-phone",
+        ),
+    ] {
+        phone.client.goto(&format!("{}{path}", server.url)).await?;
+        phone.find(Locator::Css(ready)).await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        phone.screenshot(shot).await?;
+        no_sideways_scroll(&phone, &path).await?;
+    }
+
+    phone.close().await?;
+    unit.close().await?;
+    office.close().await?;
+    Ok(())
+}
