@@ -86,7 +86,15 @@ fn download(content_type: &str, name: &str, body: Vec<u8>) -> Response {
         (header::CONTENT_DISPOSITION, disposition("attachment", name)),
         (header::CACHE_CONTROL, "private, no-store".to_string()),
     ];
-    (headers, body).into_response()
+    let mut response = (headers, body).into_response();
+    if content_type == XLSX {
+        // An .xlsx is a zip already: not worth compressing again.
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("identity"),
+        );
+    }
+    response
 }
 
 fn xlsx_fault(e: rust_xlsxwriter::XlsxError) -> ApiError {

@@ -29,8 +29,9 @@ use std::time::Duration;
 
 /// Deadlines this close (in days) are reminded of before they pass.
 pub const DUE_WITHIN_DAYS: i64 = 3;
-/// The system user's login name; the account is disabled, so nobody signs in as it.
-pub const SYSTEM_USERNAME: &str = "system";
+/// The system user's login name: not a valid username (`:`), so no account can be created
+/// under it, and the account is disabled, so nobody signs in as it.
+pub const SYSTEM_USERNAME: &str = "system:reminders";
 
 /// The client group the job pushes under (one for every process: the group is the system
 /// user's, and each run uses a fresh client id in it).
@@ -49,7 +50,7 @@ pub struct Report {
     pub existing: usize,
 }
 
-/// The system user (创建 on first use), acting as the office.
+/// The system user (created on first use), acting as the office.
 pub async fn system_actor(db: &Db) -> anyhow::Result<Actor> {
     if users::by_username(&db.pool, SYSTEM_USERNAME)
         .await?

@@ -615,6 +615,39 @@ async fn exports(store: Store) -> anyhow::Result<()> {
     ensure!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; 进展"));
     ensure!(!html.contains("<script") && !html.contains("<img"));
     ensure!(html.contains("size: A4"));
+    // A draft can't be marked read, and nobody marks someone else's notifications.
+    let mut lead_client = Client::new(lead.clone());
+    let read_draft = lead_client
+        .push(Mutation::ReadBulletin(shared::bulletin::MarkRead {
+            id: draft,
+            at: AT,
+        }))
+        .await?;
+    ensure!(
+        matches!(
+            read_draft,
+            Outcome::Rejected {
+                reason: Rejection::NotFound(_)
+            }
+        ),
+        "{read_draft:?}"
+    );
+    let others = lead_client
+        .push(Mutation::MarkNoticesRead(shared::notice::MarkRead {
+            user: office.me.id,
+            keys: vec!["bulletin/x".into()],
+            at: AT,
+        }))
+        .await?;
+    ensure!(
+        matches!(
+            others,
+            Outcome::Rejected {
+                reason: Rejection::Denied(_)
+            }
+        ),
+        "{others:?}"
+    );
     let draft_path = format!("/api/export/bulletins/{draft}.html");
     ensure!(
         status_of(&lead, &draft_path).await? == 404,
