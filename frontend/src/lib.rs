@@ -11,6 +11,7 @@ mod session;
 mod shell;
 mod sync;
 mod util;
+mod workflow;
 
 use i18n::{Lang, W, t};
 use leptos::prelude::*;
@@ -56,6 +57,13 @@ fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <Route path=path!("/") view=|| view! { <shell::Shell><pages::plan::PlanPage/></shell::Shell> }/>
                 <Route path=path!("/items/:number") view=|| view! { <shell::Shell><pages::item::ItemPage/></shell::Shell> }/>
+                // The item's sections (pages::item, workflow).
+                <Route path=path!("/items/:number/submissions") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Submissions/></shell::Shell> }/>
+                <Route path=path!("/items/:number/submissions/:kind") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Submission/></shell::Shell> }/>
+                <Route path=path!("/items/:number/difficulties") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Difficulties/></shell::Shell> }/>
+                <Route path=path!("/items/:number/instructions") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Instructions/></shell::Shell> }/>
+                <Route path=path!("/items/:number/evaluations") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Evaluations/></shell::Shell> }/>
+                <Route path=path!("/items/:number/timeline") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Timeline/></shell::Shell> }/>
                 <Route path=path!("/units") view=|| view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> }/>
                 // Boards (pages::board).
                 <Route path=path!("/items/:number/board") view=|| view! { <shell::Shell><pages::board::ItemBoardPage/></shell::Shell> }/>

@@ -218,6 +218,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 </Show>
             </section>
 
+            {move || item_id().map(|item| view! { <crate::workflow::attachments::Attachments item to=shared::attachment::AttachedTo::Task(id)/> })}
             <History key=format!("task/{id}") changed=changed/>
 
             <Show when=manage>

@@ -1,45 +1,122 @@
-//! `/items/:number`: one reform item — its text, units and the rules that apply.
+//! `/items/:number` and its sections: one reform item's hub — 概况 (its text, units, status and
+//! the rules), a link to its board, 报送材料, 困难和问题, 领导批示, 评议 and 时间轴. Each section
+//! is its own route, so a notification or a test can link straight to it.
 
 use crate::history::History;
-use crate::i18n::{self, W, lang, t};
+use crate::i18n::{self, W, lang, t, tr};
 use crate::pages::plan::unit_names;
 use crate::sync::use_sync;
+use crate::util::today;
+use crate::workflow::{difficulties, evaluations, instructions, status, submissions, timeline};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::entity::Item;
+use shared::submission::SubmissionKind;
 
-/// The item page.
+/// Which section of the item page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// 概况: text, units, status, rules, history.
+    Overview,
+    /// 报送材料: the list.
+    Submissions,
+    /// One submission (`/items/:number/submissions/:kind`).
+    Submission,
+    /// 困难和问题.
+    Difficulties,
+    /// 领导批示.
+    Instructions,
+    /// 评议.
+    Evaluations,
+    /// 时间轴.
+    Timeline,
+}
+
+/// The item page, showing section `tab`.
 #[component]
-pub fn ItemPage() -> impl IntoView {
+pub fn ItemPage(#[prop(optional)] tab: Option<Tab>) -> impl IntoView {
+    let tab = tab.unwrap_or(Tab::Overview);
     let sync = use_sync();
-    let lang = lang();
     let params = use_params_map();
     let number = move || params.with(|p| p.get("number").and_then(|n| n.parse::<u32>().ok()));
+    let kind = move || params.with(|p| p.get("kind").and_then(|k| SubmissionKind::parse(&k)));
+    // The item itself changes only with a plan import: the page is rebuilt then, not on every
+    // pull, so forms in the sections keep what is being typed.
+    let item = Memo::new(move |_| {
+        let n = number()?;
+        sync.view
+            .with(|s| s.items().into_iter().find(|i| i.number == n).cloned())
+    });
+    // `loaded` is set again by every pull; only its first change matters here.
+    let loaded = Memo::new(move |_| sync.loaded.get());
     move || {
-        if !sync.loaded.get() {
+        if !loaded.get() {
             return view! { <p class="loading">{t(W::Loading)}</p> }.into_any();
         }
-        let l = lang.get();
-        let state = sync.view.read();
-        let Some(item) =
-            number().and_then(|n| state.items().into_iter().find(|i| i.number == n).cloned())
-        else {
-            return view! { <p class="empty">{W::NotFound.get(l)}</p> }.into_any();
+        let Some(it) = item.get() else {
+            return view! { <p class="empty">{t(W::NotFound)}</p> }.into_any();
         };
-        let plan = state.plan().cloned();
-        let due = plan
-            .as_ref()
-            .and_then(|p| p.deadlines.work_plan)
-            .map(|d| i18n::date(d, l));
-        let requirements = plan.map(|p| p.requirements).unwrap_or_default();
+        let n = it.number;
+        let id = it.id;
+        let section = match tab {
+            Tab::Overview => overview(it.clone()).into_any(),
+            Tab::Submissions => view! { <h2>{tr("报送材料", "Work plan and reports")}</h2><submissions::SubmissionList item=id number=n/> }.into_any(),
+            Tab::Submission => match kind() {
+                Some(k) => view! { <submissions::SubmissionPage item=id number=n kind=k/> }.into_any(),
+                None => view! { <p class="empty">{t(W::NotFound)}</p> }.into_any(),
+            },
+            Tab::Difficulties => view! { <h2>{tr("困难和问题", "Difficulties")}</h2><difficulties::Difficulties item=id/> }.into_any(),
+            Tab::Instructions => view! { <h2>{tr("领导批示", "Leaders' instructions")}</h2><instructions::Instructions item=id/> }.into_any(),
+            Tab::Evaluations => view! { <h2>{tr("评议", "Evaluations")}</h2><evaluations::Evaluations item=id/> }.into_any(),
+            Tab::Timeline => view! { <ItemTimeline item=it.clone()/> }.into_any(),
+        };
         view! {
-            <article class="item">
-                <p class="crumbs"><A href="/">{"← "}{W::BackToPlan.get(l)}</A>
-                    <A href=format!("/items/{}/board", item.number) attr:class="board-link">{W::Board.get(l)}</A></p>
-                <h1><span class="num">{item.number}"."</span>{item.title.clone()}</h1>
+            <article class="item item-hub">
+                <p class="crumbs"><A href="/">{"← "}{t(W::BackToPlan)}</A></p>
+                <h1><span class="num">{n}"."</span>{it.title.clone()}</h1>
+                <Tabs number=n/>
+                <div class="item-section">{section}</div>
+            </article>
+        }
+        .into_any()
+    }
+}
+
+/// The sections' navigation; scrolls sideways inside itself on a phone.
+#[component]
+fn Tabs(number: u32) -> impl IntoView {
+    let base = format!("/items/{number}");
+    let link = move |path: &str, zh: &'static str, en: &'static str, exact: bool| {
+        view! { <A href=format!("{base}{path}") exact=exact>{tr(zh, en)}</A> }
+    };
+    view! {
+        <nav class="item-tabs" aria-label=tr("项目栏目", "Item sections")>
+            {link("", "概况", "Overview", true)}
+            <A href=format!("/items/{number}/board") attr:class="tab-board">{tr("看板", "Board")}</A>
+            {link("/submissions", "报送材料", "Reports", false)}
+            {link("/difficulties", "困难和问题", "Difficulties", false)}
+            {link("/instructions", "领导批示", "Instructions", false)}
+            {link("/evaluations", "评议", "Evaluations", false)}
+            {link("/timeline", "时间轴", "Timeline", false)}
+        </nav>
+    }
+}
+
+fn overview(item: Item) -> impl IntoView {
+    let sync = use_sync();
+    let lang = lang();
+    move || {
+        let l = lang.get();
+        sync.view.with(|state| {
+            let plan = state.plan().cloned();
+            let due = shared::calendar::calendar(state).map(|c| i18n::date(c.work_plan, l));
+            let requirements = plan.map(|p| p.requirements).unwrap_or_default();
+            view! {
+                <status::ItemLight item=item.id as_of=Signal::stored(today())/>
                 <dl class="units">
-                    <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(&state, &item.lead_units)}</dd>
-                    <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(&state, &item.cooperating_units)}</dd>
+                    <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units)}</dd>
+                    <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units)}</dd>
                     {(!item.lead_leaders.is_empty()).then(|| view! {
                         <dt>{W::LeadLeaders.get(l)}</dt><dd>{item.lead_leaders.join("、")}</dd>
                     })}
@@ -52,8 +129,30 @@ pub fn ItemPage() -> impl IntoView {
                     {requirements.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
                 </ul>
                 <History key=format!("item/{}", item.id) changed=Signal::stored(0)/>
-            </article>
-        }
-        .into_any()
+            }
+        })
+    }
+}
+
+/// 时间轴: the item's deadlines as of a date the viewer may change (查看日期).
+#[component]
+fn ItemTimeline(item: Item) -> impl IntoView {
+    let sync = use_sync();
+    let lang = lang();
+    let as_of = RwSignal::new(today());
+    let id = item.id;
+    let rows = Signal::derive(move || {
+        let l = lang.get();
+        sync.view
+            .with(|s| timeline::item_rows(s, id, as_of.get(), l))
+    });
+    view! {
+        <h2>{tr("时间轴", "Timeline")}</h2>
+        <label class="as-of">{tr("查看日期", "As of")}
+            <input type="date" name="as_of" prop:value=move || as_of.get().to_string()
+                on:change=move |ev| if let Ok(d) = event_target_value(&ev).parse() { as_of.set(d) }/>
+        </label>
+        <status::ItemLight item=id as_of=as_of/>
+        <timeline::Timeline rows as_of label=format!("{}. {}", item.number, item.title)/>
     }
 }
