@@ -80,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(sync::routes())
         .merge(plan_api::routes())
+        .merge(crate::openapi::routes())
         .merge(crate::upload::routes())
         .merge(crate::export::routes())
         .merge(crate::auth::users::email_routes())
@@ -115,7 +116,9 @@ async fn csrf(request: Request, next: Next) -> Response {
     }
 }
 
-async fn health() -> &'static str {
+#[utoipa::path(get, path = "/api/health", tag = "meta",
+    responses((status = 200, body = String, content_type = "text/plain")))]
+pub(crate) async fn health() -> &'static str {
     "ok"
 }
 
@@ -143,7 +146,9 @@ fn check_category(filter: &audit::AuditFilter) -> ApiResult<()> {
 }
 
 /// The office's audit view: filtered, newest first, one page at a time.
-async fn audit_list(
+#[utoipa::path(get, path = "/api/audit", tag = "audit", params(audit::AuditFilter),
+    responses((status = 200, body = Vec<AuditRecord>)))]
+pub(crate) async fn audit_list(
     State(state): State<AppState>,
     user: ActiveUser,
     Query(filter): Query<audit::AuditFilter>,
@@ -157,7 +162,9 @@ async fn audit_list(
 
 /// The same rows as a spreadsheet for Excel; without a `limit`, every matching row (up to
 /// `audit::MAX_EXPORT`).
-async fn audit_csv(
+#[utoipa::path(get, path = "/api/audit.csv", tag = "audit", params(audit::AuditFilter),
+    responses((status = 200, body = String, content_type = "text/csv")))]
+pub(crate) async fn audit_csv(
     State(state): State<AppState>,
     user: ActiveUser,
     Query(mut filter): Query<audit::AuditFilter>,
@@ -182,7 +189,10 @@ async fn audit_csv(
 /// The history of one board entity (a task, an item, a comment): what changed, when, by whom.
 /// Everyone signed in sees board history (the plan is published to all of them); the history of
 /// an account (`user/…`) is the office's, and unknown kinds are refused rather than guessed at.
-async fn history(
+#[utoipa::path(get, path = "/api/history/{key}", tag = "audit",
+    params(("key" = String, Path, description = "`task/…`, `item/…`, `comment/…`, `unit/…`, `plan/main`, `user/…`")),
+    responses((status = 200, body = Vec<AuditRecord>)))]
+pub(crate) async fn history(
     State(state): State<AppState>,
     user: ActiveUser,
     Path(key): Path<String>,

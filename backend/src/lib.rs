@@ -11,6 +11,7 @@ pub mod entity_store;
 pub mod error;
 pub mod export;
 pub mod mail;
+pub mod openapi;
 pub mod plan_api;
 pub mod plan_import;
 pub mod reminder_job;

@@ -18,7 +18,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The plan as a document: items with their units by name, and the unit directory.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     title: String,
     issuers: Vec<String>,
@@ -27,7 +27,7 @@ pub struct PlanView {
     units: Vec<UnitView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ItemView {
     number: u32,
     title: String,
@@ -35,7 +35,7 @@ struct ItemView {
     cooperating_units: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct UnitView {
     name: String,
     aliases: Vec<String>,
@@ -86,7 +86,11 @@ pub fn view(state: &EntityState) -> PlanView {
     }
 }
 
-async fn plan(State(state): State<AppState>, _user: ActiveUser) -> ApiResult<ApiJson<PlanView>> {
+#[utoipa::path(get, path = "/api/plan", tag = "plan", responses((status = 200, body = PlanView)))]
+pub(crate) async fn plan(
+    State(state): State<AppState>,
+    _user: ActiveUser,
+) -> ApiResult<ApiJson<PlanView>> {
     let entities = entity_store::load_all(&state.db.pool).await?;
     Ok(ApiJson(view(&entities)))
 }

@@ -22,6 +22,9 @@ macro_rules! on_both_stores {
     )*};
 }
 
+pub mod crash;
+pub mod routes;
+pub mod soak;
 pub mod sync_client;
 
 use anyhow::{Context, bail};
@@ -227,6 +230,11 @@ impl Server {
             .take()
             .expect("a running server has its data directory");
         (dir, self.database_url.take())
+    }
+
+    /// The process id (the soak reads its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The address it listens on.

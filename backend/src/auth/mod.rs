@@ -104,8 +104,10 @@ fn client_addr(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAdd
         .unwrap_or(peer.ip())
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Me, description = "Signed in; sets the session cookie")))]
 #[tracing::instrument(skip_all, fields(user = %req.username))]
-async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -169,7 +171,10 @@ async fn login(
 
 /// Ends this session, or every session of the user (`{"everywhere": true}`). Without a live
 /// session it still clears the cookie: signing out is never an error.
-async fn logout(
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    request_body(content = Option<LogoutRequest>, description = "Optional; empty means this session only"),
+    responses((status = 204, description = "Signed out; the cookie is cleared")))]
+pub(crate) async fn logout(
     State(state): State<AppState>,
     user: Result<CurrentUser, ApiError>,
     body: axum::body::Bytes,
@@ -205,13 +210,16 @@ async fn logout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
-async fn me(user: CurrentUser) -> ApiResult<ApiJson<Me>> {
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
+pub(crate) async fn me(user: CurrentUser) -> ApiResult<ApiJson<Me>> {
     Ok(ApiJson(me_of(&user.row)?))
 }
 
 /// A user sets a new password (also the way out of a forced change). Every other session ends,
 /// since it may belong to whoever knew the old password; this one continues under a new token.
-async fn change_password(
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = ChangePasswordRequest,
+    responses((status = 204, description = "Changed; a new session cookie is set")))]
+pub(crate) async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -252,7 +260,11 @@ async fn change_password(
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
-async fn demo_accounts(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<DemoAccount>>> {
+#[utoipa::path(get, path = "/api/auth/demo-accounts", tag = "auth",
+    responses((status = 200, body = Vec<DemoAccount>, description = "Empty unless the server runs with --demo")))]
+pub(crate) async fn demo_accounts(
+    State(state): State<AppState>,
+) -> ApiResult<ApiJson<Vec<DemoAccount>>> {
     if !state.config.demo {
         return Ok(ApiJson(vec![]));
     }
@@ -281,7 +293,8 @@ fn require_office(user: &ActiveUser) -> ApiResult<()> {
     }
 }
 
-async fn list_users(
+#[utoipa::path(get, path = "/api/users", tag = "users", responses((status = 200, body = Vec<UserSummary>)))]
+pub(crate) async fn list_users(
     State(state): State<AppState>,
     user: ActiveUser,
 ) -> ApiResult<ApiJson<Vec<UserSummary>>> {
@@ -295,7 +308,9 @@ async fn list_users(
     ))
 }
 
-async fn create_user(
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUserRequest,
+    responses((status = 201, body = UserSummary)))]
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     user: ActiveUser,
     ApiJson(req): ApiJson<CreateUserRequest>,
@@ -352,7 +367,9 @@ async fn target_user(state: &AppState, id: &str) -> ApiResult<UserRow> {
 
 /// The office sets a temporary password; the user must change it at next login, and every
 /// session of theirs ends now.
-async fn reset_password(
+#[utoipa::path(post, path = "/api/users/{id}/password", tag = "users", params(("id" = String, Path)),
+    request_body = ResetPasswordRequest, responses((status = 204, description = "Reset")))]
+pub(crate) async fn reset_password(
     State(state): State<AppState>,
     user: ActiveUser,
     Path(id): Path<String>,
@@ -406,7 +423,9 @@ async fn set_disabled(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn disable_user(
+#[utoipa::path(post, path = "/api/users/{id}/disable", tag = "users", params(("id" = String, Path)),
+    responses((status = 204, description = "Disabled; every session ended")))]
+pub(crate) async fn disable_user(
     State(state): State<AppState>,
     user: ActiveUser,
     Path(id): Path<String>,
@@ -414,7 +433,9 @@ async fn disable_user(
     set_disabled(&state, &user, &id, true).await
 }
 
-async fn enable_user(
+#[utoipa::path(post, path = "/api/users/{id}/enable", tag = "users", params(("id" = String, Path)),
+    responses((status = 204, description = "Enabled")))]
+pub(crate) async fn enable_user(
     State(state): State<AppState>,
     user: ActiveUser,
     Path(id): Path<String>,
@@ -424,7 +445,9 @@ async fn enable_user(
 
 /// Role and unit change together: both decide what the account may do. The next request of
 /// every session of the account already runs with the new ones.
-async fn set_role(
+#[utoipa::path(post, path = "/api/users/{id}/role", tag = "users", params(("id" = String, Path)),
+    request_body = SetRoleRequest, responses((status = 204, description = "Changed")))]
+pub(crate) async fn set_role(
     State(state): State<AppState>,
     user: ActiveUser,
     Path(id): Path<String>,

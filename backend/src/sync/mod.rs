@@ -5,7 +5,7 @@ pub mod attach;
 pub mod poke;
 pub mod pull;
 pub mod push;
-mod ws;
+pub(crate) mod ws;
 
 use crate::app::AppState;
 use crate::auth::session::ActiveUser;
@@ -34,7 +34,9 @@ fn check_protocol(version: u32) -> ApiResult<()> {
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.0.row.username, n = req.mutations.len()))]
-async fn push_handler(
+#[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = PushRequest,
+    responses((status = 200, body = PushResponse)))]
+pub(crate) async fn push_handler(
     State(state): State<AppState>,
     user: ActiveUser,
     ApiJson(req): ApiJson<PushRequest>,
@@ -50,7 +52,9 @@ async fn push_handler(
 }
 
 #[tracing::instrument(skip_all, fields(user = %user.0.row.username))]
-async fn pull_handler(
+#[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,
+    responses((status = 200, body = PullResponse)))]
+pub(crate) async fn pull_handler(
     State(state): State<AppState>,
     user: ActiveUser,
     ApiJson(req): ApiJson<PullRequest>,

@@ -17,6 +17,9 @@ use tokio::sync::broadcast::error::RecvError;
 /// Largest message accepted from a browser.
 const MAX_MESSAGE: usize = 4 * 1024;
 
+/// Pokes (`ServerMessage` as JSON text frames) for as long as the session holds.
+#[utoipa::path(get, path = "/api/sync/ws", tag = "sync",
+    responses((status = 101, description = "Switching to a WebSocket carrying `ServerMessage`s")))]
 pub async fn handler(
     State(state): State<AppState>,
     user: ActiveUser,
