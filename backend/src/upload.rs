@@ -145,31 +145,15 @@ pub(crate) async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, ApiJson<UploadInfo>)> {
     let actor = &user.0.actor;
-    if !matches!(actor.role, Role::Office | Role::Unit) {
-        return Err(ApiError::Forbidden(
-            "只有综合办和各单位可以上传佐证材料".into(),
-        ));
-    }
-    let raw_name = match query.name {
-        Some(n) => n,
-        None => headers
-            .get("x-file-name")
-            .and_then(|v| v.to_str().ok())
-            .and_then(percent_decode)
-            .ok_or_else(|| ApiError::BadRequest("缺少文件名（?name=）".into()))?,
-    };
-    let name = display_name(&raw_name)?;
-    let content_type = content_type_for(&name).ok_or_else(|| {
-        ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
-    })?;
     let max = state.config.upload_limit();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge);
-    }
+    let content_type = match accept(actor, query.name, &headers, max) {
+        Ok(v) => v,
+        Err(e) => {
+            drain(body, max).await;
+            return Err(e);
+        }
+    };
+    let (name, content_type) = content_type;
     let dir = upload_dir(&state);
     tokio::fs::create_dir_all(&dir)
         .await
@@ -212,6 +196,60 @@ pub(crate) async fn upload(
     Ok((StatusCode::CREATED, ApiJson(info)))
 }
 
+/// The display name and content type of an upload, or why it is refused before its bytes are
+/// looked at.
+fn accept(
+    actor: &Actor,
+    name: Option<String>,
+    headers: &HeaderMap,
+    max: u64,
+) -> ApiResult<(String, &'static str)> {
+    if !matches!(actor.role, Role::Office | Role::Unit) {
+        return Err(ApiError::Forbidden(
+            "只有综合办和各单位可以上传佐证材料".into(),
+        ));
+    }
+    let raw_name = match name {
+        Some(n) => n,
+        None => headers
+            .get("x-file-name")
+            .and_then(|v| v.to_str().ok())
+            .and_then(percent_decode)
+            .ok_or_else(|| ApiError::BadRequest("缺少文件名（?name=）".into()))?,
+    };
+    let name = display_name(&raw_name)?;
+    let content_type = content_type_for(&name).ok_or_else(|| {
+        ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
+    })?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok((name, content_type))
+}
+
+/// How much of a refused upload is still read (and thrown away) before answering: a client
+/// that is still sending when the answer comes often never reads it, and sees a broken
+/// connection instead of "too large". Past this, the connection is simply closed.
+fn drain_cap(max: u64) -> u64 {
+    max.saturating_mul(2).saturating_add(1024 * 1024)
+}
+
+/// Reads and discards the rest of `body`, up to `drain_cap(max)` bytes.
+async fn drain(body: Body, max: u64) {
+    let mut stream = body.into_data_stream();
+    let mut seen: u64 = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len() as u64;
+        if seen > drain_cap(max) {
+            break;
+        }
+    }
+}
+
 /// Streams `body` into `part`, refusing it past `max` bytes or when its first bytes are not of
 /// `content_type`. Returns the size and the SHA-256.
 async fn receive(
@@ -231,13 +269,15 @@ async fn receive(
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("上传中断：{e}")))?;
         size += chunk.len() as u64;
         if size > max {
+            drain(Body::from_stream(stream), max).await;
             return Err(ApiError::PayloadTooLarge);
         }
         if head.len() < 16 {
             let take = (16 - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
-            // Refuse early: no need to take in 20 MB of something that is not what it claims.
+            // Refuse early: no need to store 20 MB of something that is not what it claims.
             if head.len() >= 8 && !content_matches(content_type, &head) {
+                drain(Body::from_stream(stream), max).await;
                 return Err(refused());
             }
         }

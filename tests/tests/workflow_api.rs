@@ -465,6 +465,16 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
         .await?;
     ensure!(bad.status() == 400, "a bad address: {}", bad.status());
 
+    // The upload route has its own limit (20 MB by default), not the API's 2 MB for JSON.
+    let mut large = PDF.to_vec();
+    large.resize(3 * 1024 * 1024, b' ');
+    let info = upload(&office, "扫描件.pdf", &large).await?;
+    ensure!(info.size == large.len() as u64);
+    let mut huge = PDF.to_vec();
+    huge.resize(20 * 1024 * 1024 + 1, b' ');
+    let refused = upload_raw(&office, "huge.pdf", huge).await?;
+    ensure!(refused.status() == 413, "over 20 MB: {}", refused.status());
+
     let mut client = Client::new(office.clone());
     client
         .applied(Mutation::SendReminder(Remind {
