@@ -497,6 +497,46 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
     }
     ensure!(sent.len() == 1, "{} mails", sent.len());
     ensure!(sent[0].contains("lead@example.com"), "{}", sent[0]);
+
+    // A leader's instruction on an item the unit leads, and a published bulletin, are mailed
+    // too; a draft bulletin and a comment are not.
+    let leader = Session::login(&server, "leader").await?;
+    Client::new(leader)
+        .applied(Mutation::WriteInstruction(shared::instruction::Write {
+            id: shared::ids::InstructionId::new_v7(),
+            item: item4.id,
+            text: "请加快推进".into(),
+            at: AT,
+        }))
+        .await?;
+    let bulletin = BulletinId::new_v7();
+    client
+        .applied(Mutation::SaveBulletin(Save {
+            id: bulletin,
+            title: "第一季度通报".into(),
+            as_of: chrono::NaiveDate::from_ymd_opt(2014, 3, 31).context("date")?,
+            body: "正文".into(),
+            at: AT,
+        }))
+        .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    client
+        .applied(Mutation::PublishBulletin(Publish {
+            id: bulletin,
+            at: AT,
+        }))
+        .await?;
+    for _ in 0..50 {
+        sent = mails(mail_dir.path())?;
+        if sent.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sent = mails(mail_dir.path())?;
+    ensure!(sent.len() == 3, "{} mails: {sent:?}", sent.len());
+    ensure!(sent.iter().all(|m| m.contains("lead@example.com")));
     Ok(())
 }
 
