@@ -104,7 +104,7 @@ async fn client(
     seed: u64,
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
-    let mut rng = seed ^ ((n as u64 + 1) * 0x9e37_79b9_7f4a_7c15);
+    let mut rng = (seed ^ (n as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1;
     let mut tab = Tab::new(ClientGroupId::new_v7());
     let mut socket = Some(session.websocket().await?);
     counters.sockets.fetch_add(1, Ordering::Relaxed);

@@ -10,8 +10,10 @@ mod interrupt;
 mod pg_shell;
 mod postgres;
 mod run;
+mod schemathesis;
 mod test;
 mod toolchain;
+mod torture;
 mod util;
 
 use std::ffi::OsString;
@@ -54,6 +56,26 @@ enum Task {
         #[arg(long)]
         smoke: bool,
     },
+    /// Only the schemathesis step of `test`: fuzz the debug backend against its OpenAPI
+    /// document as each role (build it first: `cargo build -p backend`).
+    Schemathesis,
+    /// Crash safety, longer: writers on SQLite and PostgreSQL while the server is killed with
+    /// SIGKILL at random moments; checks every mutation took effect exactly once.
+    Torture {
+        /// Length of the whole run (shared by the two databases).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+    },
+    /// 200 clients pulling, pushing and reconnecting on SQLite and PostgreSQL; memory must
+    /// stay flat.
+    Soak {
+        /// Length of the whole run (shared by the two databases).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Concurrent clients.
+        #[arg(long)]
+        clients: Option<u32>,
+    },
     /// Start the tests' throwaway PostgreSQL and open psql on it; removed on exit.
     #[command(hide = true)]
     PgShell {
@@ -93,6 +115,9 @@ fn run_task(task: Task) -> Result<()> {
             },
         ),
         Task::Bench { smoke } => bench::bench(&ws, &bench::Options { smoke }),
+        Task::Schemathesis => schemathesis::run(&ws),
+        Task::Torture { minutes } => torture::run(&ws, torture::Kind::Torture, minutes, None),
+        Task::Soak { minutes, clients } => torture::run(&ws, torture::Kind::Soak, minutes, clients),
         Task::PgShell { args } => pg_shell::pg_shell(&ws, &args),
     }
 }

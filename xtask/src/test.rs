@@ -19,7 +19,7 @@ pub struct Options {
 }
 
 pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
-    let total = if opts.quick { 7 } else { 10 };
+    let total = if opts.quick { 8 } else { 11 };
     let mut steps = Steps::new(total);
 
     steps.step("wasm32 target", toolchain::ensure_wasm_target)?;
@@ -89,6 +89,10 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
     })?;
 
     drop(postgres);
+    // After the tests, so the backend is built and a failure here doesn't hide theirs.
+    steps.step("schemathesis against /api/openapi.json", || {
+        crate::schemathesis::run(ws)
+    })?;
     // Proves `cargo xtask bench` still works end to end; its figures are not checked (shared,
     // noisy machines make timed assertions meaningless).
     steps.step("bench smoke run", || {
