@@ -529,7 +529,13 @@ async fn serve(
     let hub = PokeHub::new();
     hub.spawn_listener(&db);
     if let Some(hour) = reminder_hour {
-        backend::reminder_job::spawn(db.clone(), hub.clone(), config.mailer.clone(), hour);
+        backend::reminder_job::spawn(
+            db.clone(),
+            hub.clone(),
+            config.mailer.clone(),
+            hour,
+            config.data_dir.clone(),
+        );
     }
     let state = AppState {
         db,

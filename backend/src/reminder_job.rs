@@ -25,6 +25,7 @@ use shared::mutation::Mutation;
 use shared::reminder::{About, Send as Remind};
 use shared::state::State;
 use shared::sync::{MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Deadlines this close (in days) are reminded of before they pass.
@@ -212,10 +213,16 @@ pub fn until_next(hour: u32, now: DateTime<Utc>) -> Duration {
         .unwrap_or(Duration::from_secs(3600))
 }
 
-/// Starts the job in the background: now, then daily at `hour` (Beijing).
-pub fn spawn(db: Db, hub: PokeHub, mailer: Option<Mailer>, hour: u32) {
+/// Starts the job in the background: now, then daily at `hour` (Beijing). It also clears out
+/// uploads that were never attached (`crate::upload::sweep_orphans`).
+pub fn spawn(db: Db, hub: PokeHub, mailer: Option<Mailer>, hour: u32, data_dir: PathBuf) {
     tokio::spawn(async move {
         loop {
+            match crate::upload::sweep_orphans(&db.pool, &data_dir).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "removed uploads that were never attached"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "sweeping uploads failed"),
+            }
             let today = crate::export::today();
             match run_once(&db, &hub, mailer.as_ref(), today).await {
                 Ok(r) => tracing::info!(

@@ -304,6 +304,42 @@ fn refused() -> ApiError {
     )
 }
 
+/// Uploads never attached are deleted after this many days (an attach normally follows its
+/// upload within seconds; the days leave room for a browser that went offline in between).
+pub const ORPHAN_DAYS: i64 = 7;
+
+/// Deletes uploads (rows and files) that no attachment names and that are older than
+/// `ORPHAN_DAYS`, so abandoned uploads don't fill the disk. Returns how many went.
+pub async fn sweep_orphans(
+    pool: &sqlx::AnyPool,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<usize> {
+    let cutoff = now_millis() - ORPHAN_DAYS * 24 * 3600 * 1000;
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, stored_name FROM upload WHERE at < $1 AND NOT EXISTS \
+         (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)",
+    )
+    .bind(cutoff)
+    .fetch_all(pool)
+    .await?;
+    let dir = data_dir.join("uploads");
+    let mut swept = 0;
+    for (id, stored_name) in rows {
+        // The row goes first: a file without a row is unreachable, a row without a file is not.
+        sqlx::query("DELETE FROM upload WHERE id = $1")
+            .bind(&id)
+            .execute(pool)
+            .await?;
+        match tokio::fs::remove_file(dir.join(&stored_name)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(%id, error = %e, "removing an orphaned upload"),
+        }
+        swept += 1;
+    }
+    Ok(swept)
+}
+
 /// Whether `actor` may see a stored entity: the rule of pull (the office sees everything, others
 /// what is everyone's or their unit's).
 pub fn visible(row: &EntityRow, actor: &Actor) -> bool {

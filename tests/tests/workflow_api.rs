@@ -707,6 +707,86 @@ async fn exports(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Uploads nobody attached are deleted after a week, by the daily job; attached ones stay.
+async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item4 = facts.item(4)?;
+    let kept = upload(&office, "kept.pdf", PDF).await?;
+    let orphan = upload(&office, "orphan.pdf", PDF).await?;
+    let task = shared::ids::TaskId::new_v7();
+    let mut client = Client::new(office.clone());
+    client
+        .applied(Mutation::CreateTask {
+            id: task,
+            item: item4.id,
+            title: "有佐证的任务".into(),
+            owner: item4.lead_units[0],
+            column: shared::board::Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: None,
+            at: AT,
+        })
+        .await?;
+    client
+        .applied(Mutation::AttachFile(Attach {
+            id: kept.id,
+            item: item4.id,
+            to: AttachedTo::Task(task),
+            name: String::new(),
+            size: 0,
+            at: AT,
+        }))
+        .await?;
+    // Both a fortnight old.
+    let db = e2e::sync_client::ServerDb::open(&server).await?;
+    sqlx::query("UPDATE upload SET at = at - 1209600000")
+        .execute(&db.pool)
+        .await?;
+    db.pool.close().await;
+    let uploads = server.data_path().join("uploads");
+    ensure!(uploads.join(orphan.id.to_string()).exists());
+    let (dir, url) = server.kill();
+    let server = Server::start_in(
+        ServerOptions {
+            store,
+            reminders: true,
+            database_url: url.clone(),
+            ..Default::default()
+        },
+        dir,
+        url,
+    )
+    .await?;
+    let db = e2e::sync_client::ServerDb::open(&server).await?;
+    let mut left: Vec<String> = vec![];
+    for _ in 0..50 {
+        left = sqlx::query_scalar("SELECT id FROM upload")
+            .fetch_all(&db.pool)
+            .await?;
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(left == vec![kept.id.to_string()], "left: {left:?}");
+    let uploads = server.data_path().join("uploads");
+    ensure!(
+        !uploads.join(orphan.id.to_string()).exists(),
+        "the file stays"
+    );
+    ensure!(uploads.join(kept.id.to_string()).exists());
+    let office = Session::login(&server, "office").await?;
+    ensure!(status_of(&office, &format!("/api/attachments/{}", kept.id)).await? == 200);
+    Ok(())
+}
+
+on_both_stores!(orphaned_uploads_are_swept);
 on_both_stores!(
     uploads_and_attachments,
     daily_reminders,
