@@ -59,6 +59,13 @@ fn Header() -> impl IntoView {
             .flatten()
             .is_some_and(|m| matches!(m.role, Role::Office | Role::Leader))
     };
+    let inspects = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| m.role == Role::Supervisor)
+    };
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Zh {
             Lang::En
@@ -81,6 +88,7 @@ fn Header() -> impl IntoView {
                 <A href="/units">{t(W::Units)}</A>
                 {move || supervises().then(|| view! { <A href="/supervision">{tr("督查", "Supervision")}</A> })}
                 <A href="/bulletins">{tr("通报", "Bulletins")}</A>
+                {move || inspects().then(|| view! { <A href="/inspections">{tr("视察", "Inspections")}</A> })}
                 {move || is_office().then(|| view! {
                     <A href="/admin/users">{t(W::Accounts)}</A>
                     <A href="/admin/audit">{t(W::AuditLog)}</A>

@@ -244,6 +244,28 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     sync_settled(&office).await?;
     let bulletin_url = office.client.current_url().await?.to_string();
     office.screenshot("office-bulletin-desktop").await?;
+    // Printed, only the bulletin itself is on the page: no header, no buttons.
+    office
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "media": "print" }),
+        )
+        .await?;
+    assert!(
+        !office
+            .find(Locator::Css("header.top"))
+            .await?
+            .is_displayed()
+            .await?,
+        "the header prints"
+    );
+    office.screenshot("office-bulletin-print").await?;
+    office
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "media": "" }),
+        )
+        .await?;
 
     // The unit reads it and marks it read; the office sees the unit among the readers.
     unit.client.goto(&bulletin_url).await?;
@@ -281,7 +303,76 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
             xpath_literal(LEAD)
         )))
         .await?;
+    // The office takes two points off, with a reason shown in the unit's row.
+    click(&office, "button", &format!("调整分数：{LEAD}")).await?;
+    named(&office, "input", "调整分值")
+        .await?
+        .send_keys("-2")
+        .await?;
+    named(&office, "textarea", "调整原因")
+        .await?
+        .send_keys("工作方案逾期未报送，经督办仍未整改")
+        .await?;
+    click(&office, "button", "保存调整").await?;
+    office
+        .find(Locator::XPath(&format!(
+            "//tr[@data-unit={}][contains(., '-2 工作方案逾期未报送，经督办仍未整改')]",
+            xpath_literal(LEAD)
+        )))
+        .await?;
     office.screenshot("office-assessment-desktop").await?;
+    sync_settled(&office).await?;
+
+    // The ledger export the dashboard links to downloads as of the chosen date.
+    office
+        .client
+        .goto(&format!("{}/supervision?as_of={AS_OF}", server.url))
+        .await?;
+    let href = named(&office, "a", "导出台账")
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(href, format!("/api/export/ledger.xlsx?as_of={AS_OF}"));
+    let res = office_api.api.get(&href).await?;
+    assert!(res.status().is_success(), "{href}: {}", res.status());
+
+    // 区人大 records an inspection of items 4 and 5; everyone sees it.
+    let npc = Browser::start(DESKTOP, false).await?;
+    npc.login(&server.url, "npc", DEMO_PASSWORD).await?;
+    npc.client
+        .goto(&format!("{}/inspections", server.url))
+        .await?;
+    let date = named(&npc, "input", "视察日期").await?;
+    npc.client
+        .execute(
+            "const el = arguments[0]; el.value = '2014-05-20'; el.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![serde_json::to_value(&date)?],
+        )
+        .await?;
+    for n in ["4", "5"] {
+        let check = npc
+            .find(Locator::Css(&format!("input[name=items][value='{n}']")))
+            .await?;
+        npc.scroll_to(&check).await?;
+        check.click().await?;
+    }
+    named(&npc, "textarea", "视察情况")
+        .await?
+        .send_keys("试点公司清产核资已启动，建议加快制定扶持办法。")
+        .await?;
+    click(&npc, "button", "记录视察").await?;
+    npc.wait_for_text("视察记录已保存").await?;
+    sync_settled(&npc).await?;
+    npc.screenshot("office-inspections-desktop").await?;
+    npc.close().await?;
+    unit.client
+        .goto(&format!("{}/inspections", server.url))
+        .await?;
+    unit.find(Locator::XPath(
+        "//li[contains(@class,'inspection-row')][contains(., '2014年5月20日')][contains(., '建议加快制定扶持办法')]",
+    ))
+    .await?;
 
     // On a phone: the same screens fit 390 px without sideways scrolling.
     let phone = Browser::start(PHONE, true).await?;

@@ -41,6 +41,7 @@ pub fn AssessmentPage() -> impl IntoView {
         let my_unit = me.map(|m| m.unit);
         let l = lang.get();
         let d = as_of.get();
+        let end = shared::op::end_of_day(d);
         sync.view.with(|s| {
             let scores = assess(s, d);
             let rows = scores
@@ -54,9 +55,16 @@ pub fn AssessmentPage() -> impl IntoView {
                     let adj_list = (!adjustments.is_empty()).then(|| {
                         view! {
                             <ul class="adjustments">
-                                {adjustments.into_iter().map(|a| view! {
-                                    <li>{format!("{:+}", a.points)}" "{a.reason}
-                                        <span class="meta">" · "{a.by_name}" · "{datetime(a.at.0, l)}</span></li>
+                                {adjustments.into_iter().map(|a| {
+                                    // assess() counts an adjustment from the day it was made, so a
+                                    // later one is listed but said not to count on this date.
+                                    let later = a.at > end;
+                                    view! {
+                                        <li class:later=later>{format!("{:+}", a.points)}" "{a.reason}
+                                            <span class="meta">" · "{a.by_name}" · "{datetime(a.at.0, l)}</span>
+                                            {later.then(|| view! { <span class="meta">{tr("（晚于查看日期，不计入此日得分）", " (made after the as-of date: not counted)")}</span> })}
+                                        </li>
+                                    }
                                 }).collect_view()}
                             </ul>
                         }
@@ -174,8 +182,10 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
                 <h2>{tr("调整分数", "Adjust score")}" · "{name.clone()}</h2>
                 <label>
                     <span>{tr("调整分值（正数加分，负数扣分）", "Points (negative to take off)")}</span>
+                    // No value written back: a lone "-" reads as "" in a number input, and
+                    // writing that back would wipe the sign being typed.
                     <input type="number" name="points" min=-MAX_ADJUSTMENT max=MAX_ADJUSTMENT step="1"
-                        aria-label=tr("调整分值", "Points") prop:value=move || points.get()
+                        aria-label=tr("调整分值", "Points")
                         on:input=move |ev| points.set(event_target_value(&ev))/>
                 </label>
                 <label>

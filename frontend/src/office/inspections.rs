@@ -40,10 +40,10 @@ pub fn InspectionsPage() -> impl IntoView {
             }
             all.into_iter()
                 .map(|x| {
-                    let items = x
-                        .items
-                        .iter()
-                        .filter_map(|i| s.item(*i))
+                    let mut inspected: Vec<_> = x.items.iter().filter_map(|i| s.item(*i)).collect();
+                    inspected.sort_by_key(|i| i.number);
+                    let items = inspected
+                        .into_iter()
                         .map(|i| {
                             let n = i.number;
                             view! { <A href=format!("/items/{n}") attr:class="chip" attr:title=i.title.clone()>{n}</A> }
