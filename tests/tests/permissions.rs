@@ -163,6 +163,7 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
 const ENDPOINTS: &[(&str, &str, &str)] = &[
     // method route                           off  lead own  coop other ldr  sup  anon dis
     ("GET",  "/health",                      "200 200  200  200  200   200  200  200  200"),
+    ("GET",  "/openapi.json",                "200 200  200  200  200   200  200  200  200"),
     ("GET",  "/auth/demo-accounts",          "200 200  200  200  200   200  200  200  200"),
     ("GET",  "/auth/me",                     "200 200  200  200  200   200  200  401  401"),
     ("POST", "/auth/password",               "400 400  400  400  400   400  400  401  401"),
