@@ -136,6 +136,36 @@ pub struct Task {
     /// any date.
     #[serde(default)]
     pub done_at: Option<Millis>,
+    /// Progress as reported over time, (when, percent), oldest first, at most
+    /// `MAX_PROGRESS_LOG`: what a past date's status and bulletin read.
+    #[serde(default)]
+    pub progress_log: Vec<(Millis, u8)>,
+}
+
+/// Most progress reports a task keeps; the oldest go first.
+pub const MAX_PROGRESS_LOG: usize = 100;
+
+impl Task {
+    /// Its progress as it stood at `at` (0 before the first report). Cards from before the log
+    /// existed have only their current progress.
+    pub fn progress_at(&self, at: Millis) -> u8 {
+        if self.progress_log.is_empty() {
+            return self.progress;
+        }
+        self.progress_log
+            .iter()
+            .rev()
+            .find(|(when, _)| *when <= at)
+            .map_or(0, |(_, p)| *p)
+    }
+
+    /// Sets its progress at `at`, keeping the log.
+    pub fn report_progress(&mut self, progress: u8, at: Millis) {
+        self.progress = progress;
+        self.progress_log.push((at, progress));
+        let excess = self.progress_log.len().saturating_sub(MAX_PROGRESS_LOG);
+        self.progress_log.drain(..excess);
+    }
 }
 
 /// A comment on an item, or on one of its tasks.

@@ -514,6 +514,11 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 created_at: *at,
                 updated_at: *at,
                 done_at: (*column == Column::Done).then_some(*at),
+                progress_log: if *column == Column::Done {
+                    vec![(*at, 100)]
+                } else {
+                    vec![]
+                },
             };
             Ok(vec![put(state, Entity::Task(task))])
         }
@@ -630,7 +635,7 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             if *progress > 100 {
                 return Err(Rejection::Invalid("进度应在0到100之间".into()));
             }
-            t.progress = *progress;
+            t.report_progress(*progress, mutation_time(m));
         }
         Mutation::AssignTask { owner, .. } => t.owner = *owner,
         Mutation::MoveTask {
@@ -644,8 +649,8 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             }
             t.column = *column;
             t.sort_key = sort_key.clone();
-            if *column == Column::Done {
-                t.progress = 100;
+            if *column == Column::Done && t.progress != 100 {
+                t.report_progress(100, mutation_time(m));
             }
         }
         Mutation::SetTaskBlocked { reason, .. } => {

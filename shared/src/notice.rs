@@ -275,6 +275,16 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
             _ => {}
         }
     }
+    // What has been dealt with needs no reading: a version the office has reviewed, a
+    // difficulty it has taken up.
+    for n in &mut out {
+        let dealt_with = match n.kind {
+            NoticeKind::AwaitingReview => reviewed(state, &n.key),
+            NoticeKind::Difficulty if office => taken_up(state, &n.key),
+            _ => false,
+        };
+        n.read |= dealt_with;
+    }
     // A bulletin is read once anyone of the unit has marked it read (通报已阅 is per unit).
     for n in &mut out {
         if n.kind == NoticeKind::Bulletin
@@ -289,6 +299,35 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
     }
     out.sort_by(|a, b| b.at.cmp(&a.at).then(a.key.cmp(&b.key)));
     out
+}
+
+/// Whether the submission version a `submission/<id>/<n>` key names has been reviewed.
+fn reviewed(state: &State, key: &str) -> bool {
+    let mut parts = key.split('/').skip(1);
+    let (Some(id), Some(n)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(id), Ok(n)) = (id.parse(), n.parse::<u32>()) else {
+        return false;
+    };
+    match state.get(&EntityKey::submission(id)) {
+        Some(Entity::Submission(s)) => s
+            .versions
+            .iter()
+            .any(|v| v.number == n && v.review.is_some()),
+        _ => false,
+    }
+}
+
+/// Whether the difficulty a `difficulty/<id>` key names is no longer waiting for the office.
+fn taken_up(state: &State, key: &str) -> bool {
+    let Some(Ok(id)) = key.strip_prefix("difficulty/").map(str::parse) else {
+        return false;
+    };
+    matches!(
+        state.get(&EntityKey::difficulty(id)),
+        Some(Entity::Difficulty(d)) if d.state != crate::difficulty::DifficultyState::Open
+    )
 }
 
 /// Unread count.

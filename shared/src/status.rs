@@ -182,6 +182,7 @@ pub fn status_of_item(state: &State, item: ItemId, as_of: NaiveDate) -> ItemStat
             if t.column == Column::Done && task_done_at(&t).is_some_and(|d| d > end) {
                 t.column = Column::InProgress;
             }
+            t.progress = t.progress_at(end);
             t
         })
         .collect();
@@ -353,6 +354,7 @@ mod tests {
             created_at: Millis(0),
             updated_at: Millis(0),
             done_at: None,
+            progress_log: vec![],
         }
     }
 

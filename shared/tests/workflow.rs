@@ -361,6 +361,9 @@ fn status_as_of_a_past_date_uses_the_records_of_that_day() {
             .iter()
             .any(|r| matches!(r, Reason::OverdueTasks { .. }))
     );
+    // Progress too is read as it was reported by then.
+    assert_eq!(w.status(day(4, 19)).progress, 0);
+    assert_eq!(w.status(day(4, 21)).progress, 100);
     // Before the task existed it counted for nothing.
     assert!(
         !w.status(day(3, 24))
