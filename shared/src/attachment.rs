@@ -90,6 +90,9 @@ pub struct Attachment {
     pub at: Millis,
     /// Removed attachments stay on record (and on disk) but are hidden.
     pub removed: bool,
+    /// For evidence on a submission: the submission's unit, which sees it whoever uploaded it.
+    #[serde(default)]
+    pub for_unit: Option<UnitId>,
 }
 
 fn check_target(
@@ -175,6 +178,13 @@ impl Op for Attach {
             by_name: actor.name.clone(),
             at: self.at,
             removed: false,
+            for_unit: match self.to {
+                AttachedTo::Submission(id) => match state.get(&EntityKey::submission(id)) {
+                    Some(Entity::Submission(sub)) => Some(sub.unit),
+                    _ => None,
+                },
+                AttachedTo::Task(_) => None,
+            },
         };
         Ok(vec![put(state, Entity::Attachment(a))])
     }

@@ -421,7 +421,7 @@ impl Entity {
             // Evidence for a work plan or report goes to the office with it, as paper would;
             // evidence on a card is as public as the card.
             Entity::Attachment(a) if matches!(a.to, AttachedTo::Submission(_)) => {
-                Visibility::Unit(a.unit)
+                Visibility::Unit(a.for_unit.unwrap_or(a.unit))
             }
             Entity::Bulletin(b) => b.visibility(),
             Entity::Adjustment(a) => a.visibility(),
