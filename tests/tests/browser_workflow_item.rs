@@ -3,7 +3,8 @@
 //! the office returns it with a comment; the unit sees the comment and resubmits; the office
 //! accepts; both versions stay readable. A leader on a 390×844 phone writes an instruction, the
 //! lead unit acknowledges and answers, the leader sees the answer. A unit raises a difficulty
-//! and the office resolves it. Screenshots at desktop and phone size in target/screenshots/.
+//! and the office resolves it; 区人大 publishes an evaluation the unit then reads. Screenshots
+//! at desktop and phone size in target/screenshots/.
 
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
@@ -359,6 +360,24 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     lead.find(Locator::XPath("//span[normalize-space(.)='已解决']"))
         .await?;
 
+    // 区人大 evaluates the item and publishes; the lead unit sees it.
+    let npc = Browser::start(DESKTOP, false).await?;
+    npc.login(&base, "npc", DEMO_PASSWORD).await?;
+    open(&npc, &base, "/items/4/evaluations").await?;
+    field(&npc, "4分").await?.click().await?;
+    type_into(&npc, "评议意见", "试点推进有力，财务公开仍需加强。").await?;
+    click(&npc, "发布评议").await?;
+    npc.client.accept_alert().await?;
+    npc.wait_for_text("评议已发布").await?;
+    settled(&npc).await?;
+    open(&lead, &base, "/items/4/evaluations").await?;
+    lead.find(Locator::XPath(
+        "//li[contains(@class,'evaluation')][contains(.,'试点推进有力，财务公开仍需加强。')]//*[@aria-label='评分4分']",
+    ))
+    .await?;
+    lead.screenshot("workflow-evaluation-desktop").await?;
+
+    npc.close().await?;
     lead.close().await?;
     office.close().await?;
     leader.close().await

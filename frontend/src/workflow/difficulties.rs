@@ -146,11 +146,17 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
         let d = diff.get()?;
         Some(cx.sync.view.with(|s| {
             let unit = unit_name(s, d.unit);
+            // A demo account is often named after its unit: say the name once then.
+            let who = if unit == d.raised_by_name || unit.is_empty() {
+                d.raised_by_name.clone()
+            } else {
+                format!("{unit} · {}", d.raised_by_name)
+            };
             let task = d.task.and_then(|t| s.task(t)).map(|t| t.title.clone());
             let assigned: Vec<String> = d.assigned.iter().map(|u| unit_name(s, *u)).collect();
             let stale = d.resolved_at.is_none() && d.age_days(today()) > shared::difficulty::STALE_DAYS;
             let age = match d.resolved_at {
-                Some(at) => pick(l, format!("{}解决", i18n::datetime(at.0, l)), format!("resolved {}", i18n::datetime(at.0, l))),
+                Some(at) => pick(l, format!("{} 解决", i18n::datetime(at.0, l)), format!("resolved {}", i18n::datetime(at.0, l))),
                 None => {
                     let n = d.age_days(today());
                     pick(l, format!("已{n}天"), format!("open {n} days"))
@@ -162,7 +168,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
                     <span class=state_class(d.state)>{state_name(d.state, en)}</span>
                     <span class="age" class:stale=stale>{age}</span>
                 </div>
-                <p class="muted">{unit}" · "{d.raised_by_name.clone()}" · "{i18n::datetime(d.raised_at.0, l)}</p>
+                <p class="muted">{who}" · "{i18n::datetime(d.raised_at.0, l)}</p>
                 {task.map(|t| view! { <p class="muted">{pick(l, "相关任务：", "Task: ")}{t}</p> })}
                 {(!d.detail.is_empty()).then(|| view! { <p class="pre">{d.detail.clone()}</p> })}
                 {(!assigned.is_empty()).then(|| view! {

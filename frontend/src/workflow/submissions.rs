@@ -311,6 +311,10 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
         let l = cx.lang.get();
         sub.with(|s| {
             let s = s.as_ref()?;
+            // Once submitted, the text is the latest version's, shown open in the list below.
+            if !s.editable() {
+                return None;
+            }
             let draft = s.state == SubmissionState::Draft;
             Some(view! {
                 <section class="submission-text" aria-label=pick(l, "报送内容", "Text")>
@@ -409,11 +413,21 @@ fn version_view(kind: SubmissionKind, v: Version, last: usize, l: Lang) -> impl 
         } else {
             "review returned"
         };
+        let verdict = if r.accepted {
+            pick(l, "已通过", "Accepted")
+        } else {
+            pick(l, "退回修改", "Returned")
+        };
+        let comment = (!r.comment.is_empty()).then(|| {
+            view! {
+                <strong>{pick(l, "审核意见", "Comments")}</strong>
+                <p class="pre">{r.comment.clone()}</p>
+            }
+        });
         view! {
             <div class=class>
-                <strong>{pick(l, "审核意见", "Comments")}</strong>
-                <p class="pre">{if r.comment.is_empty() { "—".to_string() } else { r.comment }}</p>
-                <small>{r.by_name}" · "{i18n::datetime(r.at.0, l)}</small>
+                {comment}
+                <small>{verdict}" · "{r.by_name}" · "{i18n::datetime(r.at.0, l)}</small>
             </div>
         }
     });

@@ -209,7 +209,9 @@ pub fn Timeline(
                             .map(|d| {
                                 let mark = Mark::of(d, as_of);
                                 let text = format!("{} {} {}", what(d, l), i18n::date(d.date, l), mark.name(l));
-                                let left = f64::from(d.date.day() - 1) * 100.0 / f64::from(days_in(*m));
+                                // The marker's centre on the middle of its day.
+                                let left = (f64::from(d.date.day()) - 0.5) * 100.0
+                                    / f64::from(days_in(*m));
                                 view! {
                                     <span class=format!("tl-mark {}", mark.class()) role="img"
                                         aria-label=text.clone() title=text style:left=format!("{left:.1}%")></span>
