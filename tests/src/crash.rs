@@ -137,9 +137,12 @@ pub async fn crash_cycles(opts: &CrashOptions) -> anyhow::Result<CrashReport> {
                         at: Millis(0),
                     });
                 }
-                flush(&lead, tab, acked).await?;
+                let reached = flush(&lead, tab, acked).await?;
                 drop(guard);
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                // While the server is down the outbox grows, as a browser's does while the user
+                // works on; more slowly, so a long run's final drain stays a few batches.
+                let pause = if reached { 5 } else { 50 };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
             }
             anyhow::Ok(())
         }));
