@@ -268,7 +268,17 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .await?;
 
     // The unit reads it and marks it read; the office sees the unit among the readers.
-    unit.client.goto(&bulletin_url).await?;
+    // It reaches the unit as a notification; opening that opens the bulletin.
+    unit.client.goto(&format!("{}/notices", server.url)).await?;
+    let open = unit
+        .find(Locator::XPath(
+            "//li[contains(@class,'notice-row') and contains(@class,'unread')][contains(., '关于2014年第一季度重点改革工作进展情况的通报')]//button[contains(@class,'notice-open')]",
+        ))
+        .await?;
+    unit.scroll_to(&open).await?;
+    open.click().await?;
+    named(&unit, "button", "标为已读").await?;
+    assert_eq!(unit.client.current_url().await?.as_str(), bulletin_url);
     click(&unit, "button", "标为已读").await?;
     unit.wait_for_text("本单位已阅").await?;
     sync_settled(&unit).await?;
