@@ -101,11 +101,14 @@ impl Sync {
     /// then the first pull, pokes, and a 60-second safety-net pull.
     pub fn start(self, actor: Actor) {
         self.actor.set_value(Some(actor.clone()));
+        // Pokes only once the saved copy (and its cookie) is in: a pull sent before that
+        // carries no cookie, so it is a full reset — every entity sent again and rewritten to
+        // IndexedDB — and the board waits for it.
         spawn_local(async move {
             self.restore(&actor).await;
             self.kick();
+            self.listen().await;
         });
-        spawn_local(self.listen());
         spawn_local(async move {
             loop {
                 gloo_timers::future::sleep(Duration::from_secs(60)).await;

@@ -23,10 +23,47 @@ pub struct Options {
     pub smoke: bool,
 }
 
+/// A part of the bench that `--only` can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Bytes of the app shell.
+    FirstLoad,
+    /// The board in headless Chromium.
+    Board,
+    /// The backend scenarios on SQLite.
+    Sqlite,
+    /// The backend scenarios on PostgreSQL.
+    Postgres,
+}
+
+/// Which parts run: all, or only those `--only` named.
+struct Only<'a>(&'a [Part]);
+
+impl Only<'_> {
+    fn runs(&self, part: Part) -> bool {
+        self.0.is_empty() || self.0.contains(&part)
+    }
+}
+
 const DBS: [&str; 2] = ["sqlite", "postgres"];
 
 pub fn bench(ws: &Workspace, opts: &Options) -> Result<()> {
-    let mut steps = Steps::new(8);
+    bench_only(ws, opts, &[])
+}
+
+/// The bench, only the parts in `only` (empty: all), for iterating on one figure without the
+/// ten-minute run; those results go to `results-only.json`.
+pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
+    let only = Only(only);
+    let backend_parts = [Part::Sqlite, Part::Postgres];
+    let needs_pg = only.runs(Part::Postgres);
+    let steps_total = 3
+        + usize::from(needs_pg)
+        + [Part::FirstLoad, Part::Board, Part::Sqlite, Part::Postgres]
+            .iter()
+            .filter(|p| only.runs(**p))
+            .count();
+    let mut steps = Steps::new(steps_total);
     steps.step("wasm32 target", toolchain::ensure_wasm_target)?;
     let site = steps.step("build the site", || build::build_site(ws))?;
     let profile = if opts.smoke { "debug" } else { "release" };
@@ -49,7 +86,11 @@ pub fn bench(ws: &Workspace, opts: &Options) -> Result<()> {
         util::run(&mut cmd)
     })?;
     let bin_dir = ws.target_dir.join(profile);
-    let postgres = steps.step("throwaway PostgreSQL", || Postgres::start(&ws.tmp_dir()))?;
+    let postgres = if needs_pg {
+        Some(steps.step("throwaway PostgreSQL", || Postgres::start(&ws.tmp_dir()))?)
+    } else {
+        None
+    };
     let tmp = ws.tmp_dir();
     fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let loadgen = |args: &[&str], env: &[(&str, &Path)]| -> Result<Value> {
@@ -66,9 +107,11 @@ pub fn bench(ws: &Workspace, opts: &Options) -> Result<()> {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        if let Some(pg) = &postgres {
+            cmd.env("REFORMBOARD_TEST_PG", pg.url());
+        }
         cmd.env("REFORMBOARD_BIN", bin_dir.join("reformboard"))
             .env("REFORMBOARD_SITE_DIR", &site)
-            .env("REFORMBOARD_TEST_PG", postgres.url())
             .env("TMPDIR", &tmp)
             .stderr(Stdio::inherit());
         let out = util::output(&mut cmd)?;
@@ -78,35 +121,50 @@ pub fn bench(ws: &Workspace, opts: &Options) -> Result<()> {
             .context("the load generator printed nothing")?;
         serde_json::from_str(line).with_context(|| format!("load generator output: {line}"))
     };
-    let first_load = steps.step("first load", || loadgen(&["first-load"], &[]))?;
+    let skipped = || json!({ "why_null": "not run (--only)" });
+    let first_load = if only.runs(Part::FirstLoad) {
+        steps.step("first load", || loadgen(&["first-load"], &[]))?
+    } else {
+        json!({ "first_load": skipped() })
+    };
     // The render needs Chromium; without it the bench still reports everything else.
-    let render = steps.step("board render in headless Chromium", || {
-        let measured = chromium::ensure().and_then(|b| {
-            loadgen(
-                &["board-render"],
-                &[("CHROMIUM", &b.chromium), ("CHROMEDRIVER", &b.chromedriver)],
-            )
-        });
-        match measured {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                say(format!("board render not measured: {e:#}"));
-                Ok(json!({ "board_render_ms": { "why_null": format!("{e:#}") } }))
+    let render = if only.runs(Part::Board) {
+        steps.step("board render in headless Chromium", || {
+            let measured = chromium::ensure().and_then(|b| {
+                loadgen(
+                    &["board-render"],
+                    &[("CHROMIUM", &b.chromium), ("CHROMEDRIVER", &b.chromedriver)],
+                )
+            });
+            match measured {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    say(format!("board render not measured: {e:#}"));
+                    Ok(json!({ "board_render_ms": { "why_null": format!("{e:#}") } }))
+                }
             }
-        }
-    })?;
-    let sqlite = steps.step("scenarios on SQLite", || {
-        loadgen(&["store", "--store", "sqlite"], &[])
-    })?;
-    let pg = steps.step("scenarios on PostgreSQL", || {
-        loadgen(&["store", "--store", "postgres"], &[])
-    })?;
+        })?
+    } else {
+        json!({ "board_render_ms": skipped() })
+    };
+    let mut stores = Vec::new();
+    for (part, db) in backend_parts.into_iter().zip(DBS) {
+        stores.push(if only.runs(part) {
+            steps.step(&format!("scenarios on {db}"), || {
+                loadgen(&["store", "--store", db], &[])
+            })?
+        } else {
+            Value::Null
+        });
+    }
     drop(postgres);
 
-    let results = assemble(first_load, render, &[sqlite, pg], opts.smoke, &ws.root)?;
+    let results = assemble(first_load, render, &stores, opts.smoke, &ws.root)?;
     let dir = ws.target_dir.join("bench");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let file = dir.join(if opts.smoke {
+    let file = dir.join(if !only.0.is_empty() {
+        "results-only.json"
+    } else if opts.smoke {
         "results-smoke.json"
     } else {
         "results.json"

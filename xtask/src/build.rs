@@ -79,8 +79,9 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
         .typescript(false)
         // Without the default path, `init()` has no URL to fetch the wasm from.
         .omit_default_module_path(false)
-        // The name section is for debuggers; it makes the download ~60% bigger.
-        .remove_name_section(true);
+        // The name section is for debuggers and profilers; it makes the download ~60% bigger,
+        // so it stays only when asked for (`REFORMBOARD_WASM_NAMES=1`, to profile the app).
+        .remove_name_section(!keep_names());
     let start = Instant::now();
     bindgen
         .generate(&pkg)
@@ -103,6 +104,10 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     fs::rename(&fresh, site)
         .with_context(|| format!("moving {} to {}", fresh.display(), site.display()))?;
     Ok(build_id)
+}
+
+fn keep_names() -> bool {
+    std::env::var_os("REFORMBOARD_WASM_NAMES").is_some_and(|v| v == "1")
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<()> {
@@ -193,6 +198,7 @@ fn inputs_stamp(wasm: &Path, static_dir: &Path) -> Result<String> {
         let path = static_dir.join(&rel);
         hash.write(&fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
     }
+    hash.write(&[u8::from(keep_names())]);
     if let Ok(meta) = std::env::current_exe().and_then(fs::metadata) {
         hash.write(&meta.len().to_le_bytes());
         if let Ok(modified) = meta.modified() {

@@ -55,6 +55,10 @@ enum Task {
         /// Toy sizes on the debug build: seconds, to check the bench works.
         #[arg(long)]
         smoke: bool,
+        /// Run only these parts (repeatable or comma-separated): first-load, board, sqlite,
+        /// postgres. The results go to target/bench/results-only.json.
+        #[arg(long, value_delimiter = ',', value_enum)]
+        only: Vec<bench::Part>,
     },
     /// Only the schemathesis step of `test`: fuzz the debug backend against its OpenAPI
     /// document as each role (build it first: `cargo build -p backend`).
@@ -114,7 +118,7 @@ fn run_task(task: Task) -> Result<()> {
                 cargo_test_args: args,
             },
         ),
-        Task::Bench { smoke } => bench::bench(&ws, &bench::Options { smoke }),
+        Task::Bench { smoke, only } => bench::bench_only(&ws, &bench::Options { smoke }, &only),
         Task::Schemathesis => schemathesis::run(&ws),
         Task::Torture { minutes } => torture::run(&ws, torture::Kind::Torture, minutes, None),
         Task::Soak { minutes, clients } => torture::run(&ws, torture::Kind::Soak, minutes, clients),

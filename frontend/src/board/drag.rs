@@ -13,15 +13,29 @@ use web_sys::{Element, HtmlElement, PointerEvent};
 /// Pixels the pointer must travel before a press becomes a drag.
 const THRESHOLD: f64 = 6.0;
 
-/// Where a card would land: lane (item), column and index among the column's other cards.
+/// Where a card would land: lane (item), column and place among the column's other cards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
     /// The lane's item.
     pub item: ItemId,
     /// Column.
     pub column: Column,
-    /// Index among the other cards of that column (`usize::MAX`: at the end).
-    pub index: usize,
+    /// Where in the column.
+    pub place: Place,
+}
+
+/// A place in a column, named by a neighbouring card rather than an index: long columns render
+/// only the cards near the viewport, so the DOM does not know indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Just above this card.
+    Before(TaskId),
+    /// Just below this card.
+    After(TaskId),
+    /// Last (an empty column).
+    End,
+    /// Last, dropped on the column's tab (phones show one column at a time).
+    Tab,
 }
 
 struct Active {
@@ -179,7 +193,7 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
         return Some(Target {
             item,
             column,
-            index: usize::MAX,
+            place: Place::Tab,
         });
     }
     let col_el = under.closest("[data-drop-column]").ok().flatten()?;
@@ -188,9 +202,10 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
     if lane != item {
         return None;
     }
-    // Index: the number of other cards in the column whose middle is above the pointer.
+    // The first rendered card (other than the lifted one) whose middle is below the pointer;
+    // the cards around the pointer are always rendered, as it is in the viewport.
     let cards = col_el.query_selector_all("[data-task-id]").ok()?;
-    let mut index = 0;
+    let mut place = Place::End;
     for i in 0..cards.length() {
         let Some(card) = cards.item(i).and_then(|n| n.dyn_into::<HtmlElement>().ok()) else {
             continue;
@@ -204,14 +219,23 @@ fn hit_test(x: f64, y: f64, item: ItemId) -> Option<Target> {
         {
             continue;
         }
+        let Some(id) = card
+            .get_attribute("data-task-id")
+            .and_then(|v| v.parse::<TaskId>().ok())
+        else {
+            continue;
+        };
         let rect = card.get_bounding_client_rect();
         if y > rect.top() + rect.height() / 2.0 {
-            index += 1;
+            place = Place::After(id);
+        } else {
+            place = Place::Before(id);
+            break;
         }
     }
     Some(Target {
         item,
         column,
-        index,
+        place,
     })
 }

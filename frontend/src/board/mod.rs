@@ -6,12 +6,13 @@ pub mod detail;
 pub mod drag;
 pub mod filters;
 pub mod model;
+pub mod window;
 
 use crate::i18n::{self, Lang, W, lang};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::{focus_later, now, today};
-use drag::{Drag, Target};
+use drag::{Drag, Place, Target};
 use filters::{Filters, use_filters};
 use leptos::prelude::*;
 use model::{CardFace, Lane, Scope, column_index, faces, key_at, lanes};
@@ -20,6 +21,8 @@ use shared::ids::{ItemId, TaskId};
 use shared::mutation::Mutation;
 use shared::permission::Relation;
 use std::collections::HashMap;
+use wasm_bindgen::JsCast;
+use window::{Heights, OVERSCAN, Row, Span};
 
 /// Per-board UI state shared by its parts.
 #[derive(Clone, Copy)]
@@ -30,12 +33,26 @@ struct BoardCtx {
     drag: Drag,
     menu: RwSignal<Option<TaskId>>,
     open: RwSignal<Option<TaskId>>,
+    /// The card that last had focus or was moved by keyboard or menu: it stays rendered
+    /// wherever the viewport is, so focus is never lost to a card scrolled out of the window.
+    keep: RwSignal<Option<TaskId>>,
+    /// Bumped when the page scrolls or resizes or another column shows: long columns then
+    /// work out which of their cards are near the viewport.
+    viewport: RwSignal<u64>,
+    /// Measured card heights, shared by the columns (a card keeps its height when it moves).
+    heights: StoredValue<Heights>,
+    /// Bumped when a measurement changed a height.
+    measured: RwSignal<u64>,
+    /// The CSS gap between cards, in pixels.
+    gap: StoredValue<f64>,
 }
 
 impl BoardCtx {
     /// Moves `id` to `index` of `column` in its lane: one `MoveTask` with a fractional key.
     fn move_to(self, id: TaskId, item: ItemId, column: Column, index: usize) {
         let sync = self.sync;
+        // Focus follows the card (below), so it must render even far from the viewport.
+        self.keep.set(Some(id));
         let others: Vec<TaskId> = self.lanes.with_untracked(|ls| {
             ls.iter()
                 .find(|l| l.item == item)
@@ -58,6 +75,30 @@ impl BoardCtx {
             at: now(),
         });
         focus_later(format!("[data-task-id='{id}'] .card-open"));
+    }
+
+    /// Moves `id` where a drag dropped it.
+    fn move_to_place(self, id: TaskId, t: Target) {
+        let index = self.lanes.with_untracked(|ls| {
+            let others: Vec<TaskId> = ls
+                .iter()
+                .find(|l| l.item == t.item)
+                .map(|l| {
+                    l.columns[column_index(t.column)]
+                        .iter()
+                        .copied()
+                        .filter(|x| *x != id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let at = |x: TaskId| others.iter().position(|o| *o == x);
+            match t.place {
+                Place::Before(x) => at(x).unwrap_or(others.len()),
+                Place::After(x) => at(x).map_or(others.len(), |i| i + 1),
+                Place::End | Place::Tab => others.len(),
+            }
+        });
+        self.move_to(id, t.item, t.column, index);
     }
 
     /// Where `id` is: lane, column and index.
@@ -113,9 +154,32 @@ pub fn Board(scope: Scope) -> impl IntoView {
         drag: Drag::new(),
         menu: RwSignal::new(None),
         open: RwSignal::new(None),
+        keep: RwSignal::new(None),
+        viewport: RwSignal::new(0),
+        heights: StoredValue::new(Heights::default()),
+        measured: RwSignal::new(0),
+        gap: StoredValue::new(0.0),
     };
     provide_context(ctx);
     let active = RwSignal::new(Column::NotStarted);
+    let bump = move || ctx.viewport.update(|n| *n += 1);
+    let listeners = StoredValue::new_local(vec![
+        window_event_listener(leptos::ev::scroll, move |_| bump()),
+        window_event_listener(leptos::ev::resize, move |_| bump()),
+    ]);
+    on_cleanup(move || {
+        for h in listeners
+            .try_update_value(std::mem::take)
+            .unwrap_or_default()
+        {
+            h.remove();
+        }
+    });
+    // A column that was hidden (phones show one at a time) has its real position only now.
+    Effect::new(move |_| {
+        active.track();
+        bump();
+    });
     let lang = lang();
     let counts = move || {
         let mut counts = [0usize; 4];
@@ -136,7 +200,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
             {Column::ALL.into_iter().map(|c| view! {
                 <button role="tab" aria-selected=move || (active.get() == c).to_string()
                     class:active=move || active.get() == c data-drop-tab=c.slug()
-                    class:drop-over=move || ctx.drag.over.get().is_some_and(|t| t.column == c && t.index == usize::MAX)
+                    class:drop-over=move || ctx.drag.over.get().is_some_and(|t| t.column == c && t.place == Place::Tab)
                     on:click=move |_| active.set(c)>
                     {move || column_name(c, lang.get())}
                     <span class="count">{move || counts()[column_index(c)]}</span>
@@ -230,9 +294,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
                             data-drop-column=column.slug() data-lane=item.to_string()
                             aria-label=move || column_name(column, lang.get())>
                             <h3>{move || column_name(column, lang.get())}<span class="count">{move || ids.with(Vec::len)}</span></h3>
-                            <ul role="list" class="cards">
-                                <For each=move || ids.get() key=|id| *id children=move |id| view! { <Card id/> }/>
-                            </ul>
+                            <CardList ids/>
                         </section>
                     }
                 }).collect_view()}
@@ -241,8 +303,123 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
     }
 }
 
+/// A column's cards: those near the viewport, with spacers for the rest (see `window`).
 #[component]
-fn Card(id: TaskId) -> impl IntoView {
+fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
+    let ctx = use_context::<BoardCtx>().expect("CardList inside a Board");
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let span = RwSignal::new(ctx.heights.with_value(|h| {
+        Span::first(
+            ids.with_untracked(Vec::len),
+            viewport_height() + OVERSCAN,
+            h.guess(),
+        )
+    }));
+    let rows = Memo::new(move |_| {
+        ctx.measured.track();
+        let pinned: Vec<TaskId> = [ctx.keep.get(), ctx.drag.dragging.get()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let span = span.get();
+        let gap = ctx.gap.get_value();
+        ids.with(|ids| {
+            ctx.heights
+                .with_value(|h| window::rows(ids, span, &pinned, h, gap))
+        })
+    });
+    // After each render: measure the cards that rendered.
+    Effect::new(move |_| {
+        rows.track();
+        if let Some(ul) = list.get()
+            && measure(&ul, ctx)
+        {
+            ctx.measured.update(|n| *n += 1);
+        }
+    });
+    // After a scroll, a resize, new cards or new heights: which cards are near the viewport.
+    Effect::new(move |_| {
+        ctx.viewport.track();
+        ctx.measured.track();
+        let Some(ul) = list.get() else {
+            return;
+        };
+        // A hidden column (phones) has no position: it renders its first cards, ready to show.
+        let top = ul.get_bounding_client_rect().top();
+        let height = viewport_height();
+        let new = ids.with(|ids| {
+            ctx.heights.with_value(|h| {
+                Span::covering(
+                    ids.iter().map(|id| h.slot(*id)),
+                    -top - OVERSCAN,
+                    height - top + OVERSCAN,
+                )
+            })
+        });
+        if new != span.get_untracked() {
+            span.set(new);
+        }
+    });
+    let gap_height =
+        move |k: usize| rows.with(|r| format!("{}px", r.gaps.get(k).copied().unwrap_or(0.0)));
+    view! {
+        <ul role="list" class="cards" node_ref=list>
+            <For each=move || rows.with(|r| r.rows.clone()) key=|r| *r children=move |r| match r {
+                Row::Card(id) => view! { <Card id ids/> }.into_any(),
+                Row::Gap(k) => view! { <li class="spacer" aria-hidden="true" style:height=move || gap_height(k)></li> }.into_any(),
+            }/>
+        </ul>
+    }
+}
+
+fn viewport_height() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.inner_height().ok())
+        .and_then(|h| h.as_f64())
+        .unwrap_or(800.0)
+}
+
+/// Records the heights of the cards rendered in `ul`; whether any changed.
+fn measure(ul: &web_sys::HtmlUListElement, ctx: BoardCtx) -> bool {
+    let mut changed = false;
+    let gap = web_sys::window()
+        .and_then(|w| w.get_computed_style(ul).ok().flatten())
+        .and_then(|st| st.get_property_value("row-gap").ok())
+        .and_then(|g| g.trim_end_matches("px").parse::<f64>().ok())
+        .unwrap_or(0.0);
+    if (gap - ctx.gap.get_value()).abs() > 0.1 {
+        ctx.gap.set_value(gap);
+        changed = true;
+    }
+    let Ok(cards) = ul.query_selector_all(":scope > li[data-task-id]") else {
+        return changed;
+    };
+    ctx.heights.update_value(|h| {
+        for i in 0..cards.length() {
+            let Some(el) = cards
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+            else {
+                continue;
+            };
+            let Some(id) = el
+                .get_attribute("data-task-id")
+                .and_then(|v| v.parse::<TaskId>().ok())
+            else {
+                continue;
+            };
+            // Zero: a hidden column; its cards keep their last (or guessed) height.
+            let height = f64::from(el.offset_height());
+            if height > 0.0 {
+                changed |= h.record(id, height + gap);
+            }
+        }
+    });
+    changed
+}
+
+#[component]
+fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Card inside a Board");
     let sync = use_sync();
     let lang = lang();
@@ -260,7 +437,7 @@ fn Card(id: TaskId) -> impl IntoView {
         };
         if f.movable {
             ctx.drag.press(&ev, id, f.item, move |id, t: Target| {
-                ctx.move_to(id, t.item, t.column, t.index)
+                ctx.move_to_place(id, t)
             });
         }
     };
@@ -290,7 +467,10 @@ fn Card(id: TaskId) -> impl IntoView {
         <li class="card" class:overdue=move || has(|f| f.overdue) class:blocked=move || has(|f| f.blocked.is_some())
             class:flash=move || sync.recent.with(|r| r.contains(&id))
             class:lifted=move || ctx.drag.dragging.get() == Some(id)
-            data-task-id=id.to_string() on:pointerdown=press on:keydown=keydown>
+            data-task-id=id.to_string() on:pointerdown=press on:keydown=keydown
+            on:focusin=move |_| if ctx.keep.get_untracked() != Some(id) { ctx.keep.set(Some(id)) }
+            aria-posinset=move || ids.with(|v| v.iter().position(|x| *x == id).map_or(0, |i| i + 1))
+            aria-setsize=move || ids.with(Vec::len)>
             <div class="card-top">
                 <button class="card-open" on:click=open
                     aria-label=move || format!("{} {}", W::OpenCard.get(lang.get()), get(|f| f.title.clone()))>

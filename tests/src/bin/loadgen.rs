@@ -5,6 +5,7 @@
 //!
 //! `loadgen first-load` — bytes of the app shell as served, per encoding.
 //! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
+//! `loadgen board-serve [N]` — the same board with N cards, served until Ctrl-C, to profile by hand.
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
 
@@ -44,6 +45,10 @@ fn main() -> anyhow::Result<()> {
     let out = match args.first().map(String::as_str) {
         Some("first-load") => rt.block_on(first_load())?,
         Some("board-render") => rt.block_on(board_render(smoke))?,
+        Some("board-serve") => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+            rt.block_on(board_serve(n))?
+        }
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
         _ => bail!(
             "usage: loadgen first-load | loadgen board-render [--smoke] | loadgen store --store sqlite|postgres [--smoke]"
@@ -713,19 +718,28 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
 // ---------------------------------------------------------------------------------------------
 // Board render in headless Chromium
 
-/// Navigates to `url` and returns the milliseconds from the navigation's start until the page
-/// shows at least `cards` cards (`li.card`), as the page's own clock sees it.
+/// Navigates to `url` and returns the milliseconds from the navigation's start until the board
+/// is ready, as the page's own clock sees it: its column counts add up to `cards` and the
+/// cards fill the screen (long columns render only the cards near the viewport, so counting
+/// `li.card` elements would never reach `cards`).
 async fn time_board(browser: &Browser, url: &str, cards: usize) -> anyhow::Result<f64> {
     browser.client.goto("about:blank").await?;
     browser.client.goto(url).await?;
     let script = r"
         const [want, done] = [arguments[0], arguments[arguments.length - 1]];
         const t0 = Date.now();
+        const shown = () => [...document.querySelectorAll('.column-tabs .count')]
+            .reduce((sum, e) => sum + (parseInt(e.textContent, 10) || 0), 0);
+        const filled = () => {
+            const cards = document.querySelectorAll('li.card');
+            return cards.length >= want
+                || [...cards].some(c => c.getBoundingClientRect().top > innerHeight);
+        };
         (function poll() {
-            if (document.querySelectorAll('li.card').length >= want) {
+            if (shown() >= want && filled()) {
                 requestAnimationFrame(() => done(performance.now()));
             } else if (Date.now() - t0 > 60000) {
-                done(-document.querySelectorAll('li.card').length);
+                done(-shown());
             } else {
                 setTimeout(poll, 5);
             }
@@ -735,12 +749,60 @@ async fn time_board(browser: &Browser, url: &str, cards: usize) -> anyhow::Resul
         .execute_async(script, vec![json!(cards)])
         .await?;
     let t = v.as_f64().context("the timing script returned no number")?;
-    ensure!(
-        t >= 0.0,
-        "only {} of {cards} cards rendered within 60 s",
-        -t
-    );
+    ensure!(t >= 0.0, "only {} of {cards} cards shown within 60 s", -t);
     Ok(t)
+}
+
+/// A server with item 4 seeded with `n` tasks spread over the columns; returns it, the target
+/// and the board's URL.
+async fn seeded_board(n: usize) -> anyhow::Result<(Server, Target, String)> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let t = target(&server).await?;
+    let have = t
+        .office
+        .server_view()
+        .await?
+        .tasks()
+        .filter(|x| x.item == t.item.id)
+        .count();
+    let mut w = Writer::new();
+    let mut left = n.saturating_sub(have);
+    let mut k = 0;
+    while left > 0 {
+        let m = left.min(500);
+        let mut batch = w.batch(&t, m, true);
+        for p in &mut batch {
+            if let Mutation::CreateTask { column, .. } = &mut p.mutation {
+                *column = [
+                    Column::NotStarted,
+                    Column::InProgress,
+                    Column::Review,
+                    Column::Done,
+                ][k % 4];
+                k += 1;
+            }
+        }
+        push_counted(&t.lead, w.group, batch).await?;
+        left -= m;
+    }
+    let url = format!("{}/items/{}/board", server.url, t.item.number);
+    Ok((server, t, url))
+}
+
+/// `loadgen board-serve [N]`: the board-render setup, left running for profiling by hand.
+async fn board_serve(n: usize) -> anyhow::Result<Value> {
+    let (_server, t, url) = seeded_board(n).await?;
+    note(format!(
+        "serving {url} with {n} cards; sign in as {} / {}; Ctrl-C ends it",
+        t.lead.me.username,
+        e2e::DEMO_PASSWORD
+    ));
+    tokio::signal::ctrl_c().await?;
+    Ok(json!({ "url": url }))
 }
 
 /// Seeds item 4 with `n` tasks spread over the columns, then times its board in Chromium at
@@ -750,40 +812,7 @@ async fn board_render(smoke: bool) -> anyhow::Result<Value> {
     let runs = if smoke { 1 } else { 5 };
     let mut out = serde_json::Map::new();
     for &n in sizes {
-        let server = Server::start(ServerOptions {
-            site: true,
-            ..Default::default()
-        })
-        .await?;
-        let t = target(&server).await?;
-        let have = t
-            .office
-            .server_view()
-            .await?
-            .tasks()
-            .filter(|x| x.item == t.item.id)
-            .count();
-        let mut w = Writer::new();
-        let mut left = n.saturating_sub(have);
-        let mut k = 0;
-        while left > 0 {
-            let m = left.min(500);
-            let mut batch = w.batch(&t, m, true);
-            for p in &mut batch {
-                if let Mutation::CreateTask { column, .. } = &mut p.mutation {
-                    *column = [
-                        Column::NotStarted,
-                        Column::InProgress,
-                        Column::Review,
-                        Column::Done,
-                    ][k % 4];
-                    k += 1;
-                }
-            }
-            push_counted(&t.lead, w.group, batch).await?;
-            left -= m;
-        }
-        let url = format!("{}/items/{}/board", server.url, t.item.number);
+        let (server, t, url) = seeded_board(n).await?;
         for (label, size, mobile) in [
             ("desktop", (1366, 900), false),
             ("phone_throttled", (390, 844), true),
