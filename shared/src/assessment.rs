@@ -169,7 +169,9 @@ pub fn assess(state: &State, as_of: NaiveDate) -> Vec<Score> {
             let penalty = (DIFFICULTY_PENALTY * stale as f64).min(MAX_DIFFICULTY_PENALTY);
             let adjustment: i32 = state
                 .adjustments()
-                .filter(|a| a.unit == u.id && a.at <= end)
+                // Adjustments are made after the fact (at year end, for the year): they count
+                // whatever date the assessment is viewed as of.
+                .filter(|a| a.unit == u.id)
                 .map(|a| a.points)
                 .sum();
             let total = (base - penalty + f64::from(adjustment)).max(0.0);

@@ -688,8 +688,8 @@ fn assessment_formula_boundaries() {
     assert!(matches!(w.run(&lead, adjust(5)), Err(Rejection::Denied(_))));
     w.run(&office, adjust(5)).expect("adjust");
     assert_eq!(score(&w, day(4, 30)).total, 55.0);
-    // Adjustments count from their date.
-    assert_eq!(score(&w, day(4, 19)).adjustment, 0);
+    // Adjustments are for the year, whenever made.
+    assert_eq!(score(&w, day(4, 19)).adjustment, 5);
     // A difficulty open over 30 days on an item it leads: −2.
     w.run(
         &lead,

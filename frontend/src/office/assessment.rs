@@ -41,7 +41,6 @@ pub fn AssessmentPage() -> impl IntoView {
         let my_unit = me.map(|m| m.unit);
         let l = lang.get();
         let d = as_of.get();
-        let end = shared::op::end_of_day(d);
         sync.view.with(|s| {
             let scores = assess(s, d);
             let rows = scores
@@ -56,13 +55,9 @@ pub fn AssessmentPage() -> impl IntoView {
                         view! {
                             <ul class="adjustments">
                                 {adjustments.into_iter().map(|a| {
-                                    // assess() counts an adjustment from the day it was made, so a
-                                    // later one is listed but said not to count on this date.
-                                    let later = a.at > end;
                                     view! {
-                                        <li class:later=later>{format!("{:+}", a.points)}" "{a.reason}
+                                        <li>{format!("{:+}", a.points)}" "{a.reason}
                                             <span class="meta">" · "{a.by_name}" · "{datetime(a.at.0, l)}</span>
-                                            {later.then(|| view! { <span class="meta">{tr("（晚于查看日期，不计入此日得分）", " (made after the as-of date: not counted)")}</span> })}
                                         </li>
                                     }
                                 }).collect_view()}
