@@ -3,11 +3,11 @@
 use chrono::NaiveDate;
 use shared::entity::Millis;
 
-/// Today in the browser's local time zone.
+/// Today in the plan's time zone (Beijing), the day `shared` judges deadlines and "as of" by:
+/// a browser elsewhere (or one set to UTC, after 16:00) would otherwise count a change made this
+/// Beijing morning as tomorrow's and call it missing today.
 pub fn today() -> NaiveDate {
-    let d = js_sys::Date::new_0();
-    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date())
-        .unwrap_or_default()
+    shared::op::local_date(now())
 }
 
 /// Now, as the client timestamp mutations carry.

@@ -199,6 +199,92 @@ impl Browser {
         Ok(())
     }
 
+    /// The `tag` element whose accessible name — `aria-label` or its own text — is `name`
+    /// (how users and screen readers find a control, and so how the tests do).
+    pub async fn named(
+        &self,
+        tag: &str,
+        name: &str,
+    ) -> anyhow::Result<fantoccini::elements::Element> {
+        let n = xpath_literal(name);
+        self.find(Locator::XPath(&format!(
+            "//{tag}[@aria-label={n} or normalize-space(.)={n}][not(@disabled)]"
+        )))
+        .await
+    }
+
+    /// Clicks the `tag` element named `name`, scrolled into view first.
+    pub async fn click_named(&self, tag: &str, name: &str) -> anyhow::Result<()> {
+        let el = self.named(tag, name).await?;
+        self.scroll_to(&el).await?;
+        el.click().await?;
+        Ok(())
+    }
+
+    /// The text box, input or select labelled `name` (by a `<label>` around it or `aria-label`).
+    pub async fn field(&self, name: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        let n = xpath_literal(name);
+        self.find(Locator::XPath(&format!(
+            "(//label[normalize-space(.)={n} or .//span[normalize-space(.)={n}]]\
+             //*[self::textarea or self::input or self::select] \
+             | //*[@aria-label={n}][self::textarea or self::input or self::select])[1]"
+        )))
+        .await
+    }
+
+    /// Types `text` into the field labelled `name`.
+    pub async fn type_into(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        let el = self.field(name).await?;
+        self.scroll_to(&el).await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Waits until every change made in this browser has reached the server (the sync badge
+    /// reads 在线 again).
+    pub async fn settled(&self) -> anyhow::Result<()> {
+        for _ in 0..150 {
+            let text = self
+                .find(Locator::Css("[data-testid=sync-state]"))
+                .await?
+                .text()
+                .await?;
+            if text == "在线" {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("changes never synced")
+    }
+
+    /// Fails if the page is wider than the viewport: a phone must never scroll sideways.
+    pub async fn no_sideways_scroll(&self, what: &str) -> anyhow::Result<()> {
+        let widths = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await?;
+        let w: Vec<i64> = serde_json::from_value(widths)?;
+        anyhow::ensure!(
+            w.first() <= w.get(1),
+            "{what}: the page is {:?} wide in a {:?} viewport",
+            w.first(),
+            w.get(1)
+        );
+        Ok(())
+    }
+
+    /// Makes downloads land in `dir` (Chromium's DevTools protocol; headless has no dialog).
+    pub async fn download_to(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        self.cdp(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({ "behavior": "allow", "downloadPath": dir.display().to_string() }),
+        )
+        .await
+    }
+
     /// Ends the session and chromedriver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let result = self.client.clone().close().await;

@@ -89,3 +89,5 @@ pub fn unit_name(state: &State, unit: UnitId) -> String {
 pub fn pick(l: Lang, zh: impl Into<String>, en: impl Into<String>) -> String {
     if l == Lang::En { en.into() } else { zh.into() }
 }
+
+pub use crate::util::today;

@@ -1,0 +1,310 @@
+//! The year of the seed plan, end to end, in real headless Chromium — issue 6's story in one
+//! run, each role in its own browser: the lead unit of item 4 drafts and submits its work plan;
+//! the office returns it with a comment; the unit resubmits and the office accepts it; a leader
+//! on a 390×844 phone sees item 4 red because of an overdue task and writes an instruction; the
+//! lead unit sees the notification and answers; the office sends a 催办, generates and
+//! publishes a bulletin, and downloads the ledger, which read back has the 14 items with their
+//! units. (The screens in detail: browser_workflow_item.rs and browser_workflow_office.rs.)
+
+use anyhow::{Context, ensure};
+use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
+use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::sync_client::{PlanFacts, Session, push_request};
+use e2e::{DEMO_PASSWORD, Server, ServerOptions};
+use fantoccini::Locator;
+use shared::board::{Column, sort_key};
+use shared::entity::Millis;
+use shared::ids::{ClientGroupId, ClientId, TaskId};
+use shared::mutation::Mutation;
+use shared::sync::PendingMutation;
+use std::time::Duration;
+
+const LEAD: &str = "区财政局〈国资委〉";
+const TASK: &str = "摸清试点公司底数";
+
+/// Waits until the submission's state badge reads `state`.
+async fn submission_state(b: &Browser, state: &str) -> anyhow::Result<()> {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(el) = b.find(Locator::Css("[data-testid=submission-state]")).await {
+            last = el.text().await.unwrap_or_default();
+            if last == state {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the submission stayed {last:?}, wanted {state}")
+}
+
+async fn goto(b: &Browser, server: &Server, path: &str) -> anyhow::Result<()> {
+    b.client.goto(&format!("{}{path}", server.url)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
+    if !e2e::browser::available() {
+        eprintln!("skipped: chromium/chromedriver not installed");
+        return Ok(());
+    }
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let office_session = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office_session.server_view().await?);
+    let item4 = facts.item(4)?;
+    ensure!(
+        item4.lead_units.contains(&facts.unit(LEAD)?.id),
+        "{LEAD} leads item 4"
+    );
+
+    // March 2014: the lead unit breaks the item into a task due on 20 March (through the sync
+    // API, dated then); it is never finished.
+    let lead_session = facts.login_unit(&server, LEAD).await?;
+    let lead_user = lead_session.me.username.clone();
+    let created = chrono::NaiveDate::from_ymd_opt(2014, 3, 1)
+        .and_then(|d| d.and_hms_opt(4, 0, 0))
+        .context("date")?;
+    let create = Mutation::CreateTask {
+        id: TaskId::new_v7(),
+        item: item4.id,
+        title: TASK.into(),
+        owner: facts.unit(LEAD)?.id,
+        column: Column::InProgress,
+        sort_key: sort_key::between(None, None),
+        due: chrono::NaiveDate::from_ymd_opt(2014, 3, 20),
+        at: Millis(created.and_utc().timestamp_millis()),
+    };
+    let pushed = lead_session
+        .push_ok(&push_request(
+            ClientGroupId::new_v7(),
+            vec![PendingMutation {
+                client_id: ClientId::new_v7(),
+                id: 1,
+                mutation: create,
+            }],
+        ))
+        .await?;
+    ensure!(pushed.results.len() == 1, "the task was pushed: {pushed:?}");
+
+    // The lead unit drafts the work plan (the schedule pulled in from its tasks) and submits it.
+    let lead = Browser::start(DESKTOP, false).await?;
+    lead.login(&server.url, &lead_user, DEMO_PASSWORD).await?;
+    goto(&lead, &server, "/items/4/submissions/work_plan").await?;
+    submission_state(&lead, "未开始").await?;
+    lead.type_into("实施步骤", "一、摸底调查；二、制定方案；三、组织实施。")
+        .await?;
+    lead.type_into("工作措施", "成立专班，每月调度。").await?;
+    lead.click_named("button", "从任务生成进度安排").await?;
+    let schedule = lead.field("进度安排").await?;
+    for _ in 0..50 {
+        if schedule
+            .prop("value")
+            .await?
+            .unwrap_or_default()
+            .contains(TASK)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        schedule
+            .prop("value")
+            .await?
+            .unwrap_or_default()
+            .contains(TASK),
+        "the schedule comes from the item's tasks"
+    );
+    lead.click_named("button", "保存草稿").await?;
+    submission_state(&lead, "草稿").await?;
+    lead.click_named("button", "报送").await?;
+    lead.client.accept_alert().await?;
+    submission_state(&lead, "已报送").await?;
+    lead.settled().await?;
+
+    // The office returns it with a comment.
+    let office = Browser::start(DESKTOP, false).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    goto(&office, &server, "/items/4/submissions/work_plan").await?;
+    submission_state(&office, "已报送").await?;
+    office.wait_for_text("成立专班，每月调度。").await?;
+    office
+        .type_into("审核意见", "请细化责任分工和时间节点。")
+        .await?;
+    office.click_named("button", "退回修改").await?;
+    submission_state(&office, "退回修改").await?;
+    office.settled().await?;
+
+    // The unit sees the return and the comment, revises and resubmits; the office accepts.
+    goto(&lead, &server, "/items/4/submissions/work_plan").await?;
+    submission_state(&lead, "退回修改").await?;
+    lead.wait_for_text("请细化责任分工和时间节点。").await?;
+    lead.type_into("工作措施", "财政局牵头，各街道办4月底前报送底数。")
+        .await?;
+    lead.click_named("button", "报送").await?;
+    lead.client.accept_alert().await?;
+    submission_state(&lead, "已报送").await?;
+    lead.settled().await?;
+    goto(&office, &server, "/items/4/submissions/work_plan").await?;
+    submission_state(&office, "已报送").await?;
+    office.click_named("button", "通过").await?;
+    submission_state(&office, "已通过").await?;
+    office.wait_for_text("版本 2").await?;
+    office.settled().await?;
+
+    // A leader on a phone: item 4 is red on the overview because of the overdue task.
+    let leader = Browser::start(PHONE, true).await?;
+    leader.login(&server.url, "leader", DEMO_PASSWORD).await?;
+    goto(&leader, &server, "/overview").await?;
+    let row = leader
+        .find(Locator::XPath(
+            "//a[contains(@class,'status-row')][@href='/items/4/board']/..",
+        ))
+        .await?;
+    row.find(Locator::Css(".dot.red")).await?;
+    let reasons = row.text().await?;
+    ensure!(
+        reasons.contains("项任务逾期"),
+        "item 4 is red for its overdue task: {reasons}"
+    );
+    // Its work plan is in (whatever the hour: "today" is the Beijing date on both sides).
+    ensure!(
+        !reasons.contains("工作方案"),
+        "the accepted work plan is not overdue: {reasons}"
+    );
+    leader.no_sideways_scroll("overview").await?;
+    leader.screenshot("year-leader-overview-phone").await?;
+    // …and writes an instruction on it.
+    goto(&leader, &server, "/items/4/instructions").await?;
+    leader
+        .type_into("批示内容", "请加快试点进度，6月底前报告进展。")
+        .await?;
+    leader.click_named("button", "作出批示").await?;
+    leader.wait_for_text("待收悉").await?;
+    leader.settled().await?;
+    leader.no_sideways_scroll("instructions").await?;
+    leader.screenshot("year-leader-instruction-phone").await?;
+
+    // The lead unit sees the notification, opens it and answers.
+    goto(&lead, &server, "/notices").await?;
+    let notice = lead
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'notice-row') and contains(@class,'unread')][contains(., {})]//button[contains(@class,'notice-open')]",
+            xpath_literal("请加快试点进度，6月底前报告进展。")
+        )))
+        .await?;
+    lead.scroll_to(&notice).await?;
+    notice.click().await?;
+    lead.wait_for_text("开展集体股份合作公司试点改革").await?;
+    goto(&lead, &server, "/items/4/instructions").await?;
+    lead.click_named("button", "收悉").await?;
+    lead.wait_for_text("已收悉").await?;
+    lead.type_into("回复内容", "已部署，6月25日前报送进展报告。")
+        .await?;
+    lead.click_named("button", "回复").await?;
+    lead.settled().await?;
+    // The leader sees the answer.
+    goto(&leader, &server, "/items/4/instructions").await?;
+    leader
+        .wait_for_text("已部署，6月25日前报送进展报告。")
+        .await?;
+
+    // The office chases the overdue task (催办) from the dashboard…
+    goto(&office, &server, "/supervision?as_of=2014-04-15").await?;
+    let item_row = office
+        .find(Locator::Css("li.sup-item[data-item='4'][data-light='red']"))
+        .await?;
+    let remind = item_row.find(Locator::Css("button.remind")).await?;
+    office.scroll_to(&remind).await?;
+    remind.click().await?;
+    let text = office.named("textarea", "催办内容").await?;
+    text.clear().await?;
+    text.send_keys("请于4月20日前完成摸底并更新进度。").await?;
+    office.click_named("button", "发送催办").await?;
+    office.wait_for_text(&format!("已向{LEAD}发送催办")).await?;
+    office.settled().await?;
+    // …which the unit finds among its notifications.
+    goto(&lead, &server, "/notices").await?;
+    lead.find(Locator::XPath(
+        "//li[contains(@class,'notice-row')][contains(., '请于4月20日前完成摸底并更新进度。')]",
+    ))
+    .await?;
+
+    // The office generates a bulletin as of 15 April 2014 and publishes it.
+    goto(&office, &server, "/bulletins?as_of=2014-04-15").await?;
+    office.click_named("button", "生成通报").await?;
+    let body = office.named("textarea", "通报正文").await?;
+    let generated = body.prop("value").await?.unwrap_or_default();
+    ensure!(
+        generated.contains("滞后") && generated.contains(LEAD),
+        "the bulletin names item 4 late and its unit: {generated}"
+    );
+    office.click_named("button", "保存通报").await?;
+    office.wait_for_text("通报已保存").await?;
+    office.click_named("button", "发布通报").await?;
+    office.named("button", "打印").await?;
+    office.settled().await?;
+    goto(&lead, &server, "/notices").await?;
+    lead.find(Locator::XPath(
+        "//li[contains(@class,'notice-row')][contains(., '截至2014年4月15日')]",
+    ))
+    .await?;
+
+    // The ledger downloads from the dashboard and, read back, has the 14 items and their units.
+    let downloads = tempfile::tempdir()?;
+    office.download_to(downloads.path()).await?;
+    goto(&office, &server, "/supervision?as_of=2014-04-15").await?;
+    let link = office
+        .find(Locator::Css("a[href^='/api/export/ledger.xlsx']"))
+        .await?;
+    office.scroll_to(&link).await?;
+    link.click().await?;
+    let mut file = None;
+    for _ in 0..100 {
+        file = std::fs::read_dir(downloads.path())?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "xlsx"));
+        if file.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let file = file.context("the ledger never downloaded")?;
+    let mut book: Xlsx<_> = open_workbook(&file)?;
+    let items = book.worksheet_range("改革项目")?;
+    let rows: Vec<&[Data]> = items.rows().skip(1).collect();
+    ensure!(
+        rows.len() == 14,
+        "14 items in the ledger, got {}",
+        rows.len()
+    );
+    for row in &rows {
+        let lead_units = row.get(2).map(|c| c.to_string()).unwrap_or_default();
+        ensure!(
+            !lead_units.is_empty(),
+            "every item has its lead units: {row:?}"
+        );
+    }
+    let four = rows
+        .iter()
+        .find(|r| r.first().and_then(DataType::as_f64) == Some(4.0))
+        .context("item 4 in the ledger")?;
+    ensure!(
+        four.get(2).map(|c| c.to_string()).as_deref() == Some(LEAD),
+        "item 4's lead unit: {four:?}"
+    );
+    ensure!(
+        four.get(7).map(|c| c.to_string()).as_deref() == Some("滞后"),
+        "item 4 is late in the ledger as of 15 April: {four:?}"
+    );
+
+    for b in [lead, office, leader] {
+        b.close().await?;
+    }
+    Ok(())
+}
