@@ -6,6 +6,7 @@
 //! and the office resolves it; 区人大 publishes an evaluation the unit then reads. Screenshots
 //! at desktop and phone size in target/screenshots/.
 
+use anyhow::Context;
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
@@ -79,7 +80,12 @@ async fn settled(b: &Browser) -> anyhow::Result<()> {
 
 async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
     b.client.goto(&format!("{base}{path}")).await?;
-    b.wait_for_text("开展集体股份合作公司试点改革").await
+    let shown = b.wait_for_text("开展集体股份合作公司试点改革").await;
+    if shown.is_err() {
+        // What the page showed instead, for whoever reads the failure.
+        let _ = b.screenshot("workflow-failed-open").await;
+    }
+    shown.with_context(|| format!("opening {path}"))
 }
 
 /// Nothing on the page is wider than the screen.
@@ -347,7 +353,16 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
 
     // Status and timeline, for the eye.
     open(&office, &base, "/items/4").await?;
-    office.find(Locator::Css(".item-status .light")).await?;
+    let status = office
+        .find(Locator::Css(".item-status"))
+        .await?
+        .text()
+        .await?;
+    // The work plan is in (whatever the hour in UTC): only the reports are missing.
+    assert!(
+        status.contains("半年报告、年度报告逾期未报送") && !status.contains("工作方案"),
+        "status: {status}"
+    );
     office.screenshot("workflow-item-desktop").await?;
     open(&office, &base, "/items/4/timeline").await?;
     office.find(Locator::Css(".timeline-grid")).await?;

@@ -6,7 +6,7 @@ use crate::history::History;
 use crate::i18n::{self, W, lang, t, tr};
 use crate::pages::plan::unit_names;
 use crate::sync::use_sync;
-use crate::util::today;
+use crate::workflow::today;
 use crate::workflow::{difficulties, evaluations, instructions, status, submissions, timeline};
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -1,9 +1,10 @@
 //! Difficulties and problems (困难和问题) of an item: any of its units raises one; the office
 //! coordinates (asks units to help, notes what it does) and records the resolution.
 
+use super::today;
 use super::{Ctx, pick, unit_name};
 use crate::i18n::{self, Lang, tr};
-use crate::util::{now, today};
+use crate::util::now;
 use leptos::prelude::*;
 use shared::difficulty::{Coordinate, Difficulty, DifficultyState, Raise, Resolve};
 use shared::entity::{Entity, EntityKey};

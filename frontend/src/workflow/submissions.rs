@@ -3,9 +3,10 @@
 //! accepts or returns it with comments; every submitted version stays readable.
 
 use super::attachments::Attachments;
+use super::today;
 use super::{Ctx, confirm, pick};
 use crate::i18n::{self, Lang, tr};
-use crate::util::{now, today};
+use crate::util::now;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::components::A;

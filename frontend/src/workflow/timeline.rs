@@ -6,7 +6,7 @@
 //! plan (`plan_rows`: one row per item), e.g.
 //!
 //! ```ignore
-//! let as_of = RwSignal::new(crate::util::today());
+//! let as_of = RwSignal::new(crate::workflow::today());
 //! let rows = Signal::derive(move || sync.view.with(|s| timeline::plan_rows(s, as_of.get())));
 //! view! { <timeline::Timeline rows as_of label="全计划时间轴"/> }
 //! ```
