@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::postgres::Postgres;
 use crate::util::{self, Steps, Workspace, say};
-use crate::{build, chromium, toolchain};
+use crate::{build, chromium, lighthouse, toolchain};
 
 pub struct Options {
     /// Toy sizes on the debug build.
@@ -34,6 +34,8 @@ pub enum Part {
     Sqlite,
     /// The backend scenarios on PostgreSQL.
     Postgres,
+    /// Lighthouse's mobile preset on the plan page and a 1,000-card board.
+    Lighthouse,
 }
 
 /// Which parts run: all, or only those `--only` named.
@@ -147,6 +149,27 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
     } else {
         json!({ "board_render_ms": skipped() })
     };
+    // Lighthouse needs Node.js and npm; without them the bench still reports everything else.
+    let lighthouse = if only.runs(Part::Lighthouse) {
+        steps.step("Lighthouse (mobile preset)", || {
+            let measured = chromium::ensure().and_then(|b| {
+                let cli = lighthouse::ensure(ws)?;
+                loadgen(
+                    &["lighthouse"],
+                    &[("CHROMIUM", &b.chromium), ("LIGHTHOUSE", &cli)],
+                )
+            });
+            match measured {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    say(format!("Lighthouse not measured: {e:#}"));
+                    Ok(json!({ "lighthouse": { "why_null": format!("{e:#}") } }))
+                }
+            }
+        })?
+    } else {
+        json!({ "lighthouse": skipped() })
+    };
     let mut stores = Vec::new();
     for (part, db) in backend_parts.into_iter().zip(DBS) {
         stores.push(if only.runs(part) {
@@ -159,7 +182,11 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
     }
     drop(postgres);
 
-    let results = assemble(first_load, render, &stores, opts.smoke, &ws.root)?;
+    let mut results = assemble(first_load, render, &stores, opts.smoke, &ws.root)?;
+    if let Some(l) = lighthouse.get("lighthouse") {
+        results["lighthouse"] = l.clone();
+        add_vs_target(&mut results);
+    }
     let dir = ws.target_dir.join("bench");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join(if !only.0.is_empty() {
@@ -370,19 +397,20 @@ fn assemble(
         "cold_pull_bytes": cold_bytes,
         "rss_mb": rss,
         "sequential_create_1000_s": seq,
-        "lighthouse": {
-            "plan": { "performance": null, "accessibility": null },
-            "board_1000": { "performance": null, "accessibility": null },
-            "why_null": "not measured yet: Lighthouse is not wired in",
-        },
         "loadgen": raw,
     });
+    add_vs_target(&mut results);
+    Ok(results)
+}
+
+/// Each figure beside its target, under `vs_target`.
+fn add_vs_target(results: &mut Value) {
     let mut vs = Map::new();
     for &(path, _, target, _, higher) in TARGETS {
         for db in DBS {
             let p = path.replace("<db>", db);
             let target = target_for(path, db, target);
-            if let Some(v) = get(&results, &p).and_then(Value::as_f64)
+            if let Some(v) = get(results, &p).and_then(Value::as_f64)
                 && target.is_finite()
             {
                 let ratio = if higher { v / target } else { target / v };
@@ -397,7 +425,6 @@ fn assemble(
         }
     }
     results["vs_target"] = Value::Object(vs);
-    Ok(results)
 }
 
 /// Renames the entry with the most clients (`cN`) to `c1000` and the next to `c100`.

@@ -7,6 +7,7 @@ mod build;
 mod chromium;
 mod compress;
 mod interrupt;
+mod lighthouse;
 mod pg_shell;
 mod postgres;
 mod run;
@@ -56,7 +57,7 @@ enum Task {
         #[arg(long)]
         smoke: bool,
         /// Run only these parts (repeatable or comma-separated): first-load, board, sqlite,
-        /// postgres. The results go to target/bench/results-only.json.
+        /// postgres, lighthouse. The results go to target/bench/results-only.json.
         #[arg(long, value_delimiter = ',', value_enum)]
         only: Vec<bench::Part>,
     },

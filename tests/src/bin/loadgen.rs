@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(board_serve(n))?
         }
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
+        Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         _ => bail!(
             "usage: loadgen first-load | loadgen board-render [--smoke] | loadgen store --store sqlite|postgres [--smoke]"
         ),
@@ -791,6 +792,63 @@ async fn seeded_board(n: usize) -> anyhow::Result<(Server, Target, String)> {
     }
     let url = format!("{}/items/{}/board", server.url, t.item.number);
     Ok((server, t, url))
+}
+
+/// `loadgen lighthouse`: Lighthouse's mobile preset (the CLI at `$LIGHTHOUSE`, with
+/// `$CHROMIUM`) on the plan page and on a 1,000-card item board, signed in as the board's lead
+/// unit; performance and accessibility scores, 0–100, and the timings behind them.
+async fn lighthouse(smoke: bool) -> anyhow::Result<Value> {
+    let bin = std::env::var("LIGHTHOUSE").context("LIGHTHOUSE (the CLI's path) is not set")?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let n = if smoke { 20 } else { 1000 };
+    let (server, t, board_url) = seeded_board(n).await?;
+    let cookie = t.lead.cookie_header()?;
+    let out_dir = tempfile::tempdir()?;
+    let mut out = serde_json::Map::new();
+    for (name, url) in [
+        ("plan", format!("{}/", server.url)),
+        (if smoke { "board_smoke" } else { "board_1000" }, board_url),
+    ] {
+        note(format!("lighthouse: {name} ({url})"));
+        let report = out_dir.path().join(format!("{name}.json"));
+        let status = tokio::process::Command::new(&bin)
+            .arg(&url)
+            .args([
+                "--quiet",
+                "--output=json",
+                "--form-factor=mobile",
+                "--only-categories=performance,accessibility",
+                // The tests' Chromium flags: a closed network refuses Google's hosts.
+                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-quic \
+                 --no-first-run --disable-background-networking --disable-component-update \
+                 --disable-sync",
+            ])
+            .arg(format!("--output-path={}", report.display()))
+            .arg(format!("--extra-headers={}", json!({ "Cookie": cookie })))
+            .env("CHROME_PATH", &chromium)
+            .status()
+            .await
+            .context("running lighthouse")?;
+        anyhow::ensure!(status.success(), "lighthouse on {name}: {status}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&report)?)?;
+        let score = |cat: &str| {
+            report["categories"][cat]["score"]
+                .as_f64()
+                .map(|s| s * 100.0)
+        };
+        let metric = |audit: &str| report["audits"][audit]["numericValue"].as_f64();
+        out.insert(
+            name.into(),
+            json!({
+                "performance": score("performance"),
+                "accessibility": score("accessibility"),
+                "lcp_ms": metric("largest-contentful-paint"),
+                "tbt_ms": metric("total-blocking-time"),
+                "fcp_ms": metric("first-contentful-paint"),
+            }),
+        );
+    }
+    Ok(json!({ "lighthouse": out }))
 }
 
 /// `loadgen board-serve [N]`: the board-render setup, left running for profiling by hand.
