@@ -154,28 +154,42 @@ pub async fn seed(db: &Db) -> anyhow::Result<bool> {
             .await?;
             tasks.push((id, *m, *d));
         }
-        // Work the tasks: most on time; some late; items 4 and 9 fall behind.
+        // Work the tasks: all start in April and report progress mid-month in step with the
+        // time elapsed since the plan was issued (as the status rules expect); some finish a
+        // month late, lagging as they go; items 4 and 9 stall at 40%.
+        let issued = day(3, 20).unwrap_or_default();
         for (k, (task, m, d)) in tasks.iter().enumerate() {
             let late = (n as usize + k).is_multiple_of(5);
             let stuck = (n == 4 && k >= 2) || (n == 9 && k >= 1);
+            let due = day(*m, *d).unwrap_or_default();
             let mv = |column, at| Mutation::MoveTask {
                 task: *task,
                 column,
                 sort_key: sort_key::between(None, None),
                 at,
             };
-            let start = on(2014, (*m).saturating_sub(2).max(3), 28);
-            c.push(&lead, mv(Column::InProgress, start)).await?;
-            if stuck {
+            c.push(&lead, mv(Column::InProgress, on(2014, 4, 1)))
+                .await?;
+            let span = (due - issued).num_days().max(1);
+            for month in 4..=*m {
+                let Some(report) = day(month, 15).filter(|r| *r < due) else {
+                    continue;
+                };
+                let share = (report - issued).num_days() * 100 / span;
+                let share = if late { share * 7 / 10 } else { share };
+                let progress = u8::try_from((share / 10 * 10).clamp(10, 90)).unwrap_or(50);
+                let progress = if stuck { progress.min(40) } else { progress };
                 c.push(
                     &lead,
                     Mutation::SetTaskProgress {
                         task: *task,
-                        progress: 40,
-                        at: start,
+                        progress,
+                        at: on(2014, month, 15),
                     },
                 )
                 .await?;
+            }
+            if stuck {
                 continue;
             }
             let done = if late {
