@@ -7,45 +7,12 @@
 //! at desktop and phone size in target/screenshots/.
 
 use anyhow::Context;
-use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::browser::{Browser, DESKTOP, PHONE};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
-use fantoccini::elements::Element;
 use std::time::Duration;
 
 const LEAD: &str = "区财政局〈国资委〉";
-
-/// The button named `name` (its text or aria-label).
-async fn button(b: &Browser, name: &str) -> anyhow::Result<Element> {
-    let n = xpath_literal(name);
-    b.find(Locator::XPath(&format!(
-        "//button[normalize-space(.)={n} or @aria-label={n}][not(@disabled)]"
-    )))
-    .await
-}
-
-/// The text box, input or select whose label says `name`.
-async fn field(b: &Browser, name: &str) -> anyhow::Result<Element> {
-    let n = xpath_literal(name);
-    b.find(Locator::XPath(&format!(
-        "(//label[normalize-space(.)={n} or .//span[normalize-space(.)={n}]]//*[self::textarea or self::input or self::select] | //*[@aria-label={n}][self::textarea or self::input])[1]"
-    )))
-    .await
-}
-
-async fn click(b: &Browser, name: &str) -> anyhow::Result<()> {
-    let el = button(b, name).await?;
-    b.scroll_to(&el).await?;
-    el.click().await?;
-    Ok(())
-}
-
-async fn type_into(b: &Browser, name: &str, text: &str) -> anyhow::Result<()> {
-    let el = field(b, name).await?;
-    b.scroll_to(&el).await?;
-    el.send_keys(text).await?;
-    Ok(())
-}
 
 /// Waits until the submission's state badge reads `state`.
 async fn wait_state(b: &Browser, state: &str) -> anyhow::Result<()> {
@@ -62,22 +29,6 @@ async fn wait_state(b: &Browser, state: &str) -> anyhow::Result<()> {
     anyhow::bail!("submission state stayed {last:?}, wanted {state}")
 }
 
-/// Waits until every change this browser made reached the server.
-async fn settled(b: &Browser) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        let text = b
-            .find(Locator::Css("[data-testid=sync-state]"))
-            .await?
-            .text()
-            .await?;
-        if text == "在线" {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("changes never synced")
-}
-
 async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
     b.client.goto(&format!("{base}{path}")).await?;
     let shown = b.wait_for_text("开展集体股份合作公司试点改革").await;
@@ -86,22 +37,6 @@ async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
         let _ = b.screenshot("workflow-failed-open").await;
     }
     shown.with_context(|| format!("opening {path}"))
-}
-
-/// Nothing on the page is wider than the screen.
-async fn no_sideways_scroll(b: &Browser) -> anyhow::Result<()> {
-    let wide = b
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
-            vec![],
-        )
-        .await?;
-    anyhow::ensure!(
-        wide == serde_json::json!(false),
-        "the page scrolls sideways"
-    );
-    Ok(())
 }
 
 #[tokio::test]
@@ -141,14 +76,10 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         .click()
         .await?;
     wait_state(&lead, "未开始").await?;
-    type_into(
-        &lead,
-        "实施步骤",
-        "一、摸底调查；二、制定方案；三、组织实施。",
-    )
-    .await?;
-    click(&lead, "从任务生成进度安排").await?;
-    let schedule = field(&lead, "进度安排").await?;
+    lead.type_into("实施步骤", "一、摸底调查；二、制定方案；三、组织实施。")
+        .await?;
+    lead.click_named("button", "从任务生成进度安排").await?;
+    let schedule = lead.field("进度安排").await?;
     for _ in 0..50 {
         if schedule
             .prop("value")
@@ -168,7 +99,7 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
             .contains("1. 摸清试点公司底数（区财政局〈国资委〉）"),
         "schedule filled from the tasks"
     );
-    click(&lead, "保存草稿").await?;
+    lead.click_named("button", "保存草稿").await?;
     wait_state(&lead, "草稿").await?;
 
     // Evidence: a wrong type is refused before upload; a PDF is uploaded and listed.
@@ -180,17 +111,17 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         &pdf,
         b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
     )?;
-    let upload = field(&lead, "上传佐证材料").await?;
+    let upload = lead.field("上传佐证材料").await?;
     upload.send_keys(&exe.display().to_string()).await?;
     lead.wait_for_text("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件")
         .await?;
-    let upload = field(&lead, "上传佐证材料").await?;
+    let upload = lead.field("上传佐证材料").await?;
     upload.send_keys(&pdf.display().to_string()).await?;
     lead.find(Locator::XPath(
         "//section[contains(@class,'attachments')]//a[normalize-space(.)='摸底调查表.pdf']",
     ))
     .await?;
-    settled(&lead).await?;
+    lead.settled().await?;
     let href = lead
         .find(Locator::XPath("//a[normalize-space(.)='摸底调查表.pdf']"))
         .await?
@@ -202,11 +133,11 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         "download link {href}"
     );
 
-    click(&lead, "报送").await?;
+    lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
     wait_state(&lead, "已报送").await?;
     lead.wait_for_text("逾期").await?; // the seed plan's work plan was due 2014-03-31
-    settled(&lead).await?;
+    lead.settled().await?;
     lead.screenshot("workflow-submission-desktop").await?;
 
     // The office returns it: a comment is required.
@@ -217,12 +148,14 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     office
         .wait_for_text("一、摸底调查；二、制定方案；三、组织实施。")
         .await?;
-    click(&office, "退回修改").await?;
+    office.click_named("button", "退回修改").await?;
     office.wait_for_text("退回修改时请写明审核意见").await?;
-    type_into(&office, "审核意见", "请补充工作措施和责任分工。").await?;
-    click(&office, "退回修改").await?;
+    office
+        .type_into("审核意见", "请补充工作措施和责任分工。")
+        .await?;
+    office.click_named("button", "退回修改").await?;
     wait_state(&office, "退回修改").await?;
-    settled(&office).await?;
+    office.settled().await?;
 
     // The unit sees the return and the comment, adds the measures and resubmits.
     open(&lead, &base, "/items/4/submissions").await?;
@@ -233,23 +166,22 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     open(&lead, &base, "/items/4/submissions/work_plan").await?;
     wait_state(&lead, "退回修改").await?;
     lead.wait_for_text("请补充工作措施和责任分工。").await?;
-    type_into(
-        &lead,
+    lead.type_into(
         "工作措施",
         "成立试点工作小组，区财政局〈国资委〉牵头，各街道配合。",
     )
     .await?;
-    click(&lead, "报送").await?;
+    lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
     wait_state(&lead, "已报送").await?;
-    settled(&lead).await?;
+    lead.settled().await?;
 
     // The office accepts version 2; both versions are there with who, when and the review.
     open(&office, &base, "/items/4/submissions/work_plan").await?;
     wait_state(&office, "已报送").await?;
-    click(&office, "通过").await?;
+    office.click_named("button", "通过").await?;
     wait_state(&office, "已通过").await?;
-    settled(&office).await?;
+    office.settled().await?;
     for v in ["1", "2"] {
         office
             .find(Locator::Css(&format!(
@@ -272,7 +204,7 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     leader.login(&base, "leader", DEMO_PASSWORD).await?;
     open(&leader, &base, "/items/4").await?;
     leader.find(Locator::Css(".item-status .light")).await?;
-    no_sideways_scroll(&leader).await?;
+    leader.no_sideways_scroll("page").await?;
     leader.screenshot("workflow-item-phone").await?;
     leader
         .find(Locator::XPath(
@@ -281,30 +213,31 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    let text = field(&leader, "批示内容").await?;
+    let text = leader.field("批示内容").await?;
     text.send_keys("请加快试点进度，6月底前报告进展。").await?;
-    let send = button(&leader, "作出批示").await?;
+    let send = leader.named("button", "作出批示").await?;
     let size = send.rectangle().await?;
     assert!(size.3 >= 44.0, "the button is a thumb's size: {size:?}");
     send.click().await?;
     leader.wait_for_text("待收悉").await?;
-    settled(&leader).await?;
-    no_sideways_scroll(&leader).await?;
+    leader.settled().await?;
+    leader.no_sideways_scroll("page").await?;
     leader.screenshot("workflow-instruction-phone").await?;
 
     // The lead unit acknowledges and answers.
     open(&lead, &base, "/items/4/instructions").await?;
     lead.wait_for_text("请加快试点进度，6月底前报告进展。")
         .await?;
-    click(&lead, "收悉").await?;
+    lead.click_named("button", "收悉").await?;
     lead.wait_for_text("已收悉").await?;
-    type_into(&lead, "回复内容", "已部署，6月25日前报送进展报告。").await?;
-    click(&lead, "回复").await?;
+    lead.type_into("回复内容", "已部署，6月25日前报送进展报告。")
+        .await?;
+    lead.click_named("button", "回复").await?;
     lead.find(Locator::XPath(
         "//div[contains(@class,'answer')][contains(.,'已部署，6月25日前报送进展报告。')]",
     ))
     .await?;
-    settled(&lead).await?;
+    lead.settled().await?;
 
     // The leader sees the answer.
     leader.client.refresh().await?;
@@ -313,42 +246,45 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
             "//div[contains(@class,'answer')][contains(.,'已部署，6月25日前报送进展报告。')]",
         ))
         .await?;
-    no_sideways_scroll(&leader).await?;
+    leader.no_sideways_scroll("page").await?;
     leader.screenshot("workflow-answer-phone").await?;
 
     // A unit raises a difficulty; the office resolves it.
     open(&lead, &base, "/items/4/difficulties").await?;
-    type_into(&lead, "问题", "试点公司财务数据不全").await?;
-    type_into(
-        &lead,
+    lead.type_into("问题", "试点公司财务数据不全").await?;
+    lead.type_into(
         "具体情况",
         "部分股份合作公司近三年账目缺失，需审计部门协助。",
     )
     .await?;
-    click(&lead, "反映问题").await?;
+    lead.click_named("button", "反映问题").await?;
     lead.find(Locator::XPath(
         "//li[contains(@class,'difficulty')][contains(.,'试点公司财务数据不全')]//span[normalize-space(.)='待协调']",
     ))
     .await?;
-    settled(&lead).await?;
+    lead.settled().await?;
 
     open(&office, &base, "/items/4/difficulties").await?;
     office.wait_for_text("试点公司财务数据不全").await?;
-    type_into(&office, "协调说明", "已请区审计局派员协助。").await?;
-    click(&office, "协调").await?;
+    office
+        .type_into("协调说明", "已请区审计局派员协助。")
+        .await?;
+    office.click_named("button", "协调").await?;
     office
         .find(Locator::XPath(
             "//li[contains(@class,'difficulty')]//span[normalize-space(.)='协调中']",
         ))
         .await?;
-    type_into(&office, "解决情况", "区审计局已完成专项审计，账目补齐。").await?;
-    click(&office, "标记解决").await?;
+    office
+        .type_into("解决情况", "区审计局已完成专项审计，账目补齐。")
+        .await?;
+    office.click_named("button", "标记解决").await?;
     office
         .find(Locator::XPath(
             "//li[contains(@class,'difficulty')]//span[normalize-space(.)='已解决']",
         ))
         .await?;
-    settled(&office).await?;
+    office.settled().await?;
     office.screenshot("workflow-difficulty-desktop").await?;
 
     // Status and timeline, for the eye.
@@ -369,7 +305,7 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     office.screenshot("workflow-timeline-desktop").await?;
     open(&leader, &base, "/items/4/timeline").await?;
     leader.find(Locator::Css(".timeline-grid")).await?;
-    no_sideways_scroll(&leader).await?;
+    leader.no_sideways_scroll("page").await?;
     leader.screenshot("workflow-timeline-phone").await?;
     open(&lead, &base, "/items/4/difficulties").await?;
     lead.find(Locator::XPath("//span[normalize-space(.)='已解决']"))
@@ -379,12 +315,13 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     let npc = Browser::start(DESKTOP, false).await?;
     npc.login(&base, "npc", DEMO_PASSWORD).await?;
     open(&npc, &base, "/items/4/evaluations").await?;
-    field(&npc, "4分").await?.click().await?;
-    type_into(&npc, "评议意见", "试点推进有力，财务公开仍需加强。").await?;
-    click(&npc, "发布评议").await?;
+    npc.field("4分").await?.click().await?;
+    npc.type_into("评议意见", "试点推进有力，财务公开仍需加强。")
+        .await?;
+    npc.click_named("button", "发布评议").await?;
     npc.client.accept_alert().await?;
     npc.wait_for_text("评议已发布").await?;
-    settled(&npc).await?;
+    npc.settled().await?;
     open(&lead, &base, "/items/4/evaluations").await?;
     lead.find(Locator::XPath(
         "//li[contains(@class,'evaluation')][contains(.,'试点推进有力，财务公开仍需加强。')]//*[@aria-label='评分4分']",

@@ -9,7 +9,6 @@ use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
 use e2e::sync_client::{PlanFacts, Session, push_request};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions};
 use fantoccini::Locator;
-use fantoccini::elements::Element;
 use shared::board::Column;
 use shared::entity::Millis;
 use shared::ids::{ClientGroupId, ClientId, TaskId};
@@ -20,54 +19,6 @@ use std::time::Duration;
 const LEAD: &str = "区财政局〈国资委〉";
 const AS_OF: &str = "2014-04-15";
 const TASK: &str = "摸清试点公司底数";
-
-/// A control by its accessible name: `aria-label`, or its own text.
-async fn named(browser: &Browser, tag: &str, name: &str) -> anyhow::Result<Element> {
-    let n = xpath_literal(name);
-    let xpath = format!("//{tag}[@aria-label={n} or normalize-space(.)={n}]");
-    browser.find(Locator::XPath(&xpath)).await
-}
-
-async fn click(browser: &Browser, tag: &str, name: &str) -> anyhow::Result<()> {
-    let el = named(browser, tag, name).await?;
-    browser.scroll_to(&el).await?;
-    el.click().await?;
-    Ok(())
-}
-
-async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
-    for _ in 0..150 {
-        let text = browser
-            .find(Locator::Css("[data-testid=sync-state]"))
-            .await?
-            .text()
-            .await?;
-        if text == "在线" {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("changes never synced")
-}
-
-/// Fails if the page is wider than the viewport (a phone must never scroll sideways).
-async fn no_sideways_scroll(browser: &Browser, what: &str) -> anyhow::Result<()> {
-    let widths = browser
-        .client
-        .execute(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            vec![],
-        )
-        .await?;
-    let w: Vec<i64> = serde_json::from_value(widths)?;
-    anyhow::ensure!(
-        w.first() <= w.get(1),
-        "{what}: page is {:?} wide in a {:?} viewport",
-        w.first(),
-        w.get(1)
-    );
-    Ok(())
-}
 
 /// Millis of noon Beijing time on a 2014 day.
 fn day(m: u32, d: u32) -> anyhow::Result<Millis> {
@@ -147,7 +98,7 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .await?;
     let reasons = row.find(Locator::Css(".reasons")).await?.text().await?;
     assert!(reasons.contains("1项任务逾期"), "item 4 reasons: {reasons}");
-    let date_input = named(&office, "input", "查看日期").await?;
+    let date_input = office.named("input", "查看日期").await?;
     assert_eq!(
         date_input.prop("value").await?.as_deref(),
         Some(AS_OF),
@@ -166,13 +117,13 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     let remind = row.find(Locator::Css("button.remind")).await?;
     office.scroll_to(&remind).await?;
     remind.click().await?;
-    let text = named(&office, "textarea", "催办内容").await?;
+    let text = office.named("textarea", "催办内容").await?;
     let default = text.prop("value").await?.unwrap_or_default();
     assert!(
         default.contains(TASK) && default.contains("已逾期26天"),
         "default reminder text: {default}"
     );
-    let unit_select = named(&office, "select", "催办单位").await?;
+    let unit_select = office.named("select", "催办单位").await?;
     assert_eq!(
         unit_select.prop("value").await?.as_deref(),
         Some(lead_unit.id.to_string().as_str())
@@ -180,11 +131,11 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     text.clear().await?;
     text.send_keys("请于4月20日前完成摸底并更新进度。").await?;
     office.screenshot("office-reminder-desktop").await?;
-    click(&office, "button", "发送催办").await?;
+    office.click_named("button", "发送催办").await?;
     office
         .wait_for_text("已向区财政局〈国资委〉发送催办")
         .await?;
-    sync_settled(&office).await?;
+    office.settled().await?;
     office.screenshot("office-supervision-desktop").await?;
 
     // The lead unit sees it as an unread notification, with the count in the header.
@@ -209,21 +160,21 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         "//li[contains(@class,'notice-row') and not(contains(@class,'unread'))][contains(., '请于4月20日前完成摸底并更新进度。')]",
     ))
     .await?;
-    sync_settled(&unit).await?;
+    unit.settled().await?;
 
     // The office generates a bulletin as of 15 April 2014, edits its title, saves, publishes.
     office
         .client
         .goto(&format!("{}/bulletins?as_of={AS_OF}", server.url))
         .await?;
-    click(&office, "button", "生成通报").await?;
-    let title = named(&office, "input", "通报标题").await?;
+    office.click_named("button", "生成通报").await?;
+    let title = office.named("input", "通报标题").await?;
     let generated = title.prop("value").await?.unwrap_or_default();
     assert!(
         generated.contains("截至2014年4月15日"),
         "generated title: {generated}"
     );
-    let body = named(&office, "textarea", "通报正文").await?;
+    let body = office.named("textarea", "通报正文").await?;
     let text = body.prop("value").await?.unwrap_or_default();
     assert!(
         text.contains("4. ") && text.contains("滞后"),
@@ -234,14 +185,14 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .send_keys("关于2014年第一季度重点改革工作进展情况的通报")
         .await?;
     office.screenshot("office-bulletin-edit-desktop").await?;
-    click(&office, "button", "保存通报").await?;
+    office.click_named("button", "保存通报").await?;
     office.wait_for_text("通报已保存").await?;
-    click(&office, "button", "发布通报").await?;
-    named(&office, "button", "打印").await?;
+    office.click_named("button", "发布通报").await?;
+    office.named("button", "打印").await?;
     office
         .wait_for_text("关于2014年第一季度重点改革工作进展情况的通报")
         .await?;
-    sync_settled(&office).await?;
+    office.settled().await?;
     let bulletin_url = office.client.current_url().await?.to_string();
     office.screenshot("office-bulletin-desktop").await?;
     // Printed, only the bulletin itself is on the page: no header, no buttons.
@@ -277,11 +228,11 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .await?;
     unit.scroll_to(&open).await?;
     open.click().await?;
-    named(&unit, "button", "标为已读").await?;
+    unit.named("button", "标为已读").await?;
     assert_eq!(unit.client.current_url().await?.as_str(), bulletin_url);
-    click(&unit, "button", "标为已读").await?;
+    unit.click_named("button", "标为已读").await?;
     unit.wait_for_text("本单位已阅").await?;
-    sync_settled(&unit).await?;
+    unit.settled().await?;
     office.client.refresh().await?;
     let mut seen = false;
     for _ in 0..100 {
@@ -314,16 +265,20 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         )))
         .await?;
     // The office takes two points off, with a reason shown in the unit's row.
-    click(&office, "button", &format!("调整分数：{LEAD}")).await?;
-    named(&office, "input", "调整分值")
+    office
+        .click_named("button", &format!("调整分数：{LEAD}"))
+        .await?;
+    office
+        .named("input", "调整分值")
         .await?
         .send_keys("-2")
         .await?;
-    named(&office, "textarea", "调整原因")
+    office
+        .named("textarea", "调整原因")
         .await?
         .send_keys("工作方案逾期未报送，经督办仍未整改")
         .await?;
-    click(&office, "button", "保存调整").await?;
+    office.click_named("button", "保存调整").await?;
     office
         .find(Locator::XPath(&format!(
             "//tr[@data-unit={}][contains(., '-2 工作方案逾期未报送，经督办仍未整改')]",
@@ -331,14 +286,15 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         )))
         .await?;
     office.screenshot("office-assessment-desktop").await?;
-    sync_settled(&office).await?;
+    office.settled().await?;
 
     // The ledger export the dashboard links to downloads as of the chosen date.
     office
         .client
         .goto(&format!("{}/supervision?as_of={AS_OF}", server.url))
         .await?;
-    let href = named(&office, "a", "导出台账")
+    let href = office
+        .named("a", "导出台账")
         .await?
         .attr("href")
         .await?
@@ -353,7 +309,7 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     npc.client
         .goto(&format!("{}/inspections", server.url))
         .await?;
-    let date = named(&npc, "input", "视察日期").await?;
+    let date = npc.named("input", "视察日期").await?;
     npc.client
         .execute(
             "const el = arguments[0]; el.value = '2014-05-20'; el.dispatchEvent(new Event('change', {bubbles: true}));",
@@ -367,13 +323,13 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         npc.scroll_to(&check).await?;
         check.click().await?;
     }
-    named(&npc, "textarea", "视察情况")
+    npc.named("textarea", "视察情况")
         .await?
         .send_keys("试点公司清产核资已启动，建议加快制定扶持办法。")
         .await?;
-    click(&npc, "button", "记录视察").await?;
+    npc.click_named("button", "记录视察").await?;
     npc.wait_for_text("视察记录已保存").await?;
-    sync_settled(&npc).await?;
+    npc.settled().await?;
     npc.screenshot("office-inspections-desktop").await?;
     npc.close().await?;
     unit.client
@@ -418,7 +374,7 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         phone.find(Locator::Css(ready)).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         phone.screenshot(shot).await?;
-        no_sideways_scroll(&phone, &path).await?;
+        phone.no_sideways_scroll(&path).await?;
     }
 
     phone.close().await?;
