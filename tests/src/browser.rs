@@ -240,6 +240,21 @@ impl Browser {
         Ok(())
     }
 
+    /// Waits up to 15 s until the element matching `css` reads exactly `want` (a state badge).
+    pub async fn wait_for_exact_text(&self, css: &str, want: &str) -> anyhow::Result<()> {
+        let mut last = String::new();
+        for _ in 0..150 {
+            if let Ok(el) = self.find(Locator::Css(css)).await {
+                last = el.text().await.unwrap_or_default();
+                if last == want {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("{css} stayed {last:?}, wanted {want}")
+    }
+
     /// Waits until every change made in this browser has reached the server (the sync badge
     /// reads 在线 again).
     pub async fn settled(&self) -> anyhow::Result<()> {

@@ -14,21 +14,6 @@ use std::time::Duration;
 
 const LEAD: &str = "区财政局〈国资委〉";
 
-/// Waits until the submission's state badge reads `state`.
-async fn wait_state(b: &Browser, state: &str) -> anyhow::Result<()> {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(el) = b.find(Locator::Css("[data-testid=submission-state]")).await {
-            last = el.text().await.unwrap_or_default();
-            if last == state {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("submission state stayed {last:?}, wanted {state}")
-}
-
 async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
     b.client.goto(&format!("{base}{path}")).await?;
     let shown = b.wait_for_text("开展集体股份合作公司试点改革").await;
@@ -75,7 +60,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    wait_state(&lead, "未开始").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "未开始")
+        .await?;
     lead.type_into("实施步骤", "一、摸底调查；二、制定方案；三、组织实施。")
         .await?;
     lead.click_named("button", "从任务生成进度安排").await?;
@@ -100,7 +86,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         "schedule filled from the tasks"
     );
     lead.click_named("button", "保存草稿").await?;
-    wait_state(&lead, "草稿").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "草稿")
+        .await?;
 
     // Evidence: a wrong type is refused before upload; a PDF is uploaded and listed.
     let dir = tempfile::tempdir()?;
@@ -135,7 +122,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
 
     lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
-    wait_state(&lead, "已报送").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     lead.wait_for_text("逾期").await?; // the seed plan's work plan was due 2014-03-31
     lead.settled().await?;
     lead.screenshot("workflow-submission-desktop").await?;
@@ -144,7 +132,9 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&base, "office", DEMO_PASSWORD).await?;
     open(&office, &base, "/items/4/submissions/work_plan").await?;
-    wait_state(&office, "已报送").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     office
         .wait_for_text("一、摸底调查；二、制定方案；三、组织实施。")
         .await?;
@@ -154,7 +144,9 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         .type_into("审核意见", "请补充工作措施和责任分工。")
         .await?;
     office.click_named("button", "退回修改").await?;
-    wait_state(&office, "退回修改").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "退回修改")
+        .await?;
     office.settled().await?;
 
     // The unit sees the return and the comment, adds the measures and resubmits.
@@ -164,7 +156,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     ))
     .await?;
     open(&lead, &base, "/items/4/submissions/work_plan").await?;
-    wait_state(&lead, "退回修改").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "退回修改")
+        .await?;
     lead.wait_for_text("请补充工作措施和责任分工。").await?;
     lead.type_into(
         "工作措施",
@@ -173,14 +166,19 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     .await?;
     lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
-    wait_state(&lead, "已报送").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     lead.settled().await?;
 
     // The office accepts version 2; both versions are there with who, when and the review.
     open(&office, &base, "/items/4/submissions/work_plan").await?;
-    wait_state(&office, "已报送").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     office.click_named("button", "通过").await?;
-    wait_state(&office, "已通过").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已通过")
+        .await?;
     office.settled().await?;
     for v in ["1", "2"] {
         office

@@ -22,21 +22,6 @@ use std::time::Duration;
 const LEAD: &str = "区财政局〈国资委〉";
 const TASK: &str = "摸清试点公司底数";
 
-/// Waits until the submission's state badge reads `state`.
-async fn submission_state(b: &Browser, state: &str) -> anyhow::Result<()> {
-    let mut last = String::new();
-    for _ in 0..150 {
-        if let Ok(el) = b.find(Locator::Css("[data-testid=submission-state]")).await {
-            last = el.text().await.unwrap_or_default();
-            if last == state {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the submission stayed {last:?}, wanted {state}")
-}
-
 async fn goto(b: &Browser, server: &Server, path: &str) -> anyhow::Result<()> {
     b.client.goto(&format!("{}{path}", server.url)).await?;
     Ok(())
@@ -94,7 +79,8 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     let lead = Browser::start(DESKTOP, false).await?;
     lead.login(&server.url, &lead_user, DEMO_PASSWORD).await?;
     goto(&lead, &server, "/items/4/submissions/work_plan").await?;
-    submission_state(&lead, "未开始").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "未开始")
+        .await?;
     lead.type_into("实施步骤", "一、摸底调查；二、制定方案；三、组织实施。")
         .await?;
     lead.type_into("工作措施", "成立专班，每月调度。").await?;
@@ -120,39 +106,51 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         "the schedule comes from the item's tasks"
     );
     lead.click_named("button", "保存草稿").await?;
-    submission_state(&lead, "草稿").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "草稿")
+        .await?;
     lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
-    submission_state(&lead, "已报送").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     lead.settled().await?;
 
     // The office returns it with a comment.
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
     goto(&office, &server, "/items/4/submissions/work_plan").await?;
-    submission_state(&office, "已报送").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     office.wait_for_text("成立专班，每月调度。").await?;
     office
         .type_into("审核意见", "请细化责任分工和时间节点。")
         .await?;
     office.click_named("button", "退回修改").await?;
-    submission_state(&office, "退回修改").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "退回修改")
+        .await?;
     office.settled().await?;
 
     // The unit sees the return and the comment, revises and resubmits; the office accepts.
     goto(&lead, &server, "/items/4/submissions/work_plan").await?;
-    submission_state(&lead, "退回修改").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "退回修改")
+        .await?;
     lead.wait_for_text("请细化责任分工和时间节点。").await?;
     lead.type_into("工作措施", "财政局牵头，各街道办4月底前报送底数。")
         .await?;
     lead.click_named("button", "报送").await?;
     lead.client.accept_alert().await?;
-    submission_state(&lead, "已报送").await?;
+    lead.wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     lead.settled().await?;
     goto(&office, &server, "/items/4/submissions/work_plan").await?;
-    submission_state(&office, "已报送").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已报送")
+        .await?;
     office.click_named("button", "通过").await?;
-    submission_state(&office, "已通过").await?;
+    office
+        .wait_for_exact_text("[data-testid=submission-state]", "已通过")
+        .await?;
     office.wait_for_text("版本 2").await?;
     office.settled().await?;
 
