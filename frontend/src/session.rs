@@ -15,20 +15,34 @@ pub struct Session {
 
 impl Session {
     /// Asks the server who we are, and starts syncing if someone is signed in.
+    ///
+    /// A returning user does not wait for that answer: whoever signed in last on this browser
+    /// gets their saved copy on screen at once (as they would offline), and the sync's first
+    /// pull runs beside the question. The answer then confirms them, or ends the session.
     pub fn check(self, sync: Sync) {
+        let early = cached().filter(|me| !me.must_change_password);
+        if let Some(me) = &early {
+            sync.start(actor_of(me));
+            self.me.set(Some(Some(me.clone())));
+        }
         leptos::task::spawn_local(async move {
-            match api::get::<Me>("/api/auth/me").await {
-                Ok(me) => self.signed_in(me, sync),
-                // Offline: whoever signed in last on this browser carries on with the saved copy;
-                // the server checks the session again when the connection is back.
-                Err(ApiError::Network) => match cached() {
-                    Some(me) if !me.must_change_password => {
-                        sync.start(actor_of(&me));
-                        self.me.set(Some(Some(me)));
-                    }
-                    _ => self.me.set(Some(None)),
-                },
-                Err(_) => self.signed_out(),
+            match (api::get::<Me>("/api/auth/me").await, early) {
+                // The same person: keep going, with their details as the server has them now.
+                (Ok(me), Some(early)) if me.id == early.id && !me.must_change_password => {
+                    remember(&me);
+                    self.me.set(Some(Some(me)));
+                }
+                // Someone else signed in on this browser meanwhile: start clean as them.
+                (Ok(me), Some(_)) => {
+                    remember(&me);
+                    go_to("/");
+                }
+                (Ok(me), None) => self.signed_in(me, sync),
+                // Offline: the saved copy carries on; the server checks the session again
+                // when the connection is back.
+                (Err(ApiError::Network), Some(_)) => {}
+                (Err(ApiError::Network), None) => self.me.set(Some(None)),
+                (Err(_), _) => self.signed_out(),
             }
         });
     }
@@ -36,7 +50,13 @@ impl Session {
     /// Signs out on this device.
     pub fn signed_out(self) {
         forget();
-        self.me.set(Some(None));
+        if self.me.get_untracked().flatten().is_some() {
+            // What the last user saw is still in this page's memory (and its sync running as
+            // them): the next user starts from a fresh page.
+            go_to("/login");
+        } else {
+            self.me.set(Some(None));
+        }
     }
 
     /// Records a successful login and starts syncing — unless a forced password change is
@@ -82,6 +102,13 @@ fn cached() -> Option<Me> {
         .ok()
         .flatten()
         .and_then(|j| serde_json::from_str(&j).ok())
+}
+
+/// Leaves this page for a fresh load of `path`.
+fn go_to(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(path);
+    }
 }
 
 fn forget() {

@@ -29,8 +29,12 @@ pub async fn handler(
     // sees the socket open and then pulls must get a poke for any change after that pull, and a
     // poke sent before the task subscribed would be lost until the next 60-second pull.
     let pokes = state.hub.subscribe();
+    // Pokes are a few dozen bytes each way; tungstenite's default 128 KiB read buffer per socket
+    // was most of the backend's memory with a thousand browsers connected.
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(MAX_MESSAGE)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             serve(
                 socket,
