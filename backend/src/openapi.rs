@@ -68,6 +68,7 @@ pub struct ErrorBody {
         crate::auth::logout,
         crate::auth::me,
         crate::auth::change_password,
+        crate::auth::set_language,
         crate::auth::demo_accounts,
         crate::auth::list_users,
         crate::auth::create_user,

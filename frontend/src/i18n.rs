@@ -2,6 +2,7 @@
 //! compile error rather than a blank on screen.
 
 use leptos::prelude::*;
+use shared::account::Language;
 
 /// Display language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,25 +28,6 @@ impl Lang {
         }
     }
 
-    /// The language `user` chose last (on this browser), if any.
-    pub fn load_for(user: &str) -> Option<Lang> {
-        let saved = web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(&format!("{STORAGE_KEY}.{user}")).ok().flatten())?;
-        Some(if saved == "en" { Lang::En } else { Lang::Zh })
-    }
-
-    /// Remembers the language for `user`, and as this device's default (for the login page).
-    pub fn save_for(self, user: &str) {
-        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = storage.set_item(
-                &format!("{STORAGE_KEY}.{user}"),
-                if self == Lang::En { "en" } else { "zh" },
-            );
-        }
-        self.save();
-    }
-
     /// Remembers the language on this device.
     pub fn save(self) {
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -56,6 +38,24 @@ impl Lang {
             .and_then(|d| d.document_element())
         {
             let _ = html.set_attribute("lang", if self == Lang::En { "en" } else { "zh-CN" });
+        }
+    }
+}
+
+impl From<Language> for Lang {
+    fn from(l: Language) -> Lang {
+        match l {
+            Language::Zh => Lang::Zh,
+            Language::En => Lang::En,
+        }
+    }
+}
+
+impl From<Lang> for Language {
+    fn from(l: Lang) -> Language {
+        match l {
+            Lang::Zh => Language::Zh,
+            Lang::En => Language::En,
         }
     }
 }

@@ -39,14 +39,15 @@ fn App() -> impl IntoView {
     };
     provide_context(session);
     session.check(sync);
-    // Each user's language follows them: whoever signs in gets the one they chose last.
+    // Each user's language follows them, to every device they sign in on.
     Effect::new(move |_| {
-        let saved = session
-            .me
-            .get()
-            .flatten()
-            .and_then(|me| Lang::load_for(&me.id.to_string()));
-        if let Some(l) = saved {
+        let chosen = session.me.with(|me| {
+            me.as_ref()
+                .and_then(|m| m.as_ref().and_then(|m| m.language))
+        });
+        if let Some(l) = chosen.map(Lang::from)
+            && l != lang.get_untracked()
+        {
             l.save();
             lang.set(l);
         }

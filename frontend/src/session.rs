@@ -3,7 +3,7 @@
 use crate::api::{self, ApiError};
 use crate::sync::Sync;
 use leptos::prelude::*;
-use shared::account::Me;
+use shared::account::{Language, Me, SetLanguageRequest};
 use shared::actor::{Actor, Role};
 
 /// The signed-in user, once known. `None` inside `Some` means "checked: nobody".
@@ -26,7 +26,10 @@ impl Session {
             self.me.set(Some(Some(me.clone())));
         }
         leptos::task::spawn_local(async move {
-            match (api::get::<Me>("/api/auth/me").await, early) {
+            let answer = api::get::<Me>("/api/auth/me")
+                .await
+                .map(with_pending_language);
+            match (answer, early) {
                 // The same person: keep going, with their details as the server has them now.
                 (Ok(me), Some(early)) if me.id == early.id && !me.must_change_password => {
                     remember(&me);
@@ -69,6 +72,26 @@ impl Session {
         self.me.set(Some(Some(me)));
     }
 
+    /// The user chose a language: shown at once, remembered with the session on this device,
+    /// and sent to the server so their other devices follow — later, if this one is offline.
+    pub fn choose_language(self, language: Language) {
+        let signed_in = self
+            .me
+            .try_update(|me| match me {
+                Some(Some(me)) => {
+                    me.language = Some(language);
+                    remember(me);
+                    true
+                }
+                _ => false,
+            })
+            .unwrap_or(false);
+        if signed_in {
+            set_pending_language(Some(language));
+            leptos::task::spawn_local(send_pending_language());
+        }
+    }
+
     /// Whether the signed-in user is the reform office (for showing office-only screens; the
     /// server checks again).
     pub fn is_office(self) -> bool {
@@ -85,6 +108,8 @@ impl Session {
 }
 
 const ME_KEY: &str = "reformboard.me";
+/// A language chosen here that the server has not yet confirmed.
+const PENDING_LANGUAGE_KEY: &str = "reformboard.language.pending";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
@@ -104,6 +129,47 @@ fn cached() -> Option<Me> {
         .and_then(|j| serde_json::from_str(&j).ok())
 }
 
+fn pending_language() -> Option<Language> {
+    storage()?
+        .get_item(PENDING_LANGUAGE_KEY)
+        .ok()
+        .flatten()
+        .as_deref()
+        .and_then(Language::parse)
+}
+
+fn set_pending_language(language: Option<Language>) {
+    if let Some(s) = storage() {
+        let _ = match language {
+            Some(l) => s.set_item(PENDING_LANGUAGE_KEY, l.as_str()),
+            None => s.remove_item(PENDING_LANGUAGE_KEY),
+        };
+    }
+}
+
+/// Sends the language chosen offline (or just now); forgets it once the server has it.
+async fn send_pending_language() {
+    let Some(language) = pending_language() else {
+        return;
+    };
+    let req = SetLanguageRequest { language };
+    if api::post::<_, ()>("/api/auth/language", &req).await.is_ok()
+        && pending_language() == Some(language)
+    {
+        set_pending_language(None);
+    }
+}
+
+/// The server's account details, with a choice made here that it has not heard of yet (which
+/// is sent again now).
+fn with_pending_language(mut me: Me) -> Me {
+    if let Some(l) = pending_language() {
+        me.language = Some(l);
+        leptos::task::spawn_local(send_pending_language());
+    }
+    me
+}
+
 /// Leaves this page for a fresh load of `path`.
 fn go_to(path: &str) {
     if let Some(w) = web_sys::window() {
@@ -115,6 +181,7 @@ fn forget() {
     if let Some(s) = storage() {
         let _ = s.remove_item(ME_KEY);
     }
+    set_pending_language(None);
 }
 
 /// The `Actor` for permission checks in the browser (the server makes its own).

@@ -9,21 +9,46 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use shared::actor::Role;
 
+/// What the frame shows; it is rebuilt only when this changes, not whenever the user's details
+/// do (a refreshed session, a changed password), so the page inside keeps its state.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Loading,
+    SignedOut,
+    /// After a reset or at first login the server refuses everything but a password change.
+    PasswordFirst,
+    Open,
+}
+
 /// Wraps a page that needs a signed-in user.
 #[component]
 pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let children = StoredValue::new(children);
     let location = leptos_router::hooks::use_location();
-    move || match session.me.get() {
-        None => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
-        Some(None) => view! { <Redirect path="/login"/> }.into_any(),
-        // After a reset or at first login the server refuses everything but a password change.
-        Some(Some(me)) if me.must_change_password && location.pathname.get() != "/password" => {
-            view! { <Redirect path="/password"/> }.into_any()
+    let gate = Memo::new(move |_| {
+        match session.me.with(|me| {
+            me.as_ref()
+                .map(|me| me.as_ref().map(|m| m.must_change_password))
+        }) {
+            None => Gate::Loading,
+            Some(None) => Gate::SignedOut,
+            Some(Some(true)) if location.pathname.get() != "/password" => Gate::PasswordFirst,
+            Some(Some(_)) => Gate::Open,
         }
-        Some(Some(me)) => view! {
-            <div class="app" data-signed-in=me.username.clone()>
+    });
+    let username = move || {
+        session.me.with(|me| {
+            me.as_ref()
+                .and_then(|m| m.as_ref().map(|m| m.username.clone()))
+        })
+    };
+    move || match gate.get() {
+        Gate::Loading => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
+        Gate::SignedOut => view! { <Redirect path="/login"/> }.into_any(),
+        Gate::PasswordFirst => view! { <Redirect path="/password"/> }.into_any(),
+        Gate::Open => view! {
+            <div class="app" data-signed-in=username>
                 <Header/>
                 <Notices/>
                 <main id="main">{children.with_value(|c| c())}</main>
@@ -72,10 +97,8 @@ fn Header() -> impl IntoView {
         } else {
             Lang::Zh
         };
-        match session.me.get_untracked().flatten() {
-            Some(me) => next.save_for(&me.id.to_string()),
-            None => next.save(),
-        }
+        next.save();
+        session.choose_language(next.into());
         lang.set(next);
     };
     view! {

@@ -30,6 +30,47 @@ pub struct Me {
     pub role: Role,
     /// Must set a new password before doing anything else.
     pub must_change_password: bool,
+    /// The language this user chose last, on any device (None: never chose; Chinese).
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+/// A language of the interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// 中文, the default.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// The stored and wire form: `zh`, `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Zh => "zh",
+            Language::En => "en",
+        }
+    }
+
+    /// Reads [`Language::as_str`]'s form.
+    pub fn parse(s: &str) -> Option<Language> {
+        match s {
+            "zh" => Some(Language::Zh),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/auth/language`: the signed-in user's choice, remembered for all their devices.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetLanguageRequest {
+    /// The language chosen.
+    pub language: Language,
 }
 
 /// `POST /api/auth/logout`

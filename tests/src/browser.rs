@@ -117,8 +117,12 @@ impl Browser {
     }
 
     /// Sends a Chrome DevTools command (e.g. `Emulation.setCPUThrottlingRate`) through
-    /// chromedriver.
-    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<()> {
+    /// chromedriver; returns its result.
+    pub async fn cdp(
+        &self,
+        cmd: &str,
+        params: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
         let session = self
             .client
             .session_id()
@@ -138,7 +142,9 @@ impl Browser {
             res.status(),
             res.text().await?
         );
-        Ok(())
+        // chromedriver wraps the answer as {"value": result}.
+        let mut body: serde_json::Value = res.json().await?;
+        Ok(body["value"].take())
     }
 
     /// Waits up to 20 s for an element.
@@ -298,7 +304,8 @@ impl Browser {
             "Browser.setDownloadBehavior",
             serde_json::json!({ "behavior": "allow", "downloadPath": dir.display().to_string() }),
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Ends the session and chromedriver.

@@ -2,7 +2,8 @@
 //! an account on its account screen; its owner signs in in a fresh browser, is sent to the
 //! password page before anything else, sets a password and lands on the plan; the office
 //! disables the account (after confirming) and finds that in the audit view. The leader signs in
-//! on a phone. Every control used is found by its name or label, as a screen reader would.
+//! on a phone; the language a user chooses follows them to another device. Every control used
+//! is found by its name or label, as a screen reader would.
 
 use anyhow::{Context, ensure};
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
@@ -326,4 +327,49 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
     phone.screenshot("phone-leader-password").await?;
     no_overflow(&phone, "the password page").await?;
     phone.close().await
+}
+
+/// The language follows the user, not the device: the leader switches to English at the desk,
+/// then signs in on a phone that has never seen them — English there too; back to Chinese on
+/// the phone, and the desk has Chinese at its next start. (The switch is named in the language
+/// on screen: 切换语言 / Switch language.)
+#[tokio::test]
+async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let desk = Browser::start(DESKTOP, false).await?;
+    desk.login(&server.url, "leader", DEMO_PASSWORD).await?;
+    desk.wait_for_text("开展集体股份合作公司试点改革").await?;
+    desk.click_named("button", "切换语言").await?;
+    desk.named("button", "Switch language").await?;
+
+    // What the server now says of the leader, as any new device would hear it.
+    let mut said = Value::Null;
+    for _ in 0..50 {
+        let api = server.login("leader").await?;
+        said = api.get("/api/auth/me").await?.json().await?;
+        if said["language"] == "en" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        said["language"] == "en",
+        "the server did not keep the choice: {said}"
+    );
+
+    let phone = Browser::start(PHONE, true).await?;
+    phone.login(&server.url, "leader", DEMO_PASSWORD).await?;
+    phone.click_named("button", "Switch language").await?;
+    phone.named("button", "切换语言").await?;
+    phone.wait_for_text("开展集体股份合作公司试点改革").await?;
+    phone.close().await?;
+
+    desk.client.refresh().await?;
+    desk.named("button", "切换语言").await?;
+    desk.wait_for_text("开展集体股份合作公司试点改革").await?;
+    desk.close().await
 }

@@ -167,6 +167,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET",  "/auth/demo-accounts",          "200 200  200  200  200   200  200  200  200"),
     ("GET",  "/auth/me",                     "200 200  200  200  200   200  200  401  401"),
     ("POST", "/auth/password",               "400 400  400  400  400   400  400  401  401"),
+    ("POST", "/auth/language",               "204 204  204  204  204   204  204  401  401"),
     ("GET",  "/plan",                        "200 200  200  200  200   200  200  401  401"),
     ("GET",  "/history/{*key}",              "200 200  200  200  200   200  200  401  401"),
     ("GET",  "/history/{*key}#user",         "200 403  403  403  403   403  403  401  401"),
@@ -994,6 +995,7 @@ fn request_for(
             Some(json!({ "username": "cppcc", "password": e2e::DEMO_PASSWORD })),
         ),
         "/auth/logout" => ("/auth/logout".into(), Some(json!({}))),
+        "/auth/language" => ("/auth/language".into(), Some(json!({ "language": "zh" }))),
         "/sync/pull" => (
             "/sync/pull".into(),
             Some(serde_json::to_value(pull_request(

@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use session::{ActiveUser, CurrentUser};
 use shared::account::{
-    ChangePasswordRequest, CreateUserRequest, DemoAccount, LoginRequest, LogoutRequest, Me,
-    ResetPasswordRequest, SetRoleRequest, UserSummary, valid_username,
+    ChangePasswordRequest, CreateUserRequest, DemoAccount, Language, LoginRequest, LogoutRequest,
+    Me, ResetPasswordRequest, SetLanguageRequest, SetRoleRequest, UserSummary, valid_username,
 };
 use shared::actor::Role;
 use shared::entity::Entity;
@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
         .route("/auth/password", post(change_password))
+        .route("/auth/language", post(set_language))
         .route("/auth/demo-accounts", get(demo_accounts))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}/password", post(reset_password))
@@ -55,6 +56,7 @@ fn me_of(row: &UserRow) -> ApiResult<Me> {
         unit: actor.unit,
         role: actor.role,
         must_change_password: row.must_change_password != 0,
+        language: row.language.as_deref().and_then(Language::parse),
     })
 }
 
@@ -213,6 +215,19 @@ pub(crate) async fn logout(
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
 pub(crate) async fn me(user: CurrentUser) -> ApiResult<ApiJson<Me>> {
     Ok(ApiJson(me_of(&user.row)?))
+}
+
+/// The signed-in user's interface language, remembered for all their devices. Open during a
+/// forced password change too: the password page has the language switch.
+#[utoipa::path(post, path = "/api/auth/language", tag = "auth", request_body = SetLanguageRequest,
+    responses((status = 204, description = "Remembered")))]
+pub(crate) async fn set_language(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<SetLanguageRequest>,
+) -> ApiResult<StatusCode> {
+    users::set_language(&state.db.pool, &user.row.id, req.language).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A user sets a new password (also the way out of a forced change). Every other session ends,

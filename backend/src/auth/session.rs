@@ -78,11 +78,13 @@ pub async fn end_all(pool: &AnyPool, user_id: &str) -> Result<u64, sqlx::Error> 
     Ok(done.rows_affected())
 }
 
+/// A session with its user, read together (every request asks).
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    user_id: String,
-    created_at: i64,
+    session_created_at: i64,
     last_seen_at: i64,
+    #[sqlx(flatten)]
+    user: UserRow,
 }
 
 /// The user behind `token`, if the session is alive and the account enabled. An expired
@@ -93,29 +95,29 @@ pub async fn lookup(
     limits: SessionLimits,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let hash = hash_token(token);
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT user_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
-    )
+    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT s.created_at AS session_created_at, s.last_seen_at, {} \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        users::columns_of("u")
+    )))
     .bind(&hash)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let now = now_millis();
     let idle = now - row.last_seen_at > limits.idle_ms;
-    if idle || now - row.created_at > limits.absolute_ms {
+    if idle || now - row.session_created_at > limits.absolute_ms {
         let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&hash)
             .execute(pool)
             .await?;
         // Two requests may race to end it; one audit row is enough.
         if ended.rows_affected() == 1 {
-            let actor = users::by_id(pool, &row.user_id)
-                .await?
-                .and_then(|u| u.actor());
+            let actor = row.user.actor();
             let event = SecurityEvent {
                 actor: actor.as_ref(),
                 action: "session_expired",
-                subject: Some(&row.user_id),
+                subject: Some(&row.user.id),
                 detail: Some(if idle { "idle" } else { "absolute" }.into()),
             };
             audit::security_event(pool, event).await?;
@@ -129,8 +131,7 @@ pub async fn lookup(
             .execute(pool)
             .await?;
     }
-    let user = users::by_id(pool, &row.user_id).await?;
-    Ok(user.filter(|u| u.disabled == 0))
+    Ok(Some(row.user).filter(|u| u.disabled == 0))
 }
 
 /// The session token in the request's cookies.

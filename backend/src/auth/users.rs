@@ -28,6 +28,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// Where notifications are mailed (None: not mailed).
     pub email: Option<String>,
+    /// The interface language chosen last (`Language::as_str`; None: never chosen).
+    pub language: Option<String>,
 }
 
 impl UserRow {
@@ -43,7 +45,16 @@ impl UserRow {
 }
 
 const COLUMNS: &str = "id, username, display_name, unit_id, role, password_hash, \
-                       must_change_password, disabled, created_at, email";
+                       must_change_password, disabled, created_at, email, language";
+
+/// The columns of a [`UserRow`] as read from the `users` table under `alias` (for joins).
+pub fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The user with this login name.
 pub async fn by_username(pool: &AnyPool, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
@@ -245,4 +256,18 @@ pub(crate) async fn set_user_email(
     };
     crate::audit::security_event(pool, event).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Remembers the user's interface language.
+pub async fn set_language(
+    pool: &AnyPool,
+    id: &str,
+    language: shared::account::Language,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+        .bind(language.as_str())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::attach;
 use crate::audit::{self, AuditEntry};
-use crate::db::{Db, DbKind, now_millis};
+use crate::db::{Db, now_millis};
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
@@ -68,19 +68,24 @@ pub async fn check_group(
     actor: &Actor,
     create: bool,
 ) -> ApiResult<()> {
-    if create {
-        sqlx::query("INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(group.to_string())
-            .bind(actor.user.to_string())
-            .bind(now_millis())
-            .execute(&mut **tx)
-            .await?;
-    }
-    let owner: Option<String> =
+    // One statement either way: a claim that, on conflict, reads the owner (the no-op update
+    // is what makes RETURNING answer for an existing row, in both SQLite and PostgreSQL).
+    let owner: Option<String> = if create {
+        sqlx::query_scalar(
+            "INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET user_id = client_group.user_id RETURNING user_id",
+        )
+        .bind(group.to_string())
+        .bind(actor.user.to_string())
+        .bind(now_millis())
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
         sqlx::query_scalar("SELECT user_id FROM client_group WHERE id = $1")
             .bind(group.to_string())
             .fetch_optional(&mut **tx)
-            .await?;
+            .await?
+    };
     match owner {
         Some(owner) if owner != actor.user.to_string() => {
             Err(ApiError::Forbidden("该同步客户端属于其他用户".into()))
@@ -93,30 +98,21 @@ pub async fn check_group(
 /// PostgreSQL the rows stay locked until commit, so two pushes of one client can't interleave.
 async fn last_ids(
     tx: &mut Transaction<'_, Any>,
-    kind: DbKind,
     group: ClientGroupId,
     clients: &BTreeSet<ClientId>,
 ) -> ApiResult<HashMap<ClientId, u64>> {
-    let lock = if kind == DbKind::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
     let mut out = HashMap::new();
     for client in clients {
-        sqlx::query(
+        // Creates the row of a new client and reads it in one statement; on PostgreSQL the
+        // no-op update also locks an existing row until commit.
+        let (owner_group, last): (String, i64) = sqlx::query_as(
             "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, 0, $3) \
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) DO UPDATE SET client_group = client.client_group \
+             RETURNING client_group, last_mutation_id",
         )
         .bind(client.to_string())
         .bind(group.to_string())
         .bind(now_millis())
-        .execute(&mut **tx)
-        .await?;
-        let (owner_group, last): (String, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT client_group, last_mutation_id FROM client WHERE id = $1{lock}"
-        )))
-        .bind(client.to_string())
         .fetch_one(&mut **tx)
         .await?;
         if owner_group != group.to_string() {
@@ -152,7 +148,7 @@ async fn push_once(
     let mut tx = db.pool.begin().await?;
     check_group(&mut tx, req.client_group, actor, true).await?;
     let clients: BTreeSet<ClientId> = req.mutations.iter().map(|m| m.client_id).collect();
-    let mut last = last_ids(&mut tx, db.kind, req.client_group, &clients).await?;
+    let mut last = last_ids(&mut tx, req.client_group, &clients).await?;
 
     // Refuse gaps before doing anything: ids must continue each client's sequence.
     let mut next = last.clone();

@@ -21,8 +21,9 @@ use shared::ids::{ItemId, TaskId};
 use shared::mutation::Mutation;
 use shared::permission::Relation;
 use std::collections::HashMap;
+use std::time::Duration;
 use wasm_bindgen::JsCast;
-use window::{Heights, OVERSCAN, Row, Span};
+use window::{FIRST_OVERSCAN, Heights, OVERSCAN, Row, Span};
 
 /// Per-board UI state shared by its parts.
 #[derive(Clone, Copy)]
@@ -45,6 +46,20 @@ struct BoardCtx {
     measured: RwSignal<u64>,
     /// The CSS gap between cards, in pixels.
     gap: StoredValue<f64>,
+    /// Whether the first screen has been painted: until then columns render only what is on
+    /// screen (see `window::FIRST_OVERSCAN`).
+    painted: RwSignal<bool>,
+}
+
+impl BoardCtx {
+    /// Pixels to render beyond the viewport now.
+    fn overscan(self) -> f64 {
+        if self.painted.get() {
+            OVERSCAN
+        } else {
+            FIRST_OVERSCAN
+        }
+    }
 }
 
 impl BoardCtx {
@@ -159,8 +174,18 @@ pub fn Board(scope: Scope) -> impl IntoView {
         heights: StoredValue::new(Heights::default()),
         measured: RwSignal::new(0),
         gap: StoredValue::new(0.0),
+        painted: RwSignal::new(false),
     };
     provide_context(ctx);
+    // A frame callback runs just before the first paint; a timeout queued from it, just after.
+    request_animation_frame(move || {
+        set_timeout(
+            move || {
+                let _ = ctx.painted.try_set(true);
+            },
+            Duration::ZERO,
+        );
+    });
     let active = RwSignal::new(Column::NotStarted);
     let bump = move || ctx.viewport.update(|n| *n += 1);
     let listeners = StoredValue::new_local(vec![
@@ -308,13 +333,8 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
 fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("CardList inside a Board");
     let list = NodeRef::<leptos::html::Ul>::new();
-    let span = RwSignal::new(ctx.heights.with_value(|h| {
-        Span::first(
-            ids.with_untracked(Vec::len),
-            viewport_height() + OVERSCAN,
-            h.guess(),
-        )
-    }));
+    // Nothing until the column is placed (below): a column hidden on a phone renders no cards.
+    let span = RwSignal::new(Span::default());
     let rows = Memo::new(move |_| {
         ctx.measured.track();
         let pinned: Vec<TaskId> = [ctx.keep.get(), ctx.drag.dragging.get()]
@@ -344,18 +364,28 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
         let Some(ul) = list.get() else {
             return;
         };
-        // A hidden column (phones) has no position: it renders its first cards, ready to show.
-        let top = ul.get_bounding_client_rect().top();
-        let height = viewport_height();
-        let new = ids.with(|ids| {
-            ctx.heights.with_value(|h| {
-                Span::covering(
-                    ids.iter().map(|id| h.slot(*id)),
-                    -top - OVERSCAN,
-                    height - top + OVERSCAN,
-                )
+        let rect = ul.get_bounding_client_rect();
+        // A hidden column (phones show one at a time) has no box. It renders its first screen
+        // of cards, ready for its tab — but only after the visible column is painted.
+        let hidden = rect.width() == 0.0 && rect.height() == 0.0;
+        let new = if hidden && !ctx.painted.get() {
+            Span::default()
+        } else {
+            let (top, height, overscan) = if hidden {
+                (0.0, viewport_height(), 0.0)
+            } else {
+                (rect.top(), viewport_height(), ctx.overscan())
+            };
+            ids.with(|ids| {
+                ctx.heights.with_value(|h| {
+                    Span::covering(
+                        ids.iter().map(|id| h.slot(*id)),
+                        -top - overscan,
+                        height - top + overscan,
+                    )
+                })
             })
-        });
+        };
         if new != span.get_untracked() {
             span.set(new);
         }

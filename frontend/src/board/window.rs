@@ -11,6 +11,11 @@ use std::collections::HashMap;
 /// Pixels rendered above and below the viewport, so a scroll or a flick shows cards at once.
 pub const OVERSCAN: f64 = 800.0;
 
+/// The overscan of a board's first render: just past the bottom of the screen. The rest of
+/// [`OVERSCAN`] follows once the first screen is painted — on a slow phone, building the cards
+/// no one sees yet was most of the wait for the ones they do.
+pub const FIRST_OVERSCAN: f64 = 150.0;
+
 /// A card's slot (its height plus the gap after it) before any card has been measured.
 const FIRST_GUESS: f64 = 120.0;
 
@@ -25,21 +30,6 @@ pub struct Span {
 }
 
 impl Span {
-    /// The cards that cover `0..to_px` of a list with slots of `guess` pixels: what renders
-    /// before anything is measured.
-    pub fn first(len: usize, to_px: f64, guess: f64) -> Span {
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "a small, positive count of cards"
-        )]
-        let n = (to_px.max(0.0) / guess.max(1.0)).ceil() as usize;
-        Span {
-            start: 0,
-            end: n.min(len),
-        }
-    }
-
     /// The cards whose slots intersect `from_px..to_px` (pixels from the top of the list).
     pub fn covering(slots: impl Iterator<Item = f64>, from_px: f64, to_px: f64) -> Span {
         let mut top = 0.0;

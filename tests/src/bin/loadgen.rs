@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             rt.block_on(board_serve(n))?
         }
+        Some("board-profile") => rt.block_on(board_profile())?,
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         _ => bail!(
@@ -861,6 +862,79 @@ async fn board_serve(n: usize) -> anyhow::Result<Value> {
     ));
     tokio::signal::ctrl_c().await?;
     Ok(json!({ "url": url }))
+}
+
+/// `loadgen board-profile`: one returning visit to a 1,000-card board at phone size with 4× CPU
+/// throttling, under the DevTools CPU profiler. Writes the profile to
+/// `target/bench/board-phone.cpuprofile` (open it in Chromium's DevTools) and returns the
+/// functions that took the most time themselves. Build the site with `REFORMBOARD_WASM_NAMES=1`
+/// to see the wasm's own function names.
+async fn board_profile() -> anyhow::Result<Value> {
+    let (server, t, url) = seeded_board(1000).await?;
+    let chrome = Browser::start((390, 844), true).await?;
+    chrome
+        .login(&server.url, &t.lead.me.username, e2e::DEMO_PASSWORD)
+        .await?;
+    chrome
+        .cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
+        .await?;
+    time_board(&chrome, &url, 1000).await?;
+    chrome.cdp("Profiler.enable", json!({})).await?;
+    chrome
+        .cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
+        .await?;
+    chrome.cdp("Profiler.start", json!({})).await?;
+    let ms = time_board(&chrome, &url, 1000).await?;
+    let profile = chrome.cdp("Profiler.stop", json!({})).await?["profile"].take();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("board-phone.cpuprofile"),
+        serde_json::to_vec(&profile)?,
+    )?;
+    Ok(json!({ "board_ms": ms, "self_time_ms": self_times(&profile, 40) }))
+}
+
+/// The `top` functions of a DevTools CPU profile by their own (not their callees') time.
+fn self_times(profile: &Value, top: usize) -> Value {
+    let empty = Vec::new();
+    let nodes = profile["nodes"].as_array().unwrap_or(&empty);
+    let names: std::collections::HashMap<u64, String> = nodes
+        .iter()
+        .filter_map(|n| {
+            let f = &n["callFrame"];
+            let name = f["functionName"].as_str().filter(|s| !s.is_empty());
+            Some((
+                n["id"].as_u64()?,
+                format!(
+                    "{} {}",
+                    name.unwrap_or("(anonymous)"),
+                    f["url"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                ),
+            ))
+        })
+        .collect();
+    let mut by_name: std::collections::HashMap<&str, f64> = Default::default();
+    let samples = profile["samples"].as_array().unwrap_or(&empty);
+    let deltas = profile["timeDeltas"].as_array().unwrap_or(&empty);
+    for (s, d) in samples.iter().zip(deltas) {
+        if let Some(name) = s.as_u64().and_then(|id| names.get(&id)) {
+            *by_name.entry(name).or_default() += d.as_f64().unwrap_or(0.0) / 1000.0;
+        }
+    }
+    let mut rows: Vec<_> = by_name.into_iter().collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rows.truncate(top);
+    json!(
+        rows.into_iter()
+            .map(|(name, ms)| json!([name, (ms * 10.0).round() / 10.0]))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// Seeds item 4 with `n` tasks spread over the columns, then times its board in Chromium at
