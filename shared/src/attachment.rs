@@ -3,6 +3,7 @@
 //! checks that the upload exists and is the actor's before applying it.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{AttachmentId, ItemId, SubmissionId, TaskId, UnitId};
 use crate::mutation::{Change, Rejection};
@@ -101,9 +102,7 @@ fn check_target(
     item: ItemId,
     to: AttachedTo,
 ) -> Result<(), Rejection> {
-    let it = state
-        .item(item)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+    let it = state.find::<Item>(item)?;
     match to {
         AttachedTo::Task(t) => {
             let task = state
@@ -202,13 +201,6 @@ pub struct Remove {
     pub at: Millis,
 }
 
-fn find(state: &State, id: AttachmentId) -> Result<&Attachment, Rejection> {
-    match state.get(&EntityKey::attachment(id)) {
-        Some(Entity::Attachment(a)) => Ok(a),
-        _ => Err(Rejection::NotFound("附件".into())),
-    }
-}
-
 impl Op for Remove {
     fn keys(&self) -> Vec<EntityKey> {
         vec![EntityKey::attachment(self.id)]
@@ -217,11 +209,11 @@ impl Op for Remove {
         SpaceOf::Entity(EntityKey::attachment(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let a = find(state, self.id)?;
+        let a = state.find::<Attachment>(self.id)?;
         check_target(state, actor, a.item, a.to)
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut a = find(state, self.id)?.clone();
+        let mut a = state.find::<Attachment>(self.id)?.clone();
         if a.removed {
             return Ok(vec![]);
         }

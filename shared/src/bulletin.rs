@@ -180,13 +180,6 @@ fn bullet_lines(lines: &[String], empty: &str) -> String {
         .collect()
 }
 
-fn find(state: &State, id: BulletinId) -> Result<&Bulletin, Rejection> {
-    match state.get(&EntityKey::bulletin(id)) {
-        Some(Entity::Bulletin(b)) => Ok(b),
-        _ => Err(Rejection::NotFound("通报".into())),
-    }
-}
-
 /// Write or rewrite a draft bulletin.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Save {
@@ -214,7 +207,7 @@ impl Op for Save {
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        if find(state, self.id).is_ok_and(|b| b.published) {
+        if state.find::<Bulletin>(self.id).is_ok_and(|b| b.published) {
             return Err(Rejection::Invalid("通报已发布，不能修改".into()));
         }
         let b = Bulletin {
@@ -257,7 +250,7 @@ impl Op for Publish {
         Ok(())
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut b = find(state, self.id)?.clone();
+        let mut b = state.find::<Bulletin>(self.id)?.clone();
         if b.published {
             return Ok(vec![]);
         }
@@ -287,14 +280,14 @@ impl Op for MarkRead {
         SpaceOf::Space(Space::Plan)
     }
     fn authorize(&self, state: &State, _actor: &Actor) -> Result<(), Rejection> {
-        if find(state, self.id)?.published {
+        if state.find::<Bulletin>(self.id)?.published {
             Ok(())
         } else {
             Err(Rejection::NotFound("通报".into()))
         }
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut b = find(state, self.id)?.clone();
+        let mut b = state.find::<Bulletin>(self.id)?.clone();
         if b.read_by.contains(&actor.unit) {
             return Ok(vec![]);
         }

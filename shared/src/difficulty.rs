@@ -2,6 +2,7 @@
 //! assigns units and records the resolution.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{DifficultyId, ItemId, TaskId, UnitId};
 use crate::mutation::{Change, Rejection};
@@ -100,22 +101,13 @@ impl Difficulty {
     }
 }
 
-fn find(state: &State, id: DifficultyId) -> Result<&Difficulty, Rejection> {
-    match state.get(&EntityKey::difficulty(id)) {
-        Some(Entity::Difficulty(d)) => Ok(d),
-        _ => Err(Rejection::NotFound("困难和问题".into())),
-    }
-}
-
 fn check_on_item(
     state: &State,
     item: ItemId,
     actor: &Actor,
     action: Action<'_>,
 ) -> Result<(), Rejection> {
-    let item = state
-        .item(item)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+    let item = state.find::<Item>(item)?;
     permission::check(actor, item, action)?;
     Ok(())
 }
@@ -201,10 +193,15 @@ impl Op for Coordinate {
         SpaceOf::Entity(EntityKey::difficulty(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        check_on_item(state, find(state, self.id)?.item, actor, Action::Supervise)
+        check_on_item(
+            state,
+            state.find::<Difficulty>(self.id)?.item,
+            actor,
+            Action::Supervise,
+        )
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut d = find(state, self.id)?.clone();
+        let mut d = state.find::<Difficulty>(self.id)?.clone();
         if d.state == DifficultyState::Resolved {
             return Err(Rejection::Invalid("该问题已解决".into()));
         }
@@ -248,10 +245,15 @@ impl Op for Resolve {
         SpaceOf::Entity(EntityKey::difficulty(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        check_on_item(state, find(state, self.id)?.item, actor, Action::Supervise)
+        check_on_item(
+            state,
+            state.find::<Difficulty>(self.id)?.item,
+            actor,
+            Action::Supervise,
+        )
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut d = find(state, self.id)?.clone();
+        let mut d = state.find::<Difficulty>(self.id)?.clone();
         if d.state == DifficultyState::Resolved {
             return Err(Rejection::Invalid("该问题已解决".into()));
         }

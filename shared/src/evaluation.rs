@@ -1,6 +1,7 @@
 //! Inspection and evaluation (视察、评议) by the district People's Congress and the CPPCC.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{EvaluationId, InspectionId, ItemId, UnitId};
 use crate::mutation::{Change, Rejection};
@@ -56,17 +57,8 @@ pub struct Inspection {
     pub at: Millis,
 }
 
-fn find(state: &State, id: EvaluationId) -> Result<&Evaluation, Rejection> {
-    match state.get(&EntityKey::evaluation(id)) {
-        Some(Entity::Evaluation(e)) => Ok(e),
-        _ => Err(Rejection::NotFound("评议".into())),
-    }
-}
-
 fn check(state: &State, item: ItemId, actor: &Actor) -> Result<(), Rejection> {
-    let item = state
-        .item(item)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+    let item = state.find::<Item>(item)?;
     permission::check(actor, item, Action::Evaluate)?;
     Ok(())
 }
@@ -100,7 +92,7 @@ impl Op for Record {
         if !SCORES.contains(&self.score) {
             return Err(Rejection::Invalid("评分应在1到5之间".into()));
         }
-        if let Ok(existing) = find(state, self.id) {
+        if let Ok(existing) = state.find::<Evaluation>(self.id) {
             if existing.unit != actor.unit || existing.item != self.item {
                 return Err(Rejection::Invalid("评议编号重复".into()));
             }
@@ -143,7 +135,7 @@ impl Op for Publish {
         SpaceOf::Entity(EntityKey::evaluation(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let e = find(state, self.id)?;
+        let e = state.find::<Evaluation>(self.id)?;
         check(state, e.item, actor)?;
         if e.unit != actor.unit {
             return Err(Rejection::Denied("只能发布本单位的评议".into()));
@@ -151,7 +143,7 @@ impl Op for Publish {
         Ok(())
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut e = find(state, self.id)?.clone();
+        let mut e = state.find::<Evaluation>(self.id)?.clone();
         if e.published {
             return Ok(vec![]);
         }

@@ -2,6 +2,7 @@
 //! unit acknowledges and answers; the leader sees the answer.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{InstructionId, ItemId, UnitId, UserId};
 use crate::mutation::{Change, Rejection};
@@ -45,17 +46,8 @@ pub struct Instruction {
     pub answer: Option<Reply>,
 }
 
-fn find(state: &State, id: InstructionId) -> Result<&Instruction, Rejection> {
-    match state.get(&EntityKey::instruction(id)) {
-        Some(Entity::Instruction(i)) => Ok(i),
-        _ => Err(Rejection::NotFound("批示".into())),
-    }
-}
-
 fn check(state: &State, item: ItemId, actor: &Actor, action: Action<'_>) -> Result<(), Rejection> {
-    let item = state
-        .item(item)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+    let item = state.find::<Item>(item)?;
     permission::check(actor, item, action)?;
     Ok(())
 }
@@ -122,10 +114,15 @@ impl Op for Respond {
         SpaceOf::Entity(EntityKey::instruction(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        check(state, find(state, self.id)?.item, actor, Action::Report)
+        check(
+            state,
+            state.find::<Instruction>(self.id)?.item,
+            actor,
+            Action::Report,
+        )
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut i = find(state, self.id)?.clone();
+        let mut i = state.find::<Instruction>(self.id)?.clone();
         let answer = text::INSTRUCTION.parse(&self.text).ok();
         let reply = |text: String| Reply {
             unit: actor.unit,

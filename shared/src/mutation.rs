@@ -411,10 +411,10 @@ impl Mutation {
         }
         match self {
             Mutation::CreateTask { item, .. } => {
-                permission::check(actor, find_item(state, *item)?, Action::ManageTasks)?;
+                permission::check(actor, state.find::<Item>(*item)?, Action::ManageTasks)?;
             }
             Mutation::AddComment { item, .. } => {
-                permission::check(actor, find_item(state, *item)?, Action::Comment)?;
+                permission::check(actor, state.find::<Item>(*item)?, Action::Comment)?;
             }
             Mutation::SetTaskTitle { task, .. }
             | Mutation::SetTaskNotes { task, .. }
@@ -442,17 +442,9 @@ impl Mutation {
     }
 }
 
-fn find_item(state: &State, id: ItemId) -> Result<&Item, Rejection> {
-    state
-        .item(id)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))
-}
-
 fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
-    let task = state
-        .task(id)
-        .ok_or_else(|| Rejection::NotFound("任务".into()))?;
-    Ok((task, find_item(state, task.item)?))
+    let task = state.find::<Task>(id)?;
+    Ok((task, state.find::<Item>(task.item)?))
 }
 
 fn check_sort_key(key: &str) -> Result<(), Rejection> {
@@ -495,7 +487,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             if state.task(*id).is_some() {
                 return Err(Rejection::Invalid("任务编号重复".into()));
             }
-            check_owner(*owner, find_item(state, *item)?)?;
+            check_owner(*owner, state.find::<Item>(*item)?)?;
             check_sort_key(sort_key)?;
             let task = Task {
                 id: *id,

@@ -2,6 +2,7 @@
 //! A reminder lands in that unit's notifications.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, ReminderId, TaskId, UnitId};
 use crate::mutation::{Change, Rejection};
@@ -76,17 +77,13 @@ impl Op for Send {
         SpaceOf::Space(Space::Item(self.item))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let item = state
-            .item(self.item)
-            .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+        let item = state.find::<Item>(self.item)?;
         permission::check(actor, item, Action::Supervise)?;
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         ensure_new(state, &EntityKey::reminder(self.id), "催办")?;
-        let item = state
-            .item(self.item)
-            .ok_or_else(|| Rejection::NotFound("改革项目".into()))?;
+        let item = state.find::<Item>(self.item)?;
         if permission::relation(self.unit, item) == Relation::Other {
             return Err(Rejection::Invalid("只能催办该项目的牵头或配合单位".into()));
         }

@@ -1,9 +1,92 @@
 //! An in-memory set of entities: the browser's whole copy, or the slice the server loaded for one
 //! mutation. `apply` reads and writes only through this.
 
+use crate::assessment::Adjustment;
+use crate::attachment::Attachment;
+use crate::bulletin::Bulletin;
+use crate::difficulty::Difficulty;
 use crate::entity::{Comment, Entity, EntityKey, Item, PlanDoc, Task, Unit};
-use crate::ids::{ItemId, TaskId, UnitId};
+use crate::evaluation::{Evaluation, Inspection};
+use crate::ids::{
+    AttachmentId, BulletinId, DifficultyId, EvaluationId, InstructionId, ItemId, SubmissionId,
+    TaskId, UnitId,
+};
+use crate::instruction::Instruction;
+use crate::mutation::Rejection;
+use crate::reminder::Reminder;
+use crate::submission::Submission;
 use std::collections::HashMap;
+
+/// An entity type as a `State` holds it: how to find one by id, and what to call it when it
+/// is missing.
+pub trait Stored: Sized {
+    /// Its id.
+    type Id;
+    /// Its name in a "not found" rejection.
+    const NOUN: &'static str;
+    /// The key of the one with `id`.
+    fn key(id: Self::Id) -> EntityKey;
+    /// The entity as this type, if it is one.
+    fn of(entity: &Entity) -> Option<&Self>;
+}
+
+macro_rules! stored {
+    ($($ty:ident($id:ty) = $key:ident, $noun:literal;)*) => {$(
+        impl Stored for $ty {
+            type Id = $id;
+            const NOUN: &'static str = $noun;
+            fn key(id: $id) -> EntityKey {
+                EntityKey::$key(id)
+            }
+            fn of(entity: &Entity) -> Option<&Self> {
+                match entity {
+                    Entity::$ty(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+stored! {
+    Unit(UnitId) = unit, "单位";
+    Item(ItemId) = item, "改革项目";
+    Task(TaskId) = task, "任务";
+    Submission(SubmissionId) = submission, "报送材料";
+    Difficulty(DifficultyId) = difficulty, "困难和问题";
+    Instruction(InstructionId) = instruction, "批示";
+    Evaluation(EvaluationId) = evaluation, "评议";
+    Bulletin(BulletinId) = bulletin, "通报";
+    Attachment(AttachmentId) = attachment, "附件";
+}
+
+/// Entity types that are only ever listed, never looked up by id here.
+macro_rules! listed {
+    ($($ty:ident),*) => {$(
+        impl Listed for $ty {
+            fn of(entity: &Entity) -> Option<&Self> {
+                match entity {
+                    Entity::$ty(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+/// An entity type a `State` can list.
+pub trait Listed {
+    /// The entity as this type, if it is one.
+    fn of(entity: &Entity) -> Option<&Self>;
+}
+
+impl<T: Stored> Listed for T {
+    fn of(entity: &Entity) -> Option<&Self> {
+        <T as Stored>::of(entity)
+    }
+}
+
+listed!(Comment, Inspection, Reminder, Adjustment);
 
 /// Entities by key.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -55,136 +138,101 @@ impl State {
         }
     }
 
+    /// The `T` with `id`, if this copy has it.
+    pub fn lookup<T: Stored>(&self, id: T::Id) -> Option<&T> {
+        self.get(&T::key(id)).and_then(<T as Stored>::of)
+    }
+
+    /// The `T` with `id`, or the rejection that names what is missing.
+    pub fn find<T: Stored>(&self, id: T::Id) -> Result<&T, Rejection> {
+        self.lookup(id)
+            .ok_or_else(|| Rejection::NotFound(T::NOUN.into()))
+    }
+
+    /// Every `T`, in no particular order.
+    pub fn all<T: Listed + 'static>(&self) -> impl Iterator<Item = &T> {
+        self.iter().filter_map(T::of)
+    }
+
     /// A unit.
     pub fn unit(&self, id: UnitId) -> Option<&Unit> {
-        match self.get(&EntityKey::unit(id)) {
-            Some(Entity::Unit(u)) => Some(u),
-            _ => None,
-        }
+        self.lookup(id)
     }
 
     /// An item.
     pub fn item(&self, id: ItemId) -> Option<&Item> {
-        match self.get(&EntityKey::item(id)) {
-            Some(Entity::Item(i)) => Some(i),
-            _ => None,
-        }
+        self.lookup(id)
     }
 
     /// A task.
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        match self.get(&EntityKey::task(id)) {
-            Some(Entity::Task(t)) => Some(t),
-            _ => None,
-        }
+        self.lookup(id)
     }
 
     /// All units.
     pub fn units(&self) -> impl Iterator<Item = &Unit> {
-        self.iter().filter_map(|e| match e {
-            Entity::Unit(u) => Some(u),
-            _ => None,
-        })
+        self.all()
     }
 
     /// All items, by number.
     pub fn items(&self) -> Vec<&Item> {
-        let mut items: Vec<&Item> = self
-            .iter()
-            .filter_map(|e| match e {
-                Entity::Item(i) => Some(i),
-                _ => None,
-            })
-            .collect();
+        let mut items: Vec<&Item> = self.all().collect();
         items.sort_by_key(|i| i.number);
         items
     }
 
     /// All tasks (archived ones too).
     pub fn tasks(&self) -> impl Iterator<Item = &Task> {
-        self.iter().filter_map(|e| match e {
-            Entity::Task(t) => Some(t),
-            _ => None,
-        })
+        self.all()
     }
 
     /// All comments.
     pub fn comments(&self) -> impl Iterator<Item = &Comment> {
-        self.iter().filter_map(|e| match e {
-            Entity::Comment(c) => Some(c),
-            _ => None,
-        })
+        self.all()
     }
 
     /// All submissions (that this copy may see).
-    pub fn submissions(&self) -> impl Iterator<Item = &crate::submission::Submission> {
-        self.iter().filter_map(|e| match e {
-            Entity::Submission(x) => Some(x),
-            _ => None,
-        })
+    pub fn submissions(&self) -> impl Iterator<Item = &Submission> {
+        self.all()
     }
 
     /// All difficulties.
-    pub fn difficulties(&self) -> impl Iterator<Item = &crate::difficulty::Difficulty> {
-        self.iter().filter_map(|e| match e {
-            Entity::Difficulty(x) => Some(x),
-            _ => None,
-        })
+    pub fn difficulties(&self) -> impl Iterator<Item = &Difficulty> {
+        self.all()
     }
 
     /// All instructions.
-    pub fn instructions(&self) -> impl Iterator<Item = &crate::instruction::Instruction> {
-        self.iter().filter_map(|e| match e {
-            Entity::Instruction(x) => Some(x),
-            _ => None,
-        })
+    pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
+        self.all()
     }
 
     /// All evaluations.
-    pub fn evaluations(&self) -> impl Iterator<Item = &crate::evaluation::Evaluation> {
-        self.iter().filter_map(|e| match e {
-            Entity::Evaluation(x) => Some(x),
-            _ => None,
-        })
+    pub fn evaluations(&self) -> impl Iterator<Item = &Evaluation> {
+        self.all()
     }
 
     /// All inspections.
-    pub fn inspections(&self) -> impl Iterator<Item = &crate::evaluation::Inspection> {
-        self.iter().filter_map(|e| match e {
-            Entity::Inspection(x) => Some(x),
-            _ => None,
-        })
+    pub fn inspections(&self) -> impl Iterator<Item = &Inspection> {
+        self.all()
     }
 
     /// All reminders.
-    pub fn reminders(&self) -> impl Iterator<Item = &crate::reminder::Reminder> {
-        self.iter().filter_map(|e| match e {
-            Entity::Reminder(x) => Some(x),
-            _ => None,
-        })
+    pub fn reminders(&self) -> impl Iterator<Item = &Reminder> {
+        self.all()
     }
 
     /// All bulletins.
-    pub fn bulletins(&self) -> impl Iterator<Item = &crate::bulletin::Bulletin> {
-        self.iter().filter_map(|e| match e {
-            Entity::Bulletin(x) => Some(x),
-            _ => None,
-        })
+    pub fn bulletins(&self) -> impl Iterator<Item = &Bulletin> {
+        self.all()
     }
 
     /// All attachments (removed ones too).
-    pub fn attachments(&self) -> impl Iterator<Item = &crate::attachment::Attachment> {
-        self.iter().filter_map(|e| match e {
-            Entity::Attachment(x) => Some(x),
-            _ => None,
-        })
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.all()
     }
 
     /// All assessment adjustments.
-    pub fn adjustments(&self) -> impl Iterator<Item = &crate::assessment::Adjustment> {
-        self.iter().filter_map(|e| match e {
-            Entity::Adjustment(x) => Some(x),
-            _ => None,
-        })
+    pub fn adjustments(&self) -> impl Iterator<Item = &Adjustment> {
+        self.all()
     }
 }

@@ -3,6 +3,7 @@
 //! version is kept.
 
 use crate::actor::Actor;
+use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, SubmissionId, UnitId, UserId, submission_id};
 use crate::mutation::{Change, Rejection};
@@ -223,19 +224,6 @@ pub fn schedule_from_tasks(state: &State, item: ItemId) -> String {
         .join("\n")
 }
 
-fn find(state: &State, id: SubmissionId) -> Result<&Submission, Rejection> {
-    match state.get(&EntityKey::submission(id)) {
-        Some(Entity::Submission(s)) => Ok(s),
-        _ => Err(Rejection::NotFound("报送材料".into())),
-    }
-}
-
-fn item_of(state: &State, id: ItemId) -> Result<&crate::entity::Item, Rejection> {
-    state
-        .item(id)
-        .ok_or_else(|| Rejection::NotFound("改革项目".into()))
-}
-
 /// Save the draft of an item's submission (creating it on first save).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SaveDraft {
@@ -259,7 +247,7 @@ impl Op for SaveDraft {
         SpaceOf::Space(Space::Item(self.item))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        permission::check(actor, item_of(state, self.item)?, Action::Report)?;
+        permission::check(actor, state.find::<Item>(self.item)?, Action::Report)?;
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
@@ -290,7 +278,7 @@ impl Op for SaveDraft {
                 }
             }
             _ => {
-                let item = item_of(state, self.item)?;
+                let item = state.find::<Item>(self.item)?;
                 // The office may start a draft for a lead unit; the draft is still the unit's.
                 let unit = if item.lead_units.contains(&actor.unit) {
                     actor.unit
@@ -333,12 +321,12 @@ impl Op for Submit {
         SpaceOf::Entity(EntityKey::submission(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let s = find(state, self.id)?;
-        permission::check(actor, item_of(state, s.item)?, Action::Report)?;
+        let s = state.find::<Submission>(self.id)?;
+        permission::check(actor, state.find::<Item>(s.item)?, Action::Report)?;
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut s = find(state, self.id)?.clone();
+        let mut s = state.find::<Submission>(self.id)?.clone();
         if !s.editable() {
             return Err(Rejection::Invalid(format!(
                 "{}{}，不能重复报送",
@@ -388,12 +376,12 @@ impl Op for ReviewSubmission {
         SpaceOf::Entity(EntityKey::submission(self.id))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let s = find(state, self.id)?;
-        permission::check(actor, item_of(state, s.item)?, Action::Review)?;
+        let s = state.find::<Submission>(self.id)?;
+        permission::check(actor, state.find::<Item>(s.item)?, Action::Review)?;
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let mut s = find(state, self.id)?.clone();
+        let mut s = state.find::<Submission>(self.id)?.clone();
         if s.state != SubmissionState::Submitted {
             return Err(Rejection::Invalid(format!(
                 "{}{}，无需审核",

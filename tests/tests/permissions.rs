@@ -1086,19 +1086,7 @@ async fn permission_matrix_postgres() -> anyhow::Result<()> {
 /// endpoint can't slip past the matrix.
 #[test]
 fn every_route_is_in_the_endpoint_matrix() -> anyhow::Result<()> {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backend/src");
-    let mut declared = BTreeSet::new();
-    let mut stack = vec![src];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                declared.extend(routes_in(&std::fs::read_to_string(&path)?));
-            }
-        }
-    }
+    let declared = e2e::routes::declared()?;
     ensure!(
         declared.len() >= 15,
         "found too few routes ({declared:?}): is the parser still right?"
@@ -1118,42 +1106,6 @@ fn every_route_is_in_the_endpoint_matrix() -> anyhow::Result<()> {
         "rows for routes the server no longer has: {stale:?}"
     );
     Ok(())
-}
-
-/// `(METHOD, path)` of every `.route("path", get(..).post(..))` in a source file.
-fn routes_in(source: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (start, _) in source.match_indices(".route(\"") {
-        let rest = &source[start + 8..];
-        let Some(end) = rest.find('"') else { continue };
-        let path = &rest[..end];
-        // The method calls run until the parenthesis that closes `.route(`.
-        let mut depth = 1;
-        let mut close = rest.len();
-        for (i, c) in rest.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        close = i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let call = &rest[end..close];
-        for method in ["get", "post", "put", "patch", "delete"] {
-            let calls = call.match_indices(&format!("{method}(")).any(|(i, _)| {
-                i == 0 || !call[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
-            });
-            if calls {
-                out.push((method.to_uppercase(), path.to_string()));
-            }
-        }
-    }
-    out
 }
 
 /// The smallest file the server takes as a PDF (it checks the first bytes).

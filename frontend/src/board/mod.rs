@@ -46,15 +46,26 @@ struct BoardCtx {
     measured: RwSignal<u64>,
     /// The CSS gap between cards, in pixels.
     gap: StoredValue<f64>,
-    /// Whether the first screen has been painted: until then columns render only what is on
-    /// screen (see `window::FIRST_OVERSCAN`).
-    painted: RwSignal<bool>,
+    /// How far the board has come since it opened; each stage renders in a task of its own,
+    /// so the screen shows before the rest is built.
+    stage: RwSignal<Stage>,
+}
+
+/// See `BoardCtx::stage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    /// Columns render only what is on screen (see `window::FIRST_OVERSCAN`).
+    FirstPaint,
+    /// Visible columns render their full overscan.
+    Overscan,
+    /// Columns hidden on a phone render their first screen too, ready for their tab.
+    Hidden,
 }
 
 impl BoardCtx {
     /// Pixels to render beyond the viewport now.
     fn overscan(self) -> f64 {
-        if self.painted.get() {
+        if self.stage.get() >= Stage::Overscan {
             OVERSCAN
         } else {
             FIRST_OVERSCAN
@@ -174,18 +185,11 @@ pub fn Board(scope: Scope) -> impl IntoView {
         heights: StoredValue::new(Heights::default()),
         measured: RwSignal::new(0),
         gap: StoredValue::new(0.0),
-        painted: RwSignal::new(false),
+        stage: RwSignal::new(Stage::FirstPaint),
     };
     provide_context(ctx);
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
-    request_animation_frame(move || {
-        set_timeout(
-            move || {
-                let _ = ctx.painted.try_set(true);
-            },
-            Duration::ZERO,
-        );
-    });
+    request_animation_frame(move || next_stage(ctx.stage, Stage::Overscan));
     let active = RwSignal::new(Column::NotStarted);
     let bump = move || ctx.viewport.update(|n| *n += 1);
     let listeners = StoredValue::new_local(vec![
@@ -366,9 +370,9 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
         };
         let rect = ul.get_bounding_client_rect();
         // A hidden column (phones show one at a time) has no box. It renders its first screen
-        // of cards, ready for its tab — but only after the visible column is painted.
+        // of cards, ready for its tab — but only once the visible ones are built.
         let hidden = rect.width() == 0.0 && rect.height() == 0.0;
-        let new = if hidden && !ctx.painted.get() {
+        let new = if hidden && ctx.stage.get() < Stage::Hidden {
             Span::default()
         } else {
             let (top, height, overscan) = if hidden {
@@ -400,6 +404,18 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
             }/>
         </ul>
     }
+}
+
+/// Moves the board to `stage` in a task of its own, and on to the next stage after that.
+fn next_stage(signal: RwSignal<Stage>, stage: Stage) {
+    set_timeout(
+        move || {
+            if signal.try_set(stage).is_none() && stage == Stage::Overscan {
+                next_stage(signal, Stage::Hidden);
+            }
+        },
+        Duration::ZERO,
+    );
 }
 
 fn viewport_height() -> f64 {
