@@ -3,7 +3,7 @@
 use shared::entity::{Entity, EntityKey, Space, Visibility};
 use shared::state::State;
 use sqlx::{Any, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One stored entity.
 #[derive(Debug, sqlx::FromRow)]
@@ -40,23 +40,32 @@ pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i
     .await
 }
 
-/// Loads the entities under `keys` that exist into `state` (skipping ones already there).
+/// Keys per query when loading: well under SQLite's limit on bound parameters.
+const LOAD_CHUNK: usize = 200;
+
+/// Loads the entities under `keys` that exist into `state` (skipping ones already there), in
+/// one query per [`LOAD_CHUNK`] keys: a push reads a few keys per mutation, and a query each was
+/// a good part of its time.
 pub async fn load_into(
     tx: &mut Transaction<'_, Any>,
     keys: &[EntityKey],
     state: &mut State,
 ) -> anyhow::Result<()> {
-    for key in keys {
-        if state.get(key).is_some() {
-            continue;
+    let missing: BTreeSet<&EntityKey> = keys.iter().filter(|k| state.get(k).is_none()).collect();
+    let missing: Vec<&EntityKey> = missing.into_iter().collect();
+    for chunk in missing.chunks(LOAD_CHUNK) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({placeholders})"
+        );
+        let mut query = sqlx::query_as::<_, EntityRow>(sqlx::AssertSqlSafe(sql));
+        for key in chunk {
+            query = query.bind(&key.0);
         }
-        let row: Option<EntityRow> = sqlx::query_as(
-            "SELECT id, space, version, visible_unit, data FROM entity WHERE id = $1",
-        )
-        .bind(&key.0)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = row {
+        for row in query.fetch_all(&mut **tx).await? {
             state.put(row.entity()?);
         }
     }

@@ -41,9 +41,9 @@ impl Session {
                     go_to("/");
                 }
                 (Ok(me), None) => self.signed_in(me, sync),
-                // Offline: the saved copy carries on; the server checks the session again
-                // when the connection is back.
-                (Err(ApiError::Network), Some(_)) => {}
+                // Offline, or the server briefly unwell: the saved copy carries on; the server
+                // checks the session again with the next request.
+                (Err(e), Some(_)) if e.is_transient() => {}
                 (Err(ApiError::Network), None) => self.me.set(Some(None)),
                 (Err(_), _) => self.signed_out(),
             }

@@ -6,6 +6,7 @@
 //! `loadgen first-load` — bytes of the app shell as served, per encoding.
 //! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
 //! `loadgen board-serve [N]` — the same board with N cards, served until Ctrl-C, to profile by hand.
+//! `loadgen board-profile` — a DevTools CPU profile of the 1,000-card board on a throttled phone.
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
 
@@ -53,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         _ => bail!(
-            "usage: loadgen first-load | loadgen board-render [--smoke] | loadgen store --store sqlite|postgres [--smoke]"
+            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile | store --store sqlite|postgres [--smoke] | lighthouse [--smoke]"
         ),
     };
     println!("{}", serde_json::to_string(&out)?);
