@@ -87,6 +87,15 @@ struct SessionRow {
     user: UserRow,
 }
 
+/// Every request runs this query: its text is put together once.
+static LOOKUP_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT s.created_at AS session_created_at, s.last_seen_at, {} \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        users::columns_of("u")
+    )
+});
+
 /// The user behind `token`, if the session is alive and the account enabled. An expired
 /// session is deleted (and the expiry audited) the first time it is presented.
 pub async fn lookup(
@@ -95,14 +104,10 @@ pub async fn lookup(
     limits: SessionLimits,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let hash = hash_token(token);
-    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT s.created_at AS session_created_at, s.last_seen_at, {} \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-        users::columns_of("u")
-    )))
-    .bind(&hash)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(LOOKUP_SQL.as_str()))
+        .bind(&hash)
+        .fetch_optional(pool)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let now = now_millis();
     let idle = now - row.last_seen_at > limits.idle_ms;
