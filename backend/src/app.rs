@@ -59,6 +59,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Poke fan-out.
     pub hub: PokeHub,
+    /// The queue that answers pulls in batches.
+    pub pulls: crate::sync::pull::Puller,
 }
 
 /// Largest JSON body accepted (a push of `MAX_PUSH_BATCH` mutations fits well within it).

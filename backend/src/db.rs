@@ -156,3 +156,14 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// Values per `IN (…)` list: well under SQLite's and PostgreSQL's limits on bound parameters.
+pub const IN_LIST_MAX: usize = 200;
+
+/// `$1, $2, …, $n`, for an `IN (…)` list of `n` values.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

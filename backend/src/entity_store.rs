@@ -1,5 +1,6 @@
 //! The `entity` and `space` tables: synced entities as JSON, versioned per space.
 
+use crate::db::{IN_LIST_MAX, placeholders};
 use shared::entity::{Entity, EntityKey, Space, Visibility};
 use shared::state::State;
 use sqlx::{Any, Transaction};
@@ -40,11 +41,8 @@ pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i
     .await
 }
 
-/// Keys per query when loading: well under SQLite's limit on bound parameters.
-const LOAD_CHUNK: usize = 200;
-
 /// Loads the entities under `keys` that exist into `state` (skipping ones already there), in
-/// one query per [`LOAD_CHUNK`] keys: a push reads a few keys per mutation, and a query each was
+/// one query per [`IN_LIST_MAX`] keys: a push reads a few keys per mutation, and a query each was
 /// a good part of its time.
 pub async fn load_into(
     tx: &mut Transaction<'_, Any>,
@@ -53,11 +51,8 @@ pub async fn load_into(
 ) -> anyhow::Result<()> {
     let missing: BTreeSet<&EntityKey> = keys.iter().filter(|k| state.get(k).is_none()).collect();
     let missing: Vec<&EntityKey> = missing.into_iter().collect();
-    for chunk in missing.chunks(LOAD_CHUNK) {
-        let placeholders = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+    for chunk in missing.chunks(IN_LIST_MAX) {
+        let placeholders = placeholders(chunk.len());
         let sql = format!(
             "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({placeholders})"
         );

@@ -538,6 +538,7 @@ async fn serve(
         );
     }
     let state = AppState {
+        pulls: backend::sync::pull::Puller::start(db.clone()),
         db,
         config: Arc::new(config),
         hub,

@@ -1,7 +1,8 @@
 //! The sync protocol's rules, one at a time, against the real binary on SQLite and PostgreSQL:
 //! what a first pull holds, what a pull after a push holds, exactly-once pushes (duplicates,
 //! gaps), permanent rejections, protocol errors, unusable cookies, monotonic cookies and last
-//! ids, client groups bound to their user, and visibility.
+//! ids, client groups bound to their user, visibility, and pulls answered together (the server
+//! answers pulls that arrive at once in batches, from one snapshot).
 
 use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, diff, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
@@ -30,6 +31,7 @@ on_both_stores!(
     cookies_and_last_ids_never_go_backwards,
     a_client_group_belongs_to_one_user,
     rows_restricted_to_a_unit_reach_only_that_unit_and_the_office,
+    pulls_arriving_together_each_get_their_own_answer,
 );
 
 const AT: Millis = Millis(1_700_000_000_000);
@@ -867,6 +869,90 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
             diff(&fresh, &tab.base).is_empty(),
             "{name}: incremental == reset: {:?}",
             diff(&fresh, &tab.base)
+        );
+    }
+    Ok(())
+}
+
+/// The server answers pulls that arrive together in one batch; each must still get exactly the
+/// answer it would get alone: its own user's visibility, its own cookie's changes, its own
+/// group's last ids, and a refusal only for the one that used someone else's group.
+async fn pulls_arriving_together_each_get_their_own_answer(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let sessions = [&fx.office, &fx.lead, &fx.coop, &fx.other];
+    let mut tabs = Vec::new();
+    for session in sessions {
+        let mut tab = Tab::new(ClientGroupId::new_v7());
+        pull(session, &mut tab).await?;
+        tabs.push(tab);
+    }
+    // After those cookies: a task of the lead's (pushed from its tab, so its group has a last
+    // id), and a comment only the lead unit and the office may see.
+    let (_, m) = create_task(&fx.item4, fx.lead.me.unit, "分批回答的拉取");
+    tabs[1].add(m);
+    push(&fx.lead, &tabs[1]).await?;
+    let space = space_of(&fx.item4);
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version",
+    )
+    .bind(&space)
+    .fetch_one(&fx.db.pool)
+    .await?;
+    let hidden = Comment {
+        id: CommentId::new_v7(),
+        item: fx.item4.id,
+        task: None,
+        author: fx.lead.me.id,
+        author_name: fx.lead.me.display_name.clone(),
+        unit: fx.lead.me.unit,
+        body: "仅本单位可见".into(),
+        at: AT,
+    };
+    sqlx::query("INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES ($1, 'comment', $2, $3, $4, $5)")
+        .bind(&EntityKey::comment(hidden.id).0)
+        .bind(&space)
+        .bind(version)
+        .bind(fx.lead.me.unit.to_string())
+        .bind(serde_json::to_string(&Entity::Comment(hidden))?)
+        .execute(&fx.db.pool)
+        .await?;
+
+    // Per user: an incremental pull on its tab's cookie and a full reset; and the cooperating
+    // unit also tries the lead's group.
+    let mut asks = Vec::new();
+    for (session, tab) in sessions.iter().zip(&tabs) {
+        asks.push((*session, tab.pull_request()));
+        asks.push((*session, pull_request(ClientGroupId::new_v7(), None)));
+    }
+    asks.push((&fx.coop, tabs[1].pull_request()));
+    let answer = |reply: e2e::sync_client::Reply<PullResponse>| -> anyhow::Result<Value> {
+        Ok(match reply {
+            Ok(res) => serde_json::to_value(res)?,
+            Err(e) => json!({ "status": e.status.as_u16() }),
+        })
+    };
+    let mut alone = Vec::new();
+    for (session, req) in &asks {
+        alone.push(answer(session.pull(req).await?)?);
+    }
+    assert_eq!(alone.last(), Some(&json!({ "status": 403 })));
+    assert_ne!(
+        alone[0], alone[6],
+        "the office and 区法院 see different things"
+    );
+
+    // Now all at once, several times over, so that they queue behind each other.
+    let together = futures_util::future::try_join_all(
+        (0..6).flat_map(|_| asks.iter().map(|(session, req)| session.pull(req))),
+    )
+    .await?;
+    for (i, reply) in together.into_iter().enumerate() {
+        let got = answer(reply)?;
+        let want = &alone[i % asks.len()];
+        assert!(
+            got == *want,
+            "pull {} answered differently when together: {got} vs {want}",
+            i % asks.len()
         );
     }
     Ok(())

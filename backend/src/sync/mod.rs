@@ -60,5 +60,5 @@ pub(crate) async fn pull_handler(
     ApiJson(req): ApiJson<PullRequest>,
 ) -> ApiResult<ApiJson<PullResponse>> {
     check_protocol(req.protocol)?;
-    Ok(ApiJson(pull::pull(&state.db, &user.0.actor, &req).await?))
+    Ok(ApiJson(state.pulls.pull(&user.0.actor, req).await?))
 }

@@ -1,14 +1,120 @@
-//! Answering a pull: what changed since the client's cookie that this user may see, the new
+//! Answering pulls: what changed since the client's cookie that this user may see, the new
 //! cookie and the group's last mutation ids, all read from one snapshot.
+//!
+//! Pulls are answered in batches. After a poke every connected tab asks at once, and mostly the
+//! same question ("what changed in space X since version v?"); answered one by one, that was
+//! seven statements per tab and most of the poke's latency with a thousand tabs. A [`Puller`]
+//! queues them instead: whatever arrived while the previous batch was being answered is answered
+//! next, together, in one read transaction — one snapshot for all of them, which is what each
+//! pull needs anyway — with one query per table and per changed space. A lone pull is answered at
+//! once, as before.
 
-use crate::db::{Db, DbKind};
+use crate::db::{Db, DbKind, IN_LIST_MAX, placeholders};
 use crate::entity_store::{self, EntityRow};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use shared::actor::{Actor, Role};
-use shared::entity::EntityKey;
+use shared::entity::{Entity, EntityKey};
 use shared::ids::ClientId;
 use shared::sync::{Cookie, PullRequest, PullResponse};
-use std::collections::BTreeMap;
+use sqlx::{Any, Transaction};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// Most pulls answered from one snapshot: bounds the wait of the last in line.
+const MAX_BATCH: usize = 256;
+/// Batches answered at the same time (each holds one database connection).
+const WORKERS: usize = 2;
+/// Pulls waiting beyond this make their requests wait to be queued.
+const QUEUE: usize = 4096;
+
+/// One waiting pull.
+struct Job {
+    actor: Actor,
+    req: PullRequest,
+    reply: oneshot::Sender<ApiResult<PullResponse>>,
+}
+
+/// The queue of pulls and the workers that answer them.
+#[derive(Clone, Debug)]
+pub struct Puller {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Puller {
+    /// Starts the workers (on the current tokio runtime).
+    pub fn start(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WORKERS {
+            tokio::spawn(work(db.clone(), rx.clone()));
+        }
+        Self { tx }
+    }
+
+    /// The answer to `req` for `actor`.
+    pub async fn pull(&self, actor: &Actor, req: PullRequest) -> ApiResult<PullResponse> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            actor: actor.clone(),
+            req,
+            reply,
+        };
+        let lost = || ApiError::Internal(anyhow::anyhow!("the pull workers are gone"));
+        self.tx.send(job).await.map_err(|_| lost())?;
+        answer.await.map_err(|_| lost())?
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("user", &self.actor.user)
+            .finish()
+    }
+}
+
+async fn work(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let mut jobs = Vec::new();
+        if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            return; // The server is shutting down.
+        }
+        // Its own task, so that a bug in one batch cannot stop the worker; the batch's waiting
+        // requests then see their reply dropped and answer 500.
+        if let Err(e) = tokio::spawn(answer(db.clone(), jobs)).await {
+            tracing::error!(error = %e, "answering a batch of pulls failed");
+        }
+    }
+}
+
+async fn answer(db: Db, jobs: Vec<Job>) {
+    let asks: Vec<(&Actor, &PullRequest)> = jobs.iter().map(|j| (&j.actor, &j.req)).collect();
+    let answers = match pull_many(&db, &asks).await {
+        Ok(answers) => answers,
+        Err(e) if jobs.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            // Answer each alone, so that each gets its own answer or its own error.
+            tracing::warn!(error = %e, n = jobs.len(), "a batch of pulls failed; retrying one by one");
+            let mut answers = Vec::with_capacity(jobs.len());
+            for ask in &asks {
+                answers.push(match pull_many(&db, &[*ask]).await {
+                    Ok(mut one) => one.pop().unwrap_or_else(|| Err(no_answer())),
+                    Err(e) => Err(e),
+                });
+            }
+            answers
+        }
+    };
+    for (job, answer) in jobs.into_iter().zip(answers) {
+        // A requester that has gone away no longer needs its answer.
+        let _ = job.reply.send(answer);
+    }
+}
+
+fn no_answer() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("a pull got no answer"))
+}
 
 fn visible(row: &EntityRow, actor: &Actor) -> bool {
     actor.role == Role::Office
@@ -29,8 +135,40 @@ fn usable(cookie: &Cookie, epoch: &str, actor: &Actor, current: &BTreeMap<String
             .all(|(space, v)| *v >= 0 && current.get(space).is_some_and(|cur| v <= cur))
 }
 
-/// Computes the pull response for `actor`.
-pub async fn pull(db: &Db, actor: &Actor, req: &PullRequest) -> ApiResult<PullResponse> {
+/// Rows of one `SELECT … WHERE <column> IN (…)` over `keys`, in chunks.
+async fn select_in<T>(
+    tx: &mut Transaction<'_, Any>,
+    sql: impl Fn(&str) -> String,
+    keys: &BTreeSet<String>,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let keys: Vec<&String> = keys.iter().collect();
+    let mut out = Vec::new();
+    for chunk in keys.chunks(IN_LIST_MAX) {
+        let mut query =
+            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql(&placeholders(chunk.len()))));
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        out.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// A changed row with its entity, decoded once for every pull that needs it.
+struct Changed {
+    row: EntityRow,
+    entity: Entity,
+}
+
+/// Answers `asks` from one snapshot. The outer error is the batch's (the database failed); the
+/// inner ones are each pull's own (a client group of another user).
+async fn pull_many(
+    db: &Db,
+    asks: &[(&Actor, &PullRequest)],
+) -> ApiResult<Vec<ApiResult<PullResponse>>> {
     let mut tx = db.pool.begin().await?;
     if db.kind == DbKind::Postgres {
         // One snapshot for every read below; SQLite's WAL read transaction gives the same.
@@ -38,53 +176,118 @@ pub async fn pull(db: &Db, actor: &Actor, req: &PullRequest) -> ApiResult<PullRe
             .execute(&mut *tx)
             .await?;
     }
-    super::push::check_group(&mut tx, req.client_group, actor, false).await?;
     let epoch: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'")
         .fetch_one(&mut *tx)
         .await?;
     let current = entity_store::space_versions(&mut tx).await?;
-    let reset = !req
-        .cookie
-        .as_ref()
-        .is_some_and(|c| usable(c, &epoch, actor, &current));
-    let mut puts = Vec::new();
-    let mut deletes = Vec::new();
+    let groups: BTreeSet<String> = asks
+        .iter()
+        .map(|(_, r)| r.client_group.to_string())
+        .collect();
+    let owners: HashMap<String, String> = select_in::<(String, String)>(
+        &mut tx,
+        |p| format!("SELECT id, user_id FROM client_group WHERE id IN ({p})"),
+        &groups,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let mut clients: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    for (group, id, last) in select_in::<(String, String, i64)>(
+        &mut tx,
+        |p| {
+            format!(
+                "SELECT client_group, id, last_mutation_id FROM client WHERE client_group IN ({p})"
+            )
+        },
+        &groups,
+    )
+    .await?
+    {
+        clients.entry(group).or_default().push((id, last));
+    }
+
+    // Where each pull starts in each space (None: a full reset), then, per space, one read of
+    // everything any of them lacks.
+    let starts: Vec<Option<&BTreeMap<String, i64>>> = asks
+        .iter()
+        .map(|(actor, req)| {
+            req.cookie
+                .as_ref()
+                .filter(|c| usable(c, &epoch, actor, &current))
+                .map(|c| &c.spaces)
+        })
+        .collect();
+    let since = |start: Option<&BTreeMap<String, i64>>, space: &str| {
+        start.and_then(|s| s.get(space).copied()).unwrap_or(0)
+    };
+    let mut changed: BTreeMap<&str, Vec<Changed>> = BTreeMap::new();
     for (space, version) in &current {
-        let since = match (&req.cookie, reset) {
-            (Some(cookie), false) => cookie.spaces.get(space).copied().unwrap_or(0),
-            _ => 0,
+        let Some(oldest) = starts.iter().map(|s| since(*s, space)).min() else {
+            continue;
         };
-        if *version <= since {
+        if *version <= oldest {
             continue;
         }
-        for row in entity_store::changed_since(&mut tx, space, since).await? {
-            if visible(&row, actor) {
-                puts.push(row.entity()?);
-            } else if !reset {
-                // It may have been visible before (e.g. a submission returned to draft).
-                deletes.push(EntityKey(row.id));
-            }
-        }
+        let rows = entity_store::changed_since(&mut tx, space, oldest).await?;
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                Ok(Changed {
+                    entity: row.entity()?,
+                    row,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        changed.insert(space, rows);
     }
-    let clients: Vec<(String, i64)> =
-        sqlx::query_as("SELECT id, last_mutation_id FROM client WHERE client_group = $1")
-            .bind(req.client_group.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
     tx.commit().await?;
-    let last_mutation_ids = clients
-        .into_iter()
-        .filter_map(|(id, last)| Some((id.parse::<ClientId>().ok()?, u64::try_from(last).ok()?)))
+
+    let answers = asks
+        .iter()
+        .zip(&starts)
+        .map(|((actor, req), start)| {
+            let group = req.client_group.to_string();
+            if owners
+                .get(&group)
+                .is_some_and(|owner| *owner != actor.user.to_string())
+            {
+                return Err(ApiError::Forbidden("该同步客户端属于其他用户".into()));
+            }
+            let reset = start.is_none();
+            let mut puts = Vec::new();
+            let mut deletes = Vec::new();
+            for (space, rows) in &changed {
+                let since = since(*start, space);
+                for c in rows.iter().filter(|c| c.row.version > since) {
+                    if visible(&c.row, actor) {
+                        puts.push(c.entity.clone());
+                    } else if !reset {
+                        // It may have been visible before (e.g. a submission returned to draft).
+                        deletes.push(EntityKey(c.row.id.clone()));
+                    }
+                }
+            }
+            let last_mutation_ids = clients
+                .get(&group)
+                .into_iter()
+                .flatten()
+                .filter_map(|(id, last)| {
+                    Some((id.parse::<ClientId>().ok()?, u64::try_from(*last).ok()?))
+                })
+                .collect();
+            Ok(PullResponse {
+                reset,
+                cookie: Cookie {
+                    epoch: epoch.clone(),
+                    user: actor.user.to_string(),
+                    spaces: current.clone(),
+                },
+                puts,
+                deletes,
+                last_mutation_ids,
+            })
+        })
         .collect();
-    Ok(PullResponse {
-        reset,
-        cookie: Cookie {
-            epoch,
-            user: actor.user.to_string(),
-            spaces: current,
-        },
-        puts,
-        deletes,
-        last_mutation_ids,
-    })
+    Ok(answers)
 }

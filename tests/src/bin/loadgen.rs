@@ -9,6 +9,7 @@
 //! `loadgen board-profile` — a DevTools CPU profile of the 1,000-card board on a throttled phone.
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
+//! `loadgen latency --store sqlite|postgres [--smoke]` — only the live latency (and RSS) part.
 
 use anyhow::{Context, bail, ensure};
 use e2e::browser::Browser;
@@ -52,9 +53,13 @@ fn main() -> anyhow::Result<()> {
         }
         Some("board-profile") => rt.block_on(board_profile())?,
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
+        Some("latency") => {
+            let (latency, rss) = rt.block_on(latency_scenarios(store, &Sizes::new(smoke)))?;
+            json!({ "live_latency_ms": latency, "rss_mb": rss })
+        }
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         _ => bail!(
-            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile | store --store sqlite|postgres [--smoke] | lighthouse [--smoke]"
+            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile | store --store sqlite|postgres [--smoke] | latency --store … | lighthouse [--smoke]"
         ),
     };
     println!("{}", serde_json::to_string(&out)?);
@@ -615,12 +620,16 @@ async fn live_latency(
     }))
 }
 
-async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
-    let mut out = serde_json::Map::new();
+/// Live latency and memory on a server with the seed plan only: `(latency, rss)`.
+async fn latency_scenarios(
+    store: Store,
+    sizes: &Sizes,
+) -> anyhow::Result<(
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+)> {
     let mut latency = serde_json::Map::new();
     let mut rss = serde_json::Map::new();
-
-    // Live latency and memory on a server with the seed plan only.
     {
         let server = Server::start(ServerOptions {
             store,
@@ -665,6 +674,12 @@ async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
             latency.insert(format!("c{biggest}_two_processes"), r);
         }
     }
+    Ok((latency, rss))
+}
+
+async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
+    let mut out = serde_json::Map::new();
+    let (latency, mut rss) = latency_scenarios(store, &sizes).await?;
 
     // The cold pull and the writes on a fresh server.
     let server = Server::start(ServerOptions {
