@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use shared::entity::{Entity, EntityKey};
 use shared::sync::{Cookie, PendingMutation};
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 const NAME: &str = "reformboard";
 const ENTITIES: &str = "entities";
@@ -52,6 +52,33 @@ fn outbox_key(p: &PendingMutation) -> JsValue {
 }
 
 type Result<T> = std::result::Result<T, rexie::Error>;
+
+/// What `boot.js` read from the database while the wasm was loading, taken once: a second call
+/// (another sign-in in this tab) reads afresh. None when there was nothing to read or it failed.
+pub async fn preloaded() -> Option<Saved> {
+    let window: JsValue = web_sys::window()?.into();
+    let key = js("reformboardSaved");
+    let promise = js_sys::Reflect::get(&window, &key).ok()?;
+    js_sys::Reflect::set(&window, &key, &JsValue::NULL).ok()?;
+    let promise = promise.dyn_into::<js_sys::Promise>().ok()?;
+    let saved = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    if saved.is_null() || saved.is_undefined() {
+        return None;
+    }
+    let field = |name: &str| js_sys::Reflect::get(&saved, &js(name)).ok();
+    let list = |name: &str| -> Vec<JsValue> {
+        field(name)
+            .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    };
+    Some(Saved {
+        entities: list("entities").iter().filter_map(decode).collect(),
+        cookie: field("cookie").as_ref().and_then(decode),
+        user: field("user").and_then(|v| v.as_string()),
+        outbox: list("outbox").iter().filter_map(decode).collect(),
+    })
+}
 
 impl LocalDb {
     /// Opens (creating if needed) the database; None where IndexedDB is unavailable.

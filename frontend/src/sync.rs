@@ -5,7 +5,7 @@
 //! on top (rebase), so an edit shows at once and never flickers back when a pull lands.
 
 use crate::api::{self, ApiError};
-use crate::local_db::LocalDb;
+use crate::local_db::{self, LocalDb};
 use futures::StreamExt;
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
@@ -153,11 +153,19 @@ impl Sync {
 
     /// Loads what this browser saved for `actor` (none for another user: that is cleared).
     async fn restore(self, actor: &Actor) {
-        let Some(db) = LocalDb::open().await else {
+        // boot.js has usually read the saved copy already, while the wasm loaded.
+        let (db, preloaded) = futures::join!(LocalDb::open(), local_db::preloaded());
+        let Some(db) = db else {
             return;
         };
         self.db.set_value(Some(db.clone()));
-        let Ok(saved) = db.load().await else { return };
+        let saved = match preloaded {
+            Some(saved) => saved,
+            None => match db.load().await {
+                Ok(saved) => saved,
+                Err(_) => return,
+            },
+        };
         if saved
             .user
             .as_deref()

@@ -1,5 +1,51 @@
 // Loads the wasm app. Kept outside index.html so the CSP can forbid inline scripts.
 import init from "/pkg/frontend.js?v=__BUILD_ID__";
+
+// Reads this browser's saved copy (see frontend/src/local_db.rs: database "reformboard", stores
+// "entities", "meta", "outbox", values as JSON strings) while the wasm downloads and compiles,
+// instead of after: on a slow phone the two overlap for a few hundred milliseconds. The app takes
+// the promise once (`window.reformboardSaved`); null means "read it yourself". This only reads:
+// a browser without the database gets none created here (the version change is aborted), and
+// the app's own open keeps owning the schema.
+window.reformboardSaved = new Promise((resolve) => {
+  let open;
+  try {
+    open = indexedDB.open("reformboard");
+  } catch (e) {
+    resolve(null);
+    return;
+  }
+  open.onupgradeneeded = () => open.transaction.abort();
+  open.onerror = () => resolve(null);
+  open.onblocked = () => resolve(null);
+  open.onsuccess = () => {
+    const db = open.result;
+    try {
+      const tx = db.transaction(["entities", "meta", "outbox"], "readonly");
+      const entities = tx.objectStore("entities").getAll();
+      const cookie = tx.objectStore("meta").get("cookie");
+      const user = tx.objectStore("meta").get("user");
+      const outbox = tx.objectStore("outbox").getAll();
+      tx.oncomplete = () => {
+        db.close();
+        resolve({
+          entities: entities.result,
+          cookie: cookie.result,
+          user: user.result,
+          outbox: outbox.result,
+        });
+      };
+      tx.onerror = tx.onabort = () => {
+        db.close();
+        resolve(null);
+      };
+    } catch (e) {
+      db.close();
+      resolve(null);
+    }
+  };
+});
+
 init({ module_or_path: "/pkg/frontend_bg.wasm?v=__BUILD_ID__" });
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js").catch(() => {});
