@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Settings that don't change while the server runs.
@@ -91,8 +92,14 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(crate::error::json_client_errors))
         // A first pull of a large plan is megabytes of JSON that compresses ~10×; a middling
-        // level keeps the CPU cost per pull small on a 2-core server.
-        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)));
+        // level keeps the CPU cost per pull small on a 2-core server. Answers under a kilobyte
+        // (most pulls after a poke, every push) go as they are: each brotli stream sets up its
+        // own tables, which costs more than the bytes it would save.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+        );
     let site = static_files::service(state.config.site_dir.as_deref());
     Router::new()
         .nest("/api", api)

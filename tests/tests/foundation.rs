@@ -57,6 +57,40 @@ async fn seed_served(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// API answers go compressed when they are big enough to gain from it (the plan) and as they
+/// are when small (who am I): a brotli stream per small answer costs more than it saves.
+#[tokio::test]
+async fn big_answers_are_compressed_and_small_ones_are_not() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions::default()).await?;
+    let api = server.login("unit01").await?;
+    for (path, compressed) in [("/api/plan", true), ("/api/auth/me", false)] {
+        let res = api
+            .http
+            .get(format!("{}{path}", api.base))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await?;
+        assert_eq!(res.status(), 200, "{path}");
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap_or_default().to_string());
+        let body = res.bytes().await?;
+        if compressed {
+            assert_eq!(encoding.as_deref(), Some("br"), "{path} is compressed");
+        } else {
+            assert_eq!(
+                encoding,
+                None,
+                "{path} ({} bytes) goes as it is",
+                body.len()
+            );
+            assert!(body.len() < 1024, "{path} is small: {} bytes", body.len());
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn seed_is_imported_and_served_sqlite() -> anyhow::Result<()> {
     seed_served(Store::Sqlite).await

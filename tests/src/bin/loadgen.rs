@@ -847,7 +847,13 @@ async fn lighthouse(smoke: bool) -> anyhow::Result<Value> {
             .await
             .context("running lighthouse")?;
         anyhow::ensure!(status.success(), "lighthouse on {name}: {status}");
-        let report: Value = serde_json::from_str(&std::fs::read_to_string(&report)?)?;
+        let text = std::fs::read_to_string(&report)?;
+        // Kept for reading what the scores are made of (lighthouse's own viewer opens them).
+        let keep = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+        if std::fs::create_dir_all(&keep).is_ok() {
+            let _ = std::fs::write(keep.join(format!("lighthouse-{name}.json")), &text);
+        }
+        let report: Value = serde_json::from_str(&text)?;
         let score = |cat: &str| {
             report["categories"][cat]["score"]
                 .as_f64()
