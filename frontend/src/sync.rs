@@ -6,6 +6,7 @@
 
 use crate::api::{self, ApiError};
 use crate::local_db::{self, LocalDb};
+use crate::util;
 use futures::StreamExt;
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
@@ -287,34 +288,23 @@ impl Sync {
         } else {
             self.changed_by_others(&res.puts)
         };
-        if let (Some(db), Some(actor)) = (self.db.get_value(), self.actor.get_value()) {
-            let user = actor.user.to_string();
-            let _ = db
-                .save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user)
-                .await;
-        }
-        let PullResponse {
-            reset,
-            cookie,
-            puts,
-            deletes,
-            last_mutation_ids,
-        } = res;
+        // The screen first, the saved copy after: writing a big pull down (each entity encoded
+        // again) is a long task of its own, and the board should not wait behind it.
         self.base.update_value(|base| {
-            if reset {
+            if res.reset {
                 *base = State::new();
             }
-            for key in &deletes {
+            for key in &res.deletes {
                 base.remove(key);
             }
-            for entity in puts {
-                base.put(entity);
+            for entity in &res.puts {
+                base.put(entity.clone());
             }
         });
-        self.cookie.set_value(Some(cookie));
+        self.cookie.set_value(Some(res.cookie.clone()));
         // Every client's confirmed mutations leave the outbox, other tabs' too.
         let is_confirmed = |m: &PendingMutation| {
-            last_mutation_ids
+            res.last_mutation_ids
                 .get(&m.client_id)
                 .is_some_and(|last| m.id <= *last)
         };
@@ -323,13 +313,23 @@ impl Sync {
             .with_untracked(|p| p.iter().filter(|m| is_confirmed(m)).cloned().collect());
         if !confirmed.is_empty() {
             self.pending.update(|p| p.retain(|m| !is_confirmed(m)));
-            if let Some(db) = self.db.get_value() {
-                let _ = db.confirm(&confirmed).await;
-            }
         }
         self.rebase();
         self.loaded.set(true);
         self.flash(flashed);
+
+        util::after_paint().await;
+        if let Some(db) = self.db.get_value() {
+            if let Some(actor) = self.actor.get_value() {
+                let user = actor.user.to_string();
+                let _ = db
+                    .save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user)
+                    .await;
+            }
+            // Only once the pull that holds their effects is saved: a reload in between must
+            // find them in one or the other.
+            let _ = db.confirm(&confirmed).await;
+        }
         Ok(())
     }
 

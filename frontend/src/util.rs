@@ -15,6 +15,22 @@ pub fn now() -> Millis {
     Millis(js_sys::Date::now() as i64)
 }
 
+/// Resolves once the browser has painted what the current task changed: a timeout queued from
+/// the next frame callback. Hidden tabs get no frames, so it waits at most 100 ms for one.
+pub async fn after_paint() {
+    let (painted, frame) = futures::channel::oneshot::channel::<()>();
+    leptos::prelude::request_animation_frame(move || {
+        leptos::prelude::set_timeout(
+            move || {
+                let _ = painted.send(());
+            },
+            std::time::Duration::ZERO,
+        );
+    });
+    let hidden = gloo_timers::future::TimeoutFuture::new(100);
+    futures::future::select(frame, hidden).await;
+}
+
 /// Focuses the element matching `selector` after the next render.
 pub fn focus_later(selector: String) {
     leptos::task::spawn_local(async move {

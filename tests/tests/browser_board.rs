@@ -170,7 +170,9 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .await?;
     browser.scroll_to(&handle).await?;
     let target = browser
-        .find(Locator::Css("section[data-drop-column=in_progress] h3"))
+        .find(Locator::Css(
+            "section[data-drop-column=in_progress] .column-head",
+        ))
         .await?;
     let drag = drag_gesture(MouseActions::new("mouse".into()), handle, target, 30.0);
     browser.client.perform_actions(drag).await?;

@@ -292,6 +292,22 @@ pub fn column_name(c: Column, lang: Lang) -> &'static str {
     }
 }
 
+/// A column's name and card count, one level below what is above it: the page's h1 on an item
+/// board (one lane, no lane heading), the lane's h2 on a unit board. Screen readers list
+/// headings by level, and a skipped level reads as a missing section.
+fn column_heading(
+    below_lane_head: bool,
+    name: impl Fn() -> &'static str + Send + Sync + 'static,
+    count: impl Fn() -> usize + Send + Sync + 'static,
+) -> AnyView {
+    let inner = view! { {name}<span class="count">{count}</span> };
+    if below_lane_head {
+        view! { <h3 class="column-head">{inner}</h3> }.into_any()
+    } else {
+        view! { <h2 class="column-head">{inner}</h2> }.into_any()
+    }
+}
+
 #[component]
 fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("LaneView inside a Board");
@@ -309,6 +325,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
             </h2>
         }
     });
+    let lane_heads = head.is_some();
     view! {
         <section class="lane" aria-label=move || format!("{} {}", W::Lane.get(lang.get()), item)>
             {head}
@@ -322,7 +339,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
                         <section class=format!("column {}", column.slug()) class:drop-over=is_over
                             data-drop-column=column.slug() data-lane=item.to_string()
                             aria-label=move || column_name(column, lang.get())>
-                            <h3>{move || column_name(column, lang.get())}<span class="count">{move || ids.with(Vec::len)}</span></h3>
+                            {column_heading(lane_heads, move || column_name(column, lang.get()), move || ids.with(Vec::len))}
                             <CardList ids/>
                         </section>
                     }
