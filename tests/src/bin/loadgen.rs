@@ -6,7 +6,8 @@
 //! `loadgen first-load` — bytes of the app shell as served, per encoding.
 //! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
 //! `loadgen board-serve [N]` — the same board with N cards, served until Ctrl-C, to profile by hand.
-//! `loadgen board-profile` — a DevTools CPU profile of the 1,000-card board on a throttled phone.
+//! `loadgen board-profile [--first-visit]` — a DevTools CPU profile of the 1,000-card board on a
+//! throttled phone (with the saved copy of an earlier visit, or without: a new phone).
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
 //! `loadgen latency --store sqlite|postgres [--smoke]` — only the live latency (and RSS) part.
@@ -51,7 +52,9 @@ fn main() -> anyhow::Result<()> {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             rt.block_on(board_serve(n))?
         }
-        Some("board-profile") => rt.block_on(board_profile())?,
+        Some("board-profile") => {
+            rt.block_on(board_profile(args.iter().any(|a| a == "--first-visit")))?
+        }
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
         Some("latency") => {
             let (latency, rss) = rt.block_on(latency_scenarios(store, &Sizes::new(smoke)))?;
@@ -59,7 +62,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         _ => bail!(
-            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile | store --store sqlite|postgres [--smoke] | latency --store … | lighthouse [--smoke]"
+            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile [--first-visit] | store --store sqlite|postgres [--smoke] | latency --store … | lighthouse [--smoke]"
         ),
     };
     println!("{}", serde_json::to_string(&out)?);
@@ -891,7 +894,7 @@ async fn board_serve(n: usize) -> anyhow::Result<Value> {
 /// `target/bench/board-phone.cpuprofile` (open it in Chromium's DevTools) and returns the
 /// functions that took the most time themselves. Build the site with `REFORMBOARD_WASM_NAMES=1`
 /// to see the wasm's own function names.
-async fn board_profile() -> anyhow::Result<Value> {
+async fn board_profile(first_visit: bool) -> anyhow::Result<Value> {
     let (server, t, url) = seeded_board(1000).await?;
     let chrome = Browser::start((390, 844), true).await?;
     chrome
@@ -900,7 +903,20 @@ async fn board_profile() -> anyhow::Result<Value> {
     chrome
         .cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
         .await?;
-    time_board(&chrome, &url, 1000).await?;
+    if first_visit {
+        // No saved copy: the board waits for the full pull, as on a new phone (or Lighthouse).
+        chrome
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 const r = indexedDB.deleteDatabase('reformboard'); \
+                 r.onsuccess = r.onerror = r.onblocked = () => done(true);",
+                vec![],
+            )
+            .await?;
+    } else {
+        time_board(&chrome, &url, 1000).await?;
+    }
     chrome.cdp("Profiler.enable", json!({})).await?;
     chrome
         .cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
