@@ -66,14 +66,6 @@ impl Puller {
     }
 }
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
-            .field("user", &self.actor.user)
-            .finish()
-    }
-}
-
 async fn work(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         let mut jobs = Vec::new();
