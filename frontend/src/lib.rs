@@ -16,7 +16,7 @@ mod workflow;
 use i18n::{Lang, W, t};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 use session::Session;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -55,35 +55,95 @@ fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <p class="empty">{t(W::NotFound)}</p> }>
+                // What a unit or a leader on a phone opens first is in the main wasm: login, the
+                // plan, an item and the boards.
                 <Route path=path!("/login") view=pages::login::LoginPage/>
                 <Route path=path!("/") view=|| view! { <shell::Shell><pages::plan::PlanPage/></shell::Shell> }/>
                 <Route path=path!("/items/:number") view=|| view! { <shell::Shell><pages::item::ItemPage/></shell::Shell> }/>
-                // The item's sections (pages::item, workflow).
-                <Route path=path!("/items/:number/submissions") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Submissions/></shell::Shell> }/>
-                <Route path=path!("/items/:number/submissions/:kind") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Submission/></shell::Shell> }/>
-                <Route path=path!("/items/:number/difficulties") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Difficulties/></shell::Shell> }/>
-                <Route path=path!("/items/:number/instructions") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Instructions/></shell::Shell> }/>
-                <Route path=path!("/items/:number/evaluations") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Evaluations/></shell::Shell> }/>
-                <Route path=path!("/items/:number/timeline") view=|| view! { <shell::Shell><pages::item::ItemPage tab=pages::item::Tab::Timeline/></shell::Shell> }/>
-                <Route path=path!("/units") view=|| view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> }/>
-                // Boards (pages::board).
                 <Route path=path!("/items/:number/board") view=|| view! { <shell::Shell><pages::board::ItemBoardPage/></shell::Shell> }/>
                 <Route path=path!("/units/:id/board") view=|| view! { <shell::Shell><pages::board::UnitBoardPage/></shell::Shell> }/>
                 <Route path=path!("/my") view=|| view! { <shell::Shell><pages::board::MyBoardPage/></shell::Shell> }/>
                 <Route path=path!("/overview") view=|| view! { <shell::Shell><pages::leader::OverviewPage/></shell::Shell> }/>
-                // Accounts and audit (pages::accounts, pages::audit, pages::password).
-                <Route path=path!("/admin/users") view=|| view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> }/>
-                <Route path=path!("/admin/audit") view=|| view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> }/>
-                // Running the plan: supervision, notices, bulletins, timeline, assessment (office).
-                <Route path=path!("/supervision") view=|| view! { <shell::Shell><office::supervision::SupervisionPage/></shell::Shell> }/>
-                <Route path=path!("/notices") view=|| view! { <shell::Shell><office::notices::NoticesPage/></shell::Shell> }/>
-                <Route path=path!("/bulletins") view=|| view! { <shell::Shell><office::bulletins::BulletinsPage/></shell::Shell> }/>
-                <Route path=path!("/bulletins/:id") view=|| view! { <shell::Shell><office::bulletins::BulletinPage/></shell::Shell> }/>
-                <Route path=path!("/timeline") view=|| view! { <shell::Shell><office::timeline::TimelinePage/></shell::Shell> }/>
-                <Route path=path!("/assessment") view=|| view! { <shell::Shell><office::assessment::AssessmentPage/></shell::Shell> }/>
-                <Route path=path!("/inspections") view=|| view! { <shell::Shell><office::inspections::InspectionsPage/></shell::Shell> }/>
+                // Every user's first login ends here (must_change_password): kept in the main wasm.
                 <Route path=path!("/password") view=|| view! { <shell::Shell><pages::password::PasswordPage/></shell::Shell> }/>
+                // Everything else is fetched on first use (see `lazy_screen!`).
+                // The item's sections (pages::item, workflow).
+                <Route path=path!("/items/:number/submissions") view={Lazy::<ItemSubmissions>::new()}/>
+                <Route path=path!("/items/:number/submissions/:kind") view={Lazy::<ItemSubmission>::new()}/>
+                <Route path=path!("/items/:number/difficulties") view={Lazy::<ItemDifficulties>::new()}/>
+                <Route path=path!("/items/:number/instructions") view={Lazy::<ItemInstructions>::new()}/>
+                <Route path=path!("/items/:number/evaluations") view={Lazy::<ItemEvaluations>::new()}/>
+                <Route path=path!("/items/:number/timeline") view={Lazy::<ItemTimeline>::new()}/>
+                <Route path=path!("/units") view={Lazy::<Units>::new()}/>
+                // Accounts and audit (pages::accounts, pages::audit).
+                <Route path=path!("/admin/users") view={Lazy::<Accounts>::new()}/>
+                <Route path=path!("/admin/audit") view={Lazy::<Audit>::new()}/>
+                // Running the plan: supervision, notices, bulletins, timeline, assessment (office).
+                <Route path=path!("/supervision") view={Lazy::<Supervision>::new()}/>
+                <Route path=path!("/notices") view={Lazy::<Notices>::new()}/>
+                <Route path=path!("/bulletins") view={Lazy::<Bulletins>::new()}/>
+                <Route path=path!("/bulletins/:id") view={Lazy::<Bulletin>::new()}/>
+                <Route path=path!("/timeline") view={Lazy::<Timeline>::new()}/>
+                <Route path=path!("/assessment") view={Lazy::<Assessment>::new()}/>
+                <Route path=path!("/inspections") view={Lazy::<Inspections>::new()}/>
             </Routes>
         </Router>
     }
+}
+
+/// A screen in its own wasm chunk: `cargo xtask build-site` splits the code only it uses out of
+/// the main module (at the `#[lazy]` function `#[lazy_route]` makes of `view`), and the router
+/// fetches that chunk the first time the screen is opened. The service worker precaches the
+/// chunks, so they open offline too.
+macro_rules! lazy_screen {
+    ($($(#[$doc:meta])* $route:ident => $view:expr;)*) => {$(
+        $(#[$doc])*
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $view.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_screen! {
+    /// `/items/:number/submissions`.
+    ItemSubmissions => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submissions_section/></shell::Shell> };
+    /// `/items/:number/submissions/:kind`.
+    ItemSubmission => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submission_section/></shell::Shell> };
+    /// `/items/:number/difficulties`.
+    ItemDifficulties => view! { <shell::Shell><pages::item::ItemPage section=pages::item::difficulties_section/></shell::Shell> };
+    /// `/items/:number/instructions`.
+    ItemInstructions => view! { <shell::Shell><pages::item::ItemPage section=pages::item::instructions_section/></shell::Shell> };
+    /// `/items/:number/evaluations`.
+    ItemEvaluations => view! { <shell::Shell><pages::item::ItemPage section=pages::item::evaluations_section/></shell::Shell> };
+    /// `/items/:number/timeline`.
+    ItemTimeline => view! { <shell::Shell><pages::item::ItemPage section=pages::item::timeline_section/></shell::Shell> };
+    /// `/units`.
+    Units => view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> };
+    /// `/admin/users`.
+    Accounts => view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> };
+    /// `/admin/audit`.
+    Audit => view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> };
+    /// `/supervision`.
+    Supervision => view! { <shell::Shell><office::supervision::SupervisionPage/></shell::Shell> };
+    /// `/notices`.
+    Notices => view! { <shell::Shell><office::notices::NoticesPage/></shell::Shell> };
+    /// `/bulletins`.
+    Bulletins => view! { <shell::Shell><office::bulletins::BulletinsPage/></shell::Shell> };
+    /// `/bulletins/:id`.
+    Bulletin => view! { <shell::Shell><office::bulletins::BulletinPage/></shell::Shell> };
+    /// `/timeline`.
+    Timeline => view! { <shell::Shell><office::timeline::TimelinePage/></shell::Shell> };
+    /// `/assessment`.
+    Assessment => view! { <shell::Shell><office::assessment::AssessmentPage/></shell::Shell> };
+    /// `/inspections`.
+    Inspections => view! { <shell::Shell><office::inspections::InspectionsPage/></shell::Shell> };
 }

@@ -1,6 +1,7 @@
 //! Offline, as on a phone in a lift: the backend goes away, the user keeps editing, reloads the
-//! page (it still opens, from the service worker and IndexedDB), and when the backend is back the
-//! edit reaches the server exactly once and another unit sees it without reloading.
+//! page (it still opens, from the service worker and IndexedDB), opens a screen never opened
+//! before (a lazily loaded chunk, precached), and when the backend is back the edit reaches the
+//! server exactly once and another unit sees it without reloading.
 
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
@@ -97,6 +98,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     .await?;
 
     // The backend dies.
+    let server_url = server.url.clone();
     let (data_dir, database_url) = server.kill();
 
     // The phone keeps working: move the card with the menu.
@@ -136,6 +138,23 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     })
     .await?;
     phone.screenshot("offline-phone-after-reload").await?;
+    // A screen this phone never opened online, whose code is a lazily loaded wasm chunk: the
+    // service worker precached the chunks with the app, so it opens offline too.
+    phone
+        .client
+        .goto(&format!("{server_url}/items/4/timeline"))
+        .await?;
+    phone.find(Locator::Css("input[name=as_of]")).await?;
+    phone.find(Locator::Css(".item-tabs")).await?;
+    phone
+        .client
+        .goto(&format!("{server_url}/items/4/board"))
+        .await?;
+    wait_until(
+        "the board opens again offline, the edit still waiting",
+        || async { column_of(&phone, TITLE).await.as_deref() == Some("in_progress") },
+    )
+    .await?;
 
     // The backend comes back on the same address; the edit reaches it and the office sees it.
     let server = Server::start_in(

@@ -1,5 +1,6 @@
-//! `cargo xtask build-site`: the frontend compiled to wasm, its JS glue, the static files and
-//! their precompressed siblings, all in `target/site/`, ready for the backend to serve.
+//! `cargo xtask build-site`: the frontend compiled to wasm, split into the main module and the
+//! lazily loaded screens' chunks, its JS glue, the static files and their precompressed
+//! siblings, all in `target/site/`, ready for the backend to serve.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,11 @@ const PROFILE: &str = "wasm-release";
 /// Static files whose text may name the build id (cache busting); the rest are copied as bytes.
 const TEMPLATED_EXTENSIONS: &[&str] = &["html", "js", "css", "webmanifest", "json"];
 const BUILD_ID_PLACEHOLDER: &str = "__BUILD_ID__";
+/// Where sw.js lists the split's files (loader and chunks) for the service worker to precache.
+const SPLIT_FILES_PLACEHOLDER: &str = "/* __WASM_SPLIT_FILES__ */";
+/// The splitter's loader for the chunks, beside the JS glue in `pkg/`. The main module imports
+/// it by this path, so wasm-bindgen's glue imports it relative to itself.
+const SPLIT_LOADER: &str = "__wasm_split.js";
 
 /// Builds the site and returns its directory.
 pub fn build_site(ws: &Workspace) -> Result<PathBuf> {
@@ -71,9 +77,27 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     remove_dir_if_present(&fresh)?;
     let pkg = fresh.join("pkg");
 
+    let start = Instant::now();
+    let main_wasm = split(wasm, &pkg)?;
+    let split_files = split_files(&pkg)?;
+    if !keep_names() {
+        for url in split_files.iter().filter(|url| is_chunk(url)) {
+            let path = fresh.join(url.trim_start_matches('/'));
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let stripped = without_name_section(&bytes)
+                .with_context(|| format!("reading the sections of {}", path.display()))?;
+            fs::write(&path, stripped).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    say(format!(
+        "wasm split into the main module and {} lazily loaded chunks in {}",
+        split_files.len() - 1,
+        util::seconds(start.elapsed())
+    ));
+
     let mut bindgen = Bindgen::new();
     bindgen
-        .input_path(wasm)
+        .input_path(&main_wasm)
         .out_name("frontend")
         .web(true)?
         .typescript(false)
@@ -81,18 +105,28 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
         .omit_default_module_path(false)
         // The name section is for debuggers and profilers; it makes the download ~60% bigger,
         // so it stays only when asked for (`REFORMBOARD_WASM_NAMES=1`, to profile the app).
-        .remove_name_section(!keep_names());
+        .remove_name_section(!keep_names())
+        // The chunks are instantiated with the main module's function table; without this
+        // wasm-bindgen unexports it (with `__heap_base` and `__data_end`, which stay too).
+        .keep_lld_exports(true);
     let start = Instant::now();
     bindgen
         .generate(&pkg)
-        .with_context(|| format!("generating the JS glue for {}", wasm.display()))?;
+        .with_context(|| format!("generating the JS glue for {}", main_wasm.display()))?;
     say(format!(
         "JS glue generated in {}",
         util::seconds(start.elapsed())
     ));
 
     let build_id = build_id(&pkg, static_dir)?;
-    copy_static(static_dir, &fresh, &build_id)?;
+    // The loader imports the glue by the very URL boot.js does (`?v=`), or the browser would
+    // run a second, uninitialised copy of it.
+    let loader = pkg.join(SPLIT_LOADER);
+    let text =
+        fs::read_to_string(&loader).with_context(|| format!("reading {}", loader.display()))?;
+    fs::write(&loader, text.replace(BUILD_ID_PLACEHOLDER, &build_id))
+        .with_context(|| format!("writing {}", loader.display()))?;
+    copy_static(static_dir, &fresh, &build_id, &split_files)?;
     let start = Instant::now();
     compress::precompress(&fresh)?;
     say(format!(
@@ -104,6 +138,93 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     fs::rename(&fresh, site)
         .with_context(|| format!("moving {} to {}", fresh.display(), site.display()))?;
     Ok(build_id)
+}
+
+/// Splits the compiled wasm at the frontend's `#[lazy]` functions (`#[lazy_route]` screens):
+/// writes the chunks (`pkg/split_*.wasm`, `pkg/chunk_*.wasm`) and their loader
+/// (`pkg/__wasm_split.js`) and returns the main module, which wasm-bindgen then turns into
+/// `frontend_bg.wasm` and its glue as before. The split comes first because it needs the
+/// linker's relocations (`--emit-relocs`, .cargo/config.toml), which wasm-bindgen drops; the
+/// main module keeps the wasm-bindgen imports and exports, so the glue is generated for it alone.
+/// This is the order cargo-leptos uses for `--split`.
+fn split(wasm: &Path, pkg: &Path) -> Result<PathBuf> {
+    let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let main_wasm = wasm.with_file_name("frontend_split_main.wasm");
+    let link_name = format!("./{SPLIT_LOADER}");
+    let main_module = format!("./frontend.js?v={BUILD_ID_PLACEHOLDER}");
+    let mut options = wasm_split_cli_support::Options::new(&input);
+    options.output_dir = pkg;
+    options.main_out_path = &main_wasm;
+    options.link_name = &link_name;
+    options.main_module = &main_module;
+    options.target.web();
+    wasm_split_cli_support::transform(options)
+        .map_err(|err| anyhow::anyhow!("{err:?}"))
+        .with_context(|| format!("splitting {}", wasm.display()))?;
+    Ok(main_wasm)
+}
+
+/// The split's files in `pkg/` as site URLs, loader first, for the service worker to precache.
+fn split_files(pkg: &Path) -> Result<Vec<String>> {
+    let mut files = vec![format!("/pkg/{SPLIT_LOADER}")];
+    let mut chunks: Vec<String> = util::files_under(pkg)?
+        .into_iter()
+        .filter_map(|rel| rel.to_str().map(str::to_owned))
+        .filter(|rel| is_chunk(rel))
+        .map(|rel| format!("/pkg/{rel}"))
+        .collect();
+    chunks.sort();
+    files.extend(chunks);
+    Ok(files)
+}
+
+/// Whether a file of `pkg/` is one of the splitter's chunks (not the main module).
+pub fn is_chunk(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    (name.starts_with("split_") || name.starts_with("chunk_")) && name.ends_with(".wasm")
+}
+
+/// `wasm` without its `name` custom section. The splitter writes one into every chunk (more than
+/// half of its bytes); wasm-bindgen removes the main module's (`remove_name_section`).
+fn without_name_section(wasm: &[u8]) -> Result<Vec<u8>> {
+    const HEADER: usize = 8;
+    if wasm.len() < HEADER || &wasm[..4] != b"\0asm" {
+        bail!("not a wasm module");
+    }
+    let mut out = wasm[..HEADER].to_vec();
+    let mut at = HEADER;
+    while at < wasm.len() {
+        let start = at;
+        let id = wasm[at];
+        let (size, payload) = leb128_u32(wasm, at + 1)?;
+        let end = payload
+            .checked_add(size as usize)
+            .filter(|&end| end <= wasm.len())
+            .context("a section runs past the end")?;
+        let is_names = id == 0
+            && leb128_u32(wasm, payload).is_ok_and(|(len, name)| {
+                wasm.get(name..name + len as usize) == Some(b"name".as_slice())
+            });
+        if !is_names {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    Ok(out)
+}
+
+/// An unsigned LEB128 number at `at`, and where the bytes after it start.
+fn leb128_u32(bytes: &[u8], mut at: usize) -> Result<(u32, usize)> {
+    let mut value: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(at).context("truncated number")?;
+        at += 1;
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok((value, at));
+        }
+    }
+    bail!("number longer than 32 bits")
 }
 
 fn keep_names() -> bool {
@@ -208,8 +329,19 @@ fn inputs_stamp(wasm: &Path, static_dir: &Path) -> Result<String> {
     Ok(format!("{:016x}\n", hash.finish()))
 }
 
-/// Copies `frontend/static/` into the site, putting the build id into text files.
-fn copy_static(static_dir: &Path, site: &Path, build_id: &str) -> Result<()> {
+/// Copies `frontend/static/` into the site, putting the build id into text files and the list
+/// of the split's files into the service worker.
+fn copy_static(
+    static_dir: &Path,
+    site: &Path,
+    build_id: &str,
+    split_files: &[String],
+) -> Result<()> {
+    let split_list = split_files
+        .iter()
+        .map(|url| format!("\"{url}\","))
+        .collect::<Vec<_>>()
+        .join("\n  ");
     for rel in util::files_under(static_dir)? {
         let from = static_dir.join(&rel);
         let to = site.join(&rel);
@@ -223,8 +355,10 @@ fn copy_static(static_dir: &Path, site: &Path, build_id: &str) -> Result<()> {
         if templated {
             let text = fs::read_to_string(&from)
                 .with_context(|| format!("reading {} as UTF-8", from.display()))?;
-            fs::write(&to, text.replace(BUILD_ID_PLACEHOLDER, build_id))
-                .with_context(|| format!("writing {}", to.display()))?;
+            let text = text
+                .replace(BUILD_ID_PLACEHOLDER, build_id)
+                .replace(SPLIT_FILES_PLACEHOLDER, &split_list);
+            fs::write(&to, text).with_context(|| format!("writing {}", to.display()))?;
         } else {
             fs::copy(&from, &to)
                 .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
@@ -298,6 +432,29 @@ version = "0.2.99"
         assert!(
             err.is_some_and(|e| e.contains("wasm-bindgen 0.2.131") && e.contains("is 0.2.130"))
         );
+    }
+
+    #[test]
+    fn drops_only_the_name_section() -> Result<()> {
+        let header = b"\0asm\x01\0\0\0";
+        let names = b"\0\x06\x04name\x00";
+        let producers = b"\0\x0a\x09producers";
+        let types = b"\x01\x01\x00";
+        let wasm = [&header[..], types, names, producers].concat();
+        assert_eq!(
+            without_name_section(&wasm)?,
+            [&header[..], types, producers].concat()
+        );
+        assert!(without_name_section(b"\0asm\x01\0\0\0\x01\x05").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn recognises_chunks() {
+        assert!(is_chunk("pkg/split___audit_view_123.wasm"));
+        assert!(is_chunk("/pkg/chunk_17.wasm"));
+        assert!(!is_chunk("pkg/frontend_bg.wasm"));
+        assert!(!is_chunk("pkg/__wasm_split.js"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result, anyhow};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use crate::build;
 use crate::util::{self, kib};
 
 /// Formats that are compressed already: another layer only costs the server a lookup.
@@ -22,6 +23,7 @@ const ALREADY_COMPRESSED: &[&str] = &[
 const REPORTED: &[&str] = &[
     "pkg/frontend_bg.wasm",
     "pkg/frontend.js",
+    "pkg/__wasm_split.js",
     "style.css",
     "index.html",
 ];
@@ -97,6 +99,14 @@ struct Sizes {
     brotli: u64,
 }
 
+impl Sizes {
+    fn add(&mut self, other: &Sizes) {
+        self.raw += other.raw;
+        self.gzip += other.gzip;
+        self.brotli += other.brotli;
+    }
+}
+
 fn sizes(path: &Path) -> Result<Sizes> {
     let len = |p: &Path| fs::metadata(p).map(|m| m.len());
     let raw = len(path).with_context(|| format!("reading {}", path.display()))?;
@@ -107,22 +117,28 @@ fn sizes(path: &Path) -> Result<Sizes> {
     })
 }
 
-/// Prints what a browser downloads, per important file and in total.
+/// Prints what a browser downloads, per important file and in total: the first load is
+/// everything but the lazily loaded screens' chunks, which come on first use of their screen
+/// (and, once the service worker is installed, in the background).
 pub fn print_sizes(site: &Path) -> Result<()> {
-    let mut total = Sizes {
+    let zero = || Sizes {
         raw: 0,
         gzip: 0,
         brotli: 0,
     };
+    let (mut total, mut chunks) = (zero(), zero());
+    let mut chunk_count = 0;
     for rel in util::files_under(site)? {
         let ext = rel.extension().and_then(|e| e.to_str());
         if matches!(ext, Some("gz" | "br")) {
             continue;
         }
         let s = sizes(&site.join(&rel))?;
-        total.raw += s.raw;
-        total.gzip += s.gzip;
-        total.brotli += s.brotli;
+        if rel.to_str().is_some_and(build::is_chunk) {
+            chunks.add(&s);
+            chunk_count += 1;
+        }
+        total.add(&s);
     }
     eprintln!(
         "{:<22} {:>12} {:>12} {:>12}",
@@ -142,7 +158,14 @@ pub fn print_sizes(site: &Path) -> Result<()> {
             row(rel, &sizes(&path)?);
         }
     }
+    row(&format!("{chunk_count} lazy chunks"), &chunks);
     row("total", &total);
+    let first = Sizes {
+        raw: total.raw - chunks.raw,
+        gzip: total.gzip - chunks.gzip,
+        brotli: total.brotli - chunks.brotli,
+    };
+    row("first load (no chunks)", &first);
     Ok(())
 }
 

@@ -14,33 +14,18 @@ use leptos_router::hooks::use_params_map;
 use shared::entity::Item;
 use shared::submission::SubmissionKind;
 
-/// Which section of the item page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    /// 概况: text, units, status, rules, history.
-    Overview,
-    /// 报送材料: the list.
-    Submissions,
-    /// One submission (`/items/:number/submissions/:kind`).
-    Submission,
-    /// 困难和问题.
-    Difficulties,
-    /// 领导批示.
-    Instructions,
-    /// 评议.
-    Evaluations,
-    /// 时间轴.
-    Timeline,
-}
+/// One section of the item page, drawn for the item being shown. The routes (lib.rs) pass these
+/// in, so every section but 概况 is compiled only into the lazily loaded screen that shows it,
+/// not into the main wasm.
+pub type Section = fn(&Item) -> AnyView;
 
-/// The item page, showing section `tab`.
+/// The item page, showing `section` (概况 when none).
 #[component]
-pub fn ItemPage(#[prop(optional)] tab: Option<Tab>) -> impl IntoView {
-    let tab = tab.unwrap_or(Tab::Overview);
+pub fn ItemPage(#[prop(optional)] section: Option<Section>) -> impl IntoView {
+    let section = section.unwrap_or(overview);
     let sync = use_sync();
     let params = use_params_map();
     let number = move || params.with(|p| p.get("number").and_then(|n| n.parse::<u32>().ok()));
-    let kind = move || params.with(|p| p.get("kind").and_then(|k| SubmissionKind::parse(&k)));
     // The item itself changes only with a plan import: the page is rebuilt then, not on every
     // pull, so forms in the sections keep what is being typed.
     let item = Memo::new(move |_| {
@@ -58,19 +43,7 @@ pub fn ItemPage(#[prop(optional)] tab: Option<Tab>) -> impl IntoView {
             return view! { <p class="empty">{t(W::NotFound)}</p> }.into_any();
         };
         let n = it.number;
-        let id = it.id;
-        let section = match tab {
-            Tab::Overview => overview(it.clone()).into_any(),
-            Tab::Submissions => view! { <h2>{tr("报送材料", "Work plan and reports")}</h2><submissions::SubmissionList item=id number=n/> }.into_any(),
-            Tab::Submission => match kind() {
-                Some(k) => view! { <submissions::SubmissionPage item=id number=n kind=k/> }.into_any(),
-                None => view! { <p class="empty">{t(W::NotFound)}</p> }.into_any(),
-            },
-            Tab::Difficulties => view! { <h2>{tr("困难和问题", "Difficulties")}</h2><difficulties::Difficulties item=id/> }.into_any(),
-            Tab::Instructions => view! { <h2>{tr("领导批示", "Leaders' instructions")}</h2><instructions::Instructions item=id/> }.into_any(),
-            Tab::Evaluations => view! { <h2>{tr("评议", "Evaluations")}</h2><evaluations::Evaluations item=id/> }.into_any(),
-            Tab::Timeline => view! { <ItemTimeline item=it.clone()/> }.into_any(),
-        };
+        let section = section(&it);
         view! {
             <article class="item item-hub">
                 <p class="crumbs"><A href="/">{"← "}{t(W::BackToPlan)}</A></p>
@@ -81,6 +54,43 @@ pub fn ItemPage(#[prop(optional)] tab: Option<Tab>) -> impl IntoView {
         }
         .into_any()
     }
+}
+
+/// 报送材料: the list.
+pub fn submissions_section(it: &Item) -> AnyView {
+    view! { <h2>{tr("报送材料", "Work plan and reports")}</h2><submissions::SubmissionList item=it.id number=it.number/> }.into_any()
+}
+
+/// One submission (`/items/:number/submissions/:kind`).
+pub fn submission_section(it: &Item) -> AnyView {
+    let params = use_params_map();
+    match params.with(|p| p.get("kind").and_then(|k| SubmissionKind::parse(&k))) {
+        Some(k) => {
+            view! { <submissions::SubmissionPage item=it.id number=it.number kind=k/> }.into_any()
+        }
+        None => view! { <p class="empty">{t(W::NotFound)}</p> }.into_any(),
+    }
+}
+
+/// 困难和问题.
+pub fn difficulties_section(it: &Item) -> AnyView {
+    view! { <h2>{tr("困难和问题", "Difficulties")}</h2><difficulties::Difficulties item=it.id/> }
+        .into_any()
+}
+
+/// 领导批示.
+pub fn instructions_section(it: &Item) -> AnyView {
+    view! { <h2>{tr("领导批示", "Leaders' instructions")}</h2><instructions::Instructions item=it.id/> }.into_any()
+}
+
+/// 评议.
+pub fn evaluations_section(it: &Item) -> AnyView {
+    view! { <h2>{tr("评议", "Evaluations")}</h2><evaluations::Evaluations item=it.id/> }.into_any()
+}
+
+/// 时间轴.
+pub fn timeline_section(it: &Item) -> AnyView {
+    view! { <ItemTimeline item=it.clone()/> }.into_any()
 }
 
 /// The sections' navigation; scrolls sideways inside itself on a phone.
@@ -103,10 +113,12 @@ fn Tabs(number: u32) -> impl IntoView {
     }
 }
 
-fn overview(item: Item) -> impl IntoView {
+/// 概况: text, units, status, rules, history.
+fn overview(it: &Item) -> AnyView {
+    let item = it.clone();
     let sync = use_sync();
     let lang = lang();
-    move || {
+    (move || {
         let l = lang.get();
         sync.view.with(|state| {
             let plan = state.plan().cloned();
@@ -131,7 +143,8 @@ fn overview(item: Item) -> impl IntoView {
                 <History key=format!("item/{}", item.id) changed=Signal::stored(0)/>
             }
         })
-    }
+    })
+    .into_any()
 }
 
 /// 时间轴: the item's deadlines as of a date the viewer may change (查看日期).
