@@ -22,7 +22,7 @@ const BUILD_ID_PLACEHOLDER: &str = "__BUILD_ID__";
 const SPLIT_FILES_PLACEHOLDER: &str = "/* __WASM_SPLIT_FILES__ */";
 /// The splitter's loader for the chunks, beside the JS glue in `pkg/`. The main module imports
 /// it by this path, so wasm-bindgen's glue imports it relative to itself.
-const SPLIT_LOADER: &str = "__wasm_split.js";
+pub const SPLIT_LOADER: &str = "__wasm_split.js";
 
 /// Builds the site and returns its directory.
 pub fn build_site(ws: &Workspace) -> Result<PathBuf> {
@@ -121,7 +121,7 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     let build_id = build_id(&pkg, static_dir)?;
     // The loader imports the glue by the very URL boot.js does (`?v=`), or the browser would
     // run a second, uninitialised copy of it.
-    let loader = pkg.join(SPLIT_LOADER);
+    let loader = fresh.join(split_files[0].trim_start_matches('/'));
     let text =
         fs::read_to_string(&loader).with_context(|| format!("reading {}", loader.display()))?;
     fs::write(&loader, text.replace(BUILD_ID_PLACEHOLDER, &build_id))
@@ -141,41 +141,67 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
 }
 
 /// Splits the compiled wasm at the frontend's `#[lazy]` functions (`#[lazy_route]` screens):
-/// writes the chunks (`pkg/split_*.wasm`, `pkg/chunk_*.wasm`) and their loader
-/// (`pkg/__wasm_split.js`) and returns the main module, which wasm-bindgen then turns into
-/// `frontend_bg.wasm` and its glue as before. The split comes first because it needs the
-/// linker's relocations (`--emit-relocs`, .cargo/config.toml), which wasm-bindgen drops; the
-/// main module keeps the wasm-bindgen imports and exports, so the glue is generated for it alone.
-/// This is the order cargo-leptos uses for `--split`.
+/// writes the chunks and their loader into `pkg/split-<hash of the wasm>/` and returns the main
+/// module, which wasm-bindgen then turns into `frontend_bg.wasm` and its glue as before. The
+/// split comes first because it needs the linker's relocations (`--emit-relocs`,
+/// .cargo/config.toml), which wasm-bindgen drops; the main module keeps the wasm-bindgen imports
+/// and exports, so the glue is generated for it alone (cargo-leptos's order for `--split`).
+///
+/// The directory is per build: a tab still running the previous build after a deploy asks for
+/// its own chunks, which are gone (a clean failure), never for the new build's chunks, which
+/// would not fit its main module.
 fn split(wasm: &Path, pkg: &Path) -> Result<PathBuf> {
     let input = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let mut hash = Fnv::new();
+    hash.write(&input);
+    let dir = format!("split-{:016x}", hash.finish());
     let main_wasm = wasm.with_file_name("frontend_split_main.wasm");
-    let link_name = format!("./{SPLIT_LOADER}");
-    let main_module = format!("./frontend.js?v={BUILD_ID_PLACEHOLDER}");
+    // The main module imports the loader by this path, relative to the glue in `pkg/`; the
+    // splitter writes the loader there, and the chunks beside it (moved below): the loader
+    // fetches them relative to itself.
+    let link_name = format!("./{dir}/{SPLIT_LOADER}");
+    let main_module = format!("../frontend.js?v={BUILD_ID_PLACEHOLDER}");
+    fs::create_dir_all(pkg.join(&dir)).with_context(|| format!("creating {dir}"))?;
     let mut options = wasm_split_cli_support::Options::new(&input);
     options.output_dir = pkg;
     options.main_out_path = &main_wasm;
     options.link_name = &link_name;
     options.main_module = &main_module;
     options.target.web();
-    wasm_split_cli_support::transform(options)
+    let out = wasm_split_cli_support::transform(options)
         .map_err(|err| anyhow::anyhow!("{err:?}"))
         .with_context(|| format!("splitting {}", wasm.display()))?;
+    for chunk in out.split_modules {
+        let name = chunk.file_name().context("a chunk without a file name")?;
+        let to = pkg.join(&dir).join(name);
+        fs::rename(&chunk, &to)
+            .with_context(|| format!("moving {} to {}", chunk.display(), to.display()))?;
+    }
     Ok(main_wasm)
 }
 
 /// The split's files in `pkg/` as site URLs, loader first, for the service worker to precache.
 fn split_files(pkg: &Path) -> Result<Vec<String>> {
-    let mut files = vec![format!("/pkg/{SPLIT_LOADER}")];
-    let mut chunks: Vec<String> = util::files_under(pkg)?
-        .into_iter()
-        .filter_map(|rel| rel.to_str().map(str::to_owned))
-        .filter(|rel| is_chunk(rel))
-        .map(|rel| format!("/pkg/{rel}"))
-        .collect();
+    let mut loaders = Vec::new();
+    let mut chunks = Vec::new();
+    for rel in util::files_under(pkg)? {
+        let Some(rel) = rel.to_str().map(|r| r.replace('\\', "/")) else {
+            continue;
+        };
+        if is_chunk(&rel) {
+            chunks.push(format!("/pkg/{rel}"));
+        } else if rel.ends_with(&format!("/{SPLIT_LOADER}")) {
+            loaders.push(format!("/pkg/{rel}"));
+        }
+    }
+    anyhow::ensure!(
+        loaders.len() == 1,
+        "expected one chunk loader in {}, found {loaders:?}",
+        pkg.display()
+    );
     chunks.sort();
-    files.extend(chunks);
-    Ok(files)
+    loaders.extend(chunks);
+    Ok(loaders)
 }
 
 /// Whether a file of `pkg/` is one of the splitter's chunks (not the main module).
@@ -187,44 +213,24 @@ pub fn is_chunk(rel: &str) -> bool {
 /// `wasm` without its `name` custom section. The splitter writes one into every chunk (more than
 /// half of its bytes); wasm-bindgen removes the main module's (`remove_name_section`).
 fn without_name_section(wasm: &[u8]) -> Result<Vec<u8>> {
-    const HEADER: usize = 8;
-    if wasm.len() < HEADER || &wasm[..4] != b"\0asm" {
-        bail!("not a wasm module");
-    }
-    let mut out = wasm[..HEADER].to_vec();
-    let mut at = HEADER;
-    while at < wasm.len() {
-        let start = at;
-        let id = wasm[at];
-        let (size, payload) = leb128_u32(wasm, at + 1)?;
-        let end = payload
-            .checked_add(size as usize)
-            .filter(|&end| end <= wasm.len())
-            .context("a section runs past the end")?;
-        let is_names = id == 0
-            && leb128_u32(wasm, payload).is_ok_and(|(len, name)| {
-                wasm.get(name..name + len as usize) == Some(b"name".as_slice())
-            });
-        if !is_names {
-            out.extend_from_slice(&wasm[start..end]);
+    let mut out = wasm_encoder::Module::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.context("not a valid wasm module")?;
+        if let wasmparser::Payload::CustomSection(custom) = &payload
+            && custom.name() == "name"
+        {
+            continue;
         }
-        at = end;
-    }
-    Ok(out)
-}
-
-/// An unsigned LEB128 number at `at`, and where the bytes after it start.
-fn leb128_u32(bytes: &[u8], mut at: usize) -> Result<(u32, usize)> {
-    let mut value: u32 = 0;
-    for shift in (0..35).step_by(7) {
-        let byte = *bytes.get(at).context("truncated number")?;
-        at += 1;
-        value |= u32::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok((value, at));
+        if let Some((id, range)) = payload.as_section() {
+            let data = usize::try_from(range.start)
+                .ok()
+                .zip(usize::try_from(range.end).ok())
+                .and_then(|(start, end)| wasm.get(start..end))
+                .context("a section outside the module")?;
+            out.section(&wasm_encoder::RawSection { id, data });
         }
     }
-    bail!("number longer than 32 bits")
+    Ok(out.finish())
 }
 
 fn keep_names() -> bool {

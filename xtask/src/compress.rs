@@ -23,7 +23,6 @@ const ALREADY_COMPRESSED: &[&str] = &[
 const REPORTED: &[&str] = &[
     "pkg/frontend_bg.wasm",
     "pkg/frontend.js",
-    "pkg/__wasm_split.js",
     "style.css",
     "index.html",
 ];
@@ -128,12 +127,16 @@ pub fn print_sizes(site: &Path) -> Result<()> {
     };
     let (mut total, mut chunks) = (zero(), zero());
     let mut chunk_count = 0;
+    let mut loader = None;
     for rel in util::files_under(site)? {
         let ext = rel.extension().and_then(|e| e.to_str());
         if matches!(ext, Some("gz" | "br")) {
             continue;
         }
         let s = sizes(&site.join(&rel))?;
+        if rel.ends_with(build::SPLIT_LOADER) {
+            loader = Some(sizes(&site.join(&rel))?);
+        }
         if rel.to_str().is_some_and(build::is_chunk) {
             chunks.add(&s);
             chunk_count += 1;
@@ -157,6 +160,9 @@ pub fn print_sizes(site: &Path) -> Result<()> {
         if path.is_file() {
             row(rel, &sizes(&path)?);
         }
+    }
+    if let Some(loader) = &loader {
+        row("chunk loader", loader);
     }
     row(&format!("{chunk_count} lazy chunks"), &chunks);
     row("total", &total);

@@ -154,6 +154,23 @@ fn ms(d: Duration) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // First load
 
+/// The site URL of the lazy chunks' loader (`pkg/split-<hash>/__wasm_split.js`), if the build
+/// has one.
+fn split_loader() -> anyhow::Result<Option<String>> {
+    let pkg = e2e::site_dir()
+        .context("no built site: run `cargo xtask build-site`")?
+        .join("pkg");
+    for entry in std::fs::read_dir(&pkg)? {
+        let dir = entry?.path();
+        if dir.join("__wasm_split.js").is_file()
+            && let Some(name) = dir.file_name().and_then(|n| n.to_str())
+        {
+            return Ok(Some(format!("/pkg/{name}/__wasm_split.js")));
+        }
+    }
+    Ok(None)
+}
+
 async fn first_load() -> anyhow::Result<Value> {
     let server = Server::start(ServerOptions {
         site: true,
@@ -161,18 +178,20 @@ async fn first_load() -> anyhow::Result<Value> {
     })
     .await?;
     let http = reqwest::Client::builder().build()?;
-    let files = [
-        "/",
-        "/boot.js",
-        "/style.css",
-        "/pkg/frontend.js",
-        "/pkg/frontend_bg.wasm",
+    let mut files = vec![
+        "/".to_string(),
+        "/boot.js".into(),
+        "/style.css".into(),
+        "/pkg/frontend.js".into(),
+        "/pkg/frontend_bg.wasm".into(),
     ];
+    // The glue imports the lazy chunks' loader at once (the chunks themselves come later).
+    files.extend(split_loader()?);
     let mut out = serde_json::Map::new();
     let mut per_file = serde_json::Map::new();
     for (label, accept) in [("br", "br"), ("gzip", "gzip"), ("identity", "identity")] {
         let mut total = 0u64;
-        for f in files {
+        for f in &files {
             let res = http
                 .get(format!("{}{f}", server.url))
                 .header("accept-encoding", accept)
