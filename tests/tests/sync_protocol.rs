@@ -761,6 +761,39 @@ async fn a_client_group_belongs_to_one_user(store: Store) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Writes a comment that only the lead unit (and the office) may see straight into the
+/// database, at a new version of item 4's space, as a workflow's draft is stored; returns its
+/// key and that version.
+async fn plant_lead_unit_comment(fx: &Fixture, body: &str) -> anyhow::Result<(EntityKey, i64)> {
+    let comment = Comment {
+        id: CommentId::new_v7(),
+        item: fx.item4.id,
+        task: None,
+        author: fx.lead.me.id,
+        author_name: fx.lead.me.display_name.clone(),
+        unit: fx.lead.me.unit,
+        body: body.into(),
+        at: AT,
+    };
+    let key = EntityKey::comment(comment.id);
+    let space = space_of(&fx.item4);
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version",
+    )
+    .bind(&space)
+    .fetch_one(&fx.db.pool)
+    .await?;
+    sqlx::query("INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES ($1, 'comment', $2, $3, $4, $5)")
+        .bind(&key.0)
+        .bind(&space)
+        .bind(version)
+        .bind(fx.lead.me.unit.to_string())
+        .bind(serde_json::to_string(&Entity::Comment(comment))?)
+        .execute(&fx.db.pool)
+        .await?;
+    Ok((key, version))
+}
+
 /// Today every synced entity is public; the storage and the pull already know rows that only one
 /// unit (and the office) may see, which the workflow issue's drafts will be. No mutation makes
 /// one yet, so the test plants one in the database, as the workflow's save will.
@@ -804,32 +837,7 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
     }
 
     // Now a draft of the lead unit appears, and the public comment becomes restricted too.
-    let draft = Comment {
-        id: CommentId::new_v7(),
-        item: fx.item4.id,
-        task: None,
-        author: fx.lead.me.id,
-        author_name: fx.lead.me.display_name.clone(),
-        unit: fx.lead.me.unit,
-        body: "草稿".into(),
-        at: AT,
-    };
-    let draft_key = EntityKey::comment(draft.id);
-    let space = space_of(&fx.item4);
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version",
-    )
-    .bind(&space)
-    .fetch_one(&fx.db.pool)
-    .await?;
-    sqlx::query("INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES ($1, 'comment', $2, $3, $4, $5)")
-        .bind(&draft_key.0)
-        .bind(&space)
-        .bind(version)
-        .bind(fx.lead.me.unit.to_string())
-        .bind(serde_json::to_string(&Entity::Comment(draft))?)
-        .execute(&fx.db.pool)
-        .await?;
+    let (draft_key, version) = plant_lead_unit_comment(&fx, "草稿").await?;
     sqlx::query("UPDATE entity SET visible_unit = $1, version = $2 WHERE id = $3")
         .bind(fx.lead.me.unit.to_string())
         .bind(version)
@@ -891,31 +899,7 @@ async fn pulls_arriving_together_each_get_their_own_answer(store: Store) -> anyh
     let (_, m) = create_task(&fx.item4, fx.lead.me.unit, "分批回答的拉取");
     tabs[1].add(m);
     push(&fx.lead, &tabs[1]).await?;
-    let space = space_of(&fx.item4);
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE space SET version = version + 1 WHERE id = $1 RETURNING version",
-    )
-    .bind(&space)
-    .fetch_one(&fx.db.pool)
-    .await?;
-    let hidden = Comment {
-        id: CommentId::new_v7(),
-        item: fx.item4.id,
-        task: None,
-        author: fx.lead.me.id,
-        author_name: fx.lead.me.display_name.clone(),
-        unit: fx.lead.me.unit,
-        body: "仅本单位可见".into(),
-        at: AT,
-    };
-    sqlx::query("INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES ($1, 'comment', $2, $3, $4, $5)")
-        .bind(&EntityKey::comment(hidden.id).0)
-        .bind(&space)
-        .bind(version)
-        .bind(fx.lead.me.unit.to_string())
-        .bind(serde_json::to_string(&Entity::Comment(hidden))?)
-        .execute(&fx.db.pool)
-        .await?;
+    plant_lead_unit_comment(&fx, "仅本单位可见").await?;
 
     // Per user: an incremental pull on its tab's cookie and a full reset; and the cooperating
     // unit also tries the lead's group.
