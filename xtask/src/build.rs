@@ -20,6 +20,9 @@ const TEMPLATED_EXTENSIONS: &[&str] = &["html", "js", "css", "webmanifest", "jso
 const BUILD_ID_PLACEHOLDER: &str = "__BUILD_ID__";
 /// Where sw.js lists the split's files (loader and chunks) for the service worker to precache.
 const SPLIT_FILES_PLACEHOLDER: &str = "/* __WASM_SPLIT_FILES__ */";
+/// Where index.html names the chunks' loader, so the browser fetches it beside the glue (which
+/// imports it) rather than after it.
+const SPLIT_LOADER_PLACEHOLDER: &str = "__WASM_SPLIT_LOADER__";
 /// The splitter's loader for the chunks, beside the JS glue in `pkg/`. The main module imports
 /// it by this path, so wasm-bindgen's glue imports it relative to itself.
 pub const SPLIT_LOADER: &str = "__wasm_split.js";
@@ -348,6 +351,8 @@ fn copy_static(
         .map(|url| format!("\"{url}\","))
         .collect::<Vec<_>>()
         .join("\n  ");
+    // split_files() puts the loader first.
+    let loader = split_files.first().map_or("", String::as_str);
     for rel in util::files_under(static_dir)? {
         let from = static_dir.join(&rel);
         let to = site.join(&rel);
@@ -363,7 +368,8 @@ fn copy_static(
                 .with_context(|| format!("reading {} as UTF-8", from.display()))?;
             let text = text
                 .replace(BUILD_ID_PLACEHOLDER, build_id)
-                .replace(SPLIT_FILES_PLACEHOLDER, &split_list);
+                .replace(SPLIT_FILES_PLACEHOLDER, &split_list)
+                .replace(SPLIT_LOADER_PLACEHOLDER, loader);
             fs::write(&to, text).with_context(|| format!("writing {}", to.display()))?;
         } else {
             fs::copy(&from, &to)
