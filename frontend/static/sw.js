@@ -1,6 +1,7 @@
 // Reformboard's service worker: keeps the app shell (this build's index.html, JS, wasm, CSS and
-// the lazily loaded screens' wasm chunks) so the app, every screen of it, opens with no connection. Data is not cached here: the app keeps its own copy in
-// IndexedDB and syncs it. API requests always go to the network.
+// the lazily loaded screens' wasm chunks) so the app, every screen of it, opens with no
+// connection. Data is not cached here: the app keeps its own copy in IndexedDB and syncs it. API
+// requests always go to the network.
 const BUILD = "__BUILD_ID__";
 const CACHE = "reformboard-shell-" + BUILD;
 const SHELL = [
@@ -9,8 +10,8 @@ const SHELL = [
   "/style.css?v=" + BUILD,
   "/pkg/frontend.js?v=" + BUILD,
   "/pkg/frontend_bg.wasm?v=" + BUILD,
-  // The chunks' loader and the chunks (cargo xtask build-site lists them here). The loader
-  // fetches them by these plain URLs; this cache is this build's, so they match the wasm above.
+  // The chunks' loader and the chunks (cargo xtask build-site lists them here, from a directory
+  // of this build's own), fetched by these plain URLs.
   /* __WASM_SPLIT_FILES__ */
 ];
 
