@@ -244,7 +244,7 @@ async fn pull_many(
                 .get(&group)
                 .is_some_and(|owner| *owner != actor.user.to_string())
             {
-                return Err(ApiError::Forbidden("该同步客户端属于其他用户".into()));
+                return Err(super::push::group_of_another_user());
             }
             let reset = start.is_none();
             let mut puts = Vec::new();

@@ -62,36 +62,31 @@ pub async fn push_with_changes(
 }
 
 /// Claims the client group for `actor` on first use; refuses a group that belongs to someone else.
-pub async fn check_group(
+async fn check_group(
     tx: &mut Transaction<'_, Any>,
     group: ClientGroupId,
     actor: &Actor,
-    create: bool,
 ) -> ApiResult<()> {
-    // One statement either way: a claim that, on conflict, reads the owner (the no-op update
-    // is what makes RETURNING answer for an existing row, in both SQLite and PostgreSQL).
-    let owner: Option<String> = if create {
-        sqlx::query_scalar(
-            "INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET user_id = client_group.user_id RETURNING user_id",
-        )
-        .bind(group.to_string())
-        .bind(actor.user.to_string())
-        .bind(now_millis())
-        .fetch_optional(&mut **tx)
-        .await?
-    } else {
-        sqlx::query_scalar("SELECT user_id FROM client_group WHERE id = $1")
-            .bind(group.to_string())
-            .fetch_optional(&mut **tx)
-            .await?
-    };
+    // One statement: a claim that, on conflict, reads the owner (the no-op update is what makes
+    // RETURNING answer for an existing row, in both SQLite and PostgreSQL).
+    let owner: Option<String> = sqlx::query_scalar(
+        "INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET user_id = client_group.user_id RETURNING user_id",
+    )
+    .bind(group.to_string())
+    .bind(actor.user.to_string())
+    .bind(now_millis())
+    .fetch_optional(&mut **tx)
+    .await?;
     match owner {
-        Some(owner) if owner != actor.user.to_string() => {
-            Err(ApiError::Forbidden("该同步客户端属于其他用户".into()))
-        }
+        Some(owner) if owner != actor.user.to_string() => Err(group_of_another_user()),
         _ => Ok(()),
     }
+}
+
+/// The refusal of a client group that another user claimed (pushes and pulls alike).
+pub(super) fn group_of_another_user() -> ApiError {
+    ApiError::Forbidden("该同步客户端属于其他用户".into())
 }
 
 /// The last applied mutation id of each client in the push, creating rows for new clients. On
@@ -146,7 +141,7 @@ async fn push_once(
 ) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
-    check_group(&mut tx, req.client_group, actor, true).await?;
+    check_group(&mut tx, req.client_group, actor).await?;
     let clients: BTreeSet<ClientId> = req.mutations.iter().map(|m| m.client_id).collect();
     let mut last = last_ids(&mut tx, req.client_group, &clients).await?;
 
