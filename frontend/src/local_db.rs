@@ -72,12 +72,29 @@ pub async fn preloaded() -> Option<Saved> {
             .map(|a| a.iter().collect())
             .unwrap_or_default()
     };
-    Some(Saved {
-        entities: list("entities").iter().filter_map(decode).collect(),
-        cookie: field("cookie").as_ref().and_then(decode),
-        user: field("user").and_then(|v| v.as_string()),
-        outbox: list("outbox").iter().filter_map(decode).collect(),
-    })
+    Some(Saved::decode(
+        &list("entities"),
+        field("cookie"),
+        field("user"),
+        &list("outbox"),
+    ))
+}
+
+impl Saved {
+    /// The stores' values (JSON strings), decoded; a value that no longer decodes is skipped.
+    fn decode(
+        entities: &[JsValue],
+        cookie: Option<JsValue>,
+        user: Option<JsValue>,
+        outbox: &[JsValue],
+    ) -> Saved {
+        Saved {
+            entities: entities.iter().filter_map(decode).collect(),
+            cookie: cookie.as_ref().and_then(decode),
+            user: user.and_then(|v| v.as_string()),
+            outbox: outbox.iter().filter_map(decode).collect(),
+        }
+    }
 }
 
 impl LocalDb {
@@ -101,16 +118,11 @@ impl LocalDb {
             .transaction(&[ENTITIES, META, OUTBOX], TransactionMode::ReadOnly)?;
         let entities = tx.store(ENTITIES)?.get_all(None, None).await?;
         let meta = tx.store(META)?;
-        let cookie = meta.get(js("cookie")).await?.as_ref().and_then(decode);
-        let user = meta.get(js("user")).await?.and_then(|v| v.as_string());
+        let cookie = meta.get(js("cookie")).await?;
+        let user = meta.get(js("user")).await?;
         let outbox = tx.store(OUTBOX)?.get_all(None, None).await?;
         tx.done().await?;
-        Ok(Saved {
-            entities: entities.iter().filter_map(decode).collect(),
-            cookie,
-            user,
-            outbox: outbox.iter().filter_map(decode).collect(),
-        })
+        Ok(Saved::decode(&entities, cookie, user, &outbox))
     }
 
     /// Records a pull: replaces everything on a reset, else applies the changes.
