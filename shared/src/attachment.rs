@@ -58,14 +58,16 @@ pub struct UploadInfo {
     pub content_type: String,
 }
 
-/// What a file is attached to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "to", content = "id", rename_all = "snake_case")]
-pub enum AttachedTo {
-    /// A task (card).
-    Task(TaskId),
-    /// A work plan or report.
-    Submission(SubmissionId),
+crate::tagged::adjacently_tagged! {
+    tag = "to", content = "id";
+    /// What a file is attached to.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum AttachedTo {
+        /// A task (card).
+        Task(TaskId),
+        /// A work plan or report.
+        Submission(SubmissionId),
+    }
 }
 
 /// An attached file.

@@ -189,42 +189,44 @@ pub struct Comment {
     pub at: Millis,
 }
 
-/// Any synced entity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
-pub enum Entity {
-    /// The plan document (one per installation).
-    Plan(PlanDoc),
-    /// A unit.
-    Unit(Unit),
-    /// A reform item.
-    Item(Item),
-    /// A task.
-    Task(Task),
-    /// A comment.
-    Comment(Comment),
-    /// The submission calendar set by the office.
-    Calendar(Calendar),
-    /// A work plan or report.
-    Submission(Submission),
-    /// A difficulty (困难和问题).
-    Difficulty(Difficulty),
-    /// A leader's instruction (批示).
-    Instruction(Instruction),
-    /// An evaluation (评议).
-    Evaluation(Evaluation),
-    /// An inspection (视察).
-    Inspection(Inspection),
-    /// A reminder (催办).
-    Reminder(Reminder),
-    /// A bulletin (通报).
-    Bulletin(Bulletin),
-    /// An attached file (佐证材料).
-    Attachment(Attachment),
-    /// An assessment adjustment.
-    Adjustment(Adjustment),
-    /// A user's read notifications.
-    ReadMarks(ReadMarks),
+crate::tagged::adjacently_tagged! {
+    tag = "kind", content = "data";
+    /// Any synced entity.
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Entity {
+        /// The plan document (one per installation).
+        Plan(PlanDoc),
+        /// A unit.
+        Unit(Unit),
+        /// A reform item.
+        Item(Item),
+        /// A task.
+        Task(Task),
+        /// A comment.
+        Comment(Comment),
+        /// The submission calendar set by the office.
+        Calendar(Calendar),
+        /// A work plan or report.
+        Submission(Submission),
+        /// A difficulty (困难和问题).
+        Difficulty(Difficulty),
+        /// A leader's instruction (批示).
+        Instruction(Instruction),
+        /// An evaluation (评议).
+        Evaluation(Evaluation),
+        /// An inspection (视察).
+        Inspection(Inspection),
+        /// A reminder (催办).
+        Reminder(Reminder),
+        /// A bulletin (通报).
+        Bulletin(Bulletin),
+        /// An attached file (佐证材料).
+        Attachment(Attachment),
+        /// An assessment adjustment.
+        Adjustment(Adjustment),
+        /// A user's read notifications.
+        ReadMarks(ReadMarks),
+    }
 }
 
 /// The key an entity is stored under: `kind/id`.

@@ -29,5 +29,6 @@ pub mod state;
 pub mod status;
 pub mod submission;
 pub mod sync;
+mod tagged;
 pub mod text;
 pub mod unit;

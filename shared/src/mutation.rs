@@ -17,239 +17,242 @@ use crate::{
     reminder, submission,
 };
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 /// Most steps one task's checklist may have.
 pub const MAX_STEPS: usize = 100;
 
-/// A change to board state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "args", rename_all = "snake_case")]
-pub enum Mutation {
-    /// Break the item into a new task (分解任务).
-    CreateTask {
-        /// New task's id.
-        id: TaskId,
-        /// Its item.
-        item: ItemId,
-        /// Title.
-        title: String,
-        /// Owner unit: the lead unit or a cooperating unit.
-        owner: UnitId,
-        /// Starting column.
-        column: Column,
-        /// Position in the column.
-        sort_key: String,
-        /// Due date.
-        due: Option<NaiveDate>,
-        /// Client time.
-        at: Millis,
-    },
-    /// Retitle a task.
-    SetTaskTitle {
-        /// Task.
-        task: TaskId,
-        /// New title.
-        title: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Replace a task's notes.
-    SetTaskNotes {
-        /// Task.
-        task: TaskId,
-        /// New notes.
-        notes: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Set or clear the due date.
-    SetTaskDue {
-        /// Task.
-        task: TaskId,
-        /// New due date.
-        due: Option<NaiveDate>,
-        /// Client time.
-        at: Millis,
-    },
-    /// Report progress.
-    SetTaskProgress {
-        /// Task.
-        task: TaskId,
-        /// 0–100.
-        progress: u8,
-        /// Client time.
-        at: Millis,
-    },
-    /// Give the task to another unit of the item.
-    AssignTask {
-        /// Task.
-        task: TaskId,
-        /// New owner.
-        owner: UnitId,
-        /// Client time.
-        at: Millis,
-    },
-    /// Move a card: column and position are one change.
-    MoveTask {
-        /// Task.
-        task: TaskId,
-        /// Target column.
-        column: Column,
-        /// Position in it.
-        sort_key: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Flag as blocked with a reason, or clear the flag (`reason: None`).
-    SetTaskBlocked {
-        /// Task.
-        task: TaskId,
-        /// Why it is blocked.
-        reason: Option<String>,
-        /// Client time.
-        at: Millis,
-    },
-    /// Take a task off the board (restorable).
-    ArchiveTask {
-        /// Task.
-        task: TaskId,
-        /// Client time.
-        at: Millis,
-    },
-    /// Put an archived task back.
-    RestoreTask {
-        /// Task.
-        task: TaskId,
-        /// Client time.
-        at: Millis,
-    },
-    /// Add a checklist step.
-    AddStep {
-        /// Task.
-        task: TaskId,
-        /// New step's id.
-        step: StepId,
-        /// Text.
-        text: String,
-        /// Position.
-        sort_key: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Tick or untick a step.
-    TickStep {
-        /// Task.
-        task: TaskId,
-        /// Step.
-        step: StepId,
-        /// Ticked.
-        done: bool,
-        /// Client time.
-        at: Millis,
-    },
-    /// Reword a step.
-    RenameStep {
-        /// Task.
-        task: TaskId,
-        /// Step.
-        step: StepId,
-        /// New text.
-        text: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Reorder a step.
-    MoveStep {
-        /// Task.
-        task: TaskId,
-        /// Step.
-        step: StepId,
-        /// New position.
-        sort_key: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// Remove a step (the audit trail keeps it).
-    RemoveStep {
-        /// Task.
-        task: TaskId,
-        /// Step.
-        step: StepId,
-        /// Client time.
-        at: Millis,
-    },
-    /// Comment on an item or one of its tasks.
-    AddComment {
-        /// New comment's id.
-        id: CommentId,
-        /// Item.
-        item: ItemId,
-        /// Task, if on a task.
-        task: Option<TaskId>,
-        /// Text.
-        body: String,
-        /// Client time.
-        at: Millis,
-    },
-    /// The office sets the submission calendar.
-    SetCalendar(calendar::SetCalendar),
-    /// Save the draft of a work plan or report.
-    SaveSubmission(submission::SaveDraft),
-    /// Submit it to the office.
-    SubmitSubmission(submission::Submit),
-    /// The office accepts or returns it.
-    ReviewSubmission(submission::ReviewSubmission),
-    /// Raise a difficulty.
-    RaiseDifficulty(difficulty::Raise),
-    /// The office coordinates a difficulty.
-    CoordinateDifficulty(difficulty::Coordinate),
-    /// The office records a difficulty's resolution.
-    ResolveDifficulty(difficulty::Resolve),
-    /// A leader writes an instruction.
-    WriteInstruction(instruction::Write),
-    /// The lead unit acknowledges or answers an instruction.
-    RespondInstruction(instruction::Respond),
-    /// The People's Congress or CPPCC writes an evaluation.
-    RecordEvaluation(evaluation::Record),
-    /// It publishes it.
-    PublishEvaluation(evaluation::Publish),
-    /// It records an inspection.
-    RecordInspection(evaluation::RecordInspection),
-    /// The office reminds a unit (催办).
-    SendReminder(reminder::Send),
-    /// The office writes a bulletin.
-    SaveBulletin(bulletin::Save),
-    /// It publishes it.
-    PublishBulletin(bulletin::Publish),
-    /// A unit marks a bulletin read.
-    ReadBulletin(bulletin::MarkRead),
-    /// Attach an uploaded file.
-    AttachFile(attachment::Attach),
-    /// Hide an attachment.
-    RemoveAttachment(attachment::Remove),
-    /// The office adjusts a unit's assessment.
-    AdjustAssessment(assessment::Adjust),
-    /// A user marks notifications read.
-    MarkNoticesRead(notice::MarkRead),
+crate::tagged::adjacently_tagged! {
+    tag = "type", content = "args";
+    /// A change to board state.
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Mutation {
+        /// Break the item into a new task (分解任务).
+        CreateTask {
+            /// New task's id.
+            id: TaskId,
+            /// Its item.
+            item: ItemId,
+            /// Title.
+            title: String,
+            /// Owner unit: the lead unit or a cooperating unit.
+            owner: UnitId,
+            /// Starting column.
+            column: Column,
+            /// Position in the column.
+            sort_key: String,
+            /// Due date.
+            due: Option<NaiveDate>,
+            /// Client time.
+            at: Millis,
+        },
+        /// Retitle a task.
+        SetTaskTitle {
+            /// Task.
+            task: TaskId,
+            /// New title.
+            title: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Replace a task's notes.
+        SetTaskNotes {
+            /// Task.
+            task: TaskId,
+            /// New notes.
+            notes: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Set or clear the due date.
+        SetTaskDue {
+            /// Task.
+            task: TaskId,
+            /// New due date.
+            due: Option<NaiveDate>,
+            /// Client time.
+            at: Millis,
+        },
+        /// Report progress.
+        SetTaskProgress {
+            /// Task.
+            task: TaskId,
+            /// 0–100.
+            progress: u8,
+            /// Client time.
+            at: Millis,
+        },
+        /// Give the task to another unit of the item.
+        AssignTask {
+            /// Task.
+            task: TaskId,
+            /// New owner.
+            owner: UnitId,
+            /// Client time.
+            at: Millis,
+        },
+        /// Move a card: column and position are one change.
+        MoveTask {
+            /// Task.
+            task: TaskId,
+            /// Target column.
+            column: Column,
+            /// Position in it.
+            sort_key: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Flag as blocked with a reason, or clear the flag (`reason: None`).
+        SetTaskBlocked {
+            /// Task.
+            task: TaskId,
+            /// Why it is blocked.
+            reason: Option<String>,
+            /// Client time.
+            at: Millis,
+        },
+        /// Take a task off the board (restorable).
+        ArchiveTask {
+            /// Task.
+            task: TaskId,
+            /// Client time.
+            at: Millis,
+        },
+        /// Put an archived task back.
+        RestoreTask {
+            /// Task.
+            task: TaskId,
+            /// Client time.
+            at: Millis,
+        },
+        /// Add a checklist step.
+        AddStep {
+            /// Task.
+            task: TaskId,
+            /// New step's id.
+            step: StepId,
+            /// Text.
+            text: String,
+            /// Position.
+            sort_key: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Tick or untick a step.
+        TickStep {
+            /// Task.
+            task: TaskId,
+            /// Step.
+            step: StepId,
+            /// Ticked.
+            done: bool,
+            /// Client time.
+            at: Millis,
+        },
+        /// Reword a step.
+        RenameStep {
+            /// Task.
+            task: TaskId,
+            /// Step.
+            step: StepId,
+            /// New text.
+            text: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Reorder a step.
+        MoveStep {
+            /// Task.
+            task: TaskId,
+            /// Step.
+            step: StepId,
+            /// New position.
+            sort_key: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// Remove a step (the audit trail keeps it).
+        RemoveStep {
+            /// Task.
+            task: TaskId,
+            /// Step.
+            step: StepId,
+            /// Client time.
+            at: Millis,
+        },
+        /// Comment on an item or one of its tasks.
+        AddComment {
+            /// New comment's id.
+            id: CommentId,
+            /// Item.
+            item: ItemId,
+            /// Task, if on a task.
+            task: Option<TaskId>,
+            /// Text.
+            body: String,
+            /// Client time.
+            at: Millis,
+        },
+        /// The office sets the submission calendar.
+        SetCalendar(calendar::SetCalendar),
+        /// Save the draft of a work plan or report.
+        SaveSubmission(submission::SaveDraft),
+        /// Submit it to the office.
+        SubmitSubmission(submission::Submit),
+        /// The office accepts or returns it.
+        ReviewSubmission(submission::ReviewSubmission),
+        /// Raise a difficulty.
+        RaiseDifficulty(difficulty::Raise),
+        /// The office coordinates a difficulty.
+        CoordinateDifficulty(difficulty::Coordinate),
+        /// The office records a difficulty's resolution.
+        ResolveDifficulty(difficulty::Resolve),
+        /// A leader writes an instruction.
+        WriteInstruction(instruction::Write),
+        /// The lead unit acknowledges or answers an instruction.
+        RespondInstruction(instruction::Respond),
+        /// The People's Congress or CPPCC writes an evaluation.
+        RecordEvaluation(evaluation::Record),
+        /// It publishes it.
+        PublishEvaluation(evaluation::Publish),
+        /// It records an inspection.
+        RecordInspection(evaluation::RecordInspection),
+        /// The office reminds a unit (催办).
+        SendReminder(reminder::Send),
+        /// The office writes a bulletin.
+        SaveBulletin(bulletin::Save),
+        /// It publishes it.
+        PublishBulletin(bulletin::Publish),
+        /// A unit marks a bulletin read.
+        ReadBulletin(bulletin::MarkRead),
+        /// Attach an uploaded file.
+        AttachFile(attachment::Attach),
+        /// Hide an attachment.
+        RemoveAttachment(attachment::Remove),
+        /// The office adjusts a unit's assessment.
+        AdjustAssessment(assessment::Adjust),
+        /// A user marks notifications read.
+        MarkNoticesRead(notice::MarkRead),
+    }
 }
 
-/// Why a mutation was permanently refused. The client drops it and shows the message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "code", content = "message", rename_all = "snake_case")]
-pub enum Rejection {
-    /// The user may not do this.
-    #[error("无权操作：{0}")]
-    Denied(String),
-    /// The target does not exist (or is not visible).
-    #[error("找不到{0}")]
-    NotFound(String),
-    /// The target is archived.
-    #[error("该任务已归档")]
-    Archived,
-    /// The arguments are not acceptable.
-    #[error("{0}")]
-    Invalid(String),
+crate::tagged::adjacently_tagged! {
+    tag = "code", content = "message";
+    /// Why a mutation was permanently refused. The client drops it and shows the message.
+    #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+    pub enum Rejection {
+        /// The user may not do this.
+        #[error("无权操作：{0}")]
+        Denied(String),
+        /// The target does not exist (or is not visible).
+        #[error("找不到{0}")]
+        NotFound(String),
+        /// The target is archived.
+        #[error("该任务已归档")]
+        Archived,
+        /// The arguments are not acceptable.
+        #[error("{0}")]
+        Invalid(String),
+    }
 }
 
 impl From<Denied> for Rejection {

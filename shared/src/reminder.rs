@@ -13,16 +13,18 @@ use crate::submission::SubmissionKind;
 use crate::text;
 use serde::{Deserialize, Serialize};
 
-/// What a reminder is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "about", content = "id", rename_all = "snake_case")]
-pub enum About {
-    /// A task.
-    Task(TaskId),
-    /// One of the item's submissions.
-    Submission(SubmissionKind),
-    /// The item in general.
-    Item,
+crate::tagged::adjacently_tagged! {
+    tag = "about", content = "id";
+    /// What a reminder is about.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum About {
+        /// A task.
+        Task(TaskId),
+        /// One of the item's submissions.
+        Submission(SubmissionKind),
+        /// The item in general.
+        Item,
+    }
 }
 
 /// A reminder to a unit.
