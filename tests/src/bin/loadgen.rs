@@ -3,7 +3,8 @@
 //! with what it measured on stdout. Progress goes to stderr. Nothing here passes or fails on a
 //! time: a scenario fails only if the server does not do what was asked.
 //!
-//! `loadgen first-load` — bytes of the app shell as served, per encoding.
+//! `loadgen first-load` — bytes a cold browser downloads before the login, plan and board
+//! screens show, as served, per encoding.
 //! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
 //! `loadgen board-serve [N]` — the same board with N cards, served until Ctrl-C, to profile by hand.
 //! `loadgen board-profile [--first-visit]` — a DevTools CPU profile of the 1,000-card board on a
@@ -154,23 +155,20 @@ fn ms(d: Duration) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // First load
 
-/// The site URL of the lazy chunks' loader (`pkg/split-<hash>/__wasm_split.js`), if the build
-/// has one.
-fn split_loader() -> anyhow::Result<Option<String>> {
-    let pkg = e2e::site_dir()
-        .context("no built site: run `cargo xtask build-site`")?
-        .join("pkg");
-    for entry in std::fs::read_dir(&pkg)? {
-        let dir = entry?.path();
-        if dir.join("__wasm_split.js").is_file()
-            && let Some(name) = dir.file_name().and_then(|n| n.to_str())
-        {
-            return Ok(Some(format!("/pkg/{name}/__wasm_split.js")));
-        }
-    }
-    Ok(None)
-}
+/// The screens whose first load is measured: (label, path, signed in, what shows it is there).
+/// The headline figure is the plan (`/`), where everyone lands after signing in.
+const FIRST_SCREENS: &[(&str, &str, bool, &str)] = &[
+    ("login", "/login", false, "main.login input[name=username]"),
+    ("plan", "/", true, "article.plan ol.items li"),
+    ("item_board", "/items/4/board", true, ".column-tabs .count"),
+];
 
+/// `loadgen first-load`: what a browser with nothing cached downloads before each of
+/// `FIRST_SCREENS` shows, as the server sends it. Headless Chromium opens the screen with an
+/// empty HTTP cache and no service worker; the files it fetched (the page's own resource timing:
+/// HTML, JS, wasm and its lazy chunks, CSS — not API calls) are then fetched again with each
+/// `Accept-Encoding`, because Chromium asks plain-HTTP servers for gzip only. What the service
+/// worker precaches afterwards, for offline use, is reported apart (`precache_*`).
 async fn first_load() -> anyhow::Result<Value> {
     let server = Server::start(ServerOptions {
         site: true,
@@ -178,51 +176,113 @@ async fn first_load() -> anyhow::Result<Value> {
     })
     .await?;
     let http = reqwest::Client::builder().build()?;
-    let mut files = vec![
-        "/".to_string(),
-        "/boot.js".into(),
-        "/style.css".into(),
-        "/pkg/frontend.js".into(),
-        "/pkg/frontend_bg.wasm".into(),
-    ];
-    // The glue imports the lazy chunks' loader at once (the chunks themselves come later).
-    files.extend(split_loader()?);
+    let mut screens = serde_json::Map::new();
+    for &(label, path, signed_in, shown) in FIRST_SCREENS {
+        let chrome = Browser::start((1366, 900), false).await?;
+        if signed_in {
+            chrome
+                .login(&server.url, "office", e2e::DEMO_PASSWORD)
+                .await?;
+        }
+        // Keep the session cookie, forget every cached file and the service worker.
+        chrome.cdp("Network.enable", json!({})).await?;
+        chrome.cdp("Network.clearBrowserCache", json!({})).await?;
+        chrome
+            .cdp(
+                "Storage.clearDataForOrigin",
+                json!({ "origin": server.url, "storageTypes": "service_workers,cache_storage" }),
+            )
+            .await?;
+        chrome.client.goto("about:blank").await?;
+        chrome.client.goto(&format!("{}{path}", server.url)).await?;
+        chrome.find(fantoccini::Locator::Css(shown)).await?;
+        let fetched = chrome
+            .client
+            .execute(
+                "return [location.pathname].concat(performance.getEntriesByType('resource') \
+                     .map(e => new URL(e.name)) \
+                     .filter(u => u.origin === location.origin && !u.pathname.startsWith('/api/')) \
+                     .map(u => u.pathname));",
+                vec![],
+            )
+            .await?;
+        chrome.close().await?;
+        let mut files: Vec<String> = serde_json::from_value(fetched)?;
+        files.sort();
+        files.dedup();
+        let mut screen = served_sizes(&http, &server.url, &files).await?;
+        screen.insert("files".into(), json!(files));
+        screens.insert(label.into(), Value::Object(screen));
+    }
+    let headline = screens.get("plan").cloned().unwrap_or(Value::Null);
     let mut out = serde_json::Map::new();
-    let mut per_file = serde_json::Map::new();
-    for (label, accept) in [("br", "br"), ("gzip", "gzip"), ("identity", "identity")] {
+    for key in ["compressed_bytes", "br_bytes", "gzip_bytes", "raw_bytes"] {
+        out.insert(key.into(), headline[key].clone());
+    }
+    out.insert("screens".into(), Value::Object(screens));
+    // Every lazy chunk, as the service worker precaches them after the first screen.
+    let chunks = chunk_files()?;
+    let precache = served_sizes(&http, &server.url, &chunks).await?;
+    for (key, value) in precache {
+        out.insert(format!("precache_{key}"), value);
+    }
+    out.insert("precache_files".into(), json!(chunks.len()));
+    Ok(json!({ "first_load": out }))
+}
+
+/// The site paths of the lazy chunks (`pkg/split-<hash>/…`).
+fn chunk_files() -> anyhow::Result<Vec<String>> {
+    let pkg = e2e::site_dir()
+        .context("no built site: run `cargo xtask build-site`")?
+        .join("pkg");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&pkg)? {
+        let dir = entry?.path();
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !(dir.is_dir() && name.starts_with("split-")) {
+            continue;
+        }
+        for chunk in std::fs::read_dir(&dir)? {
+            let chunk = chunk?.path();
+            if chunk.extension().is_some_and(|e| e == "wasm")
+                && let Some(file) = chunk.file_name().and_then(|n| n.to_str())
+            {
+                files.push(format!("/pkg/{name}/{file}"));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The bytes on the wire for `files`, fetched with brotli, gzip and no compression accepted:
+/// `br_bytes`, `gzip_bytes`, `raw_bytes` and `compressed_bytes` (the smaller of the first two).
+async fn served_sizes(
+    http: &reqwest::Client,
+    base: &str,
+    files: &[String],
+) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    for (label, accept) in [("br", "br"), ("gzip", "gzip"), ("raw", "identity")] {
         let mut total = 0u64;
-        for f in &files {
+        for f in files {
             let res = http
-                .get(format!("{}{f}", server.url))
+                .get(format!("{base}{f}"))
                 .header("accept-encoding", accept)
                 .send()
                 .await?;
             ensure!(res.status().is_success(), "GET {f}: {}", res.status());
-            let encoding = res
-                .headers()
-                .get("content-encoding")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("identity")
-                .to_string();
             // reqwest is built without decompression, so these are the bytes on the wire.
-            let bytes = res.bytes().await?.len() as u64;
-            total += bytes;
-            per_file.insert(
-                format!("{label}:{f}"),
-                json!({ "bytes": bytes, "content_encoding": encoding }),
-            );
+            total += res.bytes().await?.len() as u64;
         }
         out.insert(format!("{label}_bytes"), json!(total));
     }
     let br = out.get("br_bytes").and_then(Value::as_u64).unwrap_or(0);
     let gz = out.get("gzip_bytes").and_then(Value::as_u64).unwrap_or(0);
     out.insert("compressed_bytes".into(), json!(br.min(gz)));
-    out.insert(
-        "raw_bytes".into(),
-        out.get("identity_bytes").cloned().unwrap_or(Value::Null),
-    );
-    out.insert("files".into(), Value::Object(per_file));
-    Ok(json!({ "first_load": out }))
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
