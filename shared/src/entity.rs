@@ -235,25 +235,35 @@ crate::tagged::adjacently_tagged! {
 pub struct EntityKey(pub String);
 
 impl EntityKey {
+    /// `kind/<uuid>`, written without the formatting machinery: keys are built for every lookup
+    /// in a `State`, thousands of times as a board renders.
+    fn of(kind: &str, id: uuid::Uuid) -> Self {
+        let mut key = String::with_capacity(kind.len() + 1 + uuid::fmt::Hyphenated::LENGTH);
+        key.push_str(kind);
+        key.push('/');
+        key.push_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        Self(key)
+    }
+
     /// The plan document's key.
     pub fn plan() -> Self {
         Self("plan/main".into())
     }
     /// A unit's key.
     pub fn unit(id: UnitId) -> Self {
-        Self(format!("unit/{id}"))
+        Self::of("unit", id.0)
     }
     /// An item's key.
     pub fn item(id: ItemId) -> Self {
-        Self(format!("item/{id}"))
+        Self::of("item", id.0)
     }
     /// A task's key.
     pub fn task(id: TaskId) -> Self {
-        Self(format!("task/{id}"))
+        Self::of("task", id.0)
     }
     /// A comment's key.
     pub fn comment(id: CommentId) -> Self {
-        Self(format!("comment/{id}"))
+        Self::of("comment", id.0)
     }
     /// The calendar's key.
     pub fn calendar() -> Self {
@@ -261,43 +271,43 @@ impl EntityKey {
     }
     /// A submission's key.
     pub fn submission(id: SubmissionId) -> Self {
-        Self(format!("submission/{id}"))
+        Self::of("submission", id.0)
     }
     /// A difficulty's key.
     pub fn difficulty(id: DifficultyId) -> Self {
-        Self(format!("difficulty/{id}"))
+        Self::of("difficulty", id.0)
     }
     /// An instruction's key.
     pub fn instruction(id: InstructionId) -> Self {
-        Self(format!("instruction/{id}"))
+        Self::of("instruction", id.0)
     }
     /// An evaluation's key.
     pub fn evaluation(id: EvaluationId) -> Self {
-        Self(format!("evaluation/{id}"))
+        Self::of("evaluation", id.0)
     }
     /// An inspection's key.
     pub fn inspection(id: InspectionId) -> Self {
-        Self(format!("inspection/{id}"))
+        Self::of("inspection", id.0)
     }
     /// A reminder's key.
     pub fn reminder(id: ReminderId) -> Self {
-        Self(format!("reminder/{id}"))
+        Self::of("reminder", id.0)
     }
     /// A bulletin's key.
     pub fn bulletin(id: BulletinId) -> Self {
-        Self(format!("bulletin/{id}"))
+        Self::of("bulletin", id.0)
     }
     /// An attachment's key.
     pub fn attachment(id: AttachmentId) -> Self {
-        Self(format!("attachment/{id}"))
+        Self::of("attachment", id.0)
     }
     /// An adjustment's key.
     pub fn adjustment(id: AdjustmentId) -> Self {
-        Self(format!("adjustment/{id}"))
+        Self::of("adjustment", id.0)
     }
     /// A user's read marks' key.
     pub fn read_marks(user: UserId) -> Self {
-        Self(format!("reads/{user}"))
+        Self::of("reads", user.0)
     }
 }
 
@@ -461,5 +471,19 @@ impl Entity {
                 vec![EntityKey::item(x.item), target]
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntityKey;
+    use crate::ids::{TaskId, UserId};
+
+    #[test]
+    fn keys_are_the_kind_and_the_hyphenated_lowercase_id() {
+        let task = TaskId::new_v7();
+        assert_eq!(EntityKey::task(task).0, format!("task/{task}"));
+        let user = UserId::new_v7();
+        assert_eq!(EntityKey::read_marks(user).0, format!("reads/{user}"));
     }
 }
