@@ -241,7 +241,10 @@ impl EntityKey {
         let mut key = String::with_capacity(kind.len() + 1 + uuid::fmt::Hyphenated::LENGTH);
         key.push_str(kind);
         key.push('/');
-        key.push_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        key.push_str(
+            id.hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        );
         Self(key)
     }
 

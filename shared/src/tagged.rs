@@ -98,15 +98,13 @@ where
     D: Deserializer<'de>,
 {
     deserializer.deserialize_map(TaggedVisitor {
-        tag,
-        content,
+        fields: Fields { tag, content },
         mirror: PhantomData,
     })
 }
 
 struct TaggedVisitor<M> {
-    tag: &'static str,
-    content: &'static str,
+    fields: Fields,
     mirror: PhantomData<M>,
 }
 
@@ -114,18 +112,19 @@ impl<'de, M: de::Deserialize<'de>> Visitor<'de> for TaggedVisitor<M> {
     type Value = M;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an object with `{}` and `{}`", self.tag, self.content)
+        write!(
+            f,
+            "an object with `{}` and `{}`",
+            self.fields.tag, self.fields.content
+        )
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<M, A::Error> {
-        let fields = Fields {
-            tag: self.tag,
-            content: self.content,
-        };
+        let fields = self.fields;
         match map.next_key_seed(fields)? {
             Some(Field::Tag) => {}
             Some(first) => return content_first(map, first, fields),
-            None => return Err(de::Error::missing_field(self.tag)),
+            None => return Err(de::Error::missing_field(fields.tag)),
         }
         let value = M::deserialize(Enum {
             map: &mut map,

@@ -1003,13 +1003,25 @@ async fn board_profile(first_visit: bool) -> anyhow::Result<Value> {
     chrome.cdp("Profiler.start", json!({})).await?;
     let ms = time_board(&chrome, &url, 1000).await?;
     let profile = chrome.cdp("Profiler.stop", json!({})).await?["profile"].take();
+    // When each step of the start ended, from the navigation's start (boot.js's marks, the
+    // files' downloads).
+    let steps = chrome
+        .client
+        .execute(
+            "return performance.getEntriesByType('mark').map(m => [m.name, Math.round(m.startTime)]) \
+                 .concat(performance.getEntriesByType('resource') \
+                     .filter(r => /\\.(js|wasm|css)/.test(r.name)) \
+                     .map(r => [new URL(r.name).pathname, Math.round(r.responseEnd)]));",
+            vec![],
+        )
+        .await?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
         dir.join("board-phone.cpuprofile"),
         serde_json::to_vec(&profile)?,
     )?;
-    Ok(json!({ "board_ms": ms, "self_time_ms": self_times(&profile, 40) }))
+    Ok(json!({ "board_ms": ms, "steps_ms": steps, "self_time_ms": self_times(&profile, 40) }))
 }
 
 /// The `top` functions of a DevTools CPU profile by their own (not their callees') time.
