@@ -3,7 +3,10 @@
 use anyhow::Context;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -50,6 +53,8 @@ impl Browser {
         let port = free_port()?;
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            // A process group of its own, which the Chromium it starts joins: see `stop`.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -311,16 +316,26 @@ impl Browser {
     /// Ends the session and chromedriver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let result = self.client.clone().close().await;
+        self.stop();
+        result.map_err(Into::into)
+    }
+
+    /// Kills chromedriver's whole process group. Killing chromedriver alone left its Chromium
+    /// running, and rendering, after every test and every bench run that didn't close its
+    /// session: hundreds of processes by the end of a suite, and load under the next
+    /// measurement.
+    fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.driver.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        result.map_err(Into::into)
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.stop();
     }
 }
 
