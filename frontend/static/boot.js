@@ -59,10 +59,19 @@ window.reformboardSaved = new Promise((resolve) => {
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
 import("/pkg/frontend.js?v=__BUILD_ID__")
   .then(({ default: init }) => init({ module_or_path: wasm }))
-  .then(() => performance.mark("app started"));
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js").catch(() => {});
+  .then(() => performance.mark("app started"))
+  // After the start, not beside it: the worker's install fetches the whole shell (~90 files),
+  // which would otherwise queue with the wasm and the first API calls for the same connections.
+  .finally(registerServiceWorker);
+
+function registerServiceWorker() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
 }
+// An install that failed (the connection dropped mid-way) leaves no registration; back online is
+// the moment to try again. Registering what is already registered changes nothing.
+window.addEventListener("online", registerServiceWorker);
 // Ask the browser not to evict the offline copy and outbox under storage pressure.
 if (navigator.storage && navigator.storage.persist) {
   navigator.storage.persist().catch(() => {});

@@ -15,8 +15,33 @@ const SHELL = [
   /* __WASM_SPLIT_FILES__ */
 ];
 
+// One file of the shell into the cache, tried a few times: `cache.addAll` is all or nothing, so
+// on a weak connection one of the shell's ~90 fetches failing would throw the whole install away,
+// and the phone would have no offline copy until its next visit.
+async function precache(cache, url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(url);
+      if (!res.ok) {
+        throw new Error(url + ": HTTP " + res.status);
+      }
+      await cache.put(url, res);
+      return;
+    } catch (e) {
+      if (attempt === 4) {
+        throw e;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => Promise.all(SHELL.map((url) => precache(cache, url))))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener("activate", (event) => {

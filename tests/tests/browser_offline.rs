@@ -44,6 +44,30 @@ async fn sync_text(browser: &Browser) -> String {
     }
 }
 
+/// What the page knows of its service worker, for a failure message: which workers the
+/// registration has, in which states, and what the shell cache holds.
+async fn worker_state(browser: &Browser) -> String {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const reg = await navigator.serviceWorker.getRegistration();
+          const state = (w) => (w ? w.state : null);
+          const caches_ = await Promise.all((await caches.keys()).map(async (k) => [k, (await (await caches.open(k)).keys()).length]));
+          return {
+            registration: !!reg,
+            installing: state(reg && reg.installing),
+            waiting: state(reg && reg.waiting),
+            active: state(reg && reg.active),
+            caches: caches_,
+          };
+        })().then(done, (e) => done(String(e)));
+    "#;
+    match browser.client.execute_async(script, vec![]).await {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
 #[tokio::test]
 async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<()> {
     let opts = ServerOptions {
@@ -75,7 +99,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     })
     .await?;
     // The service worker has taken control, so the app shell is cached.
-    wait_until("the service worker controls the page", || async {
+    let controlled = wait_until("the service worker controls the page", || async {
         phone
             .client
             .execute("return !!navigator.serviceWorker.controller;", vec![])
@@ -83,7 +107,13 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
             .ok()
             == Some(serde_json::Value::Bool(true))
     })
-    .await?;
+    .await;
+    if let Err(e) = controlled {
+        anyhow::bail!(
+            "{e}; the worker's registration: {}",
+            worker_state(&phone).await
+        );
+    }
 
     // The office watches the same board on a desktop.
     let office = Browser::start(DESKTOP, false).await?;
