@@ -538,7 +538,7 @@ async fn serve(
         );
     }
     let state = AppState {
-        pulls: backend::sync::pull::Puller::start(db.clone()),
+        pulls: backend::sync::pull::Puller::start(db.clone(), config.sessions),
         db,
         config: Arc::new(config),
         hub,

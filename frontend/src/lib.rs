@@ -24,7 +24,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    util::mark("wasm main");
     leptos::mount::mount_to_body(App);
+    util::mark("mounted");
 }
 
 #[component]

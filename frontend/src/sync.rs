@@ -167,6 +167,7 @@ impl Sync {
                 Err(_) => return,
             },
         };
+        crate::util::mark("saved copy decoded");
         if saved
             .user
             .as_deref()
@@ -193,6 +194,7 @@ impl Sync {
         if !self.base.with_value(State::is_empty) {
             self.loaded.set(true);
         }
+        crate::util::mark("saved copy shown");
     }
 
     /// Asks the loop to push and pull soon.

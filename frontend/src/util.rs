@@ -31,6 +31,14 @@ pub async fn after_paint() {
     futures::future::select(frame, hidden).await;
 }
 
+/// Names a step of the app's start on the page's timeline (`performance.mark`), beside boot.js's
+/// marks: `loadgen board-profile` prints them, DevTools shows them.
+pub fn mark(step: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(step);
+    }
+}
+
 /// Focuses the element matching `selector` after the next render.
 pub fn focus_later(selector: String) {
     leptos::task::spawn_local(async move {

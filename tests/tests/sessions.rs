@@ -142,20 +142,7 @@ async fn expiry(store: Store) -> anyhow::Result<()> {
     let idle = server.login("unit03").await?;
     let absolute = server.login("unit04").await?;
     let alive = server.login("unit05").await?;
-    let age = |column: &'static str, user: &'static str, by: i64| {
-        let pool = db.pool.clone();
-        async move {
-            let sql = format!(
-                "UPDATE sessions SET {column} = {column} - $1 \
-                 WHERE user_id = (SELECT id FROM users WHERE username = $2)"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(by)
-                .bind(user)
-                .execute(&pool)
-                .await
-        }
-    };
+    let age = |column, user, by| age_sessions(&db, column, user, by);
     // Idle: unused for longer than the idle limit.
     age("last_seen_at", "unit03", limits.idle_ms + hour).await?;
     // Absolute: created longer ago than the absolute limit, though used a minute ago.
@@ -210,6 +197,126 @@ async fn expiry(store: Store) -> anyhow::Result<()> {
     // Signing in again just works.
     ensure!(server.login("unit03").await.is_ok());
     Ok(())
+}
+
+/// Moves `column` (`last_seen_at` or `created_at`) of every session of `user` back by `by` ms.
+async fn age_sessions(
+    db: &ServerDb,
+    column: &'static str,
+    user: &'static str,
+    by: i64,
+) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+    let sql = format!(
+        "UPDATE sessions SET {column} = {column} - $1 \
+         WHERE user_id = (SELECT id FROM users WHERE username = $2)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(by)
+        .bind(user)
+        .execute(&db.pool)
+        .await
+}
+
+/// Pulls are answered in batches, and their sessions are checked with the batch, in one query
+/// for all of them: each pull still gets its own answer — alive, due for a touch, ended by
+/// idleness or by age, of a disabled account, forced to change its password, never issued.
+async fn pulls_check_each_session(store: Store) -> anyhow::Result<()> {
+    let server = start(store).await?;
+    let db = ServerDb::open(&server).await?;
+    let limits = backend::auth::session::SessionLimits::default();
+    let hour = 3_600_000i64;
+    let office = server.login("office").await?;
+    let token = |user: &'static str, password: &'static str| {
+        let server = &server;
+        async move {
+            let res = login_raw(server, None, user, password).await?;
+            session_cookie(&res).with_context(|| format!("{user} got no session"))
+        }
+    };
+    let alive = token("unit08", DEMO_PASSWORD).await?;
+    let touch = token("unit09", DEMO_PASSWORD).await?;
+    let idle = token("unit10", DEMO_PASSWORD).await?;
+    let old = token("unit11", DEMO_PASSWORD).await?;
+    let disabled = token("unit12", DEMO_PASSWORD).await?;
+    age_sessions(&db, "last_seen_at", "unit09", 5 * 60_000).await?;
+    age_sessions(&db, "last_seen_at", "unit10", limits.idle_ms + hour).await?;
+    age_sessions(&db, "created_at", "unit11", limits.absolute_ms + hour).await?;
+    let id = user_id(&office, "unit12").await?;
+    let res = office
+        .post(&format!("/api/users/{id}/disable"), &json!({}))
+        .await?;
+    ensure!(res.status() == 204, "disable: {}", res.status());
+    let id = user_id(&office, "unit13").await?;
+    let res = office
+        .post(
+            &format!("/api/users/{id}/password"),
+            &json!({ "password": "temp-pass-13" }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "reset: {}", res.status());
+    let must_change = token("unit13", "temp-pass-13").await?;
+    let never_issued = "ab".repeat(32);
+
+    let cases = [
+        (&alive, StatusCode::OK),
+        (&touch, StatusCode::OK),
+        (&idle, StatusCode::UNAUTHORIZED),
+        (&old, StatusCode::UNAUTHORIZED),
+        (&disabled, StatusCode::UNAUTHORIZED),
+        (&must_change, StatusCode::FORBIDDEN),
+        (&never_issued, StatusCode::UNAUTHORIZED),
+    ];
+    // All at once, so that they queue behind one another and are answered together.
+    let client = bare_client()?;
+    let pulls = cases.iter().map(|(token, _)| {
+        let pull = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "cookie": null });
+        client
+            .post(format!("{}/api/sync/pull", server.url))
+            .header("cookie", format!("rb_session={token}"))
+            .json(&pull)
+            .send()
+    });
+    let answers = futures_util::future::join_all(pulls).await;
+    for ((token, want), answer) in cases.iter().zip(answers) {
+        let got = answer?.status();
+        ensure!(got == *want, "session {token}: {got}, expected {want}");
+    }
+
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE u.username IN ('unit08', 'unit09', 'unit10', 'unit11', 'unit12') \
+         ORDER BY u.username",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    ensure!(
+        left == ["unit08", "unit09"],
+        "only the live sessions are left: {left:?}"
+    );
+    let seen: i64 = sqlx::query_scalar(
+        "SELECT s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE u.username = 'unit09'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    ensure!(now - seen < 60_000, "the pull touched the session");
+    let expired: Vec<Value> = office.get_json("/api/audit?action=session_expired").await?;
+    ensure!(
+        expired.len() == 2,
+        "one audit row per ended session: {expired:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn pulls_check_each_session_sqlite() -> anyhow::Result<()> {
+    pulls_check_each_session(Store::Sqlite).await
+}
+
+#[tokio::test]
+async fn pulls_check_each_session_postgres() -> anyhow::Result<()> {
+    pulls_check_each_session(Store::Postgres).await
 }
 
 #[tokio::test]

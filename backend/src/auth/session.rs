@@ -5,7 +5,7 @@
 use super::users::{self, UserRow};
 use crate::app::AppState;
 use crate::audit::{self, SecurityEvent};
-use crate::db::now_millis;
+use crate::db::{IN_LIST_MAX, now_millis, placeholders};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -14,6 +14,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shared::actor::Actor;
 use sqlx::AnyPool;
+use std::collections::{BTreeSet, HashMap};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "rb_session";
@@ -87,14 +88,49 @@ struct SessionRow {
     user: UserRow,
 }
 
-/// Every request runs this query: its text is put together once.
-static LOOKUP_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// `SessionRow` with the hash it was found by (`lookup_many` reads many at once).
+#[derive(sqlx::FromRow)]
+struct HashedSessionRow {
+    token_hash: String,
+    #[sqlx(flatten)]
+    session: SessionRow,
+}
+
+/// What a session row found by its token means now.
+enum Standing {
+    /// Ended by its idle or absolute limit (`idle`: which one).
+    Expired { idle: bool },
+    /// Alive, but `last_seen_at` is due to be written.
+    DueForTouch,
+    /// Alive.
+    Alive,
+}
+
+impl SessionRow {
+    fn standing(&self, now: i64, limits: SessionLimits) -> Standing {
+        let idle = now - self.last_seen_at > limits.idle_ms;
+        if idle || now - self.session_created_at > limits.absolute_ms {
+            Standing::Expired { idle }
+        } else if now - self.last_seen_at > TOUCH_EVERY_MS {
+            Standing::DueForTouch
+        } else {
+            Standing::Alive
+        }
+    }
+}
+
+/// The columns every lookup reads, and where from.
+static LOOKUP_FROM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT s.created_at AS session_created_at, s.last_seen_at, {} \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        "SELECT s.token_hash, s.created_at AS session_created_at, s.last_seen_at, {} \
+         FROM sessions s JOIN users u ON u.id = s.user_id",
         users::columns_of("u")
     )
 });
+
+/// Every request runs this query: its text is put together once.
+static LOOKUP_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} WHERE s.token_hash = $1", *LOOKUP_FROM));
 
 /// The user behind `token`, if the session is alive and the account enabled. An expired
 /// session is deleted (and the expiry audited) the first time it is presented.
@@ -104,39 +140,86 @@ pub async fn lookup(
     limits: SessionLimits,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let hash = hash_token(token);
-    let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(LOOKUP_SQL.as_str()))
+    let row: Option<HashedSessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(LOOKUP_SQL.as_str()))
         .bind(&hash)
         .fetch_optional(pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let now = now_millis();
-    let idle = now - row.last_seen_at > limits.idle_ms;
-    if idle || now - row.session_created_at > limits.absolute_ms {
-        let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(&hash)
-            .execute(pool)
-            .await?;
-        // Two requests may race to end it; one audit row is enough.
-        if ended.rows_affected() == 1 {
-            let actor = row.user.actor();
-            let event = SecurityEvent {
-                actor: actor.as_ref(),
-                action: "session_expired",
-                subject: Some(&row.user.id),
-                detail: Some(if idle { "idle" } else { "absolute" }.into()),
-            };
-            audit::security_event(pool, event).await?;
-        }
+    let Some(HashedSessionRow { session: row, .. }) = row else {
         return Ok(None);
-    }
-    if now - row.last_seen_at > TOUCH_EVERY_MS {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&hash)
-            .execute(pool)
-            .await?;
+    };
+    let now = now_millis();
+    match row.standing(now, limits) {
+        Standing::Expired { idle } => {
+            let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(&hash)
+                .execute(pool)
+                .await?;
+            // Two requests may race to end it; one audit row is enough.
+            if ended.rows_affected() == 1 {
+                let actor = row.user.actor();
+                let event = SecurityEvent {
+                    actor: actor.as_ref(),
+                    action: "session_expired",
+                    subject: Some(&row.user.id),
+                    detail: Some(if idle { "idle" } else { "absolute" }.into()),
+                };
+                audit::security_event(pool, event).await?;
+            }
+            return Ok(None);
+        }
+        Standing::DueForTouch => {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(now)
+                .bind(&hash)
+                .execute(pool)
+                .await?;
+        }
+        Standing::Alive => {}
     }
     Ok(Some(row.user).filter(|u| u.disabled == 0))
+}
+
+/// [`lookup`] for many tokens at once, in their order: the batch of pulls that follows a poke
+/// asks for hundreds of sessions together, and one query for all of them replaced one each (40%
+/// of the poke's latency with a thousand tabs). A session that has expired or is due a touch
+/// is rare and goes through [`lookup`] itself, so ending and touching are written once.
+pub async fn lookup_many(
+    pool: &AnyPool,
+    tokens: &[&str],
+    limits: SessionLimits,
+) -> Result<Vec<Option<UserRow>>, sqlx::Error> {
+    let hashes: Vec<String> = tokens.iter().map(|t| hash_token(t)).collect();
+    let mut found: HashMap<String, SessionRow> = HashMap::new();
+    let wanted: BTreeSet<&String> = hashes.iter().collect();
+    let wanted: Vec<&String> = wanted.into_iter().collect();
+    for chunk in wanted.chunks(IN_LIST_MAX) {
+        let sql = format!(
+            "{} WHERE s.token_hash IN ({})",
+            *LOOKUP_FROM,
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, HashedSessionRow>(sqlx::AssertSqlSafe(sql));
+        for hash in chunk {
+            query = query.bind(hash.as_str());
+        }
+        for row in query.fetch_all(pool).await? {
+            found.insert(row.token_hash, row.session);
+        }
+    }
+    let now = now_millis();
+    let mut out = Vec::with_capacity(tokens.len());
+    for (token, hash) in tokens.iter().zip(&hashes) {
+        out.push(match found.get(hash) {
+            None => None,
+            Some(row) => match row.standing(now, limits) {
+                Standing::Alive => Some(row.user.clone()).filter(|u| u.disabled == 0),
+                Standing::Expired { .. } | Standing::DueForTouch => {
+                    lookup(pool, token, limits).await?
+                }
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// The session token in the request's cookies.
@@ -177,18 +260,39 @@ pub struct CurrentUser {
     pub token: String,
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let row = lookup(&state.db.pool, &token, state.config.sessions)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+impl CurrentUser {
+    /// The user of a session `lookup` found (None: 401).
+    pub fn of(row: Option<UserRow>, token: String) -> Result<Self, ApiError> {
+        let row = row.ok_or(ApiError::Unauthorized)?;
         let actor = row
             .actor()
             .ok_or_else(|| anyhow::anyhow!("user {} has an unusable role or unit", row.id))?;
         Ok(CurrentUser { actor, row, token })
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
+        let row = lookup(&state.db.pool, &token, state.config.sessions).await?;
+        CurrentUser::of(row, token)
+    }
+}
+
+/// The session token of a request, not yet checked (401 when there is none): for handlers that
+/// check many sessions together (`sync::pull`).
+#[derive(Debug, Clone)]
+pub struct SessionToken(pub String);
+
+impl FromRequestParts<AppState> for SessionToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        token_from(&parts.headers)
+            .map(SessionToken)
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -201,7 +305,14 @@ impl FromRequestParts<AppState> for ActiveUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
+        ActiveUser::try_from(CurrentUser::from_request_parts(parts, state).await?)
+    }
+}
+
+impl TryFrom<CurrentUser> for ActiveUser {
+    type Error = ApiError;
+
+    fn try_from(user: CurrentUser) -> Result<Self, ApiError> {
         if user.row.must_change_password != 0 {
             return Err(ApiError::Forbidden("请先修改密码".into()));
         }

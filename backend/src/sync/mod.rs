@@ -8,7 +8,7 @@ pub mod push;
 pub(crate) mod ws;
 
 use crate::app::AppState;
-use crate::auth::session::ActiveUser;
+use crate::auth::session::{ActiveUser, SessionToken};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::Router;
 use axum::extract::State;
@@ -51,14 +51,15 @@ pub(crate) async fn push_handler(
     Ok(ApiJson(response))
 }
 
-#[tracing::instrument(skip_all, fields(user = %user.0.row.username))]
+/// The session is checked with the batch the pull is answered in (see `pull`), not here.
+#[tracing::instrument(skip_all)]
 #[utoipa::path(post, path = "/api/sync/pull", tag = "sync", request_body = PullRequest,
     responses((status = 200, body = PullResponse)))]
 pub(crate) async fn pull_handler(
     State(state): State<AppState>,
-    user: ActiveUser,
+    token: SessionToken,
     ApiJson(req): ApiJson<PullRequest>,
 ) -> ApiResult<ApiJson<PullResponse>> {
     check_protocol(req.protocol)?;
-    Ok(ApiJson(state.pulls.pull(&user.0.actor, req).await?))
+    Ok(ApiJson(state.pulls.pull(token, req).await?))
 }

@@ -8,7 +8,12 @@
 //! next, together, in one read transaction — one snapshot for all of them, which is what each
 //! pull needs anyway — with one query per table and per changed space. A lone pull is answered at
 //! once, as before.
+//!
+//! The batch also checks its requesters' sessions, with one query for all of them
+//! (`session::lookup_many`): the pull handler takes the session token unchecked, and a pull whose
+//! session is gone is answered 401 here, as the `ActiveUser` extractor would have.
 
+use crate::auth::session::{self, ActiveUser, CurrentUser, SessionLimits, SessionToken};
 use crate::db::{Db, DbKind, IN_LIST_MAX, placeholders};
 use crate::entity_store::{self, EntityRow};
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +35,7 @@ const QUEUE: usize = 4096;
 
 /// One waiting pull.
 struct Job {
-    actor: Actor,
+    token: SessionToken,
     req: PullRequest,
     reply: oneshot::Sender<ApiResult<PullResponse>>,
 }
@@ -43,30 +48,26 @@ pub struct Puller {
 
 impl Puller {
     /// Starts the workers (on the current tokio runtime).
-    pub fn start(db: Db) -> Self {
+    pub fn start(db: Db, sessions: SessionLimits) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..WORKERS {
-            tokio::spawn(work(db.clone(), rx.clone()));
+            tokio::spawn(work(db.clone(), sessions, rx.clone()));
         }
         Self { tx }
     }
 
-    /// The answer to `req` for `actor`.
-    pub async fn pull(&self, actor: &Actor, req: PullRequest) -> ApiResult<PullResponse> {
+    /// The answer to `req` for the user signed in with `token` (401 when no one is).
+    pub async fn pull(&self, token: SessionToken, req: PullRequest) -> ApiResult<PullResponse> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            actor: actor.clone(),
-            req,
-            reply,
-        };
+        let job = Job { token, req, reply };
         let lost = || ApiError::Internal(anyhow::anyhow!("the pull workers are gone"));
         self.tx.send(job).await.map_err(|_| lost())?;
         answer.await.map_err(|_| lost())?
     }
 }
 
-async fn work(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn work(db: Db, sessions: SessionLimits, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     loop {
         let mut jobs = Vec::new();
         if rx.lock().await.recv_many(&mut jobs, MAX_BATCH).await == 0 {
@@ -74,14 +75,52 @@ async fn work(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         }
         // Its own task, so that a bug in one batch cannot stop the worker; the batch's waiting
         // requests then see their reply dropped and answer 500.
-        if let Err(e) = tokio::spawn(answer(db.clone(), jobs)).await {
+        if let Err(e) = tokio::spawn(answer(db.clone(), sessions, jobs)).await {
             tracing::error!(error = %e, "answering a batch of pulls failed");
         }
     }
 }
 
-async fn answer(db: Db, jobs: Vec<Job>) {
-    let asks: Vec<(&Actor, &PullRequest)> = jobs.iter().map(|j| (&j.actor, &j.req)).collect();
+/// Answers the jobs whose session doesn't stand (401, 403, or the database's error) and
+/// returns the others with their users.
+async fn signed_in(db: &Db, sessions: SessionLimits, jobs: Vec<Job>) -> Vec<(Actor, Job)> {
+    let tokens: Vec<&str> = jobs.iter().map(|j| j.token.0.as_str()).collect();
+    let rows: Vec<ApiResult<_>> = match session::lookup_many(&db.pool, &tokens, sessions).await {
+        Ok(rows) => rows.into_iter().map(Ok).collect(),
+        Err(e) if jobs.len() == 1 => vec![Err(e.into())],
+        Err(e) => {
+            // As for the pulls themselves: each alone, each with its own answer or error.
+            tracing::warn!(error = %e, n = jobs.len(), "checking a batch of sessions failed; retrying one by one");
+            let mut rows = Vec::with_capacity(tokens.len());
+            for token in &tokens {
+                rows.push(
+                    session::lookup(&db.pool, token, sessions)
+                        .await
+                        .map_err(ApiError::from),
+                );
+            }
+            rows
+        }
+    };
+    let mut out = Vec::with_capacity(jobs.len());
+    for (job, row) in jobs.into_iter().zip(rows) {
+        let user = row.and_then(|row| CurrentUser::of(row, job.token.0.clone()));
+        match user.and_then(ActiveUser::try_from) {
+            Ok(user) => out.push((user.0.actor, job)),
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    out
+}
+
+async fn answer(db: Db, sessions: SessionLimits, jobs: Vec<Job>) {
+    let jobs = signed_in(&db, sessions, jobs).await;
+    if jobs.is_empty() {
+        return;
+    }
+    let asks: Vec<(&Actor, &PullRequest)> = jobs.iter().map(|(a, j)| (a, &j.req)).collect();
     let answers = match pull_many(&db, &asks).await {
         Ok(answers) => answers,
         Err(e) if jobs.len() == 1 => vec![Err(e)],
@@ -98,7 +137,7 @@ async fn answer(db: Db, jobs: Vec<Job>) {
             answers
         }
     };
-    for (job, answer) in jobs.into_iter().zip(answers) {
+    for ((_, job), answer) in jobs.into_iter().zip(answers) {
         // A requester that has gone away no longer needs its answer.
         let _ = job.reply.send(answer);
     }

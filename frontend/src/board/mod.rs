@@ -427,6 +427,12 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
 fn next_stage(signal: RwSignal<Stage>, stage: Stage) {
     set_timeout(
         move || {
+            // Named by what is done when the stage starts.
+            crate::util::mark(match stage {
+                Stage::FirstPaint => "board opened",
+                Stage::Overscan => "board's first screen painted",
+                Stage::Hidden => "board's overscan built",
+            });
             if signal.try_set(stage).is_none() && stage == Stage::Overscan {
                 next_stage(signal, Stage::Hidden);
             }

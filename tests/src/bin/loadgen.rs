@@ -1015,13 +1015,28 @@ async fn board_profile(first_visit: bool) -> anyhow::Result<Value> {
             vec![],
         )
         .await?;
+    // What the page built: elements by tag, most first.
+    let dom = chrome
+        .client
+        .execute(
+            "const n = {}; for (const e of document.getElementsByTagName('*')) \
+                 n[e.localName] = (n[e.localName] || 0) + 1; \
+             return Object.entries(n).sort((a, b) => b[1] - a[1]);",
+            vec![],
+        )
+        .await?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
         dir.join("board-phone.cpuprofile"),
         serde_json::to_vec(&profile)?,
     )?;
-    Ok(json!({ "board_ms": ms, "steps_ms": steps, "self_time_ms": self_times(&profile, 40) }))
+    Ok(json!({
+        "board_ms": ms,
+        "steps_ms": steps,
+        "dom_elements": dom,
+        "self_time_ms": self_times(&profile, 40),
+    }))
 }
 
 /// The `top` functions of a DevTools CPU profile by their own (not their callees') time.
