@@ -5,6 +5,7 @@
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct Db {
     /// SQLite allows one writer; writers in this process queue here instead of failing with
     /// SQLITE_BUSY when a read transaction tries to upgrade.
     write_lock: Arc<Mutex<()>>,
+    /// Sync client groups known to be claimed, with their users (see `sync::push`).
+    pub claimed_groups: Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -93,6 +96,7 @@ impl Db {
             kind,
             url,
             write_lock: Arc::new(Mutex::new(())),
+            claimed_groups: Arc::default(),
         };
         db.ensure_epoch().await?;
         Ok(db)

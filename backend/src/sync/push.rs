@@ -61,26 +61,55 @@ pub async fn push_with_changes(
     }
 }
 
-/// Claims the client group for `actor` on first use; refuses a group that belongs to someone else.
+/// Claimed client groups remembered per process; past this many the memory starts afresh.
+const CLAIMED_GROUPS_MAX: usize = 100_000;
+
+/// Claims the client group for `actor` on first use; refuses a group that belongs to someone
+/// else. A claim never changes, so a group this process has seen claimed (`Db::claimed_groups`,
+/// filled once the claim is committed) is not asked about again: one statement fewer in every
+/// push after a client's first. Returns the owner to remember when the database was asked.
 async fn check_group(
+    db: &Db,
     tx: &mut Transaction<'_, Any>,
     group: ClientGroupId,
     actor: &Actor,
-) -> ApiResult<()> {
-    // One statement: a claim that, on conflict, reads the owner (the no-op update is what makes
-    // RETURNING answer for an existing row, in both SQLite and PostgreSQL).
-    let owner: Option<String> = sqlx::query_scalar(
-        "INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO UPDATE SET user_id = client_group.user_id RETURNING user_id",
-    )
-    .bind(group.to_string())
-    .bind(actor.user.to_string())
-    .bind(now_millis())
-    .fetch_optional(&mut **tx)
-    .await?;
-    match owner {
-        Some(owner) if owner != actor.user.to_string() => Err(group_of_another_user()),
-        _ => Ok(()),
+) -> ApiResult<Option<String>> {
+    let group = group.to_string();
+    let known = db
+        .claimed_groups
+        .lock()
+        .ok()
+        .and_then(|claimed| claimed.get(&group).cloned());
+    let (owner, asked) = match known {
+        Some(owner) => (owner, false),
+        None => {
+            // One statement: a claim that, on conflict, reads the owner (the no-op update is
+            // what makes RETURNING answer for an existing row, in both SQLite and PostgreSQL).
+            let owner: String = sqlx::query_scalar(
+                "INSERT INTO client_group (id, user_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET user_id = client_group.user_id RETURNING user_id",
+            )
+            .bind(&group)
+            .bind(actor.user.to_string())
+            .bind(now_millis())
+            .fetch_one(&mut **tx)
+            .await?;
+            (owner, true)
+        }
+    };
+    if owner != actor.user.to_string() {
+        return Err(group_of_another_user());
+    }
+    Ok(asked.then_some(owner))
+}
+
+/// Remembers a committed claim (see `check_group`).
+fn remember_claim(db: &Db, group: ClientGroupId, owner: String) {
+    if let Ok(mut claimed) = db.claimed_groups.lock() {
+        if claimed.len() >= CLAIMED_GROUPS_MAX {
+            claimed.clear();
+        }
+        claimed.insert(group.to_string(), owner);
     }
 }
 
@@ -89,31 +118,38 @@ pub(super) fn group_of_another_user() -> ApiError {
     ApiError::Forbidden("该同步客户端属于其他用户".into())
 }
 
-/// The last applied mutation id of each client in the push, creating rows for new clients. On
-/// PostgreSQL the rows stay locked until commit, so two pushes of one client can't interleave.
+/// The last applied mutation id of each client in `pushed` (its highest id in the push) before
+/// this push, creating rows for new clients; on PostgreSQL the rows stay locked until commit,
+/// so two pushes of one client can't interleave.
+///
+/// The same statement records the client's last id after the push: every mutation of the push
+/// advances it, applied or rejected, and a push that fails (a gap, a transient error) is rolled
+/// back whole, so it is the higher of the two ids, known before anything is applied.
 async fn last_ids(
     tx: &mut Transaction<'_, Any>,
     group: ClientGroupId,
-    clients: &BTreeSet<ClientId>,
+    pushed: &BTreeMap<ClientId, u64>,
 ) -> ApiResult<HashMap<ClientId, u64>> {
     let mut out = HashMap::new();
-    for client in clients {
-        // Creates the row of a new client and reads it in one statement; on PostgreSQL the
-        // no-op update also locks an existing row until commit.
-        let (owner_group, last): (String, i64) = sqlx::query_as(
-            "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, 0, $3) \
-             ON CONFLICT (id) DO UPDATE SET client_group = client.client_group \
-             RETURNING client_group, last_mutation_id",
+    for (client, highest) in pushed {
+        let (owner_group, previous): (String, i64) = sqlx::query_as(
+            "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
+                 last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                     THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+                 updated_at = excluded.updated_at \
+             RETURNING client_group, previous_mutation_id",
         )
         .bind(client.to_string())
         .bind(group.to_string())
+        .bind(id_i64(*highest)?)
         .bind(now_millis())
         .fetch_one(&mut **tx)
         .await?;
         if owner_group != group.to_string() {
             return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
         }
-        out.insert(*client, u64::try_from(last).unwrap_or(0));
+        out.insert(*client, u64::try_from(previous).unwrap_or(0));
     }
     Ok(out)
 }
@@ -141,9 +177,13 @@ async fn push_once(
 ) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
-    check_group(&mut tx, req.client_group, actor).await?;
-    let clients: BTreeSet<ClientId> = req.mutations.iter().map(|m| m.client_id).collect();
-    let mut last = last_ids(&mut tx, req.client_group, &clients).await?;
+    let claim = check_group(db, &mut tx, req.client_group, actor).await?;
+    let mut pushed: BTreeMap<ClientId, u64> = BTreeMap::new();
+    for m in &req.mutations {
+        let highest = pushed.entry(m.client_id).or_default();
+        *highest = (*highest).max(m.id);
+    }
+    let mut last = last_ids(&mut tx, req.client_group, &pushed).await?;
 
     // Refuse gaps before doing anything: ids must continue each client's sequence.
     let mut next = last.clone();
@@ -265,15 +305,16 @@ async fn push_once(
             .await
             .map_err(db_fault)?;
     }
-    for (client, id) in &last {
-        sqlx::query("UPDATE client SET last_mutation_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(id_i64(*id)?)
-            .bind(now_millis())
-            .bind(client.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
+    debug_assert!(
+        pushed
+            .iter()
+            .all(|(c, h)| last.get(c).is_some_and(|l| l >= h)),
+        "every client advanced at least to its highest pushed id, as last_ids recorded"
+    );
     tx.commit().await?;
+    if let Some(owner) = claim {
+        remember_claim(db, req.client_group, owner);
+    }
     let changed = dirty.values().map(Entity::space).collect();
     Ok((PushResponse { results }, changed, mailable))
 }

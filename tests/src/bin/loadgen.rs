@@ -62,8 +62,9 @@ fn main() -> anyhow::Result<()> {
             json!({ "live_latency_ms": latency, "rss_mb": rss })
         }
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
+        Some("sequential") => rt.block_on(sequential_only(store, &Sizes::new(smoke)))?,
         _ => bail!(
-            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile [--first-visit] | store --store sqlite|postgres [--smoke] | latency --store … | lighthouse [--smoke]"
+            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile [--first-visit] | store --store sqlite|postgres [--smoke] | latency --store … | sequential --store … | lighthouse [--smoke]"
         ),
     };
     println!("{}", serde_json::to_string(&out)?);
@@ -757,6 +758,23 @@ async fn latency_scenarios(
         }
     }
     Ok((latency, rss))
+}
+
+/// `loadgen sequential`: only the one-by-one creates, on a fresh server (for comparing builds).
+async fn sequential_only(store: Store, sizes: &Sizes) -> anyhow::Result<Value> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let t = target(&server).await?;
+    let mut runs = Vec::new();
+    for _ in 0..sizes.runs {
+        runs.push(sequential(&t, sizes.sequential).await?);
+    }
+    Ok(
+        json!({ "sequential_create_s": { "n": sizes.sequential, "median": median(runs.clone()), "runs": runs } }),
+    )
 }
 
 async fn store_scenarios(store: Store, sizes: Sizes) -> anyhow::Result<Value> {
