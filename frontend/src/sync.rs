@@ -42,7 +42,8 @@ pub struct Sync {
     pub pending: RwSignal<Vec<PendingMutation>>,
     /// Online or offline.
     pub connection: RwSignal<Connection>,
-    /// Whether the first pull has landed (screens show "loading" until then).
+    /// Whether the saved copy or the first pull has landed (screens show "loading" until
+    /// then); changes once.
     pub loaded: RwSignal<bool>,
     /// Messages for the user (rejected changes).
     pub notices: RwSignal<Vec<String>>,
@@ -192,9 +193,17 @@ impl Sync {
         });
         self.rebase();
         if !self.base.with_value(State::is_empty) {
-            self.loaded.set(true);
+            self.set_loaded();
         }
         crate::util::mark("saved copy shown");
+    }
+
+    /// Says the state is loaded, once: every screen that waits for it rebuilds when it changes,
+    /// and setting it again at every pull rebuilt them each time.
+    fn set_loaded(self) {
+        if !self.loaded.get_untracked() {
+            self.loaded.set(true);
+        }
     }
 
     /// Asks the loop to push and pull soon.
@@ -290,6 +299,10 @@ impl Sync {
         } else {
             self.changed_by_others(&res.puts)
         };
+        // Nothing new (most pulls after a poke for another unit's change, the one after a start
+        // from the saved copy, the minutely one): the screen stays as it is. Re-deriving it from
+        // an equal state would redo every board's faces and lanes for nothing.
+        let unchanged = !res.reset && res.puts.is_empty() && res.deletes.is_empty();
         // The screen first, the saved copy after: writing a big pull down (each entity encoded
         // again) is a long task of its own, and the board should not wait behind it.
         self.base.update_value(|base| {
@@ -316,8 +329,12 @@ impl Sync {
         if !confirmed.is_empty() {
             self.pending.update(|p| p.retain(|m| !is_confirmed(m)));
         }
-        self.rebase();
-        self.loaded.set(true);
+        // A confirmed mutation with no effect in the pull (rejected, or a duplicate) must leave
+        // the screen, so only a pull that changed nothing and confirmed nothing skips this.
+        if !(unchanged && confirmed.is_empty()) {
+            self.rebase();
+        }
+        self.set_loaded();
         self.flash(flashed);
 
         util::after_paint().await;

@@ -33,10 +33,8 @@ pub fn ItemPage(#[prop(optional)] section: Option<Section>) -> impl IntoView {
         sync.view
             .with(|s| s.items().into_iter().find(|i| i.number == n).cloned())
     });
-    // `loaded` is set again by every pull; only its first change matters here.
-    let loaded = Memo::new(move |_| sync.loaded.get());
     move || {
-        if !loaded.get() {
+        if !sync.loaded.get() {
             return view! { <p class="loading">{t(W::Loading)}</p> }.into_any();
         }
         let Some(it) = item.get() else {
