@@ -60,7 +60,7 @@ window.reformboardSaved.then(() => performance.mark("saved copy read"));
 import("/pkg/frontend.js?v=__BUILD_ID__")
   .then(({ default: init }) => init({ module_or_path: wasm }))
   .then(() => performance.mark("app started"))
-  // After the start, not beside it: the worker's install fetches the whole shell (~90 files),
+  // After the start, not beside it: the service worker's install fetches the shell (~90 files),
   // which would otherwise queue with the wasm and the first API calls for the same connections.
   .finally(registerServiceWorker);
 
