@@ -5,7 +5,7 @@
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -170,4 +170,27 @@ pub fn placeholders(n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Rows of one `SELECT … WHERE <column> IN (…)` over `keys` (`sql` gets the placeholders), in
+/// chunks of [`IN_LIST_MAX`].
+pub async fn select_in<T>(
+    conn: &mut sqlx::AnyConnection,
+    sql: impl Fn(&str) -> String,
+    keys: &BTreeSet<String>,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let keys: Vec<&String> = keys.iter().collect();
+    let mut out = Vec::new();
+    for chunk in keys.chunks(IN_LIST_MAX) {
+        let mut query =
+            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql(&placeholders(chunk.len()))));
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }

@@ -5,7 +5,7 @@
 use super::users::{self, UserRow};
 use crate::app::AppState;
 use crate::audit::{self, SecurityEvent};
-use crate::db::{IN_LIST_MAX, now_millis, placeholders};
+use crate::db::{now_millis, select_in};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -80,7 +80,7 @@ pub async fn end_all(pool: &AnyPool, user_id: &str) -> Result<u64, sqlx::Error> 
 }
 
 /// A session with its user, read together (every request asks).
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
@@ -107,6 +107,11 @@ enum Standing {
 }
 
 impl SessionRow {
+    /// Its user, unless the account is disabled (a disabled account has no live session).
+    fn enabled_user(self) -> Option<UserRow> {
+        Some(self.user).filter(|u| u.disabled == 0)
+    }
+
     fn standing(&self, now: i64, limits: SessionLimits) -> Standing {
         let idle = now - self.last_seen_at > limits.idle_ms;
         if idle || now - self.session_created_at > limits.absolute_ms {
@@ -176,7 +181,7 @@ pub async fn lookup(
         }
         Standing::Alive => {}
     }
-    Ok(Some(row.user).filter(|u| u.disabled == 0))
+    Ok(row.enabled_user())
 }
 
 /// [`lookup`] for many tokens at once, in their order: the batch of pulls that follows a poke
@@ -189,30 +194,25 @@ pub async fn lookup_many(
     limits: SessionLimits,
 ) -> Result<Vec<Option<UserRow>>, sqlx::Error> {
     let hashes: Vec<String> = tokens.iter().map(|t| hash_token(t)).collect();
-    let mut found: HashMap<String, SessionRow> = HashMap::new();
-    let wanted: BTreeSet<&String> = hashes.iter().collect();
-    let wanted: Vec<&String> = wanted.into_iter().collect();
-    for chunk in wanted.chunks(IN_LIST_MAX) {
-        let sql = format!(
-            "{} WHERE s.token_hash IN ({})",
-            *LOOKUP_FROM,
-            placeholders(chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, HashedSessionRow>(sqlx::AssertSqlSafe(sql));
-        for hash in chunk {
-            query = query.bind(hash.as_str());
-        }
-        for row in query.fetch_all(pool).await? {
-            found.insert(row.token_hash, row.session);
-        }
-    }
+    let wanted: BTreeSet<String> = hashes.iter().cloned().collect();
+    let rows: Vec<HashedSessionRow> = select_in(
+        &mut *pool.acquire().await?,
+        |p| format!("{} WHERE s.token_hash IN ({p})", *LOOKUP_FROM),
+        &wanted,
+    )
+    .await?;
+    let found: HashMap<String, SessionRow> = rows
+        .into_iter()
+        .map(|r| (r.token_hash, r.session))
+        .collect();
     let now = now_millis();
     let mut out = Vec::with_capacity(tokens.len());
     for (token, hash) in tokens.iter().zip(&hashes) {
         out.push(match found.get(hash) {
             None => None,
             Some(row) => match row.standing(now, limits) {
-                Standing::Alive => Some(row.user.clone()).filter(|u| u.disabled == 0),
+                // Several tabs of one browser share a token: the row may serve more than one.
+                Standing::Alive => row.clone().enabled_user(),
                 Standing::Expired { .. } | Standing::DueForTouch => {
                     lookup(pool, token, limits).await?
                 }

@@ -14,14 +14,13 @@
 //! session is gone is answered 401 here, as the `ActiveUser` extractor would have.
 
 use crate::auth::session::{self, ActiveUser, CurrentUser, SessionLimits, SessionToken};
-use crate::db::{Db, DbKind, IN_LIST_MAX, placeholders};
+use crate::db::{Db, DbKind, select_in};
 use crate::entity_store::{self, EntityRow};
 use crate::error::{ApiError, ApiResult};
 use shared::actor::{Actor, Role};
 use shared::entity::{Entity, EntityKey};
 use shared::ids::ClientId;
 use shared::sync::{Cookie, PullRequest, PullResponse};
-use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -164,28 +163,6 @@ fn usable(cookie: &Cookie, epoch: &str, actor: &Actor, current: &BTreeMap<String
             .spaces
             .iter()
             .all(|(space, v)| *v >= 0 && current.get(space).is_some_and(|cur| v <= cur))
-}
-
-/// Rows of one `SELECT … WHERE <column> IN (…)` over `keys`, in chunks.
-async fn select_in<T>(
-    tx: &mut Transaction<'_, Any>,
-    sql: impl Fn(&str) -> String,
-    keys: &BTreeSet<String>,
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    let keys: Vec<&String> = keys.iter().collect();
-    let mut out = Vec::new();
-    for chunk in keys.chunks(IN_LIST_MAX) {
-        let mut query =
-            sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql(&placeholders(chunk.len()))));
-        for key in chunk {
-            query = query.bind(key.as_str());
-        }
-        out.extend(query.fetch_all(&mut **tx).await?);
-    }
-    Ok(out)
 }
 
 /// A changed row with its entity, decoded once for every pull that needs it.
