@@ -208,7 +208,12 @@ impl Session {
             .insert("cookie", HeaderValue::from_str(&self.cookie_header()?)?);
         req.headers_mut()
             .insert("x-reformboard", HeaderValue::from_static("1"));
-        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        // tungstenite zero-fills its whole read buffer (128 KiB by default) before every read;
+        // pokes are a few bytes, and with a thousand sockets in the load generator that memset
+        // took more CPU than the server being measured.
+        let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(req, Some(config), false).await?;
         Ok(PokeSocket { ws })
     }
 }
