@@ -2,6 +2,7 @@
 
 use crate::db::{IN_LIST_MAX, placeholders};
 use shared::entity::{Entity, EntityKey, Space, Visibility};
+use shared::ids::ItemId;
 use shared::state::State;
 use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,23 @@ pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i
     )
     .bind(space.to_string())
     .fetch_one(&mut **tx)
+    .await
+}
+
+/// `bump_space` for an item's space, but only while the item is stored: a made-up item id
+/// creates no space (None). One statement where reading the item first and then bumping took
+/// two; the item itself is read after the lock, with the mutation's other entities.
+pub async fn bump_item_space(
+    tx: &mut Transaction<'_, Any>,
+    item: ItemId,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO space (id, version) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM entity WHERE id = $2) \
+         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+    )
+    .bind(Space::Item(item).to_string())
+    .bind(EntityKey::item(item).0)
+    .fetch_optional(&mut **tx)
     .await
 }
 

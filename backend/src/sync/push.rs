@@ -154,19 +154,26 @@ async fn last_ids(
     Ok(out)
 }
 
-/// Which space a mutation writes to, or None when its target doesn't exist (apply then rejects it).
-async fn space_of(
-    tx: &mut Transaction<'_, Any>,
-    m: &Mutation,
-    state: &State,
-) -> ApiResult<Option<Space>> {
+/// How a space a push writes to is locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lock {
+    /// Its version is bumped.
+    Always,
+    /// An item's space, bumped only while the item exists: made-up item ids create no spaces
+    /// (the mutation is then rejected by `apply`, which finds no item).
+    IfItemExists,
+}
+
+/// Which space a mutation writes to and how it is locked, or None when its target doesn't exist
+/// (apply then rejects it).
+async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation) -> ApiResult<Option<(Space, Lock)>> {
     Ok(match m.space() {
-        // An item's space only once the item is known, so made-up ids create no spaces.
-        SpaceOf::Space(Space::Item(item)) => state.item(item).map(|i| Space::Item(i.id)),
-        SpaceOf::Space(space) => Some(space),
+        SpaceOf::Space(space @ Space::Item(_)) => Some((space, Lock::IfItemExists)),
+        SpaceOf::Space(space) => Some((space, Lock::Always)),
         SpaceOf::Entity(key) => entity_store::space_of(tx, &key)
             .await?
-            .and_then(|s| s.parse().ok()),
+            .and_then(|s| s.parse().ok())
+            .map(|space| (space, Lock::Always)),
     })
 }
 
@@ -202,31 +209,33 @@ async fn push_once(
 
     let mut state = State::new();
     let mut versions: BTreeMap<Space, i64> = BTreeMap::new();
-    // The plan-level entities the new mutations name (their items) are read first; then every
-    // space the batch writes is locked, all at once and in one order (sorted), and only then
-    // are their tasks read, so no other writer can slip between. Locking as the mutations come
-    // would let two pushes that touch the same items in different orders deadlock, each
-    // deadlock costing PostgreSQL's deadlock_timeout and a retry. A task never changes item,
-    // so its space can be read before the lock.
-    let mut spaces = BTreeSet::new();
+    // Every space the batch writes is locked (its version bumped) first, all at once and in one
+    // order (sorted), and only then are the entities read, so no other writer can slip between.
+    // Locking as the mutations come would let two pushes that touch the same items in different
+    // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
+    // entity never changes space, so its space can be read before the lock.
+    let mut spaces = BTreeMap::new();
     for pending in &req.mutations {
         if pending.id <= last.get(&pending.client_id).copied().unwrap_or(0) {
             continue;
         }
-        let m = &pending.mutation;
-        let plan_keys: Vec<EntityKey> = m
-            .keys()
-            .into_iter()
-            .filter(|k| k.0.starts_with("item/"))
-            .collect();
-        entity_store::load_into(&mut tx, &plan_keys, &mut state)
-            .await
-            .map_err(db_fault)?;
-        spaces.extend(space_of(&mut tx, m, &state).await?);
+        if let Some((space, lock)) = space_of(&mut tx, &pending.mutation).await? {
+            let known = spaces.entry(space).or_insert(lock);
+            if lock == Lock::Always {
+                *known = Lock::Always;
+            }
+        }
     }
-    for space in spaces {
-        let v = entity_store::bump_space(&mut tx, space).await?;
-        versions.insert(space, v);
+    for (space, lock) in spaces {
+        let version = match (lock, space) {
+            (Lock::IfItemExists, Space::Item(item)) => {
+                entity_store::bump_item_space(&mut tx, item).await?
+            }
+            _ => Some(entity_store::bump_space(&mut tx, space).await?),
+        };
+        if let Some(v) = version {
+            versions.insert(space, v);
+        }
     }
 
     let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
