@@ -109,7 +109,13 @@ pub fn app(state: AppState) -> Router {
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Microseconds: most answers take well under a millisecond, which logged as 0 ms.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().on_response(
+                tower_http::trace::DefaultOnResponse::new()
+                    .latency_unit(tower_http::LatencyUnit::Micros),
+            ),
+        )
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -4,12 +4,15 @@
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
+
+/// A pooled connection idle for longer than this is pinged before use (see `Db::open`).
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 
 /// Which database engine is behind the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +71,21 @@ impl Db {
                 DbKind::Postgres => 20,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out, by default: a round trip before each
+            // request's first statement (two per push: the session, then the transaction), a
+            // fifth of a one-by-one create. It also pings each one it takes back, so a
+            // connection used moments ago is known to work; only one that sat idle (through a
+            // database restart, say) is tested here. One that broke in between fails its
+            // statement with an I/O error, which is transient: retried, or answered 503.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if kind == DbKind::Sqlite {
@@ -135,12 +153,26 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
-            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+            // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available; the
+            // server ended the connection (admin_shutdown, crash_shutdown, cannot_connect_now:
+            // a restart or failover; the pool drops the connection and the retry gets another)
+            // and the connection exceptions (class 08).
             // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes.
             matches!(
                 code.as_ref(),
-                "40001" | "40P01" | "55P03" | "5" | "6" | "517" | "261" | "262"
-            ) || db.message().contains("database is locked")
+                "40001"
+                    | "40P01"
+                    | "55P03"
+                    | "57P01"
+                    | "57P02"
+                    | "57P03"
+                    | "5"
+                    | "6"
+                    | "517"
+                    | "261"
+                    | "262"
+            ) || code.starts_with("08")
+                || db.message().contains("database is locked")
         }
         _ => false,
     }
