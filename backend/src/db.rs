@@ -76,7 +76,8 @@ impl Db {
             // fifth of a one-by-one create. It also pings each one it takes back, so a
             // connection used moments ago is known to work; only one that sat idle (through a
             // database restart, say) is tested here. One that broke in between fails its
-            // statement with an I/O error, which is transient: retried, or answered 503.
+            // statement with an I/O error or PostgreSQL's "terminating connection", both
+            // transient (`is_transient`): retried, or answered 503.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {

@@ -1,6 +1,6 @@
 //! The sync protocol's rules, one at a time, against the real binary on SQLite and PostgreSQL:
 //! what a first pull holds, what a pull after a push holds, exactly-once pushes (duplicates,
-//! gaps), permanent rejections, protocol errors, unusable cookies, monotonic cookies and last
+//! gaps), permanent rejections (a made-up item leaves no space behind), protocol errors, unusable cookies, monotonic cookies and last
 //! ids, client groups bound to their user, visibility, and pulls answered together (the server
 //! answers pulls that arrive at once in batches, from one snapshot).
 
@@ -25,6 +25,7 @@ on_both_stores!(
     a_retried_push_is_a_duplicate_and_changes_nothing,
     a_gap_in_mutation_ids_is_refused_and_changes_nothing,
     a_rejected_mutation_advances_the_last_id_and_says_why,
+    a_task_for_an_unknown_item_is_rejected_and_creates_no_space,
     a_wrong_protocol_version_is_refused,
     an_unknown_mutation_type_is_refused_clearly,
     an_unusable_cookie_gets_a_full_reset,
@@ -356,6 +357,57 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
         fx.db.rejections().await?.is_empty(),
         "a gap is not a rejection"
     );
+    Ok(())
+}
+
+/// An item's space is locked only while the item exists (`entity_store::bump_item_space`): a
+/// push naming a made-up item is rejected as not found, and leaves no space behind for it, while
+/// the real item's space beside it in the same push is bumped as usual.
+async fn a_task_for_an_unknown_item_is_rejected_and_creates_no_space(
+    store: Store,
+) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let mut made_up = fx.item4.clone();
+    made_up.id = shared::ids::ItemId::new_v7();
+    let spaces = |db: &ServerDb| {
+        let pool = db.pool.clone();
+        async move {
+            let rows: Vec<String> = sqlx::query_scalar("SELECT id FROM space")
+                .fetch_all(&pool)
+                .await?;
+            anyhow::Ok(rows)
+        }
+    };
+    let before = spaces(&fx.db).await?;
+    let mut tab = Tab::new(ClientGroupId::new_v7());
+    pull(&fx.lead, &mut tab).await?;
+    let (ghost, m) = create_task(&made_up, fx.lead.me.unit, "不存在的改革事项");
+    tab.add(m);
+    let (real, m) = create_task(&fx.item4, fx.lead.me.unit, "真实的改革事项");
+    tab.add(m);
+    let outcomes = push(&fx.lead, &tab).await?;
+    assert!(
+        matches!(
+            outcomes.as_slice(),
+            [
+                Outcome::Rejected {
+                    reason: Rejection::NotFound(_)
+                },
+                Outcome::Applied
+            ]
+        ),
+        "the made-up item is not found, the real one takes the task: {outcomes:?}"
+    );
+    let after = spaces(&fx.db).await?;
+    assert!(
+        !after.contains(&space_of(&made_up)),
+        "no space for an item that doesn't exist: {after:?}"
+    );
+    assert!(after.contains(&space_of(&fx.item4)));
+    assert!(before.iter().all(|s| after.contains(s)));
+    let res = pull(&fx.lead, &mut tab).await?;
+    assert!(tab.base.task(real).is_some() && tab.base.task(ghost).is_none());
+    assert!(res.cookie.spaces.contains_key(&space_of(&fx.item4)));
     Ok(())
 }
 
