@@ -1,8 +1,9 @@
 //! The sync protocol's rules, one at a time, against the real binary on SQLite and PostgreSQL:
 //! what a first pull holds, what a pull after a push holds, exactly-once pushes (duplicates,
-//! gaps), permanent rejections (a made-up item leaves no space behind), protocol errors, unusable cookies, monotonic cookies and last
-//! ids, client groups bound to their user, visibility, and pulls answered together (the server
-//! answers pulls that arrive at once in batches, from one snapshot).
+//! gaps), permanent rejections (a made-up item leaves no space behind), protocol errors,
+//! unusable cookies, monotonic cookies and last ids, client groups bound to their user,
+//! visibility, and pulls answered together (the server answers pulls that arrive at once in
+//! batches, from one snapshot).
 
 use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, diff, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
