@@ -2,10 +2,7 @@
 //! cookie, and the outbox of mutations the server has not confirmed. This is what lets a phone
 //! open the app with no connection, keep editing, survive a reload and sync later.
 //!
-//! Values are stored as JSON in UTF-8 bytes (`Uint8Array`): the same serde types as the wire, no
-//! second schema. Bytes rather than strings because a JS string crossing into the wasm is
-//! re-encoded from UTF-16 character by character: for a saved copy of a thousand cards that was
-//! over a third of its decoding at every start. Strings saved by earlier versions still read.
+//! Values are stored as JSON strings: the same serde types as the wire, no second schema.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
@@ -42,20 +39,11 @@ fn js(s: &str) -> JsValue {
 }
 
 fn encode<T: Serialize>(v: &T) -> Option<JsValue> {
-    serde_json::to_vec(v)
-        .ok()
-        .map(|bytes| js_sys::Uint8Array::from(bytes.as_slice()).into())
+    serde_json::to_string(v).ok().map(|s| js(&s))
 }
 
 fn decode<T: DeserializeOwned>(v: &JsValue) -> Option<T> {
-    match v.dyn_ref::<js_sys::Uint8Array>() {
-        // Through `str`: `from_slice` would instantiate every decoder a second time, for another
-        // reader type (28 KiB more wasm).
-        Some(bytes) => std::str::from_utf8(&bytes.to_vec())
-            .ok()
-            .and_then(|s| serde_json::from_str(s).ok()),
-        None => v.as_string().and_then(|s| serde_json::from_str(&s).ok()),
-    }
+    v.as_string().and_then(|s| serde_json::from_str(&s).ok())
 }
 
 /// The outbox key: client id, then the id zero-padded so keys sort in mutation order.
@@ -93,7 +81,7 @@ pub async fn preloaded() -> Option<Saved> {
 }
 
 impl Saved {
-    /// The stores' values (JSON as bytes, or as strings from earlier versions), decoded; a value that no longer decodes is skipped.
+    /// The stores' values (JSON strings), decoded; a value that no longer decodes is skipped.
     fn decode(
         entities: &[JsValue],
         cookie: Option<JsValue>,

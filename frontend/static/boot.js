@@ -12,11 +12,11 @@ const wasm = WebAssembly.compileStreaming
   : wasmUrl;
 
 // Reads this browser's saved copy (see frontend/src/local_db.rs: database "reformboard", stores
-// "entities", "meta", "outbox", values as JSON in UTF-8 bytes) while the wasm downloads and
-// compiles, instead of after: on a slow phone the two overlap for a few hundred milliseconds.
-// The app takes the promise once (`window.reformboardSaved`); null means "read it yourself".
-// This only reads: a browser without the database gets none created here (the version change
-// is aborted), and the app's own open keeps owning the schema.
+// "entities", "meta", "outbox", values as JSON strings) while the wasm downloads and compiles,
+// instead of after: on a slow phone the two overlap for a few hundred milliseconds. The app takes
+// the promise once (`window.reformboardSaved`); null means "read it yourself". This only reads:
+// a browser without the database gets none created here (the version change is aborted), and
+// the app's own open keeps owning the schema.
 window.reformboardSaved = new Promise((resolve) => {
   let open;
   try {

@@ -68,33 +68,6 @@ async fn worker_state(browser: &Browser) -> String {
     }
 }
 
-/// Rewrites every value of the app's IndexedDB copy that is UTF-8 bytes as a string, the format
-/// of earlier versions; answers how many it rewrote.
-const AS_STRINGS: &str = r"
-    const done = arguments[arguments.length - 1];
-    const open = indexedDB.open('reformboard');
-    open.onerror = () => done({ error: 'open failed' });
-    open.onsuccess = () => {
-        const db = open.result;
-        const tx = db.transaction(['entities', 'meta', 'outbox'], 'readwrite');
-        const text = new TextDecoder();
-        let converted = 0;
-        for (const name of ['entities', 'meta', 'outbox']) {
-            const cursor = tx.objectStore(name).openCursor();
-            cursor.onsuccess = () => {
-                const c = cursor.result;
-                if (!c) return;
-                if (c.value instanceof Uint8Array) {
-                    c.update(text.decode(c.value));
-                    converted += 1;
-                }
-                c.continue();
-            };
-        }
-        tx.oncomplete = () => { db.close(); done({ converted }); };
-        tx.onerror = tx.onabort = () => { db.close(); done({ error: String(tx.error) }); };
-    };";
-
 #[tokio::test]
 async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<()> {
     let opts = ServerOptions {
@@ -187,15 +160,6 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         },
     )
     .await?;
-
-    // The copy as an earlier version saved it (JSON strings, not UTF-8 bytes): an update of the
-    // app must read it, the waiting edit above all.
-    let downgraded = phone.client.execute_async(AS_STRINGS, vec![]).await?;
-    let converted = downgraded["converted"].as_u64().unwrap_or(0);
-    anyhow::ensure!(
-        converted > 10,
-        "the saved copy was not in bytes: {downgraded}"
-    );
 
     // Reload with no server: the app still opens, the edit is still there.
     phone.client.refresh().await?;
