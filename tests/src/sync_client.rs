@@ -10,8 +10,9 @@ use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore, Jar};
 use shared::account::Me;
 use shared::actor::Actor;
-use shared::entity::{Entity, EntityKey, Item, Unit};
-use shared::ids::{ClientGroupId, ClientId, UnitId};
+use shared::board::{Column, sort_key};
+use shared::entity::{Entity, EntityKey, Item, Millis, Unit};
+use shared::ids::{ClientGroupId, ClientId, ItemId, TaskId, UnitId};
 use shared::mutation::{Mutation, apply};
 use shared::state::State;
 use shared::sync::{
@@ -216,6 +217,22 @@ impl Session {
             tokio_tungstenite::connect_async_with_config(req, Some(config), false).await?;
         Ok(PokeSocket { ws })
     }
+}
+
+/// A new task at the end of 未启动 on `item`, owned by `owner`: its id and the mutation.
+pub fn create_task(item: ItemId, owner: UnitId, title: &str, at: Millis) -> (TaskId, Mutation) {
+    let id = TaskId::new_v7();
+    let m = Mutation::CreateTask {
+        id,
+        item,
+        title: title.into(),
+        owner,
+        column: Column::NotStarted,
+        sort_key: sort_key::between(None, None),
+        due: None,
+        at,
+    };
+    (id, m)
 }
 
 /// A pull request in the current protocol.

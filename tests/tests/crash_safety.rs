@@ -38,12 +38,10 @@ e2e::on_both_stores!(kill_9_loses_nothing);
 /// be answered 503 (retry) or succeed, never 500, and the retried push must apply exactly once.
 #[tokio::test]
 async fn postgres_ending_the_connections_loses_nothing() -> anyhow::Result<()> {
-    use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab};
+    use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, create_task};
     use e2e::{Server, ServerOptions};
-    use shared::board::{Column, sort_key};
     use shared::entity::{EntityKey, Millis};
-    use shared::ids::{ClientGroupId, TaskId};
-    use shared::mutation::Mutation;
+    use shared::ids::ClientGroupId;
     use shared::sync::Outcome;
 
     let server = Server::start(ServerOptions {
@@ -57,20 +55,7 @@ async fn postgres_ending_the_connections_loses_nothing() -> anyhow::Result<()> {
     let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
     let db = ServerDb::open(&server).await?;
     let mut tab = Tab::new(ClientGroupId::new_v7());
-    let create = |title: &str| {
-        let id = TaskId::new_v7();
-        let m = Mutation::CreateTask {
-            id,
-            item: item.id,
-            title: title.into(),
-            owner: lead.me.unit,
-            column: Column::NotStarted,
-            sort_key: sort_key::between(None, None),
-            due: None,
-            at: Millis(1_700_000_000_000),
-        };
-        (id, m)
-    };
+    let create = |title: &str| create_task(item.id, lead.me.unit, title, Millis(1_700_000_000_000));
     let (first, m) = create("终止连接之前");
     tab.add(m);
     lead.push_ok(&tab.push_request()).await?;

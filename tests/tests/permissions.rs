@@ -484,18 +484,7 @@ struct Fixture {
 }
 
 fn create_task(item: ItemId, owner: UnitId, title: &str) -> (TaskId, Mutation) {
-    let id = TaskId::new_v7();
-    let m = Mutation::CreateTask {
-        id,
-        item,
-        title: title.into(),
-        owner,
-        column: Column::NotStarted,
-        sort_key: sort_key::between(None, None),
-        due: None,
-        at: Millis(1),
-    };
-    (id, m)
+    e2e::sync_client::create_task(item, owner, title, Millis(1))
 }
 
 fn add_step(task: TaskId) -> (StepId, Mutation) {

@@ -9,7 +9,6 @@ use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, diff, pull_request, pu
 use e2e::{Server, ServerOptions, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Entity, EntityKey, Item, Millis, Space};
 use shared::ids::{ClientGroupId, CommentId, TaskId, UnitId};
 use shared::mutation::{Mutation, Rejection};
@@ -94,18 +93,7 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
 }
 
 fn create_task(item: &Item, owner: UnitId, title: &str) -> (TaskId, Mutation) {
-    let id = TaskId::new_v7();
-    let m = Mutation::CreateTask {
-        id,
-        item: item.id,
-        title: title.into(),
-        owner,
-        column: Column::NotStarted,
-        sort_key: sort_key::between(None, None),
-        due: None,
-        at: AT,
-    };
-    (id, m)
+    e2e::sync_client::create_task(item.id, owner, title, AT)
 }
 
 fn progress(task: TaskId, progress: u8) -> Mutation {
