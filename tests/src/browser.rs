@@ -224,6 +224,16 @@ impl Browser {
         .await
     }
 
+    /// A board's "新建任务" form, opened first if it is closed (as a board starts).
+    pub async fn open_create_task(&self) -> anyhow::Result<fantoccini::elements::Element> {
+        let open = Locator::Css("form.create-task");
+        if let Some(form) = self.client.find_all(open).await?.into_iter().next() {
+            return Ok(form);
+        }
+        self.click_named("button", "新建任务").await?;
+        self.find(open).await
+    }
+
     /// Clicks the `tag` element named `name`, scrolled into view first.
     pub async fn click_named(&self, tag: &str, name: &str) -> anyhow::Result<()> {
         let el = self.named(tag, name).await?;

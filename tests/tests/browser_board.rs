@@ -79,7 +79,7 @@ fn drag_gesture<S: InputSource<Action = PointerAction>>(
 }
 
 async fn create_task(browser: &Browser, title: &str, owner: &str) -> anyhow::Result<()> {
-    let form = browser.find(Locator::Css("form.create-task")).await?;
+    let form = browser.open_create_task().await?;
     form.find(Locator::Css("input[name=title]"))
         .await?
         .send_keys(title)
@@ -131,6 +131,28 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     create_task(&browser, "摸清试点公司底数", LEAD).await?;
     create_task(&browser, "制定扶持办法", COOP).await?;
     create_task(&browser, "<img src=x onerror=alert(1)>", LEAD).await?;
+    // The form stays open for the next task until closed; closed, its button takes the focus.
+    browser.click_named("button", "关闭").await?;
+    let reopen = browser.named("button", "新建任务").await?;
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("form.create-task"))
+            .await?
+            .is_empty(),
+        "the form closed"
+    );
+    for _ in 0..50 {
+        if browser.client.active_element().await?.element_id() == reopen.element_id() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        browser.client.active_element().await?.element_id() == reopen.element_id(),
+        "focus returns to the button that opens the form"
+    );
+    browser.screenshot("board-desktop-form-closed").await?;
     assert_eq!(column_of(&browser, "制定扶持办法").await?, "not_started");
 
     // Checklist in the card's detail.
@@ -347,10 +369,10 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     assert!(
         other
             .client
-            .find_all(Locator::Css("form.create-task"))
+            .find_all(Locator::Css("form.create-task, button.create-task-open"))
             .await?
             .is_empty(),
-        "no create form"
+        "no create form, and no button to open one"
     );
     card(&other, "制定扶持办法")
         .await?

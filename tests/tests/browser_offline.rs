@@ -85,7 +85,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         .client
         .goto(&format!("{}/items/4/board", server.url))
         .await?;
-    let form = phone.find(Locator::Css("form.create-task")).await?;
+    let form = phone.open_create_task().await?;
     form.find(Locator::Css("input[name=title]"))
         .await?
         .send_keys(TITLE)

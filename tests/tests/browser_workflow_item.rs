@@ -42,7 +42,7 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     let lead = Browser::start(DESKTOP, false).await?;
     lead.login(&base, &lead_user, DEMO_PASSWORD).await?;
     open(&lead, &base, "/items/4/board").await?;
-    let form = lead.find(Locator::Css("form.create-task")).await?;
+    let form = lead.open_create_task().await?;
     form.find(Locator::Css("input[name=title]"))
         .await?
         .send_keys("摸清试点公司底数")

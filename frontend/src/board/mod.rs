@@ -49,6 +49,22 @@ struct BoardCtx {
     /// How far the board has come since it opened; each stage renders in a task of its own,
     /// so the screen shows before the rest is built.
     stage: RwSignal<Stage>,
+    /// The column shown when the screen shows one at a time.
+    active: RwSignal<Column>,
+    /// Whether the screen shows one column at a time, as the board opened.
+    one_column: bool,
+}
+
+/// The media query under which style.css shows one column at a time (its `.board[data-active]`
+/// rules). Read before the first paint, when asking the page's layout would compute it twice;
+/// were the two to disagree, a board would only open slower, one task later or with cards no
+/// one sees yet, never wrong: from then on the columns measure where they really are.
+const ONE_COLUMN_QUERY: &str = "(max-width: 480px)";
+
+fn one_column_screen() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media(ONE_COLUMN_QUERY).ok().flatten())
+        .is_some_and(|q| q.matches())
 }
 
 /// See `BoardCtx::stage`.
@@ -186,11 +202,13 @@ pub fn Board(scope: Scope) -> impl IntoView {
         measured: RwSignal::new(0),
         gap: StoredValue::new(0.0),
         stage: RwSignal::new(Stage::FirstPaint),
+        active: RwSignal::new(Column::NotStarted),
+        one_column: one_column_screen(),
     };
     provide_context(ctx);
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
     request_animation_frame(move || next_stage(ctx.stage, Stage::Overscan));
-    let active = RwSignal::new(Column::NotStarted);
+    let active = ctx.active;
     let bump = move || ctx.viewport.update(|n| *n += 1);
     let listeners = StoredValue::new_local(vec![
         window_event_listener(leptos::ev::scroll, move |_| bump()),
@@ -340,7 +358,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
                             data-drop-column=column.slug() data-lane=item.to_string()
                             aria-label=move || column_name(column, lang.get())>
                             {column_heading(lane_heads, move || column_name(column, lang.get()), move || ids.with(Vec::len))}
-                            <CardList ids/>
+                            <CardList column ids/>
                         </section>
                     }
                 }).collect_view()}
@@ -351,7 +369,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
 
 /// A column's cards: those near the viewport, with spacers for the rest (see `window`).
 #[component]
-fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
+fn CardList(column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("CardList inside a Board");
     let list = NodeRef::<leptos::html::Ul>::new();
     // Nothing until the column is placed (below): a column hidden on a phone renders no cards.
@@ -369,9 +387,13 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
                 .with_value(|h| window::rows(ids, span, &pinned, h, gap))
         })
     });
-    // After each render: measure the cards that rendered.
+    // After each render: measure the cards that rendered — from the first paint on; before it
+    // the page has not been laid out, and measuring would lay it out once more.
     Effect::new(move |_| {
         rows.track();
+        if ctx.stage.get() == Stage::FirstPaint {
+            return;
+        }
         if let Some(ul) = list.get()
             && measure(&ul, ctx)
         {
@@ -385,6 +407,30 @@ fn CardList(ids: Memo<Vec<TaskId>>) -> impl IntoView {
         let Some(ul) = list.get() else {
             return;
         };
+        if ctx.stage.get() == Stage::FirstPaint {
+            // Nothing is laid out yet, and asking where the list is (or even the window's
+            // inner height) would lay out the page once more. A list opens at or below the top
+            // of the window, and the window is no taller than the screen, so the cards that
+            // fill a screen from the list's top cover whatever part of it shows.
+            let shown = !ctx.one_column || column == ctx.active.get_untracked();
+            let new = if shown {
+                ids.with(|ids| {
+                    ctx.heights.with_value(|h| {
+                        Span::covering(
+                            ids.iter().map(|id| h.slot(*id)),
+                            0.0,
+                            screen_height() + FIRST_OVERSCAN,
+                        )
+                    })
+                })
+            } else {
+                Span::default()
+            };
+            if new != span.get_untracked() {
+                span.set(new);
+            }
+            return;
+        }
         let rect = ul.get_bounding_client_rect();
         // A hidden column (phones show one at a time) has no box. It renders its first screen
         // of cards, ready for its tab — but only once the visible ones are built.
@@ -439,6 +485,14 @@ fn next_stage(signal: RwSignal<Stage>, stage: Stage) {
         },
         Duration::ZERO,
     );
+}
+
+/// The screen's height in CSS pixels: unlike the window's, known without a layout.
+fn screen_height() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.screen().ok())
+        .and_then(|s| s.height().ok())
+        .map_or(1000.0, f64::from)
 }
 
 fn viewport_height() -> f64 {
