@@ -4,7 +4,7 @@
 //! there exactly once, and every outbox the clients still held must apply exactly once after
 //! restart. Violations are errors, not panics, so the long run reports them and stops.
 
-use crate::sync_client::{HttpError, PlanFacts, ServerDb, Session, Tab};
+use crate::sync_client::{HttpError, Item4, ServerDb, Session, Tab};
 use crate::{Server, ServerOptions, Store};
 use anyhow::{Context, bail, ensure};
 use shared::board::{Column, sort_key};
@@ -101,11 +101,9 @@ pub async fn crash_cycles(opts: &CrashOptions) -> anyhow::Result<CrashReport> {
     };
     let server = Server::start(server_opts.clone()).await?;
     let addr = server.addr()?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item = facts.item(4)?;
-    let owner = *item.lead_units.first().context("item 4 has no lead unit")?;
-    let lead = Arc::new(facts.login_unit(&server, "区财政局〈国资委〉").await?);
+    let Item4 { item, lead, .. } = Item4::on(&server).await?;
+    let owner = lead.me.unit;
+    let lead = Arc::new(lead);
 
     let stop = Arc::new(AtomicBool::new(false));
     let tabs: Vec<Writer> = (0..opts.writers.max(1))

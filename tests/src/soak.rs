@@ -5,7 +5,7 @@
 //! Nothing here is timed: a slow answer is not an error (the bench measures speed); an error
 //! status, a transport failure, a rejected mutation or a closed WebSocket is.
 
-use crate::sync_client::{PlanFacts, Session, Tab};
+use crate::sync_client::{Item4, Session, Tab};
 use crate::{Server, ServerOptions, Store};
 use anyhow::{Context, bail, ensure};
 use shared::board::{Column, sort_key};
@@ -202,15 +202,17 @@ pub async fn soak(opts: &SoakOptions) -> anyhow::Result<SoakReport> {
     })
     .await?;
     let pid = server.pid();
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item = facts.item(4)?;
-    let owner = *item.lead_units.first().context("item 4 has no lead unit")?;
+    let Item4 {
+        office,
+        facts,
+        item,
+        lead,
+    } = Item4::on(&server).await?;
+    let owner = lead.me.unit;
     let coop = *item
         .cooperating_units
         .first()
         .context("item 4 has no cooperating unit")?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
     let cooperating = Session::login(&server, &facts.username_of(coop)?).await?;
     let leader = Session::login(&server, "leader").await?;
     let npc = Session::login(&server, "npc").await?;

@@ -481,6 +481,38 @@ impl PlanFacts {
     }
 }
 
+/// The unit that leads item 4 (开展集体股份合作公司试点改革), the item most tests work on.
+pub const ITEM4_LEAD: &str = "区财政局〈国资委〉";
+
+/// Where most API tests start: the office signed in, the plan as the office sees it, and item 4
+/// with its lead unit signed in.
+pub struct Item4 {
+    /// The reform office (综合办公室).
+    pub office: Session,
+    /// The seed plan's names and numbers.
+    pub facts: PlanFacts,
+    /// Item 4.
+    pub item: Item,
+    /// Its lead unit, [`ITEM4_LEAD`].
+    pub lead: Session,
+}
+
+impl Item4 {
+    /// Signs the office and item 4's lead unit in on `server`.
+    pub async fn on(server: &Server) -> anyhow::Result<Item4> {
+        let office = Session::login(server, "office").await?;
+        let facts = PlanFacts::new(office.server_view().await?);
+        let item = facts.item(4)?;
+        let lead = facts.login_unit(server, ITEM4_LEAD).await?;
+        Ok(Item4 {
+            office,
+            facts,
+            item,
+            lead,
+        })
+    }
+}
+
 /// Direct access to the server's own database, for checks the API does not expose (audit rows by
 /// client and mutation id, stored last ids). Tests only read through it, except to plant rows
 /// that no mutation can make yet.

@@ -4,7 +4,7 @@
 //! back as inert JSON text.
 
 use anyhow::{Context, ensure};
-use e2e::sync_client::{PlanFacts, ServerDb, Session, diff, push_request};
+use e2e::sync_client::{Item4, PlanFacts, ServerDb, Session, diff, push_request};
 use e2e::{Server, ServerOptions, Store};
 use serde_json::{Value, json};
 use shared::board::{Column, sort_key};
@@ -54,10 +54,12 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
         ..Default::default()
     })
     .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item4 = facts.item(4)?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
+    let Item4 {
+        office,
+        facts,
+        item: item4,
+        lead,
+    } = Item4::on(&server).await?;
     let coop = facts.login_unit(&server, "区发改局").await?;
     let other = facts.login_unit(&server, "区法院").await?;
     ensure!(

@@ -6,7 +6,9 @@
 //! database a new sync epoch.
 
 use anyhow::{Context, ensure};
-use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, diff, pull_request, push_request};
+use e2e::sync_client::{
+    ITEM4_LEAD, Item4, ServerDb, Session, Tab, diff, pull_request, push_request,
+};
 use e2e::{Server, ServerOptions, Store};
 use serde_json::Value;
 use shared::board::{Column, sort_key};
@@ -121,10 +123,13 @@ async fn backup_under_load_restores_the_same_plan_with_a_new_epoch() -> anyhow::
         ..Default::default()
     })
     .await?;
-    let office = Session::login(&source, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item4 = facts.item(4)?;
-    let lead = Arc::new(facts.login_unit(&source, "区财政局〈国资委〉").await?);
+    let Item4 {
+        office,
+        facts,
+        item: item4,
+        lead,
+    } = Item4::on(&source).await?;
+    let lead = Arc::new(lead);
     // A browser's cookie from before the backup, to try on the restored server.
     let old_group = ClientGroupId::new_v7();
     let old_cookie = lead.pull_ok(&pull_request(old_group, None)).await?.cookie;
@@ -318,7 +323,7 @@ async fn backup_under_load_restores_the_same_plan_with_a_new_epoch() -> anyhow::
     );
 
     // A browser that synced with the old server gets a full reset, with the restored state.
-    let lead_there = facts.login_unit(&restored, "区财政局〈国资委〉").await?;
+    let lead_there = facts.login_unit(&restored, ITEM4_LEAD).await?;
     let res = lead_there
         .pull_ok(&pull_request(old_group, Some(old_cookie.clone())))
         .await?;

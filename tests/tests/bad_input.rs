@@ -4,7 +4,7 @@
 //! the API's one JSON error shape (`{"error", "message"}`), never a 5xx, and changes nothing.
 
 use anyhow::{Context, ensure};
-use e2e::sync_client::{PlanFacts, ServerDb, Session, diff, pull_request, push_request};
+use e2e::sync_client::{Item4, ServerDb, Session, diff, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -51,10 +51,12 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
         ..Default::default()
     })
     .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item4 = facts.item(4)?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
+    let Item4 {
+        office,
+        item: item4,
+        lead,
+        ..
+    } = Item4::on(&server).await?;
     let db = ServerDb::open(&server).await?;
     Ok(Fixture {
         server,

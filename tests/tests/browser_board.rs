@@ -9,7 +9,7 @@ use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, TouchActions};
 use std::time::Duration;
 
-const LEAD: &str = "区财政局〈国资委〉";
+use e2e::sync_client::ITEM4_LEAD as LEAD;
 const COOP: &str = "区社工委";
 
 async fn card(browser: &Browser, title: &str) -> anyhow::Result<fantoccini::elements::Element> {

@@ -12,7 +12,7 @@ use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
 use std::time::Duration;
 
-const LEAD: &str = "区财政局〈国资委〉";
+use e2e::sync_client::ITEM4_LEAD as LEAD;
 
 async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
     b.client.goto(&format!("{base}{path}")).await?;

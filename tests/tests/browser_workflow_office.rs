@@ -16,7 +16,7 @@ use shared::mutation::Mutation;
 use shared::sync::PendingMutation;
 use std::time::Duration;
 
-const LEAD: &str = "区财政局〈国资委〉";
+use e2e::sync_client::ITEM4_LEAD as LEAD;
 const AS_OF: &str = "2014-04-15";
 const TASK: &str = "摸清试点公司底数";
 

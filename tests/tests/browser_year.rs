@@ -19,7 +19,7 @@ use shared::mutation::Mutation;
 use shared::sync::PendingMutation;
 use std::time::Duration;
 
-const LEAD: &str = "区财政局〈国资委〉";
+use e2e::sync_client::ITEM4_LEAD as LEAD;
 const TASK: &str = "摸清试点公司底数";
 
 async fn goto(b: &Browser, server: &Server, path: &str) -> anyhow::Result<()> {

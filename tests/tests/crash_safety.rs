@@ -38,7 +38,7 @@ e2e::on_both_stores!(kill_9_loses_nothing);
 /// be answered 503 (retry) or succeed, never 500, and the retried push must apply exactly once.
 #[tokio::test]
 async fn postgres_ending_the_connections_loses_nothing() -> anyhow::Result<()> {
-    use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, create_task};
+    use e2e::sync_client::{Item4, ServerDb, Tab, create_task};
     use e2e::{Server, ServerOptions};
     use shared::entity::{EntityKey, Millis};
     use shared::ids::ClientGroupId;
@@ -49,10 +49,7 @@ async fn postgres_ending_the_connections_loses_nothing() -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item = facts.item(4)?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
+    let Item4 { item, lead, .. } = Item4::on(&server).await?;
     let db = ServerDb::open(&server).await?;
     let mut tab = Tab::new(ClientGroupId::new_v7());
     let create = |title: &str| create_task(item.id, lead.me.unit, title, Millis(1_700_000_000_000));

@@ -14,7 +14,7 @@
 //! format.
 
 use anyhow::{Context, ensure};
-use e2e::sync_client::{PlanFacts, Session, Tab, pull_request};
+use e2e::sync_client::{Item4, Session, Tab, pull_request};
 use e2e::{Server, ServerOptions, Store};
 use shared::account::UserSummary;
 use shared::audit::AuditRecord;
@@ -81,11 +81,10 @@ async fn seen(server: &Server, made: &Made) -> anyhow::Result<Seen> {
 
 /// Fills a fresh server with one of everything the API can make.
 async fn populate(server: &Server) -> anyhow::Result<Made> {
-    let office = Session::login(server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item = facts.item(4)?;
-    let owner = *item.lead_units.first().context("item 4 has no lead unit")?;
-    let lead = facts.login_unit(server, "区财政局〈国资委〉").await?;
+    let Item4 {
+        office, item, lead, ..
+    } = Item4::on(server).await?;
+    let owner = lead.me.unit;
     let mut tab = Tab::new(ClientGroupId::new_v7());
     let task = TaskId::new_v7();
     let at = Millis(1_396_224_000_000);

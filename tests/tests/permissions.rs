@@ -17,7 +17,7 @@
 //! the change.
 
 use anyhow::{Context, bail, ensure};
-use e2e::sync_client::{PlanFacts, Session, pull_request, push_request};
+use e2e::sync_client::{ITEM4_LEAD, PlanFacts, Session, pull_request, push_request};
 use e2e::{Api, Server, ServerOptions, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -921,7 +921,7 @@ async fn crafted_requests(world: &World) -> anyhow::Result<()> {
     );
 
     // Names stay names: the lead unit of item 4 is who the tables say it is.
-    let lead_name = facts.unit("区财政局〈国资委〉")?.id;
+    let lead_name = facts.unit(ITEM4_LEAD)?.id;
     ensure!(
         lead_name == world.lead,
         "item 4's lead unit is 区财政局〈国资委〉"

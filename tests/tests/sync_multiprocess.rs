@@ -4,7 +4,7 @@
 //! without a valid session is refused.
 
 use anyhow::{Context, bail, ensure};
-use e2e::sync_client::{PlanFacts, PokeSocket, Session, Tab};
+use e2e::sync_client::{ITEM4_LEAD, PlanFacts, PokeSocket, Session, Tab};
 use e2e::{Server, ServerOptions, Store};
 use shared::board::{Column, sort_key};
 use shared::entity::{EntityKey, Item, Millis, Space};
@@ -37,7 +37,7 @@ async fn a_push_through_one_process_pokes_a_websocket_of_another_postgres() -> a
     })
     .await?;
     let (facts, item2, item4) = plan(&a).await?;
-    let lead_on_a = facts.login_unit(&a, "区财政局〈国资委〉").await?;
+    let lead_on_a = facts.login_unit(&a, ITEM4_LEAD).await?;
     // 区发改局 has the app open on process B.
     let coop_on_b = facts.login_unit(&b, "区发改局").await?;
     let mut coop_tab = Tab::new(ClientGroupId::new_v7());
@@ -75,7 +75,7 @@ async fn same_process(store: Store) -> anyhow::Result<()> {
     })
     .await?;
     let (facts, item2, item4) = plan(&server).await?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
+    let lead = facts.login_unit(&server, ITEM4_LEAD).await?;
     let coop = facts.login_unit(&server, "区发改局").await?;
     let mut coop_tab = Tab::new(ClientGroupId::new_v7());
     pull(&coop, &mut coop_tab).await?;

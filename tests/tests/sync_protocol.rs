@@ -5,7 +5,7 @@
 //! visibility, and pulls answered together (the server answers pulls that arrive at once in
 //! batches, from one snapshot).
 
-use e2e::sync_client::{PlanFacts, ServerDb, Session, Tab, diff, pull_request, push_request};
+use e2e::sync_client::{Item4, ServerDb, Session, Tab, diff, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -60,11 +60,13 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
         ..Default::default()
     })
     .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item4 = facts.item(4)?;
+    let Item4 {
+        office,
+        facts,
+        item: item4,
+        lead,
+    } = Item4::on(&server).await?;
     let item7 = facts.item(7)?;
-    let lead = facts.login_unit(&server, "区财政局〈国资委〉").await?;
     let coop = facts.login_unit(&server, "区发改局").await?;
     let other = facts.login_unit(&server, "区法院").await?;
     anyhow::ensure!(

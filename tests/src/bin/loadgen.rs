@@ -15,7 +15,7 @@
 
 use anyhow::{Context, bail, ensure};
 use e2e::browser::Browser;
-use e2e::sync_client::{PlanFacts, Session, pull_request, push_request};
+use e2e::sync_client::{Item4, Session, pull_request, push_request};
 use e2e::{Server, ServerOptions, Store};
 use serde_json::{Value, json};
 use shared::board::{Column, sort_key};
@@ -323,10 +323,9 @@ struct Target {
 }
 
 async fn target(server: &Server) -> anyhow::Result<Target> {
-    let office = Session::login(server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item = facts.item(4)?;
-    let lead = facts.login_unit(server, "区财政局〈国资委〉").await?;
+    let Item4 {
+        office, item, lead, ..
+    } = Item4::on(server).await?;
     let owner = lead.me.unit;
     Ok(Target {
         lead,
