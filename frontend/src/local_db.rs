@@ -53,6 +53,19 @@ fn outbox_key(p: &PendingMutation) -> JsValue {
 
 type Result<T> = std::result::Result<T, rexie::Error>;
 
+/// Entities written per transaction when a pull brings many (see `LocalDb::save_pull`).
+const SAVE_BATCH: usize = 100;
+
+async fn put_entities(store: &rexie::Store, entities: &[Entity]) -> Result<()> {
+    store
+        .put_all(
+            entities
+                .iter()
+                .filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))),
+        )
+        .await
+}
+
 /// What `boot.js` read from the database while the wasm was loading, taken once: a second call
 /// (another sign-in in this tab) reads afresh. None when there was nothing to read or it failed.
 pub async fn preloaded() -> Option<Saved> {
@@ -126,6 +139,13 @@ impl LocalDb {
     }
 
     /// Records a pull: replaces everything on a reset, else applies the changes.
+    ///
+    /// A pull of many entities (a first sync: a thousand cards) is written [`SAVE_BATCH`] at a
+    /// time, one transaction each, so the page stays responsive while it saves; in one
+    /// transaction it was one ~300 ms task on a throttled phone, just after the board showed.
+    /// The saved cookie never claims more than the saved entities hold — it is written with the
+    /// last batch, and a reset removes the old one with the first — so a page closed between
+    /// batches pulls again, at its next start, what was not saved yet.
     pub async fn save_pull(
         &self,
         reset: bool,
@@ -134,22 +154,33 @@ impl LocalDb {
         cookie: &Cookie,
         user: &str,
     ) -> Result<()> {
+        let mut batches: Vec<&[Entity]> = puts.chunks(SAVE_BATCH).collect();
+        let last = batches.pop().unwrap_or_default();
+        let mut cleared = !reset;
+        for batch in batches {
+            let tx = self
+                .0
+                .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+            let store = tx.store(ENTITIES)?;
+            if !cleared {
+                store.clear().await?;
+                tx.store(META)?.delete(js("cookie")).await?;
+                cleared = true;
+            }
+            put_entities(&store, batch).await?;
+            tx.done().await?;
+        }
         let tx = self
             .0
             .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(ENTITIES)?;
-        if reset {
+        if !cleared {
             store.clear().await?;
         }
         for key in deletes {
             store.delete(js(&key.0)).await?;
         }
-        store
-            .put_all(
-                puts.iter()
-                    .filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))),
-            )
-            .await?;
+        put_entities(&store, last).await?;
         let meta = tx.store(META)?;
         if let Some(c) = encode(cookie) {
             meta.put(&c, Some(&js("cookie"))).await?;

@@ -1,14 +1,58 @@
 //! Offline, as on a phone in a lift: the backend goes away, the user keeps editing, reloads the
 //! page (it still opens, from the service worker and IndexedDB), opens a screen never opened
 //! before (a lazily loaded chunk, precached), and when the backend is back the edit reaches the
-//! server exactly once and another unit sees it without reloading.
+//! server exactly once and another unit sees it without reloading. Item 4 holds more cards than
+//! the browser saves in one transaction, so the saved copy the reload reads was written in
+//! several.
 
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::sync_client::{Item4, Tab, create_task};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
+use shared::board::Column;
+use shared::entity::Millis;
+use shared::ids::ClientGroupId;
+use shared::mutation::Mutation;
 use std::time::Duration;
 
 const TITLE: &str = "离线也能推进的任务";
+
+/// Cards put on item 4 before the phone's first sync: more than the browser writes to its saved
+/// copy per transaction (`local_db::SAVE_BATCH`, 100), fewer than one push may carry.
+const SEEDED: usize = 250;
+
+/// The cards the board's column tabs count (the phone shows the tabs).
+async fn counted(browser: &Browser) -> i64 {
+    let script = "return [...document.querySelectorAll('.column-tabs .count')] \
+                  .reduce((sum, e) => sum + (parseInt(e.textContent, 10) || 0), 0);";
+    browser
+        .client
+        .execute(script, vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_i64())
+        .unwrap_or(-1)
+}
+
+/// What the browser's saved copy holds: how many entities, and whether it has a cookie.
+async fn saved_copy(browser: &Browser) -> (i64, bool) {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const open = indexedDB.open("reformboard");
+        open.onerror = () => done([-1, false]);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction(["entities", "meta"], "readonly");
+          const count = tx.objectStore("entities").count();
+          const cookie = tx.objectStore("meta").get("cookie");
+          tx.oncomplete = () => { db.close(); done([count.result, cookie.result != null]); };
+        };
+    "#;
+    match browser.client.execute_async(script, vec![]).await {
+        Ok(v) => (v[0].as_i64().unwrap_or(-1), v[1].as_bool().unwrap_or(false)),
+        Err(_) => (-1, false),
+    }
+}
 
 async fn column_of(browser: &Browser, title: &str) -> Option<String> {
     let xpath = format!(
@@ -78,6 +122,27 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     let addr = server.addr()?;
     let lead = demo_username(&server, "区财政局〈国资委〉").await?;
 
+    // The lead unit has broken item 4 into many tasks already.
+    let world = Item4::on(&server).await?;
+    let mut tab = Tab::new(ClientGroupId::new_v7());
+    for n in 0..SEEDED {
+        let at = Millis(1_396_224_000_000);
+        let (_, mut m) = create_task(
+            world.item.id,
+            world.lead.me.unit,
+            &format!("分解任务{n}"),
+            at,
+        );
+        // Awaiting acceptance, out of the way of the card the phone creates and moves below
+        // (a long column renders only the cards near the screen).
+        if let Mutation::CreateTask { column, .. } = &mut m {
+            *column = Column::Review;
+        }
+        tab.add(m);
+    }
+    world.lead.push_ok(&tab.push_request()).await?;
+    let entities = world.lead.server_view().await?.len();
+
     // The lead unit, on a phone, creates a task while online.
     let phone = Browser::start(PHONE, true).await?;
     phone.login(&server.url, &lead, DEMO_PASSWORD).await?;
@@ -98,6 +163,24 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         column_of(&phone, TITLE).await.is_some() && sync_text(&phone).await == "在线"
     })
     .await?;
+    // Its first sync is saved, in several transactions: every entity, and the cookie last.
+    let cards = i64::try_from(SEEDED + 1)?;
+    wait_until("the board counts every card", || async {
+        counted(&phone).await == cards
+    })
+    .await?;
+    let mut saved = (0, false);
+    for _ in 0..100 {
+        saved = saved_copy(&phone).await;
+        if saved.0 > i64::try_from(entities)? && saved.1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        saved.0 > i64::try_from(entities)? && saved.1,
+        "the saved copy holds the {entities} entities of the first sync and the new task, and a cookie: {saved:?}"
+    );
     // The service worker has taken control, so the app shell is cached.
     let controlled = wait_until("the service worker controls the page", || async {
         phone
@@ -165,6 +248,10 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     phone.client.refresh().await?;
     wait_until("the reloaded app shows the edit", || async {
         column_of(&phone, TITLE).await.as_deref() == Some("in_progress")
+    })
+    .await?;
+    wait_until("the reloaded board counts every card", || async {
+        counted(&phone).await == cards
     })
     .await?;
     phone.screenshot("offline-phone-after-reload").await?;
