@@ -407,51 +407,37 @@ fn CardList(column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoView {
         let Some(ul) = list.get() else {
             return;
         };
-        if ctx.stage.get() == Stage::FirstPaint {
+        // The cards whose slots meet `from..to`, in pixels from the top of the list.
+        let covering = |from: f64, to: f64| {
+            ids.with(|ids| {
+                ctx.heights
+                    .with_value(|h| Span::covering(ids.iter().map(|id| h.slot(*id)), from, to))
+            })
+        };
+        let new = if ctx.stage.get() == Stage::FirstPaint {
             // Nothing is laid out yet, and asking where the list is (or even the window's
             // inner height) would lay out the page once more. A list opens at or below the top
             // of the window, and the window is no taller than the screen, so the cards that
             // fill a screen from the list's top cover whatever part of it shows.
             let shown = !ctx.one_column || column == ctx.active.get_untracked();
-            let new = if shown {
-                ids.with(|ids| {
-                    ctx.heights.with_value(|h| {
-                        Span::covering(
-                            ids.iter().map(|id| h.slot(*id)),
-                            0.0,
-                            screen_height() + FIRST_OVERSCAN,
-                        )
-                    })
-                })
+            if shown {
+                covering(0.0, screen_height() + FIRST_OVERSCAN)
             } else {
                 Span::default()
-            };
-            if new != span.get_untracked() {
-                span.set(new);
             }
-            return;
-        }
-        let rect = ul.get_bounding_client_rect();
-        // A hidden column (phones show one at a time) has no box. It renders its first screen
-        // of cards, ready for its tab — but only once the visible ones are built.
-        let hidden = rect.width() == 0.0 && rect.height() == 0.0;
-        let new = if hidden && ctx.stage.get() < Stage::Hidden {
-            Span::default()
         } else {
-            let (top, height, overscan) = if hidden {
-                (0.0, viewport_height(), 0.0)
+            let rect = ul.get_bounding_client_rect();
+            // A hidden column (phones show one at a time) has no box. It renders its first
+            // screen of cards, ready for its tab — but only once the visible ones are built.
+            let hidden = rect.width() == 0.0 && rect.height() == 0.0;
+            if hidden && ctx.stage.get() < Stage::Hidden {
+                Span::default()
+            } else if hidden {
+                covering(0.0, viewport_height())
             } else {
-                (rect.top(), viewport_height(), ctx.overscan())
-            };
-            ids.with(|ids| {
-                ctx.heights.with_value(|h| {
-                    Span::covering(
-                        ids.iter().map(|id| h.slot(*id)),
-                        -top - overscan,
-                        height - top + overscan,
-                    )
-                })
-            })
+                let (top, overscan) = (rect.top(), ctx.overscan());
+                covering(-top - overscan, viewport_height() - top + overscan)
+            }
         };
         if new != span.get_untracked() {
             span.set(new);
