@@ -224,6 +224,11 @@ impl Browser {
         .await
     }
 
+    /// How many elements match `css` now (no waiting).
+    pub async fn count(&self, css: &str) -> anyhow::Result<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
     /// A board's "新建任务" form, opened first if it is closed (as a board starts).
     pub async fn open_create_task(&self) -> anyhow::Result<fantoccini::elements::Element> {
         let open = Locator::Css("form.create-task");

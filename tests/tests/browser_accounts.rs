@@ -169,11 +169,10 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         text.contains(display) && text.contains("区财政局〈国资委〉") && text.contains("待改密码"),
         "{text}"
     );
-    let injected = office
-        .client
-        .find_all(Locator::Css("li.user-row img"))
-        .await?;
-    ensure!(injected.is_empty(), "the display name was rendered as HTML");
+    ensure!(
+        office.count("li.user-row img").await? == 0,
+        "the display name was rendered as HTML"
+    );
 
     // Its owner, in a fresh browser: straight to the password page, whatever was asked for.
     let user = Browser::start(size, mobile).await?;

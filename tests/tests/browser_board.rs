@@ -134,12 +134,9 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     // The form stays open for the next task until closed; closed, its button takes the focus.
     browser.click_named("button", "关闭").await?;
     let reopen = browser.named("button", "新建任务").await?;
-    assert!(
-        browser
-            .client
-            .find_all(Locator::Css("form.create-task"))
-            .await?
-            .is_empty(),
+    assert_eq!(
+        browser.count("form.create-task").await?,
+        0,
         "the form closed"
     );
     for _ in 0..50 {
@@ -212,12 +209,9 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     let alert = browser.client.get_alert_text().await;
     assert!(alert.is_err(), "an alert opened: {alert:?}");
     assert_eq!(
-        browser
-            .client
-            .find_all(Locator::Css("li.card img"))
-            .await?
-            .len(),
-        0
+        browser.count("li.card img").await?,
+        0,
+        "markup in a title stays text"
     );
 
     sync_settled(&browser).await?;
@@ -366,12 +360,11 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .goto(&format!("{}/items/4/board", server.url))
         .await?;
     card(&other, "摸清试点公司底数").await?;
-    assert!(
+    assert_eq!(
         other
-            .client
-            .find_all(Locator::Css("form.create-task, button.create-task-open"))
-            .await?
-            .is_empty(),
+            .count("form.create-task, button.create-task-open")
+            .await?,
+        0,
         "no create form, and no button to open one"
     );
     card(&other, "制定扶持办法")
