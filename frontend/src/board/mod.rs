@@ -79,6 +79,32 @@ enum Stage {
 }
 
 impl BoardCtx {
+    /// Whether `column` shows before the first paint: all of them, or on a phone the active one.
+    fn shown_at_first(self, column: Column) -> bool {
+        !self.one_column || column == self.active.get_untracked()
+    }
+
+    /// Before the first paint: how far down the board lane `item` starts, from the lanes above
+    /// it (each as tall as its tallest shown column, in measured or estimated card heights).
+    fn lane_offset(self, item: ItemId) -> f64 {
+        self.lanes.with_untracked(|lanes| {
+            self.heights.with_value(|h| {
+                lanes
+                    .iter()
+                    .take_while(|l| l.item != item)
+                    .map(|l| {
+                        Column::ALL
+                            .into_iter()
+                            .zip(&l.columns)
+                            .filter(|(c, _)| self.shown_at_first(*c))
+                            .map(|(_, ids)| ids.iter().map(|id| h.slot(*id)).sum::<f64>())
+                            .fold(0.0, f64::max)
+                    })
+                    .sum()
+            })
+        })
+    }
+
     /// Pixels to render beyond the viewport now.
     fn overscan(self) -> f64 {
         if self.stage.get() >= Stage::Overscan {
@@ -358,7 +384,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
                             data-drop-column=column.slug() data-lane=item.to_string()
                             aria-label=move || column_name(column, lang.get())>
                             {column_heading(lane_heads, move || column_name(column, lang.get()), move || ids.with(Vec::len))}
-                            <CardList column ids/>
+                            <CardList item column ids/>
                         </section>
                     }
                 }).collect_view()}
@@ -369,7 +395,7 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
 
 /// A column's cards: those near the viewport, with spacers for the rest (see `window`).
 #[component]
-fn CardList(column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoView {
+fn CardList(item: ItemId, column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("CardList inside a Board");
     let list = NodeRef::<leptos::html::Ul>::new();
     // Nothing until the column is placed (below): a column hidden on a phone renders no cards.
@@ -417,11 +443,14 @@ fn CardList(column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoView {
         let new = if ctx.stage.get() == Stage::FirstPaint {
             // Nothing is laid out yet, and asking where the list is (or even the window's
             // inner height) would lay out the page once more. A list opens at or below the top
-            // of the window, and the window is no taller than the screen, so the cards that
-            // fill a screen from the list's top cover whatever part of it shows.
-            let shown = !ctx.one_column || column == ctx.active.get_untracked();
-            if shown {
-                covering(0.0, screen_height() + FIRST_OVERSCAN)
+            // of the window — below the lanes above it, on a unit board — and the window is no
+            // taller than the screen, so the cards that fill a screen from the list's top, less
+            // those lanes, cover whatever part of it shows.
+            if ctx.shown_at_first(column) {
+                covering(
+                    0.0,
+                    screen_height() + FIRST_OVERSCAN - ctx.lane_offset(item),
+                )
             } else {
                 Span::default()
             }
