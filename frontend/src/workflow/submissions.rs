@@ -410,9 +410,9 @@ fn version_view(kind: SubmissionKind, v: Version, last: usize, l: Lang) -> impl 
     );
     let review = v.review.clone().map(|r| {
         let class = if r.accepted {
-            "review accepted"
+            "verdict accepted"
         } else {
-            "review returned"
+            "verdict returned"
         };
         let verdict = if r.accepted {
             pick(l, "已通过", "Accepted")
