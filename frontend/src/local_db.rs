@@ -156,16 +156,16 @@ impl LocalDb {
     ) -> Result<()> {
         let mut batches: Vec<&[Entity]> = puts.chunks(SAVE_BATCH).collect();
         let last = batches.pop().unwrap_or_default();
-        let mut cleared = !reset;
+        // A reset clears the old copy in the first transaction, whichever that is.
+        let mut to_clear = reset;
         for batch in batches {
             let tx = self
                 .0
                 .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
             let store = tx.store(ENTITIES)?;
-            if !cleared {
+            if std::mem::take(&mut to_clear) {
                 store.clear().await?;
                 tx.store(META)?.delete(js("cookie")).await?;
-                cleared = true;
             }
             put_entities(&store, batch).await?;
             tx.done().await?;
@@ -174,7 +174,7 @@ impl LocalDb {
             .0
             .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
         let store = tx.store(ENTITIES)?;
-        if !cleared {
+        if to_clear {
             store.clear().await?;
         }
         for key in deletes {
