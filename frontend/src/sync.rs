@@ -294,15 +294,21 @@ impl Sync {
             cookie: self.cookie.get_value(),
         };
         let res: PullResponse = api::post("/api/sync/pull", &req).await?;
+        // Nothing new (most pulls after a poke for another unit's change, the one after a start
+        // from the saved copy, the minutely one): the screen stays as it is. Re-deriving it from
+        // an equal state would redo every board's faces and lanes for nothing.
+        let unchanged = !res.reset && res.puts.is_empty() && res.deletes.is_empty();
+        if !unchanged {
+            // Decoding a big pull (a first visit: a thousand cards) and building the screen from
+            // it are each a long task on a slow phone; in one, the page would not answer a tap
+            // for both.
+            util::next_task().await;
+        }
         let flashed = if res.reset {
             vec![]
         } else {
             self.changed_by_others(&res.puts)
         };
-        // Nothing new (most pulls after a poke for another unit's change, the one after a start
-        // from the saved copy, the minutely one): the screen stays as it is. Re-deriving it from
-        // an equal state would redo every board's faces and lanes for nothing.
-        let unchanged = !res.reset && res.puts.is_empty() && res.deletes.is_empty();
         // The screen first, the saved copy after: writing a big pull down (each entity encoded
         // again) is a long task of its own, and the board should not wait behind it.
         self.base.update_value(|base| {

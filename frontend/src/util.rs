@@ -31,6 +31,12 @@ pub async fn after_paint() {
     futures::future::select(frame, hidden).await;
 }
 
+/// Resolves in a later task (a zero timeout): the browser may handle a tap and paint before
+/// what follows runs.
+pub async fn next_task() {
+    gloo_timers::future::TimeoutFuture::new(0).await;
+}
+
 /// Names a step of the app's start on the page's timeline (`performance.mark`), beside boot.js's
 /// marks: `loadgen board-profile` prints them, DevTools shows them.
 pub fn mark(step: &str) {
