@@ -4,6 +4,7 @@
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Why a request failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +72,33 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
         .await
         .map_err(|_| ApiError::Network)?;
     decode(res).await
+}
+
+/// GET `path` and decode the answer, taking the response boot.js fetched early under
+/// `window[prefetched]` if it is there (once: a later call asks the server afresh).
+pub async fn get_prefetched<T: DeserializeOwned>(
+    path: &str,
+    prefetched: &str,
+) -> Result<T, ApiError> {
+    match take_prefetched(prefetched) {
+        Some(promise) => {
+            let res = wasm_bindgen_futures::JsFuture::from(promise)
+                .await
+                .map_err(|_| ApiError::Network)?
+                .dyn_into::<web_sys::Response>()
+                .map_err(|_| ApiError::Network)?;
+            decode(Response::from(res)).await
+        }
+        None => get(path).await,
+    }
+}
+
+fn take_prefetched(name: &str) -> Option<js_sys::Promise> {
+    let window: JsValue = web_sys::window()?.into();
+    let key = JsValue::from_str(name);
+    let promise = js_sys::Reflect::get(&window, &key).ok()?;
+    js_sys::Reflect::set(&window, &key, &JsValue::UNDEFINED).ok()?;
+    promise.dyn_into::<js_sys::Promise>().ok()
 }
 
 /// POST `body` as JSON to `path` and decode the JSON answer (`()` for 204).

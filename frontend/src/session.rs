@@ -26,7 +26,7 @@ impl Session {
             self.me.set(Some(Some(me.clone())));
         }
         leptos::task::spawn_local(async move {
-            let answer = api::get::<Me>("/api/auth/me")
+            let answer = api::get_prefetched::<Me>("/api/auth/me", "reformboardMe")
                 .await
                 .map(with_pending_language);
             match (answer, early) {

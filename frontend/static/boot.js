@@ -11,6 +11,14 @@ const wasm = WebAssembly.compileStreaming
   ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => wasmUrl)
   : wasmUrl;
 
+// Asks who is signed in while the wasm downloads, instead of after it has started: on a first
+// visit the sync's first pull waits for this answer. The app takes the promise once
+// (`window.reformboardMe`, frontend/src/api.rs `get_prefetched`); a failed fetch rejects it,
+// as the app's own request would fail.
+window.reformboardMe = fetch("/api/auth/me", { credentials: "same-origin" });
+// Offline, it fails before the app has taken it: not an error worth the console's red.
+window.reformboardMe.catch(() => {});
+
 // Reads this browser's saved copy (see frontend/src/local_db.rs: database "reformboard", stores
 // "entities", "meta", "outbox", values as JSON strings) while the wasm downloads and compiles,
 // instead of after: on a slow phone the two overlap for a few hundred milliseconds. The app takes
