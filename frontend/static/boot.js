@@ -67,7 +67,21 @@ window.reformboardSaved = new Promise((resolve) => {
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
 import("/pkg/frontend.js?v=__BUILD_ID__")
   .then(({ default: init }) => init({ module_or_path: wasm }))
-  .then(() => performance.mark("app started"))
+  .then(() => {
+    document.getElementById("boot")?.remove();
+    performance.mark("app started");
+  })
+  .catch(() => {
+    const boot = document.getElementById("boot");
+    if (boot) {
+      boot.textContent = "改革看板未能加载，请检查网络后重新加载。 Reformboard could not load: check the connection and reload. ";
+      const again = document.createElement("button");
+      again.className = "primary";
+      again.textContent = "重新加载 Reload";
+      again.addEventListener("click", () => location.reload());
+      boot.append(document.createElement("br"), again);
+    }
+  })
   // After the start, not beside it: the service worker's install fetches the shell (~90 files),
   // which would otherwise queue with the wasm and the first API calls for the same connections.
   .finally(registerServiceWorker);

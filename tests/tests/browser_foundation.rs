@@ -17,6 +17,12 @@ async fn plan_in_browser(size: (u32, u32), mobile: bool, name: &str) -> anyhow::
         .wait_for_text("开展集体股份合作公司试点改革")
         .await?;
     browser.wait_for_text("区财政局〈国资委〉").await?;
+    // index.html's placeholder, shown while the app downloads, is gone once it runs.
+    assert_eq!(
+        browser.count("#boot").await?,
+        0,
+        "the loading placeholder stayed"
+    );
     browser.screenshot(&format!("{name}-plan")).await?;
 
     browser
@@ -68,4 +74,40 @@ async fn plan_and_item_on_desktop() -> anyhow::Result<()> {
 #[tokio::test]
 async fn plan_and_item_on_phone() -> anyhow::Result<()> {
     plan_in_browser(PHONE, true, "phone").await
+}
+
+/// A phone whose connection drops while the app downloads is told to reload, not left with a
+/// page that says "loading" forever.
+#[tokio::test]
+async fn a_page_whose_app_cannot_load_says_so() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let browser = Browser::start(PHONE, true).await?;
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*frontend_bg.wasm*"] }),
+        )
+        .await?;
+    browser.client.goto(&server.url).await?;
+    browser.wait_for_text("改革看板未能加载").await?;
+    let boot = browser.find(Locator::Css("#boot")).await?;
+    assert_eq!(boot.attr("role").await?.as_deref(), Some("status"));
+    browser.screenshot("phone-app-could-not-load").await?;
+    // One tap tries again: unblocked, the app starts.
+    browser
+        .cdp("Network.setBlockedURLs", serde_json::json!({ "urls": [] }))
+        .await?;
+    browser.click_named("button", "重新加载 Reload").await?;
+    browser.find(Locator::Css("main.login")).await?;
+    assert_eq!(
+        browser.count("#boot").await?,
+        0,
+        "the placeholder stayed after the reload"
+    );
+    browser.close().await
 }
