@@ -32,28 +32,91 @@ pub struct AuditEntry<'a> {
     pub detail: Option<String>,
 }
 
+impl AuditEntry<'_> {
+    /// The row to insert, stamped now.
+    pub fn row(self) -> anyhow::Result<AuditRowValues> {
+        let entity = self.after.or(self.before);
+        let to_json = |e: Option<&Entity>| e.map(serde_json::to_string).transpose();
+        Ok(AuditRowValues {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: now_millis(),
+            user_id: self.actor.map(|a| a.user.to_string()),
+            unit_id: self.actor.map(|a| a.unit.to_string()),
+            action: self.action.to_string(),
+            entity: entity.map(|e| e.key().0),
+            space: entity.map(|e| e.space().to_string()),
+            client_id: self.mutation.as_ref().map(|m| m.0.clone()),
+            mutation_id: self.mutation.as_ref().map(|m| m.1),
+            before: to_json(self.before)?,
+            after: to_json(self.after)?,
+            detail: self.detail,
+        })
+    }
+}
+
+/// An audit row of an entity's change, ready to insert: alone (`record`) or with others and
+/// the entities they changed (`crate::sync::push`).
+#[derive(Debug)]
+pub struct AuditRowValues {
+    id: String,
+    at: i64,
+    user_id: Option<String>,
+    unit_id: Option<String>,
+    action: String,
+    entity: Option<String>,
+    space: Option<String>,
+    client_id: Option<String>,
+    mutation_id: Option<i64>,
+    before: Option<String>,
+    after: Option<String>,
+    detail: Option<String>,
+}
+
+/// Placeholders per row of [`insert_sql`].
+pub const ROW_WIDTH: usize = 12;
+
+/// `INSERT INTO audit … VALUES …` for `rows` rows, placeholders numbered from `$first`; each
+/// row's values bound in order by [`AuditRowValues::bind`].
+pub fn insert_sql(first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO audit (id, at, user_id, unit_id, action, entity, space, client_id, \
+         mutation_id, before, after, detail) VALUES {}",
+        crate::db::value_rows(first, rows, ROW_WIDTH)
+    )
+}
+
+impl AuditRowValues {
+    /// Binds this row's [`ROW_WIDTH`] values, in [`insert_sql`]'s column order.
+    pub fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+        query
+            .bind(self.id)
+            .bind(self.at)
+            .bind(self.user_id)
+            .bind(self.unit_id)
+            .bind(self.action)
+            .bind(self.entity)
+            .bind(self.space)
+            .bind(self.client_id)
+            .bind(self.mutation_id)
+            .bind(self.before)
+            .bind(self.after)
+            .bind(self.detail)
+    }
+}
+
+/// One row's insert, put together once.
+static INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1, 1));
+
 /// Appends `entry` inside `tx`.
 pub async fn record(tx: &mut Transaction<'_, Any>, entry: AuditEntry<'_>) -> anyhow::Result<()> {
-    let entity = entry.after.or(entry.before);
-    let to_json = |e: Option<&Entity>| e.map(serde_json::to_string).transpose();
-    sqlx::query(
-        "INSERT INTO audit (id, at, user_id, unit_id, action, entity, space, client_id, \
-         mutation_id, before, after, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(now_millis())
-    .bind(entry.actor.map(|a| a.user.to_string()))
-    .bind(entry.actor.map(|a| a.unit.to_string()))
-    .bind(entry.action)
-    .bind(entity.map(|e| e.key().0))
-    .bind(entity.map(|e| e.space().to_string()))
-    .bind(entry.mutation.as_ref().map(|m| m.0.clone()))
-    .bind(entry.mutation.as_ref().map(|m| m.1))
-    .bind(to_json(entry.before)?)
-    .bind(to_json(entry.after)?)
-    .bind(entry.detail)
-    .execute(&mut **tx)
-    .await?;
+    entry
+        .row()?
+        .bind(sqlx::query(sqlx::AssertSqlSafe(INSERT_ONE.as_str())))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -205,6 +205,22 @@ pub fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
+/// `($first, …), (…), …`: `rows` rows of `columns` placeholders numbered from `$first`, for a
+/// multi-row `VALUES` (or several statements sent as one, each numbering on from the last).
+pub fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let start = first + r * columns;
+            let row = (start..start + columns)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({row})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Rows of one `SELECT … WHERE <column> IN (…)` over `keys` (`sql` gets the placeholders), in
 /// chunks of [`IN_LIST_MAX`].
 pub async fn select_in<T>(

@@ -96,28 +96,53 @@ pub async fn space_of(
         .await
 }
 
+/// Placeholders per row of [`upsert_sql`].
+pub const ROW_WIDTH: usize = 6;
+
+/// `INSERT INTO entity … VALUES … ON CONFLICT … DO UPDATE` for `rows` entities (all different),
+/// placeholders numbered from `$first`; each row bound by [`bind`].
+pub fn upsert_sql(first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES {} \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, space = excluded.space, \
+         version = excluded.version, visible_unit = excluded.visible_unit, data = excluded.data",
+        crate::db::value_rows(first, rows, ROW_WIDTH)
+    )
+}
+
+/// Binds `entity` at `version` of its space: [`ROW_WIDTH`] values, in [`upsert_sql`]'s order.
+pub fn bind<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    entity: &Entity,
+    version: i64,
+) -> anyhow::Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>> {
+    let visible_unit = match entity.visibility() {
+        Visibility::Everyone => None,
+        Visibility::Unit(u) => Some(u.to_string()),
+    };
+    Ok(query
+        .bind(entity.key().0)
+        .bind(entity.kind())
+        .bind(entity.space().to_string())
+        .bind(version)
+        .bind(visible_unit)
+        .bind(serde_json::to_string(entity)?))
+}
+
+/// One entity's upsert, put together once.
+static UPSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| upsert_sql(1, 1));
+
 /// Writes `entity` at `version` of its space.
 pub async fn save(
     tx: &mut Transaction<'_, Any>,
     entity: &Entity,
     version: i64,
 ) -> anyhow::Result<()> {
-    let visible_unit = match entity.visibility() {
-        Visibility::Everyone => None,
-        Visibility::Unit(u) => Some(u.to_string()),
-    };
-    sqlx::query(
-        "INSERT INTO entity (id, kind, space, version, visible_unit, data) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, space = excluded.space, \
-         version = excluded.version, visible_unit = excluded.visible_unit, data = excluded.data",
-    )
-    .bind(&entity.key().0)
-    .bind(entity.kind())
-    .bind(entity.space().to_string())
-    .bind(version)
-    .bind(visible_unit)
-    .bind(serde_json::to_string(entity)?)
+    bind(
+        sqlx::query(sqlx::AssertSqlSafe(UPSERT_ONE.as_str())),
+        entity,
+        version,
+    )?
     .execute(&mut **tx)
     .await?;
     Ok(())
