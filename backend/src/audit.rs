@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::actor::Actor;
 use shared::audit::{AuditRecord, SECURITY_ACTIONS, action_zh};
 use shared::entity::Entity;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool};
 use std::collections::HashMap;
 
 /// One audit row being written.
@@ -54,8 +54,8 @@ impl AuditEntry<'_> {
     }
 }
 
-/// An audit row of an entity's change, ready to insert: alone (`record`) or with others and
-/// the entities they changed (`crate::sync::push`).
+/// An audit row of an entity's change, ready to insert with the entities it records
+/// (`crate::entity_store::save_with_audit`).
 #[derive(Debug)]
 pub struct AuditRowValues {
     id: String,
@@ -105,19 +105,6 @@ impl AuditRowValues {
             .bind(self.after)
             .bind(self.detail)
     }
-}
-
-/// One row's insert, put together once.
-static INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_sql(1, 1));
-
-/// Appends `entry` inside `tx`.
-pub async fn record(tx: &mut Transaction<'_, Any>, entry: AuditEntry<'_>) -> anyhow::Result<()> {
-    entry
-        .row()?
-        .bind(sqlx::query(sqlx::AssertSqlSafe(INSERT_ONE.as_str())))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// A security event: sign-ins, password and account changes.

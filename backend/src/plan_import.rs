@@ -3,7 +3,7 @@
 //! entities whose content changed are written, so importing the same file twice changes nothing
 //! and an edited file updates rows in place.
 
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::db::Db;
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
@@ -135,6 +135,8 @@ async fn write_plan_entities(
     entity_store::load_into(&mut tx, &keys, &mut existing).await?;
     let mut report = ImportReport::default();
     let mut version = None;
+    let mut saved = Vec::new();
+    let mut logged = Vec::new();
     for entity in &wanted {
         let before = existing.get(&entity.key());
         if before == Some(entity) {
@@ -150,18 +152,18 @@ async fn write_plan_entities(
             Some(v) => v,
             None => *version.insert(entity_store::bump_space(&mut tx, Space::Plan).await?),
         };
-        entity_store::save(&mut tx, entity, v).await?;
-        audit::record(
-            &mut tx,
+        saved.push((entity, v));
+        logged.push(
             AuditEntry {
                 action,
                 before,
                 after: Some(entity),
                 ..Default::default()
-            },
-        )
-        .await?;
+            }
+            .row()?,
+        );
     }
+    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved).await?;
     tx.commit().await?;
     Ok(report)
 }

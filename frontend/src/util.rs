@@ -48,7 +48,7 @@ pub fn mark(step: &str) {
 /// Focuses the element matching `selector` after the next render.
 pub fn focus_later(selector: String) {
     leptos::task::spawn_local(async move {
-        gloo_timers::future::TimeoutFuture::new(0).await;
+        next_task().await;
         let el = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector(&selector).ok().flatten());

@@ -2,8 +2,8 @@
 //! mutation id stored in the same transaction as the effects.
 
 use super::attach;
-use crate::audit::{self, AuditEntry, AuditRowValues};
-use crate::db::{Db, DbKind, now_millis};
+use crate::audit::AuditEntry;
+use crate::db::{Db, now_millis};
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
@@ -312,7 +312,9 @@ async fn push_once(
         };
         saved.push((entity, version));
     }
-    write_changes(&mut tx, db.kind, logged, &saved).await?;
+    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved)
+        .await
+        .map_err(db_fault)?;
     debug_assert!(
         pushed
             .iter()
@@ -325,48 +327,6 @@ async fn push_once(
     }
     let changed = dirty.values().map(Entity::space).collect();
     Ok((PushResponse { results }, changed, mailable))
-}
-
-/// Rows of each kind per statement of [`write_changes`]: 1,800 bound values at most, well under
-/// SQLite's and PostgreSQL's limits.
-const WRITE_CHUNK: usize = 100;
-
-/// Writes a push's audit rows and the entities it changed. Both go in one statement — on
-/// PostgreSQL the audit insert as a data-modifying `WITH`, on SQLite two statements sent as one
-/// (each numbers its placeholders on from the last) — so a push takes one round trip (or one
-/// hop to SQLite's thread) for them instead of one per row: on this latency-bound path that is
-/// most of what a one-card push costs beyond its fixed steps.
-async fn write_changes(
-    tx: &mut Transaction<'_, Any>,
-    kind: DbKind,
-    logged: Vec<AuditRowValues>,
-    saved: &[(&Entity, i64)],
-) -> ApiResult<()> {
-    let mut logged = logged.into_iter().peekable();
-    let mut saved = saved.chunks(WRITE_CHUNK).peekable();
-    while logged.peek().is_some() || saved.peek().is_some() {
-        let rows: Vec<AuditRowValues> = logged.by_ref().take(WRITE_CHUNK).collect();
-        let entities = saved.next().unwrap_or_default();
-        let audit_sql = (!rows.is_empty()).then(|| audit::insert_sql(1, rows.len()));
-        let first = 1 + rows.len() * audit::ROW_WIDTH;
-        let entity_sql =
-            (!entities.is_empty()).then(|| entity_store::upsert_sql(first, entities.len()));
-        let sql = match (audit_sql, entity_sql, kind) {
-            (Some(a), Some(e), DbKind::Postgres) => format!("WITH logged AS ({a}) {e}"),
-            (Some(a), Some(e), DbKind::Sqlite) => format!("{a}; {e}"),
-            (Some(one), None, _) | (None, Some(one), _) => one,
-            (None, None, _) => break,
-        };
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in rows {
-            query = row.bind(query);
-        }
-        for (entity, version) in entities {
-            query = entity_store::bind(query, entity, *version).map_err(db_fault)?;
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 /// `entity_store` and `audit` report through `anyhow`; a database error inside must keep its
