@@ -455,5 +455,24 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     browser.client.refresh().await?;
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
     wait_column(&browser, "财务公开检查", "review").await?;
+    // Reopened with 未启动 empty, the board shows the first column that has cards; the empty
+    // one, when picked, says so.
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'推进中')]",
+        ))
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[contains(.,'未启动')]",
+        ))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//section[@data-drop-column='not_started']/p[@class='column-empty'][normalize-space(.)='暂无任务']",
+        ))
+        .await?;
     browser.close().await
 }

@@ -6,7 +6,7 @@
 //! and the office resolves it; 区人大 publishes an evaluation the unit then reads. Screenshots
 //! at desktop and phone size in target/screenshots/.
 
-use anyhow::Context;
+use anyhow::{Context, ensure};
 use e2e::browser::{Browser, DESKTOP, PHONE};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
@@ -249,6 +249,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
 
     // A unit raises a difficulty; the office resolves it.
     open(&lead, &base, "/items/4/difficulties").await?;
+    // The form is folded above the list; its summary opens it.
+    lead.click_named("summary", "反映困难和问题").await?;
     lead.type_into("问题", "试点公司财务数据不全").await?;
     lead.type_into(
         "具体情况",
@@ -260,6 +262,11 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         "//li[contains(@class,'difficulty')][contains(.,'试点公司财务数据不全')]//span[normalize-space(.)='待协调']",
     ))
     .await?;
+    // Raised, the form folds away again (its fields emptied for the next one).
+    ensure!(
+        lead.count("details.raise[open]").await? == 0,
+        "the raise form stays open after raising"
+    );
     lead.settled().await?;
 
     open(&office, &base, "/items/4/difficulties").await?;

@@ -51,6 +51,9 @@ struct BoardCtx {
     stage: RwSignal<Stage>,
     /// The column shown when the screen shows one at a time.
     active: RwSignal<Column>,
+    /// Whether `active` is settled: picked by the user, or by the board once it had cards (see
+    /// `Board`); until then the board moves to the first column with cards when they arrive.
+    picked: StoredValue<bool>,
     /// Whether the screen shows one column at a time, as the board opened.
     one_column: bool,
 }
@@ -79,6 +82,12 @@ enum Stage {
 }
 
 impl BoardCtx {
+    /// Shows `column` on a screen that shows one at a time, as the user asked.
+    fn show(self, column: Column) {
+        self.picked.set_value(true);
+        self.active.set(column);
+    }
+
     /// Whether `column` shows before the first paint: all of them, or on a phone the active one.
     fn shown_at_first(self, column: Column) -> bool {
         !self.one_column || column == self.active.get_untracked()
@@ -215,6 +224,9 @@ pub fn Board(scope: Scope) -> impl IntoView {
         actor.with(|a| sync.view.with(|s| faces(s, scope, &f, a.as_ref(), today)))
     });
     let lanes = Memo::new(move |_| faces.with(|f| sync.view.with(|s| lanes(s, scope, f))));
+    // A phone shows one column: the first with cards in it, so that a board whose work is all
+    // under way doesn't open on an empty 未启动.
+    let opening = lanes.with_untracked(|ls| first_with_cards(ls));
     let ctx = BoardCtx {
         sync,
         faces,
@@ -228,10 +240,22 @@ pub fn Board(scope: Scope) -> impl IntoView {
         measured: RwSignal::new(0),
         gap: StoredValue::new(0.0),
         stage: RwSignal::new(Stage::FirstPaint),
-        active: RwSignal::new(Column::NotStarted),
+        active: RwSignal::new(opening.unwrap_or(Column::NotStarted)),
+        picked: StoredValue::new(opening.is_some()),
         one_column: one_column_screen(),
     };
     provide_context(ctx);
+    // A board opened before its cards arrived (a first visit) moves to them once they do,
+    // unless the user has picked a column meanwhile; after that, the column stays the user's.
+    Effect::new(move |_| {
+        if ctx.picked.get_value() {
+            return;
+        }
+        if let Some(column) = lanes.with(|ls| first_with_cards(ls)) {
+            ctx.picked.set_value(true);
+            ctx.active.set(column);
+        }
+    });
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
     request_animation_frame(move || next_stage(ctx.stage, Stage::Overscan));
     let active = ctx.active;
@@ -274,14 +298,14 @@ pub fn Board(scope: Scope) -> impl IntoView {
                 <button role="tab" aria-selected=move || (active.get() == c).to_string()
                     class:active=move || active.get() == c data-drop-tab=c.slug()
                     class:drop-over=move || ctx.drag.over.get().is_some_and(|t| t.column == c && t.place == Place::Tab)
-                    on:click=move |_| active.set(c)>
+                    on:click=move |_| ctx.show(c)>
                     {move || column_name(c, lang.get())}
                     <span class="count">{move || counts()[column_index(c)]}</span>
                 </button>
             }).collect_view()}
         </div>
         <div class="board" data-active=move || active.get().slug() class:dragging=move || ctx.drag.dragging.get().is_some()
-            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, active, ctx.drag)>
+            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, ctx)>
             <For each=move || lanes.get() key=|l| l.item children=move |lane| {
                 let item = lane.item;
                 view! { <LaneView item=item head=show_lane_heads.then_some(lane)/> }
@@ -307,7 +331,8 @@ fn swipe_start(ev: leptos::ev::PointerEvent) {
 
 /// A mostly horizontal swipe of 60 px or more shows the next or previous column (phones show
 /// one at a time).
-fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>, drag: Drag) {
+fn swipe_end(ev: &leptos::ev::PointerEvent, ctx: BoardCtx) {
+    let drag = ctx.drag;
     let Some((x0, y0)) = SWIPE_X.with(|s| s.take()) else {
         return;
     };
@@ -319,13 +344,22 @@ fn swipe_end(ev: &leptos::ev::PointerEvent, active: RwSignal<Column>, drag: Drag
     {
         return;
     }
-    let i = column_index(active.get_untracked());
+    let i = column_index(ctx.active.get_untracked());
     let next = if dx < 0 {
         (i + 1).min(3)
     } else {
         i.saturating_sub(1)
     };
-    active.set(Column::ALL[next]);
+    ctx.show(Column::ALL[next]);
+}
+
+/// The first column, in board order, with a card in any lane.
+fn first_with_cards(lanes: &[Lane]) -> Option<Column> {
+    Column::ALL.into_iter().find(|c| {
+        lanes
+            .iter()
+            .any(|l| !l.columns[column_index(*c)].is_empty())
+    })
 }
 
 /// A column's name in `lang`.
@@ -381,10 +415,13 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
                     let is_over = move || ctx.drag.over.get().is_some_and(|t| t.item == item && t.column == column);
                     view! {
                         <section class=format!("column {}", column.slug()) class:drop-over=is_over
+                            class:no-cards=move || ids.with(Vec::is_empty)
                             data-drop-column=column.slug() data-lane=item.to_string()
                             aria-label=move || column_name(column, lang.get())>
                             {column_heading(lane_heads, move || column_name(column, lang.get()), move || ids.with(Vec::len))}
                             <CardList item column ids/>
+                            // Shown by style.css while the column is empty.
+                            <p class="column-empty">{move || W::NoCards.get(lang.get())}</p>
                         </section>
                     }
                 }).collect_view()}

@@ -24,7 +24,8 @@ fn state_class(s: DifficultyState) -> &'static str {
     }
 }
 
-/// The item's difficulties (unresolved first, newest first) and the form to raise one.
+/// The item's difficulties (unresolved first, newest first) and, folded above them so that the
+/// list is what the page opens on (a leader's phone shows little else), the form to raise one.
 #[component]
 pub fn Difficulties(item: ItemId) -> impl IntoView {
     let cx = Ctx::get();
@@ -63,6 +64,7 @@ fn RaiseForm(item: ItemId) -> impl IntoView {
     let detail = RwSignal::new(String::new());
     let task = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
+    let fold = NodeRef::<leptos::html::Details>::new();
     let tasks = Memo::new(move |_| {
         cx.sync.view.with(|s| {
             let mut t: Vec<(TaskId, String)> = s
@@ -95,11 +97,16 @@ fn RaiseForm(item: ItemId) -> impl IntoView {
             detail.set(String::new());
             task.set(String::new());
             error.set(String::new());
+            // Folded again, the new difficulty shows at the top of the list just below.
+            if let Some(fold) = fold.get_untracked() {
+                fold.set_open(false);
+            }
         }
     };
     view! {
+        <details class="raise" node_ref=fold>
+        <summary>{tr("反映困难和问题", "Raise a difficulty")}</summary>
         <form class="raise-form card-form" on:submit=on_submit>
-            <h3>{tr("反映困难和问题", "Raise a difficulty")}</h3>
             <label>{tr("问题", "Problem")}
                 <input name="difficulty_title" maxlength="200" prop:value=move || title.get()
                     on:input=move |ev| title.set(event_target_value(&ev))/>
@@ -120,6 +127,7 @@ fn RaiseForm(item: ItemId) -> impl IntoView {
                 <button type="submit" class="primary">{tr("反映问题", "Raise it")}</button>
             </div>
         </form>
+        </details>
     }
 }
 
