@@ -293,14 +293,9 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
 
 /// Beijing time, which is what every reader of the export means by a time.
 fn beijing(ms: i64) -> String {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600);
-    match (chrono::DateTime::from_timestamp_millis(ms), offset) {
-        (Some(t), Some(offset)) => t
-            .with_timezone(&offset)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-        _ => ms.to_string(),
-    }
+    shared::op::local_time(shared::entity::Millis(ms))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Excel runs a cell that starts with `=`, `+`, `-` or `@` as a formula; user text (a task title,

@@ -257,16 +257,11 @@ pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
     }
 }
 
-/// A timestamp (ms) as 2014年3月31日 14:05 in Chinese.
+/// A timestamp (ms) as 2014年3月31日 14:05 in Chinese, in Beijing time (`shared::op::local_time`).
 pub fn datetime(ms: i64, lang: Lang) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    let (y, mo, da, h, mi) = (
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes(),
-    );
+    use chrono::{Datelike, Timelike};
+    let t = shared::op::local_time(shared::entity::Millis(ms));
+    let (y, mo, da, h, mi) = (t.year(), t.month(), t.day(), t.hour(), t.minute());
     match lang {
         Lang::Zh => format!("{y}年{mo}月{da}日 {h:02}:{mi:02}"),
         Lang::En => format!("{y}-{mo:02}-{da:02} {h:02}:{mi:02}"),

@@ -6,7 +6,7 @@ use crate::actor::Actor;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::mutation::{Change, Rejection};
 use crate::state::State;
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 /// Where a mutation's writes are versioned: a known space, or the space of an entity already
 /// stored (the server looks it up before locking).
@@ -40,8 +40,15 @@ pub fn put(state: &mut State, after: Entity) -> Change {
 
 /// The plan's dates are Beijing dates: the district works in UTC+8, whatever the browser says.
 pub fn local_date(at: Millis) -> NaiveDate {
+    local_time(at).date()
+}
+
+/// The Beijing wall-clock time of `at`, as every screen and export shows a time: a report sent
+/// at 07:00 on 1 April in Shenzhen is late, and a browser set to another zone must not show it
+/// as sent on 31 March.
+pub fn local_time(at: Millis) -> NaiveDateTime {
     DateTime::from_timestamp_millis(at.0.saturating_add(BEIJING_MS))
-        .map(|t| t.date_naive())
+        .map(|t| t.naive_utc())
         .unwrap_or_default()
 }
 
@@ -78,6 +85,12 @@ mod tests {
         assert_eq!(
             local_date(Millis(end.0 + 1)),
             d.succ_opt().unwrap_or_default()
+        );
+        // 2014-04-01 07:00 Beijing is 2014-03-31 23:00 UTC.
+        let at = Millis(end.0 + 1 + 7 * 3_600_000);
+        assert_eq!(
+            local_time(at).format("%Y-%m-%d %H:%M").to_string(),
+            "2014-04-01 07:00"
         );
     }
 }

@@ -111,3 +111,34 @@ async fn a_page_whose_app_cannot_load_says_so() -> anyhow::Result<()> {
     );
     browser.close().await
 }
+
+/// Times are Beijing times, as the plan's dates and the exports are, whatever zone the browser
+/// is set to: in New York, a difficulty the demo year raised at noon on 1 August 2014 in
+/// Shenzhen would otherwise read as raised on 31 July.
+#[tokio::test]
+async fn times_read_in_beijing_time_in_any_browser_zone() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        args: vec!["--demo-year".into()],
+        ..Default::default()
+    })
+    .await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser
+        .cdp(
+            "Emulation.setTimezoneOverride",
+            serde_json::json!({ "timezoneId": "America/New_York" }),
+        )
+        .await?;
+    browser.login(&server.url, "office", DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/9/difficulties", server.url))
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//li[contains(@class,'difficulty')][contains(.,'2014年8月1日 11:59')]",
+        ))
+        .await?;
+    browser.close().await
+}
