@@ -303,7 +303,9 @@ impl Browser {
         let widths = self
             .client
             .execute(
-                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                // Not window.innerWidth: on a phone the layout viewport grows to fit what is
+                // too wide, and innerWidth grows with it; the root's clientWidth stays the screen's.
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
                 vec![],
             )
             .await?;

@@ -12,22 +12,6 @@ use fantoccini::Locator;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Fails when the page is wider than the screen.
-async fn no_overflow(browser: &Browser, what: &str) -> anyhow::Result<()> {
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await?;
-    ensure!(
-        overflow == Value::Bool(false),
-        "{what} is wider than the screen"
-    );
-    Ok(())
-}
-
 /// Fails unless every button, input, select and link on the page has an accessible name (its
 /// text, a label, or aria-label).
 async fn all_controls_named(browser: &Browser, what: &str) -> anyhow::Result<()> {
@@ -106,7 +90,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         .find(Locator::Css("li.user-row[data-username=unit01]"))
         .await?;
     office.screenshot(&format!("{name}-accounts")).await?;
-    no_overflow(&office, "the account list").await?;
+    office.no_sideways_scroll("the account list").await?;
     all_controls_named(&office, "the account list").await?;
 
     // Create an account for 区财政局〈国资委〉. The display name is hostile markup: it must come
@@ -182,7 +166,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     user.client.goto(&format!("{}/units", server.url)).await?;
     wait_for_path(&user, "/password").await?;
     user.screenshot(&format!("{name}-forced-password")).await?;
-    no_overflow(&user, "the password page").await?;
+    user.no_sideways_scroll("the password page").await?;
     all_controls_named(&user, "the password page").await?;
     user.find(Locator::XPath(&labelled("原密码")))
         .await?
@@ -273,7 +257,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         .unwrap_or_default();
     ensure!(href == "/api/audit.csv?action=user_disabled", "{href}");
     office.screenshot(&format!("{name}-audit")).await?;
-    no_overflow(&office, "the audit view").await?;
+    office.no_sideways_scroll("the audit view").await?;
     all_controls_named(&office, "the audit view").await?;
     office.close().await
 }
@@ -311,7 +295,7 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
         "{nav}"
     );
     phone.screenshot("phone-leader").await?;
-    no_overflow(&phone, "the leader's start page").await?;
+    phone.no_sideways_scroll("the leader's start page").await?;
     // The office's screens say no (the server refuses their data anyway).
     phone
         .client
@@ -324,7 +308,7 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
         .await?;
     phone.find(Locator::XPath(&labelled("原密码"))).await?;
     phone.screenshot("phone-leader-password").await?;
-    no_overflow(&phone, "the password page").await?;
+    phone.no_sideways_scroll("the password page").await?;
     phone.close().await
 }
 

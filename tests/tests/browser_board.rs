@@ -442,14 +442,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
         .click()
         .await?;
     sync_settled(&browser).await?;
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
-        .await?;
-    assert_eq!(overflow, serde_json::Value::Bool(false));
+    browser.no_sideways_scroll("the phone board").await?;
     browser.screenshot("board-phone").await?;
 
     browser.client.refresh().await?;
@@ -474,5 +467,35 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
             "//section[@data-drop-column='not_started']/p[@class='column-empty'][normalize-space(.)='暂无任务']",
         ))
         .await?;
+    // In English the tabs' longer names wrap rather than push the page sideways, and the
+    // item's light is in English too.
+    browser.click_named("button", "切换语言").await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[contains(.,'Awaiting acceptance')]",
+        ))
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//header[@class='board-head']//span[contains(@class,'light')][normalize-space(.)='On track' or normalize-space(.)='Attention' or normalize-space(.)='Late']",
+        ))
+        .await?;
+    browser
+        .no_sideways_scroll("the phone board in English")
+        .await?;
+    let tabs_fit = browser
+        .client
+        .execute(
+            "const tabs = [...document.querySelectorAll('.column-tabs button')];\
+             return tabs.length === 4 && tabs.every(t => t.getBoundingClientRect().right <= document.documentElement.clientWidth + 1);",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        tabs_fit,
+        serde_json::Value::Bool(true),
+        "a column tab runs off the screen in English"
+    );
+    browser.screenshot("board-phone-en").await?;
     browser.close().await
 }

@@ -51,18 +51,9 @@ async fn plan_in_browser(size: (u32, u32), mobile: bool, name: &str) -> anyhow::
     browser.screenshot(&format!("{name}-item4")).await?;
 
     // Nothing wider than the screen on a phone.
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth;",
-            vec![],
-        )
+    browser
+        .no_sideways_scroll(&format!("item 4 at {size:?}"))
         .await?;
-    assert_eq!(
-        overflow,
-        serde_json::Value::Bool(false),
-        "horizontal overflow at {size:?}"
-    );
     browser.close().await
 }
 

@@ -8,6 +8,7 @@ use crate::i18n::{self, Lang, lang, tr};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::now;
+use crate::workflow::status::{light_class, light_name, reasons_line};
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -18,7 +19,7 @@ use shared::mutation::Mutation;
 use shared::op::end_of_day;
 use shared::reminder::{About, Send};
 use shared::state::State;
-use shared::status::{Light, RULES_EN, RULES_ZH, status_of_item};
+use shared::status::{RULES_EN, RULES_ZH, status_of_item};
 
 /// Something overdue as of the date, and the unit that has to do it.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,24 +153,6 @@ fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> 
     })
 }
 
-fn light_class(l: Light) -> &'static str {
-    match l {
-        Light::Red => "red",
-        Light::Amber => "amber",
-        Light::Green => "green",
-    }
-}
-
-/// The light's name in the current language.
-pub fn light_name(l: Light, lang: Lang) -> &'static str {
-    match (lang, l) {
-        (Lang::Zh, _) => l.zh(),
-        (Lang::En, Light::Red) => "Late",
-        (Lang::En, Light::Amber) => "Attention",
-        (Lang::En, Light::Green) => "On track",
-    }
-}
-
 /// The dashboard.
 #[component]
 pub fn SupervisionPage() -> impl IntoView {
@@ -225,12 +208,7 @@ pub fn SupervisionPage() -> impl IntoView {
                 .map(|item| {
                     let status = status_of_item(s, item.id, d);
                     let class = light_class(status.light);
-                    let reasons = status
-                        .reasons
-                        .iter()
-                        .map(|r| if l == Lang::En { r.en() } else { r.zh() })
-                        .collect::<Vec<_>>()
-                        .join("；");
+                    let reasons = reasons_line(&status.reasons, l == Lang::En);
                     let number = item.number;
                     let id = item.id;
                     let title = item.title.clone();
@@ -238,7 +216,7 @@ pub fn SupervisionPage() -> impl IntoView {
                     view! {
                         <li class=format!("sup-item {class}") data-item=number.to_string() data-light=class>
                             <div class="sup-main">
-                                <span class=format!("light {class}")>{light_name(status.light, l)}</span>
+                                <span class=format!("light {class}")>{light_name(status.light, l == Lang::En)}</span>
                                 <A href=format!("/items/{number}") attr:id=title_id.clone() attr:class="sup-title">
                                     <span class="num">{number}"."</span>{title}
                                 </A>
@@ -482,13 +460,13 @@ pub fn Rules() -> impl IntoView {
 #[component]
 pub fn LedgerExports() -> impl IntoView {
     let as_of = use_as_of();
-    // (name in the URL, as backend::export takes it; name shown).
+    // (name in the URL, as backend::export takes it; name shown, in Chinese and English).
     let sheets = [
-        ("items", "改革项目"),
-        ("units", "单位"),
-        ("tasks", "任务"),
-        ("submissions", "报送材料"),
-        ("difficulties", "困难和问题"),
+        ("items", "改革项目", "Items"),
+        ("units", "单位", "Units"),
+        ("tasks", "任务", "Tasks"),
+        ("submissions", "报送材料", "Submissions"),
+        ("difficulties", "困难和问题", "Difficulties"),
     ];
     view! {
         <div class="exports">
@@ -497,10 +475,13 @@ pub fn LedgerExports() -> impl IntoView {
                 {tr("导出台账（Excel）", "Export ledger (Excel)")}
             </a>
             <span class="csv-links">
-                "CSV："
-                {sheets.into_iter().map(|(slug, s)| view! {
-                    <a download="" aria-label=format!("导出台账CSV：{s}")
-                        href=move || format!("/api/export/ledger.csv?sheet={slug}&as_of={}", as_of.get())>{s}</a>
+                {tr("CSV：", "CSV:")}
+                {sheets.into_iter().map(|(slug, zh, en)| {
+                    let name = tr(zh, en);
+                    view! {
+                        <a download="" aria-label=move || format!("{}{}", tr("导出台账CSV：", "Export ledger CSV: ")(), name())
+                            href=move || format!("/api/export/ledger.csv?sheet={slug}&as_of={}", as_of.get())>{name}</a>
+                    }
                 }).collect_view()}
             </span>
         </div>

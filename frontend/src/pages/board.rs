@@ -2,11 +2,12 @@
 
 use crate::board::model::Scope;
 use crate::board::{Board, column_name};
-use crate::i18n::{W, lang, t};
+use crate::i18n::{Lang, W, lang, t};
 use crate::pages::plan::unit_names;
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::today;
+use crate::workflow::status::{light_class, light_name};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -43,7 +44,7 @@ pub fn ItemBoardPage() -> impl IntoView {
                     <p class="summary">
                         {Column::ALL.iter().zip(counts).map(|(c, n)| view! { <span>{column_name(*c, l)}" "<b>{n}</b></span> }).collect_view()}
                         <span>{W::OverallProgress.get(l)}" "<b>{status.progress}"%"</b></span>
-                        <span class=format!("light {:?}", status.light).to_lowercase()>{status.light.zh()}</span>
+                        <span class=format!("light {}", light_class(status.light))>{light_name(status.light, l == Lang::En)}</span>
                         <A href=format!("/items/{}", item.number)>{W::ItemBody.get(l)}</A>
                     </p>
                 </header>

@@ -1,9 +1,10 @@
 //! `/overview`: the leader's start page — every item with its red/amber/green light, % done and
 //! overdue count; tap to open its board.
 
-use crate::i18n::{W, lang, t};
+use crate::i18n::{Lang, W, lang, t};
 use crate::sync::use_sync;
 use crate::util::today;
+use crate::workflow::status::{light_class, light_name, reasons_line};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::status::status_of_item;
@@ -33,12 +34,13 @@ pub fn OverviewPage() -> impl IntoView {
                 <h1>{W::Leader.get(l)}</h1>
                 <ul class="status-list" role="list">
                     {rows.into_iter().map(|(number, title, status)| {
-                        let light = format!("{:?}", status.light).to_lowercase();
-                        let reasons = status.reasons.iter().map(|r| r.zh()).collect::<Vec<_>>().join("；");
+                        let light = light_class(status.light);
+                        let en = l == Lang::En;
+                        let reasons = reasons_line(&status.reasons, en);
                         view! {
                             <li>
                                 <A href=format!("/items/{number}/board") attr:class="status-row">
-                                    <span class=format!("dot {light}") role="img" aria-label=status.light.zh()></span>
+                                    <span class=format!("dot {light}") role="img" aria-label=light_name(status.light, en)></span>
                                     <span class="num">{number}</span>
                                     <span class="title">{title}</span>
                                     <span class="pct">{status.progress}"%"</span>

@@ -6,7 +6,7 @@ use crate::i18n::tr;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use shared::ids::ItemId;
-use shared::status::{Light, RULES_EN, RULES_ZH, status_of_item};
+use shared::status::{Light, RULES_EN, RULES_ZH, Reason, status_of_item};
 
 /// The CSS class of a light (`red`, `amber`, `green`), shared with the boards' styles.
 pub fn light_class(light: Light) -> &'static str {
@@ -25,6 +25,15 @@ pub fn light_name(light: Light, en: bool) -> &'static str {
         (Light::Amber, true) => "Attention",
         (Light::Green, true) => "On track",
     }
+}
+
+/// An item's reasons on one line, separated as each language separates clauses.
+pub fn reasons_line(reasons: &[Reason], en: bool) -> String {
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|r| if en { r.en() } else { r.zh() })
+        .collect();
+    parts.join(if en { "; " } else { "；" })
 }
 
 /// `item`'s light as of `as_of`, its reasons, and the rules (folded).

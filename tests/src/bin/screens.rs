@@ -1,5 +1,6 @@
 //! Screenshots of a running server as a user sees it, at desktop size and on a 390×844 phone:
-//! `cargo run -p e2e --bin screens -- http://127.0.0.1:8080 office /supervision /items/4 …`.
+//! `cargo run -p e2e --bin screens -- http://127.0.0.1:8080 office /supervision /items/4 …`
+//! (`--en` first: in English).
 //! Writes target/screenshots/screens-<user>-<page>-{desktop,phone}.png (the README's pictures
 //! come from here).
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let english = args.next_if(|a| a == "--en").is_some();
     let base = args
         .next()
         .context("usage: screens BASE_URL USERNAME PATH…")?;
@@ -20,6 +22,11 @@ async fn main() -> anyhow::Result<()> {
     for (size, mobile, label) in [((1366, 900), false, "desktop"), ((390, 844), true, "phone")] {
         let browser = Browser::start(size, mobile).await?;
         browser.login(&base, &user, "demo1234").await?;
+        // The choice follows the user: the second browser may already be in English.
+        let switch = fantoccini::Locator::XPath("//button[normalize-space(.)='English']");
+        if english && !browser.client.find_all(switch).await?.is_empty() {
+            browser.click_named("button", "English").await?;
+        }
         for path in &paths {
             browser.client.goto(&format!("{base}{path}")).await?;
             // Let the first pull land and the page settle.
@@ -30,8 +37,9 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             let file = browser
                 .screenshot(&format!(
-                    "screens-{user}-{}-{label}",
-                    name.trim_matches('_')
+                    "screens-{user}-{}-{label}{}",
+                    name.trim_matches('_'),
+                    if english { "-en" } else { "" }
                 ))
                 .await?;
             println!("{}", file.display());
