@@ -121,6 +121,10 @@ words! {
     MyTasks => "我的任务", "My tasks";
     Columns => "看板列", "Columns";
     NoCards => "暂无任务", "No tasks";
+    SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";
+    OfflineChangesDropped => "部分离线更改无法同步：", "Some offline changes could not be synced: ";
+    ChangeRefused => "更改未被接受：", "A change was not accepted: ";
+    Dismiss => "关闭提示", "Dismiss";
     Lane => "改革项目", "Item";
     OpenCard => "打开任务", "Open task";
     DragHint => "拖动以移动", "Drag to move";

@@ -164,7 +164,7 @@ fn Notices() -> impl IntoView {
                 <ul>
                     {move || sync.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
                 </ul>
-                <button class="link" on:click=move |_| sync.notices.set(vec![]) aria-label="关闭提示">"×"</button>
+                <button class="link" on:click=move |_| sync.notices.set(vec![]) aria-label=t(W::Dismiss)>"×"</button>
             </div>
         </Show>
     }

@@ -5,6 +5,7 @@
 //! on top (rebase), so an edit shows at once and never flickers back when a pull lands.
 
 use crate::api::{self, ApiError};
+use crate::i18n::{Lang, W};
 use crate::local_db::{self, LocalDb};
 use crate::util;
 use futures::StreamExt;
@@ -232,7 +233,7 @@ impl Sync {
                     }
                     Err(ApiError::Unauthorized) => {
                         self.notices
-                            .update(|n| n.push("登录已失效，请重新登录".into()));
+                            .update(|n| n.push(W::SessionEnded.get(Lang::load()).into()));
                         break;
                     }
                     Err(e) => {
@@ -263,8 +264,12 @@ impl Sync {
                 }) => {
                     // A gap in another tab's saved outbox (part of it never reached storage):
                     // those changes can't be applied in order, so they are dropped, visibly.
-                    self.notices
-                        .update(|n| n.push(format!("部分离线更改无法同步：{message}")));
+                    self.notices.update(|n| {
+                        n.push(format!(
+                            "{}{message}",
+                            W::OfflineChangesDropped.get(Lang::load())
+                        ))
+                    });
                     let me = self.client;
                     let dropped: Vec<PendingMutation> = self.pending.with_untracked(|p| {
                         p.iter().filter(|m| m.client_id != me).cloned().collect()
@@ -279,8 +284,9 @@ impl Sync {
             };
             for r in res.results {
                 if let Outcome::Rejected { reason } = r.outcome {
-                    self.notices
-                        .update(|n| n.push(format!("更改未被接受：{reason}")));
+                    self.notices.update(|n| {
+                        n.push(format!("{}{reason}", W::ChangeRefused.get(Lang::load())))
+                    });
                 }
             }
         }

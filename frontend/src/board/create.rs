@@ -19,6 +19,7 @@ use shared::permission::{self, Action};
 #[component]
 pub fn CreateTask(item: ItemId) -> impl IntoView {
     let sync = use_sync();
+    let board = use_context::<super::BoardCtx>();
     let session = use_session();
     let lang = lang();
     let allowed = Memo::new(move |_| {
@@ -80,6 +81,10 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
         if sync.mutate(m).is_ok() {
             title.set(String::new());
             due.set(String::new());
+            // A phone showing another column shows 未启动, so the new card is seen to land.
+            if let Some(board) = board {
+                board.show(Column::NotStarted);
+            }
         }
     };
     let show = move |_| {

@@ -79,7 +79,7 @@ pub fn AssessmentPage() -> impl IntoView {
                             <td data-label=tr("得分", "Score") class="total">{format!("{:.1}", x.total)}</td>
                             {office.then(|| view! {
                                 <td class="actions">
-                                    <button type="button" aria-label=format!("调整分数：{name}")
+                                    <button type="button" aria-label=format!("{}{name}", tr("调整分数：", "Adjust score: ")())
                                         on:click=move |_| adjusting.set(Some(unit))>{tr("调整分数", "Adjust")}</button>
                                 </td>
                             })}
@@ -137,6 +137,7 @@ pub fn AssessmentPage() -> impl IntoView {
 #[component]
 fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let sync = use_sync();
+    let lang = lang();
     let name = sync
         .view
         .with_untracked(|s| s.unit(unit).map(|u| u.name.clone()))
@@ -154,9 +155,13 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
         {
             Ok(p) if p != 0 && p.abs() <= MAX_ADJUSTMENT => p,
             _ => {
-                error.set(format!(
-                    "调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0"
-                ));
+                error.set(if lang.get_untracked() == Lang::En {
+                    format!(
+                        "Points must be between −{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}, and not 0"
+                    )
+                } else {
+                    format!("调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0")
+                });
                 return;
             }
         };
@@ -173,7 +178,7 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
     };
     view! {
         <div class="dialog-backdrop">
-            <form class="adjust-form" role="dialog" aria-modal="true" aria-label=format!("调整分数：{name}") on:submit=submit>
+            <form class="adjust-form" role="dialog" aria-modal="true" aria-label=format!("{}{name}", tr("调整分数：", "Adjust score: ")()) on:submit=submit>
                 <h2>{tr("调整分数", "Adjust score")}" · "{name.clone()}</h2>
                 <label>
                     <span>{tr("调整分值（正数加分，负数扣分）", "Points (negative to take off)")}</span>

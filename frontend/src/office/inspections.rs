@@ -2,7 +2,7 @@
 //! one (date, items, findings); everyone sees the list.
 
 use super::{OfficeTabs, unit_name};
-use crate::i18n::{self, lang, tr};
+use crate::i18n::{self, Lang, lang, tr};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::{now, today};
@@ -79,6 +79,7 @@ pub fn InspectionsPage() -> impl IntoView {
 #[component]
 fn RecordForm() -> impl IntoView {
     let sync = use_sync();
+    let lang = lang();
     let date = RwSignal::new(today().to_string());
     let chosen = RwSignal::new(Vec::<ItemId>::new());
     let findings = RwSignal::new(String::new());
@@ -92,7 +93,7 @@ fn RecordForm() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(d) = NaiveDate::parse_from_str(&date.get_untracked(), "%Y-%m-%d") else {
-            msg.set("请填写视察日期".into());
+            msg.set(tr("请填写视察日期", "Fill in the date of the inspection")().into());
             return;
         };
         let m = Mutation::RecordInspection(RecordInspection {
@@ -105,7 +106,7 @@ fn RecordForm() -> impl IntoView {
         if sync.mutate(m).is_ok() {
             chosen.set(vec![]);
             findings.set(String::new());
-            msg.set("视察记录已保存".into());
+            msg.set(tr("视察记录已保存", "Inspection recorded")().into());
         }
     };
     view! {
@@ -130,7 +131,7 @@ fn RecordForm() -> impl IntoView {
                                         if on { c.push(id); }
                                     });
                                 }/>
-                            <span>{format!("第{n}项 {title}")}</span>
+                            <span>{move || if lang.get() == Lang::En { format!("Item {n} {title}") } else { format!("第{n}项 {title}") }}</span>
                         </label>
                     }).collect_view()}
                 </div>

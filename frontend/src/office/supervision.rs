@@ -30,6 +30,8 @@ struct Late {
     about: About,
     /// What it is, in Chinese (task title or submission name), for labels and the reminder.
     what: String,
+    /// The same in English, for the list in English.
+    what_en: String,
     due: NaiveDate,
 }
 
@@ -51,6 +53,7 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
                 unit: *owner,
                 about: About::Task(*task),
                 what: format!("任务“{title}”"),
+                what_en: format!("task “{title}”"),
                 due: d.date,
             }),
             Due::Submission { kind } => {
@@ -61,6 +64,7 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
                         unit: *u,
                         about: About::Submission(*kind),
                         what: kind.zh().to_string(),
+                        what_en: kind.en().to_string(),
                         due: d.date,
                     });
                 }
@@ -68,6 +72,22 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
         }
     }
     out
+}
+
+/// "第4项" / "item 4".
+fn item_number(number: u32, l: Lang) -> String {
+    match l {
+        Lang::Zh => format!("第{number}项"),
+        Lang::En => format!("item {number}"),
+    }
+}
+
+/// "第4项：title" / "Item 4: title".
+fn item_label(number: u32, title: &str, l: Lang) -> String {
+    match l {
+        Lang::Zh => format!("第{number}项：{title}"),
+        Lang::En => format!("Item {number}: {title}"),
+    }
 }
 
 /// The default text of a reminder about `late`.
@@ -256,12 +276,20 @@ pub fn SupervisionPage() -> impl IntoView {
                             .into_iter()
                             .map(|x| {
                                 let (item, about, who) = (x.item, x.about, x.unit);
-                                let label = format!(
-                                    "第{}项 {}，截止{}",
-                                    x.number,
-                                    x.what,
-                                    i18n::date(x.due, l)
-                                );
+                                let label = match l {
+                                    Lang::Zh => format!(
+                                        "第{}项 {}，截止{}",
+                                        x.number,
+                                        x.what,
+                                        i18n::date(x.due, l)
+                                    ),
+                                    Lang::En => format!(
+                                        "Item {}: {}, due {}",
+                                        x.number,
+                                        x.what_en,
+                                        i18n::date(x.due, l)
+                                    ),
+                                };
                                 view! {
                                     <li>
                                         <span>{label}</span>
@@ -301,9 +329,10 @@ pub fn SupervisionPage() -> impl IntoView {
                         let number = s.item(x.item).map_or(0, |i| i.number);
                         let age = x.age_days(d);
                         let state = if l == Lang::En { x.state.en() } else { x.state.zh() };
+                        let label = item_label(number, &x.title, l);
                         view! {
                             <li class="sup-diff" class:stale={age > shared::difficulty::STALE_DAYS}>
-                                <A href=format!("/items/{number}")>{format!("第{number}项：{}", x.title)}</A>
+                                <A href=format!("/items/{number}")>{label}</A>
                                 <span class="meta">{unit_name(s, x.unit)}" · "{state}</span>
                                 <span class="age">{tr("已", "open ")}{age}{tr("天", " days")}</span>
                             </li>
@@ -357,7 +386,10 @@ pub fn SupervisionPage() -> impl IntoView {
                 .find(|(u, _)| *u == to)
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default();
-            sent.set(format!("已向{who}发送催办（第{}项）", form.number));
+            sent.set(match lang.get_untracked() {
+                Lang::Zh => format!("已向{who}发送催办（第{}项）", form.number),
+                Lang::En => format!("Reminder sent to {who} (item {})", form.number),
+            });
             open.set(None);
         }
     };
@@ -381,8 +413,9 @@ pub fn SupervisionPage() -> impl IntoView {
             view! {
                 <div class="dialog-backdrop">
                     <form class="reminder-form" role="dialog" aria-modal="true"
-                        aria-label=format!("催办：第{}项", form.number) on:submit=send>
-                        <h2>{tr("催办", "Reminder")}" · "{format!("第{}项", form.number)}</h2>
+                        aria-label=move || format!("{}{}", tr("催办：", "Reminder: ")(), item_number(form.number, lang.get()))
+                        on:submit=send>
+                        <h2>{tr("催办", "Reminder")}" · "{move || item_number(form.number, lang.get())}</h2>
                         <label>
                             <span>{tr("催办事项", "About")}</span>
                             <select name="about" aria-label=tr("催办事项", "About") on:change=move |ev| {
@@ -504,7 +537,7 @@ fn CalendarForm() -> impl IntoView {
         ev.prevent_default();
         let parse = |s: RwSignal<String>| NaiveDate::parse_from_str(&s.get_untracked(), "%Y-%m-%d");
         let (Ok(w), Ok(h), Ok(a)) = (parse(work_plan), parse(half_year), parse(annual)) else {
-            saved.set("请填写三个日期".into());
+            saved.set(tr("请填写三个日期", "Fill in all three dates")().into());
             return;
         };
         let m = Mutation::SetCalendar(shared::calendar::SetCalendar {
@@ -514,7 +547,7 @@ fn CalendarForm() -> impl IntoView {
             at: now(),
         });
         saved.set(if sync.mutate(m).is_ok() {
-            "报送日期已保存".into()
+            tr("报送日期已保存", "Due dates saved")().into()
         } else {
             String::new()
         });

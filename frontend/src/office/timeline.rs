@@ -20,7 +20,7 @@ pub fn TimelinePage() -> impl IntoView {
             <OfficeTabs/>
             <AsOfControl/>
             <Show when=move || sync.loaded.get() fallback=|| view! { <p class="loading">{tr("正在加载…", "Loading…")}</p> }>
-                <Timeline rows as_of label="全计划时间轴"/>
+                <Timeline rows as_of label=Signal::derive(move || tr("全计划时间轴", "Plan timeline")().to_string())/>
             </Show>
         </article>
     }

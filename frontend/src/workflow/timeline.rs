@@ -172,7 +172,7 @@ fn days_in(m: NaiveDate) -> u32 {
 pub fn Timeline(
     #[prop(into)] rows: Signal<Vec<Row>>,
     #[prop(into)] as_of: Signal<NaiveDate>,
-    #[prop(into)] label: String,
+    #[prop(into)] label: Signal<String>,
 ) -> impl IntoView {
     let lang = lang();
     let grid = move || {
