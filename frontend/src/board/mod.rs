@@ -253,7 +253,11 @@ pub fn Board(scope: Scope) -> impl IntoView {
         }
         if let Some(column) = lanes.with(|ls| first_with_cards(ls)) {
             ctx.picked.set_value(true);
-            ctx.active.set(column);
+            // Setting a signal wakes its subscribers even to the same value: here every
+            // column would work out its cards again, on the board's busiest moment.
+            if ctx.active.get_untracked() != column {
+                ctx.active.set(column);
+            }
         }
     });
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
