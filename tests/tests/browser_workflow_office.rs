@@ -89,6 +89,17 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     // among its reasons, and the lead unit heads the ranking.
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    // On the board the late card says so in words, not only in red.
+    office
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    office
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'card')][contains(.,{})]//span[contains(@class,'due')][contains(@class,'late')][starts-with(normalize-space(.),'已逾期 · ')]",
+            xpath_literal(TASK)
+        )))
+        .await?;
     office
         .client
         .goto(&format!("{}/supervision?as_of={AS_OF}", server.url))

@@ -662,7 +662,11 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
             <div class="card-meta">
                 <span class="owner">{move || get(|f| f.owner.clone())}</span>
                 {move || face.with(|f| f.as_ref().and_then(|f| f.due.map(|d| (d, f.overdue)))).map(|(d, late)| view! {
-                    <span class="due" class:late=late>{i18n::date(d, lang.get())}</span>
+                    // Said in words, not only in red.
+                    <span class="due" class:late=late>{move || {
+                        let l = lang.get();
+                        if late { format!("{} · {}", W::Overdue.get(l), i18n::date(d, l)) } else { i18n::date(d, l) }
+                    }}</span>
                 })}
                 {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| view! {
                     <span class="badge blocked-badge" title=r>{W::Blocked.get(lang.get())}</span>
