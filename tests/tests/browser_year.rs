@@ -163,7 +163,8 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
             "//a[contains(@class,'status-row')][@href='/items/4/board']/..",
         ))
         .await?;
-    row.find(Locator::Css(".dot.red")).await?;
+    let light = row.find(Locator::Css(".light.red")).await?.text().await?;
+    ensure!(light == "滞后", "item 4's light reads {light:?}");
     let reasons = row.text().await?;
     ensure!(
         reasons.contains("项任务逾期"),

@@ -40,7 +40,8 @@ pub fn OverviewPage() -> impl IntoView {
                         view! {
                             <li>
                                 <A href=format!("/items/{number}/board") attr:class="status-row">
-                                    <span class=format!("dot {light}") role="img" aria-label=light_name(status.light, en)></span>
+                                    // The light in words as well as colour (red and green look alike to many).
+                                    <span class=format!("light {light}")>{light_name(status.light, en)}</span>
                                     <span class="num">{number}</span>
                                     <span class="title">{title}</span>
                                     <span class="pct">{status.progress}"%"</span>
