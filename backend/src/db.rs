@@ -2,6 +2,8 @@
 //! `DATABASE_URL=postgres://…`. The same SQL runs on both through sqlx's `Any` driver; the few
 //! places that must differ ask `Db::kind`.
 
+use crate::auth::session::SessionRow;
+use crate::auth::session_cache::SessionCache;
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor};
@@ -37,6 +39,8 @@ pub struct Db {
     write_lock: Arc<Mutex<()>>,
     /// Sync client groups known to be claimed, with their users (see `sync::push`).
     pub claimed_groups: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// Sessions read lately (see `auth::session_cache`).
+    pub(crate) sessions: SessionCache<SessionRow>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -116,6 +120,7 @@ impl Db {
             url,
             write_lock: Arc::new(Mutex::new(())),
             claimed_groups: Arc::default(),
+            sessions: SessionCache::default(),
         };
         db.ensure_epoch().await?;
         Ok(db)

@@ -76,7 +76,7 @@ pub async fn system_actor(db: &Db) -> anyhow::Result<Actor> {
         .await?
         .context("the system user vanished")?;
     if row.disabled == 0 {
-        users::set_disabled(&db.pool, &row.id, true).await?;
+        users::set_disabled(db, &row.id, true).await?;
     }
     let mut actor = row.actor().context("the system user's row is unusable")?;
     // Whatever became of the row, the job acts as the office.

@@ -354,6 +354,8 @@ async fn logout_here_and_everywhere() -> anyhow::Result<()> {
         "logout ended another session"
     );
 
+    // In use, so the server remembers it: logging out elsewhere must still end it at once.
+    ensure!(laptop.get("/api/auth/me").await?.status() == 200);
     let res = desktop
         .post("/api/auth/logout", &json!({ "everywhere": true }))
         .await?;
@@ -375,7 +377,9 @@ async fn disabled_account(store: Store) -> anyhow::Result<()> {
     let office = server.login("office").await?;
     let unit = server.login("unit06").await?;
     let other_tab = server.login("unit06").await?;
+    // Both in use, so the server remembers their sessions: disabling must still end them at once.
     ensure!(unit.get("/api/plan").await?.status() == 200);
+    ensure!(other_tab.get("/api/auth/me").await?.status() == 200);
     let id = user_id(&office, "unit06").await?;
     let res = office
         .post(&format!("/api/users/{id}/disable"), &json!({}))
@@ -430,6 +434,79 @@ async fn disabled_account_sqlite() -> anyhow::Result<()> {
 #[tokio::test]
 async fn disabled_account_postgres() -> anyhow::Result<()> {
     disabled_account(Store::Postgres).await
+}
+
+/// Two processes on one PostgreSQL: a session in use on B (so B remembers it) follows what is
+/// done through A — a role change, a language, signing out — well within the time B would
+/// otherwise keep its memory (`session_cache::FRESH`): the NOTIFY from A is what reaches it.
+#[tokio::test]
+async fn sessions_follow_changes_made_through_another_process_postgres() -> anyhow::Result<()> {
+    let a = start(Store::Postgres).await?;
+    let b = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: a.database_url.clone(),
+        ..Default::default()
+    })
+    .await?;
+    let office = a.login("office").await?;
+    let res = login_raw(&a, None, "unit07", DEMO_PASSWORD).await?;
+    let token = session_cookie(&res).context("unit07 got no session")?;
+    let me_on_b = || async {
+        let res = bare_client()?
+            .get(format!("{}/api/auth/me", b.url))
+            .header("cookie", format!("rb_session={token}"))
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = if status.is_success() {
+            res.json().await?
+        } else {
+            Value::Null
+        };
+        anyhow::Ok((status, body))
+    };
+    let (status, me) = me_on_b().await?;
+    ensure!(status == 200, "B serves the session: {status}");
+    ensure!(me["role"] == "unit", "{me}");
+    let started = std::time::Instant::now();
+    let within = backend::auth::session_cache::FRESH / 2;
+    // Waits (briefly: NOTIFY takes milliseconds) until B's answer passes `done`.
+    let until = |what: &'static str, done: fn(StatusCode, &Value) -> bool| {
+        let me_on_b = &me_on_b;
+        async move {
+            loop {
+                let (status, me) = me_on_b().await?;
+                if done(status, &me) {
+                    return anyhow::Ok(());
+                }
+                ensure!(
+                    started.elapsed() < within,
+                    "B still answers {status} {me} after {what} through A"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    let id = user_id(&office, "unit07").await?;
+    let unit: Value = office.get_json("/api/auth/me").await?;
+    let res = office
+        .post(
+            &format!("/api/users/{id}/role"),
+            &json!({ "role": "leader", "unit": unit["unit"] }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "role: {}", res.status());
+    until("a role change", |s, me| s == 200 && me["role"] == "leader").await?;
+
+    let res = bare_client()?
+        .post(format!("{}/api/auth/logout", a.url))
+        .header("cookie", format!("rb_session={token}"))
+        .send()
+        .await?;
+    ensure!(res.status() == 204, "logout: {}", res.status());
+    until("signing out", |s, _| s == 401).await?;
+    Ok(())
 }
 
 /// The office resets a password: the user's sessions end; the temporary password signs in but

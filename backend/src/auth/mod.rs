@@ -6,6 +6,7 @@
 
 pub mod password;
 pub mod session;
+pub mod session_cache;
 pub mod throttle;
 pub mod users;
 
@@ -156,7 +157,7 @@ pub(crate) async fn login(
     // Session fixation: whatever session the browser brought is ended, and the signed-in
     // session always gets a fresh token.
     if let Some(old) = session::token_from(&headers) {
-        session::end(pool, &old).await?;
+        session::end(&state.db, &old).await?;
     }
     let token = session::create(pool, &user.id).await?;
     let actor = user.actor();
@@ -192,9 +193,9 @@ pub(crate) async fn logout(
     if let Ok(user) = user {
         let pool = &state.db.pool;
         if everywhere {
-            session::end_all(pool, &user.row.id).await?;
+            session::end_all(&state.db, &user.row.id).await?;
         } else {
-            session::end(pool, &user.token).await?;
+            session::end(&state.db, &user.token).await?;
         }
         let event = SecurityEvent {
             actor: Some(&user.actor),
@@ -226,7 +227,7 @@ pub(crate) async fn set_language(
     user: CurrentUser,
     ApiJson(req): ApiJson<SetLanguageRequest>,
 ) -> ApiResult<StatusCode> {
-    users::set_language(&state.db.pool, &user.row.id, req.language).await?;
+    users::set_language(&state.db, &user.row.id, req.language).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -256,13 +257,13 @@ pub(crate) async fn change_password(
         return Err(ApiError::BadRequest("新密码不能与原密码相同".into()));
     }
     users::set_password(
-        pool,
+        &state.db,
         &user.row.id,
         &password::hash(&req.new_password)?,
         false,
     )
     .await?;
-    session::end_all(pool, &user.row.id).await?;
+    session::end_all(&state.db, &user.row.id).await?;
     let token = session::create(pool, &user.row.id).await?;
     let event = SecurityEvent {
         actor: Some(&user.actor),
@@ -394,8 +395,8 @@ pub(crate) async fn reset_password(
     let target = target_user(&state, &id).await?;
     password::check_new(&req.password).map_err(ApiError::BadRequest)?;
     let pool = &state.db.pool;
-    users::set_password(pool, &target.id, &password::hash(&req.password)?, true).await?;
-    session::end_all(pool, &target.id).await?;
+    users::set_password(&state.db, &target.id, &password::hash(&req.password)?, true).await?;
+    session::end_all(&state.db, &target.id).await?;
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
         action: "password_reset",
@@ -406,8 +407,8 @@ pub(crate) async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Disabling ends every session at once (each request re-reads the account, so even a request
-/// already under way when this commits is the last one).
+/// Disabling ends every session at once: every process forgets what it remembered of the
+/// account (`session::forget_user`), so the next request reads it disabled.
 async fn set_disabled(
     state: &AppState,
     user: &ActiveUser,
@@ -420,9 +421,9 @@ async fn set_disabled(
         return Err(ApiError::BadRequest("不能停用自己的账号".into()));
     }
     let pool = &state.db.pool;
-    users::set_disabled(pool, &target.id, disabled).await?;
+    users::set_disabled(&state.db, &target.id, disabled).await?;
     if disabled {
-        session::end_all(pool, &target.id).await?;
+        session::end_all(&state.db, &target.id).await?;
     }
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
@@ -475,7 +476,7 @@ pub(crate) async fn set_role(
     }
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;
-    users::set_role(pool, &target.id, req.role, req.unit).await?;
+    users::set_role(&state.db, &target.id, req.role, req.unit).await?;
     let units = unit_names(&state).await?;
     let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
     let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());

@@ -1,11 +1,13 @@
 //! Server-side sessions. The cookie carries a random token; the database keeps only its SHA-256,
-//! so a leaked database holds no usable sessions. Every request re-reads the user, so disabling
-//! an account or changing a role takes effect at once.
+//! so a leaked database holds no usable sessions. A request reads its session and user from the
+//! database or from what this process read of them moments ago (`session_cache`), which is
+//! dropped whenever a session ends or its user changes, so disabling an account or changing a
+//! role takes effect at once.
 
 use super::users::{self, UserRow};
 use crate::app::AppState;
 use crate::audit::{self, SecurityEvent};
-use crate::db::{now_millis, select_in};
+use crate::db::{Db, DbKind, now_millis, select_in};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -62,26 +64,52 @@ pub async fn create(pool: &AnyPool, user_id: &str) -> Result<String, sqlx::Error
 }
 
 /// Ends one session.
-pub async fn end(pool: &AnyPool, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(hash_token(token))
-        .execute(pool)
-        .await?;
+pub async fn end(db: &Db, token: &str) -> Result<(), sqlx::Error> {
+    let user: Option<String> =
+        sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+            .bind(hash_token(token))
+            .fetch_optional(&db.pool)
+            .await?;
+    if let Some(user) = user {
+        forget_user(db, &user).await;
+    }
     Ok(())
 }
 
 /// Ends every session of a user (logout everywhere, password reset, account disabled).
-pub async fn end_all(pool: &AnyPool, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn end_all(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    forget_user(db, user_id).await;
     Ok(done.rows_affected())
 }
 
+/// The PostgreSQL channel on which a process tells the others to forget a user's sessions
+/// (the payload is the user id; `sync::poke` listens).
+pub const FORGET_CHANNEL: &str = "reformboard_sessions";
+
+/// Drops what every process remembers of `user_id`'s sessions: to be called once a change to
+/// the user or their sessions is committed. A failed NOTIFY is logged, not returned: the change
+/// itself stands, and the other processes re-read the session within `session_cache::FRESH`.
+pub async fn forget_user(db: &Db, user_id: &str) {
+    db.sessions.forget_user(user_id);
+    if db.kind == DbKind::Postgres {
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(FORGET_CHANNEL)
+            .bind(user_id)
+            .execute(&db.pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "NOTIFY of ended sessions failed");
+        }
+    }
+}
+
 /// A session with its user, read together (every request asks).
-#[derive(Clone, sqlx::FromRow)]
-struct SessionRow {
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(crate) struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
     #[sqlx(flatten)]
@@ -140,19 +168,31 @@ static LOOKUP_SQL: std::sync::LazyLock<String> =
 /// The user behind `token`, if the session is alive and the account enabled. An expired
 /// session is deleted (and the expiry audited) the first time it is presented.
 pub async fn lookup(
-    pool: &AnyPool,
+    db: &Db,
     token: &str,
     limits: SessionLimits,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     let hash = hash_token(token);
+    let now = now_millis();
+    if let Some(row) = db.sessions.get(&hash) {
+        // Expiry and the touch are decided on the times read, as below; the database is asked
+        // again only to end or touch the session.
+        if matches!(row.standing(now, limits), Standing::Alive) {
+            return Ok(row.enabled_user());
+        }
+    }
+    let mark = db.sessions.mark();
+    let pool = &db.pool;
     let row: Option<HashedSessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(LOOKUP_SQL.as_str()))
         .bind(&hash)
         .fetch_optional(pool)
         .await?;
-    let Some(HashedSessionRow { session: row, .. }) = row else {
+    let Some(HashedSessionRow {
+        session: mut row, ..
+    }) = row
+    else {
         return Ok(None);
     };
-    let now = now_millis();
     match row.standing(now, limits) {
         Standing::Expired { idle } => {
             let ended = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
@@ -178,9 +218,12 @@ pub async fn lookup(
                 .bind(&hash)
                 .execute(pool)
                 .await?;
+            row.last_seen_at = now;
         }
         Standing::Alive => {}
     }
+    let user = row.user.id.clone();
+    db.sessions.remember(mark, hash, &user, row.clone());
     Ok(row.enabled_user())
 }
 
@@ -189,23 +232,44 @@ pub async fn lookup(
 /// of the poke's latency with a thousand tabs). A session that has expired or is due a touch
 /// is rare and goes through [`lookup`] itself, so ending and touching are written once.
 pub async fn lookup_many(
-    pool: &AnyPool,
+    db: &Db,
     tokens: &[&str],
     limits: SessionLimits,
 ) -> Result<Vec<Option<UserRow>>, sqlx::Error> {
     let hashes: Vec<String> = tokens.iter().map(|t| hash_token(t)).collect();
-    let wanted: BTreeSet<String> = hashes.iter().cloned().collect();
-    let rows: Vec<HashedSessionRow> = select_in(
-        &mut *pool.acquire().await?,
-        |p| format!("{} WHERE s.token_hash IN ({p})", *LOOKUP_FROM),
-        &wanted,
-    )
-    .await?;
-    let found: HashMap<String, SessionRow> = rows
-        .into_iter()
-        .map(|r| (r.token_hash, r.session))
-        .collect();
     let now = now_millis();
+    let mut found: HashMap<String, SessionRow> = HashMap::new();
+    for hash in &hashes {
+        if let Some(row) = db.sessions.get(hash) {
+            found.insert(hash.clone(), row);
+        }
+    }
+    let wanted: BTreeSet<String> = hashes
+        .iter()
+        .filter(|h| !found.contains_key(*h))
+        .cloned()
+        .collect();
+    if !wanted.is_empty() {
+        let mark = db.sessions.mark();
+        let rows: Vec<HashedSessionRow> = select_in(
+            &mut *db.pool.acquire().await?,
+            |p| format!("{} WHERE s.token_hash IN ({p})", *LOOKUP_FROM),
+            &wanted,
+        )
+        .await?;
+        for HashedSessionRow {
+            token_hash,
+            session,
+        } in rows
+        {
+            if matches!(session.standing(now, limits), Standing::Alive) {
+                let user = session.user.id.clone();
+                db.sessions
+                    .remember(mark, token_hash.clone(), &user, session.clone());
+            }
+            found.insert(token_hash, session);
+        }
+    }
     let mut out = Vec::with_capacity(tokens.len());
     for (token, hash) in tokens.iter().zip(&hashes) {
         out.push(match found.get(hash) {
@@ -214,7 +278,7 @@ pub async fn lookup_many(
                 // Several tabs of one browser share a token: the row may serve more than one.
                 Standing::Alive => row.clone().enabled_user(),
                 Standing::Expired { .. } | Standing::DueForTouch => {
-                    lookup(pool, token, limits).await?
+                    lookup(db, token, limits).await?
                 }
             },
         });
@@ -276,7 +340,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
-        let row = lookup(&state.db.pool, &token, state.config.sessions).await?;
+        let row = lookup(&state.db, &token, state.config.sessions).await?;
         CurrentUser::of(row, token)
     }
 }

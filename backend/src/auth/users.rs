@@ -1,6 +1,7 @@
 //! The `users` table.
 
-use crate::db::now_millis;
+use super::session;
+use crate::db::{Db, now_millis};
 use shared::actor::{Actor, Role};
 use shared::ids::{UnitId, UserId};
 use sqlx::AnyPool;
@@ -125,7 +126,7 @@ pub async fn insert(pool: &AnyPool, new: NewUser<'_>) -> Result<Option<UserId>, 
 
 /// Sets a new password hash and whether it must be changed at next login.
 pub async fn set_password(
-    pool: &AnyPool,
+    db: &Db,
     id: &str,
     password_hash: &str,
     must_change: bool,
@@ -135,34 +136,32 @@ pub async fn set_password(
             .bind(password_hash)
             .bind(i64::from(must_change))
             .bind(id)
-            .execute(pool)
+            .execute(&db.pool)
             .await?;
+    session::forget_user(db, id).await;
     Ok(done.rows_affected() == 1)
 }
 
 /// Disables or re-enables an account.
-pub async fn set_disabled(pool: &AnyPool, id: &str, disabled: bool) -> Result<bool, sqlx::Error> {
+pub async fn set_disabled(db: &Db, id: &str, disabled: bool) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
         .bind(id)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    session::forget_user(db, id).await;
     Ok(done.rows_affected() == 1)
 }
 
 /// Changes role and unit.
-pub async fn set_role(
-    pool: &AnyPool,
-    id: &str,
-    role: Role,
-    unit: UnitId,
-) -> Result<bool, sqlx::Error> {
+pub async fn set_role(db: &Db, id: &str, role: Role, unit: UnitId) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(unit.to_string())
         .bind(id)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    session::forget_user(db, id).await;
     Ok(done.rows_affected() == 1)
 }
 
@@ -174,12 +173,13 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
 }
 
 /// Sets or clears (None) where a user's notifications are mailed.
-pub async fn set_email(pool: &AnyPool, id: &str, email: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn set_email(db: &Db, id: &str, email: Option<&str>) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
         .bind(email)
         .bind(id)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    session::forget_user(db, id).await;
     Ok(done.rows_affected() == 1)
 }
 
@@ -243,7 +243,7 @@ pub(crate) async fn set_user_email(
     if email.is_some_and(|e| !valid_email(e)) {
         return Err(ApiError::BadRequest("邮箱地址无效".into()));
     }
-    set_email(pool, &target.id, email).await?;
+    set_email(&state.db, &target.id, email).await?;
     let event = crate::audit::SecurityEvent {
         actor: Some(&user.0.actor),
         action: "email_changed",
@@ -260,14 +260,15 @@ pub(crate) async fn set_user_email(
 
 /// Remembers the user's interface language.
 pub async fn set_language(
-    pool: &AnyPool,
+    db: &Db,
     id: &str,
     language: shared::account::Language,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
         .bind(language.as_str())
         .bind(id)
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
+    session::forget_user(db, id).await;
     Ok(())
 }

@@ -2,7 +2,13 @@
 //! processes on one PostgreSQL, `NOTIFY` carries the space ids to every process's listener, which
 //! feeds its own channel. When the listener reconnects it pokes everyone, since notifications
 //! sent while it was away are lost.
+//!
+//! The same listener carries the other processes' ended sessions and changed accounts
+//! (`auth::session::FORGET_CHANNEL`) to this process's memory of sessions, which it clears
+//! whole on reconnecting, for the same reason.
 
+use crate::auth::session::{FORGET_CHANNEL, SessionRow};
+use crate::auth::session_cache::SessionCache;
 use crate::db::{Db, DbKind};
 use shared::entity::Space;
 use sqlx::postgres::PgListener;
@@ -78,10 +84,11 @@ impl PokeHub {
         }
         let hub = self.clone();
         let url = db.url.clone();
+        let sessions = db.sessions.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             loop {
-                match listen(&hub, &url).await {
+                match listen(&hub, &sessions, &url).await {
                     Ok(()) => delay = Duration::from_millis(100),
                     Err(e) => tracing::warn!(error = %e, "poke listener lost its connection"),
                 }
@@ -92,13 +99,23 @@ impl PokeHub {
     }
 }
 
-async fn listen(hub: &PokeHub, url: &str) -> Result<(), sqlx::Error> {
+async fn listen(
+    hub: &PokeHub,
+    sessions: &SessionCache<SessionRow>,
+    url: &str,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
-    // Whatever was notified while we were not listening is lost: everyone pulls.
+    listener.listen_all([CHANNEL, FORGET_CHANNEL]).await?;
+    // Whatever was notified while we were not listening is lost: everyone pulls, and every
+    // session is read afresh.
     hub.local(vec![ALL.into()]);
+    sessions.forget_all();
     loop {
         let n = listener.recv().await?;
+        if n.channel() == FORGET_CHANNEL {
+            sessions.forget_user(n.payload());
+            continue;
+        }
         let spaces = n
             .payload()
             .split(',')

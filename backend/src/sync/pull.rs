@@ -84,7 +84,7 @@ async fn work(db: Db, sessions: SessionLimits, rx: Arc<Mutex<mpsc::Receiver<Job>
 /// returns the others with their users.
 async fn signed_in(db: &Db, sessions: SessionLimits, jobs: Vec<Job>) -> Vec<(Actor, Job)> {
     let tokens: Vec<&str> = jobs.iter().map(|j| j.token.0.as_str()).collect();
-    let rows: Vec<ApiResult<_>> = match session::lookup_many(&db.pool, &tokens, sessions).await {
+    let rows: Vec<ApiResult<_>> = match session::lookup_many(db, &tokens, sessions).await {
         Ok(rows) => rows.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => vec![Err(e.into())],
         Err(e) => {
@@ -93,7 +93,7 @@ async fn signed_in(db: &Db, sessions: SessionLimits, jobs: Vec<Job>) -> Vec<(Act
             let mut rows = Vec::with_capacity(tokens.len());
             for token in &tokens {
                 rows.push(
-                    session::lookup(&db.pool, token, sessions)
+                    session::lookup(db, token, sessions)
                         .await
                         .map_err(ApiError::from),
                 );

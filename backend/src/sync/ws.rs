@@ -39,7 +39,7 @@ pub async fn handler(
             serve(
                 socket,
                 pokes,
-                state.db.pool.clone(),
+                state.db.clone(),
                 user.0.token,
                 state.config.sessions,
             )
@@ -48,13 +48,9 @@ pub async fn handler(
 
 /// Whether the session behind the socket still holds: logged out, expired or disabled accounts
 /// lose their socket at the next ping, not at the next request.
-async fn still_signed_in(
-    pool: &sqlx::AnyPool,
-    token: &str,
-    limits: session::SessionLimits,
-) -> bool {
+async fn still_signed_in(db: &crate::db::Db, token: &str, limits: session::SessionLimits) -> bool {
     // A database hiccup is not a reason to drop a healthy client; the next ping asks again.
-    session::lookup(pool, token, limits)
+    session::lookup(db, token, limits)
         .await
         .map_or(true, |user| user.is_some())
 }
@@ -62,7 +58,7 @@ async fn still_signed_in(
 async fn serve(
     socket: WebSocket,
     mut pokes: broadcast::Receiver<Arc<Vec<String>>>,
-    pool: sqlx::AnyPool,
+    db: crate::db::Db,
     token: String,
     limits: session::SessionLimits,
 ) {
@@ -87,7 +83,7 @@ async fn serve(
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
-                if !still_signed_in(&pool, &token, limits).await {
+                if !still_signed_in(&db, &token, limits).await {
                     let _ = sink.send(Message::Close(None)).await;
                     break;
                 }

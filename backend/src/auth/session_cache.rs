@@ -1,0 +1,153 @@
+//! Sessions this process has read lately, so that most requests don't ask the database who is
+//! behind their cookie: that question was one round trip in every request (a seventh of a
+//! one-by-one push on SQLite, more on PostgreSQL).
+//!
+//! What is remembered is only ever what the database said, and it is dropped the moment it may
+//! have stopped being true: `session::forget_user` drops a user's sessions in this process and,
+//! on PostgreSQL, sends a NOTIFY that drops them in every other process (`sync::poke`'s listener),
+//! whenever a session ends or the account changes (disabled, role, password, language, e-mail).
+//! So signing out, disabling an account or changing a role still takes effect at once, in this
+//! process, and in the others as soon as the notification arrives. An entry also serves for at
+//! most [`FRESH`], which bounds what nothing announces: a row changed by hand in the database, or
+//! a notification lost while a listener reconnected (it then forgets everything anyway).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long an entry serves before the database is asked again.
+pub const FRESH: Duration = Duration::from_secs(10);
+
+/// Past this many sessions the memory starts afresh (a bound, not an expected size: one entry
+/// per signed-in browser).
+const MAX_ENTRIES: usize = 50_000;
+
+/// The remembered sessions, by token hash; `T` is what a lookup read (`session::SessionRow`).
+#[derive(Debug)]
+pub struct SessionCache<T> {
+    inner: Arc<Mutex<Inner<T>>>,
+}
+
+impl<T> Clone for SessionCache<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Default for SessionCache<T> {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Inner {
+                entries: HashMap::new(),
+                forgets: 0,
+            })),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner<T> {
+    entries: HashMap<String, Entry<T>>,
+    /// Counts forgets: a lookup that read the database while one happened must not remember
+    /// what it read (it may predate the change).
+    forgets: u64,
+}
+
+#[derive(Debug)]
+struct Entry<T> {
+    user_id: String,
+    value: T,
+    read_at: Instant,
+}
+
+/// Where a lookup stood before it asked the database (see [`SessionCache::remember`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark(u64);
+
+impl<T: Clone> SessionCache<T> {
+    /// What was read for `hash` less than [`FRESH`] ago.
+    pub fn get(&self, hash: &str) -> Option<T> {
+        let inner = self.inner.lock().ok()?;
+        let entry = inner.entries.get(hash)?;
+        (entry.read_at.elapsed() < FRESH).then(|| entry.value.clone())
+    }
+
+    /// To be taken before asking the database, and handed to [`SessionCache::remember`].
+    pub fn mark(&self) -> Mark {
+        Mark(self.inner.lock().map_or(u64::MAX, |inner| inner.forgets))
+    }
+
+    /// Remembers what the database said of `hash` (a session of `user_id`), unless something
+    /// was forgotten since `mark`: the answer may then be older than the change.
+    pub fn remember(&self, mark: Mark, hash: String, user_id: &str, value: T) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.forgets != mark.0 {
+            return;
+        }
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(
+            hash,
+            Entry {
+                user_id: user_id.to_string(),
+                value,
+                read_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets every session of `user_id`.
+    pub fn forget_user(&self, user_id: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.forgets += 1;
+            inner.entries.retain(|_, e| e.user_id != user_id);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn forget_all(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.forgets += 1;
+            inner.entries.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_what_it_remembered_until_the_user_is_forgotten() {
+        let cache = SessionCache::<u32>::default();
+        assert_eq!(cache.get("h1"), None);
+        let mark = cache.mark();
+        cache.remember(mark, "h1".into(), "u1", 1);
+        cache.remember(mark, "h2".into(), "u2", 2);
+        assert_eq!(cache.get("h1"), Some(1));
+        cache.forget_user("u1");
+        assert_eq!(cache.get("h1"), None);
+        assert_eq!(cache.get("h2"), Some(2));
+        cache.forget_all();
+        assert_eq!(cache.get("h2"), None);
+    }
+
+    #[test]
+    fn a_read_that_a_forget_overtook_is_not_remembered() {
+        let cache = SessionCache::<u32>::default();
+        let mark = cache.mark();
+        // Another request signs the user out while this one reads the database.
+        cache.forget_user("u1");
+        cache.remember(mark, "h1".into(), "u1", 1);
+        assert_eq!(cache.get("h1"), None);
+        // The next read remembers.
+        let mark = cache.mark();
+        cache.remember(mark, "h1".into(), "u1", 1);
+        assert_eq!(cache.get("h1"), Some(1));
+    }
+}
