@@ -177,13 +177,16 @@ async fn pull_many(
     db: &Db,
     asks: &[(&Actor, &PullRequest)],
 ) -> ApiResult<Vec<ApiResult<PullResponse>>> {
-    let mut tx = db.pool.begin().await?;
-    if db.kind == DbKind::Postgres {
-        // One snapshot for every read below; SQLite's WAL read transaction gives the same.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-    }
+    // One snapshot for every read below; SQLite's WAL read transaction gives the same. Said in
+    // the BEGIN itself: a SET TRANSACTION after it was one more round trip per batch.
+    let mut tx = match db.kind {
+        DbKind::Postgres => {
+            db.pool
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?
+        }
+        DbKind::Sqlite => db.pool.begin().await?,
+    };
     let epoch: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'epoch'")
         .fetch_one(&mut *tx)
         .await?;
