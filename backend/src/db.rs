@@ -120,7 +120,12 @@ impl Db {
             url,
             write_lock: Arc::new(Mutex::new(())),
             claimed_groups: Arc::default(),
-            sessions: SessionCache::default(),
+            // Other processes may share a PostgreSQL database: its sessions are served from
+            // memory only while the poke listener hears their changes (`sync::poke`).
+            sessions: match kind {
+                DbKind::Sqlite => SessionCache::default(),
+                DbKind::Postgres => SessionCache::paused(),
+            },
         };
         db.ensure_epoch().await?;
         Ok(db)

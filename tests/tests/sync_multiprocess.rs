@@ -99,6 +99,33 @@ async fn same_process(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL ends the listener's connection (a restart, a failover, an administrator). sqlx
+/// reconnects it by itself; whatever was notified in between is lost, so the process must poke
+/// every client ("*": pull everything you follow) and read every session afresh — which it can
+/// only do if it notices the reconnect (`PgListener::recv` hides it; `try_recv` tells).
+#[tokio::test]
+async fn a_listener_that_lost_its_connection_pokes_everyone_postgres() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store: Store::Postgres,
+        ..Default::default()
+    })
+    .await?;
+    let (facts, item2, _) = plan(&server).await?;
+    let lead = facts.login_unit(&server, ITEM4_LEAD).await?;
+    let mut socket = lead.websocket().await?;
+    wait_until_listening(&lead, &item2, &mut socket).await?;
+    let db = e2e::sync_client::ServerDb::open(&server).await?;
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    ensure!(ended == [true], "one listener to end: {ended:?}");
+    socket.wait_for_poke("*", POKE_TIMEOUT).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_websocket_without_a_session_is_refused() -> anyhow::Result<()> {
     let server = Server::start(ServerOptions::default()).await?;

@@ -65,35 +65,44 @@ pub async fn create(pool: &AnyPool, user_id: &str) -> Result<String, sqlx::Error
 
 /// Ends one session.
 pub async fn end(db: &Db, token: &str) -> Result<(), sqlx::Error> {
-    let user: Option<String> =
-        sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
-            .bind(hash_token(token))
-            .fetch_optional(&db.pool)
-            .await?;
-    if let Some(user) = user {
-        forget_user(db, &user).await;
-    }
-    Ok(())
+    let (db, hash) = (db.clone(), hash_token(token));
+    run_to_end(async move {
+        let user: Option<String> =
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+                .bind(hash)
+                .fetch_optional(&db.pool)
+                .await?;
+        if let Some(user) = user {
+            forget_user(&db, &user).await;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Ends every session of a user (logout everywhere, password reset, account disabled).
 pub async fn end_all(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&db.pool)
-        .await?;
-    forget_user(db, user_id).await;
-    Ok(done.rows_affected())
+    let (db, user) = (db.clone(), user_id.to_string());
+    run_to_end(async move {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user)
+            .execute(&db.pool)
+            .await?;
+        forget_user(&db, &user).await;
+        Ok(done.rows_affected())
+    })
+    .await
 }
 
 /// The PostgreSQL channel on which a process tells the others to forget a user's sessions
 /// (the payload is the user id; `sync::poke` listens).
 pub const FORGET_CHANNEL: &str = "reformboard_sessions";
 
-/// Drops what every process remembers of `user_id`'s sessions: to be called once a change to
-/// the user or their sessions is committed. A failed NOTIFY is logged, not returned: the change
-/// itself stands, and the other processes re-read the session within `session_cache::FRESH`.
-pub async fn forget_user(db: &Db, user_id: &str) {
+/// Drops what every process remembers of `user_id`'s sessions (`session_cache`): to be called
+/// once a change to the user or their sessions is committed, inside [`run_to_end`]. A failed
+/// NOTIFY is logged, not returned: the change itself stands, and the other processes re-read
+/// the session within `session_cache::FRESH`.
+pub(crate) async fn forget_user(db: &Db, user_id: &str) {
     db.sessions.forget_user(user_id);
     if db.kind == DbKind::Postgres {
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
@@ -107,8 +116,19 @@ pub async fn forget_user(db: &Db, user_id: &str) {
     }
 }
 
+/// Runs `change` (a write to a user or their sessions, then [`forget_user`]) to its end even
+/// if the request that asked for it goes away: a handler's future is dropped when its client
+/// disconnects, and a change committed by then would otherwise never be forgotten elsewhere.
+pub(crate) async fn run_to_end<T: Send + 'static>(
+    change: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    tokio::spawn(change)
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
+}
+
 /// A session with its user, read together (every request asks).
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
@@ -213,11 +233,15 @@ pub async fn lookup(
             return Ok(None);
         }
         Standing::DueForTouch => {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-                .bind(now)
-                .bind(&hash)
-                .execute(pool)
-                .await?;
+            let touched =
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                    .bind(now)
+                    .bind(&hash)
+                    .execute(pool)
+                    .await?;
+            if touched.rows_affected() == 0 {
+                return Ok(None); // Ended since it was read.
+            }
             row.last_seen_at = now;
         }
         Standing::Alive => {}

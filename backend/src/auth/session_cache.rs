@@ -6,10 +6,11 @@
 //! have stopped being true: `session::forget_user` drops a user's sessions in this process and,
 //! on PostgreSQL, sends a NOTIFY that drops them in every other process (`sync::poke`'s listener),
 //! whenever a session ends or the account changes (disabled, role, password, language, e-mail).
-//! So signing out, disabling an account or changing a role still takes effect at once, in this
-//! process, and in the others as soon as the notification arrives. An entry also serves for at
-//! most [`FRESH`], which bounds what nothing announces: a row changed by hand in the database, or
-//! a notification lost while a listener reconnected (it then forgets everything anyway).
+//! So signing out, disabling an account or changing a role takes effect at once in this process,
+//! and in the others as soon as the notification arrives (milliseconds). On PostgreSQL nothing is
+//! served from memory while that listener is not listening ([`SessionCache::pause`]), since
+//! notifications sent meanwhile are lost. An entry also serves for at most [`FRESH`], which bounds
+//! what nothing announces: a row changed by hand in the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,14 +19,25 @@ use std::time::{Duration, Instant};
 /// How long an entry serves before the database is asked again.
 pub const FRESH: Duration = Duration::from_secs(10);
 
-/// Past this many sessions the memory starts afresh (a bound, not an expected size: one entry
-/// per signed-in browser).
-const MAX_ENTRIES: usize = 50_000;
+/// Past this many sessions the stale ones are dropped, and if that is not enough, all of them:
+/// a bound on memory, not an expected size (one entry per browser active in the last
+/// [`FRESH`]).
+const MAX_ENTRIES: usize = 10_000;
 
 /// The remembered sessions, by token hash; `T` is what a lookup read (`session::SessionRow`).
-#[derive(Debug)]
 pub struct SessionCache<T> {
     inner: Arc<Mutex<Inner<T>>>,
+}
+
+/// Only the size: the entries hold users' rows, password hashes included, which have no
+/// business in a log line.
+impl<T> std::fmt::Debug for SessionCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.inner.lock().map_or(0, |inner| inner.entries.len());
+        f.debug_struct("SessionCache")
+            .field("entries", &entries)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Clone for SessionCache<T> {
@@ -37,66 +49,97 @@ impl<T> Clone for SessionCache<T> {
 }
 
 impl<T> Default for SessionCache<T> {
+    /// Serving from the start: right for one process (SQLite), where nothing else changes
+    /// sessions.
     fn default() -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 entries: HashMap::new(),
                 forgets: 0,
+                serving: true,
             })),
         }
     }
 }
 
-#[derive(Debug)]
 struct Inner<T> {
     entries: HashMap<String, Entry<T>>,
     /// Counts forgets: a lookup that read the database while one happened must not remember
     /// what it read (it may predate the change).
     forgets: u64,
+    /// Whether entries are served (see [`SessionCache::pause`]).
+    serving: bool,
 }
 
-#[derive(Debug)]
 struct Entry<T> {
     user_id: String,
     value: T,
     read_at: Instant,
 }
 
+impl<T> Entry<T> {
+    fn fresh(&self) -> bool {
+        self.read_at.elapsed() < FRESH
+    }
+}
+
 /// Where a lookup stood before it asked the database (see [`SessionCache::remember`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mark(u64);
+pub struct Mark {
+    forgets: u64,
+    at: Instant,
+}
 
 impl<T: Clone> SessionCache<T> {
+    /// One that serves nothing until [`SessionCache::resume`]: for a process that shares its
+    /// database with others and learns of their changes only by listening.
+    pub fn paused() -> Self {
+        let cache = Self::default();
+        cache.pause();
+        cache
+    }
+
     /// What was read for `hash` less than [`FRESH`] ago.
     pub fn get(&self, hash: &str) -> Option<T> {
-        let inner = self.inner.lock().ok()?;
+        let mut inner = self.inner.lock().ok()?;
         let entry = inner.entries.get(hash)?;
-        (entry.read_at.elapsed() < FRESH).then(|| entry.value.clone())
+        if entry.fresh() {
+            return Some(entry.value.clone());
+        }
+        inner.entries.remove(hash);
+        None
     }
 
     /// To be taken before asking the database, and handed to [`SessionCache::remember`].
     pub fn mark(&self) -> Mark {
-        Mark(self.inner.lock().map_or(u64::MAX, |inner| inner.forgets))
+        Mark {
+            forgets: self.inner.lock().map_or(u64::MAX, |inner| inner.forgets),
+            at: Instant::now(),
+        }
     }
 
     /// Remembers what the database said of `hash` (a session of `user_id`), unless something
-    /// was forgotten since `mark`: the answer may then be older than the change.
+    /// was forgotten since `mark`: the answer may then be older than the change. It counts as
+    /// read when the mark was taken.
     pub fn remember(&self, mark: Mark, hash: String, user_id: &str, value: T) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        if inner.forgets != mark.0 {
+        if !inner.serving || inner.forgets != mark.forgets {
             return;
         }
         if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.clear();
+            inner.entries.retain(|_, e| e.fresh());
+            if inner.entries.len() >= MAX_ENTRIES {
+                inner.entries.clear();
+            }
         }
         inner.entries.insert(
             hash,
             Entry {
                 user_id: user_id.to_string(),
                 value,
-                read_at: Instant::now(),
+                read_at: mark.at,
             },
         );
     }
@@ -114,6 +157,25 @@ impl<T: Clone> SessionCache<T> {
         if let Ok(mut inner) = self.inner.lock() {
             inner.forgets += 1;
             inner.entries.clear();
+        }
+    }
+
+    /// Forgets everything and serves nothing until [`SessionCache::resume`]: while the process
+    /// can't hear of other processes' changes, every lookup asks the database.
+    pub fn pause(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.forgets += 1;
+            inner.entries.clear();
+            inner.serving = false;
+        }
+    }
+
+    /// Serves again, from nothing (what was missed while paused is unknown).
+    pub fn resume(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.forgets += 1;
+            inner.entries.clear();
+            inner.serving = true;
         }
     }
 }
@@ -149,5 +211,28 @@ mod tests {
         let mark = cache.mark();
         cache.remember(mark, "h1".into(), "u1", 1);
         assert_eq!(cache.get("h1"), Some(1));
+    }
+
+    #[test]
+    fn a_paused_cache_serves_nothing_until_resumed() {
+        let cache = SessionCache::<u32>::paused();
+        let mark = cache.mark();
+        cache.remember(mark, "h1".into(), "u1", 1);
+        assert_eq!(cache.get("h1"), None);
+        cache.resume();
+        let mark = cache.mark();
+        cache.remember(mark, "h1".into(), "u1", 1);
+        assert_eq!(cache.get("h1"), Some(1));
+        cache.pause();
+        assert_eq!(cache.get("h1"), None);
+    }
+
+    #[test]
+    fn an_entry_counts_from_when_the_database_was_asked() {
+        let cache = SessionCache::<u32>::default();
+        let mut mark = cache.mark();
+        mark.at = mark.at.checked_sub(FRESH).unwrap_or(mark.at);
+        cache.remember(mark, "h1".into(), "u1", 1);
+        assert_eq!(cache.get("h1"), None);
     }
 }

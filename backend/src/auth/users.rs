@@ -124,6 +124,23 @@ pub async fn insert(pool: &AnyPool, new: NewUser<'_>) -> Result<Option<UserId>, 
     Ok((done.rows_affected() == 1).then_some(id))
 }
 
+/// Runs `query`, an UPDATE of the user `id`, and forgets the user's sessions in every process
+/// (`session::forget_user`: what they remembered of the row is out of date), both to the end
+/// even if the request goes away; whether the user was found.
+async fn update(
+    db: &Db,
+    id: &str,
+    query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+) -> Result<bool, sqlx::Error> {
+    let (db, id) = (db.clone(), id.to_string());
+    session::run_to_end(async move {
+        let done = query.execute(&db.pool).await?;
+        session::forget_user(&db, &id).await;
+        Ok(done.rows_affected() == 1)
+    })
+    .await
+}
+
 /// Sets a new password hash and whether it must be changed at next login.
 pub async fn set_password(
     db: &Db,
@@ -131,38 +148,29 @@ pub async fn set_password(
     password_hash: &str,
     must_change: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done =
+    let query =
         sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
-            .bind(password_hash)
+            .bind(password_hash.to_string())
             .bind(i64::from(must_change))
-            .bind(id)
-            .execute(&db.pool)
-            .await?;
-    session::forget_user(db, id).await;
-    Ok(done.rows_affected() == 1)
+            .bind(id.to_string());
+    update(db, id, query).await
 }
 
 /// Disables or re-enables an account.
 pub async fn set_disabled(db: &Db, id: &str, disabled: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+    let query = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    session::forget_user(db, id).await;
-    Ok(done.rows_affected() == 1)
+        .bind(id.to_string());
+    update(db, id, query).await
 }
 
 /// Changes role and unit.
 pub async fn set_role(db: &Db, id: &str, role: Role, unit: UnitId) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
+    let query = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(unit.to_string())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    session::forget_user(db, id).await;
-    Ok(done.rows_affected() == 1)
+        .bind(id.to_string());
+    update(db, id, query).await
 }
 
 /// Number of users.
@@ -174,13 +182,10 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
 
 /// Sets or clears (None) where a user's notifications are mailed.
 pub async fn set_email(db: &Db, id: &str, email: Option<&str>) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
-        .bind(email)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    session::forget_user(db, id).await;
-    Ok(done.rows_affected() == 1)
+    let query = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+        .bind(email.map(str::to_string))
+        .bind(id.to_string());
+    update(db, id, query).await
 }
 
 /// The enabled users that have an e-mail address.
@@ -264,11 +269,8 @@ pub async fn set_language(
     id: &str,
     language: shared::account::Language,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+    let query = sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
         .bind(language.as_str())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
-    session::forget_user(db, id).await;
-    Ok(())
+        .bind(id.to_string());
+    update(db, id, query).await.map(drop)
 }

@@ -5,7 +5,8 @@
 //!
 //! The same listener carries the other processes' ended sessions and changed accounts
 //! (`auth::session::FORGET_CHANNEL`) to this process's memory of sessions, which it clears
-//! whole on reconnecting, for the same reason.
+//! whole on reconnecting, for the same reason, and which serves nothing while it is not
+//! listening (`SessionCache::pause`).
 
 use crate::auth::session::{FORGET_CHANNEL, SessionRow};
 use crate::auth::session_cache::SessionCache;
@@ -13,6 +14,7 @@ use crate::db::{Db, DbKind};
 use shared::entity::Space;
 use sqlx::postgres::PgListener;
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -88,10 +90,11 @@ impl PokeHub {
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             loop {
-                match listen(&hub, &sessions, &url).await {
-                    Ok(()) => delay = Duration::from_millis(100),
-                    Err(e) => tracing::warn!(error = %e, "poke listener lost its connection"),
-                }
+                let Err(e) = listen(&hub, &sessions, &url, &mut delay).await;
+                // Deaf to other processes: sessions are read from the database until listening
+                // again.
+                sessions.pause();
+                tracing::warn!(error = %e, "poke listener lost its connection");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
@@ -99,19 +102,30 @@ impl PokeHub {
     }
 }
 
+/// Listens until the connection fails for good (sqlx reconnects by itself first).
 async fn listen(
     hub: &PokeHub,
     sessions: &SessionCache<SessionRow>,
     url: &str,
-) -> Result<(), sqlx::Error> {
+    delay: &mut Duration,
+) -> Result<Infallible, sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen_all([CHANNEL, FORGET_CHANNEL]).await?;
+    *delay = Duration::from_millis(100);
     // Whatever was notified while we were not listening is lost: everyone pulls, and every
     // session is read afresh.
-    hub.local(vec![ALL.into()]);
-    sessions.forget_all();
+    let missed_everything = || {
+        hub.local(vec![ALL.into()]);
+        sessions.resume();
+    };
+    missed_everything();
     loop {
-        let n = listener.recv().await?;
+        // `recv` would reconnect silently; `try_recv` says it did (None), having listened again.
+        let Some(n) = listener.try_recv().await? else {
+            tracing::warn!("poke listener reconnected");
+            missed_everything();
+            continue;
+        };
         if n.channel() == FORGET_CHANNEL {
             sessions.forget_user(n.payload());
             continue;
