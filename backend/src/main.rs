@@ -14,6 +14,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// mimalloc rather than glibc's malloc: every request allocates (JSON in and out, rows,
+/// answers), glibc's bookkeeping (consolidating and unlinking chunks) was a tenth of the server's
+/// time answering a thousand pulls, and glibc kept what a burst of writes had used: after the
+/// throughput benchmark the server held ~100 MB, with mimalloc ~45 MB (speed unchanged within
+/// the noise).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "reformboard",
