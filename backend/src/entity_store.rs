@@ -5,7 +5,7 @@ use crate::db::{DbKind, IN_LIST_MAX, placeholders};
 use shared::entity::{Entity, EntityKey, Space, Visibility};
 use shared::ids::ItemId;
 use shared::state::State;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One stored entity.
@@ -34,12 +34,13 @@ impl EntityRow {
 /// Bumps `space`'s version and returns the new one. On PostgreSQL this also takes the row lock
 /// that serializes writers of the space until commit, so versions follow commit order.
 pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i64, sqlx::Error> {
-    let bump = SpaceBump::Always(space);
-    let row = bump
-        .bind(sqlx::query(sqlx::AssertSqlSafe(bump.sql(1))))
-        .fetch_one(&mut **tx)
-        .await?;
-    row.try_get(0)
+    sqlx::query_scalar(
+        "INSERT INTO space (id, version) VALUES ($1, 1) \
+         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+    )
+    .bind(space.to_string())
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// `bump_space` for an item's space, but only while the item is stored: a made-up item id
@@ -49,62 +50,14 @@ pub async fn bump_item_space(
     tx: &mut Transaction<'_, Any>,
     item: ItemId,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let bump = SpaceBump::IfItemExists(item);
-    let row = bump
-        .bind(sqlx::query(sqlx::AssertSqlSafe(bump.sql(1))))
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|row| row.try_get(0)).transpose()
-}
-
-/// A version bump of one space, as a statement that other statements can be put together with
-/// (`sync::push` sends the first with the client's bookkeeping).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpaceBump {
-    /// [`bump_space`].
-    Always(Space),
-    /// [`bump_item_space`].
-    IfItemExists(ItemId),
-}
-
-impl SpaceBump {
-    /// The statement, its placeholders numbered from `$first`; it returns the new version (no
-    /// row when an item's space was not bumped).
-    pub fn sql(self, first: usize) -> String {
-        match self {
-            SpaceBump::Always(_) => format!(
-                "INSERT INTO space (id, version) VALUES (${first}, 1) \
-                 ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version"
-            ),
-            SpaceBump::IfItemExists(_) => format!(
-                "INSERT INTO space (id, version) SELECT ${first}, 1 \
-                 WHERE EXISTS (SELECT 1 FROM entity WHERE id = ${}) \
-                 ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
-                first + 1
-            ),
-        }
-    }
-
-    /// The space it bumps.
-    pub fn space(self) -> Space {
-        match self {
-            SpaceBump::Always(space) => space,
-            SpaceBump::IfItemExists(item) => Space::Item(item),
-        }
-    }
-
-    /// Binds its values, in the order of [`SpaceBump::sql`].
-    pub fn bind(
-        self,
-        query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
-        match self {
-            SpaceBump::Always(space) => query.bind(space.to_string()),
-            SpaceBump::IfItemExists(item) => query
-                .bind(Space::Item(item).to_string())
-                .bind(EntityKey::item(item).0),
-        }
-    }
+    sqlx::query_scalar(
+        "INSERT INTO space (id, version) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM entity WHERE id = $2) \
+         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+    )
+    .bind(Space::Item(item).to_string())
+    .bind(EntityKey::item(item).0)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// Loads the entities under `keys` that exist into `state` (skipping ones already there), in

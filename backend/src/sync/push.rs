@@ -3,8 +3,8 @@
 
 use super::attach;
 use crate::audit::AuditEntry;
-use crate::db::{Db, DbKind, now_millis};
-use crate::entity_store::{self, SpaceBump};
+use crate::db::{Db, now_millis};
+use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
 use shared::entity::{Entity, EntityKey, Space};
@@ -12,10 +12,8 @@ use shared::ids::{ClientGroupId, ClientId};
 use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
-use shared::sync::{
-    MAX_PUSH_BATCH, MutationResult, Outcome, PendingMutation, PushRequest, PushResponse,
-};
-use sqlx::{Any, Row, Transaction};
+use shared::sync::{MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse};
+use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -120,16 +118,6 @@ pub(super) fn group_of_another_user() -> ApiError {
     ApiError::Forbidden("该同步客户端属于其他用户".into())
 }
 
-/// The client's bookkeeping: created on first use, `last_mutation_id` advanced to the push's
-/// highest id, the previous value returned (see `last_ids`).
-const CLIENT_UPSERT: &str = "INSERT INTO client (id, client_group, last_mutation_id, updated_at) \
-     VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
-         last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-             THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-         updated_at = excluded.updated_at \
-     RETURNING client_group, previous_mutation_id";
-
 /// The last applied mutation id of each client in `pushed` (its highest id in the push) before
 /// this push, creating rows for new clients; on PostgreSQL the rows stay locked until commit,
 /// so two pushes of one client can't interleave.
@@ -137,57 +125,33 @@ const CLIENT_UPSERT: &str = "INSERT INTO client (id, client_group, last_mutation
 /// The same statement records the client's last id after the push: every mutation of the push
 /// advances it, applied or rejected, and a push that fails (a gap, a transient error) is rolled
 /// back whole, so it is the higher of the two ids, known before anything is applied.
-///
-/// `bump`, the push's first space to lock, goes in the first client's statement (a round trip
-/// fewer, of seven in a push of one change); its new version is returned (None: not bumped).
 async fn last_ids(
     tx: &mut Transaction<'_, Any>,
-    kind: DbKind,
     group: ClientGroupId,
     pushed: &BTreeMap<ClientId, u64>,
-    mut bump: Option<SpaceBump>,
-) -> ApiResult<(HashMap<ClientId, u64>, Option<i64>)> {
+) -> ApiResult<HashMap<ClientId, u64>> {
     let mut out = HashMap::new();
-    let mut bumped = None;
     for (client, highest) in pushed {
-        let with = bump.take();
-        let sql = match (with, kind) {
-            (None, _) => CLIENT_UPSERT.to_string(),
-            (Some(b), DbKind::Sqlite) => format!("{CLIENT_UPSERT}; {}", b.sql(5)),
-            (Some(b), DbKind::Postgres) => format!(
-                "WITH c AS ({CLIENT_UPSERT}), s AS ({}) \
-                 SELECT c.client_group, c.previous_mutation_id, s.version \
-                 FROM c LEFT JOIN s ON true",
-                b.sql(5)
-            ),
-        };
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(client.to_string())
-            .bind(group.to_string())
-            .bind(id_i64(*highest)?)
-            .bind(now_millis());
-        if let Some(b) = with {
-            query = b.bind(query);
-        }
-        let rows = query.fetch_all(&mut **tx).await?;
-        let first = rows
-            .first()
-            .ok_or_else(|| anyhow::anyhow!("the client's row was not returned"))?;
-        let owner_group: String = first.try_get(0)?;
-        let previous: i64 = first.try_get(1)?;
-        if with.is_some() {
-            // SQLite: the bump's row follows the client's; PostgreSQL: a third column.
-            bumped = match kind {
-                DbKind::Sqlite => rows.get(1).map(|r| r.try_get(0)).transpose()?,
-                DbKind::Postgres => first.try_get(2)?,
-            };
-        }
+        let (owner_group, previous): (String, i64) = sqlx::query_as(
+            "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
+                 last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                     THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+                 updated_at = excluded.updated_at \
+             RETURNING client_group, previous_mutation_id",
+        )
+        .bind(client.to_string())
+        .bind(group.to_string())
+        .bind(id_i64(*highest)?)
+        .bind(now_millis())
+        .fetch_one(&mut **tx)
+        .await?;
         if owner_group != group.to_string() {
             return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
         }
         out.insert(*client, u64::try_from(previous).unwrap_or(0));
     }
-    Ok((out, bumped))
+    Ok(out)
 }
 
 /// How a space a push writes to is locked.
@@ -226,29 +190,7 @@ async fn push_once(
         let highest = pushed.entry(m.client_id).or_default();
         *highest = (*highest).max(m.id);
     }
-    // Every space the batch writes is locked (its version bumped) before any entity is read,
-    // all in one order (sorted), so no other writer can slip between and two pushes that touch
-    // the same items in different orders can't deadlock (each deadlock cost PostgreSQL's
-    // deadlock_timeout and a retry). An entity never changes space, so its space can be read
-    // before the lock. The spaces of mutations that turn out to be duplicates are bumped too:
-    // harmless (a pull finds nothing new there), and it lets the first bump go with the
-    // client's bookkeeping, whose answer says which are duplicates.
-    let mut spaces = BTreeMap::new();
-    for pending in &req.mutations {
-        if let Some((space, lock)) = space_of(&mut tx, &pending.mutation).await? {
-            let known = spaces.entry(space).or_insert(lock);
-            if lock == Lock::Always {
-                *known = Lock::Always;
-            }
-        }
-    }
-    let mut bumps = spaces.into_iter().map(|(space, lock)| match (lock, space) {
-        (Lock::IfItemExists, Space::Item(item)) => SpaceBump::IfItemExists(item),
-        _ => SpaceBump::Always(space),
-    });
-    let first = bumps.next();
-    let (mut last, first_version) =
-        last_ids(&mut tx, db.kind, req.client_group, &pushed, first).await?;
+    let mut last = last_ids(&mut tx, req.client_group, &pushed).await?;
 
     // Refuse gaps before doing anything: ids must continue each client's sequence.
     let mut next = last.clone();
@@ -265,35 +207,34 @@ async fn push_once(
         *seen = (*seen).max(m.id);
     }
 
-    // A push applied before, whole (a retry whose answer was lost), changes nothing: not even
-    // the version the first bump raised.
-    let applied_before = |m: &PendingMutation| m.id <= last.get(&m.client_id).copied().unwrap_or(0);
-    if req.mutations.iter().all(applied_before) {
-        tx.rollback().await?;
-        let results = req
-            .mutations
-            .iter()
-            .map(|m| MutationResult {
-                client_id: m.client_id,
-                id: m.id,
-                outcome: Outcome::Duplicate,
-            })
-            .collect();
-        return Ok((PushResponse { results }, BTreeSet::new(), Vec::new()));
-    }
-
     let mut state = State::new();
     let mut versions: BTreeMap<Space, i64> = BTreeMap::new();
-    if let (Some(bump), Some(v)) = (first, first_version) {
-        versions.insert(bump.space(), v);
+    // Every space the batch writes is locked (its version bumped) first, all at once and in one
+    // order (sorted), and only then are the entities read, so no other writer can slip between.
+    // Locking as the mutations come would let two pushes that touch the same items in different
+    // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
+    // entity never changes space, so its space can be read before the lock.
+    let mut spaces = BTreeMap::new();
+    for pending in &req.mutations {
+        if pending.id <= last.get(&pending.client_id).copied().unwrap_or(0) {
+            continue;
+        }
+        if let Some((space, lock)) = space_of(&mut tx, &pending.mutation).await? {
+            let known = spaces.entry(space).or_insert(lock);
+            if lock == Lock::Always {
+                *known = Lock::Always;
+            }
+        }
     }
-    for bump in bumps {
-        let version = match bump {
-            SpaceBump::IfItemExists(item) => entity_store::bump_item_space(&mut tx, item).await?,
-            SpaceBump::Always(space) => Some(entity_store::bump_space(&mut tx, space).await?),
+    for (space, lock) in spaces {
+        let version = match (lock, space) {
+            (Lock::IfItemExists, Space::Item(item)) => {
+                entity_store::bump_item_space(&mut tx, item).await?
+            }
+            _ => Some(entity_store::bump_space(&mut tx, space).await?),
         };
         if let Some(v) = version {
-            versions.insert(bump.space(), v);
+            versions.insert(space, v);
         }
     }
 
