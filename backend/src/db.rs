@@ -131,6 +131,17 @@ impl Db {
         Ok(db)
     }
 
+    /// Sends `payload` on the PostgreSQL channel `channel` to every listening process
+    /// (`sync::poke`'s listener); at commit when `self` is inside a transaction, at once here.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+    }
+
     /// Serializes writers on SQLite; a no-op guard on PostgreSQL, whose row locks do that job.
     pub async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.kind {

@@ -104,15 +104,10 @@ pub const FORGET_CHANNEL: &str = "reformboard_sessions";
 /// the session within `session_cache::FRESH`.
 pub(crate) async fn forget_user(db: &Db, user_id: &str) {
     db.sessions.forget_user(user_id);
-    if db.kind == DbKind::Postgres {
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(FORGET_CHANNEL)
-            .bind(user_id)
-            .execute(&db.pool)
-            .await;
-        if let Err(e) = sent {
-            tracing::warn!(error = %e, "NOTIFY of ended sessions failed");
-        }
+    if db.kind == DbKind::Postgres
+        && let Err(e) = db.notify(FORGET_CHANNEL, user_id).await
+    {
+        tracing::warn!(error = %e, "NOTIFY of ended sessions failed");
     }
 }
 

@@ -163,19 +163,19 @@ impl<T: Clone> SessionCache<T> {
     /// Forgets everything and serves nothing until [`SessionCache::resume`]: while the process
     /// can't hear of other processes' changes, every lookup asks the database.
     pub fn pause(&self) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.forgets += 1;
-            inner.entries.clear();
-            inner.serving = false;
-        }
+        self.restart(false);
     }
 
     /// Serves again, from nothing (what was missed while paused is unknown).
     pub fn resume(&self) {
+        self.restart(true);
+    }
+
+    fn restart(&self, serving: bool) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.forgets += 1;
             inner.entries.clear();
-            inner.serving = true;
+            inner.serving = serving;
         }
     }
 }

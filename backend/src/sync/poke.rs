@@ -65,12 +65,7 @@ impl PokeHub {
                 if payload.len() > MAX_PAYLOAD {
                     payload = ALL.into();
                 }
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(payload)
-                    .execute(&db.pool)
-                    .await;
-                if let Err(e) = sent {
+                if let Err(e) = db.notify(CHANNEL, &payload).await {
                     // The change is committed; clients still pull on their 60-second timer.
                     tracing::warn!(error = %e, "NOTIFY failed; poking local clients only");
                     self.local(spaces);
