@@ -52,12 +52,24 @@ pub async fn push_with_changes(
     loop {
         match push_once(db, actor, req).await {
             Err(ApiError::Unavailable(e)) if attempt < RETRIES => {
-                attempt += 1;
                 tracing::debug!(error = %e, attempt, "retrying push after a transient failure");
-                tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
             }
-            other => return other,
+            Ok(None) if attempt < RETRIES => {
+                tracing::debug!(
+                    attempt,
+                    "retrying push that met an entity created meanwhile"
+                );
+            }
+            Ok(None) => {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "a push kept rewriting an entity outside the spaces it locked"
+                )));
+            }
+            Ok(Some(done)) => return Ok(done),
+            Err(e) => return Err(e),
         }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
     }
 }
 
@@ -177,11 +189,13 @@ async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation) -> ApiResult<Opti
     })
 }
 
+/// One attempt at `push_with_changes`; None when it must be tried again (see the check on
+/// `changes` below).
 async fn push_once(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
-) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
+) -> ApiResult<Option<(PushResponse, BTreeSet<Space>, Vec<Change>)>> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
     let claim = check_group(db, &mut tx, req.client_group, actor).await?;
@@ -269,6 +283,17 @@ async fn push_once(
         let resolved = attach::resolve(&mut tx, &state, actor, m).await?;
         let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
             Ok(changes) => {
+                // Every stored entity a change rewrites must have been read under its space's
+                // lock, taken above. One that was not there when the spaces were looked up
+                // (created by a push still in flight then) was read without it, and another
+                // push may have changed it since: try again, now that its space can be found.
+                // (No mutation rewrites a stored entity outside its own space.)
+                let unlocked =
+                    |c: &Change| c.before.is_some() && !versions.contains_key(&c.after.space());
+                if changes.iter().any(unlocked) {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
                 for change in &changes {
                     let row = AuditEntry {
                         actor: Some(actor),
@@ -326,7 +351,7 @@ async fn push_once(
         remember_claim(db, req.client_group, owner);
     }
     let changed = dirty.values().map(Entity::space).collect();
-    Ok((PushResponse { results }, changed, mailable))
+    Ok(Some((PushResponse { results }, changed, mailable)))
 }
 
 /// `entity_store` and `audit` report through `anyhow`; a database error inside must keep its
