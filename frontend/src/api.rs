@@ -101,6 +101,44 @@ fn take_prefetched(name: &str) -> Option<js_sys::Promise> {
     promise.dyn_into::<js_sys::Promise>().ok()
 }
 
+/// POST `body` to `path` and decode the answer — unless boot.js sent this very request while the
+/// wasm loaded: then its answer, taken once from `window[prefetched]` (`{body, response}`). An
+/// early answer that is not a success (the session ended meanwhile, no connection) is not kept:
+/// the request goes again, and its answer is the one that counts.
+pub async fn post_prefetched<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    prefetched: &str,
+) -> Result<T, ApiError> {
+    if let Some(res) = take_prefetched_answer(prefetched, body).await {
+        crate::util::mark(&format!("{prefetched} taken"));
+        return decode(res).await;
+    }
+    post(path, body).await
+}
+
+/// The successful answer boot.js got under `window[name]`, if what it sent equals `body` (as
+/// JSON values: its text may order or space things differently).
+async fn take_prefetched_answer<B: Serialize>(name: &str, body: &B) -> Option<Response> {
+    let sent = wasm_bindgen_futures::JsFuture::from(take_prefetched(name)?)
+        .await
+        .ok()?;
+    let field = |key: &str| js_sys::Reflect::get(&sent, &JsValue::from_str(key)).ok();
+    let sent_body = field("body")?.as_string()?;
+    let same = serde_json::from_str::<serde_json::Value>(&sent_body).ok()?
+        == serde_json::to_value(body).ok()?;
+    if !same {
+        return None;
+    }
+    let answer = field("response")?.dyn_into::<js_sys::Promise>().ok()?;
+    let res = wasm_bindgen_futures::JsFuture::from(answer)
+        .await
+        .ok()?
+        .dyn_into::<web_sys::Response>()
+        .ok()?;
+    res.ok().then(|| Response::from(res))
+}
+
 /// POST `body` as JSON to `path` and decode the JSON answer (`()` for 204).
 pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
     let req = Request::post(path)

@@ -61,6 +61,9 @@ pub struct Sync {
     db: StoredValue<Option<LocalDb>, LocalStorage>,
 }
 
+/// Where this browser profile keeps its client group. boot.js makes it on a first visit (to send
+/// the first pull before the app has started) under the same key; `client_group` makes it where
+/// boot.js could not.
 const GROUP_KEY: &str = "reformboard.client_group";
 
 fn client_group() -> ClientGroupId {
@@ -251,7 +254,8 @@ impl Sync {
         let batch: Vec<PendingMutation> = self
             .pending
             .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());
-        if !batch.is_empty() {
+        let pushing = !batch.is_empty();
+        if pushing {
             let req = PushRequest {
                 protocol: PROTOCOL_VERSION,
                 client_group: self.group,
@@ -278,7 +282,7 @@ impl Sync {
                     if let Some(db) = self.db.get_value() {
                         let _ = db.confirm(&dropped).await;
                     }
-                    return self.pull().await;
+                    return self.pull(false).await;
                 }
                 other => other?,
             };
@@ -290,16 +294,26 @@ impl Sync {
                 }
             }
         }
-        self.pull().await
+        self.pull(!pushing).await
     }
 
-    async fn pull(self) -> Result<(), ApiError> {
+    /// Pulls and applies what changed. `early`: the answer to the same request that boot.js
+    /// sent while the wasm loaded may stand in (`api::post_prefetched`). It is an older view
+    /// than asking now would give, which a pull may always be: the next pull brings the rest,
+    /// and the WebSocket's opening asks for one. Not after a push, though: that pull is there
+    /// to confirm what was pushed, which the early answer predates.
+    async fn pull(self, early: bool) -> Result<(), ApiError> {
+        const PATH: &str = "/api/sync/pull";
         let req = PullRequest {
             protocol: PROTOCOL_VERSION,
             client_group: self.group,
             cookie: self.cookie.get_value(),
         };
-        let res: PullResponse = api::post("/api/sync/pull", &req).await?;
+        let res: PullResponse = if early {
+            api::post_prefetched(PATH, &req, "reformboardPull").await?
+        } else {
+            api::post(PATH, &req).await?
+        };
         // Nothing new (most pulls after a poke for another unit's change, the one after a start
         // from the saved copy, the minutely one): the screen stays as it is. Re-deriving it from
         // an equal state would redo every board's faces and lanes for nothing.

@@ -65,6 +65,64 @@ window.reformboardSaved = new Promise((resolve) => {
 });
 
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
+
+// Sends the app's first pull as soon as the saved copy's cookie is known and someone is signed
+// in, instead of after the wasm has started: on a first visit the board waits for this answer,
+// and on a slow connection it now arrives while the wasm still downloads. The app takes it once
+// (`window.reformboardPull`, frontend/src/api.rs `post_prefetched`), and only when its own first
+// pull is this very request (same client group, same cookie); otherwise it asks afresh. The
+// body is shared::sync::PullRequest on the wire.
+window.reformboardPull = Promise.all([
+  window.reformboardSaved,
+  window.reformboardMe.then((me) => me.ok, () => false),
+])
+  .then(([saved, signedIn]) => {
+    const group = signedIn && clientGroup();
+    if (!group) {
+      return null;
+    }
+    const body = JSON.stringify({
+      protocol: __PROTOCOL_VERSION__,
+      client_group: group,
+      cookie: saved && saved.cookie ? JSON.parse(saved.cookie) : null,
+    });
+    const response = fetch("/api/sync/pull", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Reformboard": "1" },
+      body,
+    });
+    response.catch(() => {});
+    return { body, response };
+  })
+  .catch(() => null);
+
+// This browser profile's sync client group, made here on a first visit so that the first pull
+// can go before the app has started (frontend/src/sync.rs `client_group` reads it, and makes one
+// itself where this could not). A UUID v7, as the app's own ids: 48 bits of milliseconds, then
+// version, variant and random bits.
+function clientGroup() {
+  const key = "reformboard.client_group";
+  try {
+    let group = localStorage.getItem(key);
+    if (!group) {
+      const b = crypto.getRandomValues(new Uint8Array(16));
+      let ms = Date.now();
+      for (let i = 5; i >= 0; i--) {
+        b[i] = ms % 256;
+        ms = Math.floor(ms / 256);
+      }
+      b[6] = (b[6] & 0x0f) | 0x70;
+      b[8] = (b[8] & 0x3f) | 0x80;
+      const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+      group = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+      localStorage.setItem(key, group);
+    }
+    return group;
+  } catch (e) {
+    return null;
+  }
+}
 import("/pkg/frontend.js?v=__BUILD_ID__")
   .then(({ default: init }) => init({ module_or_path: wasm }))
   .then(() => {

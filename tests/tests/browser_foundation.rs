@@ -1,9 +1,12 @@
 //! The app in real headless Chromium: sign in, see the plan, open item 4 — at desktop size and on
-//! a 390×844 phone.
+//! a 390×844 phone; what it does before it has started (the placeholder, the early first pull).
 
 use e2e::browser::{Browser, DESKTOP, PHONE};
+use e2e::sync_client::{Item4, Tab, create_task};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions};
 use fantoccini::Locator;
+use shared::entity::Millis;
+use shared::ids::ClientGroupId;
 
 async fn plan_in_browser(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Result<()> {
     let server = Server::start(ServerOptions {
@@ -131,5 +134,131 @@ async fn times_read_in_beijing_time_in_any_browser_zone() -> anyhow::Result<()> 
             "//li[contains(@class,'difficulty')][contains(.,'2014年8月1日 11:59')]",
         ))
         .await?;
+    browser.close().await
+}
+
+/// Whether the app took the answer to the first pull that boot.js sent while the wasm loaded
+/// (`api::post_prefetched` marks it), polled for up to 10 s as the start runs.
+async fn took_early_pull(browser: &Browser) -> anyhow::Result<bool> {
+    for _ in 0..100 {
+        let taken = browser
+            .client
+            .execute(
+                "return performance.getEntriesByName('reformboardPull taken').length;",
+                vec![],
+            )
+            .await?;
+        if taken.as_i64() == Some(1) {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(false)
+}
+
+/// Whether this browser's saved copy has a cookie yet (its first sync written down).
+async fn saved_cookie(browser: &Browser) -> anyhow::Result<bool> {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const open = indexedDB.open("reformboard");
+        open.onerror = () => done(false);
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction("meta", "readonly").objectStore("meta").get("cookie");
+          get.onsuccess = () => { db.close(); done(get.result != null); };
+          get.onerror = () => { db.close(); done(false); };
+        };
+    "#;
+    Ok(browser
+        .client
+        .execute_async(script, vec![])
+        .await?
+        .as_bool()
+        == Some(true))
+}
+
+/// boot.js sends the first pull while the wasm downloads, and the app takes its answer instead
+/// of asking again: on a first visit (no saved copy, no client group yet) and on a return (the
+/// saved copy's cookie: only what changed since comes, here a card another unit made while
+/// the page was closed). A visitor who is not signed in sends none.
+#[tokio::test]
+async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.client.goto(&server.url).await?;
+    browser.find(Locator::Css("main.login")).await?;
+    let sent = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.reformboardPull.then((p) => done(p === null));",
+            vec![],
+        )
+        .await?;
+    assert_eq!(sent.as_bool(), Some(true), "signed out, no pull is sent");
+    browser.login(&server.url, "unit01", DEMO_PASSWORD).await?;
+
+    // A first visit: nothing saved and no client group in this browser.
+    browser.client.goto("about:blank").await?;
+    browser
+        .cdp(
+            "Storage.clearDataForOrigin",
+            serde_json::json!({ "origin": server.url, "storageTypes": "indexeddb,local_storage" }),
+        )
+        .await?;
+    let board = format!("{}/items/4/board", server.url);
+    browser.client.goto(&board).await?;
+    browser
+        .find(Locator::Css("header.board-head dd.lead"))
+        .await?;
+    assert!(
+        took_early_pull(&browser).await?,
+        "the first visit's pull was sent by boot.js and taken"
+    );
+    let group = browser
+        .client
+        .execute(
+            "return localStorage.getItem('reformboard.client_group');",
+            vec![],
+        )
+        .await?;
+    assert!(
+        group
+            .as_str()
+            .is_some_and(|g| g.parse::<ClientGroupId>().is_ok()),
+        "boot.js made the client group: {group:?}"
+    );
+    let mut saved = false;
+    for _ in 0..100 {
+        saved = saved_cookie(&browser).await?;
+        if saved {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(saved, "the first sync was written down");
+
+    // Closed; meanwhile the lead unit adds a card. The return pulls from the saved cookie.
+    browser.client.goto("about:blank").await?;
+    let world = Item4::on(&server).await?;
+    let mut tab = Tab::new(ClientGroupId::new_v7());
+    let (_, m) = create_task(
+        world.item.id,
+        world.lead.me.unit,
+        "页面关闭时新增的任务",
+        Millis(1_396_224_000_000),
+    );
+    tab.add(m);
+    world.lead.push_ok(&tab.push_request()).await?;
+    browser.client.goto(&board).await?;
+    browser.wait_for_text("页面关闭时新增的任务").await?;
+    assert!(
+        took_early_pull(&browser).await?,
+        "the return's pull was sent by boot.js and taken"
+    );
     browser.close().await
 }

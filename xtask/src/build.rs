@@ -18,6 +18,9 @@ const PROFILE: &str = "wasm-release";
 /// Static files whose text may name the build id (cache busting); the rest are copied as bytes.
 const TEMPLATED_EXTENSIONS: &[&str] = &["html", "js", "css", "webmanifest", "json"];
 const BUILD_ID_PLACEHOLDER: &str = "__BUILD_ID__";
+/// Where boot.js, which sends the first pull before the app has started, writes the sync
+/// protocol's version.
+const PROTOCOL_PLACEHOLDER: &str = "__PROTOCOL_VERSION__";
 /// Where sw.js lists the split's files (loader and chunks) for the service worker to precache.
 const SPLIT_FILES_PLACEHOLDER: &str = "/* __WASM_SPLIT_FILES__ */";
 /// Where index.html names the chunks' loader, so the browser fetches it beside the glue (which
@@ -368,6 +371,10 @@ fn copy_static(
                 .with_context(|| format!("reading {} as UTF-8", from.display()))?;
             let text = text
                 .replace(BUILD_ID_PLACEHOLDER, build_id)
+                .replace(
+                    PROTOCOL_PLACEHOLDER,
+                    &shared::sync::PROTOCOL_VERSION.to_string(),
+                )
                 .replace(SPLIT_FILES_PLACEHOLDER, &split_list)
                 .replace(SPLIT_LOADER_PLACEHOLDER, loader);
             fs::write(&to, text).with_context(|| format!("writing {}", to.display()))?;
