@@ -73,9 +73,6 @@ fn one_column_screen() -> bool {
 /// See `BoardCtx::stage`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
-    /// The board's frame (header, filters, columns) with no cards: it paints before the cards
-    /// are built, in a task of its own.
-    Frame,
     /// Columns render only what is on screen (see `window::FIRST_OVERSCAN`).
     FirstPaint,
     /// Visible columns render their full overscan.
@@ -242,7 +239,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
         heights: StoredValue::new(Heights::default()),
         measured: RwSignal::new(0),
         gap: StoredValue::new(0.0),
-        stage: RwSignal::new(Stage::Frame),
+        stage: RwSignal::new(Stage::FirstPaint),
         active: RwSignal::new(opening.unwrap_or(Column::NotStarted)),
         picked: StoredValue::new(opening.is_some()),
         one_column: one_column_screen(),
@@ -264,7 +261,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
         }
     });
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
-    request_animation_frame(move || next_stage(ctx.stage, Stage::FirstPaint));
+    request_animation_frame(move || next_stage(ctx.stage, Stage::Overscan));
     let active = ctx.active;
     let bump = move || ctx.viewport.update(|n| *n += 1);
     let listeners = StoredValue::new_local(vec![
@@ -461,7 +458,7 @@ fn CardList(item: ItemId, column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoVi
     // the page has not been laid out, and measuring would lay it out once more.
     Effect::new(move |_| {
         rows.track();
-        if ctx.stage.get() <= Stage::FirstPaint {
+        if ctx.stage.get() == Stage::FirstPaint {
             return;
         }
         if let Some(ul) = list.get()
@@ -484,10 +481,7 @@ fn CardList(item: ItemId, column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoVi
                     .with_value(|h| Span::covering(ids.iter().map(|id| h.slot(*id)), from, to))
             })
         };
-        let stage = ctx.stage.get();
-        let new = if stage == Stage::Frame {
-            Span::default()
-        } else if stage == Stage::FirstPaint {
+        let new = if ctx.stage.get() == Stage::FirstPaint {
             // Nothing is laid out yet, and asking where the list is (or even the window's
             // inner height) would lay out the page once more. A list opens at or below the top
             // of the window — below the lanes above it, on a unit board — and the window is no
@@ -537,20 +531,12 @@ fn next_stage(signal: RwSignal<Stage>, stage: Stage) {
         move || {
             // Named by what is done when the stage starts.
             crate::util::mark(match stage {
-                Stage::Frame => "board opened",
-                Stage::FirstPaint => "board's frame painted",
+                Stage::FirstPaint => "board opened",
                 Stage::Overscan => "board's first screen painted",
                 Stage::Hidden => "board's overscan built",
             });
-            if signal.try_set(stage).is_some() {
-                return;
-            }
-            match stage {
-                Stage::FirstPaint => {
-                    request_animation_frame(move || next_stage(signal, Stage::Overscan));
-                }
-                Stage::Overscan => next_stage(signal, Stage::Hidden),
-                Stage::Frame | Stage::Hidden => {}
+            if signal.try_set(stage).is_none() && stage == Stage::Overscan {
+                next_stage(signal, Stage::Hidden);
             }
         },
         Duration::ZERO,
