@@ -117,12 +117,20 @@ pub async fn post_prefetched<B: Serialize, T: DeserializeOwned>(
     post(path, body).await
 }
 
+/// How long the app waits for boot.js to have sent its request (it may first wait for the
+/// saved copy and for who is signed in) before sending its own: a stalled answer there must not
+/// hold the sync up for good.
+const PREFETCH_SENT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The successful answer boot.js got under `window[name]`, if what it sent equals `body` (as
 /// JSON values: its text may order or space things differently).
 async fn take_prefetched_answer<B: Serialize>(name: &str, body: &B) -> Option<Response> {
-    let sent = wasm_bindgen_futures::JsFuture::from(take_prefetched(name)?)
-        .await
-        .ok()?;
+    let described = wasm_bindgen_futures::JsFuture::from(take_prefetched(name)?);
+    let timer = gloo_timers::future::sleep(PREFETCH_SENT_WITHIN);
+    let sent = match futures::future::select(described, std::pin::pin!(timer)).await {
+        futures::future::Either::Left((Ok(sent), _)) => sent,
+        _ => return None,
+    };
     let field = |key: &str| js_sys::Reflect::get(&sent, &JsValue::from_str(key)).ok();
     let sent_body = field("body")?.as_string()?;
     let same = serde_json::from_str::<serde_json::Value>(&sent_body).ok()?

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::actor::Actor;
 use shared::entity::Entity;
-use shared::ids::{ClientGroupId, ClientId, TaskId};
+use shared::ids::{ClientGroupId, ClientId, TaskId, UserId};
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
@@ -53,7 +53,8 @@ pub struct Sync {
     base: StoredValue<State>,
     cookie: StoredValue<Option<Cookie>>,
     actor: StoredValue<Option<Actor>>,
-    group: ClientGroupId,
+    /// The signed-in user's client group (`client_group`), set when the sync starts.
+    group: StoredValue<Option<ClientGroupId>>,
     client: ClientId,
     next_id: StoredValue<u64>,
     running: StoredValue<bool>,
@@ -61,24 +62,34 @@ pub struct Sync {
     db: StoredValue<Option<LocalDb>, LocalStorage>,
 }
 
-/// Where this browser profile keeps its client group. boot.js makes it on a first visit (to send
-/// the first pull before the app has started) under the same key; `client_group` makes it where
-/// boot.js could not.
+/// Where this browser keeps each user's client group: `GROUP_KEY.<user id>`. One per user, not
+/// one per browser: the server gives a group to the first user who syncs under it and refuses
+/// it to anyone else, so on an office computer two people signing in by turns each need their
+/// own. boot.js makes the group on a first visit (to send the first pull before the app has
+/// started); `client_group` makes it where boot.js could not.
 const GROUP_KEY: &str = "reformboard.client_group";
 
-fn client_group() -> ClientGroupId {
+/// `user`'s client group in this browser, made if there is none. A browser that synced before
+/// groups were kept per user has one group under the bare `GROUP_KEY`: the first user to start
+/// here takes it over, so the changes waiting in the outbox (sent under it) still go through.
+fn client_group(user: UserId) -> ClientGroupId {
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-    let saved = storage
-        .as_ref()
-        .and_then(|s| s.get_item(GROUP_KEY).ok().flatten())
-        .and_then(|v| v.parse().ok());
-    saved.unwrap_or_else(|| {
-        let id = ClientGroupId::new_v7();
-        if let Some(s) = storage {
-            let _ = s.set_item(GROUP_KEY, &id.to_string());
-        }
-        id
-    })
+    let key = format!("{GROUP_KEY}.{user}");
+    let read = |k: &str| {
+        storage
+            .as_ref()
+            .and_then(|s| s.get_item(k).ok().flatten())
+            .and_then(|v| v.parse::<ClientGroupId>().ok())
+    };
+    if let Some(group) = read(&key) {
+        return group;
+    }
+    let group = read(GROUP_KEY).unwrap_or_else(ClientGroupId::new_v7);
+    if let Some(s) = storage {
+        let _ = s.set_item(&key, &group.to_string());
+        let _ = s.remove_item(GROUP_KEY);
+    }
+    group
 }
 
 impl Sync {
@@ -94,7 +105,7 @@ impl Sync {
             base: StoredValue::new(State::new()),
             cookie: StoredValue::new(None),
             actor: StoredValue::new(None),
-            group: client_group(),
+            group: StoredValue::new(None),
             client: ClientId::new_v7(),
             next_id: StoredValue::new(1),
             running: StoredValue::new(false),
@@ -106,6 +117,7 @@ impl Sync {
     /// Starts syncing as `actor`: what this browser saved is shown at once (it may be offline),
     /// then the first pull, pokes, and a 60-second safety-net pull.
     pub fn start(self, actor: Actor) {
+        self.group.set_value(Some(client_group(actor.user)));
         self.actor.set_value(Some(actor.clone()));
         // Pokes only once the saved copy (and its cookie) is in: a pull sent before that
         // carries no cookie, so it is a full reset — every entity sent again and rewritten to
@@ -251,6 +263,10 @@ impl Sync {
 
     /// One push (if anything is pending) and one pull.
     async fn round(self) -> Result<(), ApiError> {
+        // Nothing to sync, and no one to sync as, before `start`.
+        let Some(group) = self.group.get_value() else {
+            return Ok(());
+        };
         let batch: Vec<PendingMutation> = self
             .pending
             .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());
@@ -258,7 +274,7 @@ impl Sync {
         if pushing {
             let req = PushRequest {
                 protocol: PROTOCOL_VERSION,
-                client_group: self.group,
+                client_group: group,
                 mutations: batch,
             };
             let res: PushResponse = match api::post("/api/sync/push", &req).await {
@@ -282,7 +298,7 @@ impl Sync {
                     if let Some(db) = self.db.get_value() {
                         let _ = db.confirm(&dropped).await;
                     }
-                    return self.pull(false).await;
+                    return self.pull(group, false).await;
                 }
                 other => other?,
             };
@@ -294,7 +310,7 @@ impl Sync {
                 }
             }
         }
-        self.pull(!pushing).await
+        self.pull(group, !pushing).await
     }
 
     /// Pulls and applies what changed. `early`: the answer to the same request that boot.js
@@ -302,11 +318,11 @@ impl Sync {
     /// than asking now would give, which a pull may always be: the next pull brings the rest,
     /// and the WebSocket's opening asks for one. Not after a push, though: that pull is there
     /// to confirm what was pushed, which the early answer predates.
-    async fn pull(self, early: bool) -> Result<(), ApiError> {
+    async fn pull(self, group: ClientGroupId, early: bool) -> Result<(), ApiError> {
         const PATH: &str = "/api/sync/pull";
         let req = PullRequest {
             protocol: PROTOCOL_VERSION,
-            client_group: self.group,
+            client_group: group,
             cookie: self.cookie.get_value(),
         };
         let res: PullResponse = if early {

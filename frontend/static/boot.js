@@ -66,18 +66,33 @@ window.reformboardSaved = new Promise((resolve) => {
 
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
 
-// Sends the app's first pull as soon as the saved copy's cookie is known and someone is signed
-// in, instead of after the wasm has started: on a first visit the board waits for this answer,
-// and on a slow connection it now arrives while the wasm still downloads. The app takes it once
-// (`window.reformboardPull`, frontend/src/api.rs `post_prefetched`), and only when its own first
-// pull is this very request (same client group, same cookie); otherwise it asks afresh. The
-// body is shared::sync::PullRequest on the wire.
-window.reformboardPull = Promise.all([
-  window.reformboardSaved,
-  window.reformboardMe.then((me) => me.ok, () => false),
-])
-  .then(([saved, signedIn]) => {
-    const group = signedIn && clientGroup();
+// Sends the app's first pull while the wasm downloads instead of after it has started: on a
+// first visit the board waits for this answer, and on a slow connection it now comes during the
+// download. The app takes it once (`window.reformboardPull`, frontend/src/api.rs
+// `post_prefetched`), and only if its own first pull is this very request (same client group,
+// same cookie); otherwise it asks afresh. The body is shared::sync::PullRequest on the wire.
+// It goes as whom the app will start syncing: the user this browser remembers at once (the app
+// starts as them beside asking the server, frontend/src/session.rs `check`), anyone else once
+// the server has said who is signed in. Not sent when the app would push first (changes wait in
+// the outbox), nor when no one is signed in or a new password must be set first.
+window.reformboardPull = window.reformboardSaved
+  .then(async (saved) => {
+    if (saved && saved.outbox.length > 0) {
+      return null;
+    }
+    let who = remembered();
+    if (!who) {
+      const me = await window.reformboardMe;
+      if (!me.ok) {
+        return null;
+      }
+      who = await me.clone().json();
+    }
+    if (who.must_change_password) {
+      return null;
+    }
+    const user = who.id;
+    const group = clientGroup(user);
     if (!group) {
       return null;
     }
@@ -97,15 +112,25 @@ window.reformboardPull = Promise.all([
   })
   .catch(() => null);
 
-// This browser profile's sync client group, made here on a first visit so that the first pull
-// can go before the app has started (frontend/src/sync.rs `client_group` reads it, and makes one
-// itself where this could not). A UUID v7, as the app's own ids: 48 bits of milliseconds, then
-// version, variant and random bits.
-function clientGroup() {
-  const key = "reformboard.client_group";
+// The user this browser remembers as signed in (frontend/src/session.rs `remember`), or null.
+function remembered() {
+  try {
+    return JSON.parse(localStorage.getItem("reformboard.me"));
+  } catch (e) {
+    return null;
+  }
+}
+
+// `user`'s sync client group in this browser (frontend/src/sync.rs `client_group`, which makes
+// one where this could not), made here on a first visit: a UUID v7 like the app's own ids, 48
+// bits of milliseconds, then version, variant and random bits. None while this browser still
+// has the one group of the days before groups were kept per user: the app takes that over.
+function clientGroup(user) {
+  const legacy = "reformboard.client_group";
+  const key = `${legacy}.${user}`;
   try {
     let group = localStorage.getItem(key);
-    if (!group) {
+    if (!group && localStorage.getItem(legacy) === null) {
       const b = crypto.getRandomValues(new Uint8Array(16));
       let ms = Date.now();
       for (let i = 5; i >= 0; i--) {
@@ -123,6 +148,7 @@ function clientGroup() {
     return null;
   }
 }
+
 import("/pkg/frontend.js?v=__BUILD_ID__")
   .then(({ default: init }) => init({ module_or_path: wasm }))
   .then(() => {

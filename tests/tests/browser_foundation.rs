@@ -3,7 +3,7 @@
 
 use e2e::browser::{Browser, DESKTOP, PHONE};
 use e2e::sync_client::{Item4, Tab, create_task};
-use e2e::{DEMO_PASSWORD, Server, ServerOptions};
+use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
 use shared::entity::Millis;
 use shared::ids::ClientGroupId;
@@ -222,7 +222,8 @@ async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
     let group = browser
         .client
         .execute(
-            "return localStorage.getItem('reformboard.client_group');",
+            "return Object.entries(localStorage) \
+             .filter(([k]) => k.startsWith('reformboard.client_group.')).map(([, v]) => v)[0];",
             vec![],
         )
         .await?;
@@ -230,7 +231,7 @@ async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
         group
             .as_str()
             .is_some_and(|g| g.parse::<ClientGroupId>().is_ok()),
-        "boot.js made the client group: {group:?}"
+        "the client group boot.js made for the first visit's pull is kept: {group:?}"
     );
     let mut saved = false;
     for _ in 0..100 {
@@ -259,6 +260,110 @@ async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
     assert!(
         took_early_pull(&browser).await?,
         "the return's pull was sent by boot.js and taken"
+    );
+
+    // A browser from before client groups were kept per user has one group for everyone: the
+    // app takes it over for whoever starts first (their outbox was sent under it), and boot.js
+    // leaves that first pull to the app.
+    browser.client.goto(&server.url).await?;
+    browser.find(Locator::Css("[data-signed-in]")).await?;
+    let legacy = ClientGroupId::new_v7().to_string();
+    browser
+        .client
+        .execute(
+            "localStorage.clear(); localStorage.setItem('reformboard.client_group', arguments[0]);",
+            vec![serde_json::json!(legacy)],
+        )
+        .await?;
+    browser.client.goto(&board).await?;
+    browser
+        .find(Locator::Css("header.board-head dd.lead"))
+        .await?;
+    let groups = browser
+        .client
+        .execute(
+            "return Object.entries(localStorage) \
+             .filter(([k]) => k.startsWith('reformboard.client_group'));",
+            vec![],
+        )
+        .await?;
+    let groups: Vec<(String, String)> = serde_json::from_value(groups)?;
+    assert!(
+        groups.len() == 1
+            && groups[0].0.starts_with("reformboard.client_group.")
+            && groups[0].1 == legacy,
+        "the one group was taken over by the user: {groups:?}"
+    );
+    browser.close().await
+}
+
+/// Creates a task titled `title` on the open item board through its form, and waits until the
+/// server has it.
+async fn create_and_wait(
+    browser: &Browser,
+    office: &e2e::sync_client::Session,
+    title: &str,
+) -> anyhow::Result<()> {
+    let form = browser.open_create_task().await?;
+    form.find(Locator::Css("input[name=title]"))
+        .await?
+        .send_keys(title)
+        .await?;
+    form.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    for _ in 0..100 {
+        if office
+            .server_view()
+            .await?
+            .tasks()
+            .any(|t| t.title == title)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the server never got {title}")
+}
+
+/// Two people take turns on one office computer. Each syncs under a client group of their own:
+/// the server refuses a group to anyone but the user who first synced under it, so with one
+/// group per browser the second person's board would stay "loading" and their changes would be
+/// refused.
+#[tokio::test]
+async fn two_people_take_turns_on_one_browser() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let lead = demo_username(&server, "区财政局〈国资委〉").await?;
+    let board = format!("{}/items/4/board", server.url);
+    let browser = Browser::start(DESKTOP, false).await?;
+
+    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    browser.client.goto(&board).await?;
+    create_and_wait(&browser, &office, "甲在这台电脑上建的任务").await?;
+    browser.click_named("button", "退出").await?;
+    browser.find(Locator::Css("main.login")).await?;
+
+    browser.login(&server.url, "office", DEMO_PASSWORD).await?;
+    browser.client.goto(&board).await?;
+    browser.wait_for_text("甲在这台电脑上建的任务").await?;
+    create_and_wait(&browser, &office, "乙在同一台电脑上建的任务").await?;
+    let groups = browser
+        .client
+        .execute(
+            "return Object.keys(localStorage).filter(k => k.startsWith('reformboard.client_group')).length;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        groups.as_i64(),
+        Some(2),
+        "a client group for each of the two"
     );
     browser.close().await
 }
