@@ -110,6 +110,15 @@ impl Saved {
     }
 }
 
+/// Whether the cookie saved in `tx`'s META store is ahead of `cookie` (see `save_pull`).
+async fn saved_is_newer(tx: &rexie::Transaction, cookie: &Cookie) -> Result<bool> {
+    let saved = tx.store(META)?.get(js("cookie")).await?;
+    Ok(saved
+        .as_ref()
+        .and_then(decode::<Cookie>)
+        .is_some_and(|saved| saved.is_ahead_of(cookie)))
+}
+
 impl LocalDb {
     /// Opens (creating if needed) the database; None where IndexedDB is unavailable.
     pub async fn open() -> Option<LocalDb> {
@@ -154,6 +163,10 @@ impl LocalDb {
         cookie: &Cookie,
         user: &str,
     ) -> Result<()> {
+        // Each transaction first checks that the saved copy is not newer than this pull: another
+        // tab of this browser may have saved a later one meanwhile (a tab that just started
+        // answers its first pull with what boot.js fetched while the wasm loaded), and writing
+        // older entities under it would leave the copy behind its cookie.
         let mut batches: Vec<&[Entity]> = puts.chunks(SAVE_BATCH).collect();
         let last = batches.pop().unwrap_or_default();
         // A reset clears the old copy in the first transaction, whichever that is.
@@ -162,6 +175,10 @@ impl LocalDb {
             let tx = self
                 .0
                 .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+            if saved_is_newer(&tx, cookie).await? {
+                tx.abort().await?;
+                return Ok(());
+            }
             let store = tx.store(ENTITIES)?;
             if std::mem::take(&mut to_clear) {
                 store.clear().await?;
@@ -173,6 +190,10 @@ impl LocalDb {
         let tx = self
             .0
             .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+        if saved_is_newer(&tx, cookie).await? {
+            tx.abort().await?;
+            return Ok(());
+        }
         let store = tx.store(ENTITIES)?;
         if to_clear {
             store.clear().await?;

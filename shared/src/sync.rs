@@ -104,6 +104,21 @@ pub struct PullRequest {
     pub cookie: Option<Cookie>,
 }
 
+impl Cookie {
+    /// Whether this cookie has seen more than `other` of the same history and user: some space
+    /// at a later version. (Two such cookies from one server are snapshots of one sequence of
+    /// commits, so the later one is at least as far along in every space.) A browser's saved
+    /// copy uses it so that a tab saving an older answer can't write over a newer one.
+    pub fn is_ahead_of(&self, other: &Cookie) -> bool {
+        self.epoch == other.epoch
+            && self.user == other.user
+            && self
+                .spaces
+                .iter()
+                .any(|(space, v)| *v > other.spaces.get(space).copied().unwrap_or(0))
+    }
+}
+
 /// Response to a pull.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -130,4 +145,38 @@ pub enum ServerMessage {
         /// Space ids.
         spaces: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::Cookie;
+
+    fn cookie(epoch: &str, user: &str, spaces: &[(&str, i64)]) -> Cookie {
+        Cookie {
+            epoch: epoch.into(),
+            user: user.into(),
+            spaces: spaces.iter().map(|(s, v)| ((*s).to_string(), *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_later_version_in_any_space_is_ahead() {
+        let old = cookie("e", "u", &[("plan", 3), ("item:1", 5)]);
+        let new = cookie("e", "u", &[("plan", 3), ("item:1", 6)]);
+        assert!(new.is_ahead_of(&old));
+        assert!(!old.is_ahead_of(&new));
+        assert!(
+            !old.is_ahead_of(&old),
+            "the same cookie is not ahead of itself"
+        );
+        let more = cookie("e", "u", &[("plan", 3), ("item:1", 5), ("item:2", 1)]);
+        assert!(more.is_ahead_of(&old), "a space the other has not seen yet");
+    }
+
+    #[test]
+    fn another_history_or_user_is_never_ahead() {
+        let old = cookie("e", "u", &[("plan", 3)]);
+        assert!(!cookie("e2", "u", &[("plan", 9)]).is_ahead_of(&old));
+        assert!(!cookie("e", "u2", &[("plan", 9)]).is_ahead_of(&old));
+    }
 }
