@@ -230,7 +230,9 @@ impl Op for Adjust {
         if state.unit(self.unit).is_none() {
             return Err(Rejection::NotFound("单位".into()));
         }
-        if self.points == 0 || self.points.abs() > MAX_ADJUSTMENT {
+        // A range, not `abs()`: the lowest i32 has no absolute value (a panic, or a wrap past
+        // the limit).
+        if self.points == 0 || !(-MAX_ADJUSTMENT..=MAX_ADJUSTMENT).contains(&self.points) {
             return Err(Rejection::Invalid(format!(
                 "调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0"
             )));

@@ -123,7 +123,13 @@ impl Op for Respond {
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut i = state.find::<Instruction>(self.id)?.clone();
-        let answer = text::INSTRUCTION.parse(&self.text).ok();
+        // Blank text only acknowledges; any other text is the answer, and an answer that
+        // can't be stored (too long) is refused, not quietly turned into an acknowledgement.
+        let answer = if self.text.trim().is_empty() {
+            None
+        } else {
+            Some(text::INSTRUCTION.parse(&self.text)?)
+        };
         let reply = |text: String| Reply {
             unit: actor.unit,
             by_name: actor.name.clone(),

@@ -516,6 +516,11 @@ fn instruction_acknowledged_and_answered() {
         "only the lead unit answers"
     );
     w.run(&lead, answer("")).expect("acknowledge");
+    let too_long = "答".repeat(20_000);
+    assert!(
+        matches!(w.run(&lead, answer(&too_long)), Err(Rejection::Invalid(_))),
+        "an answer too long to store is refused, not taken as an acknowledgement"
+    );
     w.run(&lead, answer("已召开推进会")).expect("answer");
     let notes = inbox(&w.state, &leader);
     let n = notes
@@ -684,7 +689,12 @@ fn assessment_formula_boundaries() {
         })
     };
     assert!(w.run(&office, adjust(21)).is_err());
+    assert!(w.run(&office, adjust(-21)).is_err());
     assert!(w.run(&office, adjust(0)).is_err());
+    assert!(
+        matches!(w.run(&office, adjust(i32::MIN)), Err(Rejection::Invalid(_))),
+        "the lowest i32 is refused (it has no absolute value)"
+    );
     assert!(matches!(w.run(&lead, adjust(5)), Err(Rejection::Denied(_))));
     w.run(&office, adjust(5)).expect("adjust");
     assert_eq!(score(&w, day(4, 30)).total, 55.0);
