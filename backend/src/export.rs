@@ -143,15 +143,16 @@ fn write_sheet(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), rust_xlsxwriter:
                 Cell::Number(n) => {
                     ws.write_number(r, col(c), *n)?;
                 }
-                Cell::Date(d) => {
-                    let (y, m, dd) = (d.year(), d.month(), d.day());
-                    let when = ExcelDateTime::from_ymd(
-                        u16::try_from(y).unwrap_or(1900),
-                        u8::try_from(m).unwrap_or(1),
-                        u8::try_from(dd).unwrap_or(1),
-                    )?;
-                    ws.write_datetime_with_format(r, col(c), &when, &date)?;
-                }
+                Cell::Date(d) => match excel_date(*d) {
+                    Some(when) => {
+                        ws.write_datetime_with_format(r, col(c), &when, &date)?;
+                    }
+                    // Outside Excel's years 1900–9999 (a date typed or sent wrong): shown as
+                    // written rather than failing the whole workbook for everyone.
+                    None => {
+                        ws.write_string(r, col(c), d.to_string())?;
+                    }
+                },
                 Cell::Empty => {}
             }
         }
@@ -165,6 +166,16 @@ fn write_sheet(ws: &mut Worksheet, sheet: &Sheet) -> Result<(), rust_xlsxwriter:
         ws.autofilter(0, 0, last_row, col(sheet.headers.len() - 1))?;
     }
     Ok(())
+}
+
+/// `d` as an Excel date, if Excel can hold it.
+fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).ok()?,
+        u8::try_from(d.month()).ok()?,
+        u8::try_from(d.day()).ok()?,
+    )
+    .ok()
 }
 
 fn col(c: usize) -> u16 {
@@ -402,6 +413,27 @@ mod tests {
             text.contains("\"'=HYPERLINK(\"\"x\"\")\",2014-03-31"),
             "{text}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_date_excel_cannot_hold_is_written_as_text() -> anyhow::Result<()> {
+        let sheet = Sheet {
+            name: "任务",
+            headers: vec!["任务", "期限"],
+            rows: vec![
+                vec![
+                    Cell::Text("古代".into()),
+                    Cell::Date(NaiveDate::from_ymd_opt(1800, 1, 1).unwrap_or_default()),
+                ],
+                vec![
+                    Cell::Text("未来".into()),
+                    Cell::Date(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap_or_default()),
+                ],
+            ],
+        };
+        let bytes = workbook(&[sheet]).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        assert!(bytes.starts_with(b"PK"), "an xlsx (zip) came out");
         Ok(())
     }
 
