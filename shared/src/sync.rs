@@ -88,6 +88,11 @@ pub struct Cookie {
     pub epoch: String,
     /// The user it was issued to: a cookie is only good for the same user's view.
     pub user: String,
+    /// What that user could see when it was issued (the server's words for their role and
+    /// unit). A cookie for another view is unusable: a role or unit change resets the browser's
+    /// copy, so rows they may no longer see leave it and rows they now may see arrive.
+    #[serde(default)]
+    pub view: String,
     /// Space → last version seen.
     pub spaces: BTreeMap<String, i64>,
 }
@@ -112,6 +117,7 @@ impl Cookie {
     pub fn is_ahead_of(&self, other: &Cookie) -> bool {
         self.epoch == other.epoch
             && self.user == other.user
+            && self.view == other.view
             && self
                 .spaces
                 .iter()
@@ -155,6 +161,7 @@ mod cookie_tests {
         Cookie {
             epoch: epoch.into(),
             user: user.into(),
+            view: "unit/u1".into(),
             spaces: spaces.iter().map(|(s, v)| ((*s).to_string(), *v)).collect(),
         }
     }
@@ -174,9 +181,14 @@ mod cookie_tests {
     }
 
     #[test]
-    fn another_history_or_user_is_never_ahead() {
+    fn another_history_user_or_view_is_never_ahead() {
         let old = cookie("e", "u", &[("plan", 3)]);
         assert!(!cookie("e2", "u", &[("plan", 9)]).is_ahead_of(&old));
         assert!(!cookie("e", "u2", &[("plan", 9)]).is_ahead_of(&old));
+        let other_view = Cookie {
+            view: "office/u1".into(),
+            ..cookie("e", "u", &[("plan", 9)])
+        };
+        assert!(!other_view.is_ahead_of(&old));
     }
 }

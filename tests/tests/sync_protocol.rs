@@ -666,6 +666,20 @@ async fn an_unusable_cookie_gets_a_full_reset(store: Store) -> anyhow::Result<()
             },
         ),
         ("another user", leads_cookie),
+        (
+            "the same user before a role or unit change",
+            Cookie {
+                view: format!("office/{}", fx.coop.me.unit),
+                ..good.clone()
+            },
+        ),
+        (
+            "a cookie from before views were recorded",
+            Cookie {
+                view: String::new(),
+                ..good.clone()
+            },
+        ),
         ("nothing at all", Cookie::default()),
     ];
     for (what, cookie) in forged {
@@ -922,6 +936,24 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
             diff(&fresh, &tab.base)
         );
     }
+
+    // The office moves the cooperating unit's user to the lead unit: their next pull, on the
+    // cookie of their old unit, starts over and brings what the lead unit may see.
+    let (status, body) = fx
+        .office
+        .post_raw(
+            &format!("/api/users/{}/role", fx.coop.me.id),
+            &serde_json::json!({ "role": "unit", "unit": fx.lead.me.unit }),
+        )
+        .await?;
+    anyhow::ensure!(status.is_success(), "moving the user: {status} {body}");
+    let tab = tabs.get_mut("coop").ok_or_else(|| anyhow::anyhow!("tab"))?;
+    let res = pull(&fx.coop, tab).await?;
+    assert!(res.reset, "a cookie of another unit starts over");
+    assert!(
+        tab.base.get(&draft_key).is_some(),
+        "the moved user now has the lead unit's draft"
+    );
     Ok(())
 }
 

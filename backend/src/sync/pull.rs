@@ -154,11 +154,18 @@ fn visible(row: &EntityRow, actor: &Actor) -> bool {
             .is_none_or(|u| u == actor.unit.to_string())
 }
 
-/// Whether `cookie` is a position in this server's history for this user; anything else (another
-/// database, another user, a version from the future, a forged value) gets a full reset.
+/// What `actor` may see, as `visible` decides it: their role and unit (`Cookie::view`).
+fn view_of(actor: &Actor) -> String {
+    format!("{}/{}", actor.role.as_str(), actor.unit)
+}
+
+/// Whether `cookie` is a position in this server's history for this user as they are now;
+/// anything else (another database, another user, another role or unit, a version from the
+/// future, a forged value) gets a full reset.
 fn usable(cookie: &Cookie, epoch: &str, actor: &Actor, current: &BTreeMap<String, i64>) -> bool {
     cookie.epoch == epoch
         && cookie.user == actor.user.to_string()
+        && cookie.view == view_of(actor)
         && cookie
             .spaces
             .iter()
@@ -292,6 +299,7 @@ async fn pull_many(
                 cookie: Cookie {
                     epoch: epoch.clone(),
                     user: actor.user.to_string(),
+                    view: view_of(actor),
                     spaces: current.clone(),
                 },
                 puts,
