@@ -20,6 +20,7 @@ impl Session {
     /// gets their saved copy on screen at once (as they would offline), and the sync's first
     /// pull runs beside the question. The answer then confirms them, or ends the session.
     pub fn check(self, sync: Sync) {
+        self.follow_other_tabs();
         let early = cached().filter(|me| !me.must_change_password);
         if let Some(me) = &early {
             sync.start(actor_of(me));
@@ -46,6 +47,26 @@ impl Session {
                 (Err(e), Some(_)) if e.is_transient() => {}
                 (Err(ApiError::Network), None) => self.me.set(Some(None)),
                 (Err(_), _) => self.signed_out(),
+            }
+        });
+    }
+
+    /// Another tab of this browser signed out, or in as someone else: this one follows, rather
+    /// than carrying on as the last user with the other person's session (its requests would
+    /// be refused as the wrong user, and its edits would wait in the outbox they share).
+    fn follow_other_tabs(self) {
+        let _ = window_event_listener(leptos::ev::storage, move |ev| {
+            // None: the whole storage was cleared.
+            if ev.key().is_some_and(|k| k != ME_KEY) {
+                return;
+            }
+            let mine = self.me.get_untracked().flatten().map(|m| m.id);
+            let theirs = ev
+                .new_value()
+                .and_then(|j| serde_json::from_str::<Me>(&j).ok())
+                .map(|m| m.id);
+            if mine.is_some() && mine != theirs {
+                go_to(if theirs.is_some() { "/" } else { "/login" });
             }
         });
     }

@@ -247,8 +247,12 @@ impl Sync {
                         delay = (delay * 2).min(Duration::from_secs(30));
                     }
                     Err(ApiError::Unauthorized) => {
-                        self.notices
-                            .update(|n| n.push(W::SessionEnded.get(Lang::load()).into()));
+                        // Said once: the minutely pull and every edit meet the same 401 until
+                        // the user signs in again (their edits wait in the outbox till then).
+                        let said = W::SessionEnded.get(Lang::load());
+                        if !self.notices.with_untracked(|n| n.iter().any(|m| m == said)) {
+                            self.notices.update(|n| n.push(said.into()));
+                        }
                         break;
                     }
                     Err(e) => {

@@ -66,6 +66,28 @@ window.reformboardSaved = new Promise((resolve) => {
 
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
 
+// A panic in the wasm (a bug, or a screen's chunk that could not be fetched) leaves the app
+// unable to answer: say so, with a button to reload, rather than leave a page that silently
+// ignores every tap. Changes made before it are safe in the outbox.
+function stopped(error) {
+  if (!(error instanceof WebAssembly.RuntimeError) || document.getElementById("stopped")) {
+    return;
+  }
+  const note = document.createElement("p");
+  note.id = "stopped";
+  note.className = "stopped";
+  note.setAttribute("role", "alert");
+  note.textContent = "改革看板出错停止了，已保存的更改不会丢失。 Reformboard stopped on an error; saved changes are kept. ";
+  const again = document.createElement("button");
+  again.className = "primary";
+  again.textContent = "重新加载 Reload";
+  again.addEventListener("click", () => location.reload());
+  note.append(again);
+  document.body.prepend(note);
+}
+window.addEventListener("error", (event) => stopped(event.error));
+window.addEventListener("unhandledrejection", (event) => stopped(event.reason));
+
 // Sends the app's first pull while the wasm downloads instead of after it has started: on a
 // first visit the board waits for this answer, and on a slow connection it now comes during the
 // download. The app takes it once (`window.reformboardPull`, frontend/src/api.rs

@@ -47,7 +47,13 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("reformboard-shell-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => {
+        // Caches are listed in the order they were made. The previous build's stays: a tab
+        // opened before this update still runs it, and fetches its lazily loaded screens from
+        // there (this server no longer has them). Older ones go.
+        const old = keys.filter((k) => k.startsWith("reformboard-shell-") && k !== CACHE);
+        return Promise.all(old.slice(0, -1).map((k) => caches.delete(k)));
+      })
       .then(() => self.clients.claim()),
   );
 });
@@ -66,7 +72,11 @@ self.addEventListener("fetch", (event) => {
     );
     return;
   }
+  // This build's files, else the previous build's (a tab still running it), else the network.
   event.respondWith(
-    caches.match(req, { cacheName: CACHE }).then((hit) => hit || fetch(req)),
+    caches
+      .match(req, { cacheName: CACHE })
+      .then((hit) => hit || caches.match(req))
+      .then((hit) => hit || fetch(req)),
   );
 });

@@ -367,3 +367,64 @@ async fn two_people_take_turns_on_one_browser() -> anyhow::Result<()> {
     );
     browser.close().await
 }
+
+/// A screen whose wasm chunk can't be fetched (the connection dropped; a tab left open across
+/// an update) stops the app: it says so with a button to reload, instead of leaving a page that
+/// ignores every tap.
+#[tokio::test]
+async fn an_app_that_stopped_says_so() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    let block = |urls: serde_json::Value| {
+        browser.cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": urls }),
+        )
+    };
+    block(serde_json::json!(["*/pkg/split-*/*.wasm*"])).await?;
+    browser.login(&server.url, "office", DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/admin/users", server.url))
+        .await?;
+    let note = browser.find(Locator::Css("p.stopped[role=alert]")).await?;
+    assert!(note.text().await?.contains("改革看板出错停止了"));
+    browser.screenshot("desktop-app-stopped").await?;
+    block(serde_json::json!([])).await?;
+    browser.click_named("button", "重新加载 Reload").await?;
+    browser.wait_for_text("新建账号").await?;
+    assert_eq!(
+        browser.count("p.stopped").await?,
+        0,
+        "the reload started afresh"
+    );
+    browser.close().await
+}
+
+/// Signing out in one tab signs out the others of the browser too: a tab left showing the last
+/// user would carry on with whoever signs in next (its requests carry the browser's session).
+#[tokio::test]
+async fn signing_out_in_one_tab_signs_out_the_others() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.login(&server.url, "unit01", DEMO_PASSWORD).await?;
+    let first = browser.client.window().await?;
+    let second = browser.client.new_window(true).await?;
+    browser.client.switch_to_window(second.handle).await?;
+    browser.client.goto(&server.url).await?;
+    browser.find(Locator::Css("[data-signed-in]")).await?;
+    browser.click_named("button", "退出").await?;
+    browser.find(Locator::Css("main.login")).await?;
+    browser.client.switch_to_window(first).await?;
+    browser.find(Locator::Css("main.login")).await?;
+    browser.close().await
+}
