@@ -98,7 +98,10 @@ pub struct Attachment {
     pub for_unit: Option<UnitId>,
 }
 
-fn check_target(
+/// Whether `actor` may attach evidence to `to` (or hide it) on `item` now: working on the task,
+/// or reporting on the item for a submission the unit may still edit. The browser asks it to
+/// offer the controls; `Attach` and `Remove` check it.
+pub fn check_target(
     state: &State,
     actor: &Actor,
     item: ItemId,
@@ -115,6 +118,16 @@ fn check_target(
         }
         AttachedTo::Submission(s) => {
             match state.get(&EntityKey::submission(s)) {
+                // Evidence is part of what the office reviews: it changes with the text, while
+                // the unit may edit it (a draft, or returned for changes), and not while it is
+                // under review or once accepted.
+                Some(Entity::Submission(sub)) if sub.item == item && !sub.editable() => {
+                    return Err(Rejection::Invalid(format!(
+                        "{}{}，不能再增删佐证材料",
+                        sub.kind.zh(),
+                        sub.state.zh()
+                    )));
+                }
                 Some(Entity::Submission(sub)) if sub.item == item => {}
                 _ => return Err(Rejection::NotFound("报送材料".into())),
             }

@@ -246,9 +246,28 @@ fn work_plan_draft_submit_return_resubmit_accept() {
             .map(|s| s.days_late(day(3, 31))),
         Some(Some(1))
     );
-    // Under review it can't be edited or submitted again.
+    // Under review it can't be edited or submitted again, nor its evidence changed.
     assert!(w.draft(&lead, SubmissionKind::WorkPlan, at(4, 2)).is_err());
     assert!(w.submit(SubmissionKind::WorkPlan, at(4, 2)).is_err());
+    let (item, work_plan) = (w.item, w.sub_id(SubmissionKind::WorkPlan));
+    let evidence = move |id| {
+        Mutation::AttachFile(shared::attachment::Attach {
+            id,
+            item,
+            to: shared::attachment::AttachedTo::Submission(work_plan),
+            name: "佐证.pdf".into(),
+            size: 1,
+            at: at(4, 2),
+        })
+    };
+    let first_file = AttachmentId::new_v7();
+    assert!(
+        matches!(
+            w.run(&lead, evidence(first_file)),
+            Err(Rejection::Invalid(_))
+        ),
+        "no evidence added under review"
+    );
     // Returning needs a comment; only the office reviews.
     assert!(
         w.review(SubmissionKind::WorkPlan, false, "  ", at(4, 3))
@@ -290,10 +309,20 @@ fn work_plan_draft_submit_return_resubmit_accept() {
     );
     w.draft(&lead, SubmissionKind::WorkPlan, at(4, 5))
         .expect("edit after return");
+    w.run(&lead, evidence(first_file))
+        .expect("evidence added after the return");
     w.submit(SubmissionKind::WorkPlan, at(4, 6))
         .expect("resubmit");
     w.review(SubmissionKind::WorkPlan, true, "", at(4, 7))
         .expect("accept");
+    let hide = Mutation::RemoveAttachment(shared::attachment::Remove {
+        id: first_file,
+        at: at(4, 8),
+    });
+    assert!(
+        matches!(w.run(&lead, hide), Err(Rejection::Invalid(_))),
+        "accepted evidence can't be hidden"
+    );
     let s = w.submission(SubmissionKind::WorkPlan).expect("submission");
     assert_eq!(s.state, SubmissionState::Accepted);
     assert_eq!(s.versions.len(), 2, "every version kept");

@@ -12,7 +12,6 @@ use shared::attachment::{
 };
 use shared::ids::{AttachmentId, ItemId};
 use shared::mutation::Mutation;
-use shared::permission::Action;
 use wasm_bindgen::JsCast;
 
 /// What `POST /api/uploads` answers.
@@ -131,14 +130,13 @@ pub fn Attachments(item: ItemId, to: AttachedTo) -> impl IntoView {
             list
         })
     });
-    // The same check the server makes on AttachFile: working on the task, or reporting on the
-    // item for a submission.
-    let may = Memo::new(move |_| match to {
-        AttachedTo::Task(t) => {
-            let task = cx.sync.view.with(|s| s.task(t).cloned());
-            task.is_some_and(|t| cx.may(item, Action::WorkOnTask(&t)))
-        }
-        AttachedTo::Submission(_) => cx.may(item, Action::Report),
+    // The check the server makes on AttachFile and RemoveAttachment.
+    let may = Memo::new(move |_| {
+        cx.actor().is_some_and(|actor| {
+            cx.sync
+                .view
+                .with(|s| shared::attachment::check_target(s, &actor, item, to).is_ok())
+        })
     });
     let busy = RwSignal::new(false);
     let error = RwSignal::new(String::new());
