@@ -91,6 +91,7 @@ words! {
     Units => "单位", "Units";
     Login => "登录", "Sign in";
     Logout => "退出", "Sign out";
+    LogoutWithPending => "项更改还没有同步到服务器。退出后若换其他人在本机登录，这些更改将丢失。仍要退出吗？", " changes have not reached the server yet. If someone else signs in on this device after you, they will be lost. Sign out anyway?";
     Username => "用户名", "Username";
     Password => "密码", "Password";
     DemoAccounts => "演示账号（点击即可登录）", "Demo accounts (click to sign in)";

@@ -70,7 +70,19 @@ fn Header() -> impl IntoView {
             .map(|m| m.display_name)
             .unwrap_or_default()
     };
+    let sync = use_sync();
     let logout = move |_| {
+        // The outbox stays for this user's next sign-in here, but the next person to sign in
+        // on this device starts clean: say so while the changes can still be sent.
+        let waiting = sync.pending.with_untracked(Vec::len);
+        if waiting > 0
+            && !crate::workflow::confirm(&format!(
+                "{waiting}{}",
+                W::LogoutWithPending.get(lang.get_untracked())
+            ))
+        {
+            return;
+        }
         leptos::task::spawn_local(async move {
             let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
             session.signed_out();

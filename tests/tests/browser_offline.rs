@@ -282,6 +282,15 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         || async { column_of(&phone, TITLE).await.as_deref() == Some("in_progress") },
     )
     .await?;
+    // Signing out now would leave the edit to whoever signs in next: the phone asks first.
+    phone.click_named("button", "退出").await?;
+    let asked = phone.client.get_alert_text().await?;
+    assert!(
+        asked.starts_with("1项更改还没有同步到服务器"),
+        "signing out with a change waiting asks first: {asked}"
+    );
+    phone.client.dismiss_alert().await?;
+    phone.find(Locator::Css("[data-signed-in]")).await?;
 
     // The backend comes back on the same address; the edit reaches it and the office sees it.
     let server = Server::start_in(
