@@ -8,6 +8,7 @@ use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::entity::{Entity, EntityKey};
+use shared::ids::ClientId;
 use shared::sync::{Cookie, PendingMutation};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
@@ -64,6 +65,28 @@ async fn put_entities(store: &rexie::Store, entities: &[Entity]) -> Result<()> {
                 .filter_map(|e| Some((encode(e)?, Some(js(&e.key().0))))),
         )
         .await
+}
+
+/// `mutations` (of one client) in id order under client `to`, numbered 1, 2, …, each with its
+/// old id.
+pub fn numbered_from_one(
+    mut mutations: Vec<PendingMutation>,
+    to: ClientId,
+) -> Vec<(u64, PendingMutation)> {
+    mutations.sort_by_key(|p| p.id);
+    (1..)
+        .zip(mutations)
+        .map(|(id, p)| {
+            (
+                p.id,
+                PendingMutation {
+                    client_id: to,
+                    id,
+                    mutation: p.mutation,
+                },
+            )
+        })
+        .collect()
 }
 
 /// What `boot.js` read from the database while the wasm was loading, taken once: a second call
@@ -219,6 +242,36 @@ impl LocalDb {
         }
         tx.done().await?;
         Ok(())
+    }
+
+    /// Moves `from`'s mutations in the outbox to the new client `to`, numbered from 1 in their
+    /// order, in one transaction; returns each one's old id with its new form. Empty when there
+    /// were none: another tab moved them first (see `Sync::renumber`).
+    pub async fn take_over(
+        &self,
+        from: ClientId,
+        to: ClientId,
+    ) -> Result<Vec<(u64, PendingMutation)>> {
+        let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        let store = tx.store(OUTBOX)?;
+        let theirs: Vec<PendingMutation> = store
+            .get_all(None, None)
+            .await?
+            .iter()
+            .filter_map(decode::<PendingMutation>)
+            .filter(|p| p.client_id == from)
+            .collect();
+        for p in &theirs {
+            store.delete(outbox_key(p)).await?;
+        }
+        let moved = numbered_from_one(theirs, to);
+        for (_, p) in &moved {
+            if let Some(v) = encode(p) {
+                store.put(&v, Some(&outbox_key(p))).await?;
+            }
+        }
+        tx.done().await?;
+        Ok(moved)
     }
 
     /// Removes confirmed mutations: those at or below each client's last applied id.

@@ -22,7 +22,7 @@ use shared::sync::{
     Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
     PushRequest, PushResponse, ServerMessage,
 };
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 /// Connection state shown in the header.
@@ -55,7 +55,8 @@ pub struct Sync {
     actor: StoredValue<Option<Actor>>,
     /// The signed-in user's client group (`client_group`), set when the sync starts.
     group: StoredValue<Option<ClientGroupId>>,
-    client: ClientId,
+    /// This tab's client: its changes are numbered 1, 2, … under it (`next_id`).
+    client: StoredValue<ClientId>,
     next_id: StoredValue<u64>,
     running: StoredValue<bool>,
     again: StoredValue<bool>,
@@ -106,7 +107,7 @@ impl Sync {
             cookie: StoredValue::new(None),
             actor: StoredValue::new(None),
             group: StoredValue::new(None),
-            client: ClientId::new_v7(),
+            client: StoredValue::new(ClientId::new_v7()),
             next_id: StoredValue::new(1),
             running: StoredValue::new(false),
             again: StoredValue::new(false),
@@ -153,7 +154,7 @@ impl Sync {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
         let pending = PendingMutation {
-            client_id: self.client,
+            client_id: self.client.get_value(),
             id,
             mutation,
         };
@@ -286,23 +287,20 @@ impl Sync {
                     status: 409,
                     message,
                 }) => {
-                    // A gap in another tab's saved outbox (part of it never reached storage):
-                    // those changes can't be applied in order, so they are dropped, visibly.
-                    self.notices.update(|n| {
-                        n.push(format!(
-                            "{}{message}",
-                            W::OfflineChangesDropped.get(Lang::load())
-                        ))
-                    });
-                    let me = self.client;
-                    let dropped: Vec<PendingMutation> = self.pending.with_untracked(|p| {
-                        p.iter().filter(|m| m.client_id != me).cloned().collect()
-                    });
-                    self.pending.update(|p| p.retain(|m| m.client_id == me));
-                    if let Some(db) = self.db.get_value() {
-                        let _ = db.confirm(&dropped).await;
+                    // Some client's changes don't continue the server's sequence: see
+                    // `renumber`. Once they are numbered afresh, round again to send them.
+                    let last = self.pull(group, false).await?;
+                    if self.renumber(&last).await {
+                        self.again.set_value(true);
+                    } else {
+                        self.notices.update(|n| {
+                            n.push(format!(
+                                "{}{message}",
+                                W::OfflineChangesDropped.get(Lang::load())
+                            ))
+                        });
                     }
-                    return self.pull(group, false).await;
+                    return Ok(());
                 }
                 other => other?,
             };
@@ -314,7 +312,67 @@ impl Sync {
                 }
             }
         }
-        self.pull(group, !pushing).await
+        self.pull(group, !pushing).await.map(|_| ())
+    }
+
+    /// Moves the changes of every client whose first waiting change doesn't continue the
+    /// server's sequence for it (`last`: its last applied id) to a fresh client id, numbered
+    /// from 1; whether there were any. The server lost the changes before them (it was restored
+    /// from a backup), or a tab closed before one of them reached the outbox. Either way the
+    /// server never applied them, so under a new client they apply once. The move is one
+    /// transaction of the outbox, so of the tabs holding them exactly one makes it and sends
+    /// them; a tab that finds them moved already leaves them to that one. This tab's own client
+    /// moves too, and the tab carries on as the new one.
+    async fn renumber(self, last: &BTreeMap<ClientId, u64>) -> bool {
+        let gapped: Vec<ClientId> = self.pending.with_untracked(|pending| {
+            let mut first: BTreeMap<ClientId, u64> = BTreeMap::new();
+            for p in pending {
+                let id = first.entry(p.client_id).or_insert(p.id);
+                *id = (*id).min(p.id);
+            }
+            first
+                .into_iter()
+                .filter(|(client, id)| *id > last.get(client).copied().unwrap_or(0) + 1)
+                .map(|(client, _)| client)
+                .collect()
+        });
+        for old in &gapped {
+            let fresh = ClientId::new_v7();
+            let moved: Vec<(u64, PendingMutation)> = match self.db.get_value() {
+                Some(db) => db.take_over(*old, fresh).await.unwrap_or_default(),
+                None => self.pending.with_untracked(|pending| {
+                    local_db::numbered_from_one(
+                        pending
+                            .iter()
+                            .filter(|p| p.client_id == *old)
+                            .cloned()
+                            .collect(),
+                        fresh,
+                    )
+                }),
+            };
+            let count = moved.len() as u64;
+            let by_old: HashMap<u64, PendingMutation> = moved.into_iter().collect();
+            self.pending.update(|pending| {
+                pending.retain_mut(|p| {
+                    if p.client_id != *old {
+                        return true;
+                    }
+                    match by_old.get(&p.id) {
+                        Some(new) => {
+                            *p = new.clone();
+                            true
+                        }
+                        None => false,
+                    }
+                });
+            });
+            if *old == self.client.get_value() {
+                self.client.set_value(fresh);
+                self.next_id.set_value(count + 1);
+            }
+        }
+        !gapped.is_empty()
     }
 
     /// Pulls and applies what changed. `early`: the answer to the same request that boot.js
@@ -322,7 +380,12 @@ impl Sync {
     /// than asking now would give, which a pull may always be: the next pull brings the rest,
     /// and the WebSocket's opening asks for one. Not after a push, though: that pull is there
     /// to confirm what was pushed, which the early answer predates.
-    async fn pull(self, group: ClientGroupId, early: bool) -> Result<(), ApiError> {
+    /// Returns each client's last applied id, as the server said.
+    async fn pull(
+        self,
+        group: ClientGroupId,
+        early: bool,
+    ) -> Result<BTreeMap<ClientId, u64>, ApiError> {
         const PATH: &str = "/api/sync/pull";
         let req = PullRequest {
             protocol: PROTOCOL_VERSION,
@@ -395,7 +458,7 @@ impl Sync {
             // find them in one or the other.
             let _ = db.confirm(&confirmed).await;
         }
-        Ok(())
+        Ok(res.last_mutation_ids)
     }
 
     /// Tasks in `puts` that differ from what this tab shows: someone else changed them.

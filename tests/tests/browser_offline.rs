@@ -338,3 +338,115 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     phone.close().await?;
     office.close().await
 }
+
+/// Creates a task titled `title` through the open board's form.
+async fn create_in_form(browser: &Browser, title: &str) -> anyhow::Result<()> {
+    let form = browser.open_create_task().await?;
+    form.find(Locator::Css("input[name=title]"))
+        .await?
+        .send_keys(title)
+        .await?;
+    form.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Whether the server has a task titled `title`.
+async fn server_has(office: &e2e::sync_client::Session, title: &str) -> anyhow::Result<bool> {
+    Ok(office
+        .server_view()
+        .await?
+        .tasks()
+        .any(|t| t.title == title))
+}
+
+/// The server is restored from a backup while a browser has a change waiting. The restore lost
+/// the changes the browser made after the backup, so its waiting change no longer continues the
+/// server's numbering for its client: the browser renumbers it under a new client and it
+/// arrives, once, instead of being refused for ever.
+#[tokio::test]
+async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyhow::Result<()> {
+    let opts = ServerOptions {
+        site: true,
+        ..Default::default()
+    };
+    let server = Server::start(opts.clone()).await?;
+    let addr = server.addr()?;
+    let lead = demo_username(&server, "区财政局〈国资委〉").await?;
+    let desk = Browser::start(DESKTOP, false).await?;
+    desk.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    desk.client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let synced = |title: &'static str| {
+        let office = office.clone();
+        let desk = &desk;
+        async move {
+            wait_until(title, || async {
+                server_has(&office, title).await.unwrap_or(false) && sync_text(desk).await == "在线"
+            })
+            .await
+        }
+    };
+    create_in_form(&desk, "备份前的任务").await?;
+    synced("备份前的任务").await?;
+
+    let backup = tempfile::tempdir()?;
+    let file = backup.path().join("reformboard.db");
+    let out = std::process::Command::new(e2e::binary())
+        .arg("backup")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(server.data_path())
+        .output()?;
+    anyhow::ensure!(out.status.success(), "backup: {out:?}");
+    create_in_form(&desk, "备份后的任务").await?;
+    synced("备份后的任务").await?;
+
+    // The server goes down and comes back from the backup; meanwhile a change waits.
+    let (data_dir, database_url) = server.kill();
+    create_in_form(&desk, "恢复期间的任务").await?;
+    wait_until("the change waits", || async {
+        sync_text(&desk).await.contains("1 项待同步")
+    })
+    .await?;
+    let out = std::process::Command::new(e2e::binary())
+        .arg("restore")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .arg("--force")
+        .output()?;
+    anyhow::ensure!(out.status.success(), "restore: {out:?}");
+    let server = Server::start_in(
+        ServerOptions {
+            addr: Some(addr),
+            ..opts
+        },
+        data_dir,
+        database_url,
+    )
+    .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    wait_until("the waiting change arrives", || async {
+        server_has(&office, "恢复期间的任务").await.unwrap_or(false)
+    })
+    .await?;
+    wait_until("nothing waits any more", || async {
+        sync_text(&desk).await == "在线"
+    })
+    .await?;
+    let view = office.server_view().await?;
+    let count = |title: &str| view.tasks().filter(|t| t.title == title).count();
+    assert_eq!(count("恢复期间的任务"), 1, "applied once");
+    assert_eq!(count("备份前的任务"), 1, "the backup's own");
+    assert_eq!(
+        count("备份后的任务"),
+        0,
+        "lost with the restore, as expected"
+    );
+    desk.close().await
+}
