@@ -128,7 +128,9 @@ pub fn check_target(
                         sub.state.zh()
                     )));
                 }
-                Some(Entity::Submission(sub)) if sub.item == item => {}
+                Some(Entity::Submission(sub)) if sub.item == item => {
+                    crate::submission::check_drafter(state, sub, actor)?;
+                }
                 _ => return Err(Rejection::NotFound("报送材料".into())),
             }
             permission::check(actor, it, Action::Report)?;

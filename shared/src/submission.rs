@@ -2,7 +2,7 @@
 //! (工作方案), half-year and annual reports; the office accepts or returns them. Every submitted
 //! version is kept.
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Role};
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, SubmissionId, UnitId, UserId, submission_id};
@@ -239,6 +239,22 @@ pub struct SaveDraft {
     pub at: Millis,
 }
 
+/// Whether `actor` may change `s` (its text, its evidence, submitting it): the unit that drafts
+/// it, or the office. A draft is seen only by its unit and the office, so on an item with two
+/// lead units the other one would otherwise overwrite text it never saw.
+pub fn check_drafter(state: &State, s: &Submission, actor: &Actor) -> Result<(), Rejection> {
+    if actor.role == Role::Office || s.unit == actor.unit {
+        return Ok(());
+    }
+    let drafter = state
+        .unit(s.unit)
+        .map_or("另一牵头单位", |u| u.name.as_str());
+    Err(Rejection::Denied(format!(
+        "{}由{drafter}起草，只有起草单位和综合办可以修改或报送",
+        s.kind.zh()
+    )))
+}
+
 impl Op for SaveDraft {
     fn keys(&self) -> Vec<EntityKey> {
         vec![EntityKey::submission(self.id), EntityKey::item(self.item)]
@@ -248,6 +264,9 @@ impl Op for SaveDraft {
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
         permission::check(actor, state.find::<Item>(self.item)?, Action::Report)?;
+        if let Some(Entity::Submission(existing)) = state.get(&EntityKey::submission(self.id)) {
+            check_drafter(state, existing, actor)?;
+        }
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
@@ -323,7 +342,7 @@ impl Op for Submit {
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
         let s = state.find::<Submission>(self.id)?;
         permission::check(actor, state.find::<Item>(s.item)?, Action::Report)?;
-        Ok(())
+        check_drafter(state, s, actor)
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut s = state.find::<Submission>(self.id)?.clone();

@@ -229,6 +229,28 @@ fn work_plan_draft_submit_return_resubmit_accept() {
         Some(shared::entity::Visibility::Unit(lead.unit)),
         "a draft is the unit's own"
     );
+    // On an item with a second lead unit, that unit can't see this draft (it is the drafting
+    // unit's), so it may not overwrite or submit it either; the office may.
+    let second = UnitId::new_v7();
+    let mut item = w.state.item(w.item).cloned().expect("item 4");
+    item.lead_units.push(second);
+    w.state.put(Entity::Item(item));
+    let co_lead = actor("另一牵头", second, Role::Unit);
+    assert!(matches!(
+        w.draft(&co_lead, SubmissionKind::WorkPlan, at(3, 20)),
+        Err(Rejection::Denied(_))
+    ));
+    let id = w.sub_id(SubmissionKind::WorkPlan);
+    assert!(matches!(
+        w.run(
+            &co_lead,
+            Mutation::SubmitSubmission(submission::Submit { id, at: at(3, 20) })
+        ),
+        Err(Rejection::Denied(_))
+    ));
+    let office = w.office.clone();
+    w.draft(&office, SubmissionKind::WorkPlan, at(3, 20))
+        .expect("the office edits a unit's draft");
     // A forged id (another item's) is refused.
     let forged = Mutation::SaveSubmission(submission::SaveDraft {
         id: SubmissionId::new_v7(),
