@@ -205,7 +205,11 @@ impl LocalDb {
             let store = tx.store(ENTITIES)?;
             if std::mem::take(&mut to_clear) {
                 store.clear().await?;
-                tx.store(META)?.delete(js("cookie")).await?;
+                let meta = tx.store(META)?;
+                meta.delete(js("cookie")).await?;
+                // Whose copy it is, from the first batch on: a page closed before the last
+                // must not leave entities that another user's start would take for theirs.
+                meta.put(&js(user), Some(&js("user"))).await?;
             }
             put_entities(&store, batch).await?;
             tx.done().await?;

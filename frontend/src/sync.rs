@@ -209,7 +209,10 @@ impl Sync {
             *p = outbox;
         });
         self.rebase();
-        if !self.base.with_value(State::is_empty) {
+        // Without a cookie the copy is a first sync cut short (its cookie comes with its last
+        // batch): shown, but not taken as complete — a screen that finds nothing in it says
+        // "loading" until the pull, not "not found".
+        if self.cookie.with_value(Option::is_some) && !self.base.with_value(State::is_empty) {
             self.set_loaded();
         }
         crate::util::mark("saved copy shown");
