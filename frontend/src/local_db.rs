@@ -133,13 +133,38 @@ impl Saved {
     }
 }
 
-/// Whether the cookie saved in `tx`'s META store is ahead of `cookie` (see `save_pull`).
-async fn saved_is_newer(tx: &rexie::Transaction, cookie: &Cookie) -> Result<bool> {
-    let saved = tx.store(META)?.get(js("cookie")).await?;
+/// Whether `save_pull` must stop at `tx` (see there), and if so whether `tx` is kept: None to
+/// go on. When nothing of this save was written yet (`started`: some of it was) and the saved
+/// copy is newer, `tx` is dropped; when a reset under way finds a saved cookie, `tx` removes it
+/// and is kept.
+async fn interrupted(
+    tx: &rexie::Transaction,
+    cookie: &Cookie,
+    started: bool,
+) -> Result<Option<bool>> {
+    let meta = tx.store(META)?;
+    let saved = meta.get(js("cookie")).await?;
+    let saved = saved.as_ref().and_then(decode::<Cookie>);
+    if started {
+        if saved.is_none() {
+            return Ok(None);
+        }
+        meta.delete(js("cookie")).await?;
+        return Ok(Some(true));
+    }
     Ok(saved
-        .as_ref()
-        .and_then(decode::<Cookie>)
-        .is_some_and(|saved| saved.is_ahead_of(cookie)))
+        .is_some_and(|saved| saved.is_ahead_of(cookie))
+        .then_some(false))
+}
+
+/// Commits `tx` (`keep`) or aborts it.
+async fn finish(tx: rexie::Transaction, keep: bool) -> Result<()> {
+    if keep {
+        tx.done().await?;
+    } else {
+        tx.abort().await?;
+    }
+    Ok(())
 }
 
 impl LocalDb {
@@ -186,21 +211,24 @@ impl LocalDb {
         cookie: &Cookie,
         user: &str,
     ) -> Result<()> {
-        // Each transaction first checks that the saved copy is not newer than this pull: another
-        // tab of this browser may have saved a later one meanwhile (a tab that just started
-        // answers its first pull with what boot.js fetched while the wasm loaded), and writing
-        // older entities under it would leave the copy behind its cookie.
+        // Another tab of this browser may save a pull while this one is being written (a tab
+        // that just started answers its first pull with what boot.js fetched while the wasm
+        // loaded, an older view). Each transaction first looks at the saved cookie: before this
+        // save has written anything, a newer one means the saved copy is ahead and stays; once a
+        // reset has cleared the copy (and its cookie), any cookie means another tab wrote into
+        // the half-written copy, which is now a mix: its cookie goes, so the next start pulls
+        // everything again rather than trust it.
         let mut batches: Vec<&[Entity]> = puts.chunks(SAVE_BATCH).collect();
         let last = batches.pop().unwrap_or_default();
         // A reset clears the old copy in the first transaction, whichever that is.
         let mut to_clear = reset;
+        let mut started = false;
         for batch in batches {
             let tx = self
                 .0
                 .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
-            if saved_is_newer(&tx, cookie).await? {
-                tx.abort().await?;
-                return Ok(());
+            if let Some(keep) = interrupted(&tx, cookie, started).await? {
+                return finish(tx, keep).await;
             }
             let store = tx.store(ENTITIES)?;
             if std::mem::take(&mut to_clear) {
@@ -213,13 +241,13 @@ impl LocalDb {
             }
             put_entities(&store, batch).await?;
             tx.done().await?;
+            started = true;
         }
         let tx = self
             .0
             .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
-        if saved_is_newer(&tx, cookie).await? {
-            tx.abort().await?;
-            return Ok(());
+        if let Some(keep) = interrupted(&tx, cookie, started).await? {
+            return finish(tx, keep).await;
         }
         let store = tx.store(ENTITIES)?;
         if to_clear {
@@ -248,14 +276,11 @@ impl LocalDb {
         Ok(())
     }
 
-    /// Moves `from`'s mutations in the outbox to the new client `to`, numbered from 1 in their
-    /// order, in one transaction; returns each one's old id with its new form. Empty when there
-    /// were none: another tab moved them first (see `Sync::renumber`).
-    pub async fn take_over(
-        &self,
-        from: ClientId,
-        to: ClientId,
-    ) -> Result<Vec<(u64, PendingMutation)>> {
+    /// Moves `from`'s mutations in the outbox that the server has not applied (ids above
+    /// `applied`) to the new client `to`, numbered from 1 in their order, in one transaction,
+    /// and drops the ones it has. Nothing to move when another tab moved them first (see
+    /// `Sync::renumber`).
+    pub async fn take_over(&self, from: ClientId, applied: u64, to: ClientId) -> Result<()> {
         let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
         let store = tx.store(OUTBOX)?;
         let theirs: Vec<PendingMutation> = store
@@ -268,14 +293,14 @@ impl LocalDb {
         for p in &theirs {
             store.delete(outbox_key(p)).await?;
         }
-        let moved = numbered_from_one(theirs, to);
-        for (_, p) in &moved {
-            if let Some(v) = encode(p) {
-                store.put(&v, Some(&outbox_key(p))).await?;
+        let waiting = theirs.into_iter().filter(|p| p.id > applied).collect();
+        for (_, p) in numbered_from_one(waiting, to) {
+            if let Some(v) = encode(&p) {
+                store.put(&v, Some(&outbox_key(&p))).await?;
             }
         }
         tx.done().await?;
-        Ok(moved)
+        Ok(())
     }
 
     /// Removes confirmed mutations: those at or below each client's last applied id.

@@ -20,9 +20,9 @@ use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
     Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
-    PushRequest, PushResponse, ServerMessage,
+    PushRequest, PushResponse, ServerMessage, sequence_break,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 /// Connection state shown in the header.
@@ -70,27 +70,38 @@ pub struct Sync {
 /// started); `client_group` makes it where boot.js could not.
 const GROUP_KEY: &str = "reformboard.client_group";
 
-/// `user`'s client group in this browser, made if there is none. A browser that synced before
-/// groups were kept per user has one group under the bare `GROUP_KEY`: the first user to start
-/// here takes it over, so the changes waiting in the outbox (sent under it) still go through.
+/// `user`'s client group in this browser, made if there is none.
 fn client_group(user: UserId) -> ClientGroupId {
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
     let key = format!("{GROUP_KEY}.{user}");
-    let read = |k: &str| {
-        storage
-            .as_ref()
-            .and_then(|s| s.get_item(k).ok().flatten())
-            .and_then(|v| v.parse::<ClientGroupId>().ok())
-    };
-    if let Some(group) = read(&key) {
-        return group;
-    }
-    let group = read(GROUP_KEY).unwrap_or_else(ClientGroupId::new_v7);
-    if let Some(s) = storage {
-        let _ = s.set_item(&key, &group.to_string());
-        let _ = s.remove_item(GROUP_KEY);
-    }
+    let saved = storage
+        .as_ref()
+        .and_then(|s| s.get_item(&key).ok().flatten())
+        .and_then(|v| v.parse::<ClientGroupId>().ok());
+    saved.unwrap_or_else(|| {
+        let group = ClientGroupId::new_v7();
+        if let Some(s) = storage {
+            let _ = s.set_item(&key, &group.to_string());
+        }
+        group
+    })
+}
+
+/// The one group of a browser that synced before groups were kept per user, taken out of
+/// storage (so that it is considered once). `restore` gives it to the user whose saved copy and
+/// outbox this browser holds (their changes were sent under it); anyone else gets their own.
+fn take_legacy_group() -> Option<ClientGroupId> {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten())?;
+    let group = storage.get_item(GROUP_KEY).ok().flatten()?.parse().ok();
+    let _ = storage.remove_item(GROUP_KEY);
     group
+}
+
+/// Makes `group` `user`'s client group in this browser.
+fn keep_group(user: UserId, group: ClientGroupId) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(&format!("{GROUP_KEY}.{user}"), &group.to_string());
+    }
 }
 
 impl Sync {
@@ -172,6 +183,7 @@ impl Sync {
 
     /// Loads what this browser saved for `actor` (none for another user: that is cleared).
     async fn restore(self, actor: &Actor) {
+        let legacy = take_legacy_group();
         // boot.js has usually read the saved copy already, while the wasm loaded.
         let (db, preloaded) = futures::join!(LocalDb::open(), local_db::preloaded());
         let Some(db) = db else {
@@ -193,6 +205,12 @@ impl Sync {
         {
             let _ = db.clear().await;
             return;
+        }
+        if let Some(group) = legacy
+            && saved.user.as_deref() == Some(actor.user.to_string().as_str())
+        {
+            keep_group(actor.user, group);
+            self.group.set_value(Some(group));
         }
         self.base.update_value(|base| {
             for e in saved.entities {
@@ -318,71 +336,70 @@ impl Sync {
         self.pull(group, !pushing).await.map(|_| ())
     }
 
-    /// Moves the changes of every client whose first waiting change doesn't continue the
-    /// server's sequence for it (`last`: its last applied id) to a fresh client id, numbered
-    /// from 1; whether there were any. The server lost the changes before them (it was restored
-    /// from a backup), or a tab closed before one of them reached the outbox. Either way the
-    /// server never applied them, so under a new client they apply once. The move is one
-    /// transaction of the outbox, so of the tabs holding them exactly one makes it and sends
-    /// them; a tab that finds them moved already leaves them to that one. This tab's own client
-    /// moves too, and the tab carries on as the new one.
+    /// Moves the changes of every client whose waiting changes don't continue the server's
+    /// sequence for it (`last`: its last applied id; `shared::sync::sequence_break`, the rule
+    /// the server refuses them by) to a fresh client id, numbered from 1; whether it did. The
+    /// server lost the changes before them (it was restored from a backup), or one of them never
+    /// reached the outbox (a tab closed mid-write). Either way the server never applied them, so
+    /// under a new client they apply once. The move is one transaction of the outbox, so of the
+    /// tabs holding them exactly one makes it; that tab then starts afresh (a reload) from the
+    /// outbox, which now holds all of them renumbered, including any it never had in memory,
+    /// and a change made meanwhile that landed under the old client is moved at the next gap.
     async fn renumber(self, last: &BTreeMap<ClientId, u64>) -> bool {
         let gapped: Vec<ClientId> = self.pending.with_untracked(|pending| {
-            let mut first: BTreeMap<ClientId, u64> = BTreeMap::new();
-            for p in pending {
-                let id = first.entry(p.client_id).or_insert(p.id);
-                *id = (*id).min(p.id);
-            }
-            first
+            let clients: BTreeSet<ClientId> = pending.iter().map(|p| p.client_id).collect();
+            clients
                 .into_iter()
-                .filter(|(client, id)| *id > last.get(client).copied().unwrap_or(0) + 1)
-                .map(|(client, _)| client)
+                .filter(|client| {
+                    let ids = pending
+                        .iter()
+                        .filter(|p| p.client_id == *client)
+                        .map(|p| p.id);
+                    sequence_break(last.get(client).copied().unwrap_or(0), ids).is_some()
+                })
                 .collect()
         });
-        for old in &gapped {
-            let fresh = ClientId::new_v7();
-            let moved: Vec<(u64, PendingMutation)> = match self.db.get_value() {
-                Some(db) => db.take_over(*old, fresh).await.unwrap_or_default(),
-                None => self.pending.with_untracked(|pending| {
-                    local_db::numbered_from_one(
-                        pending
-                            .iter()
-                            .filter(|p| p.client_id == *old)
-                            .cloned()
-                            .collect(),
-                        fresh,
-                    )
-                }),
-            };
-            let count = moved.len() as u64;
-            let by_old: HashMap<u64, PendingMutation> = moved.into_iter().collect();
+        if gapped.is_empty() {
+            return false;
+        }
+        let Some(db) = self.db.get_value() else {
+            // No outbox (IndexedDB unavailable): this tab alone holds its changes.
             self.pending.update(|pending| {
-                pending.retain_mut(|p| {
-                    if p.client_id != *old {
-                        return true;
+                for old in &gapped {
+                    let applied = last.get(old).copied().unwrap_or(0);
+                    let theirs: Vec<PendingMutation> = pending
+                        .iter()
+                        .filter(|p| p.client_id == *old && p.id > applied)
+                        .cloned()
+                        .collect();
+                    pending.retain(|p| p.client_id != *old);
+                    let fresh = ClientId::new_v7();
+                    let moved = local_db::numbered_from_one(theirs, fresh);
+                    if *old == self.client.get_value() {
+                        self.client.set_value(fresh);
+                        self.next_id.set_value(moved.len() as u64 + 1);
                     }
-                    match by_old.get(&p.id) {
-                        Some(new) => {
-                            *p = new.clone();
-                            true
-                        }
-                        None => false,
-                    }
-                });
+                    pending.extend(moved.into_iter().map(|(_, p)| p));
+                }
             });
-            if *old == self.client.get_value() {
-                self.client.set_value(fresh);
-                self.next_id.set_value(count + 1);
+            return true;
+        };
+        for old in &gapped {
+            let applied = last.get(old).copied().unwrap_or(0);
+            if db
+                .take_over(*old, applied, ClientId::new_v7())
+                .await
+                .is_err()
+            {
+                return false;
             }
         }
-        !gapped.is_empty()
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().reload();
+        }
+        true
     }
 
-    /// Pulls and applies what changed. `early`: the answer to the same request that boot.js
-    /// sent while the wasm loaded may stand in (`api::post_prefetched`). It is an older view
-    /// than asking now would give, which a pull may always be: the next pull brings the rest,
-    /// and the WebSocket's opening asks for one. Not after a push, though: that pull is there
-    /// to confirm what was pushed, which the early answer predates.
     /// Returns each client's last applied id, as the server said.
     async fn pull(
         self,

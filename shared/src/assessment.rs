@@ -24,6 +24,12 @@ pub const TASK_WEIGHT: f64 = 40.0;
 pub const EVALUATION_WEIGHT: f64 = 20.0;
 /// Points off per difficulty open longer than `STALE_DAYS` on an item the unit leads.
 pub const DIFFICULTY_PENALTY: f64 = 2.0;
+/// Whether an adjustment of `points` may be made: within ±[`MAX_ADJUSTMENT`], not 0. (A range,
+/// not `abs()`: the lowest i32 has no absolute value — a panic, or a wrap past the limit.)
+pub fn points_allowed(points: i32) -> bool {
+    points != 0 && (-MAX_ADJUSTMENT..=MAX_ADJUSTMENT).contains(&points)
+}
+
 /// Most points off for difficulties.
 pub const MAX_DIFFICULTY_PENALTY: f64 = 10.0;
 /// Largest adjustment the office may make at once, either way.
@@ -230,9 +236,7 @@ impl Op for Adjust {
         if state.unit(self.unit).is_none() {
             return Err(Rejection::NotFound("单位".into()));
         }
-        // A range, not `abs()`: the lowest i32 has no absolute value (a panic, or a wrap past
-        // the limit).
-        if self.points == 0 || !(-MAX_ADJUSTMENT..=MAX_ADJUSTMENT).contains(&self.points) {
+        if !points_allowed(self.points) {
             return Err(Rejection::Invalid(format!(
                 "调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0"
             )));

@@ -109,6 +109,21 @@ pub struct PullRequest {
     pub cookie: Option<Cookie>,
 }
 
+/// Where a client's mutation ids, in the order they are sent, stop continuing its sequence on
+/// the server (`last`: its last applied id): the id expected there and the id found, or None.
+/// An id at or below what was applied already is a retry (a duplicate), not a break. The server
+/// refuses a push with a break; a browser that finds one renumbers what it holds.
+pub fn sequence_break(last: u64, ids: impl IntoIterator<Item = u64>) -> Option<(u64, u64)> {
+    let mut seen = last;
+    for id in ids {
+        if id > seen + 1 {
+            return Some((seen + 1, id));
+        }
+        seen = seen.max(id);
+    }
+    None
+}
+
 impl Cookie {
     /// Whether this cookie has seen more than `other` of the same history and user: some space
     /// at a later version. (Two such cookies from one server are snapshots of one sequence of
@@ -151,6 +166,24 @@ pub enum ServerMessage {
         /// Space ids.
         spaces: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::sequence_break;
+
+    #[test]
+    fn ids_continue_or_break() {
+        assert_eq!(sequence_break(2, [3, 4]), None);
+        assert_eq!(sequence_break(2, [1, 2, 3]), None, "retries are not breaks");
+        assert_eq!(sequence_break(2, [4]), Some((3, 4)));
+        assert_eq!(
+            sequence_break(2, [3, 5]),
+            Some((4, 5)),
+            "a break in the middle"
+        );
+        assert_eq!(sequence_break(0, []), None);
+    }
 }
 
 #[cfg(test)]

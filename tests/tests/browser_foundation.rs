@@ -304,15 +304,7 @@ async fn create_and_wait(
     office: &e2e::sync_client::Session,
     title: &str,
 ) -> anyhow::Result<()> {
-    let form = browser.open_create_task().await?;
-    form.find(Locator::Css("input[name=title]"))
-        .await?
-        .send_keys(title)
-        .await?;
-    form.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    browser.create_task(title).await?;
     for _ in 0..100 {
         if office
             .server_view()

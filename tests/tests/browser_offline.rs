@@ -150,15 +150,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         .client
         .goto(&format!("{}/items/4/board", server.url))
         .await?;
-    let form = phone.open_create_task().await?;
-    form.find(Locator::Css("input[name=title]"))
-        .await?
-        .send_keys(TITLE)
-        .await?;
-    form.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    phone.create_task(TITLE).await?;
     wait_until("the task is created and synced", || async {
         column_of(&phone, TITLE).await.is_some() && sync_text(&phone).await == "在线"
     })
@@ -339,20 +331,6 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     office.close().await
 }
 
-/// Creates a task titled `title` through the open board's form.
-async fn create_in_form(browser: &Browser, title: &str) -> anyhow::Result<()> {
-    let form = browser.open_create_task().await?;
-    form.find(Locator::Css("input[name=title]"))
-        .await?
-        .send_keys(title)
-        .await?;
-    form.find(Locator::Css("button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
 /// Whether the server has a task titled `title`.
 async fn server_has(office: &e2e::sync_client::Session, title: &str) -> anyhow::Result<bool> {
     Ok(office
@@ -391,7 +369,7 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
             .await
         }
     };
-    create_in_form(&desk, "备份前的任务").await?;
+    desk.create_task("备份前的任务").await?;
     synced("备份前的任务").await?;
 
     let backup = tempfile::tempdir()?;
@@ -403,12 +381,12 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
         .arg(server.data_path())
         .output()?;
     anyhow::ensure!(out.status.success(), "backup: {out:?}");
-    create_in_form(&desk, "备份后的任务").await?;
+    desk.create_task("备份后的任务").await?;
     synced("备份后的任务").await?;
 
     // The server goes down and comes back from the backup; meanwhile a change waits.
     let (data_dir, database_url) = server.kill();
-    create_in_form(&desk, "恢复期间的任务").await?;
+    desk.create_task("恢复期间的任务").await?;
     wait_until("the change waits", || async {
         sync_text(&desk).await.contains("1 项待同步")
     })

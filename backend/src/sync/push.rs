@@ -12,7 +12,9 @@ use shared::ids::{ClientGroupId, ClientId};
 use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
-use shared::sync::{MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse};
+use shared::sync::{
+    MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse, sequence_break,
+};
 use sqlx::{Any, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -207,18 +209,18 @@ async fn push_once(
     let mut last = last_ids(&mut tx, req.client_group, &pushed).await?;
 
     // Refuse gaps before doing anything: ids must continue each client's sequence.
-    let mut next = last.clone();
-    for m in &req.mutations {
-        let seen = next.entry(m.client_id).or_default();
-        if m.id > *seen + 1 {
+    for client in pushed.keys() {
+        let ids = req
+            .mutations
+            .iter()
+            .filter(|m| m.client_id == *client)
+            .map(|m| m.id);
+        let applied = last.get(client).copied().unwrap_or(0);
+        if let Some((expected, got)) = sequence_break(applied, ids) {
             return Err(ApiError::Conflict(format!(
-                "客户端 {} 的更改编号不连续：应为 {}，收到 {}",
-                m.client_id,
-                *seen + 1,
-                m.id
+                "客户端 {client} 的更改编号不连续：应为 {expected}，收到 {got}"
             )));
         }
-        *seen = (*seen).max(m.id);
     }
 
     let mut state = State::new();

@@ -153,7 +153,7 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
             .trim_start_matches('+')
             .parse::<i32>()
         {
-            Ok(p) if p != 0 && p.abs() <= MAX_ADJUSTMENT => p,
+            Ok(p) if shared::assessment::points_allowed(p) => p,
             _ => {
                 error.set(if lang.get_untracked() == Lang::En {
                     format!(
