@@ -146,7 +146,8 @@ function remembered() {
 // `user`'s sync client group in this browser (frontend/src/sync.rs `client_group`, which makes
 // one where this could not), made here on a first visit: a UUID v7 like the app's own ids, 48
 // bits of milliseconds, then version, variant and random bits. None while this browser still
-// has the one group of the days before groups were kept per user: the app takes that over.
+// has the one group of the days before groups were kept per user: the app decides whose it is
+// (frontend/src/sync.rs `take_legacy_group`).
 function clientGroup(user) {
   const legacy = "reformboard.client_group";
   const key = `${legacy}.${user}`;

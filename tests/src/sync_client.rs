@@ -198,6 +198,17 @@ impl Session {
         Ok(state)
     }
 
+    /// Waits up to 10 s for the server to hold a task titled `title` that this user may see.
+    pub async fn wait_for_task(&self, title: &str) -> anyhow::Result<()> {
+        for _ in 0..100 {
+            if self.server_view().await?.tasks().any(|t| t.title == title) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the server never got the task {title}")
+    }
+
     /// Opens the poke WebSocket with this session's cookie and the CSRF header.
     pub async fn websocket(&self) -> anyhow::Result<PokeSocket> {
         let url = format!(

@@ -297,28 +297,6 @@ async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
     browser.close().await
 }
 
-/// Creates a task titled `title` on the open item board through its form, and waits until the
-/// server has it.
-async fn create_and_wait(
-    browser: &Browser,
-    office: &e2e::sync_client::Session,
-    title: &str,
-) -> anyhow::Result<()> {
-    browser.create_task(title).await?;
-    for _ in 0..100 {
-        if office
-            .server_view()
-            .await?
-            .tasks()
-            .any(|t| t.title == title)
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the server never got {title}")
-}
-
 /// Two people take turns on one office computer. Each syncs under a client group of their own:
 /// the server refuses a group to anyone but the user who first synced under it, so with one
 /// group per browser the second person's board would stay "loading" and their changes would be
@@ -337,14 +315,16 @@ async fn two_people_take_turns_on_one_browser() -> anyhow::Result<()> {
 
     browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
     browser.client.goto(&board).await?;
-    create_and_wait(&browser, &office, "甲在这台电脑上建的任务").await?;
+    browser.create_task("甲在这台电脑上建的任务").await?;
+    office.wait_for_task("甲在这台电脑上建的任务").await?;
     browser.click_named("button", "退出").await?;
     browser.find(Locator::Css("main.login")).await?;
 
     browser.login(&server.url, "office", DEMO_PASSWORD).await?;
     browser.client.goto(&board).await?;
     browser.wait_for_text("甲在这台电脑上建的任务").await?;
-    create_and_wait(&browser, &office, "乙在同一台电脑上建的任务").await?;
+    browser.create_task("乙在同一台电脑上建的任务").await?;
+    office.wait_for_task("乙在同一台电脑上建的任务").await?;
     let groups = browser
         .client
         .execute(

@@ -331,15 +331,6 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     office.close().await
 }
 
-/// Whether the server has a task titled `title`.
-async fn server_has(office: &e2e::sync_client::Session, title: &str) -> anyhow::Result<bool> {
-    Ok(office
-        .server_view()
-        .await?
-        .tasks()
-        .any(|t| t.title == title))
-}
-
 /// The server is restored from a backup while a browser has a change waiting. The restore lost
 /// the changes the browser made after the backup, so its waiting change no longer continues the
 /// server's numbering for its client: the browser renumbers it under a new client and it
@@ -363,8 +354,9 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
         let office = office.clone();
         let desk = &desk;
         async move {
-            wait_until(title, || async {
-                server_has(&office, title).await.unwrap_or(false) && sync_text(desk).await == "在线"
+            office.wait_for_task(title).await?;
+            wait_until("nothing waits", || async {
+                sync_text(desk).await == "在线"
             })
             .await
         }
@@ -409,10 +401,7 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
     )
     .await?;
     let office = e2e::sync_client::Session::login(&server, "office").await?;
-    wait_until("the waiting change arrives", || async {
-        server_has(&office, "恢复期间的任务").await.unwrap_or(false)
-    })
-    .await?;
+    office.wait_for_task("恢复期间的任务").await?;
     wait_until("nothing waits any more", || async {
         sync_text(&desk).await == "在线"
     })
