@@ -1,11 +1,13 @@
 //! The `entity` and `space` tables: synced entities as JSON, versioned per space.
 
 use crate::audit::{self, AuditRowValues};
+use crate::batch::{Arg, Batch, Handle};
 use crate::db::{DbKind, IN_LIST_MAX, placeholders};
 use shared::entity::{Entity, EntityKey, Space, Visibility};
 use shared::ids::ItemId;
 use shared::state::State;
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One stored entity.
@@ -34,30 +36,64 @@ impl EntityRow {
 /// Bumps `space`'s version and returns the new one. On PostgreSQL this also takes the row lock
 /// that serializes writers of the space until commit, so versions follow commit order.
 pub async fn bump_space(tx: &mut Transaction<'_, Any>, space: Space) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO space (id, version) VALUES ($1, 1) \
-         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
-    )
-    .bind(space.to_string())
-    .fetch_one(&mut **tx)
-    .await
+    sqlx::query_scalar(BUMP_SPACE)
+        .bind(space.to_string())
+        .fetch_one(&mut **tx)
+        .await
 }
 
-/// `bump_space` for an item's space, but only while the item is stored: a made-up item id
-/// creates no space (None). One statement where reading the item first and then bumping took
-/// two; the item itself is read after the lock, with the mutation's other entities.
-pub async fn bump_item_space(
-    tx: &mut Transaction<'_, Any>,
-    item: ItemId,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+const BUMP_SPACE: &str = "INSERT INTO space (id, version) VALUES ($1, 1) \
+     ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version";
+
+/// `bump_space` as a statement for a [`Batch`]: one row, the new version.
+pub fn bump_space_statement(space: Space) -> (&'static str, Vec<Arg>) {
+    (BUMP_SPACE, vec![Arg::Text(space.to_string())])
+}
+
+/// `bump_space_statement` for an item's space, but only while the item is stored: a made-up
+/// item id creates no space (no row). One statement where reading the item first and then
+/// bumping took two; the item itself is read after the lock, with the mutation's other
+/// entities.
+pub fn bump_item_space_statement(item: ItemId) -> (&'static str, Vec<Arg>) {
+    (
         "INSERT INTO space (id, version) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM entity WHERE id = $2) \
          ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+        vec![
+            Arg::Text(Space::Item(item).to_string()),
+            Arg::Text(EntityKey::item(item).0),
+        ],
     )
-    .bind(Space::Item(item).to_string())
-    .bind(EntityKey::item(item).0)
-    .fetch_optional(&mut **tx)
-    .await
+}
+
+/// The version a bump statement answered (None: it bumped nothing).
+pub fn bumped_version(rows: &[AnyRow]) -> Result<Option<i64>, sqlx::Error> {
+    rows.first().map(|row| row.try_get(0)).transpose()
+}
+
+/// Adds to `batch` the reads of the entities under `keys` (all different), one statement per
+/// [`IN_LIST_MAX`] keys; [`loaded`] decodes their rows.
+pub fn add_loads(batch: &mut Batch, keys: &[&EntityKey]) -> Vec<Handle> {
+    keys.chunks(IN_LIST_MAX)
+        .map(|chunk| {
+            batch.add(
+                format!(
+                    "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({})",
+                    placeholders(chunk.len())
+                ),
+                chunk.iter().map(|k| Arg::Text(k.0.clone())).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Puts the entities that `add_loads`' statements read into `state`.
+pub fn loaded(batch: &mut Batch, handles: &[Handle], state: &mut State) -> anyhow::Result<()> {
+    for handle in handles {
+        for row in batch.take(*handle) {
+            state.put(EntityRow::from_row(&row)?.entity()?);
+        }
+    }
+    Ok(())
 }
 
 /// Loads the entities under `keys` that exist into `state` (skipping ones already there), in

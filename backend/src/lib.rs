@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod bootstrap;
 pub mod db;
 pub mod demo_year;

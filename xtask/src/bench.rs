@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value, json};
 
-use crate::postgres::Postgres;
+use crate::postgres::{Durability, Postgres};
 use crate::util::{self, Steps, Workspace, say};
 use crate::{build, chromium, lighthouse, toolchain};
 
@@ -89,7 +89,9 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
     })?;
     let bin_dir = ws.target_dir.join(profile);
     let postgres = if needs_pg {
-        Some(steps.step("throwaway PostgreSQL", || Postgres::start(&ws.tmp_dir()))?)
+        Some(steps.step("PostgreSQL, durable as deployed", || {
+            Postgres::start(&ws.tmp_dir(), Durability::AsDeployed)
+        })?)
     } else {
         None
     };

@@ -6,11 +6,11 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
-use crate::postgres::Postgres;
+use crate::postgres::{Durability, Postgres};
 use crate::util::{self, Workspace, say};
 
 pub fn pg_shell(ws: &Workspace, psql_args: &[OsString]) -> Result<()> {
-    let postgres = Postgres::start(&ws.tmp_dir())?;
+    let postgres = Postgres::start(&ws.tmp_dir(), Durability::Throwaway)?;
     say(format!("REFORMBOARD_TEST_PG={}", postgres.url()));
     let status = util::run_interactive(
         Command::new(postgres.bin_dir().join("psql"))

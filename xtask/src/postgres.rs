@@ -22,12 +22,24 @@ const OS_USER: &str = "postgres";
 const MAX_SOCKET_DIR_LEN: usize = 90;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Whether a cluster flushes its commits to disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync, synchronous commit and full-page writes off: the tests' clusters, deleted in a
+    /// minute, are worth nothing after a crash, and speed is.
+    Throwaway,
+    /// PostgreSQL's defaults, as a deployment runs it: the bench measures what users get, and
+    /// SQLite's commits are flushed too (`synchronous=FULL`).
+    AsDeployed,
+}
+
 /// A running cluster. Dropping it stops the server and deletes its files.
 pub struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
     as_root: bool,
+    durability: Durability,
     server: Option<Child>,
 }
 
@@ -42,7 +54,7 @@ impl Postgres {
     }
 
     /// Creates and starts a cluster under `tmp_root` (normally `target/tmp`).
-    pub fn start(tmp_root: &Path) -> Result<Self> {
+    pub fn start(tmp_root: &Path, durability: Durability) -> Result<Self> {
         let bin = find_bin_dir()?;
         let as_root = util::is_root();
         remove_stale(tmp_root, &bin, as_root);
@@ -57,6 +69,7 @@ impl Postgres {
             dir,
             port: 0,
             as_root,
+            durability,
             server: None,
         };
         if as_root {
@@ -154,12 +167,13 @@ impl Postgres {
             .arg(self.data_dir())
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(&self.dir)
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            // Durability is worthless for a cluster deleted in a minute; speed is not.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off"])
-            // Tests open pools per database and run in parallel.
-            .args(["-c", "max_connections=300"])
+            .args(["-c", "listen_addresses=127.0.0.1"]);
+        if self.durability == Durability::Throwaway {
+            cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off"]);
+        }
+        // Tests open pools per database and run in parallel.
+        cmd.args(["-c", "max_connections=300"])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);

@@ -7,7 +7,7 @@ use std::fs;
 
 use anyhow::{Context as _, Result};
 
-use crate::postgres::Postgres;
+use crate::postgres::{Durability, Postgres};
 use crate::util::{self, Steps, Workspace, say};
 use crate::{build, chromium, toolchain};
 
@@ -63,7 +63,9 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
         )
     })?;
     // Held to the end of this function: its Drop stops the server whatever happens next.
-    let postgres = steps.step("throwaway PostgreSQL", || Postgres::start(&ws.tmp_dir()))?;
+    let postgres = steps.step("throwaway PostgreSQL", || {
+        Postgres::start(&ws.tmp_dir(), Durability::Throwaway)
+    })?;
 
     steps.step("cargo test", || {
         let tmp = ws.tmp_dir();

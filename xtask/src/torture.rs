@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::postgres::Postgres;
+use crate::postgres::{Durability, Postgres};
 use crate::util::{self, Steps, Workspace};
 
 /// Which long run.
@@ -36,7 +36,9 @@ pub fn run(ws: &Workspace, kind: Kind, minutes: f64, clients: Option<u32>) -> Re
         ]))
     })?;
     // Held to the end: its Drop stops the server whatever happens.
-    let postgres = steps.step("throwaway PostgreSQL", || Postgres::start(&ws.tmp_dir()))?;
+    let postgres = steps.step("throwaway PostgreSQL", || {
+        Postgres::start(&ws.tmp_dir(), Durability::Throwaway)
+    })?;
     let name = match kind {
         Kind::Torture => "torture",
         Kind::Soak => "soak",

@@ -3,7 +3,8 @@
 
 use super::attach;
 use crate::audit::AuditEntry;
-use crate::db::{Db, now_millis};
+use crate::batch::{Arg, Batch, Handle};
+use crate::db::{Db, DbKind, now_millis};
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
@@ -13,9 +14,10 @@ use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
 use shared::sync::{
-    MAX_PUSH_BATCH, MutationResult, Outcome, PushRequest, PushResponse, sequence_break,
+    MAX_PUSH_BATCH, MutationResult, Outcome, PendingMutation, PushRequest, PushResponse,
+    sequence_break,
 };
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -132,40 +134,83 @@ pub(super) fn group_of_another_user() -> ApiError {
     ApiError::Forbidden("该同步客户端属于其他用户".into())
 }
 
-/// The last applied mutation id of each client in `pushed` (its highest id in the push) before
-/// this push, creating rows for new clients; on PostgreSQL the rows stay locked until commit,
-/// so two pushes of one client can't interleave.
+/// Adds to `batch`, for each client in `pushed` (with its highest id in the push), the
+/// statement that reads its last applied mutation id before this push, creating rows for new
+/// clients; on PostgreSQL the rows stay locked until commit, so two pushes of one client can't
+/// interleave. `last_ids` reads the answers.
 ///
 /// The same statement records the client's last id after the push: every mutation of the push
 /// advances it, applied or rejected, and a push that fails (a gap, a transient error) is rolled
 /// back whole, so it is the higher of the two ids, known before anything is applied.
-async fn last_ids(
-    tx: &mut Transaction<'_, Any>,
+fn add_clients(
+    batch: &mut Batch,
     group: ClientGroupId,
     pushed: &BTreeMap<ClientId, u64>,
+) -> ApiResult<Vec<(ClientId, Handle)>> {
+    let now = now_millis();
+    pushed
+        .iter()
+        .map(|(client, highest)| {
+            let handle = batch.add(
+                "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
+                     last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                         THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+                     updated_at = excluded.updated_at \
+                 RETURNING client_group, previous_mutation_id",
+                vec![
+                    Arg::Text(client.to_string()),
+                    Arg::Text(group.to_string()),
+                    Arg::Int(id_i64(*highest)?),
+                    Arg::Int(now),
+                ],
+            );
+            Ok((*client, handle))
+        })
+        .collect()
+}
+
+/// The last applied mutation id of each client before this push, from `add_clients`'
+/// statements, once sent; refuses a client of another group.
+fn last_ids(
+    batch: &mut Batch,
+    group: ClientGroupId,
+    clients: &[(ClientId, Handle)],
 ) -> ApiResult<HashMap<ClientId, u64>> {
     let mut out = HashMap::new();
-    for (client, highest) in pushed {
-        let (owner_group, previous): (String, i64) = sqlx::query_as(
-            "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
-                 last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-                     THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-                 updated_at = excluded.updated_at \
-             RETURNING client_group, previous_mutation_id",
-        )
-        .bind(client.to_string())
-        .bind(group.to_string())
-        .bind(id_i64(*highest)?)
-        .bind(now_millis())
-        .fetch_one(&mut **tx)
-        .await?;
+    for (client, handle) in clients {
+        let rows = batch.take(*handle);
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        let owner_group: String = row.try_get(0)?;
+        let previous: i64 = row.try_get(1)?;
         if owner_group != group.to_string() {
             return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
         }
         out.insert(*client, u64::try_from(previous).unwrap_or(0));
     }
     Ok(out)
+}
+
+/// Refuses gaps before anything is applied: ids must continue each client's sequence.
+fn check_sequences(
+    req: &PushRequest,
+    pushed: &BTreeMap<ClientId, u64>,
+    last: &HashMap<ClientId, u64>,
+) -> ApiResult<()> {
+    for client in pushed.keys() {
+        let ids = req
+            .mutations
+            .iter()
+            .filter(|m| m.client_id == *client)
+            .map(|m| m.id);
+        let applied = last.get(client).copied().unwrap_or(0);
+        if let Some((expected, got)) = sequence_break(applied, ids) {
+            return Err(ApiError::Conflict(format!(
+                "客户端 {client} 的更改编号不连续：应为 {expected}，收到 {got}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How a space a push writes to is locked.
@@ -191,6 +236,114 @@ async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation) -> ApiResult<Opti
     })
 }
 
+/// What a push has read and locked before it applies anything.
+struct Prepared {
+    /// Each pushed client's last applied mutation id before this push.
+    last: HashMap<ClientId, u64>,
+    /// The spaces locked (bumped), with their new versions.
+    versions: BTreeMap<Space, i64>,
+    /// The entities the new mutations name, as stored.
+    state: State,
+    /// The keys read so far, found or not.
+    asked: BTreeSet<EntityKey>,
+}
+
+/// Reads the clients' last ids, locks the spaces the new mutations write and reads the entities
+/// they name. With `clients_first` (always on PostgreSQL) the clients' rows are held before
+/// anything else is read (see `add_clients`) and a gap is refused before any space is locked.
+/// Without (SQLite, where the write lock keeps every other writer out already) the clients go
+/// in one hop with the spaces and the entities, all mutations assumed new; None when one turns
+/// out to have been applied already (a retried push): its spaces must not be bumped, so the
+/// caller starts again with the clients first.
+async fn prepare(
+    tx: &mut Transaction<'_, Any>,
+    kind: DbKind,
+    req: &PushRequest,
+    pushed: &BTreeMap<ClientId, u64>,
+    clients_first: bool,
+) -> ApiResult<Option<Prepared>> {
+    let mut batch = Batch::new(kind);
+    let clients = add_clients(&mut batch, req.client_group, pushed)?;
+    let mut known = None;
+    if clients_first {
+        batch.send(tx).await?;
+        let last = last_ids(&mut batch, req.client_group, &clients)?;
+        check_sequences(req, pushed, &last)?;
+        known = Some(last);
+    }
+    // A mutation the server has applied (a retried push) writes nothing, so it needs no lock
+    // and no entities.
+    let is_new = |pending: &&PendingMutation| {
+        known.as_ref().is_none_or(|last: &HashMap<ClientId, u64>| {
+            pending.id > last.get(&pending.client_id).copied().unwrap_or(0)
+        })
+    };
+
+    // Every space the batch writes is locked (its version bumped) first, all at once and in one
+    // order (sorted), and only then are the entities read, so no other writer can slip between.
+    // Locking as the mutations come would let two pushes that touch the same items in different
+    // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
+    // entity never changes space, so its space can be read before the lock.
+    let mut spaces = BTreeMap::new();
+    for pending in req.mutations.iter().filter(is_new) {
+        if let Some((space, lock)) = space_of(tx, &pending.mutation).await? {
+            let known = spaces.entry(space).or_insert(lock);
+            if lock == Lock::Always {
+                *known = Lock::Always;
+            }
+        }
+    }
+    let bumps: Vec<(Space, Handle)> = spaces
+        .into_iter()
+        .map(|(space, lock)| {
+            let (sql, args) = match (lock, space) {
+                (Lock::IfItemExists, Space::Item(item)) => {
+                    entity_store::bump_item_space_statement(item)
+                }
+                _ => entity_store::bump_space_statement(space),
+            };
+            (space, batch.add(sql, args))
+        })
+        .collect();
+    // The entities every new mutation names, read once for the whole push; the entities they
+    // refer to (`Entity::context_keys`) are read as each mutation comes.
+    let asked: BTreeSet<EntityKey> = req
+        .mutations
+        .iter()
+        .filter(is_new)
+        .flat_map(|pending| pending.mutation.keys())
+        .collect();
+    let loads = entity_store::add_loads(&mut batch, &asked.iter().collect::<Vec<_>>());
+    batch.send(tx).await?;
+    let last = match known {
+        Some(last) => last,
+        None => {
+            let last = last_ids(&mut batch, req.client_group, &clients)?;
+            check_sequences(req, pushed, &last)?;
+            let applied =
+                |p: &PendingMutation| p.id <= last.get(&p.client_id).copied().unwrap_or(0);
+            if req.mutations.iter().any(applied) {
+                return Ok(None);
+            }
+            last
+        }
+    };
+    let mut versions = BTreeMap::new();
+    for (space, handle) in bumps {
+        if let Some(v) = entity_store::bumped_version(&batch.take(handle))? {
+            versions.insert(space, v);
+        }
+    }
+    let mut state = State::new();
+    entity_store::loaded(&mut batch, &loads, &mut state).map_err(db_fault)?;
+    Ok(Some(Prepared {
+        last,
+        versions,
+        state,
+        asked,
+    }))
+}
+
 /// One attempt at `push_with_changes`; None when it must be tried again (see the check on
 /// `changes` below).
 async fn push_once(
@@ -199,60 +352,37 @@ async fn push_once(
     req: &PushRequest,
 ) -> ApiResult<Option<(PushResponse, BTreeSet<Space>, Vec<Change>)>> {
     let _guard = db.write_guard().await;
-    let mut tx = db.pool.begin().await?;
-    let claim = check_group(db, &mut tx, req.client_group, actor).await?;
     let mut pushed: BTreeMap<ClientId, u64> = BTreeMap::new();
     for m in &req.mutations {
         let highest = pushed.entry(m.client_id).or_default();
         *highest = (*highest).max(m.id);
     }
-    let mut last = last_ids(&mut tx, req.client_group, &pushed).await?;
-
-    // Refuse gaps before doing anything: ids must continue each client's sequence.
-    for client in pushed.keys() {
-        let ids = req
-            .mutations
-            .iter()
-            .filter(|m| m.client_id == *client)
-            .map(|m| m.id);
-        let applied = last.get(client).copied().unwrap_or(0);
-        if let Some((expected, got)) = sequence_break(applied, ids) {
-            return Err(ApiError::Conflict(format!(
-                "客户端 {client} 的更改编号不连续：应为 {expected}，收到 {got}"
-            )));
+    let mut tx = db.pool.begin().await?;
+    let mut claim = check_group(db, &mut tx, req.client_group, actor).await?;
+    let clients_first = db.kind == DbKind::Postgres;
+    let prepared = match prepare(&mut tx, db.kind, req, &pushed, clients_first).await? {
+        Some(prepared) => prepared,
+        None => {
+            // A retried push on SQLite, prepared for whole: start again with the clients
+            // first. The write lock, held throughout, kept every other push out meanwhile.
+            tx.rollback().await?;
+            tx = db.pool.begin().await?;
+            claim = check_group(db, &mut tx, req.client_group, actor).await?;
+            prepare(&mut tx, db.kind, req, &pushed, true)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!(
+                        "a push prepared with its clients first was asked to start again"
+                    ))
+                })?
         }
-    }
-
-    let mut state = State::new();
-    let mut versions: BTreeMap<Space, i64> = BTreeMap::new();
-    // Every space the batch writes is locked (its version bumped) first, all at once and in one
-    // order (sorted), and only then are the entities read, so no other writer can slip between.
-    // Locking as the mutations come would let two pushes that touch the same items in different
-    // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
-    // entity never changes space, so its space can be read before the lock.
-    let mut spaces = BTreeMap::new();
-    for pending in &req.mutations {
-        if pending.id <= last.get(&pending.client_id).copied().unwrap_or(0) {
-            continue;
-        }
-        if let Some((space, lock)) = space_of(&mut tx, &pending.mutation).await? {
-            let known = spaces.entry(space).or_insert(lock);
-            if lock == Lock::Always {
-                *known = Lock::Always;
-            }
-        }
-    }
-    for (space, lock) in spaces {
-        let version = match (lock, space) {
-            (Lock::IfItemExists, Space::Item(item)) => {
-                entity_store::bump_item_space(&mut tx, item).await?
-            }
-            _ => Some(entity_store::bump_space(&mut tx, space).await?),
-        };
-        if let Some(v) = version {
-            versions.insert(space, v);
-        }
-    }
+    };
+    let Prepared {
+        mut last,
+        mut versions,
+        mut state,
+        mut asked,
+    } = prepared;
 
     let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
     let mut logged = Vec::new();
@@ -269,18 +399,17 @@ async fn push_once(
             continue;
         }
         let m = &pending.mutation;
-        entity_store::load_into(&mut tx, &m.keys(), &mut state)
-            .await
-            .map_err(db_fault)?;
         let context: Vec<EntityKey> = m
             .keys()
             .iter()
             .filter_map(|k| state.get(k))
             .flat_map(Entity::context_keys)
+            .filter(|k| !asked.contains(k))
             .collect();
         entity_store::load_into(&mut tx, &context, &mut state)
             .await
             .map_err(db_fault)?;
+        asked.extend(context);
 
         let resolved = attach::resolve(&mut tx, &state, actor, m).await?;
         let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
