@@ -40,6 +40,9 @@ pub enum ApiError {
     /// An upload of a type the server does not accept.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A user's share of something (stored uploads) is used up.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Throttled; try again after this many seconds.
     #[error("尝试次数过多，请{}后再试", wait_text(*.0))]
     TooManyRequests(u64),
@@ -125,7 +128,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::QuotaExceeded(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,6 +146,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",
         }

@@ -154,6 +154,11 @@ pub(crate) async fn upload(
         }
     };
     let (name, content_type) = content_type;
+    let declared = declared_length(&headers).unwrap_or(0);
+    if let Err(e) = check_pending(&state.db.pool, actor, declared, max).await {
+        drain(body, max).await;
+        return Err(e);
+    }
     let dir = upload_dir(&state);
     tokio::fs::create_dir_all(&dir)
         .await
@@ -168,6 +173,11 @@ pub(crate) async fn upload(
             return Err(e);
         }
     };
+    // Checked again with the real size: uploads sent side by side all passed the first check.
+    if let Err(e) = check_pending(&state.db.pool, actor, size, max).await {
+        let _ = tokio::fs::remove_file(&part).await;
+        return Err(e);
+    }
     let stored_name = id.to_string();
     tokio::fs::rename(&part, dir.join(&stored_name))
         .await
@@ -221,14 +231,48 @@ fn accept(
     let content_type = content_type_for(&name).ok_or_else(|| {
         ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
     })?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
+    if declared_length(headers).is_some_and(|n| n > max) {
         return Err(ApiError::PayloadTooLarge);
     }
     Ok((name, content_type))
+}
+
+/// The body's length as the client declared it.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// How many largest files' worth of uploads a user may have waiting to be attached. An attach
+/// follows its upload within seconds (or when an offline browser is back), so only someone
+/// filling the disk reaches it; the sweep frees them after `ORPHAN_DAYS`.
+pub const PENDING_FILES: u64 = 10;
+
+/// Refuses an upload of `incoming` bytes that would take `actor`'s uploads not attached yet
+/// past `PENDING_FILES` times `max`.
+async fn check_pending(
+    pool: &sqlx::AnyPool,
+    actor: &Actor,
+    incoming: u64,
+    max: u64,
+) -> ApiResult<()> {
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload WHERE user_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)",
+    )
+    .bind(actor.user.to_string())
+    .fetch_one(pool)
+    .await?;
+    let quota = max.saturating_mul(PENDING_FILES);
+    if u64::try_from(pending).unwrap_or(0).saturating_add(incoming) > quota {
+        return Err(ApiError::QuotaExceeded(format!(
+            "尚未添加为佐证材料的上传文件已达上限（{} MB）：请先把已上传的文件添加到任务或报告，未添加的文件{ORPHAN_DAYS}天后自动删除",
+            quota / (1024 * 1024)
+        )));
+    }
+    Ok(())
 }
 
 /// How much of a refused upload is still read (and thrown away) before answering: a client

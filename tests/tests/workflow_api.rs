@@ -786,7 +786,82 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-on_both_stores!(orphaned_uploads_are_swept);
+/// A user's uploads not attached yet are bounded (ten largest files' worth); attaching one
+/// makes room again, and another user is not held back by it.
+async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        args: vec!["--max-upload-mb".into(), "1".into()],
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let mut file = PDF.to_vec();
+    file.resize(1024 * 1024, b' ');
+    let mut uploaded = Vec::new();
+    for n in 0..10 {
+        uploaded.push(upload(&lead, &format!("材料{n}.pdf"), &file).await?);
+    }
+    let over = upload_raw(&lead, "再一份.pdf", file.clone()).await?;
+    ensure!(over.status() == 429, "past the quota: {}", over.status());
+    let body: serde_json::Value = over.json().await?;
+    ensure!(
+        body["error"] == "quota_exceeded"
+            && body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("10 MB")),
+        "{body}"
+    );
+    // Small files count too, once the large ones fill the quota.
+    let small = upload_raw(&lead, "小.pdf", PDF.to_vec()).await?;
+    ensure!(
+        small.status() == 429,
+        "a small one past the quota: {}",
+        small.status()
+    );
+    // Nothing of the refused ones was kept.
+    if store == Store::Sqlite {
+        let stored = std::fs::read_dir(server.data_path().join("uploads"))?.count();
+        ensure!(stored == 10, "{stored} files stored");
+    }
+    // Another user has their own.
+    upload(&office, "综合办.pdf", PDF).await?;
+
+    // Attaching one makes room for one more.
+    let task = shared::ids::TaskId::new_v7();
+    let mut client = Client::new(lead.clone());
+    client
+        .applied(Mutation::CreateTask {
+            id: task,
+            item: item4.id,
+            title: "有佐证的任务".into(),
+            owner: item4.lead_units[0],
+            column: shared::board::Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: None,
+            at: AT,
+        })
+        .await?;
+    client
+        .applied(Mutation::AttachFile(Attach {
+            id: uploaded[0].id,
+            item: item4.id,
+            to: AttachedTo::Task(task),
+            name: String::new(),
+            size: 0,
+            at: AT,
+        }))
+        .await?;
+    upload(&lead, "再一份.pdf", &file).await?;
+    let full = upload_raw(&lead, "又一份.pdf", file).await?;
+    ensure!(full.status() == 429, "full again: {}", full.status());
+    Ok(())
+}
+
+on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
     uploads_and_attachments,
     daily_reminders,
