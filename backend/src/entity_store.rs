@@ -23,6 +23,9 @@ pub struct EntityRow {
     pub visible_unit: Option<String>,
     /// JSON of the entity.
     pub data: String,
+    /// 1 when it has ever been visible to everyone (read by the pull only; 0 where not read).
+    #[sqlx(default)]
+    pub ever_public: i64,
 }
 
 impl EntityRow {
@@ -134,15 +137,16 @@ pub async fn space_of(
 }
 
 /// Placeholders per row of [`upsert_sql`].
-pub const ROW_WIDTH: usize = 6;
+pub const ROW_WIDTH: usize = 7;
 
 /// `INSERT INTO entity … VALUES … ON CONFLICT … DO UPDATE` for `rows` entities (all different),
 /// placeholders numbered from `$first`; each row bound by [`bind`].
 pub fn upsert_sql(first: usize, rows: usize) -> String {
     format!(
-        "INSERT INTO entity (id, kind, space, version, visible_unit, data) VALUES {} \
+        "INSERT INTO entity (id, kind, space, version, visible_unit, data, ever_public) VALUES {} \
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, space = excluded.space, \
-         version = excluded.version, visible_unit = excluded.visible_unit, data = excluded.data",
+         version = excluded.version, visible_unit = excluded.visible_unit, data = excluded.data, \
+         ever_public = CASE WHEN entity.ever_public = 1 OR excluded.ever_public = 1 THEN 1 ELSE 0 END",
         crate::db::value_rows(first, rows, ROW_WIDTH)
     )
 }
@@ -153,6 +157,7 @@ pub fn bind<'q>(
     entity: &Entity,
     version: i64,
 ) -> anyhow::Result<sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>> {
+    let public = i64::from(entity.visibility() == Visibility::Everyone);
     let visible_unit = match entity.visibility() {
         Visibility::Everyone => None,
         Visibility::Unit(u) => Some(u.to_string()),
@@ -163,7 +168,8 @@ pub fn bind<'q>(
         .bind(entity.space().to_string())
         .bind(version)
         .bind(visible_unit)
-        .bind(serde_json::to_string(entity)?))
+        .bind(serde_json::to_string(entity)?)
+        .bind(public))
 }
 
 /// Rows of each kind per statement of [`save_with_audit`]: 1,800 bound values at most, well
@@ -225,7 +231,7 @@ pub async fn changed_since(
     since: i64,
 ) -> Result<Vec<EntityRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, space, version, visible_unit, data FROM entity \
+        "SELECT id, space, version, visible_unit, data, ever_public FROM entity \
          WHERE space = $1 AND version > $2 ORDER BY id",
     )
     .bind(space)

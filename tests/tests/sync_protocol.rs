@@ -851,9 +851,10 @@ async fn plant_lead_unit_comment(fx: &Fixture, body: &str) -> anyhow::Result<(En
     Ok((key, version))
 }
 
-/// Today every synced entity is public; the storage and the pull already know rows that only one
-/// unit (and the office) may see, which the workflow issue's drafts will be. No mutation makes
-/// one yet, so the test plants one in the database, as the workflow's save will.
+/// Rows that only one unit (and the office) may see, such as a draft work plan, reach only that
+/// unit and the office; the others' pulls don't even tell them one changed. No mutation narrows
+/// what was public, so the test plants that in the database to see the pull tell those who had
+/// the row to forget it.
 async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
     store: Store,
 ) -> anyhow::Result<()> {
@@ -893,6 +894,43 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
         );
     }
 
+    // A work plan the lead unit drafts: the others' pulls say nothing of it, not even that
+    // something they may not see was written.
+    let kind = shared::submission::SubmissionKind::WorkPlan;
+    let draft_plan = shared::ids::submission_id(fx.item4.id, kind.as_str());
+    lead_tab.add(Mutation::SaveSubmission(shared::submission::SaveDraft {
+        id: draft_plan,
+        item: fx.item4.id,
+        kind,
+        parts: kind
+            .parts()
+            .iter()
+            .map(|(zh, _)| format!("{zh}：草稿"))
+            .collect(),
+        at: AT,
+    }));
+    push(&fx.lead, &lead_tab).await?;
+    for (name, session, sees) in [
+        ("office", &fx.office, true),
+        ("lead", &fx.lead, true),
+        ("coop", &fx.coop, false),
+    ] {
+        let tab = tabs.get_mut(name).ok_or_else(|| anyhow::anyhow!("tab"))?;
+        let res = pull(session, tab).await?;
+        let key = EntityKey::submission(draft_plan);
+        assert_eq!(
+            tab.base.get(&key).is_some(),
+            sees,
+            "{name}: the drafted work plan"
+        );
+        if !sees {
+            assert!(
+                res.puts.is_empty() && res.deletes.is_empty(),
+                "{name} hears nothing of another unit's draft: {res:?}"
+            );
+        }
+    }
+
     // Now a draft of the lead unit appears, and the public comment becomes restricted too.
     let (draft_key, version) = plant_lead_unit_comment(&fx, "草稿").await?;
     sqlx::query("UPDATE entity SET visible_unit = $1, version = $2 WHERE id = $3")
@@ -920,6 +958,11 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
             assert!(
                 res.deletes.contains(&EntityKey::comment(shared_id)),
                 "{name} is told to forget it"
+            );
+            assert_eq!(
+                res.deletes,
+                vec![EntityKey::comment(shared_id)],
+                "{name} is not told that a draft it never saw exists"
             );
             assert!(
                 res.puts.is_empty(),

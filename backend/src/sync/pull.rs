@@ -280,8 +280,9 @@ async fn pull_many(
                 for c in rows.iter().filter(|c| c.row.version > since) {
                     if visible(&c.row, actor) {
                         puts.push(c.entity.clone());
-                    } else if !reset {
-                        // It may have been visible before (e.g. a submission returned to draft).
+                    } else if !reset && c.row.ever_public != 0 {
+                        // It may have been visible to them before. One that never was is none
+                        // of their business, not even that it changed.
                         deletes.push(EntityKey(c.row.id.clone()));
                     }
                 }
