@@ -72,6 +72,7 @@ pub(crate) fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> 
             aliases,
             kind: entry.kind,
             in_plan: true,
+            groups: vec![],
         }));
     }
     let ids = |names: &[String]| -> Vec<UnitId> {
@@ -117,6 +118,7 @@ fn builtin_units() -> Vec<Entity> {
                 aliases: vec![],
                 kind: UnitKind::Department,
                 in_plan: false,
+                groups: vec![],
             })
         })
         .collect()
@@ -137,6 +139,20 @@ async fn write_plan_entities(
     let mut version = None;
     let mut saved = Vec::new();
     let mut logged = Vec::new();
+    // Memberships are the office's (`shared::membership`), not the document's: kept.
+    let wanted: Vec<Entity> = wanted
+        .into_iter()
+        .map(|entity| {
+            let groups = match (&entity, existing.get(&entity.key())) {
+                (Entity::Unit(_), Some(Entity::Unit(old))) => Some(old.groups.clone()),
+                _ => None,
+            };
+            match (entity, groups) {
+                (Entity::Unit(u), Some(groups)) => Entity::Unit(Unit { groups, ..u }),
+                (entity, _) => entity,
+            }
+        })
+        .collect();
     for entity in &wanted {
         let before = existing.get(&entity.key());
         if before == Some(entity) {

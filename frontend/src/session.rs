@@ -212,6 +212,7 @@ pub fn actor_of(me: &Me) -> Actor {
         name: me.display_name.clone(),
         unit: me.unit,
         role: me.role,
+        groups: vec![],
     }
 }
 

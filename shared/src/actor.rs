@@ -60,4 +60,19 @@ pub struct Actor {
     pub unit: UnitId,
     /// Their role.
     pub role: Role,
+    /// The group units their unit is a member of, as the state says (`Actor::in_state`; empty
+    /// until then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<UnitId>,
+}
+
+impl Actor {
+    /// This actor with their unit's group memberships as `state` records them: what every
+    /// permission check goes by (`mutation::apply` asks for it first).
+    pub fn in_state(&self, state: &crate::state::State) -> Actor {
+        Actor {
+            groups: state.groups_of(self.unit).to_vec(),
+            ..self.clone()
+        }
+    }
 }

@@ -63,6 +63,10 @@ pub struct Unit {
     pub kind: UnitKind,
     /// Whether the plan names it as a lead or cooperating unit.
     pub in_plan: bool,
+    /// The group units it is a member of (沙头角街道办 of 各街道办): it works on the items they
+    /// cooperate on (`permission::relation_of`). Set by the office (`membership`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<UnitId>,
 }
 
 /// A reform item (改革项目).

@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod ids;
 pub mod instruction;
 pub mod ledger;
+pub mod membership;
 pub mod mutation;
 pub mod notice;
 pub mod op;

@@ -13,8 +13,8 @@ use crate::permission::{self, Action, Denied};
 use crate::state::State;
 use crate::text::{self, TextError};
 use crate::{
-    assessment, attachment, bulletin, calendar, difficulty, evaluation, instruction, notice,
-    reminder, submission,
+    assessment, attachment, bulletin, calendar, difficulty, evaluation, instruction, membership,
+    notice, reminder, submission,
 };
 use chrono::NaiveDate;
 
@@ -232,6 +232,10 @@ crate::tagged::adjacently_tagged! {
         AdjustAssessment(assessment::Adjust),
         /// A user marks notifications read.
         MarkNoticesRead(notice::MarkRead),
+        /// The office adds a member unit to group units.
+        AddUnit(membership::AddUnit),
+        /// The office sets the group units a unit is a member of.
+        SetUnitGroups(membership::SetGroups),
     }
 }
 
@@ -316,6 +320,8 @@ impl Mutation {
             Mutation::RemoveAttachment(_) => "remove_attachment",
             Mutation::AdjustAssessment(_) => "adjust_assessment",
             Mutation::MarkNoticesRead(_) => "mark_notices_read",
+            Mutation::AddUnit(_) => "add_unit",
+            Mutation::SetUnitGroups(_) => "set_unit_groups",
         }
     }
 
@@ -342,6 +348,8 @@ impl Mutation {
             Mutation::RemoveAttachment(x) => x,
             Mutation::AdjustAssessment(x) => x,
             Mutation::MarkNoticesRead(x) => x,
+            Mutation::AddUnit(x) => x,
+            Mutation::SetUnitGroups(x) => x,
             _ => return None,
         })
     }
@@ -390,8 +398,16 @@ impl Mutation {
             return op.keys();
         }
         match self {
-            Mutation::CreateTask { id, item, .. } => {
-                vec![EntityKey::task(*id), EntityKey::item(*item)]
+            // The owner's unit, for the groups it is a member of (`permission::may_own`).
+            Mutation::CreateTask {
+                id, item, owner, ..
+            } => vec![
+                EntityKey::task(*id),
+                EntityKey::item(*item),
+                EntityKey::unit(*owner),
+            ],
+            Mutation::AssignTask { task, owner, .. } => {
+                vec![EntityKey::task(*task), EntityKey::unit(*owner)]
             }
             Mutation::AddComment { id, item, task, .. } => {
                 let mut keys = vec![EntityKey::comment(*id), EntityKey::item(*item)];
@@ -409,6 +425,7 @@ impl Mutation {
     /// Whether `actor` may make this change, given what `state` holds. Used by the browser to
     /// decide what to offer; `apply` calls it too, so the server always checks.
     pub fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
+        let actor = &actor.in_state(state);
         if let Some(op) = self.op() {
             return op.authorize(state, actor);
         }
@@ -458,8 +475,8 @@ fn check_sort_key(key: &str) -> Result<(), Rejection> {
     }
 }
 
-fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
-    if permission::may_own(owner, item) {
+fn check_owner(owner: UnitId, groups: &[UnitId], item: &Item) -> Result<(), Rejection> {
+    if permission::may_own(owner, groups, item) {
         Ok(())
     } else {
         Err(Rejection::Invalid(
@@ -472,6 +489,7 @@ fn check_owner(owner: UnitId, item: &Item) -> Result<(), Rejection> {
 /// Returns what changed, or why nothing did. Deterministic: the same inputs give the same output
 /// on the server and in every browser.
 pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Change>, Rejection> {
+    let actor = &actor.in_state(state);
     m.authorize(state, actor)?;
     if let Some(op) = m.op() {
         return op.apply(state, actor);
@@ -490,7 +508,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             if state.task(*id).is_some() {
                 return Err(Rejection::Invalid("任务编号重复".into()));
             }
-            check_owner(*owner, state.find::<Item>(*item)?)?;
+            check_owner(*owner, state.groups_of(*owner), state.find::<Item>(*item)?)?;
             check_sort_key(sort_key)?;
             let task = Task {
                 id: *id,
@@ -602,7 +620,7 @@ fn edit_task(
     let mut task = task.clone();
     f(&mut task)?;
     if task.owner != old_owner {
-        check_owner(task.owner, &item)?;
+        check_owner(task.owner, state.groups_of(task.owner), &item)?;
     }
     task.updated_at = at;
     Ok(vec![put(state, Entity::Task(task))])

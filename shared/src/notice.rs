@@ -8,6 +8,7 @@ use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{ItemId, UnitId, UserId};
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, put};
+use crate::permission;
 use crate::state::State;
 use crate::submission::SubmissionState;
 use serde::{Deserialize, Serialize};
@@ -130,9 +131,9 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
             .is_some_and(|i| i.lead_units.contains(&unit))
     };
     let works_on = |item: ItemId| {
-        state
-            .item(item)
-            .is_some_and(|i| i.lead_units.contains(&unit) || i.cooperating_units.contains(&unit))
+        state.item(item).is_some_and(|i| {
+            permission::relation_of(unit, state.groups_of(unit), i) != permission::Relation::Other
+        })
     };
     let number = |item: ItemId| state.item(item).map_or(0, |i| i.number);
     let read: std::collections::HashSet<&str> = match state.get(&EntityKey::read_marks(actor.user))

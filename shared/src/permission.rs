@@ -16,7 +16,19 @@ pub enum Relation {
     Other,
 }
 
-/// How `unit` stands to `item`.
+/// How a unit that is a member of `groups` stands to `item`: as itself, or else as a
+/// cooperating unit when one of its groups leads or cooperates (a street office on an item of
+/// 各街道办). A group's lead is not passed on: its work plan and reports are one unit's to make.
+pub fn relation_of(unit: UnitId, groups: &[UnitId], item: &Item) -> Relation {
+    match relation(unit, item) {
+        Relation::Other if groups.iter().any(|g| relation(*g, item) != Relation::Other) => {
+            Relation::Cooperating
+        }
+        direct => direct,
+    }
+}
+
+/// How `unit` stands to `item` as the plan names it, leaving group membership aside.
 pub fn relation(unit: UnitId, item: &Item) -> Relation {
     if item.lead_units.contains(&unit) {
         Relation::Lead
@@ -58,6 +70,8 @@ pub enum PlanAction {
     Supervise,
     /// Record an inspection visit (视察).
     Inspect,
+    /// Add units the plan does not name and set which groups units are members of.
+    ManageUnits,
 }
 
 /// Why something was refused.
@@ -78,7 +92,7 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
     if actor.role == Role::Office {
         return Ok(());
     }
-    let rel = relation(actor.unit, item);
+    let rel = relation_of(actor.unit, &actor.groups, item);
     let unit_role = actor.role == Role::Unit;
     match action {
         Action::ManageTasks => {
@@ -89,8 +103,9 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             }
         }
         Action::WorkOnTask(task) => {
-            let works_on_it =
-                rel == Relation::Lead || (rel == Relation::Cooperating && task.owner == actor.unit);
+            // A task given to a group is worked by its members.
+            let owns = task.owner == actor.unit || actor.groups.contains(&task.owner);
+            let works_on_it = rel == Relation::Lead || (rel == Relation::Cooperating && owns);
             if unit_role && works_on_it {
                 Ok(())
             } else {
@@ -138,8 +153,11 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
 /// The matrix for plan-wide actions.
 pub fn check_plan(actor: &Actor, action: PlanAction) -> Result<(), Denied> {
     match (action, actor.role) {
-        (PlanAction::Supervise, Role::Office) | (PlanAction::Inspect, Role::Supervisor) => Ok(()),
-        (PlanAction::Supervise, _) => Err(Denied("只有综合办可以进行此操作")),
+        (PlanAction::Supervise | PlanAction::ManageUnits, Role::Office)
+        | (PlanAction::Inspect, Role::Supervisor) => Ok(()),
+        (PlanAction::Supervise | PlanAction::ManageUnits, _) => {
+            Err(Denied("只有综合办可以进行此操作"))
+        }
         (PlanAction::Inspect, _) => Err(Denied("只有区人大、区政协可以记录视察")),
     }
 }
@@ -149,7 +167,8 @@ pub fn can(actor: &Actor, item: &Item, action: Action<'_>) -> bool {
     check(actor, item, action).is_ok()
 }
 
-/// Whether `owner` may own a task of `item`: its lead unit or one of its cooperating units.
-pub fn may_own(owner: UnitId, item: &Item) -> bool {
-    relation(owner, item) != Relation::Other
+/// Whether `owner` (a member of `groups`) may own a task of `item`: its lead unit, one of its
+/// cooperating units, or a member of one of those.
+pub fn may_own(owner: UnitId, groups: &[UnitId], item: &Item) -> bool {
+    relation_of(owner, groups, item) != Relation::Other
 }

@@ -69,7 +69,11 @@ pub struct Send {
 
 impl Op for Send {
     fn keys(&self) -> Vec<EntityKey> {
-        let mut keys = vec![EntityKey::reminder(self.id), EntityKey::item(self.item)];
+        let mut keys = vec![
+            EntityKey::reminder(self.id),
+            EntityKey::item(self.item),
+            EntityKey::unit(self.unit),
+        ];
         if let About::Task(t) = self.about {
             keys.push(EntityKey::task(t));
         }
@@ -86,7 +90,7 @@ impl Op for Send {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         ensure_new(state, &EntityKey::reminder(self.id), "催办")?;
         let item = state.find::<Item>(self.item)?;
-        if permission::relation(self.unit, item) == Relation::Other {
+        if permission::relation_of(self.unit, state.groups_of(self.unit), item) == Relation::Other {
             return Err(Rejection::Invalid("只能催办该项目的牵头或配合单位".into()));
         }
         if let About::Task(t) = self.about

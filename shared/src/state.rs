@@ -154,7 +154,12 @@ impl State {
         self.iter().filter_map(T::of)
     }
 
-    /// A unit.
+    /// The group units `id` is a member of (none for a unit not in the state).
+    pub fn groups_of(&self, id: UnitId) -> &[UnitId] {
+        self.unit(id).map_or(&[], |u| u.groups.as_slice())
+    }
+
+    /// The unit with this id.
     pub fn unit(&self, id: UnitId) -> Option<&Unit> {
         self.lookup(id)
     }

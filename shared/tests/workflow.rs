@@ -48,6 +48,7 @@ fn actor(name: &str, unit: UnitId, role: Role) -> Actor {
         name: name.into(),
         unit,
         role,
+        groups: vec![],
     }
 }
 
@@ -75,6 +76,7 @@ fn world() -> World {
             aliases: vec![],
             kind: UnitKind::Department,
             in_plan: true,
+            groups: vec![],
         }));
         id
     };

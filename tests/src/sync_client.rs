@@ -119,6 +119,7 @@ impl Session {
             name: self.me.display_name.clone(),
             unit: self.me.unit,
             role: self.me.role,
+            groups: vec![],
         }
     }
 

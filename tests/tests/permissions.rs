@@ -152,6 +152,9 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("remove_attachment",     Target::CoopTask,   "A   A    A    D    D     D    D    U    U"),
     ("adjust_assessment",     Target::Item,       "A   D    D    D    D     D    D    U    U"),
     ("mark_notices_read",     Target::Item,       "A   A    A    A    A     A    A    U    U"),
+    // The units behind the plan's groups (各街道办): the office's to set.
+    ("add_unit",              Target::Item,       "A   D    D    D    D     D    D    U    U"),
+    ("set_unit_groups",       Target::Item,       "A   D    D    D    D     D    D    U    U"),
 ];
 
 // The endpoint matrix: the HTTP status each kind of user gets. Rows name the route as the router
@@ -200,7 +203,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every variant of `Mutation`, by name.
-const VARIANTS: [&str; 36] = [
+const VARIANTS: [&str; 38] = [
     "create_task",
     "set_task_title",
     "set_task_notes",
@@ -237,6 +240,8 @@ const VARIANTS: [&str; 36] = [
     "remove_attachment",
     "adjust_assessment",
     "mark_notices_read",
+    "add_unit",
+    "set_unit_groups",
 ];
 
 /// No wildcard arm: adding a variant to `Mutation` fails to compile until it is named in
@@ -283,6 +288,8 @@ fn variant_name(m: &Mutation) -> &'static str {
         Mutation::RemoveAttachment(_) => "remove_attachment",
         Mutation::AdjustAssessment(_) => "adjust_assessment",
         Mutation::MarkNoticesRead(_) => "mark_notices_read",
+        Mutation::AddUnit(_) => "add_unit",
+        Mutation::SetUnitGroups(_) => "set_unit_groups",
     }
 }
 
@@ -1126,6 +1133,10 @@ struct Prep {
     half_year: (bool, bool),
     /// The annual report is reviewed (returned) by the `review_submission` cases.
     annual: (bool, bool),
+    /// Units added so far (each `add_unit` case names a new one).
+    units_added: u32,
+    /// The member of 各街道办 the `set_unit_groups` cases move, once added.
+    member: Option<shared::ids::UnitId>,
 }
 
 const AT: Millis = Millis(1_396_000_000_000);
@@ -1149,6 +1160,8 @@ impl Prep {
             users,
             half_year: (false, false),
             annual: (false, false),
+            units_added: 0,
+            member: None,
         })
     }
 
@@ -1440,6 +1453,35 @@ impl Prep {
                 });
                 (m, EntityKey::adjustment(id))
             }
+            "add_unit" => {
+                self.units_added += 1;
+                let m = add_street_office(&format!("试点街道办{}", self.units_added));
+                let key = match &m {
+                    Mutation::AddUnit(a) => EntityKey::unit(a.id),
+                    _ => bail!("add_street_office makes an add_unit"),
+                };
+                (m, key)
+            }
+            "set_unit_groups" => {
+                let unit = match self.member {
+                    Some(unit) => unit,
+                    None => {
+                        let add = add_street_office("权限测试街道办");
+                        let Mutation::AddUnit(a) = &add else {
+                            bail!("add_street_office makes an add_unit");
+                        };
+                        let id = a.id;
+                        Self::setup(&mut self.office, office, vec![add]).await?;
+                        *self.member.insert(id)
+                    }
+                };
+                let m = Mutation::SetUnitGroups(shared::membership::SetGroups {
+                    unit,
+                    groups: vec![],
+                    at: AT,
+                });
+                (m, EntityKey::unit(unit))
+            }
             "mark_notices_read" => {
                 let user = *self.users.get(&who).context("user id")?;
                 let m = Mutation::MarkNoticesRead(NoticesRead {
@@ -1464,6 +1506,16 @@ impl Prep {
             _ => {}
         }
     }
+}
+
+/// The office's change that adds `name` as a member of 各街道办.
+fn add_street_office(name: &str) -> Mutation {
+    Mutation::AddUnit(shared::membership::AddUnit {
+        id: shared::ids::unit_id_for_name(name),
+        name: name.into(),
+        groups: vec![shared::ids::unit_id_for_name("各街道办")],
+        at: AT,
+    })
 }
 
 fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {

@@ -41,6 +41,7 @@ impl UserRow {
             name: self.display_name.clone(),
             unit: self.unit_id.parse::<UnitId>().ok()?,
             role: Role::parse(&self.role)?,
+            groups: vec![],
         })
     }
 }

@@ -258,6 +258,7 @@ struct Prepared {
 async fn prepare(
     tx: &mut Transaction<'_, Any>,
     kind: DbKind,
+    actor: &Actor,
     req: &PushRequest,
     pushed: &BTreeMap<ClientId, u64>,
     clients_first: bool,
@@ -305,13 +306,15 @@ async fn prepare(
             (space, batch.add(sql, args))
         })
         .collect();
-    // The entities every new mutation names, read once for the whole push; the entities they
+    // The entities every new mutation names, read once for the whole push, with the actor's
+    // unit (its groups count in every permission check: `Actor::in_state`); the entities they
     // refer to (`Entity::context_keys`) are read as each mutation comes.
     let asked: BTreeSet<EntityKey> = req
         .mutations
         .iter()
         .filter(is_new)
         .flat_map(|pending| pending.mutation.keys())
+        .chain(std::iter::once(EntityKey::unit(actor.unit)))
         .collect();
     let loads = entity_store::add_loads(&mut batch, &asked.iter().collect::<Vec<_>>());
     batch.send(tx).await?;
@@ -360,7 +363,7 @@ async fn push_once(
     let mut tx = db.pool.begin().await?;
     let mut claim = check_group(db, &mut tx, req.client_group, actor).await?;
     let clients_first = db.kind == DbKind::Postgres;
-    let prepared = match prepare(&mut tx, db.kind, req, &pushed, clients_first).await? {
+    let prepared = match prepare(&mut tx, db.kind, actor, req, &pushed, clients_first).await? {
         Some(prepared) => prepared,
         None => {
             // A retried push on SQLite, prepared for whole: start again with the clients
@@ -368,7 +371,7 @@ async fn push_once(
             tx.rollback().await?;
             tx = db.pool.begin().await?;
             claim = check_group(db, &mut tx, req.client_group, actor).await?;
-            prepare(&mut tx, db.kind, req, &pushed, true)
+            prepare(&mut tx, db.kind, actor, req, &pushed, true)
                 .await?
                 .ok_or_else(|| {
                     ApiError::Internal(anyhow::anyhow!(

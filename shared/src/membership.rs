@@ -1,0 +1,136 @@
+//! Members of group units. The plan names some cooperating units as groups (各街道办, 区属各企业,
+//! …领导小组各成员单位); the office adds the units behind them (沙头角街道办 under 各街道办) or
+//! marks plan units as members, and each member then works on the items its groups cooperate
+//! on (`permission::relation_of`), with accounts of its own.
+
+use crate::actor::Actor;
+use crate::entity::{Entity, EntityKey, Millis, Space, Unit};
+use crate::ids::{UnitId, unit_id_for_name};
+use crate::mutation::{Change, Rejection};
+use crate::op::{Op, SpaceOf, ensure_new, put};
+use crate::permission::{self, PlanAction};
+use crate::state::State;
+use crate::unit::{UnitKind, UnitName};
+use serde::{Deserialize, Serialize};
+
+/// Most groups one unit may be a member of.
+pub const MAX_GROUPS: usize = 10;
+
+/// The office adds a unit the plan does not name, as a member of `groups`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddUnit {
+    /// `unit_id_for_name(name)`, so one name is one unit wherever it is added.
+    pub id: UnitId,
+    /// Its name.
+    pub name: String,
+    /// The group units it is a member of (at least one).
+    pub groups: Vec<UnitId>,
+    /// Client time.
+    pub at: Millis,
+}
+
+/// The office sets which group units a unit is a member of (none: it leaves them all).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetGroups {
+    /// The unit.
+    pub unit: UnitId,
+    /// Its groups.
+    pub groups: Vec<UnitId>,
+    /// Client time.
+    pub at: Millis,
+}
+
+impl Op for AddUnit {
+    fn keys(&self) -> Vec<EntityKey> {
+        std::iter::once(self.id)
+            .chain(self.groups.iter().copied())
+            .map(EntityKey::unit)
+            .collect()
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, _state: &State, actor: &Actor) -> Result<(), Rejection> {
+        permission::check_plan(actor, PlanAction::ManageUnits)?;
+        Ok(())
+    }
+    fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        let name = UnitName::parse(&self.name)
+            .map_err(|e| Rejection::Invalid(format!("单位名称无效：{e}")))?;
+        let name = name.as_str().to_owned();
+        if self.id != unit_id_for_name(&name) {
+            return Err(Rejection::Invalid("单位编号与名称不符".into()));
+        }
+        ensure_new(state, &EntityKey::unit(self.id), "单位")?;
+        if self.groups.is_empty() {
+            return Err(Rejection::Invalid("请选择所属的单位组".into()));
+        }
+        let groups = checked_groups(state, &self.groups)?;
+        let unit = Unit {
+            id: self.id,
+            kind: UnitKind::of(&name),
+            name,
+            aliases: vec![],
+            in_plan: false,
+            groups,
+        };
+        if unit.kind == UnitKind::Group {
+            return Err(Rejection::Invalid(
+                "成员须是具体单位，名称不能含“各”“成员单位”“有关”等".into(),
+            ));
+        }
+        Ok(vec![put(state, Entity::Unit(unit))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}
+
+impl Op for SetGroups {
+    fn keys(&self) -> Vec<EntityKey> {
+        std::iter::once(self.unit)
+            .chain(self.groups.iter().copied())
+            .map(EntityKey::unit)
+            .collect()
+    }
+    fn space(&self) -> SpaceOf {
+        SpaceOf::Space(Space::Plan)
+    }
+    fn authorize(&self, _state: &State, actor: &Actor) -> Result<(), Rejection> {
+        permission::check_plan(actor, PlanAction::ManageUnits)?;
+        Ok(())
+    }
+    fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
+        let groups = checked_groups(state, &self.groups)?;
+        let mut unit = state.find::<Unit>(self.unit)?.clone();
+        if unit.kind == UnitKind::Group {
+            return Err(Rejection::Invalid("单位组不能再归入其他单位组".into()));
+        }
+        unit.groups = groups;
+        Ok(vec![put(state, Entity::Unit(unit))])
+    }
+    fn at(&self) -> Millis {
+        self.at
+    }
+}
+
+/// `groups`, each a group unit in `state`, without repeats, in a stable order.
+fn checked_groups(state: &State, groups: &[UnitId]) -> Result<Vec<UnitId>, Rejection> {
+    if groups.len() > MAX_GROUPS {
+        return Err(Rejection::Invalid(format!(
+            "一个单位最多归入{MAX_GROUPS}个单位组"
+        )));
+    }
+    let mut out: Vec<UnitId> = Vec::with_capacity(groups.len());
+    for id in groups {
+        let group = state.find::<Unit>(*id)?;
+        if group.kind != UnitKind::Group {
+            return Err(Rejection::Invalid(format!("“{}”不是单位组", group.name)));
+        }
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
