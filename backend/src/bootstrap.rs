@@ -5,9 +5,13 @@ use crate::auth::{password, users};
 use crate::db::Db;
 use crate::entity_store;
 use crate::plan_import::{self, CPPCC_UNIT, LEADERS_UNIT, NPC_UNIT, OFFICE_UNIT};
+use anyhow::Context;
 use rand::Rng;
 use shared::actor::Role;
-use shared::ids::unit_id_for_name;
+use shared::ids::{ClientGroupId, ClientId, unit_id_for_name};
+use shared::membership::{AddUnit, SetGroups};
+use shared::mutation::Mutation;
+use shared::sync::{Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
 
 /// Login name of the administrator created on first start.
 pub const ADMIN_USERNAME: &str = "admin";
@@ -61,6 +65,7 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
         }
     }
     if demo {
+        ensure_demo_members(db).await?;
         out.demo_accounts_created = ensure_demo_accounts(db).await?;
     }
     Ok(out)
@@ -74,8 +79,9 @@ fn random_password() -> String {
         .collect()
 }
 
-/// The demo accounts: the office, a leader, 区人大, 区政协, and one per unit of the plan
-/// (`unit01`, `unit02`, … in the order the plan names them).
+/// The demo accounts: the office, a leader, 区人大, 区政协, one per unit of the plan (`unit01`,
+/// `unit02`, … in the order the plan names them) and one per member unit the plan does not name
+/// (`member01`, … by name: the street offices of 各街道办).
 pub async fn demo_accounts(
     db: &Db,
 ) -> anyhow::Result<Vec<(String, String, shared::ids::UnitId, Role)>> {
@@ -124,7 +130,97 @@ pub async fn demo_accounts(
             Role::Unit,
         ));
     }
+    let mut members: Vec<_> = state
+        .units()
+        .filter(|u| !u.in_plan && !u.groups.is_empty())
+        .collect();
+    members.sort_by(|a, b| a.name.cmp(&b.name));
+    for (n, unit) in members.iter().enumerate() {
+        accounts.push((
+            format!("member{:02}", n + 1),
+            unit.name.clone(),
+            unit.id,
+            Role::Unit,
+        ));
+    }
     Ok(accounts)
+}
+
+/// The demo's members of 各街道办: Yantian's four street offices (the plan itself names one).
+pub const DEMO_STREET_OFFICES: [&str; 4] =
+    ["沙头角街道办", "海山街道办", "盐田街道办", "梅沙街道办"];
+
+/// Demo mode: makes the street offices members of 各街道办, as the office would (through the
+/// one `apply`), once: where the plan has that group and none of them is a member yet (so a
+/// member the office took out stays out after a restart).
+async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
+    let state = entity_store::load_all(&db.pool).await?;
+    let Some(group) = state
+        .units()
+        .find(|u| u.kind == shared::unit::UnitKind::Group && u.name == "各街道办")
+        .map(|u| u.id)
+    else {
+        return Ok(());
+    };
+    let member = |name: &str| {
+        state
+            .unit(unit_id_for_name(name))
+            .is_some_and(|u| u.groups.contains(&group))
+    };
+    if DEMO_STREET_OFFICES.into_iter().any(member) {
+        return Ok(());
+    }
+    let at = shared::entity::Millis(crate::db::now_millis());
+    let mutations: Vec<Mutation> = DEMO_STREET_OFFICES
+        .into_iter()
+        .filter_map(|name| {
+            let id = unit_id_for_name(name);
+            match state.unit(id) {
+                None => Some(Mutation::AddUnit(AddUnit {
+                    id,
+                    name: name.into(),
+                    groups: vec![group],
+                    at,
+                })),
+                Some(unit) if !unit.groups.contains(&group) => {
+                    Some(Mutation::SetUnitGroups(SetGroups {
+                        unit: id,
+                        groups: unit.groups.iter().copied().chain([group]).collect(),
+                        at,
+                    }))
+                }
+                Some(_) => None,
+            }
+        })
+        .collect();
+    if mutations.is_empty() {
+        return Ok(());
+    }
+    let admin = users::by_username(&db.pool, ADMIN_USERNAME)
+        .await?
+        .and_then(|row| row.actor())
+        .context("the administrator's account")?;
+    let client = ClientId::new_v7();
+    let req = PushRequest {
+        protocol: PROTOCOL_VERSION,
+        client_group: ClientGroupId::new_v7(),
+        mutations: mutations
+            .into_iter()
+            .zip(1..)
+            .map(|(mutation, id)| PendingMutation {
+                client_id: client,
+                id,
+                mutation,
+            })
+            .collect(),
+    };
+    let (res, _) = crate::sync::push::push(db, &admin, &req)
+        .await
+        .map_err(|e| anyhow::anyhow!("adding the demo's street offices: {e}"))?;
+    if let Some(r) = res.results.iter().find(|r| r.outcome != Outcome::Applied) {
+        anyhow::bail!("adding the demo's street offices: {:?}", r.outcome);
+    }
+    Ok(())
 }
 
 async fn ensure_demo_accounts(db: &Db) -> anyhow::Result<usize> {

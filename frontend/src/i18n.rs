@@ -115,6 +115,11 @@ words! {
     ItemBody => "改革内容", "What the reform is";
     Group => "单位组", "group";
     UnitsInPlan => "参与单位", "Participating units";
+    Members => "成员单位", "Member units";
+    MemberOf => "所属单位组", "Member of";
+    AddMember => "添加成员单位", "Add a member unit";
+    MemberName => "成员单位名称", "Member unit's name";
+    RemoveMember => "移出", "Remove";
     MainNav => "主导航", "Main navigation";
     SignedInAs => "当前用户", "Signed in as";
     // Boards

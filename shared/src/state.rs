@@ -154,6 +154,31 @@ impl State {
         self.iter().filter_map(T::of)
     }
 
+    /// The units that may own tasks of `item` (`permission::may_own`): its lead units, its
+    /// cooperating units, and the members of those that are groups, in that order.
+    pub fn units_of(&self, item: &Item) -> Vec<UnitId> {
+        let mut named: Vec<UnitId> = Vec::new();
+        for unit in item.lead_units.iter().chain(&item.cooperating_units) {
+            if !named.contains(unit) {
+                named.push(*unit);
+            }
+        }
+        let mut members: Vec<&Unit> = self
+            .units()
+            .filter(|u| !named.contains(&u.id) && u.groups.iter().any(|g| named.contains(g)))
+            .collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        named.extend(members.into_iter().map(|u| u.id));
+        named
+    }
+
+    /// The units that are members of the group unit `group`, by name.
+    pub fn members_of(&self, group: UnitId) -> Vec<&Unit> {
+        let mut members: Vec<&Unit> = self.units().filter(|u| u.groups.contains(&group)).collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        members
+    }
+
     /// The group units `id` is a member of (none for a unit not in the state).
     pub fn groups_of(&self, id: UnitId) -> &[UnitId] {
         self.unit(id).map_or(&[], |u| u.groups.as_slice())

@@ -356,3 +356,123 @@ async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
     desk.wait_for_text("开展集体股份合作公司试点改革").await?;
     desk.close().await
 }
+
+/// A street office's comment on an item, pushed as its demo account: what the server made of it.
+async fn street_office_comments(
+    member: &e2e::sync_client::Session,
+    (group, client): (shared::ids::ClientGroupId, shared::ids::ClientId),
+    id: &mut u64,
+    item: u32,
+) -> anyhow::Result<shared::sync::Outcome> {
+    *id += 1;
+    let req = e2e::sync_client::push_request(
+        group,
+        vec![shared::sync::PendingMutation {
+            client_id: client,
+            id: *id,
+            mutation: shared::mutation::Mutation::AddComment {
+                id: shared::ids::CommentId::new_v7(),
+                item: shared::ids::item_id_for_number(item),
+                task: None,
+                body: "本街道已完成摸排".into(),
+                at: shared::entity::Millis(1_396_000_000_000),
+            },
+        }],
+    );
+    let res = member.push_ok(&req).await?;
+    Ok(res
+        .results
+        .into_iter()
+        .next()
+        .context("one result")?
+        .outcome)
+}
+
+/// The office manages the members of a group unit on the units page: a street office taken
+/// out of 各街道办 can no longer work on the group's items, put back it can again (on the
+/// server, not only on screen), and a new street office added by name joins the group.
+#[tokio::test]
+async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
+    use shared::sync::Outcome;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    // 海山街道办, one of the demo's members of 各街道办, which cooperates on item 4 but not on 1.
+    let member = e2e::sync_client::Session::login(&server, "member02").await?;
+    ensure!(member.me.display_name == "海山街道办", "{:?}", member.me);
+    let client = (
+        shared::ids::ClientGroupId::new_v7(),
+        shared::ids::ClientId::new_v7(),
+    );
+    let mut id = 0;
+    let applied = street_office_comments(&member, client, &mut id, 4).await?;
+    ensure!(
+        applied == Outcome::Applied,
+        "on its group's item: {applied:?}"
+    );
+    let denied = street_office_comments(&member, client, &mut id, 1).await?;
+    ensure!(
+        matches!(denied, Outcome::Rejected { .. }),
+        "on another item: {denied:?}"
+    );
+
+    let office = Browser::start(DESKTOP, false).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    office.client.goto(&format!("{}/units", server.url)).await?;
+    office.named("a", "海山街道办 单位看板").await?;
+    all_controls_named(&office, "the units page").await?;
+
+    // Out of the group, after confirming.
+    office.click_named("button", "移出 海山街道办").await?;
+    office.client.accept_alert().await?;
+    office.settled().await?;
+    ensure!(
+        office
+            .client
+            .find_all(Locator::XPath("//a[@aria-label='海山街道办 单位看板']"))
+            .await?
+            .is_empty(),
+        "海山街道办 is still listed"
+    );
+    let out = street_office_comments(&member, client, &mut id, 4).await?;
+    ensure!(
+        matches!(out, Outcome::Rejected { .. }),
+        "out of the group, on its item: {out:?}"
+    );
+
+    // Back in by its name, and a new one beside it.
+    office
+        .type_into("各街道办 成员单位名称", "海山街道办")
+        .await?;
+    office
+        .click_named("button", "添加成员单位 各街道办")
+        .await?;
+    office.named("a", "海山街道办 单位看板").await?;
+    office
+        .type_into("各街道办 成员单位名称", "试验街道办")
+        .await?;
+    office
+        .click_named("button", "添加成员单位 各街道办")
+        .await?;
+    office.named("a", "试验街道办 单位看板").await?;
+    office.settled().await?;
+    office.screenshot("units-group-members").await?;
+    let back = street_office_comments(&member, client, &mut id, 4).await?;
+    ensure!(back == Outcome::Applied, "back in the group: {back:?}");
+    let state = e2e::sync_client::Session::login(&server, "office")
+        .await?
+        .server_view()
+        .await?;
+    let group = state
+        .units()
+        .find(|u| u.name == "各街道办")
+        .context("各街道办")?
+        .id;
+    let added = state
+        .unit(shared::ids::unit_id_for_name("试验街道办"))
+        .context("the new street office is on the server")?;
+    ensure!(added.groups == vec![group] && !added.in_plan, "{added:?}");
+    office.close().await
+}

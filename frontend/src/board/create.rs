@@ -27,7 +27,7 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
         sync.view.with(|s| {
             actor.is_some_and(|a| {
                 s.item(item)
-                    .is_some_and(|i| permission::can(&a, i, Action::ManageTasks))
+                    .is_some_and(|i| permission::can(&a.in_state(s), i, Action::ManageTasks))
             })
         })
     });
@@ -35,10 +35,9 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
         sync.view.with(|s| {
             s.item(item)
                 .map(|i| {
-                    i.lead_units
-                        .iter()
-                        .chain(&i.cooperating_units)
-                        .filter_map(|u| s.unit(*u))
+                    s.units_of(i)
+                        .into_iter()
+                        .filter_map(|u| s.unit(u))
                         .map(|u| (u.id, u.name.clone()))
                         .collect::<Vec<_>>()
                 })

@@ -37,6 +37,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             let Some(item) = s.item(t.item) else {
                 return (false, false, false);
             };
+            let a = a.in_state(s);
             (
                 permission::can(&a, item, Action::ManageTasks),
                 permission::can(&a, item, Action::WorkOnTask(t)),
@@ -56,10 +57,9 @@ pub fn Detail(id: TaskId) -> impl IntoView {
         sync.view.with(|s| {
             item.and_then(|i| s.item(i))
                 .map(|i| {
-                    i.lead_units
-                        .iter()
-                        .chain(&i.cooperating_units)
-                        .filter_map(|u| s.unit(*u))
+                    s.units_of(i)
+                        .into_iter()
+                        .filter_map(|u| s.unit(u))
                         .map(|u| (u.id, u.name.clone()))
                         .collect::<Vec<(UnitId, String)>>()
                 })

@@ -740,10 +740,9 @@ fn FilterBar(scope: Scope) -> impl IntoView {
                 Scope::Item(item) => s
                     .item(item)
                     .map(|i| {
-                        i.lead_units
-                            .iter()
-                            .chain(&i.cooperating_units)
-                            .filter_map(|u| s.unit(*u))
+                        s.units_of(i)
+                            .into_iter()
+                            .filter_map(|u| s.unit(u))
                             .map(|u| (u.id.to_string(), u.name.clone()))
                             .collect()
                     })

@@ -86,6 +86,8 @@ pub fn faces(
     actor: Option<&Actor>,
     today: NaiveDate,
 ) -> HashMap<TaskId, CardFace> {
+    let actor = actor.map(|a| a.in_state(state));
+    let actor = actor.as_ref();
     let mut comments: HashMap<TaskId, usize> = HashMap::new();
     for c in state.comments() {
         if let Some(t) = c.task {
@@ -132,7 +134,7 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
             .items()
             .into_iter()
             .filter(|i| {
-                permission::relation(unit, i) != Relation::Other
+                permission::relation_of(unit, state.groups_of(unit), i) != Relation::Other
                     || faces.values().any(|f| f.item == i.id)
             })
             .collect(),
@@ -151,7 +153,7 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
                 number: item.number,
                 title: item.title.clone(),
                 relation: match scope {
-                    Scope::Unit(unit) => permission::relation(unit, item),
+                    Scope::Unit(unit) => permission::relation_of(unit, state.groups_of(unit), item),
                     Scope::Item(_) => Relation::Other,
                 },
                 columns,

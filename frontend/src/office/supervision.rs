@@ -159,11 +159,10 @@ fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> 
             )
         },
     });
-    let units = it
-        .lead_units
-        .iter()
-        .chain(it.cooperating_units.iter())
-        .map(|u| (*u, unit_name(state, *u)))
+    let units = state
+        .units_of(it)
+        .into_iter()
+        .map(|u| (u, unit_name(state, u)))
         .collect();
     Some(Open {
         item,

@@ -1,21 +1,31 @@
-//! `/units`: every unit the plan names, with the items it leads and cooperates on.
+//! `/units`: every unit the plan names, with the items it leads and cooperates on; under each
+//! group unit (各街道办…), its members, which the office adds and removes here.
 
-use crate::i18n::{W, lang, t};
+use crate::i18n::{Lang, W, lang, t};
+use crate::session::use_session;
 use crate::sync::use_sync;
+use crate::util::now;
+use crate::workflow::{confirm, pick};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::actor::Role;
+use shared::ids::{UnitId, unit_id_for_name};
+use shared::membership::{AddUnit, SetGroups};
+use shared::mutation::Mutation;
 use shared::unit::UnitKind;
 
 /// The units page.
 #[component]
 pub fn UnitsPage() -> impl IntoView {
     let sync = use_sync();
+    let session = use_session();
     let lang = lang();
     move || {
         if !sync.loaded.get() {
             return view! { <p class="loading">{t(W::Loading)}</p> }.into_any();
         }
         let l = lang.get();
+        let office = session.actor().is_some_and(|a| a.role == Role::Office);
         let state = sync.view.read();
         let items = state.items();
         let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
@@ -33,15 +43,19 @@ pub fn UnitsPage() -> impl IntoView {
         let rows = units.into_iter().map(|u| {
             let leads: Vec<u32> = items.iter().filter(|i| i.lead_units.contains(&u.id)).map(|i| i.number).collect();
             let coops: Vec<u32> = items.iter().filter(|i| i.cooperating_units.contains(&u.id)).map(|i| i.number).collect();
+            let groups: Vec<String> = u.groups.iter().filter_map(|g| state.unit(*g)).map(|g| g.name.clone()).collect();
+            let is_group = u.kind == UnitKind::Group;
             view! {
                 <li class="unit-row">
                     <h3>
                         {u.name.clone()}
-                        {(u.kind == UnitKind::Group).then(|| view! { <small class="tag">{W::Group.get(l)}</small> })}
+                        {is_group.then(|| view! { <small class="tag">{W::Group.get(l)}</small> })}
                     </h3>
                     {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join("、")}</p> })}
                     <p>{W::Leads.get(l)}"："{links(leads)}</p>
                     <p>{W::Cooperates.get(l)}"："{links(coops)}</p>
+                    {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}"："{groups.join("、")}</p> })}
+                    {is_group.then(|| view! { <GroupMembers group=u.id group_name=u.name.clone() office=office/> })}
                     <A href=format!("/units/{}/board", u.id) attr:class="board-link"
                         attr:aria-label=format!("{} {}", u.name, W::UnitBoard.get(l))>{W::OpenUnitBoard.get(l)}</A>
                 </li>
@@ -54,5 +68,122 @@ pub fn UnitsPage() -> impl IntoView {
             </article>
         }
         .into_any()
+    }
+}
+
+/// A group's members, each with its board; for the office, removing one and adding another
+/// (a new unit, or one that exists already, such as a department of the plan).
+#[component]
+fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoView {
+    let sync = use_sync();
+    let lang = lang();
+    let name = RwSignal::new(String::new());
+    let members = Memo::new(move |_| {
+        sync.view.with(|s| {
+            s.members_of(group)
+                .into_iter()
+                .map(|u| (u.id, u.name.clone(), u.groups.clone()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = name.get_untracked().trim().to_string();
+        if typed.is_empty() {
+            return;
+        }
+        let existing = sync.view.with_untracked(|s| {
+            s.units()
+                .find(|u| u.name == typed || u.aliases.contains(&typed))
+                .map(|u| (u.id, u.groups.clone()))
+        });
+        let m = match existing {
+            Some((unit, mut groups)) => {
+                groups.push(group);
+                Mutation::SetUnitGroups(SetGroups {
+                    unit,
+                    groups,
+                    at: now(),
+                })
+            }
+            None => Mutation::AddUnit(AddUnit {
+                id: unit_id_for_name(&typed),
+                name: typed,
+                groups: vec![group],
+                at: now(),
+            }),
+        };
+        if sync.mutate(m).is_ok() {
+            name.set(String::new());
+        }
+    };
+    let remove = move |unit: UnitId, unit_name: String, groups: Vec<UnitId>, l: Lang| {
+        let question = pick(
+            l,
+            format!("将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目。"),
+            format!(
+                "Remove {unit_name} from the group? It will no longer work on the group's items."
+            ),
+        );
+        if !confirm(&question) {
+            return;
+        }
+        let _ = sync.mutate(Mutation::SetUnitGroups(SetGroups {
+            unit,
+            groups: groups.into_iter().filter(|g| *g != group).collect(),
+            at: now(),
+        }));
+    };
+    let group_label = group_name.clone();
+    view! {
+        <div class="members">
+            <p>
+                {move || W::Members.get(lang.get())}"："
+                {move || {
+                    let l = lang.get();
+                    let list = members.get();
+                    if list.is_empty() {
+                        return view! { <span>{W::None.get(l)}</span> }.into_any();
+                    }
+                    list.into_iter()
+                        .map(|(id, member, groups)| {
+                            let label = format!("{} {}", W::RemoveMember.get(l), member);
+                            let shown = member.clone();
+                            view! {
+                                <span class="member">
+                                    <A href=format!("/units/{id}/board")
+                                        attr:aria-label=format!("{} {}", member, W::UnitBoard.get(l))>{shown}</A>
+                                    {office.then(|| {
+                                        let member = member.clone();
+                                        let groups = groups.clone();
+                                        view! {
+                                            <button type="button" class="remove-member" aria-label=label
+                                                on:click=move |_| remove(id, member.clone(), groups.clone(), l)>"×"</button>
+                                        }
+                                    })}
+                                </span>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+            </p>
+            {office.then(|| view! {
+                <form class="add-member" on:submit=add>
+                    <label>
+                        <span class="sr-only">{move || W::MemberName.get(lang.get())}</span>
+                        <input type="text" maxlength="40" required
+                            placeholder=move || W::MemberName.get(lang.get())
+                            aria-label=move || format!("{} {}", group_label, W::MemberName.get(lang.get()))
+                            prop:value=move || name.get()
+                            on:input=move |ev| name.set(event_target_value(&ev))/>
+                    </label>
+                    <button type="submit"
+                        aria-label=move || format!("{} {}", W::AddMember.get(lang.get()), group_name)>
+                        {move || W::AddMember.get(lang.get())}
+                    </button>
+                </form>
+            })}
+        </div>
     }
 }

@@ -222,11 +222,10 @@ fn OfficeControls(id: DifficultyId, item: ItemId, diff: Memo<Option<Difficulty>>
             let Some(it) = s.item(item) else {
                 return vec![];
             };
-            let mut own: Vec<(UnitId, String)> = it
-                .lead_units
-                .iter()
-                .chain(&it.cooperating_units)
-                .map(|u| (*u, unit_name(s, *u)))
+            let mut own: Vec<(UnitId, String)> = s
+                .units_of(it)
+                .into_iter()
+                .map(|u| (u, unit_name(s, u)))
                 .collect();
             let mut rest: Vec<(UnitId, String)> = s
                 .units()

@@ -58,7 +58,7 @@ impl Ctx {
         };
         self.sync.view.with(|s| {
             s.item(item)
-                .is_some_and(|i| permission::can(&actor, i, action))
+                .is_some_and(|i| permission::can(&actor.in_state(s), i, action))
         })
     }
 
