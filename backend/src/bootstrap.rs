@@ -5,11 +5,10 @@ use crate::auth::{password, users};
 use crate::db::Db;
 use crate::entity_store;
 use crate::plan_import::{self, CPPCC_UNIT, LEADERS_UNIT, NPC_UNIT, OFFICE_UNIT};
-use anyhow::Context;
 use rand::Rng;
 use shared::actor::Role;
 use shared::ids::{ClientGroupId, ClientId, unit_id_for_name};
-use shared::membership::{AddUnit, SetGroups};
+use shared::membership::{AddUnit, SetMembership};
 use shared::mutation::Mutation;
 use shared::sync::{Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
 
@@ -65,7 +64,7 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
         }
     }
     if demo {
-        ensure_demo_members(db).await?;
+        ensure_demo_members(db).await;
         out.demo_accounts_created = ensure_demo_accounts(db).await?;
     }
     Ok(out)
@@ -80,8 +79,8 @@ fn random_password() -> String {
 }
 
 /// The demo accounts: the office, a leader, 区人大, 区政协, one per unit of the plan (`unit01`,
-/// `unit02`, … in the order the plan names them) and one per member unit the plan does not name
-/// (`member01`, … by name: the street offices of 各街道办).
+/// `unit02`, … in the order the plan names them) and one per street office of 各街道办 the plan
+/// does not name (`member01`, …).
 pub async fn demo_accounts(
     db: &Db,
 ) -> anyhow::Result<Vec<(String, String, shared::ids::UnitId, Role)>> {
@@ -130,12 +129,13 @@ pub async fn demo_accounts(
             Role::Unit,
         ));
     }
-    let mut members: Vec<_> = state
-        .units()
-        .filter(|u| !u.in_plan && !u.groups.is_empty())
-        .collect();
-    members.sort_by(|a, b| a.name.cmp(&b.name));
-    for (n, unit) in members.iter().enumerate() {
+    // The demo's street offices the plan does not name, in a fixed order (units the office
+    // adds later get their accounts on the accounts page).
+    let members = DEMO_STREET_OFFICES
+        .into_iter()
+        .filter_map(|name| state.unit(unit_id_for_name(name)))
+        .filter(|u| !u.in_plan);
+    for (n, unit) in members.enumerate() {
         accounts.push((
             format!("member{:02}", n + 1),
             unit.name.clone(),
@@ -151,9 +151,25 @@ pub const DEMO_STREET_OFFICES: [&str; 4] =
     ["沙头角街道办", "海山街道办", "盐田街道办", "梅沙街道办"];
 
 /// Demo mode: makes the street offices members of 各街道办, as the office would (through the
-/// one `apply`), once: where the plan has that group and none of them is a member yet (so a
-/// member the office took out stays out after a restart).
-async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
+/// one `apply`, as the system account), once per database: a member the office took out stays
+/// out after a restart. A failure is logged; the demo still starts.
+async fn ensure_demo_members(db: &Db) {
+    if let Err(e) = add_demo_members(db).await {
+        tracing::warn!(error = %format!("{e:#}"), "adding the demo's street offices");
+    }
+}
+
+async fn add_demo_members(db: &Db) -> anyhow::Result<()> {
+    let first_time = sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('demo_members', '1') ON CONFLICT (key) DO NOTHING",
+    )
+    .execute(&db.pool)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_time {
+        return Ok(());
+    }
     let state = entity_store::load_all(&db.pool).await?;
     let Some(group) = state
         .units()
@@ -162,14 +178,6 @@ async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    let member = |name: &str| {
-        state
-            .unit(unit_id_for_name(name))
-            .is_some_and(|u| u.groups.contains(&group))
-    };
-    if DEMO_STREET_OFFICES.into_iter().any(member) {
-        return Ok(());
-    }
     let at = shared::entity::Millis(crate::db::now_millis());
     let mutations: Vec<Mutation> = DEMO_STREET_OFFICES
         .into_iter()
@@ -183,9 +191,10 @@ async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
                     at,
                 })),
                 Some(unit) if !unit.groups.contains(&group) => {
-                    Some(Mutation::SetUnitGroups(SetGroups {
+                    Some(Mutation::SetMembership(SetMembership {
                         unit: id,
-                        groups: unit.groups.iter().copied().chain([group]).collect(),
+                        group,
+                        member: true,
                         at,
                     }))
                 }
@@ -196,10 +205,7 @@ async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
     if mutations.is_empty() {
         return Ok(());
     }
-    let admin = users::by_username(&db.pool, ADMIN_USERNAME)
-        .await?
-        .and_then(|row| row.actor())
-        .context("the administrator's account")?;
+    let office = crate::reminder_job::system_actor(db).await?;
     let client = ClientId::new_v7();
     let req = PushRequest {
         protocol: PROTOCOL_VERSION,
@@ -214,11 +220,11 @@ async fn ensure_demo_members(db: &Db) -> anyhow::Result<()> {
             })
             .collect(),
     };
-    let (res, _) = crate::sync::push::push(db, &admin, &req)
+    let (res, _) = crate::sync::push::push(db, &office, &req)
         .await
-        .map_err(|e| anyhow::anyhow!("adding the demo's street offices: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(r) = res.results.iter().find(|r| r.outcome != Outcome::Applied) {
-        anyhow::bail!("adding the demo's street offices: {:?}", r.outcome);
+        anyhow::bail!("{:?}", r.outcome);
     }
     Ok(())
 }

@@ -29,14 +29,7 @@ pub struct ImportReport {
     pub unchanged: usize,
 }
 
-/// Units that hold accounts but are not named by the plan.
-pub const OFFICE_UNIT: &str = "区全面深化改革工作领导小组综合办公室";
-/// The district leaders' unit.
-pub const LEADERS_UNIT: &str = "区领导";
-/// The district People's Congress.
-pub const NPC_UNIT: &str = "区人大";
-/// The district CPPCC.
-pub const CPPCC_UNIT: &str = "区政协";
+pub use shared::unit::{CPPCC_UNIT, LEADERS_UNIT, NPC_UNIT, OFFICE_UNIT};
 
 /// The entities `parsed` describes, reusing the ids of units already stored under any of their
 /// names.

@@ -107,6 +107,7 @@ pub fn check_target(
     item: ItemId,
     to: AttachedTo,
 ) -> Result<(), Rejection> {
+    let actor = &actor.in_state(state);
     let it = state.find::<Item>(item)?;
     match to {
         AttachedTo::Task(t) => {

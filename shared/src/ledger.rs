@@ -5,6 +5,7 @@ use crate::assessment::{FORMULA_ZH, assess};
 use crate::board::zh_date;
 use crate::calendar::{calendar, required_kinds, submission};
 use crate::op::local_date;
+use crate::permission::{Relation, relation_of};
 use crate::state::State;
 use crate::status::status_of_item;
 use chrono::NaiveDate;
@@ -112,21 +113,24 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
         })
         .collect();
 
-    let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
+    // The plan's units and the members of its groups (a street office of 各街道办).
+    let mut units: Vec<_> = state
+        .units()
+        .filter(|u| u.in_plan || !u.groups.is_empty())
+        .collect();
     units.sort_by(|a, b| a.name.cmp(&b.name));
     let unit_rows = units
         .iter()
         .map(|u| {
-            let lead: Vec<String> = items
-                .iter()
-                .filter(|i| i.lead_units.contains(&u.id))
-                .map(|i| i.number.to_string())
-                .collect();
-            let coop: Vec<String> = items
-                .iter()
-                .filter(|i| i.cooperating_units.contains(&u.id))
-                .map(|i| i.number.to_string())
-                .collect();
+            let numbers = |relation: Relation| -> Vec<String> {
+                items
+                    .iter()
+                    .filter(|i| relation_of(u.id, &u.groups, i) == relation)
+                    .map(|i| i.number.to_string())
+                    .collect()
+            };
+            let lead = numbers(Relation::Lead);
+            let coop = numbers(Relation::Cooperating);
             let owned = state.tasks().filter(|t| t.owner == u.id && !t.archived);
             let (mut n, mut overdue) = (0, 0);
             for t in owned {

@@ -1,7 +1,8 @@
 //! Members of group units. The plan names some cooperating units as groups (各街道办, 区属各企业,
-//! …领导小组各成员单位); the office adds the units behind them (沙头角街道办 under 各街道办) or
-//! marks plan units as members, and each member then works on the items its groups cooperate
-//! on (`permission::relation_of`), with accounts of its own.
+//! …领导小组各成员单位); the office adds the units behind them (海山街道办 under 各街道办) or
+//! puts plan units in, and each member then works on the items its groups cooperate on
+//! (`permission::relation_of`), with accounts of its own. Taking a member out leaves the tasks
+//! it owns where they are: the lead unit reassigns them.
 
 use crate::actor::Actor;
 use crate::entity::{Entity, EntityKey, Millis, Space, Unit};
@@ -10,7 +11,7 @@ use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, PlanAction};
 use crate::state::State;
-use crate::unit::{UnitKind, UnitName};
+use crate::unit::{BUILTIN_UNITS, UnitKind, UnitName};
 use serde::{Deserialize, Serialize};
 
 /// Most groups one unit may be a member of.
@@ -29,13 +30,16 @@ pub struct AddUnit {
     pub at: Millis,
 }
 
-/// The office sets which group units a unit is a member of (none: it leaves them all).
+/// The office puts a unit into a group unit, or takes it out. One membership a change, so two
+/// office users (or one working offline) changing different memberships of a unit both count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SetGroups {
+pub struct SetMembership {
     /// The unit.
     pub unit: UnitId,
-    /// Its groups.
-    pub groups: Vec<UnitId>,
+    /// The group unit.
+    pub group: UnitId,
+    /// In (true) or out (false).
+    pub member: bool,
     /// Client time.
     pub at: Millis,
 }
@@ -86,12 +90,9 @@ impl Op for AddUnit {
     }
 }
 
-impl Op for SetGroups {
+impl Op for SetMembership {
     fn keys(&self) -> Vec<EntityKey> {
-        std::iter::once(self.unit)
-            .chain(self.groups.iter().copied())
-            .map(EntityKey::unit)
-            .collect()
+        vec![EntityKey::unit(self.unit), EntityKey::unit(self.group)]
     }
     fn space(&self) -> SpaceOf {
         SpaceOf::Space(Space::Plan)
@@ -101,12 +102,22 @@ impl Op for SetGroups {
         Ok(())
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let groups = checked_groups(state, &self.groups)?;
         let mut unit = state.find::<Unit>(self.unit)?.clone();
         if unit.kind == UnitKind::Group {
             return Err(Rejection::Invalid("单位组不能再归入其他单位组".into()));
         }
-        unit.groups = groups;
+        if BUILTIN_UNITS
+            .into_iter()
+            .any(|name| unit_id_for_name(name) == unit.id)
+        {
+            return Err(Rejection::Invalid(format!("“{}”不能归入单位组", unit.name)));
+        }
+        let mut groups = unit.groups.clone();
+        groups.retain(|g| *g != self.group);
+        if self.member {
+            groups.push(self.group);
+        }
+        unit.groups = checked_groups(state, &groups)?;
         Ok(vec![put(state, Entity::Unit(unit))])
     }
     fn at(&self) -> Millis {

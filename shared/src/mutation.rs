@@ -234,8 +234,8 @@ crate::tagged::adjacently_tagged! {
         MarkNoticesRead(notice::MarkRead),
         /// The office adds a member unit to group units.
         AddUnit(membership::AddUnit),
-        /// The office sets the group units a unit is a member of.
-        SetUnitGroups(membership::SetGroups),
+        /// The office puts a unit into a group unit or takes it out.
+        SetMembership(membership::SetMembership),
     }
 }
 
@@ -321,7 +321,7 @@ impl Mutation {
             Mutation::AdjustAssessment(_) => "adjust_assessment",
             Mutation::MarkNoticesRead(_) => "mark_notices_read",
             Mutation::AddUnit(_) => "add_unit",
-            Mutation::SetUnitGroups(_) => "set_unit_groups",
+            Mutation::SetMembership(_) => "set_membership",
         }
     }
 
@@ -349,7 +349,7 @@ impl Mutation {
             Mutation::AdjustAssessment(x) => x,
             Mutation::MarkNoticesRead(x) => x,
             Mutation::AddUnit(x) => x,
-            Mutation::SetUnitGroups(x) => x,
+            Mutation::SetMembership(x) => x,
             _ => return None,
         })
     }

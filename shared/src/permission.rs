@@ -28,6 +28,12 @@ pub fn relation_of(unit: UnitId, groups: &[UnitId], item: &Item) -> Relation {
     }
 }
 
+/// Whether a unit that is a member of `groups` works the tasks `owner` owns: its own, and its
+/// groups' (a task given to 各街道办 is worked by each street office).
+pub fn works_for(unit: UnitId, groups: &[UnitId], owner: UnitId) -> bool {
+    owner == unit || groups.contains(&owner)
+}
+
 /// How `unit` stands to `item` as the plan names it, leaving group membership aside.
 pub fn relation(unit: UnitId, item: &Item) -> Relation {
     if item.lead_units.contains(&unit) {
@@ -103,8 +109,7 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             }
         }
         Action::WorkOnTask(task) => {
-            // A task given to a group is worked by its members.
-            let owns = task.owner == actor.unit || actor.groups.contains(&task.owner);
+            let owns = works_for(actor.unit, &actor.groups, task.owner);
             let works_on_it = rel == Relation::Lead || (rel == Relation::Cooperating && owns);
             if unit_role && works_on_it {
                 Ok(())

@@ -165,7 +165,7 @@ impl State {
         }
         let mut members: Vec<&Unit> = self
             .units()
-            .filter(|u| !named.contains(&u.id) && u.groups.iter().any(|g| named.contains(g)))
+            .filter(|u| !named.contains(&u.id) && crate::permission::may_own(u.id, &u.groups, item))
             .collect();
         members.sort_by(|a, b| a.name.cmp(&b.name));
         named.extend(members.into_iter().map(|u| u.id));

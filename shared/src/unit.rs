@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Units that hold accounts but are not named by the plan: the reform office.
+pub const OFFICE_UNIT: &str = "区全面深化改革工作领导小组综合办公室";
+/// The district leaders' unit.
+pub const LEADERS_UNIT: &str = "区领导";
+/// The district People's Congress.
+pub const NPC_UNIT: &str = "区人大";
+/// The district CPPCC.
+pub const CPPCC_UNIT: &str = "区政协";
+/// All four: the bodies that run, lead and supervise the plan, never members of a group.
+pub const BUILTIN_UNITS: [&str; 4] = [OFFICE_UNIT, LEADERS_UNIT, NPC_UNIT, CPPCC_UNIT];
+
 /// Whether a unit is one department or stands for a group of units.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -5,7 +5,7 @@ use shared::actor::{Actor, Role};
 use shared::board::{Column, sort_key};
 use shared::entity::{Entity, Item, Millis, Unit};
 use shared::ids::*;
-use shared::membership::{AddUnit, SetGroups};
+use shared::membership::{AddUnit, SetMembership};
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::permission::{Relation, relation_of};
 use shared::state::State;
@@ -48,7 +48,7 @@ fn world() -> World {
     };
     let lead = unit("区财政局", UnitKind::Department);
     let group = unit("各街道办", UnitKind::Group);
-    let office = unit("综合办", UnitKind::Department);
+    let office = unit(shared::unit::OFFICE_UNIT, UnitKind::Department);
     let mut item = |number: u32, cooperating_units: Vec<UnitId>| {
         let id = item_id_for_number(number);
         state.put(Entity::Item(Item {
@@ -157,9 +157,10 @@ fn a_member_works_on_what_its_group_cooperates_on() {
     ));
 
     // Out of the group, it is out of the item: its task stays, untouchable by it.
-    let leave = Mutation::SetUnitGroups(SetGroups {
+    let leave = Mutation::SetMembership(SetMembership {
         unit: street,
-        groups: vec![],
+        group: w.group,
+        member: false,
         at: AT,
     });
     apply(&mut w.state, &w.office, &leave).expect("leaves");
@@ -215,11 +216,19 @@ fn only_the_office_adds_units_and_only_under_groups() {
     assert_eq!(unit.groups, vec![group], "one membership, not two");
     assert!(!unit.in_plan && unit.kind == UnitKind::Department);
     assert!(refused(&mut w, add("海山街道办", vec![group])));
-    // A group joins no group.
-    let group_into_group = Mutation::SetUnitGroups(SetGroups {
-        unit: group,
-        groups: vec![group],
-        at: AT,
-    });
-    assert!(refused(&mut w, group_into_group));
+    // A group joins no group; the office joins none either.
+    let join = |unit| {
+        Mutation::SetMembership(SetMembership {
+            unit,
+            group,
+            member: true,
+            at: AT,
+        })
+    };
+    assert!(refused(&mut w, join(group)));
+    assert!(refused(&mut w, join(office.unit)));
+    // A plan department joins, once however often asked, and leaves again.
+    apply(&mut w.state, &office, &join(lead.unit)).expect("joins");
+    apply(&mut w.state, &office, &join(lead.unit)).expect("joins again");
+    assert_eq!(w.state.groups_of(lead.unit), &[group]);
 }

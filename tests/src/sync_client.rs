@@ -571,12 +571,12 @@ impl ServerDb {
     }
 
     /// Every audit row written by a push, but for the demo's own set-up at start (its street
-    /// offices, pushed as the administrator).
+    /// offices, pushed as the system account).
     pub async fn mutation_audit(&self) -> anyhow::Result<Vec<MutationAudit>> {
         Ok(sqlx::query_as(
             "SELECT id, action, entity, client_id, mutation_id, before, after FROM audit \
              WHERE client_id IS NOT NULL AND user_id NOT IN \
-                 (SELECT id FROM users WHERE username = 'admin') ORDER BY id",
+                 (SELECT id FROM users WHERE username = 'system:reminders') ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?)

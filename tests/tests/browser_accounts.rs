@@ -400,7 +400,7 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
     })
     .await?;
     // 海山街道办, one of the demo's members of 各街道办, which cooperates on item 4 but not on 1.
-    let member = e2e::sync_client::Session::login(&server, "member02").await?;
+    let member = e2e::sync_client::Session::login(&server, "member01").await?;
     ensure!(member.me.display_name == "海山街道办", "{:?}", member.me);
     let client = (
         shared::ids::ClientGroupId::new_v7(),
@@ -474,5 +474,43 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
         .unit(shared::ids::unit_id_for_name("试验街道办"))
         .context("the new street office is on the server")?;
     ensure!(added.groups == vec![group] && !added.in_plan, "{added:?}");
-    office.close().await
+    office.close().await?;
+
+    // The lead unit of item 4 gives a task to the whole group: the member's board shows it,
+    // beside the group's items.
+    let facts = e2e::sync_client::PlanFacts::new(state);
+    let lead = facts
+        .login_unit(&server, e2e::sync_client::ITEM4_LEAD)
+        .await?;
+    let task = shared::mutation::Mutation::CreateTask {
+        id: shared::ids::TaskId::new_v7(),
+        item: shared::ids::item_id_for_number(4),
+        title: "各街道摸排试点股份公司".into(),
+        owner: group,
+        column: shared::board::Column::NotStarted,
+        sort_key: shared::board::sort_key::between(None, None),
+        due: None,
+        at: shared::entity::Millis(1_396_000_000_000),
+    };
+    let res = lead
+        .push_ok(&e2e::sync_client::push_request(
+            shared::ids::ClientGroupId::new_v7(),
+            vec![shared::sync::PendingMutation {
+                client_id: shared::ids::ClientId::new_v7(),
+                id: 1,
+                mutation: task,
+            }],
+        ))
+        .await?;
+    ensure!(
+        res.results.first().map(|r| &r.outcome) == Some(&Outcome::Applied),
+        "{res:?}"
+    );
+    let street = Browser::start(DESKTOP, false).await?;
+    street.login(&server.url, "member01", DEMO_PASSWORD).await?;
+    street.client.goto(&format!("{}/my", server.url)).await?;
+    street.wait_for_text("各街道摸排试点股份公司").await?;
+    street.wait_for_text("8. 优化基层治理体制改革").await?;
+    street.screenshot("units-member-board").await?;
+    street.close().await
 }

@@ -154,7 +154,7 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("mark_notices_read",     Target::Item,       "A   A    A    A    A     A    A    U    U"),
     // The units behind the plan's groups (各街道办): the office's to set.
     ("add_unit",              Target::Item,       "A   D    D    D    D     D    D    U    U"),
-    ("set_unit_groups",       Target::Item,       "A   D    D    D    D     D    D    U    U"),
+    ("set_membership",        Target::Item,       "A   D    D    D    D     D    D    U    U"),
 ];
 
 // The endpoint matrix: the HTTP status each kind of user gets. Rows name the route as the router
@@ -241,7 +241,7 @@ const VARIANTS: [&str; 38] = [
     "adjust_assessment",
     "mark_notices_read",
     "add_unit",
-    "set_unit_groups",
+    "set_membership",
 ];
 
 /// No wildcard arm: adding a variant to `Mutation` fails to compile until it is named in
@@ -289,7 +289,7 @@ fn variant_name(m: &Mutation) -> &'static str {
         Mutation::AdjustAssessment(_) => "adjust_assessment",
         Mutation::MarkNoticesRead(_) => "mark_notices_read",
         Mutation::AddUnit(_) => "add_unit",
-        Mutation::SetUnitGroups(_) => "set_unit_groups",
+        Mutation::SetMembership(_) => "set_membership",
     }
 }
 
@@ -1462,7 +1462,7 @@ impl Prep {
                 };
                 (m, key)
             }
-            "set_unit_groups" => {
+            "set_membership" => {
                 let unit = match self.member {
                     Some(unit) => unit,
                     None => {
@@ -1475,9 +1475,10 @@ impl Prep {
                         *self.member.insert(id)
                     }
                 };
-                let m = Mutation::SetUnitGroups(shared::membership::SetGroups {
+                let m = Mutation::SetMembership(shared::membership::SetMembership {
                     unit,
-                    groups: vec![],
+                    group: shared::ids::unit_id_for_name("各街道办"),
+                    member: false,
                     at: AT,
                 });
                 (m, EntityKey::unit(unit))

@@ -52,18 +52,25 @@ pub fn Detail(id: TaskId) -> impl IntoView {
         let _ = sync.mutate(m);
     };
     let close = move || ctx.open.set(None);
+    // The units that may own it, and its owner even when it no longer may (a member taken out
+    // of its group): the list shows who has it now, and the lead picks another.
     let owners = Memo::new(move |_| {
-        let item = task.with(|t| t.as_ref().map(|t| t.item));
+        let (item, current) = task.with(|t| t.as_ref().map(|t| (t.item, t.owner))).unzip();
         sync.view.with(|s| {
-            item.and_then(|i| s.item(i))
-                .map(|i| {
-                    s.units_of(i)
-                        .into_iter()
-                        .filter_map(|u| s.unit(u))
-                        .map(|u| (u.id, u.name.clone()))
-                        .collect::<Vec<(UnitId, String)>>()
-                })
-                .unwrap_or_default()
+            let mut units = item
+                .and_then(|i| s.item(i))
+                .map(|i| s.units_of(i))
+                .unwrap_or_default();
+            if let Some(owner) = current
+                && !units.contains(&owner)
+            {
+                units.push(owner);
+            }
+            units
+                .into_iter()
+                .filter_map(|u| s.unit(u))
+                .map(|u| (u.id, u.name.clone()))
+                .collect::<Vec<(UnitId, String)>>()
         })
     });
     let owner = Memo::new(move |_| task.with(|t| t.as_ref().map(|t| t.owner)));

@@ -71,10 +71,11 @@ pub fn column_index(c: Column) -> usize {
     Column::ALL.iter().position(|x| *x == c).unwrap_or(0)
 }
 
-fn in_scope(task: &Task, scope: Scope) -> bool {
+/// A unit board shows the tasks the unit works: its own and its groups'.
+fn in_scope(state: &State, task: &Task, scope: Scope) -> bool {
     match scope {
         Scope::Item(item) => task.item == item,
-        Scope::Unit(unit) => task.owner == unit,
+        Scope::Unit(unit) => permission::works_for(unit, state.groups_of(unit), task.owner),
     }
 }
 
@@ -96,7 +97,7 @@ pub fn faces(
     }
     state
         .tasks()
-        .filter(|t| in_scope(t, scope) && filters.matches(t, today))
+        .filter(|t| in_scope(state, t, scope) && filters.matches(t, today))
         .map(|t| {
             let movable = actor.is_some_and(|a| {
                 state

@@ -10,9 +10,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::actor::Role;
 use shared::ids::{UnitId, unit_id_for_name};
-use shared::membership::{AddUnit, SetGroups};
+use shared::membership::{AddUnit, SetMembership};
 use shared::mutation::Mutation;
-use shared::unit::UnitKind;
+use shared::unit::{UnitKind, UnitName};
 
 /// The units page.
 #[component]
@@ -72,7 +72,8 @@ pub fn UnitsPage() -> impl IntoView {
 }
 
 /// A group's members, each with its board; for the office, removing one and adding another
-/// (a new unit, or one that exists already, such as a department of the plan).
+/// (a new unit, or one that exists already, such as a department of the plan). A member taken
+/// out keeps the tasks it owns; the lead unit reassigns them.
 #[component]
 fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoView {
     let sync = use_sync();
@@ -82,30 +83,37 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
         sync.view.with(|s| {
             s.members_of(group)
                 .into_iter()
-                .map(|u| (u.id, u.name.clone(), u.groups.clone()))
+                .map(|u| (u.id, u.name.clone()))
                 .collect::<Vec<_>>()
         })
     });
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let typed = name.get_untracked().trim().to_string();
-        if typed.is_empty() {
+        // The rule the server applies (`AddUnit`), so the id made here is the name's.
+        let Ok(typed) = UnitName::parse(&name.get_untracked()) else {
+            let l = lang.get_untracked();
+            sync.notices.update(|n| {
+                n.push(pick(
+                    l,
+                    "单位名称应为2至40个字，不含空格和标点",
+                    "A unit's name is 2 to 40 characters, without spaces or punctuation",
+                ))
+            });
             return;
-        }
+        };
+        let typed = typed.as_str().to_string();
         let existing = sync.view.with_untracked(|s| {
             s.units()
                 .find(|u| u.name == typed || u.aliases.contains(&typed))
-                .map(|u| (u.id, u.groups.clone()))
+                .map(|u| u.id)
         });
         let m = match existing {
-            Some((unit, mut groups)) => {
-                groups.push(group);
-                Mutation::SetUnitGroups(SetGroups {
-                    unit,
-                    groups,
-                    at: now(),
-                })
-            }
+            Some(unit) => Mutation::SetMembership(SetMembership {
+                unit,
+                group,
+                member: true,
+                at: now(),
+            }),
             None => Mutation::AddUnit(AddUnit {
                 id: unit_id_for_name(&typed),
                 name: typed,
@@ -117,7 +125,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
             name.set(String::new());
         }
     };
-    let remove = move |unit: UnitId, unit_name: String, groups: Vec<UnitId>, l: Lang| {
+    let remove = move |unit: UnitId, unit_name: String, l: Lang| {
         let question = pick(
             l,
             format!("将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目。"),
@@ -128,9 +136,10 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
         if !confirm(&question) {
             return;
         }
-        let _ = sync.mutate(Mutation::SetUnitGroups(SetGroups {
+        let _ = sync.mutate(Mutation::SetMembership(SetMembership {
             unit,
-            groups: groups.into_iter().filter(|g| *g != group).collect(),
+            group,
+            member: false,
             at: now(),
         }));
     };
@@ -146,7 +155,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
                         return view! { <span>{W::None.get(l)}</span> }.into_any();
                     }
                     list.into_iter()
-                        .map(|(id, member, groups)| {
+                        .map(|(id, member)| {
                             let label = format!("{} {}", W::RemoveMember.get(l), member);
                             let shown = member.clone();
                             view! {
@@ -155,10 +164,9 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
                                         attr:aria-label=format!("{} {}", member, W::UnitBoard.get(l))>{shown}</A>
                                     {office.then(|| {
                                         let member = member.clone();
-                                        let groups = groups.clone();
                                         view! {
                                             <button type="button" class="remove-member" aria-label=label
-                                                on:click=move |_| remove(id, member.clone(), groups.clone(), l)>"×"</button>
+                                                on:click=move |_| remove(id, member.clone(), l)>"×"</button>
                                         }
                                     })}
                                 </span>
