@@ -105,15 +105,32 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             _ => format!("将于{}到期（还有{days}天）", zh_date(d.date)),
         };
         match &d.due {
-            Due::Task { task, title, owner } => out.push(Remind {
-                id: daily_reminder_id(&format!("task:{task}"), today),
-                item: item.id,
-                unit: *owner,
-                about: About::Task(*task),
-                text: format!("第{}项任务「{title}」{when}，请抓紧办理。", item.number),
-                automatic: true,
-                at,
-            }),
+            Due::Task { task, title, owner } => {
+                // A task given to a group is worked by its members, who are the ones to read
+                // the reminder (a group holds no accounts); one with no members yet keeps it.
+                let members: Vec<_> = state.members_of(*owner).iter().map(|u| u.id).collect();
+                let units = if members.is_empty() {
+                    vec![*owner]
+                } else {
+                    members
+                };
+                for unit in units {
+                    let key = if unit == *owner {
+                        format!("task:{task}")
+                    } else {
+                        format!("task:{task}:{unit}")
+                    };
+                    out.push(Remind {
+                        id: daily_reminder_id(&key, today),
+                        item: item.id,
+                        unit,
+                        about: About::Task(*task),
+                        text: format!("第{}项任务「{title}」{when}，请抓紧办理。", item.number),
+                        automatic: true,
+                        at,
+                    });
+                }
+            }
             Due::Submission { kind } => {
                 for unit in &item.lead_units {
                     out.push(Remind {
@@ -280,6 +297,77 @@ mod tests {
         );
         let next = due_reminders(&state, day(29), Millis(0));
         assert!(next.iter().all(|s| !sent.iter().any(|o| o.id == s.id)));
+        Ok(())
+    }
+
+    /// A late task given to 各街道办 is reminded to each street office in it, who do the work
+    /// and can read the reminder; while the group has no members, to the group.
+    #[test]
+    fn a_groups_late_task_is_reminded_to_its_members() -> anyhow::Result<()> {
+        use shared::entity::{Entity, Task, Unit};
+        use shared::ids::{TaskId, UnitId};
+        let parsed = shared::plan_text::parse(crate::plan_import::SEED)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut state = State::new();
+        for e in crate::plan_import::entities_of(&parsed, &State::new()) {
+            state.put(e);
+        }
+        let group = unit_id_for_name("各街道办");
+        let item = state
+            .items()
+            .into_iter()
+            .find(|i| i.number == 8)
+            .context("item 8")?
+            .id;
+        let due = NaiveDate::from_ymd_opt(2014, 6, 30).unwrap_or_default();
+        let task = TaskId::new_v7();
+        state.put(Entity::Task(Task {
+            id: task,
+            item,
+            title: "清理社区工作事项".into(),
+            notes: String::new(),
+            owner: group,
+            column: shared::board::Column::InProgress,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: Some(due),
+            progress: 50,
+            steps: vec![],
+            blocked: None,
+            archived: false,
+            created_by: shared::ids::UserId::new_v7(),
+            created_at: Millis(0),
+            updated_at: Millis(0),
+            done_at: None,
+            progress_log: vec![],
+        }));
+        let today = NaiveDate::from_ymd_opt(2014, 7, 2).unwrap_or_default();
+        let about_it = |sent: Vec<Remind>| -> Vec<UnitId> {
+            sent.into_iter()
+                .filter(|r| r.about == About::Task(task))
+                .map(|r| r.unit)
+                .collect()
+        };
+        assert_eq!(
+            about_it(due_reminders(&state, today, Millis(0))),
+            vec![group]
+        );
+        let mut members = Vec::new();
+        for name in ["海山街道办", "盐田街道办"] {
+            let id = unit_id_for_name(name);
+            state.put(Entity::Unit(Unit {
+                id,
+                name: name.into(),
+                aliases: vec![],
+                kind: shared::unit::UnitKind::Department,
+                in_plan: false,
+                groups: vec![group],
+            }));
+            members.push(id);
+        }
+        let mut reminded = about_it(due_reminders(&state, today, Millis(0)));
+        reminded.sort();
+        members.sort();
+        assert_eq!(reminded, members);
         Ok(())
     }
 }
