@@ -219,6 +219,7 @@ async fn add_demo_members(db: &Db) -> anyhow::Result<()> {
                 mutation,
             })
             .collect(),
+        retire: Default::default(),
     };
     let (res, _) = crate::sync::push::push(db, &office, &req)
         .await

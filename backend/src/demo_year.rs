@@ -62,6 +62,7 @@ impl Clients<'_> {
                 id: entry.3,
                 mutation,
             }],
+            retire: Default::default(),
         };
         let (res, _) = push::push(self.db, &entry.0, &req)
             .await

@@ -192,6 +192,7 @@ pub async fn run_once(
             protocol: PROTOCOL_VERSION,
             client_group: system_group(),
             mutations,
+            retire: Default::default(),
         };
         let (response, spaces, changes) = push::push_with_changes(db, &actor, &req).await?;
         report.created += response

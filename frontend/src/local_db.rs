@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::entity::{Entity, EntityKey};
 use shared::ids::ClientId;
-use shared::sync::{Cookie, PendingMutation};
+use shared::sync::{Cookie, PendingMutation, forget_told, note_retired};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -157,6 +158,14 @@ async fn interrupted(
         .then_some(false))
 }
 
+/// The meta key of the clients retired by `take_over`.
+const RETIRE: &str = "retire";
+
+async fn read_retire(meta: &rexie::Store) -> Result<BTreeMap<ClientId, u64>> {
+    let saved = meta.get(js(RETIRE)).await?;
+    Ok(saved.as_ref().and_then(decode).unwrap_or_default())
+}
+
 /// Commits `tx` (`keep`) or aborts it.
 async fn finish(tx: rexie::Transaction, keep: bool) -> Result<()> {
     if keep {
@@ -281,7 +290,9 @@ impl LocalDb {
     /// and drops the ones it has. Nothing to move when another tab moved them first (see
     /// `Sync::renumber`).
     pub async fn take_over(&self, from: ClientId, applied: u64, to: ClientId) -> Result<()> {
-        let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+        let tx = self
+            .0
+            .transaction(&[OUTBOX, META], TransactionMode::ReadWrite)?;
         let store = tx.store(OUTBOX)?;
         let theirs: Vec<PendingMutation> = store
             .get_all(None, None)
@@ -293,11 +304,47 @@ impl LocalDb {
         for p in &theirs {
             store.delete(outbox_key(p)).await?;
         }
-        let waiting = theirs.into_iter().filter(|p| p.id > applied).collect();
+        let waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
+        // The server is told, with the moved changes, that the originals are spoken for
+        // (`PushRequest::retire`): a tab that still holds them must not apply them again.
+        if let Some(highest) = waiting.iter().map(|p| p.id).max() {
+            let meta = tx.store(META)?;
+            let mut retire = read_retire(&meta).await?;
+            note_retired(&mut retire, from, highest);
+            if let Some(v) = encode(&retire) {
+                meta.put(&v, Some(&js(RETIRE))).await?;
+            }
+        }
         for (_, p) in numbered_from_one(waiting, to) {
             if let Some(v) = encode(&p) {
                 store.put(&v, Some(&outbox_key(&p))).await?;
             }
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// The clients whose changes a `take_over` moved, with the highest id moved, until the
+    /// server has been told (`forget_retired`).
+    pub async fn retired(&self) -> Result<BTreeMap<ClientId, u64>> {
+        let tx = self.0.transaction(&[META], TransactionMode::ReadOnly)?;
+        let retire = read_retire(&tx.store(META)?).await?;
+        tx.done().await?;
+        Ok(retire)
+    }
+
+    /// Forgets what a push that the server committed told it (`sent`), keeping any later
+    /// move of the same client.
+    pub async fn forget_retired(&self, sent: &BTreeMap<ClientId, u64>) -> Result<()> {
+        let tx = self.0.transaction(&[META], TransactionMode::ReadWrite)?;
+        let meta = tx.store(META)?;
+        let mut retire = read_retire(&meta).await?;
+        forget_told(&mut retire, sent);
+        match encode(&retire) {
+            Some(v) if !retire.is_empty() => {
+                meta.put(&v, Some(&js(RETIRE))).await?;
+            }
+            _ => meta.delete(js(RETIRE)).await?,
         }
         tx.done().await?;
         Ok(())

@@ -61,6 +61,9 @@ pub struct Sync {
     running: StoredValue<bool>,
     again: StoredValue<bool>,
     db: StoredValue<Option<LocalDb>, LocalStorage>,
+    /// Clients whose changes were renumbered (`renumber`), to tell the server with the next
+    /// push (`PushRequest::retire`).
+    retire: StoredValue<BTreeMap<ClientId, u64>>,
 }
 
 /// Where this browser keeps each user's client group: `GROUP_KEY.<user id>`. One per user, not
@@ -123,6 +126,7 @@ impl Sync {
             running: StoredValue::new(false),
             again: StoredValue::new(false),
             db: StoredValue::new_local(None),
+            retire: StoredValue::new(BTreeMap::new()),
         }
     }
 
@@ -190,6 +194,9 @@ impl Sync {
             return;
         };
         self.db.set_value(Some(db.clone()));
+        if let Ok(retire) = db.retired().await {
+            self.retire.set_value(retire);
+        }
         let saved = match preloaded {
             Some(saved) => saved,
             None => match db.load().await {
@@ -296,12 +303,14 @@ impl Sync {
         let batch: Vec<PendingMutation> = self
             .pending
             .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());
-        let pushing = !batch.is_empty();
+        let retire = self.retire.get_value();
+        let pushing = !batch.is_empty() || !retire.is_empty();
         if pushing {
             let req = PushRequest {
                 protocol: PROTOCOL_VERSION,
                 client_group: group,
                 mutations: batch,
+                retire,
             };
             let res: PushResponse = match api::post("/api/sync/push", &req).await {
                 Err(ApiError::Server {
@@ -325,6 +334,14 @@ impl Sync {
                 }
                 other => other?,
             };
+            // Committed with the push: the server knows, and need not be told again.
+            if !req.retire.is_empty() {
+                self.retire
+                    .update_value(|r| shared::sync::forget_told(r, &req.retire));
+                if let Some(db) = self.db.get_value() {
+                    let _ = db.forget_retired(&req.retire).await;
+                }
+            }
             for r in res.results {
                 if let Outcome::Rejected { reason } = r.outcome {
                     self.notices.update(|n| {
@@ -373,6 +390,10 @@ impl Sync {
                         .cloned()
                         .collect();
                     pending.retain(|p| p.client_id != *old);
+                    if let Some(highest) = theirs.iter().map(|p| p.id).max() {
+                        self.retire
+                            .update_value(|r| shared::sync::note_retired(r, *old, highest));
+                    }
                     let fresh = ClientId::new_v7();
                     let moved = local_db::numbered_from_one(theirs, fresh);
                     if *old == self.client.get_value() {

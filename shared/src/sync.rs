@@ -42,6 +42,12 @@ pub struct PushRequest {
     pub client_group: ClientGroupId,
     /// In order.
     pub mutations: Vec<PendingMutation>,
+    /// Clients of this group whose waiting changes up to the given id were moved to another of
+    /// its clients (after a restore from a backup broke their sequence, see `sequence_break`):
+    /// the server counts them as applied in the same transaction as this push, so a tab that
+    /// still holds the originals can't apply them a second time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retire: BTreeMap<ClientId, u64>,
 }
 
 /// What became of one pushed mutation.
@@ -168,6 +174,19 @@ pub enum ServerMessage {
     },
 }
 
+/// Records in `retire` (`PushRequest::retire`) that `client`'s changes up to `id` moved to
+/// another client, keeping a higher record made before.
+pub fn note_retired(retire: &mut BTreeMap<ClientId, u64>, client: ClientId, id: u64) {
+    let entry = retire.entry(client).or_default();
+    *entry = (*entry).max(id);
+}
+
+/// Drops from `retire` what a committed push told the server (`told`), keeping any later move
+/// of the same client.
+pub fn forget_told(retire: &mut BTreeMap<ClientId, u64>, told: &BTreeMap<ClientId, u64>) {
+    retire.retain(|client, id| told.get(client).is_none_or(|t| *id > *t));
+}
+
 #[cfg(test)]
 mod sequence_tests {
     use super::sequence_break;
@@ -223,5 +242,29 @@ mod cookie_tests {
             ..cookie("e", "u", &[("plan", 9)])
         };
         assert!(!other_view.is_ahead_of(&old));
+    }
+}
+
+#[cfg(test)]
+mod retire_tests {
+    use super::{ClientId, forget_told, note_retired};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn retired_clients_are_told_once_and_later_moves_are_kept() {
+        let (a, b) = (ClientId::new_v7(), ClientId::new_v7());
+        let mut retire = BTreeMap::new();
+        note_retired(&mut retire, a, 5);
+        note_retired(&mut retire, a, 3);
+        assert_eq!(retire.get(&a), Some(&5), "the higher move stands");
+        let told = retire.clone();
+        note_retired(&mut retire, a, 8);
+        note_retired(&mut retire, b, 2);
+        forget_told(&mut retire, &told);
+        assert_eq!(retire.get(&a), Some(&8), "a move after the push is kept");
+        assert_eq!(retire.get(&b), Some(&2));
+        let all = retire.clone();
+        forget_told(&mut retire, &all);
+        assert!(retire.is_empty());
     }
 }

@@ -262,6 +262,7 @@ pub fn push_request(group: ClientGroupId, mutations: Vec<PendingMutation>) -> Pu
         protocol: PROTOCOL_VERSION,
         client_group: group,
         mutations,
+        retire: BTreeMap::new(),
     }
 }
 

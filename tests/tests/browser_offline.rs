@@ -415,5 +415,12 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
         0,
         "lost with the restore, as expected"
     );
+    // The old client (changes 1 to 3; the restored server knew of 1) was retired up to the
+    // change the tab moved, so a tab still holding that change can't send it again.
+    let db = e2e::sync_client::ServerDb::open(&server).await?;
+    let lasts: Vec<i64> = sqlx::query_scalar("SELECT last_mutation_id FROM client")
+        .fetch_all(&db.pool)
+        .await?;
+    assert!(lasts.contains(&3), "the old client retired at 3: {lasts:?}");
     desk.close().await
 }

@@ -33,6 +33,7 @@ on_both_stores!(
     a_client_group_belongs_to_one_user,
     rows_restricted_to_a_unit_reach_only_that_unit_and_the_office,
     pulls_arriving_together_each_get_their_own_answer,
+    changes_moved_to_another_client_are_not_applied_again,
 );
 
 const AT: Millis = Millis(1_700_000_000_000);
@@ -1057,5 +1058,72 @@ async fn pulls_arriving_together_each_get_their_own_answer(store: Store) -> anyh
             i % asks.len()
         );
     }
+    Ok(())
+}
+
+/// After a restore from a backup, a tab moves a client's waiting changes to a fresh client
+/// (the browser's `renumber`) and says so in its push (`retire`). A tab that still holds the
+/// originals, offline meanwhile, then sends them: they are duplicates, not a second
+/// application that would undo what others changed since. A group retires only its own
+/// clients.
+async fn changes_moved_to_another_client_are_not_applied_again(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let group = ClientGroupId::new_v7();
+    let mut setup = Tab::new(group);
+    let (task, m) = create_task(&fx.item4, fx.lead.me.unit, "初稿");
+    setup.add(m);
+    assert_eq!(push(&fx.lead, &setup).await?, vec![Outcome::Applied]);
+    let title = |title: &str| Mutation::SetTaskTitle {
+        task,
+        title: title.into(),
+        at: AT,
+    };
+
+    // The old tab's client: its first change reached the server, its second did not.
+    let mut old = Tab::new(group);
+    old.add(title("一稿"));
+    assert_eq!(push(&fx.lead, &old).await?, vec![Outcome::Applied]);
+    old.add(title("二稿"));
+    let originals = old.push_request();
+
+    // Another tab moved that second change to a fresh client and sends it, retiring the old.
+    let mut moved = Tab::new(group);
+    moved.add(title("二稿"));
+    let mut req = moved.push_request();
+    req.retire.insert(old.client, 2);
+    let res = fx.lead.push_ok(&req).await?;
+    assert_eq!(res.results[0].outcome, Outcome::Applied);
+
+    // Meanwhile the office renames it.
+    let mut office = Tab::new(ClientGroupId::new_v7());
+    office.add(title("定稿"));
+    assert_eq!(push(&fx.office, &office).await?, vec![Outcome::Applied]);
+
+    // The old tab comes back online with both originals: nothing is applied again.
+    let res = fx.lead.push_ok(&originals).await?;
+    let outcomes: Vec<Outcome> = res.results.into_iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, vec![Outcome::Duplicate, Outcome::Duplicate]);
+    let state = fx.office.server_view().await?;
+    assert_eq!(
+        state.task(task).map(|t| t.title.as_str()),
+        Some("定稿"),
+        "the office's title stands"
+    );
+    // And it carries on from there.
+    old.outbox.clear();
+    old.add(title("三稿"));
+    assert_eq!(push(&fx.lead, &old).await?, vec![Outcome::Applied]);
+
+    // Retiring a client of another group is refused, and changes nothing.
+    let mut stranger = Tab::new(ClientGroupId::new_v7());
+    stranger.add(progress(task, 10));
+    let mut req = stranger.push_request();
+    req.retire.insert(old.client, 100);
+    let (status, body) = fx
+        .lead
+        .post_raw("/api/sync/push", &serde_json::to_value(&req)?)
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(fx.db.last_mutation_id(old.client).await?, Some(3));
     Ok(())
 }

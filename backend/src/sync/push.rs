@@ -170,6 +170,45 @@ fn add_clients(
         .collect()
 }
 
+/// Adds to `batch` the statements that count each retired client's changes up to the given id
+/// as applied (`PushRequest::retire`), creating its row when the server has none (restored
+/// from a backup older than its first change); `check_retired` reads the answers.
+fn add_retired(batch: &mut Batch, req: &PushRequest) -> ApiResult<Vec<Handle>> {
+    let now = now_millis();
+    req.retire
+        .iter()
+        .map(|(client, upto)| {
+            Ok(batch.add(
+                "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET \
+                     last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                         THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+                     updated_at = excluded.updated_at \
+                 RETURNING client_group",
+                vec![
+                    Arg::Text(client.to_string()),
+                    Arg::Text(req.client_group.to_string()),
+                    Arg::Int(id_i64(*upto)?),
+                    Arg::Int(now),
+                ],
+            ))
+        })
+        .collect()
+}
+
+/// Refuses a retired client of another group (a group retires only its own clients).
+fn check_retired(batch: &mut Batch, group: ClientGroupId, retired: &[Handle]) -> ApiResult<()> {
+    for handle in retired {
+        let rows = batch.take(*handle);
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        let owner_group: String = row.try_get(0)?;
+        if owner_group != group.to_string() {
+            return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
+        }
+    }
+    Ok(())
+}
+
 /// The last applied mutation id of each client before this push, from `add_clients`'
 /// statements, once sent; refuses a client of another group.
 fn last_ids(
@@ -264,10 +303,14 @@ async fn prepare(
     clients_first: bool,
 ) -> ApiResult<Option<Prepared>> {
     let mut batch = Batch::new(kind);
+    // Before the clients' own statements, so a client both retired and pushed continues from
+    // the retired id.
+    let retired = add_retired(&mut batch, req)?;
     let clients = add_clients(&mut batch, req.client_group, pushed)?;
     let mut known = None;
     if clients_first {
         batch.send(tx).await?;
+        check_retired(&mut batch, req.client_group, &retired)?;
         let last = last_ids(&mut batch, req.client_group, &clients)?;
         check_sequences(req, pushed, &last)?;
         known = Some(last);
@@ -321,6 +364,7 @@ async fn prepare(
     let last = match known {
         Some(last) => last,
         None => {
+            check_retired(&mut batch, req.client_group, &retired)?;
             let last = last_ids(&mut batch, req.client_group, &clients)?;
             check_sequences(req, pushed, &last)?;
             let applied =
