@@ -173,7 +173,10 @@ pub(crate) async fn upload(
             return Err(e);
         }
     };
-    // Checked again with the real size: uploads sent side by side all passed the first check.
+    // Checked again with the real size, and recorded, one upload at a time: uploads sent side
+    // by side all passed the first check. (Processes sharing PostgreSQL each check on their own,
+    // so there a user can go past by at most one file per process.)
+    let _recording = RECORDING.lock().await;
     if let Err(e) = check_pending(&state.db.pool, actor, size, max).await {
         let _ = tokio::fs::remove_file(&part).await;
         return Err(e);
@@ -244,6 +247,9 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
 }
+
+/// Held from an upload's last quota check until its row is written.
+static RECORDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How many largest files' worth of uploads a user may have waiting to be attached. An attach
 /// follows its upload within seconds (or when an offline browser is back), so only someone

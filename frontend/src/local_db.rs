@@ -30,6 +30,9 @@ pub struct Saved {
     pub user: Option<String>,
     /// Unconfirmed mutations of every tab, oldest first per client.
     pub outbox: Vec<PendingMutation>,
+    /// Clients whose changes a `take_over` moved, not yet told to the server; read with the
+    /// outbox, so a tab never has the moved changes without it.
+    pub retire: BTreeMap<ClientId, u64>,
 }
 
 /// An open database; cheap to clone.
@@ -113,6 +116,7 @@ pub async fn preloaded() -> Option<Saved> {
         &list("entities"),
         field("cookie"),
         field("user"),
+        field("retire"),
         &list("outbox"),
     ))
 }
@@ -123,6 +127,7 @@ impl Saved {
         entities: &[JsValue],
         cookie: Option<JsValue>,
         user: Option<JsValue>,
+        retire: Option<JsValue>,
         outbox: &[JsValue],
     ) -> Saved {
         Saved {
@@ -130,6 +135,7 @@ impl Saved {
             cookie: cookie.as_ref().and_then(decode),
             user: user.and_then(|v| v.as_string()),
             outbox: outbox.iter().filter_map(decode).collect(),
+            retire: retire.as_ref().and_then(decode).unwrap_or_default(),
         }
     }
 }
@@ -156,6 +162,30 @@ async fn interrupted(
     Ok(saved
         .is_some_and(|saved| saved.is_ahead_of(cookie))
         .then_some(false))
+}
+
+/// A client's changes that `take_over` moves (those the server has not applied: above
+/// `applied`), numbered from 1 under `to`; and up to which id the server may count the old
+/// client's as applied (`PushRequest::retire`), so a tab that still holds the originals can't
+/// apply them again. Only as far as the moved ids run on without a break: a change missing
+/// between two moved ones (a tab's write to the outbox that failed) was not moved, and must not
+/// be counted. A break before the first is what a restore leaves (the changes the backup
+/// lacked), and is counted.
+pub fn moved(
+    theirs: Vec<PendingMutation>,
+    applied: u64,
+    to: ClientId,
+) -> (Vec<PendingMutation>, Option<u64>) {
+    let waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
+    let ids = || waiting.iter().map(|p| p.id);
+    let retired = ids()
+        .min()
+        .and_then(|first| shared::sync::unbroken_end(first - 1, ids()));
+    let moved = numbered_from_one(waiting, to)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    (moved, retired)
 }
 
 /// The meta key of the clients retired by `take_over`.
@@ -199,9 +229,10 @@ impl LocalDb {
         let meta = tx.store(META)?;
         let cookie = meta.get(js("cookie")).await?;
         let user = meta.get(js("user")).await?;
+        let retire = meta.get(js(RETIRE)).await?;
         let outbox = tx.store(OUTBOX)?.get_all(None, None).await?;
         tx.done().await?;
-        Ok(Saved::decode(&entities, cookie, user, &outbox))
+        Ok(Saved::decode(&entities, cookie, user, retire, &outbox))
     }
 
     /// Records a pull: replaces everything on a reset, else applies the changes.
@@ -304,33 +335,22 @@ impl LocalDb {
         for p in &theirs {
             store.delete(outbox_key(p)).await?;
         }
-        let waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
-        // The server is told, with the moved changes, that the originals are spoken for
-        // (`PushRequest::retire`): a tab that still holds them must not apply them again.
-        if let Some(highest) = waiting.iter().map(|p| p.id).max() {
+        let (moved, retired) = moved(theirs, applied, to);
+        if let Some(upto) = retired {
             let meta = tx.store(META)?;
             let mut retire = read_retire(&meta).await?;
-            note_retired(&mut retire, from, highest);
+            note_retired(&mut retire, from, upto);
             if let Some(v) = encode(&retire) {
                 meta.put(&v, Some(&js(RETIRE))).await?;
             }
         }
-        for (_, p) in numbered_from_one(waiting, to) {
+        for p in moved {
             if let Some(v) = encode(&p) {
                 store.put(&v, Some(&outbox_key(&p))).await?;
             }
         }
         tx.done().await?;
         Ok(())
-    }
-
-    /// The clients whose changes a `take_over` moved, with the highest id moved, until the
-    /// server has been told (`forget_retired`).
-    pub async fn retired(&self) -> Result<BTreeMap<ClientId, u64>> {
-        let tx = self.0.transaction(&[META], TransactionMode::ReadOnly)?;
-        let retire = read_retire(&tx.store(META)?).await?;
-        tx.done().await?;
-        Ok(retire)
     }
 
     /// Forgets what a push that the server committed told it (`sent`), keeping any later

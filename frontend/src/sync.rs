@@ -194,9 +194,6 @@ impl Sync {
             return;
         };
         self.db.set_value(Some(db.clone()));
-        if let Ok(retire) = db.retired().await {
-            self.retire.set_value(retire);
-        }
         let saved = match preloaded {
             Some(saved) => saved,
             None => match db.load().await {
@@ -225,6 +222,7 @@ impl Sync {
             }
         });
         self.cookie.set_value(saved.cookie);
+        self.retire.set_value(saved.retire);
         // Mutations other tabs (or this tab before a reload) left unconfirmed: this tab sends
         // them under their own client ids, so the server still applies each exactly once.
         let mut outbox = saved.outbox;
@@ -386,21 +384,21 @@ impl Sync {
                     let applied = last.get(old).copied().unwrap_or(0);
                     let theirs: Vec<PendingMutation> = pending
                         .iter()
-                        .filter(|p| p.client_id == *old && p.id > applied)
+                        .filter(|p| p.client_id == *old)
                         .cloned()
                         .collect();
                     pending.retain(|p| p.client_id != *old);
-                    if let Some(highest) = theirs.iter().map(|p| p.id).max() {
-                        self.retire
-                            .update_value(|r| shared::sync::note_retired(r, *old, highest));
-                    }
                     let fresh = ClientId::new_v7();
-                    let moved = local_db::numbered_from_one(theirs, fresh);
+                    let (moved, retired) = local_db::moved(theirs, applied, fresh);
+                    if let Some(upto) = retired {
+                        self.retire
+                            .update_value(|r| shared::sync::note_retired(r, *old, upto));
+                    }
                     if *old == self.client.get_value() {
                         self.client.set_value(fresh);
                         self.next_id.set_value(moved.len() as u64 + 1);
                     }
-                    pending.extend(moved.into_iter().map(|(_, p)| p));
+                    pending.extend(moved);
                 }
             });
             return true;

@@ -43,6 +43,7 @@ window.reformboardSaved = new Promise((resolve) => {
       const entities = tx.objectStore("entities").getAll();
       const cookie = tx.objectStore("meta").get("cookie");
       const user = tx.objectStore("meta").get("user");
+      const retire = tx.objectStore("meta").get("retire");
       const outbox = tx.objectStore("outbox").getAll();
       tx.oncomplete = () => {
         db.close();
@@ -50,6 +51,7 @@ window.reformboardSaved = new Promise((resolve) => {
           entities: entities.result,
           cookie: cookie.result,
           user: user.result,
+          retire: retire.result,
           outbox: outbox.result,
         });
       };

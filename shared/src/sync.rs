@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 /// Version of this wire format. A server refuses other versions with a clear error, so a stale
 /// app is told to reload instead of corrupting anything.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Most mutations accepted in one push; a longer outbox is sent in several.
 pub const MAX_PUSH_BATCH: usize = 500;
@@ -174,6 +174,22 @@ pub enum ServerMessage {
     },
 }
 
+/// The highest id up to which `ids` (in any order) continue `applied` without a break: None when
+/// the first, `applied + 1`, is missing.
+pub fn unbroken_end(applied: u64, ids: impl IntoIterator<Item = u64>) -> Option<u64> {
+    let mut ids: Vec<u64> = ids.into_iter().filter(|id| *id > applied).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut end = applied;
+    for id in ids {
+        if id != end + 1 {
+            break;
+        }
+        end = id;
+    }
+    (end > applied).then_some(end)
+}
+
 /// Records in `retire` (`PushRequest::retire`) that `client`'s changes up to `id` moved to
 /// another client, keeping a higher record made before.
 pub fn note_retired(retire: &mut BTreeMap<ClientId, u64>, client: ClientId, id: u64) {
@@ -266,5 +282,23 @@ mod retire_tests {
         let all = retire.clone();
         forget_told(&mut retire, &all);
         assert!(retire.is_empty());
+    }
+
+    #[test]
+    fn only_an_unbroken_run_is_retired() {
+        use super::unbroken_end;
+        assert_eq!(unbroken_end(4, [5, 6, 7]), Some(7));
+        assert_eq!(unbroken_end(4, [7, 5, 6]), Some(7), "in any order");
+        assert_eq!(
+            unbroken_end(4, [5, 7]),
+            Some(5),
+            "not past a change missing"
+        );
+        assert_eq!(unbroken_end(4, [6, 7]), None);
+        assert_eq!(
+            unbroken_end(4, [3, 4]),
+            None,
+            "nothing above what was applied"
+        );
     }
 }

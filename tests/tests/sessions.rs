@@ -269,7 +269,7 @@ async fn pulls_check_each_session(store: Store) -> anyhow::Result<()> {
     // All at once, so that they queue behind one another and are answered together.
     let client = bare_client()?;
     let pulls = cases.iter().map(|(token, _)| {
-        let pull = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "cookie": null });
+        let pull = json!({ "protocol": shared::sync::PROTOCOL_VERSION, "client_group": uuid::Uuid::now_v7(), "cookie": null });
         client
             .post(format!("{}/api/sync/pull", server.url))
             .header("cookie", format!("rb_session={token}"))
@@ -395,7 +395,7 @@ async fn disabled_account(store: Store) -> anyhow::Result<()> {
             "{path} in another tab"
         );
     }
-    let push = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "mutations": [] });
+    let push = json!({ "protocol": shared::sync::PROTOCOL_VERSION, "client_group": uuid::Uuid::now_v7(), "mutations": [] });
     ensure!(
         unit.post("/api/sync/push", &push).await?.status() == 401,
         "push after disable"
@@ -546,7 +546,7 @@ async fn password_reset_forces_a_change() -> anyhow::Result<()> {
         );
         ensure!(message(res).await?.contains("请先修改密码"));
     }
-    let pull = json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "cookie": null });
+    let pull = json!({ "protocol": shared::sync::PROTOCOL_VERSION, "client_group": uuid::Uuid::now_v7(), "cookie": null });
     ensure!(
         user.post("/api/sync/pull", &pull).await?.status() == 403,
         "pull before the change"
@@ -878,8 +878,7 @@ async fn oversized_bodies_get_413() -> anyhow::Result<()> {
     let login = serde_json::to_vec(&json!({ "username": "x", "password": big }))?;
     let (status, _) = raw_post(&server, "/api/auth/login", "", login).await?;
     ensure!(status == 413, "login: {status}");
-    let push =
-        json!({ "protocol": 1, "client_group": uuid::Uuid::now_v7(), "mutations": [], "pad": big });
+    let push = json!({ "protocol": shared::sync::PROTOCOL_VERSION, "client_group": uuid::Uuid::now_v7(), "mutations": [], "pad": big });
     let (status, body) = raw_post(
         &server,
         "/api/sync/push",

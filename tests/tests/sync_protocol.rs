@@ -10,7 +10,7 @@ use e2e::{Server, ServerOptions, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::entity::{Comment, Entity, EntityKey, Item, Millis, Space};
-use shared::ids::{ClientGroupId, CommentId, TaskId, UnitId};
+use shared::ids::{ClientGroupId, ClientId, CommentId, TaskId, UnitId};
 use shared::mutation::{Mutation, Rejection};
 use shared::sync::{
     Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullResponse,
@@ -1125,5 +1125,20 @@ async fn changes_moved_to_another_client_are_not_applied_again(store: Store) -> 
         .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(fx.db.last_mutation_id(old.client).await?, Some(3));
+    // Nor are thousands of clients at once, or an id 0.
+    let mut many = moved.push_request();
+    many.mutations.clear();
+    many.retire = (0..65).map(|_| (ClientId::new_v7(), 1)).collect();
+    let (status, body) = fx
+        .lead
+        .post_raw("/api/sync/push", &serde_json::to_value(&many)?)
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    many.retire = [(ClientId::new_v7(), 0)].into_iter().collect();
+    let (status, body) = fx
+        .lead
+        .post_raw("/api/sync/push", &serde_json::to_value(&many)?)
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     Ok(())
 }

@@ -17,6 +17,7 @@ use shared::sync::{
     MAX_PUSH_BATCH, MutationResult, Outcome, PendingMutation, PushRequest, PushResponse,
     sequence_break,
 };
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -147,64 +148,75 @@ fn add_clients(
     group: ClientGroupId,
     pushed: &BTreeMap<ClientId, u64>,
 ) -> ApiResult<Vec<(ClientId, Handle)>> {
-    let now = now_millis();
     pushed
         .iter()
-        .map(|(client, highest)| {
-            let handle = batch.add(
-                "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
-                     last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-                         THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-                     updated_at = excluded.updated_at \
-                 RETURNING client_group, previous_mutation_id",
-                vec![
-                    Arg::Text(client.to_string()),
-                    Arg::Text(group.to_string()),
-                    Arg::Int(id_i64(*highest)?),
-                    Arg::Int(now),
-                ],
-            );
-            Ok((*client, handle))
-        })
+        .map(|(client, highest)| Ok((*client, add_client(batch, *client, group, *highest)?)))
         .collect()
 }
+
+/// The statement of `add_clients` for one client: its last id raised to `id` (never lowered),
+/// the one it replaced kept; it answers the client's group and that previous id.
+fn add_client(
+    batch: &mut Batch,
+    client: ClientId,
+    group: ClientGroupId,
+    id: u64,
+) -> ApiResult<Handle> {
+    Ok(batch.add(
+        "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
+             last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                 THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+             updated_at = excluded.updated_at \
+         RETURNING client_group, previous_mutation_id",
+        vec![
+            Arg::Text(client.to_string()),
+            Arg::Text(group.to_string()),
+            Arg::Int(id_i64(id)?),
+            Arg::Int(now_millis()),
+        ],
+    ))
+}
+
+/// Most clients one push may retire: a restore leaves a browser a few.
+const MAX_RETIRED: usize = 64;
 
 /// Adds to `batch` the statements that count each retired client's changes up to the given id
 /// as applied (`PushRequest::retire`), creating its row when the server has none (restored
 /// from a backup older than its first change); `check_retired` reads the answers.
 fn add_retired(batch: &mut Batch, req: &PushRequest) -> ApiResult<Vec<Handle>> {
-    let now = now_millis();
+    if req.retire.len() > MAX_RETIRED {
+        return Err(ApiError::BadRequest(format!(
+            "一次最多注销{MAX_RETIRED}个同步客户端"
+        )));
+    }
     req.retire
         .iter()
         .map(|(client, upto)| {
-            Ok(batch.add(
-                "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET \
-                     last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-                         THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-                     updated_at = excluded.updated_at \
-                 RETURNING client_group",
-                vec![
-                    Arg::Text(client.to_string()),
-                    Arg::Text(req.client_group.to_string()),
-                    Arg::Int(id_i64(*upto)?),
-                    Arg::Int(now),
-                ],
-            ))
+            if *upto == 0 {
+                return Err(ApiError::BadRequest("更改编号从1开始".into()));
+            }
+            add_client(batch, *client, req.client_group, *upto)
         })
         .collect()
 }
 
-/// Refuses a retired client of another group (a group retires only its own clients).
+/// The group a client statement answered, refused when it is not `group`: a group pushes for
+/// and retires only its own clients.
+fn own_client(row: Option<&AnyRow>, group: ClientGroupId) -> ApiResult<&AnyRow> {
+    let row = row.ok_or(sqlx::Error::RowNotFound)?;
+    let owner_group: String = row.try_get(0)?;
+    if owner_group == group.to_string() {
+        Ok(row)
+    } else {
+        Err(ApiError::Forbidden("该同步客户端属于其他会话".into()))
+    }
+}
+
+/// Refuses a retired client of another group.
 fn check_retired(batch: &mut Batch, group: ClientGroupId, retired: &[Handle]) -> ApiResult<()> {
     for handle in retired {
-        let rows = batch.take(*handle);
-        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-        let owner_group: String = row.try_get(0)?;
-        if owner_group != group.to_string() {
-            return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
-        }
+        own_client(batch.take(*handle).first(), group)?;
     }
     Ok(())
 }
@@ -219,12 +231,7 @@ fn last_ids(
     let mut out = HashMap::new();
     for (client, handle) in clients {
         let rows = batch.take(*handle);
-        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-        let owner_group: String = row.try_get(0)?;
-        let previous: i64 = row.try_get(1)?;
-        if owner_group != group.to_string() {
-            return Err(ApiError::Forbidden("该同步客户端属于其他会话".into()));
-        }
+        let previous: i64 = own_client(rows.first(), group)?.try_get(1)?;
         out.insert(*client, u64::try_from(previous).unwrap_or(0));
     }
     Ok(out)
