@@ -852,6 +852,15 @@ async fn plant_lead_unit_comment(fx: &Fixture, body: &str) -> anyhow::Result<(En
     Ok((key, version))
 }
 
+/// The office and the lead unit see the lead unit's own rows; a cooperating unit does not.
+fn who_sees_the_lead_units_rows(fx: &Fixture) -> [(&'static str, &Session, bool); 3] {
+    [
+        ("office", &fx.office, true),
+        ("lead", &fx.lead, true),
+        ("coop", &fx.coop, false),
+    ]
+}
+
 /// Rows that only one unit (and the office) may see, such as a draft work plan, reach only that
 /// unit and the office; the others' pulls don't even tell them one changed. No mutation narrows
 /// what was public, so the test plants that in the database to see the pull tell those who had
@@ -911,11 +920,7 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
         at: AT,
     }));
     push(&fx.lead, &lead_tab).await?;
-    for (name, session, sees) in [
-        ("office", &fx.office, true),
-        ("lead", &fx.lead, true),
-        ("coop", &fx.coop, false),
-    ] {
+    for (name, session, sees) in who_sees_the_lead_units_rows(&fx) {
         let tab = tabs.get_mut(name).ok_or_else(|| anyhow::anyhow!("tab"))?;
         let res = pull(session, tab).await?;
         let key = EntityKey::submission(draft_plan);
@@ -941,11 +946,7 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
         .execute(&fx.db.pool)
         .await?;
 
-    for (name, session, sees) in [
-        ("office", &fx.office, true),
-        ("lead", &fx.lead, true),
-        ("coop", &fx.coop, false),
-    ] {
+    for (name, session, sees) in who_sees_the_lead_units_rows(&fx) {
         let tab = tabs.get_mut(name).ok_or_else(|| anyhow::anyhow!("tab"))?;
         let res = pull(session, tab).await?;
         let has = |key: &EntityKey| tab.base.get(key).is_some();

@@ -707,20 +707,14 @@ async fn exports(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Uploads nobody attached are deleted after a week, by the daily job; attached ones stay.
-async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        store,
-        ..Default::default()
-    })
-    .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
-    let item4 = facts.item(4)?;
-    let kept = upload(&office, "kept.pdf", PDF).await?;
-    let orphan = upload(&office, "orphan.pdf", PDF).await?;
+/// Creates a task of item 4 as `session` and attaches the upload `file` to it.
+async fn attach_to_a_new_task(
+    session: &Session,
+    item4: &shared::entity::Item,
+    file: shared::ids::AttachmentId,
+) -> anyhow::Result<()> {
     let task = shared::ids::TaskId::new_v7();
-    let mut client = Client::new(office.clone());
+    let mut client = Client::new(session.clone());
     client
         .applied(Mutation::CreateTask {
             id: task,
@@ -735,14 +729,29 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
         .await?;
     client
         .applied(Mutation::AttachFile(Attach {
-            id: kept.id,
+            id: file,
             item: item4.id,
             to: AttachedTo::Task(task),
             name: String::new(),
             size: 0,
             at: AT,
         }))
-        .await?;
+        .await
+}
+
+/// Uploads nobody attached are deleted after a week, by the daily job; attached ones stay.
+async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item4 = facts.item(4)?;
+    let kept = upload(&office, "kept.pdf", PDF).await?;
+    let orphan = upload(&office, "orphan.pdf", PDF).await?;
+    attach_to_a_new_task(&office, &item4, kept.id).await?;
     // Both a fortnight old.
     let db = e2e::sync_client::ServerDb::open(&server).await?;
     sqlx::query("UPDATE upload SET at = at - 1209600000")
@@ -831,30 +840,7 @@ async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
     upload(&office, "综合办.pdf", PDF).await?;
 
     // Attaching one makes room for one more.
-    let task = shared::ids::TaskId::new_v7();
-    let mut client = Client::new(lead.clone());
-    client
-        .applied(Mutation::CreateTask {
-            id: task,
-            item: item4.id,
-            title: "有佐证的任务".into(),
-            owner: item4.lead_units[0],
-            column: shared::board::Column::NotStarted,
-            sort_key: shared::board::sort_key::between(None, None),
-            due: None,
-            at: AT,
-        })
-        .await?;
-    client
-        .applied(Mutation::AttachFile(Attach {
-            id: uploaded[0].id,
-            item: item4.id,
-            to: AttachedTo::Task(task),
-            name: String::new(),
-            size: 0,
-            at: AT,
-        }))
-        .await?;
+    attach_to_a_new_task(&lead, &item4, uploaded[0].id).await?;
     upload(&lead, "再一份.pdf", &file).await?;
     let full = upload_raw(&lead, "又一份.pdf", file).await?;
     ensure!(full.status() == 429, "full again: {}", full.status());
