@@ -8,9 +8,9 @@ use crate::plan_import::{self, CPPCC_UNIT, LEADERS_UNIT, NPC_UNIT, OFFICE_UNIT};
 use rand::Rng;
 use shared::actor::Role;
 use shared::ids::{ClientGroupId, ClientId, unit_id_for_name};
-use shared::membership::{AddUnit, SetMembership};
 use shared::mutation::Mutation;
 use shared::sync::{Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
+use shared::unit::UnitName;
 
 /// Login name of the administrator created on first start.
 pub const ADMIN_USERNAME: &str = "admin";
@@ -160,16 +160,24 @@ async fn ensure_demo_members(db: &Db) {
 }
 
 async fn add_demo_members(db: &Db) -> anyhow::Result<()> {
-    let first_time = sqlx::query(
+    let done: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'demo_members'")
+            .fetch_optional(&db.pool)
+            .await?;
+    if done.is_some() {
+        return Ok(());
+    }
+    add_street_offices(db).await?;
+    // Marked once they are in (or there is no 各街道办), so a failed attempt is made again.
+    sqlx::query(
         "INSERT INTO meta (key, value) VALUES ('demo_members', '1') ON CONFLICT (key) DO NOTHING",
     )
     .execute(&db.pool)
-    .await?
-    .rows_affected()
-        == 1;
-    if !first_time {
-        return Ok(());
-    }
+    .await?;
+    Ok(())
+}
+
+async fn add_street_offices(db: &Db) -> anyhow::Result<()> {
     let state = entity_store::load_all(&db.pool).await?;
     let Some(group) = state
         .units()
@@ -181,26 +189,8 @@ async fn add_demo_members(db: &Db) -> anyhow::Result<()> {
     let at = shared::entity::Millis(crate::db::now_millis());
     let mutations: Vec<Mutation> = DEMO_STREET_OFFICES
         .into_iter()
-        .filter_map(|name| {
-            let id = unit_id_for_name(name);
-            match state.unit(id) {
-                None => Some(Mutation::AddUnit(AddUnit {
-                    id,
-                    name: name.into(),
-                    groups: vec![group],
-                    at,
-                })),
-                Some(unit) if !unit.groups.contains(&group) => {
-                    Some(Mutation::SetMembership(SetMembership {
-                        unit: id,
-                        group,
-                        member: true,
-                        at,
-                    }))
-                }
-                Some(_) => None,
-            }
-        })
+        .filter_map(|name| UnitName::parse(name).ok())
+        .filter_map(|name| shared::membership::join(&state, &name, group, at))
         .collect();
     if mutations.is_empty() {
         return Ok(());

@@ -79,14 +79,19 @@ pub fn add_loads(batch: &mut Batch, keys: &[&EntityKey]) -> Vec<Handle> {
     keys.chunks(IN_LIST_MAX)
         .map(|chunk| {
             batch.add(
-                format!(
-                    "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({})",
-                    placeholders(chunk.len())
-                ),
+                select_by_keys(chunk.len()),
                 chunk.iter().map(|k| Arg::Text(k.0.clone())).collect(),
             )
         })
         .collect()
+}
+
+/// The rows of `n` entities by key (`$1` … `$n`).
+fn select_by_keys(n: usize) -> String {
+    format!(
+        "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({})",
+        placeholders(n)
+    )
 }
 
 /// Puts the entities that `add_loads`' statements read into `state`.
@@ -100,8 +105,8 @@ pub fn loaded(batch: &mut Batch, handles: &[Handle], state: &mut State) -> anyho
 }
 
 /// Loads the entities under `keys` that exist into `state` (skipping ones already there), in
-/// one query per [`IN_LIST_MAX`] keys: a push reads a few keys per mutation, and a query each was
-/// a good part of its time.
+/// one query per [`IN_LIST_MAX`] keys, as `add_loads` does within a batch (a push's context
+/// keys, the importer).
 pub async fn load_into(
     tx: &mut Transaction<'_, Any>,
     keys: &[EntityKey],
@@ -110,10 +115,7 @@ pub async fn load_into(
     let missing: BTreeSet<&EntityKey> = keys.iter().filter(|k| state.get(k).is_none()).collect();
     let missing: Vec<&EntityKey> = missing.into_iter().collect();
     for chunk in missing.chunks(IN_LIST_MAX) {
-        let placeholders = placeholders(chunk.len());
-        let sql = format!(
-            "SELECT id, space, version, visible_unit, data FROM entity WHERE id IN ({placeholders})"
-        );
+        let sql = select_by_keys(chunk.len());
         let mut query = sqlx::query_as::<_, EntityRow>(sqlx::AssertSqlSafe(sql));
         for key in chunk {
             query = query.bind(&key.0);

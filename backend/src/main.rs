@@ -368,8 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             plan_import::ensure_builtin_units(&db).await?;
             let state = backend::entity_store::load_all(&db.pool).await?;
             let unit = state
-                .units()
-                .find(|u| u.name == unit || u.aliases.contains(&unit))
+                .unit_named(&unit)
                 .with_context(|| format!("no unit named {unit}"))?;
             let created = users::insert(
                 &db.pool,

@@ -102,7 +102,7 @@ pub(crate) fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> 
 
 /// The built-in units outside the plan (office, leaders, supervisors).
 fn builtin_units() -> Vec<Entity> {
-    [OFFICE_UNIT, LEADERS_UNIT, NPC_UNIT, CPPCC_UNIT]
+    shared::unit::BUILTIN_UNITS
         .into_iter()
         .map(|name| {
             Entity::Unit(Unit {
@@ -133,19 +133,15 @@ async fn write_plan_entities(
     let mut saved = Vec::new();
     let mut logged = Vec::new();
     // Memberships are the office's (`shared::membership`), not the document's: kept.
-    let wanted: Vec<Entity> = wanted
-        .into_iter()
-        .map(|entity| {
-            let groups = match (&entity, existing.get(&entity.key())) {
-                (Entity::Unit(_), Some(Entity::Unit(old))) => Some(old.groups.clone()),
-                _ => None,
-            };
-            match (entity, groups) {
-                (Entity::Unit(u), Some(groups)) => Entity::Unit(Unit { groups, ..u }),
-                (entity, _) => entity,
-            }
-        })
-        .collect();
+    let mut wanted = wanted;
+    for entity in &mut wanted {
+        let key = entity.key();
+        if let Entity::Unit(unit) = entity
+            && let Some(Entity::Unit(old)) = existing.get(&key)
+        {
+            unit.groups = old.groups.clone();
+        }
+    }
     for entity in &wanted {
         let before = existing.get(&entity.key());
         if before == Some(entity) {

@@ -108,7 +108,14 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             Due::Task { task, title, owner } => {
                 // A task given to a group is worked by its members, who are the ones to read
                 // the reminder (a group holds no accounts); one with no members yet keeps it.
-                let members: Vec<_> = state.members_of(*owner).iter().map(|u| u.id).collect();
+                let is_group = state
+                    .unit(*owner)
+                    .is_some_and(|u| u.kind == shared::unit::UnitKind::Group);
+                let members: Vec<_> = if is_group {
+                    state.members_of(*owner).iter().map(|u| u.id).collect()
+                } else {
+                    vec![]
+                };
                 let units = if members.is_empty() {
                     vec![*owner]
                 } else {

@@ -153,8 +153,7 @@ pub(crate) async fn upload(
             return Err(e);
         }
     };
-    let (name, content_type) = content_type;
-    let declared = declared_length(&headers).unwrap_or(0);
+    let (name, content_type, declared) = content_type;
     if let Err(e) = check_pending(&state.db.pool, actor, declared, max).await {
         drain(body, max).await;
         return Err(e);
@@ -209,14 +208,14 @@ pub(crate) async fn upload(
     Ok((StatusCode::CREATED, ApiJson(info)))
 }
 
-/// The display name and content type of an upload, or why it is refused before its bytes are
-/// looked at.
+/// The display name, content type and declared length (0: none) of an upload, or why it is
+/// refused before its bytes are looked at.
 fn accept(
     actor: &Actor,
     name: Option<String>,
     headers: &HeaderMap,
     max: u64,
-) -> ApiResult<(String, &'static str)> {
+) -> ApiResult<(String, &'static str, u64)> {
     if !matches!(actor.role, Role::Office | Role::Unit) {
         return Err(ApiError::Forbidden(
             "只有综合办和各单位可以上传佐证材料".into(),
@@ -234,19 +233,20 @@ fn accept(
     let content_type = content_type_for(&name).ok_or_else(|| {
         ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
     })?;
-    if declared_length(headers).is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    Ok((name, content_type))
-}
-
-/// The body's length as the client declared it.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok((name, content_type, declared.unwrap_or(0)))
 }
+
+/// The condition on an `upload` row that no attachment names it (an attachment's id is its
+/// upload's).
+const NOT_ATTACHED: &str =
+    "NOT EXISTS (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)";
 
 /// Held from an upload's last quota check until its row is written.
 static RECORDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -264,10 +264,10 @@ async fn check_pending(
     incoming: u64,
     max: u64,
 ) -> ApiResult<()> {
-    let pending: i64 = sqlx::query_scalar(
+    let pending: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload WHERE user_id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)",
-    )
+         AND {NOT_ATTACHED}"
+    )))
     .bind(actor.user.to_string())
     .fetch_one(pool)
     .await?;
@@ -365,10 +365,9 @@ pub async fn sweep_orphans(
     data_dir: &std::path::Path,
 ) -> anyhow::Result<usize> {
     let cutoff = now_millis() - ORPHAN_DAYS * 24 * 3600 * 1000;
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT id, stored_name FROM upload WHERE at < $1 AND NOT EXISTS \
-         (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)",
-    )
+    let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, stored_name FROM upload WHERE at < $1 AND {NOT_ATTACHED}"
+    )))
     .bind(cutoff)
     .fetch_all(pool)
     .await?;

@@ -71,24 +71,14 @@ async fn put_entities(store: &rexie::Store, entities: &[Entity]) -> Result<()> {
         .await
 }
 
-/// `mutations` (of one client) in id order under client `to`, numbered 1, 2, …, each with its
-/// old id.
-pub fn numbered_from_one(
-    mut mutations: Vec<PendingMutation>,
-    to: ClientId,
-) -> Vec<(u64, PendingMutation)> {
-    mutations.sort_by_key(|p| p.id);
+/// `mutations` (of one client, in id order) under client `to`, numbered 1, 2, ….
+fn numbered_from_one(mutations: Vec<PendingMutation>, to: ClientId) -> Vec<PendingMutation> {
     (1..)
         .zip(mutations)
-        .map(|(id, p)| {
-            (
-                p.id,
-                PendingMutation {
-                    client_id: to,
-                    id,
-                    mutation: p.mutation,
-                },
-            )
+        .map(|(id, p)| PendingMutation {
+            client_id: to,
+            id,
+            mutation: p.mutation,
         })
         .collect()
 }
@@ -176,16 +166,13 @@ pub fn moved(
     applied: u64,
     to: ClientId,
 ) -> (Vec<PendingMutation>, Option<u64>) {
-    let waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
+    let mut waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
+    waiting.sort_by_key(|p| p.id);
     let ids = || waiting.iter().map(|p| p.id);
     let retired = ids()
-        .min()
+        .next()
         .and_then(|first| shared::sync::unbroken_end(first - 1, ids()));
-    let moved = numbered_from_one(waiting, to)
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    (moved, retired)
+    (numbered_from_one(waiting, to), retired)
 }
 
 /// The meta key of the clients retired by `take_over`.

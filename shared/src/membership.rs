@@ -7,7 +7,7 @@
 use crate::actor::Actor;
 use crate::entity::{Entity, EntityKey, Millis, Space, Unit};
 use crate::ids::{UnitId, unit_id_for_name};
-use crate::mutation::{Change, Rejection};
+use crate::mutation::{Change, Mutation, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, PlanAction};
 use crate::state::State;
@@ -122,6 +122,27 @@ impl Op for SetMembership {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+}
+
+/// The change that puts the unit called `name` into `group`: the unit itself when `state` has
+/// one of that name (a department of the plan, say), else a new unit; None when it is a member
+/// already.
+pub fn join(state: &State, name: &UnitName, group: UnitId, at: Millis) -> Option<Mutation> {
+    match state.unit_named(name.as_str()) {
+        Some(unit) if unit.groups.contains(&group) => None,
+        Some(unit) => Some(Mutation::SetMembership(SetMembership {
+            unit: unit.id,
+            group,
+            member: true,
+            at,
+        })),
+        None => Some(Mutation::AddUnit(AddUnit {
+            id: unit_id_for_name(name.as_str()),
+            name: name.as_str().to_owned(),
+            groups: vec![group],
+            at,
+        })),
     }
 }
 

@@ -425,7 +425,11 @@ impl Mutation {
     /// Whether `actor` may make this change, given what `state` holds. Used by the browser to
     /// decide what to offer; `apply` calls it too, so the server always checks.
     pub fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let actor = &actor.in_state(state);
+        self.authorize_as(state, &actor.in_state(state))
+    }
+
+    /// `authorize` for an actor whose memberships are already the state's (`Actor::in_state`).
+    fn authorize_as(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
         if let Some(op) = self.op() {
             return op.authorize(state, actor);
         }
@@ -490,7 +494,7 @@ fn check_owner(owner: UnitId, groups: &[UnitId], item: &Item) -> Result<(), Reje
 /// on the server and in every browser.
 pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Change>, Rejection> {
     let actor = &actor.in_state(state);
-    m.authorize(state, actor)?;
+    m.authorize_as(state, actor)?;
     if let Some(op) = m.op() {
         return op.apply(state, actor);
     }

@@ -131,9 +131,9 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
             .is_some_and(|i| i.lead_units.contains(&unit))
     };
     let works_on = |item: ItemId| {
-        state.item(item).is_some_and(|i| {
-            permission::relation_of(unit, state.groups_of(unit), i) != permission::Relation::Other
-        })
+        state
+            .item(item)
+            .is_some_and(|i| permission::may_own(unit, state.groups_of(unit), i))
     };
     let number = |item: ItemId| state.item(item).map_or(0, |i| i.number);
     let read: std::collections::HashSet<&str> = match state.get(&EntityKey::read_marks(actor.user))

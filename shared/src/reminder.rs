@@ -7,7 +7,7 @@ use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, ReminderId, TaskId, UnitId};
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
-use crate::permission::{self, Action, Relation};
+use crate::permission::{self, Action};
 use crate::state::State;
 use crate::submission::SubmissionKind;
 use crate::text;
@@ -90,7 +90,7 @@ impl Op for Send {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         ensure_new(state, &EntityKey::reminder(self.id), "催办")?;
         let item = state.find::<Item>(self.item)?;
-        if permission::relation_of(self.unit, state.groups_of(self.unit), item) == Relation::Other {
+        if !permission::may_own(self.unit, state.groups_of(self.unit), item) {
             return Err(Rejection::Invalid("只能催办该项目的牵头或配合单位".into()));
         }
         if let About::Task(t) = self.about

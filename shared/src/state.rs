@@ -172,6 +172,12 @@ impl State {
         named
     }
 
+    /// The unit called `name`, by its canonical name or one of its aliases.
+    pub fn unit_named(&self, name: &str) -> Option<&Unit> {
+        self.units()
+            .find(|u| u.name == name || u.aliases.iter().any(|a| a == name))
+    }
+
     /// The units that are members of the group unit `group`, by name.
     pub fn members_of(&self, group: UnitId) -> Vec<&Unit> {
         let mut members: Vec<&Unit> = self.units().filter(|u| u.groups.contains(&group)).collect();

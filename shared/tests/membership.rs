@@ -231,4 +231,12 @@ fn only_the_office_adds_units_and_only_under_groups() {
     apply(&mut w.state, &office, &join(lead.unit)).expect("joins");
     apply(&mut w.state, &office, &join(lead.unit)).expect("joins again");
     assert_eq!(w.state.groups_of(lead.unit), &[group]);
+    let leave = Mutation::SetMembership(SetMembership {
+        unit: lead.unit,
+        group,
+        member: false,
+        at: AT,
+    });
+    apply(&mut w.state, &office, &leave).expect("leaves");
+    assert!(w.state.groups_of(lead.unit).is_empty());
 }

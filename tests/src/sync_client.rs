@@ -577,8 +577,9 @@ impl ServerDb {
         Ok(sqlx::query_as(
             "SELECT id, action, entity, client_id, mutation_id, before, after FROM audit \
              WHERE client_id IS NOT NULL AND user_id NOT IN \
-                 (SELECT id FROM users WHERE username = 'system:reminders') ORDER BY id",
+                 (SELECT id FROM users WHERE username = $1) ORDER BY id",
         )
+        .bind(backend::reminder_job::SYSTEM_USERNAME)
         .fetch_all(&self.pool)
         .await?)
     }

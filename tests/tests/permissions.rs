@@ -1135,7 +1135,7 @@ struct Prep {
     annual: (bool, bool),
     /// Units added so far (each `add_unit` case names a new one).
     units_added: u32,
-    /// The member of 各街道办 the `set_unit_groups` cases move, once added.
+    /// The member of 各街道办 the `set_membership` cases move, once added.
     member: Option<shared::ids::UnitId>,
 }
 

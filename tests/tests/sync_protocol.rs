@@ -352,7 +352,7 @@ async fn a_gap_in_mutation_ids_is_refused_and_changes_nothing(store: Store) -> a
     Ok(())
 }
 
-/// An item's space is locked only while the item exists (`entity_store::bump_item_space`): a
+/// An item's space is locked only while the item exists (`entity_store::bump_item_space_statement`): a
 /// push naming a made-up item is rejected as not found, and leaves no space behind for it, while
 /// the real item's space beside it in the same push is bumped as usual.
 async fn a_task_for_an_unknown_item_is_rejected_and_creates_no_space(

@@ -50,8 +50,13 @@ pub async fn push_with_changes(
         )));
     }
     // Ids start at 1; a 0 would otherwise be answered "duplicate" and silently lost.
-    if req.mutations.iter().any(|m| m.id == 0) {
+    if req.mutations.iter().any(|m| m.id == 0) || req.retire.values().any(|id| *id == 0) {
         return Err(ApiError::BadRequest("更改编号从1开始".into()));
+    }
+    if req.retire.len() > MAX_RETIRED {
+        return Err(ApiError::BadRequest(format!(
+            "一次最多注销{MAX_RETIRED}个同步客户端"
+        )));
     }
     let mut attempt = 0;
     loop {
@@ -185,19 +190,9 @@ const MAX_RETIRED: usize = 64;
 /// as applied (`PushRequest::retire`), creating its row when the server has none (restored
 /// from a backup older than its first change); `check_retired` reads the answers.
 fn add_retired(batch: &mut Batch, req: &PushRequest) -> ApiResult<Vec<Handle>> {
-    if req.retire.len() > MAX_RETIRED {
-        return Err(ApiError::BadRequest(format!(
-            "一次最多注销{MAX_RETIRED}个同步客户端"
-        )));
-    }
     req.retire
         .iter()
-        .map(|(client, upto)| {
-            if *upto == 0 {
-                return Err(ApiError::BadRequest("更改编号从1开始".into()));
-            }
-            add_client(batch, *client, req.client_group, *upto)
-        })
+        .map(|(client, upto)| add_client(batch, *client, req.client_group, *upto))
         .collect()
 }
 
@@ -211,6 +206,21 @@ fn own_client(row: Option<&AnyRow>, group: ClientGroupId) -> ApiResult<&AnyRow> 
     } else {
         Err(ApiError::Forbidden("该同步客户端属于其他会话".into()))
     }
+}
+
+/// The answers of `add_retired` and `add_clients`, once sent: each client's last applied id
+/// before this push, after refusing clients of another group and gaps in the ids.
+fn read_clients(
+    batch: &mut Batch,
+    req: &PushRequest,
+    pushed: &BTreeMap<ClientId, u64>,
+    retired: &[Handle],
+    clients: &[(ClientId, Handle)],
+) -> ApiResult<HashMap<ClientId, u64>> {
+    check_retired(batch, req.client_group, retired)?;
+    let last = last_ids(batch, req.client_group, clients)?;
+    check_sequences(req, pushed, &last)?;
+    Ok(last)
 }
 
 /// Refuses a retired client of another group.
@@ -317,10 +327,7 @@ async fn prepare(
     let mut known = None;
     if clients_first {
         batch.send(tx).await?;
-        check_retired(&mut batch, req.client_group, &retired)?;
-        let last = last_ids(&mut batch, req.client_group, &clients)?;
-        check_sequences(req, pushed, &last)?;
-        known = Some(last);
+        known = Some(read_clients(&mut batch, req, pushed, &retired, &clients)?);
     }
     // A mutation the server has applied (a retried push) writes nothing, so it needs no lock
     // and no entities.
@@ -371,9 +378,7 @@ async fn prepare(
     let last = match known {
         Some(last) => last,
         None => {
-            check_retired(&mut batch, req.client_group, &retired)?;
-            let last = last_ids(&mut batch, req.client_group, &clients)?;
-            check_sequences(req, pushed, &last)?;
+            let last = read_clients(&mut batch, req, pushed, &retired, &clients)?;
             let applied =
                 |p: &PendingMutation| p.id <= last.get(&p.client_id).copied().unwrap_or(0);
             if req.mutations.iter().any(applied) {

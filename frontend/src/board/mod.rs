@@ -736,7 +736,7 @@ fn FilterBar(scope: Scope) -> impl IntoView {
     let lang = lang();
     let owners = Memo::new(move |_| {
         sync.view.with(|s| {
-            let mut units: Vec<(String, String)> = match scope {
+            let units: Vec<(String, String)> = match scope {
                 Scope::Item(item) => s
                     .item(item)
                     .map(|i| {
@@ -749,7 +749,6 @@ fn FilterBar(scope: Scope) -> impl IntoView {
                     .unwrap_or_default(),
                 Scope::Unit(_) => vec![],
             };
-            units.dedup();
             units
         })
     });

@@ -135,7 +135,7 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
             .items()
             .into_iter()
             .filter(|i| {
-                permission::relation_of(unit, state.groups_of(unit), i) != Relation::Other
+                permission::may_own(unit, state.groups_of(unit), i)
                     || faces.values().any(|f| f.item == i.id)
             })
             .collect(),

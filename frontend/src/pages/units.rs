@@ -8,9 +8,8 @@ use crate::util::now;
 use crate::workflow::{confirm, pick};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::actor::Role;
-use shared::ids::{UnitId, unit_id_for_name};
-use shared::membership::{AddUnit, SetMembership};
+use shared::ids::UnitId;
+use shared::membership::SetMembership;
 use shared::mutation::Mutation;
 use shared::unit::{UnitKind, UnitName};
 
@@ -25,7 +24,7 @@ pub fn UnitsPage() -> impl IntoView {
             return view! { <p class="loading">{t(W::Loading)}</p> }.into_any();
         }
         let l = lang.get();
-        let office = session.actor().is_some_and(|a| a.role == Role::Office);
+        let office = session.is_office();
         let state = sync.view.read();
         let items = state.items();
         let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
@@ -101,25 +100,12 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
             });
             return;
         };
-        let typed = typed.as_str().to_string();
-        let existing = sync.view.with_untracked(|s| {
-            s.units()
-                .find(|u| u.name == typed || u.aliases.contains(&typed))
-                .map(|u| u.id)
-        });
-        let m = match existing {
-            Some(unit) => Mutation::SetMembership(SetMembership {
-                unit,
-                group,
-                member: true,
-                at: now(),
-            }),
-            None => Mutation::AddUnit(AddUnit {
-                id: unit_id_for_name(&typed),
-                name: typed,
-                groups: vec![group],
-                at: now(),
-            }),
+        let Some(m) = sync
+            .view
+            .with_untracked(|s| shared::membership::join(s, &typed, group, now()))
+        else {
+            name.set(String::new());
+            return;
         };
         if sync.mutate(m).is_ok() {
             name.set(String::new());
