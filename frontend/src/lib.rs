@@ -2,6 +2,7 @@
 
 mod api;
 mod board;
+mod chunk;
 mod history;
 mod i18n;
 mod local_db;

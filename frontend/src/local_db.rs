@@ -4,6 +4,7 @@
 //!
 //! Values are stored as JSON strings: the same serde types as the wire, no second schema.
 
+use crate::chunk::NotLoaded;
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,8 +29,8 @@ pub struct Saved {
     pub cookie: Option<Cookie>,
     /// The user it belongs to.
     pub user: Option<String>,
-    /// Unconfirmed mutations of every tab, oldest first per client.
-    pub outbox: Vec<PendingMutation>,
+    /// Unconfirmed mutations of every tab, as saved (JSON): `read_outbox` decodes them.
+    pub outbox: Vec<String>,
     /// Clients whose changes a `take_over` moved, not yet told to the server; read with the
     /// outbox, so a tab never has the moved changes without it.
     pub retire: BTreeMap<ClientId, u64>,
@@ -124,7 +125,7 @@ impl Saved {
             entities: entities.iter().filter_map(decode).collect(),
             cookie: cookie.as_ref().and_then(decode),
             user: user.and_then(|v| v.as_string()),
-            outbox: outbox.iter().filter_map(decode).collect(),
+            outbox: outbox.iter().filter_map(JsValue::as_string).collect(),
             retire: retire.as_ref().and_then(decode).unwrap_or_default(),
         }
     }
@@ -173,6 +174,39 @@ pub fn moved(
         .next()
         .and_then(|first| shared::sync::unbroken_end(first - 1, ids()));
     (numbered_from_one(waiting, to), retired)
+}
+
+/// The outbox's saved values (`Saved::outbox`) as mutations; a value that no longer decodes is
+/// skipped. Err when the code for it could not be fetched: the changes stay in the outbox for a
+/// later start.
+///
+/// Reading mutations back is the only use of their decoders in the app, a sixth of its wasm,
+/// and a browser with nothing waiting never needs them. So they are a chunk of their own
+/// (`cargo xtask build-site` splits it out), fetched on first use — the service worker
+/// precaches it for a start with no connection — instead of holding up every first screen.
+/// Once fetched, a call finishes without waiting for anything (`take_over` relies on that).
+#[wasm_split_helpers::wasm_split(outbox, fallible)]
+pub fn read_outbox(values: Vec<String>) -> std::result::Result<Vec<PendingMutation>, NotLoaded> {
+    Ok(values
+        .iter()
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect())
+}
+
+/// `take_over` moved nothing: the database refused, or the outbox's code could not be fetched.
+#[derive(Debug)]
+pub struct NotMoved;
+
+impl From<rexie::Error> for NotMoved {
+    fn from(_: rexie::Error) -> Self {
+        NotMoved
+    }
+}
+
+impl From<NotLoaded> for NotMoved {
+    fn from(_: NotLoaded) -> Self {
+        NotMoved
+    }
 }
 
 /// The meta key of the clients retired by `take_over`.
@@ -307,18 +341,26 @@ impl LocalDb {
     /// `applied`) to the new client `to`, numbered from 1 in their order, in one transaction,
     /// and drops the ones it has. Nothing to move when another tab moved them first (see
     /// `Sync::renumber`).
-    pub async fn take_over(&self, from: ClientId, applied: u64, to: ClientId) -> Result<()> {
+    pub async fn take_over(
+        &self,
+        from: ClientId,
+        applied: u64,
+        to: ClientId,
+    ) -> std::result::Result<(), NotMoved> {
+        // Fetched before the transaction: IndexedDB commits a transaction that waits on the
+        // network, and `read_outbox` inside it must not.
+        read_outbox(Vec::new()).await?;
         let tx = self
             .0
             .transaction(&[OUTBOX, META], TransactionMode::ReadWrite)?;
         let store = tx.store(OUTBOX)?;
-        let theirs: Vec<PendingMutation> = store
-            .get_all(None, None)
-            .await?
-            .iter()
-            .filter_map(decode::<PendingMutation>)
-            .filter(|p| p.client_id == from)
-            .collect();
+        let saved = store.get_all(None, None).await?;
+        let theirs: Vec<PendingMutation> =
+            read_outbox(saved.iter().filter_map(JsValue::as_string).collect())
+                .await?
+                .into_iter()
+                .filter(|p| p.client_id == from)
+                .collect();
         for p in &theirs {
             store.delete(outbox_key(p)).await?;
         }

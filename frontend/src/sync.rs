@@ -225,7 +225,13 @@ impl Sync {
         self.retire.set_value(saved.retire);
         // Mutations other tabs (or this tab before a reload) left unconfirmed: this tab sends
         // them under their own client ids, so the server still applies each exactly once.
-        let mut outbox = saved.outbox;
+        // Nothing waiting, nothing to fetch (see `read_outbox`).
+        let mut outbox = match saved.outbox.is_empty() {
+            true => Vec::new(),
+            false => local_db::read_outbox(saved.outbox)
+                .await
+                .unwrap_or_default(),
+        };
         outbox.sort_by_key(|p| (p.client_id, p.id));
         self.pending.update(|p| {
             outbox.append(p);

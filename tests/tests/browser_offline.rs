@@ -274,6 +274,24 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         || async { column_of(&phone, TITLE).await.as_deref() == Some("in_progress") },
     )
     .await?;
+    // A task's detail is a chunk of its own too (never opened online here): it opens offline.
+    let title = phone
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'card')]//button[normalize-space(.)={}]",
+            xpath_literal(TITLE)
+        )))
+        .await?;
+    phone.scroll_to(&title).await?;
+    title.click().await?;
+    let heading = phone
+        .find(Locator::Css("aside[role=dialog] header h2"))
+        .await?;
+    assert_eq!(heading.text().await?, TITLE, "the detail opened offline");
+    phone
+        .find(Locator::Css("aside[role=dialog] button.close"))
+        .await?
+        .click()
+        .await?;
     // Signing out now would leave the edit to whoever signs in next: the phone asks first.
     phone.click_named("button", "退出").await?;
     let asked = phone.client.get_alert_text().await?;

@@ -18,6 +18,13 @@ use shared::mutation::Mutation;
 use shared::permission::{self, Action};
 
 /// The detail dialog of task `id`.
+/// The detail of task `id`, from a wasm chunk of its own: a board shows without it, and the
+/// first card opened fetches it (the service worker precaches it). Err when it can't be fetched.
+#[wasm_split_helpers::wasm_split(task_detail, fallible)]
+pub fn lazily(id: TaskId) -> Result<AnyView, crate::chunk::NotLoaded> {
+    Ok(view! { <Detail id/> }.into_any())
+}
+
 #[component]
 pub fn Detail(id: TaskId) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Detail inside a Board");

@@ -1,0 +1,15 @@
+//! Code in wasm chunks of its own, fetched on first use: `cargo xtask build-site` splits out
+//! what only a `#[wasm_split(name, fallible)]` function reaches (the screens of
+//! `lazy_screen!`, a task's detail, reading the outbox back), so a first screen waits only for
+//! what it shows. The service worker precaches the chunks after the first load.
+
+/// A chunk could not be fetched (no connection before the service worker had precached it).
+/// Nothing is lost: the caller says so, and a later call tries again.
+#[derive(Debug)]
+pub struct NotLoaded;
+
+impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
+    fn from(_: wasm_split_helpers::SplitLoaderError) -> Self {
+        NotLoaded
+    }
+}
