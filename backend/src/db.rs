@@ -43,6 +43,13 @@ pub struct Db {
     pub(crate) sessions: SessionCache<SessionRow>,
 }
 
+/// What a `Db::lock_key` lock is about, so that equal keys of different things don't collide.
+#[derive(Clone, Copy, Debug)]
+pub enum LockSpace {
+    /// A user's uploads not attached yet (`upload::PENDING_FILES`).
+    PendingUploads = 1,
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -148,6 +155,26 @@ impl Db {
             DbKind::Sqlite => Some(self.write_lock.lock().await),
             DbKind::Postgres => None,
         }
+    }
+
+    /// Holds a lock on `key` (in `space`, a number of the caller's) until `tx` ends, across
+    /// every process sharing the database: PostgreSQL's advisory lock. On SQLite, one process,
+    /// `write_guard` already keeps its writers one at a time, so this takes nothing.
+    pub async fn lock_key(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        space: LockSpace,
+        key: &str,
+    ) -> Result<(), sqlx::Error> {
+        if self.kind == DbKind::Postgres {
+            // As text: the Any driver has no type for the function's `void`.
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))::text")
+                .bind(space as i32)
+                .bind(key)
+                .execute(tx)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn ensure_epoch(&self) -> anyhow::Result<()> {

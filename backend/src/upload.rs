@@ -11,7 +11,7 @@
 
 use crate::app::AppState;
 use crate::auth::session::ActiveUser;
-use crate::db::now_millis;
+use crate::db::{LockSpace, now_millis};
 use crate::entity_store::EntityRow;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::Router;
@@ -172,33 +172,47 @@ pub(crate) async fn upload(
             return Err(e);
         }
     };
-    // Checked again with the real size, and recorded, one upload at a time: uploads sent side
-    // by side all passed the first check. (Processes sharing PostgreSQL each check on their own,
-    // so there a user can go past by at most one file per process.)
-    let _recording = RECORDING.lock().await;
-    if let Err(e) = check_pending(&state.db.pool, actor, size, max).await {
+    // Checked again with the real size, and recorded, one upload of the user at a time across
+    // every process: uploads sent side by side all passed the first check.
+    let _writer = state.db.write_guard().await;
+    let mut tx = state.db.pool.begin().await?;
+    state
+        .db
+        .lock_key(&mut tx, LockSpace::PendingUploads, &actor.user.to_string())
+        .await?;
+    if let Err(e) = check_pending(&mut *tx, actor, size, max).await {
         let _ = tokio::fs::remove_file(&part).await;
         return Err(e);
     }
     let stored_name = id.to_string();
-    tokio::fs::rename(&part, dir.join(&stored_name))
+    let stored_path = dir.join(&stored_name);
+    tokio::fs::rename(&part, &stored_path)
         .await
         .map_err(|e| anyhow::anyhow!("storing upload {id}: {e}"))?;
-    sqlx::query(
-        "INSERT INTO upload (id, user_id, unit_id, name, size, content_type, stored_name, sha256, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.to_string())
-    .bind(actor.user.to_string())
-    .bind(actor.unit.to_string())
-    .bind(&name)
-    .bind(i64::try_from(size).unwrap_or(i64::MAX))
-    .bind(content_type)
-    .bind(&stored_name)
-    .bind(sha256)
-    .bind(now_millis())
-    .execute(&state.db.pool)
-    .await?;
+    let recorded = async {
+        sqlx::query(
+            "INSERT INTO upload (id, user_id, unit_id, name, size, content_type, stored_name, sha256, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.to_string())
+        .bind(actor.user.to_string())
+        .bind(actor.unit.to_string())
+        .bind(&name)
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .bind(content_type)
+        .bind(&stored_name)
+        .bind(sha256)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = recorded {
+        // No row names the file, so nothing would ever remove it.
+        let _ = tokio::fs::remove_file(&stored_path).await;
+        return Err(e.into());
+    }
     let info = UploadInfo {
         id,
         name,
@@ -248,9 +262,6 @@ fn accept(
 const NOT_ATTACHED: &str =
     "NOT EXISTS (SELECT 1 FROM entity WHERE entity.id = 'attachment/' || upload.id)";
 
-/// Held from an upload's last quota check until its row is written.
-static RECORDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// How many largest files' worth of uploads a user may have waiting to be attached. An attach
 /// follows its upload within seconds (or when an offline browser is back), so only someone
 /// filling the disk reaches it; the sweep frees them after `ORPHAN_DAYS`.
@@ -259,7 +270,7 @@ pub const PENDING_FILES: u64 = 10;
 /// Refuses an upload of `incoming` bytes that would take `actor`'s uploads not attached yet
 /// past `PENDING_FILES` times `max`.
 async fn check_pending(
-    pool: &sqlx::AnyPool,
+    db: impl sqlx::AnyExecutor<'_>,
     actor: &Actor,
     incoming: u64,
     max: u64,
@@ -269,7 +280,7 @@ async fn check_pending(
          AND {NOT_ATTACHED}"
     )))
     .bind(actor.user.to_string())
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     let quota = max.saturating_mul(PENDING_FILES);
     if u64::try_from(pending).unwrap_or(0).saturating_add(incoming) > quota {

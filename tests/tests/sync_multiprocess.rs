@@ -1,7 +1,8 @@
 //! Pokes, end to end: a change pushed through one backend process reaches a WebSocket client of
 //! another process on the same PostgreSQL (through LISTEN/NOTIFY), and of the same process on
 //! SQLite (in process); the client then pulls the change from its own process. A WebSocket
-//! without a valid session is refused.
+//! without a valid session is refused. And what one process checks for all of them (a user's
+//! upload quota) holds when two serve the same user at once.
 
 use anyhow::{Context, bail, ensure};
 use e2e::sync_client::{ITEM4_LEAD, PlanFacts, PokeSocket, Session, Tab};
@@ -242,4 +243,54 @@ async fn wait_until_listening(
         }
     }
     bail!("no poke at all within {POKE_TIMEOUT:?}: the process does not listen")
+}
+
+/// A user's uploads not attached yet have a quota (`upload::PENDING_FILES` largest files), and
+/// it holds when their uploads go through two processes at once: each process used to check it
+/// on its own, so side by side both let one more in.
+#[tokio::test]
+async fn the_upload_quota_holds_across_processes_postgres() -> anyhow::Result<()> {
+    let args = vec!["--max-upload-mb".to_string(), "1".to_string()];
+    let a = Server::start(ServerOptions {
+        store: Store::Postgres,
+        args: args.clone(),
+        ..Default::default()
+    })
+    .await?;
+    let b = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: a.database_url.clone(),
+        args,
+        ..Default::default()
+    })
+    .await?;
+    let (facts, _, _) = plan(&a).await?;
+    let on_a = facts.login_unit(&a, ITEM4_LEAD).await?;
+    let on_b = facts.login_unit(&b, ITEM4_LEAD).await?;
+    // Ten of these fill the quota (10 × 1 MB).
+    let mut file =
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    file.resize(1024 * 1024, b' ');
+    let send = |session: &Session, n: usize| {
+        let api = &session.api;
+        api.http
+            .post(format!("{}/api/uploads", api.base))
+            .query(&[("name", format!("材料{n}.pdf"))])
+            .body(file.clone())
+            .send()
+    };
+    let sent = (0..16).map(|n| send(if n % 2 == 0 { &on_a } else { &on_b }, n));
+    let mut stored = 0;
+    for res in futures_util::future::join_all(sent).await {
+        match res?.status().as_u16() {
+            201 => stored += 1,
+            429 => {}
+            other => bail!("an upload answered {other}"),
+        }
+    }
+    ensure!(
+        stored == 10,
+        "{stored} of 16 uploads stored, the quota is 10"
+    );
+    Ok(())
 }
