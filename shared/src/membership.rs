@@ -1,12 +1,13 @@
 //! Members of group units. The plan names some cooperating units as groups (各街道办, 区属各企业,
 //! …领导小组各成员单位); the office adds the units behind them (海山街道办 under 各街道办) or
 //! puts plan units in, and each member then works on the items its groups cooperate on
-//! (`permission::relation_of`), with accounts of its own. Taking a member out leaves the tasks
-//! it owns where they are: the lead unit reassigns them.
+//! (`permission::relation_of`), with accounts of its own. Taking a member out hands the work it
+//! still had on the group's items back to the group (`leave`), for the lead unit to give again.
 
 use crate::actor::Actor;
+use crate::board::Column;
 use crate::entity::{Entity, EntityKey, Millis, Space, Unit};
-use crate::ids::{UnitId, unit_id_for_name};
+use crate::ids::{TaskId, UnitId, unit_id_for_name};
 use crate::mutation::{Change, Mutation, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, PlanAction};
@@ -144,6 +145,54 @@ pub fn join(state: &State, name: &UnitName, group: UnitId, at: Millis) -> Option
             at,
         })),
     }
+}
+
+/// The changes that take `unit` out of `group`: first each task `left_behind` goes to the group
+/// (while the unit is still in it, so each is an ordinary reassignment by the office, in its
+/// item's space), then the membership ends. Empty when it is not a member.
+pub fn leave(state: &State, unit: UnitId, group: UnitId, at: Millis) -> Vec<Mutation> {
+    if !state.unit(unit).is_some_and(|u| u.groups.contains(&group)) {
+        return Vec::new();
+    }
+    left_behind(state, unit, group)
+        .into_iter()
+        .map(|task| Mutation::AssignTask {
+            task,
+            owner: group,
+            at,
+        })
+        .chain(std::iter::once(Mutation::SetMembership(SetMembership {
+            unit,
+            group,
+            member: false,
+            at,
+        })))
+        .collect()
+}
+
+/// The tasks `unit` owns that no one could work if it left `group`: open ones (neither done nor
+/// archived: those record who did the work) on items it works on only through that group.
+pub fn left_behind(state: &State, unit: UnitId, group: UnitId) -> Vec<TaskId> {
+    let Some(member) = state.unit(unit) else {
+        return Vec::new();
+    };
+    let without: Vec<UnitId> = member
+        .groups
+        .iter()
+        .copied()
+        .filter(|g| *g != group)
+        .collect();
+    state
+        .tasks()
+        .filter(|t| t.owner == unit && !t.archived && t.column != Column::Done)
+        .filter(|t| {
+            state.item(t.item).is_some_and(|item| {
+                permission::may_own(unit, &member.groups, item)
+                    && !permission::may_own(unit, &without, item)
+            })
+        })
+        .map(|t| t.id)
+        .collect()
 }
 
 /// `groups`, each a group unit in `state`, without repeats, in a stable order.

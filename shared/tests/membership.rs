@@ -5,7 +5,7 @@ use shared::actor::{Actor, Role};
 use shared::board::{Column, sort_key};
 use shared::entity::{Entity, Item, Millis, Unit};
 use shared::ids::*;
-use shared::membership::{AddUnit, SetMembership};
+use shared::membership::{AddUnit, SetMembership, leave, left_behind};
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::permission::{Relation, relation_of};
 use shared::state::State;
@@ -168,6 +168,67 @@ fn a_member_works_on_what_its_group_cooperates_on() {
         apply(&mut w.state, &member, &progress(own)),
         Err(Rejection::Denied(_))
     ));
+}
+
+#[test]
+fn leaving_a_group_hands_its_open_tasks_back_to_the_group() {
+    let mut w = world();
+    let street = unit_id_for_name("沙头角街道办");
+    apply(&mut w.state, &w.office, &add("沙头角街道办", vec![w.group])).expect("added");
+    // Item 6 names the street office itself: it keeps that work whatever its groups.
+    let named = item_id_for_number(6);
+    w.state.put(Entity::Item(Item {
+        id: named,
+        number: 6,
+        title: "第6项。".into(),
+        body: String::new(),
+        lead_units: vec![w.lead.unit],
+        cooperating_units: vec![street],
+        lead_leaders: vec![],
+        section: None,
+    }));
+    let mut task = |item, column| {
+        let (id, mut m) = create_task(item, street);
+        if let Mutation::CreateTask { column: c, .. } = &mut m {
+            *c = column;
+        }
+        apply(&mut w.state, &w.lead, &m).expect("a task for the member");
+        id
+    };
+    let open = task(w.item, Column::InProgress);
+    let done = task(w.item, Column::Done);
+    let archived = task(w.item, Column::NotStarted);
+    let kept = task(named, Column::NotStarted);
+    let archive = Mutation::ArchiveTask {
+        task: archived,
+        at: AT,
+    };
+    apply(&mut w.state, &w.lead, &archive).expect("archived");
+
+    assert_eq!(left_behind(&w.state, street, w.group), vec![open]);
+    let changes = leave(&w.state, street, w.group, AT);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    for m in &changes {
+        apply(&mut w.state, &w.office, m).expect("the office takes it out");
+    }
+    let owner = |id| w.state.task(id).map(|t| t.owner);
+    assert_eq!(
+        owner(open),
+        Some(w.group),
+        "open work goes back to the group"
+    );
+    assert_eq!(owner(done), Some(street), "done work stays its record");
+    assert_eq!(
+        owner(archived),
+        Some(street),
+        "archived work stays its record"
+    );
+    assert_eq!(owner(kept), Some(street), "work of an item naming it stays");
+    assert!(w.state.groups_of(street).is_empty());
+    assert!(
+        leave(&w.state, street, w.group, AT).is_empty(),
+        "not a member: nothing to do"
+    );
 }
 
 #[test]

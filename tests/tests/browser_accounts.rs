@@ -389,8 +389,9 @@ async fn street_office_comments(
 }
 
 /// The office manages the members of a group unit on the units page: a street office taken
-/// out of 各街道办 can no longer work on the group's items, put back it can again (on the
-/// server, not only on screen), and a new street office added by name joins the group.
+/// out of 各街道办 can no longer work on the group's items and its unfinished task goes back to
+/// the group, put back it can work again (on the server, not only on screen), and a new street
+/// office added by name joins the group.
 #[tokio::test]
 async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
     use shared::sync::Outcome;
@@ -418,16 +419,40 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
         "on another item: {denied:?}"
     );
 
+    // The lead unit of item 4 gives it a task of its own.
+    let office_api = e2e::sync_client::Session::login(&server, "office").await?;
+    let state = office_api.server_view().await?;
+    let group = state
+        .units()
+        .find(|u| u.name == "各街道办")
+        .context("各街道办")?
+        .id;
+    let facts = e2e::sync_client::PlanFacts::new(state);
+    let lead = facts
+        .login_unit(&server, e2e::sync_client::ITEM4_LEAD)
+        .await?;
+    let own = give_task(&lead, member.me.unit, "海山社区网格摸排").await?;
+
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
     office.client.goto(&format!("{}/units", server.url)).await?;
     office.named("a", "海山街道办 单位看板").await?;
     all_controls_named(&office, "the units page").await?;
 
-    // Out of the group, after confirming.
+    // Out of the group, after confirming; its unfinished task goes back to the group.
     office.click_named("button", "移出 海山街道办").await?;
+    let asked = office.client.get_alert_text().await?;
+    ensure!(
+        asked.contains("未完成的1项任务交回“各街道办”"),
+        "the office is told where its task goes: {asked}"
+    );
     office.client.accept_alert().await?;
     office.settled().await?;
+    let owner = office_api.server_view().await?.task(own).map(|t| t.owner);
+    ensure!(
+        owner == Some(group),
+        "the task went back to the group: {owner:?}"
+    );
     ensure!(
         office
             .client
@@ -461,32 +486,37 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
     office.screenshot("units-group-members").await?;
     let back = street_office_comments(&member, client, &mut id, 4).await?;
     ensure!(back == Outcome::Applied, "back in the group: {back:?}");
-    let state = e2e::sync_client::Session::login(&server, "office")
-        .await?
-        .server_view()
-        .await?;
-    let group = state
-        .units()
-        .find(|u| u.name == "各街道办")
-        .context("各街道办")?
-        .id;
+    let state = office_api.server_view().await?;
     let added = state
         .unit(shared::ids::unit_id_for_name("试验街道办"))
         .context("the new street office is on the server")?;
     ensure!(added.groups == vec![group] && !added.in_plan, "{added:?}");
     office.close().await?;
 
-    // The lead unit of item 4 gives a task to the whole group: the member's board shows it,
-    // beside the group's items.
-    let facts = e2e::sync_client::PlanFacts::new(state);
-    let lead = facts
-        .login_unit(&server, e2e::sync_client::ITEM4_LEAD)
-        .await?;
+    // The lead unit gives a task to the whole group: the member's board shows it, beside the
+    // group's items.
+    give_task(&lead, group, "各街道摸排试点股份公司").await?;
+    let street = Browser::start(DESKTOP, false).await?;
+    street.login(&server.url, "member01", DEMO_PASSWORD).await?;
+    street.client.goto(&format!("{}/my", server.url)).await?;
+    street.wait_for_text("各街道摸排试点股份公司").await?;
+    street.wait_for_text("8. 优化基层治理体制改革").await?;
+    street.screenshot("units-member-board").await?;
+    street.close().await
+}
+
+/// Creates a task of item 4 owned by `owner`, as `lead` (its lead unit); its id.
+async fn give_task(
+    lead: &e2e::sync_client::Session,
+    owner: shared::ids::UnitId,
+    title: &str,
+) -> anyhow::Result<shared::ids::TaskId> {
+    let id = shared::ids::TaskId::new_v7();
     let task = shared::mutation::Mutation::CreateTask {
-        id: shared::ids::TaskId::new_v7(),
+        id,
         item: shared::ids::item_id_for_number(4),
-        title: "各街道摸排试点股份公司".into(),
-        owner: group,
+        title: title.into(),
+        owner,
         column: shared::board::Column::NotStarted,
         sort_key: shared::board::sort_key::between(None, None),
         due: None,
@@ -503,14 +533,8 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
         ))
         .await?;
     ensure!(
-        res.results.first().map(|r| &r.outcome) == Some(&Outcome::Applied),
-        "{res:?}"
+        res.results.first().map(|r| &r.outcome) == Some(&shared::sync::Outcome::Applied),
+        "{title}: {res:?}"
     );
-    let street = Browser::start(DESKTOP, false).await?;
-    street.login(&server.url, "member01", DEMO_PASSWORD).await?;
-    street.client.goto(&format!("{}/my", server.url)).await?;
-    street.wait_for_text("各街道摸排试点股份公司").await?;
-    street.wait_for_text("8. 优化基层治理体制改革").await?;
-    street.screenshot("units-member-board").await?;
-    street.close().await
+    Ok(id)
 }

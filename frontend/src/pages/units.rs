@@ -9,8 +9,6 @@ use crate::workflow::{confirm, pick};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::ids::UnitId;
-use shared::membership::SetMembership;
-use shared::mutation::Mutation;
 use shared::unit::{UnitKind, UnitName};
 
 /// The units page.
@@ -72,7 +70,7 @@ pub fn UnitsPage() -> impl IntoView {
 
 /// A group's members, each with its board; for the office, removing one and adding another
 /// (a new unit, or one that exists already, such as a department of the plan). A member taken
-/// out keeps the tasks it owns; the lead unit reassigns them.
+/// out hands its open tasks on the group's items back to the group (`membership::leave`).
 #[component]
 fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoView {
     let sync = use_sync();
@@ -112,22 +110,38 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
         }
     };
     let remove = move |unit: UnitId, unit_name: String, l: Lang| {
-        let question = pick(
-            l,
-            format!("将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目。"),
-            format!(
-                "Remove {unit_name} from the group? It will no longer work on the group's items."
+        let (changes, group_name) = sync.view.with_untracked(|s| {
+            let name = s.unit(group).map(|g| g.name.clone()).unwrap_or_default();
+            (shared::membership::leave(s, unit, group, now()), name)
+        });
+        // All but the last hand a task back.
+        let handed = changes.len().saturating_sub(1);
+        let question = match handed {
+            0 => pick(
+                l,
+                format!("将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目。"),
+                format!(
+                    "Remove {unit_name} from the group? It will no longer work on the group's items."
+                ),
             ),
-        );
+            n => pick(
+                l,
+                format!(
+                    "将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目，它未完成的{n}项任务交回“{group_name}”，由牵头单位重新指派。"
+                ),
+                format!(
+                    "Remove {unit_name} from the group? It will no longer work on the group's items; its {n} unfinished tasks go back to {group_name}, for the lead unit to give again."
+                ),
+            ),
+        };
         if !confirm(&question) {
             return;
         }
-        let _ = sync.mutate(Mutation::SetMembership(SetMembership {
-            unit,
-            group,
-            member: false,
-            at: now(),
-        }));
+        for m in changes {
+            if sync.mutate(m).is_err() {
+                break;
+            }
+        }
     };
     let group_label = group_name.clone();
     view! {
