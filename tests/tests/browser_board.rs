@@ -499,3 +499,78 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     browser.screenshot("board-phone-en").await?;
     browser.close().await
 }
+
+/// A task's detail is a wasm chunk of its own. When it can't be fetched (no connection before
+/// the service worker has precached it), the dialog says so and closes; once it can, the next
+/// click opens the detail (a failed fetch is not remembered).
+#[tokio::test]
+async fn a_detail_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let lead = demo_username(&server, LEAD).await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    let title = "梳理国资监管权力清单";
+    browser.create_task(title).await?;
+    // Past the service worker, and the chunks' directory unreachable.
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    browser
+        .cdp(
+            "Network.setBypassServiceWorker",
+            serde_json::json!({ "bypass": true }),
+        )
+        .await?;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*/pkg/split-*"] }),
+        )
+        .await?;
+    let open = || async {
+        card(&browser, title)
+            .await?
+            .find(Locator::Css("button.card-open"))
+            .await?
+            .click()
+            .await?;
+        anyhow::Ok(())
+    };
+    open().await?;
+    browser
+        .wait_for_exact_text(
+            "aside[role=dialog] p[role=status]",
+            "这部分未能加载，请联网后重试",
+        )
+        .await?;
+    browser
+        .find(Locator::Css("aside[role=dialog] button.close"))
+        .await?
+        .click()
+        .await?;
+    for _ in 0..50 {
+        if browser.count("aside[role=dialog]").await? == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::ensure!(
+        browser.count("aside[role=dialog]").await? == 0,
+        "the dialog closed"
+    );
+
+    browser
+        .cdp("Network.setBlockedURLs", serde_json::json!({ "urls": [] }))
+        .await?;
+    open().await?;
+    browser
+        .wait_for_exact_text("aside[role=dialog] header h2", title)
+        .await?;
+    browser.close().await
+}

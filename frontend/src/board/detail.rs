@@ -25,6 +25,27 @@ pub fn lazily(id: TaskId) -> Result<AnyView, crate::chunk::NotLoaded> {
     Ok(view! { <Detail id/> }.into_any())
 }
 
+/// The detail's frame with only `message` in it, closable: while its chunk loads, or when it
+/// can't be fetched. Part of the board, not of the chunk.
+#[component]
+pub fn Placeholder(message: W) -> impl IntoView {
+    let ctx = use_context::<BoardCtx>().expect("Placeholder inside a Board");
+    let lang = lang();
+    let close = move || ctx.open.set(None);
+    view! {
+        <div class="overlay" on:click=move |_| close()></div>
+        <aside class="detail" role="dialog" aria-modal="true" aria-busy=(message == W::Loading).to_string()
+            aria-label=move || message.get(lang.get())
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+            <header>
+                <p class="loading" role="status">{move || message.get(lang.get())}</p>
+                <button type="button" class="icon close" aria-label=move || W::Close.get(lang.get())
+                    on:click=move |_| close()>"✕"</button>
+            </header>
+        </aside>
+    }
+}
+
 #[component]
 pub fn Detail(id: TaskId) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Detail inside a Board");

@@ -318,11 +318,15 @@ pub fn Board(scope: Scope) -> impl IntoView {
                 <p class="empty">{move || W::NoCards.get(lang.get())}</p>
             </Show>
         </div>
-        {move || ctx.open.get().map(|id| Suspend::new(async move {
-            detail::lazily(id).await.unwrap_or_else(|_| view! {
-                <p class="notice" role="alert">{W::ChunkNotLoaded.get(lang.get_untracked())}</p>
-            }.into_any())
-        }))}
+        {move || ctx.open.get().map(|id| view! {
+            <Suspense fallback=move || view! { <detail::Placeholder message=W::Loading/> }>
+                {Suspend::new(async move {
+                    detail::lazily(id).await.unwrap_or_else(|_| {
+                        view! { <detail::Placeholder message=W::ChunkNotLoaded/> }.into_any()
+                    })
+                })}
+            </Suspense>
+        })}
     }
 }
 
