@@ -13,3 +13,22 @@ impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
         NotLoaded
     }
 }
+
+/// In place of a screen whose chunk could not be fetched: what happened, and a way to try again.
+#[leptos::component]
+pub fn NotLoadedScreen() -> impl leptos::IntoView {
+    use crate::i18n::{W, lang};
+    use leptos::prelude::*;
+    let lang = lang();
+    let retry = |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().reload();
+        }
+    };
+    view! {
+        <div class="empty" role="alert">
+            <p>{move || W::ChunkNotLoaded.get(lang.get())}</p>
+            <button type="button" on:click=retry>{move || W::TryAgain.get(lang.get())}</button>
+        </div>
+    }
+}

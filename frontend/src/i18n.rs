@@ -128,6 +128,7 @@ words! {
     Columns => "看板列", "Columns";
     NoCards => "暂无任务", "No tasks";
     ChunkNotLoaded => "这部分未能加载，请联网后重试", "This part could not be loaded: connect and try again";
+    TryAgain => "重试", "Try again";
     SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";
     OfflineChangesDropped => "部分离线更改无法同步：", "Some offline changes could not be synced: ";
     ChangeRefused => "更改未被接受：", "A change was not accepted: ";

@@ -17,7 +17,7 @@ mod workflow;
 use i18n::{Lang, W, t};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, path};
 use session::Session;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -95,58 +95,66 @@ fn App() -> impl IntoView {
 }
 
 /// A screen in its own wasm chunk: `cargo xtask build-site` splits the code only it uses out of
-/// the main module (at the `#[lazy]` function `#[lazy_route]` makes of `view`), and the router
+/// the main module (at its `#[wasm_split]` function, named in parentheses), and the router
 /// fetches that chunk the first time the screen is opened. The service worker precaches the
-/// chunks, so they open offline too.
+/// chunks, so they open offline too; one that can't be fetched (no connection before the
+/// precache) shows `chunk::NotLoadedScreen` instead of stopping the app.
 macro_rules! lazy_screen {
-    ($($(#[$doc:meta])* $route:ident => $view:expr;)*) => {$(
+    ($($(#[$doc:meta])* $route:ident ($split:ident) => $view:expr;)*) => {$(
         $(#[$doc])*
         struct $route;
 
-        #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 Self
             }
 
-            fn view(_this: Self) -> AnyView {
-                $view.into_any()
+            async fn view(_this: Self) -> AnyView {
+                match $split().await {
+                    Ok(view) => view,
+                    Err(_) => view! { <shell::Shell><chunk::NotLoadedScreen/></shell::Shell> }.into_any(),
+                }
             }
+        }
+
+        #[wasm_split_helpers::wasm_split($split, fallible)]
+        fn $split() -> Result<AnyView, chunk::NotLoaded> {
+            Ok($view.into_any())
         }
     )*};
 }
 
 lazy_screen! {
     /// `/items/:number/submissions`.
-    ItemSubmissions => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submissions_section/></shell::Shell> };
+    ItemSubmissions (item_submissions_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submissions_section/></shell::Shell> };
     /// `/items/:number/submissions/:kind`.
-    ItemSubmission => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submission_section/></shell::Shell> };
+    ItemSubmission (item_submission_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::submission_section/></shell::Shell> };
     /// `/items/:number/difficulties`.
-    ItemDifficulties => view! { <shell::Shell><pages::item::ItemPage section=pages::item::difficulties_section/></shell::Shell> };
+    ItemDifficulties (item_difficulties_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::difficulties_section/></shell::Shell> };
     /// `/items/:number/instructions`.
-    ItemInstructions => view! { <shell::Shell><pages::item::ItemPage section=pages::item::instructions_section/></shell::Shell> };
+    ItemInstructions (item_instructions_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::instructions_section/></shell::Shell> };
     /// `/items/:number/evaluations`.
-    ItemEvaluations => view! { <shell::Shell><pages::item::ItemPage section=pages::item::evaluations_section/></shell::Shell> };
+    ItemEvaluations (item_evaluations_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::evaluations_section/></shell::Shell> };
     /// `/items/:number/timeline`.
-    ItemTimeline => view! { <shell::Shell><pages::item::ItemPage section=pages::item::timeline_section/></shell::Shell> };
+    ItemTimeline (item_timeline_screen) => view! { <shell::Shell><pages::item::ItemPage section=pages::item::timeline_section/></shell::Shell> };
     /// `/units`.
-    Units => view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> };
+    Units (units_screen) => view! { <shell::Shell><pages::units::UnitsPage/></shell::Shell> };
     /// `/admin/users`.
-    Accounts => view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> };
+    Accounts (accounts_screen) => view! { <shell::Shell><pages::accounts::AccountsPage/></shell::Shell> };
     /// `/admin/audit`.
-    Audit => view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> };
+    Audit (audit_screen) => view! { <shell::Shell><pages::audit::AuditPage/></shell::Shell> };
     /// `/supervision`.
-    Supervision => view! { <shell::Shell><office::supervision::SupervisionPage/></shell::Shell> };
+    Supervision (supervision_screen) => view! { <shell::Shell><office::supervision::SupervisionPage/></shell::Shell> };
     /// `/notices`.
-    Notices => view! { <shell::Shell><office::notices::NoticesPage/></shell::Shell> };
+    Notices (notices_screen) => view! { <shell::Shell><office::notices::NoticesPage/></shell::Shell> };
     /// `/bulletins`.
-    Bulletins => view! { <shell::Shell><office::bulletins::BulletinsPage/></shell::Shell> };
+    Bulletins (bulletins_screen) => view! { <shell::Shell><office::bulletins::BulletinsPage/></shell::Shell> };
     /// `/bulletins/:id`.
-    Bulletin => view! { <shell::Shell><office::bulletins::BulletinPage/></shell::Shell> };
+    Bulletin (bulletin_screen) => view! { <shell::Shell><office::bulletins::BulletinPage/></shell::Shell> };
     /// `/timeline`.
-    Timeline => view! { <shell::Shell><office::timeline::TimelinePage/></shell::Shell> };
+    Timeline (timeline_screen) => view! { <shell::Shell><office::timeline::TimelinePage/></shell::Shell> };
     /// `/assessment`.
-    Assessment => view! { <shell::Shell><office::assessment::AssessmentPage/></shell::Shell> };
+    Assessment (assessment_screen) => view! { <shell::Shell><office::assessment::AssessmentPage/></shell::Shell> };
     /// `/inspections`.
-    Inspections => view! { <shell::Shell><office::inspections::InspectionsPage/></shell::Shell> };
+    Inspections (inspections_screen) => view! { <shell::Shell><office::inspections::InspectionsPage/></shell::Shell> };
 }

@@ -283,17 +283,22 @@ impl Browser {
 
     /// Waits up to 15 s until the element matching `css` reads exactly `want` (a state badge).
     pub async fn wait_for_exact_text(&self, css: &str, want: &str) -> anyhow::Result<()> {
-        let mut last = String::new();
-        for _ in 0..150 {
-            if let Ok(el) = self.find(Locator::Css(css)).await {
-                last = el.text().await.unwrap_or_default();
-                if last == want {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let mut last = None;
+        loop {
+            // Looked up without waiting: the deadline above is the only wait.
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                let text = el.text().await.unwrap_or_default();
+                if text == want {
                     return Ok(());
                 }
+                last = Some(text);
+            }
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!("{css} read {last:?} (None: absent), wanted {want}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!("{css} stayed {last:?}, wanted {want}")
     }
 
     /// Waits until every change made in this browser has reached the server (the sync badge

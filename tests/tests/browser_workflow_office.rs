@@ -247,7 +247,10 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     office.client.refresh().await?;
     let mut seen = false;
     for _ in 0..100 {
-        if let Ok(el) = office.find(Locator::Css("[data-testid=read-by]")).await
+        if let Ok(el) = office
+            .client
+            .find(Locator::Css("[data-testid=read-by]"))
+            .await
             && el.text().await?.contains(LEAD)
         {
             seen = true;
