@@ -164,15 +164,9 @@ pub(crate) async fn upload(
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
     let id = AttachmentId::new_v7();
     let part = dir.join(format!("{id}.part"));
-    let stored = receive(body, &part, max, content_type).await;
-    let (size, sha256) = match stored {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&part).await;
-            return Err(e);
-        }
-    };
-    // Checked again with the real size, and recorded, one upload of the user at a time across
+    let mut file = Leftover(Some(part.clone()));
+    let (size, sha256) = receive(body, &part, max, content_type).await?;
+    // Recorded, and checked again with the real size, one upload of the user at a time across
     // every process: uploads sent side by side all passed the first check.
     let _writer = state.db.write_guard().await;
     let mut tx = state.db.pool.begin().await?;
@@ -180,39 +174,32 @@ pub(crate) async fn upload(
         .db
         .lock_key(&mut tx, LockSpace::PendingUploads, &actor.user.to_string())
         .await?;
-    if let Err(e) = check_pending(&mut *tx, actor, size, max).await {
-        let _ = tokio::fs::remove_file(&part).await;
-        return Err(e);
-    }
+    // The row before the check: on SQLite a transaction that starts with a write holds the
+    // write lock from then on, where one that read first could find its snapshot stale.
     let stored_name = id.to_string();
+    sqlx::query(
+        "INSERT INTO upload (id, user_id, unit_id, name, size, content_type, stored_name, sha256, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.to_string())
+    .bind(actor.user.to_string())
+    .bind(actor.unit.to_string())
+    .bind(&name)
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+    .bind(content_type)
+    .bind(&stored_name)
+    .bind(sha256)
+    .bind(now_millis())
+    .execute(&mut *tx)
+    .await?;
+    check_pending(&mut *tx, actor, 0, max).await?;
     let stored_path = dir.join(&stored_name);
     tokio::fs::rename(&part, &stored_path)
         .await
         .map_err(|e| anyhow::anyhow!("storing upload {id}: {e}"))?;
-    let recorded = async {
-        sqlx::query(
-            "INSERT INTO upload (id, user_id, unit_id, name, size, content_type, stored_name, sha256, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id.to_string())
-        .bind(actor.user.to_string())
-        .bind(actor.unit.to_string())
-        .bind(&name)
-        .bind(i64::try_from(size).unwrap_or(i64::MAX))
-        .bind(content_type)
-        .bind(&stored_name)
-        .bind(sha256)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = recorded {
-        // No row names the file, so nothing would ever remove it.
-        let _ = tokio::fs::remove_file(&stored_path).await;
-        return Err(e.into());
-    }
+    file.0 = Some(stored_path);
+    tx.commit().await?;
+    file.0 = None;
     let info = UploadInfo {
         id,
         name,
@@ -220,6 +207,19 @@ pub(crate) async fn upload(
         content_type: content_type.into(),
     };
     Ok((StatusCode::CREATED, ApiJson(info)))
+}
+
+/// An upload's file (received, or stored under its final name) until the row naming it is
+/// committed: removed when dropped before that — on an error, or when the client goes away
+/// mid-request and the handler is dropped — since no row would ever lead the sweep to it.
+struct Leftover(Option<std::path::PathBuf>);
+
+impl Drop for Leftover {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// The display name, content type and declared length (0: none) of an upload, or why it is
@@ -268,7 +268,7 @@ const NOT_ATTACHED: &str =
 pub const PENDING_FILES: u64 = 10;
 
 /// Refuses an upload of `incoming` bytes that would take `actor`'s uploads not attached yet
-/// past `PENDING_FILES` times `max`.
+/// past `PENDING_FILES` times `max` (0 when its row is written already, and counted).
 async fn check_pending(
     db: impl sqlx::AnyExecutor<'_>,
     actor: &Actor,
@@ -370,7 +370,8 @@ fn refused() -> ApiError {
 pub const ORPHAN_DAYS: i64 = 7;
 
 /// Deletes uploads (rows and files) that no attachment names and that are older than
-/// `ORPHAN_DAYS`, so abandoned uploads don't fill the disk. Returns how many went.
+/// `ORPHAN_DAYS`, and partial files a day old, so abandoned uploads don't fill the disk.
+/// Returns how many went.
 pub async fn sweep_orphans(
     pool: &sqlx::AnyPool,
     data_dir: &std::path::Path,
@@ -396,6 +397,27 @@ pub async fn sweep_orphans(
             Err(e) => tracing::warn!(%id, error = %e, "removing an orphaned upload"),
         }
         swept += 1;
+    }
+    // A file still being received when its process stopped (a request dropped is cleaned up by
+    // `Leftover`) has no row: gone a day later.
+    if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
+        let day = std::time::Duration::from_secs(24 * 3600);
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let path = entry.path();
+            let stale = entry
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+            if path.extension().is_some_and(|e| e == "part") && stale {
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => swept += 1,
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "removing a partial upload")
+                    }
+                }
+            }
+        }
     }
     Ok(swept)
 }

@@ -760,6 +760,13 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
     db.pool.close().await;
     let uploads = server.data_path().join("uploads");
     ensure!(uploads.join(orphan.id.to_string()).exists());
+    // Partial files of uploads cut short by a process that stopped: a two days' old one goes,
+    // one being received now stays.
+    let stale_part = uploads.join("stale.part");
+    let fresh_part = uploads.join("fresh.part");
+    std::fs::write(&fresh_part, b"%PDF")?;
+    std::fs::File::create(&stale_part)?
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400))?;
     let (dir, url) = server.kill();
     let server = Server::start_in(
         ServerOptions {
@@ -782,13 +789,15 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
             .fetch_all(&db.pool)
             .await?;
         file_stays = uploads.join(orphan.id.to_string()).exists();
-        if left.len() == 1 && !file_stays {
+        if left.len() == 1 && !file_stays && !stale_part.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     ensure!(left == vec![kept.id.to_string()], "left: {left:?}");
     ensure!(!file_stays, "the file stays");
+    ensure!(!stale_part.exists(), "the stale partial file stays");
+    ensure!(fresh_part.exists(), "a partial file being received is kept");
     ensure!(uploads.join(kept.id.to_string()).exists());
     let office = Session::login(&server, "office").await?;
     ensure!(status_of(&office, &format!("/api/attachments/{}", kept.id)).await? == 200);
