@@ -14,17 +14,21 @@ impl From<wasm_split_helpers::SplitLoaderError> for NotLoaded {
     }
 }
 
+/// Loads the page again: with the service worker's shell when offline, and fetching the
+/// current build's chunks afresh.
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// In place of a screen whose chunk could not be fetched: what happened, and a way to try again.
 #[leptos::component]
 pub fn NotLoadedScreen() -> impl leptos::IntoView {
     use crate::i18n::{W, lang};
     use leptos::prelude::*;
     let lang = lang();
-    let retry = |_| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().reload();
-        }
-    };
+    let retry = |_| reload();
     view! {
         <div class="empty" role="alert">
             <p>{move || W::ChunkNotLoaded.get(lang.get())}</p>

@@ -109,17 +109,27 @@ macro_rules! lazy_screen {
                 Self
             }
 
+            // The router awaits this before it leaves the screen shown, so the old screen stays
+            // up while the chunk loads instead of a blank page. A failure is left to `view`.
+            async fn preload() {
+                let _ = $split::preload().await;
+            }
+
             async fn view(_this: Self) -> AnyView {
-                match $split().await {
+                match $split::view().await {
                     Ok(view) => view,
                     Err(_) => view! { <shell::Shell><chunk::NotLoadedScreen/></shell::Shell> }.into_any(),
                 }
             }
         }
 
-        #[wasm_split_helpers::wasm_split($split, fallible)]
-        fn $split() -> Result<AnyView, chunk::NotLoaded> {
-            Ok($view.into_any())
+        mod $split {
+            use super::*;
+
+            #[wasm_split_helpers::wasm_split($split, fallible, preload(preload))]
+            pub fn view() -> Result<AnyView, chunk::NotLoaded> {
+                Ok($view.into_any())
+            }
         }
     )*};
 }

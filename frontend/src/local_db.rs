@@ -113,7 +113,8 @@ pub async fn preloaded() -> Option<Saved> {
 }
 
 impl Saved {
-    /// The stores' values (JSON strings), decoded; a value that no longer decodes is skipped.
+    /// The stores' values (JSON strings), decoded but for the outbox's (`read_outbox`); a value
+    /// that no longer decodes is skipped.
     fn decode(
         entities: &[JsValue],
         cookie: Option<JsValue>,

@@ -74,7 +74,7 @@ fn Header() -> impl IntoView {
     let logout = move |_| {
         // The outbox stays for this user's next sign-in here, but the next person to sign in
         // on this device starts clean: say so while the changes can still be sent.
-        let waiting = sync.pending.with_untracked(Vec::len);
+        let waiting = sync.waiting_untracked();
         if waiting > 0
             && !crate::workflow::confirm(&format!(
                 "{waiting}{}",
@@ -148,7 +148,7 @@ fn SyncBadge() -> impl IntoView {
     let lang = lang();
     let text = move || {
         let l = lang.get();
-        let waiting = sync.pending.with(Vec::len);
+        let waiting = sync.waiting();
         let state = match sync.connection.get() {
             Connection::Online => W::Online.get(l),
             Connection::Offline => W::Offline.get(l),

@@ -41,6 +41,10 @@ pub struct Sync {
     pub view: RwSignal<State>,
     /// Mutations not yet confirmed by a pull.
     pub pending: RwSignal<Vec<PendingMutation>>,
+    /// Saved outbox entries not read yet, because the code that reads them could not be fetched
+    /// (`local_db::read_outbox`): still waiting, so counted (`waiting`), and read again at every
+    /// round until they join `pending`.
+    unread: RwSignal<Vec<String>>,
     /// Online or offline.
     pub connection: RwSignal<Connection>,
     /// Whether the saved copy or the first pull has landed (screens show "loading" until
@@ -113,6 +117,7 @@ impl Sync {
         Sync {
             view: RwSignal::new(State::new()),
             pending: RwSignal::new(vec![]),
+            unread: RwSignal::new(vec![]),
             connection: RwSignal::new(Connection::Online),
             loaded: RwSignal::new(false),
             notices: RwSignal::new(vec![]),
@@ -223,20 +228,8 @@ impl Sync {
         });
         self.cookie.set_value(saved.cookie);
         self.retire.set_value(saved.retire);
-        // Mutations other tabs (or this tab before a reload) left unconfirmed: this tab sends
-        // them under their own client ids, so the server still applies each exactly once.
-        // Nothing waiting, nothing to fetch (see `read_outbox`).
-        let mut outbox = match saved.outbox.is_empty() {
-            true => Vec::new(),
-            false => local_db::read_outbox(saved.outbox)
-                .await
-                .unwrap_or_default(),
-        };
-        outbox.sort_by_key(|p| (p.client_id, p.id));
-        self.pending.update(|p| {
-            outbox.append(p);
-            *p = outbox;
-        });
+        self.unread.set(saved.outbox);
+        self.read_unread().await;
         self.rebase();
         // Without a cookie the copy is a first sync cut short (its cookie comes with its last
         // batch): shown, but not taken as complete — a screen that finds nothing in it says
@@ -245,6 +238,38 @@ impl Sync {
             self.set_loaded();
         }
         crate::util::mark("saved copy shown");
+    }
+
+    /// Changes waiting to reach the server: those held, and those saved but not read yet.
+    pub fn waiting(self) -> usize {
+        self.pending.with(Vec::len) + self.unread.with(Vec::len)
+    }
+
+    /// `waiting`, outside any reactive tracking.
+    pub fn waiting_untracked(self) -> usize {
+        self.pending.with_untracked(Vec::len) + self.unread.with_untracked(Vec::len)
+    }
+
+    /// Takes the saved outbox entries not read yet into `pending`. They are mutations other
+    /// tabs (or this tab before a reload) left unconfirmed: this tab sends them under their own
+    /// client ids, so the server still applies each exactly once. Nothing waiting, nothing to
+    /// fetch (see `read_outbox`); when that fails they stay unread for the next round. Whether
+    /// any joined (the view then needs a `rebase`).
+    async fn read_unread(self) -> bool {
+        let saved = self.unread.get_untracked();
+        if saved.is_empty() {
+            return false;
+        }
+        let Ok(mut outbox) = local_db::read_outbox(saved).await else {
+            return false;
+        };
+        self.unread.set(Vec::new());
+        outbox.sort_by_key(|p| (p.client_id, p.id));
+        self.pending.update(|p| {
+            outbox.append(p);
+            *p = outbox;
+        });
+        true
     }
 
     /// Says the state is loaded, once: every screen that waits for it rebuilds when it changes,
@@ -304,6 +329,9 @@ impl Sync {
         let Some(group) = self.group.get_value() else {
             return Ok(());
         };
+        if self.read_unread().await {
+            self.rebase();
+        }
         let batch: Vec<PendingMutation> = self
             .pending
             .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());

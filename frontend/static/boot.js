@@ -68,7 +68,7 @@ window.reformboardSaved = new Promise((resolve) => {
 
 window.reformboardSaved.then(() => performance.mark("saved copy read"));
 
-// A panic in the wasm (a bug, or a screen's chunk that could not be fetched) leaves the app
+// A panic in the wasm (a bug; a chunk that can't be fetched says so in its place) leaves the app
 // unable to answer: say so, with a button to reload, rather than leave a page that silently
 // ignores every tap. Changes made before it are safe in the outbox.
 function stopped(error) {

@@ -148,8 +148,11 @@ pub fn join(state: &State, name: &UnitName, group: UnitId, at: Millis) -> Option
 }
 
 /// The changes that take `unit` out of `group`: first each task `left_behind` goes to the group
-/// (while the unit is still in it, so each is an ordinary reassignment by the office, in its
-/// item's space), then the membership ends. Empty when it is not a member.
+/// (each an ordinary reassignment by the office, in its item's space), then the membership
+/// ends, so a browser that stops at a refused reassignment leaves the unit in. The list comes
+/// from the office's copy: a task given to the unit meanwhile stays with it, and the lead
+/// reassigns it (the detail's owner list keeps showing the current owner). Empty when it is not
+/// a member.
 pub fn leave(state: &State, unit: UnitId, group: UnitId, at: Millis) -> Vec<Mutation> {
     if !state.unit(unit).is_some_and(|u| u.groups.contains(&group)) {
         return Vec::new();

@@ -232,6 +232,40 @@ fn leaving_a_group_hands_its_open_tasks_back_to_the_group() {
 }
 
 #[test]
+fn a_member_of_another_group_on_the_item_keeps_its_tasks() {
+    let mut w = world();
+    // 区属各企业 cooperates on item 4 too.
+    let companies = unit_id_for_name("区属各企业");
+    w.state.put(Entity::Unit(Unit {
+        id: companies,
+        name: "区属各企业".into(),
+        aliases: vec![],
+        kind: UnitKind::Group,
+        in_plan: true,
+        groups: vec![],
+    }));
+    if let Some(mut item) = w.state.item(w.item).cloned() {
+        item.cooperating_units.push(companies);
+        w.state.put(Entity::Item(item));
+    }
+    let member = unit_id_for_name("盐田港集团");
+    apply(
+        &mut w.state,
+        &w.office,
+        &add("盐田港集团", vec![w.group, companies]),
+    )
+    .expect("added to both");
+    let (task, m) = create_task(w.item, member);
+    apply(&mut w.state, &w.lead, &m).expect("a task for the member");
+    assert!(left_behind(&w.state, member, w.group).is_empty());
+    for m in leave(&w.state, member, w.group, AT) {
+        apply(&mut w.state, &w.office, &m).expect("out of one group");
+    }
+    assert_eq!(w.state.task(task).map(|t| t.owner), Some(member));
+    assert_eq!(w.state.groups_of(member), [companies]);
+}
+
+#[test]
 fn only_the_office_adds_units_and_only_under_groups() {
     let mut w = world();
     let group = w.group;

@@ -443,7 +443,7 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
     office.click_named("button", "移出 海山街道办").await?;
     let asked = office.client.get_alert_text().await?;
     ensure!(
-        asked.contains("未完成的1项任务交回“各街道办”"),
+        asked.contains("它在这些项目上未完成的1项任务交回“各街道办”"),
         "the office is told where its task goes: {asked}"
     );
     office.client.accept_alert().await?;

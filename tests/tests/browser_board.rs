@@ -557,7 +557,7 @@ async fn a_chunk_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
     open().await?;
     browser
         .wait_for_exact_text(
-            "aside[role=dialog] p[role=status]",
+            "aside[role=dialog] p[role=alert]",
             "这部分未能加载，请联网后重试",
         )
         .await?;

@@ -461,3 +461,98 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
     );
     desk.close().await
 }
+
+/// The code that reads the outbox back is a chunk of its own. A start that can't fetch it (no
+/// connection before the service worker precached it) still counts the saved changes as
+/// waiting, so signing out warns, and sends them once it can: here, the next time it syncs.
+#[tokio::test]
+async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let lead = demo_username(&server, "区财政局〈国资委〉").await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    let moved = "等待读出的任务";
+    browser.create_task(moved).await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+
+    // Pushes stop reaching the server; the card moves, and the move waits in the outbox.
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    let block = |urls: Vec<&str>| {
+        browser.cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": urls }),
+        )
+    };
+    block(vec!["*/api/sync/push*"]).await?;
+    let card = browser
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'card')][.//button[normalize-space(.)={}]]",
+            xpath_literal(moved)
+        )))
+        .await?;
+    card.find(Locator::Css(".move-menu button"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='menu']/button[normalize-space(.)='推进中']",
+        ))
+        .await?
+        .click()
+        .await?;
+    wait_until("the move waits", || async {
+        sync_text(&browser).await.contains("1 项待同步")
+    })
+    .await?;
+
+    // A start with the chunks out of reach: the move is not shown, but it is counted.
+    browser
+        .cdp(
+            "Network.setBypassServiceWorker",
+            serde_json::json!({ "bypass": true }),
+        )
+        .await?;
+    block(vec!["*/api/sync/push*", "*/pkg/split-*.wasm"]).await?;
+    browser.client.refresh().await?;
+    wait_until("the reloaded board shows the card", || async {
+        column_of(&browser, moved).await.is_some()
+    })
+    .await?;
+    wait_until("the unread move is counted", || async {
+        sync_text(&browser).await.contains("1 项待同步")
+    })
+    .await?;
+    anyhow::ensure!(
+        column_of(&browser, moved).await.as_deref() == Some("not_started"),
+        "the move is not read yet, so not shown"
+    );
+
+    // Everything reachable again: the next sync (here, a new task's) reads the move and sends it.
+    block(vec![]).await?;
+    browser.create_task("再建一项任务").await?;
+    wait_until("everything is sent", || async {
+        sync_text(&browser).await == "在线"
+            && column_of(&browser, moved).await.as_deref() == Some("in_progress")
+    })
+    .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let column = state.tasks().find(|t| t.title == moved).map(|t| t.column);
+    anyhow::ensure!(
+        column == Some(Column::InProgress),
+        "the server has the move: {column:?}"
+    );
+    browser.close().await
+}

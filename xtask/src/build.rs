@@ -146,7 +146,7 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     Ok(build_id)
 }
 
-/// Splits the compiled wasm at the frontend's `#[lazy]` functions (`#[lazy_route]` screens):
+/// Splits the compiled wasm at the frontend's `#[wasm_split]` functions (`frontend/src/chunk.rs`):
 /// writes the chunks and their loader into `pkg/split-<hash of the wasm>/` and returns the main
 /// module, which wasm-bindgen then turns into `frontend_bg.wasm` and its glue as before. The
 /// split comes first because it needs the linker's relocations (`--emit-relocs`,

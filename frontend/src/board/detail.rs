@@ -17,7 +17,6 @@ use shared::ids::{CommentId, StepId, TaskId, UnitId};
 use shared::mutation::Mutation;
 use shared::permission::{self, Action};
 
-/// The detail dialog of task `id`.
 /// The detail of task `id`, from a wasm chunk of its own: a board shows without it, and the
 /// first card opened fetches it (the service worker precaches it). Err when it can't be fetched.
 #[wasm_split_helpers::wasm_split(task_detail, fallible)]
@@ -25,27 +24,34 @@ pub fn lazily(id: TaskId) -> Result<AnyView, crate::chunk::NotLoaded> {
     Ok(view! { <Detail id/> }.into_any())
 }
 
-/// The detail's frame with only `message` in it, closable: while its chunk loads, or when it
-/// can't be fetched. Part of the board, not of the chunk.
+/// The detail's frame with only `message` in it, closable: while its chunk loads
+/// (`W::Loading`), or when it can't be fetched, with a way to try again (a reload: a tab of an
+/// older build whose chunks are gone needs one anyway). Part of the board, not of the chunk.
 #[component]
 pub fn Placeholder(message: W) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Placeholder inside a Board");
     let lang = lang();
     let close = move || ctx.open.set(None);
+    let loading = message == W::Loading;
     view! {
         <div class="overlay" on:click=move |_| close()></div>
-        <aside class="detail" role="dialog" aria-modal="true" aria-busy=(message == W::Loading).to_string()
+        <aside class="detail" role="dialog" aria-modal="true" aria-busy=loading.to_string()
             aria-label=move || message.get(lang.get())
             on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
             <header>
-                <p class="loading" role="status">{move || message.get(lang.get())}</p>
+                <p class="loading" role=if loading { "status" } else { "alert" }>{move || message.get(lang.get())}</p>
                 <button type="button" class="icon close" aria-label=move || W::Close.get(lang.get())
                     on:click=move |_| close()>"✕"</button>
             </header>
+            {(!loading).then(|| view! {
+                <button type="button" on:click=|_| crate::chunk::reload()>{move || W::TryAgain.get(lang.get())}</button>
+            })}
         </aside>
     }
 }
 
+/// The detail dialog of task `id`: its fields, checklist, comments and evidence, each editable
+/// as far as the viewer may.
 #[component]
 pub fn Detail(id: TaskId) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Detail inside a Board");

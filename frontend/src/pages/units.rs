@@ -110,12 +110,15 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
         }
     };
     let remove = move |unit: UnitId, unit_name: String, l: Lang| {
-        let (changes, group_name) = sync.view.with_untracked(|s| {
+        let (changes, handed, group_name) = sync.view.with_untracked(|s| {
             let name = s.unit(group).map(|g| g.name.clone()).unwrap_or_default();
-            (shared::membership::leave(s, unit, group, now()), name)
+            let handed = shared::membership::left_behind(s, unit, group).len();
+            (
+                shared::membership::leave(s, unit, group, now()),
+                handed,
+                name,
+            )
         });
-        // All but the last hand a task back.
-        let handed = changes.len().saturating_sub(1);
         let question = match handed {
             0 => pick(
                 l,
@@ -127,10 +130,10 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
             n => pick(
                 l,
                 format!(
-                    "将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目，它未完成的{n}项任务交回“{group_name}”，由牵头单位重新指派。"
+                    "将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目，它在这些项目上未完成的{n}项任务交回“{group_name}”，由牵头单位重新指派。"
                 ),
                 format!(
-                    "Remove {unit_name} from the group? It will no longer work on the group's items; its {n} unfinished tasks go back to {group_name}, for the lead unit to give again."
+                    "Remove {unit_name} from the group? It will no longer work on the group's items; the {n} unfinished task(s) it has on them go back to {group_name}, for the lead unit to give again."
                 ),
             ),
         };
