@@ -41,6 +41,29 @@ fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
+/// A server with the site, and a browser of `size` (`mobile`: touch, phone user agent) signed in
+/// as the lead unit of item 4, on that item's board: where most board tests start.
+pub async fn lead_on_item4_board(
+    size: (u32, u32),
+    mobile: bool,
+) -> anyhow::Result<(crate::Server, Browser)> {
+    let server = crate::Server::start(crate::ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let lead = crate::demo_username(&server, crate::sync_client::ITEM4_LEAD).await?;
+    let browser = Browser::start(size, mobile).await?;
+    browser
+        .login(&server.url, &lead, crate::DEMO_PASSWORD)
+        .await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    Ok((server, browser))
+}
+
 /// Whether chromedriver and Chromium are installed (`cargo xtask test` installs them).
 pub fn available() -> bool {
     chromedriver().exists() && chromium().exists()
@@ -251,6 +274,51 @@ impl Browser {
             .await?
             .click()
             .await?;
+        Ok(())
+    }
+
+    /// Moves the card titled `title` to the column named `column` (推进中…) with its 移动到… menu.
+    pub async fn move_with_menu(&self, title: &str, column: &str) -> anyhow::Result<()> {
+        let card = self
+            .find(Locator::XPath(&format!(
+                "//li[contains(@class,'card')][.//button[contains(@class,'card-open') and normalize-space(.)={}]]",
+                xpath_literal(title)
+            )))
+            .await?;
+        let menu = card.find(Locator::Css(".move-menu button")).await?;
+        self.scroll_to(&menu).await?;
+        menu.click().await?;
+        self.find(Locator::XPath(&format!(
+            "//div[@role='menu']/button[normalize-space(.)={}]",
+            xpath_literal(column)
+        )))
+        .await?
+        .click()
+        .await?;
+        Ok(())
+    }
+
+    /// Makes requests to URLs matching any of `patterns` (`*` wildcards) fail as if the network
+    /// were down, until called again (with none to let everything through).
+    pub async fn block_urls(&self, patterns: &[&str]) -> anyhow::Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": patterns }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sends the page's requests past its service worker, to the network: what a browser whose
+    /// worker has not cached them yet does.
+    pub async fn bypass_service_worker(&self) -> anyhow::Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(
+            "Network.setBypassServiceWorker",
+            serde_json::json!({ "bypass": true }),
+        )
+        .await?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! touch, with the 移动到 menu and the keyboard; everything survives a reload; the cooperating
 //! unit finds its card on 我的任务; filters live in the URL; the language switch renames columns.
 
-use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
+use e2e::browser::{Browser, DESKTOP, PHONE, lead_on_item4_board, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, TouchActions};
@@ -122,19 +122,8 @@ async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        site: true,
-        ..Default::default()
-    })
-    .await?;
-    let lead = demo_username(&server, LEAD).await?;
+    let (server, browser) = lead_on_item4_board(DESKTOP, false).await?;
     let coop = demo_username(&server, COOP).await?;
-    let browser = Browser::start(DESKTOP, false).await?;
-    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    browser
-        .client
-        .goto(&format!("{}/items/4/board", server.url))
-        .await?;
     browser
         .wait_for_text("开展集体股份合作公司试点改革")
         .await?;
@@ -429,19 +418,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
 
     // The 移动到… menu.
-    card(&browser, "财务公开检查")
-        .await?
-        .find(Locator::Css(".move-menu button"))
-        .await?
-        .click()
-        .await?;
-    browser
-        .find(Locator::XPath(
-            "//div[@role='menu']/button[normalize-space(.)='待验收']",
-        ))
-        .await?
-        .click()
-        .await?;
+    browser.move_with_menu("财务公开检查", "待验收").await?;
     wait_column(&browser, "财务公开检查", "review").await?;
 
     // One column at a time, switched with the tabs; nothing wider than the screen.
@@ -517,34 +494,12 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
 /// next try opens it (a failed fetch is not remembered).
 #[tokio::test]
 async fn a_chunk_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        site: true,
-        ..Default::default()
-    })
-    .await?;
-    let lead = demo_username(&server, LEAD).await?;
-    let browser = Browser::start(DESKTOP, false).await?;
-    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    browser
-        .client
-        .goto(&format!("{}/items/4/board", server.url))
-        .await?;
+    let (_server, browser) = lead_on_item4_board(DESKTOP, false).await?;
     let title = "梳理国资监管权力清单";
     browser.create_task(title).await?;
-    // Past the service worker, and the chunks' directory unreachable.
-    browser.cdp("Network.enable", serde_json::json!({})).await?;
-    browser
-        .cdp(
-            "Network.setBypassServiceWorker",
-            serde_json::json!({ "bypass": true }),
-        )
-        .await?;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            serde_json::json!({ "urls": ["*/pkg/split-*.wasm"] }),
-        )
-        .await?;
+    // Past the service worker, and the chunks unreachable.
+    browser.bypass_service_worker().await?;
+    browser.block_urls(&["*/pkg/split-*.wasm"]).await?;
     let open = || async {
         card(&browser, title)
             .await?
@@ -588,9 +543,7 @@ async fn a_chunk_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
     browser.client.back().await?;
     browser.client.back().await?;
 
-    browser
-        .cdp("Network.setBlockedURLs", serde_json::json!({ "urls": [] }))
-        .await?;
+    browser.block_urls(&[]).await?;
     open().await?;
     browser
         .wait_for_exact_text("aside[role=dialog] header h2", title)

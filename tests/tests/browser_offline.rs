@@ -217,22 +217,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     let (data_dir, database_url) = server.kill();
 
     // The phone keeps working: move the card with the menu.
-    let card = phone
-        .find(Locator::XPath(&format!(
-            "//li[contains(@class,'card')][.//button[normalize-space(.)={}]]",
-            xpath_literal(TITLE)
-        )))
-        .await?;
-    let menu = card.find(Locator::Css(".move-menu button")).await?;
-    phone.scroll_to(&menu).await?;
-    menu.click().await?;
-    phone
-        .find(Locator::XPath(
-            "//div[@role='menu']/button[normalize-space(.)='推进中']",
-        ))
-        .await?
-        .click()
-        .await?;
+    phone.move_with_menu(TITLE, "推进中").await?;
     wait_until("the move shows locally", || async {
         column_of(&phone, TITLE).await.as_deref() == Some("in_progress")
     })
@@ -467,18 +452,7 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
 /// waiting, so signing out warns, and sends them once it can: here, the next time it syncs.
 #[tokio::test]
 async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        site: true,
-        ..Default::default()
-    })
-    .await?;
-    let lead = demo_username(&server, "区财政局〈国资委〉").await?;
-    let browser = Browser::start(DESKTOP, false).await?;
-    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
-    browser
-        .client
-        .goto(&format!("{}/items/4/board", server.url))
-        .await?;
+    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
     let moved = "等待读出的任务";
     browser.create_task(moved).await?;
     wait_until("the task is created and synced", || async {
@@ -487,44 +461,18 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
     .await?;
 
     // Pushes stop reaching the server; the card moves, and the move waits in the outbox.
-    browser.cdp("Network.enable", serde_json::json!({})).await?;
-    let block = |urls: Vec<&str>| {
-        browser.cdp(
-            "Network.setBlockedURLs",
-            serde_json::json!({ "urls": urls }),
-        )
-    };
-    block(vec!["*/api/sync/push*"]).await?;
-    let card = browser
-        .find(Locator::XPath(&format!(
-            "//li[contains(@class,'card')][.//button[normalize-space(.)={}]]",
-            xpath_literal(moved)
-        )))
-        .await?;
-    card.find(Locator::Css(".move-menu button"))
-        .await?
-        .click()
-        .await?;
-    browser
-        .find(Locator::XPath(
-            "//div[@role='menu']/button[normalize-space(.)='推进中']",
-        ))
-        .await?
-        .click()
-        .await?;
+    browser.block_urls(&["*/api/sync/push*"]).await?;
+    browser.move_with_menu(moved, "推进中").await?;
     wait_until("the move waits", || async {
         sync_text(&browser).await.contains("1 项待同步")
     })
     .await?;
 
     // A start with the chunks out of reach: the move is not shown, but it is counted.
+    browser.bypass_service_worker().await?;
     browser
-        .cdp(
-            "Network.setBypassServiceWorker",
-            serde_json::json!({ "bypass": true }),
-        )
+        .block_urls(&["*/api/sync/push*", "*/pkg/split-*.wasm"])
         .await?;
-    block(vec!["*/api/sync/push*", "*/pkg/split-*.wasm"]).await?;
     browser.client.refresh().await?;
     wait_until("the reloaded board shows the card", || async {
         column_of(&browser, moved).await.is_some()
@@ -540,7 +488,7 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
     );
 
     // Everything reachable again: the next sync (here, a new task's) reads the move and sends it.
-    block(vec![]).await?;
+    browser.block_urls(&[]).await?;
     browser.create_task("再建一项任务").await?;
     wait_until("everything is sent", || async {
         sync_text(&browser).await == "在线"
