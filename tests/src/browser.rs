@@ -301,24 +301,44 @@ impl Browser {
     /// Makes requests to URLs matching any of `patterns` (`*` wildcards) fail as if the network
     /// were down, until called again (with none to let everything through).
     pub async fn block_urls(&self, patterns: &[&str]) -> anyhow::Result<()> {
-        self.cdp("Network.enable", serde_json::json!({})).await?;
-        self.cdp(
+        self.network(
             "Network.setBlockedURLs",
             serde_json::json!({ "urls": patterns }),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Sends the page's requests past its service worker, to the network: what a browser whose
     /// worker has not cached them yet does.
     pub async fn bypass_service_worker(&self) -> anyhow::Result<()> {
-        self.cdp("Network.enable", serde_json::json!({})).await?;
-        self.cdp(
+        self.network(
             "Network.setBypassServiceWorker",
             serde_json::json!({ "bypass": true }),
         )
-        .await?;
+        .await
+    }
+
+    /// A DevTools `Network.*` command, the domain enabled first (it must be, and enabling twice
+    /// is harmless).
+    async fn network(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(cmd, params).await?;
+        Ok(())
+    }
+
+    /// The open task's detail, once its chunk has loaded: the frame shown meanwhile (or when the
+    /// chunk can't be fetched) says `aria-busy`, and is replaced, so an element of it goes stale.
+    pub async fn detail(&self) -> anyhow::Result<fantoccini::elements::Element> {
+        self.find(Locator::Css("aside[role=dialog]:not([aria-busy])"))
+            .await
+    }
+
+    /// Closes the open dialog (a task's detail) with its ✕ button.
+    pub async fn close_dialog(&self) -> anyhow::Result<()> {
+        self.find(Locator::Css("aside[role=dialog] button.close"))
+            .await?
+            .click()
+            .await?;
         Ok(())
     }
 

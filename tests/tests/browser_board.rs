@@ -159,7 +159,7 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    let dialog = browser.find(Locator::Css("[role=dialog]")).await?;
+    let dialog = browser.detail().await?;
     for step in ["调研兄弟区做法", "起草办法"] {
         dialog
             .find(Locator::Css("input[name=step]"))
@@ -321,11 +321,7 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
             "//aside[@role='dialog']//button[normalize-space(.)='归档']",
         ))
         .await?;
-    browser
-        .find(Locator::Css("aside[role=dialog] button.close"))
-        .await?
-        .click()
-        .await?;
+    browser.close_dialog().await?;
     browser
         .find(Locator::XPath("//label[normalize-space(.)='已归档']/input"))
         .await?
@@ -373,7 +369,7 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    other.find(Locator::Css("[role=dialog]")).await?;
+    other.detail().await?;
     assert!(
         other
             .client
@@ -516,11 +512,7 @@ async fn a_chunk_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
             "这部分未能加载，请联网后重试",
         )
         .await?;
-    browser
-        .find(Locator::Css("aside[role=dialog] button.close"))
-        .await?
-        .click()
-        .await?;
+    browser.close_dialog().await?;
     for _ in 0..50 {
         if browser.count("aside[role=dialog]").await? == 0 {
             break;

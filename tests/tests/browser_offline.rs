@@ -272,11 +272,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         .find(Locator::Css("aside[role=dialog] header h2"))
         .await?;
     assert_eq!(heading.text().await?, TITLE, "the detail opened offline");
-    phone
-        .find(Locator::Css("aside[role=dialog] button.close"))
-        .await?
-        .click()
-        .await?;
+    phone.close_dialog().await?;
     // Signing out now would leave the edit to whoever signs in next: the phone asks first.
     phone.click_named("button", "退出").await?;
     let asked = phone.client.get_alert_text().await?;
