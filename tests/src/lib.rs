@@ -179,7 +179,9 @@ impl Server {
         if let Some(url) = &database_url {
             cmd.env("DATABASE_URL", url);
         }
-        cmd.env("RUST_LOG", "warn")
+        // Quiet unless asked (`REFORMBOARD_TEST_LOG=tower_http=debug` shows each request's time).
+        let log = std::env::var("REFORMBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        cmd.env("RUST_LOG", log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd

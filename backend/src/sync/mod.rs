@@ -2,6 +2,7 @@
 //! The protocol is described in `shared::sync`.
 
 pub mod attach;
+pub mod locking;
 pub mod poke;
 pub mod pull;
 pub mod push;

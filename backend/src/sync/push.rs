@@ -2,6 +2,7 @@
 //! mutation id stored in the same transaction as the effects.
 
 use super::attach;
+use super::locking::{self, SpaceLock};
 use crate::audit::AuditEntry;
 use crate::batch::{Arg, Batch, Handle};
 use crate::db::{Db, DbKind, now_millis};
@@ -201,8 +202,14 @@ fn add_retired(batch: &mut Batch, req: &PushRequest) -> ApiResult<Vec<Handle>> {
 fn own_client(row: Option<&AnyRow>, group: ClientGroupId) -> ApiResult<&AnyRow> {
     let row = row.ok_or(sqlx::Error::RowNotFound)?;
     let owner_group: String = row.try_get(0)?;
+    check_own(&owner_group, group)?;
+    Ok(row)
+}
+
+/// Refuses a client whose row names another group than `group`.
+fn check_own(owner_group: &str, group: ClientGroupId) -> ApiResult<()> {
     if owner_group == group.to_string() {
-        Ok(row)
+        Ok(())
     } else {
         Err(ApiError::Forbidden("该同步客户端属于其他会话".into()))
     }
@@ -279,19 +286,6 @@ enum Lock {
     IfItemExists,
 }
 
-/// Which space a mutation writes to and how it is locked, or None when its target doesn't exist
-/// (apply then rejects it).
-async fn space_of(tx: &mut Transaction<'_, Any>, m: &Mutation) -> ApiResult<Option<(Space, Lock)>> {
-    Ok(match m.space() {
-        SpaceOf::Space(space @ Space::Item(_)) => Some((space, Lock::IfItemExists)),
-        SpaceOf::Space(space) => Some((space, Lock::Always)),
-        SpaceOf::Entity(key) => entity_store::space_of(tx, &key)
-            .await?
-            .and_then(|s| s.parse().ok())
-            .map(|space| (space, Lock::Always)),
-    })
-}
-
 /// What a push has read and locked before it applies anything.
 struct Prepared {
     /// Each pushed client's last applied mutation id before this push.
@@ -305,12 +299,13 @@ struct Prepared {
 }
 
 /// Reads the clients' last ids, locks the spaces the new mutations write and reads the entities
-/// they name. With `clients_first` (always on PostgreSQL) the clients' rows are held before
-/// anything else is read (see `add_clients`) and a gap is refused before any space is locked.
-/// Without (SQLite, where the write lock keeps every other writer out already) the clients go
-/// in one hop with the spaces and the entities, all mutations assumed new; None when one turns
-/// out to have been applied already (a retried push): its spaces must not be bumped, so the
-/// caller starts again with the clients first.
+/// they name. With `clients_first` the clients' rows are held before anything else is read
+/// (see `add_clients`) and a gap is refused before any space is locked. Without, the clients go
+/// in one trip with the spaces and the entities, all mutations assumed new: on SQLite one
+/// multi-statement hop (its write lock keeps every other writer out already), on PostgreSQL one
+/// statement (`prepare_in_one_trip`). None when one turns out to have been applied already (a
+/// retried push): its spaces must not be bumped, so the caller starts again with the clients
+/// first.
 async fn prepare(
     tx: &mut Transaction<'_, Any>,
     kind: DbKind,
@@ -319,6 +314,10 @@ async fn prepare(
     pushed: &BTreeMap<ClientId, u64>,
     clients_first: bool,
 ) -> ApiResult<Option<Prepared>> {
+    // (A push of no mutations, which has no client to raise, takes the general way.)
+    if kind == DbKind::Postgres && !clients_first && !pushed.is_empty() {
+        return prepare_in_one_trip(tx, actor, req, pushed).await;
+    }
     let mut batch = Batch::new(kind);
     // Before the clients' own statements, so a client both retired and pushed continues from
     // the retired id.
@@ -342,15 +341,7 @@ async fn prepare(
     // Locking as the mutations come would let two pushes that touch the same items in different
     // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
     // entity never changes space, so its space can be read before the lock.
-    let mut spaces = BTreeMap::new();
-    for pending in req.mutations.iter().filter(is_new) {
-        if let Some((space, lock)) = space_of(tx, &pending.mutation).await? {
-            let known = spaces.entry(space).or_insert(lock);
-            if lock == Lock::Always {
-                *known = Lock::Always;
-            }
-        }
-    }
+    let spaces = spaces_to_lock(tx, req, is_new).await?;
     let bumps: Vec<(Space, Handle)> = spaces
         .into_iter()
         .map(|(space, lock)| {
@@ -366,13 +357,7 @@ async fn prepare(
     // The entities every new mutation names, read once for the whole push, with the actor's
     // unit (its groups count in every permission check: `Actor::in_state`); the entities they
     // refer to (`Entity::context_keys`) are read as each mutation comes.
-    let asked: BTreeSet<EntityKey> = req
-        .mutations
-        .iter()
-        .filter(is_new)
-        .flat_map(|pending| pending.mutation.keys())
-        .chain(std::iter::once(EntityKey::unit(actor.unit)))
-        .collect();
+    let asked = asked_keys(req, actor, is_new);
     let loads = entity_store::add_loads(&mut batch, &asked.iter().collect::<Vec<_>>());
     batch.send(tx).await?;
     let last = match known {
@@ -403,6 +388,116 @@ async fn prepare(
     }))
 }
 
+/// The spaces the mutations chosen by `is_new` write, each with how it is locked, in the one
+/// order every push locks them in (sorted).
+///
+/// A mutation on a stored entity writes to the entity's space (read here, before the lock: an
+/// entity never changes space); one whose target doesn't exist locks nothing (apply then
+/// rejects it).
+async fn spaces_to_lock(
+    tx: &mut Transaction<'_, Any>,
+    req: &PushRequest,
+    is_new: impl Fn(&&PendingMutation) -> bool,
+) -> ApiResult<BTreeMap<Space, Lock>> {
+    let mut spaces = BTreeMap::new();
+    let mut lock = |space: Space, how: Lock| {
+        let known = spaces.entry(space).or_insert(how);
+        if how == Lock::Always {
+            *known = Lock::Always;
+        }
+    };
+    let mut targets = BTreeSet::new();
+    for pending in req.mutations.iter().filter(is_new) {
+        match pending.mutation.space() {
+            SpaceOf::Space(space @ Space::Item(_)) => lock(space, Lock::IfItemExists),
+            SpaceOf::Space(space) => lock(space, Lock::Always),
+            SpaceOf::Entity(key) => {
+                targets.insert(key);
+            }
+        }
+    }
+    if !targets.is_empty() {
+        for space in entity_store::spaces_of(tx, &targets).await?.values() {
+            if let Ok(space) = space.parse() {
+                lock(space, Lock::Always);
+            }
+        }
+    }
+    Ok(spaces)
+}
+
+/// The entities the mutations chosen by `is_new` name, read once for the whole push, with the
+/// actor's unit (its groups count in every permission check: `Actor::in_state`); the entities
+/// they refer to (`Entity::context_keys`) are read as each mutation comes.
+fn asked_keys(
+    req: &PushRequest,
+    actor: &Actor,
+    is_new: impl Fn(&&PendingMutation) -> bool,
+) -> BTreeSet<EntityKey> {
+    req.mutations
+        .iter()
+        .filter(is_new)
+        .flat_map(|pending| pending.mutation.keys())
+        .chain(std::iter::once(EntityKey::unit(actor.unit)))
+        .collect()
+}
+
+/// `prepare` on PostgreSQL without the clients first: every mutation assumed new, the clients,
+/// the locks and the entities in one statement (`locking`). None when one turns out to have
+/// been applied already (a retried push), as in `prepare`.
+async fn prepare_in_one_trip(
+    tx: &mut Transaction<'_, Any>,
+    actor: &Actor,
+    req: &PushRequest,
+    pushed: &BTreeMap<ClientId, u64>,
+) -> ApiResult<Option<Prepared>> {
+    let every = |_: &&PendingMutation| true;
+    let locks: Vec<SpaceLock> = spaces_to_lock(tx, req, every)
+        .await?
+        .into_iter()
+        .map(|(space, lock)| SpaceLock {
+            space,
+            if_item: match (lock, space) {
+                (Lock::IfItemExists, Space::Item(item)) => Some(EntityKey::item(item)),
+                _ => None,
+            },
+        })
+        .collect();
+    let asked = asked_keys(req, actor, every);
+    let answer =
+        locking::lock_and_read(tx, req.client_group, pushed, &locks, &asked, now_millis()).await?;
+    let mut last = HashMap::new();
+    for client in pushed.keys() {
+        let (group, previous) = answer.clients.get(client).ok_or(sqlx::Error::RowNotFound)?;
+        check_own(group, req.client_group)?;
+        last.insert(*client, *previous);
+    }
+    check_sequences(req, pushed, &last)?;
+    let applied = |p: &PendingMutation| p.id <= last.get(&p.client_id).copied().unwrap_or(0);
+    if req.mutations.iter().any(applied) {
+        return Ok(None);
+    }
+    let mut state = State::new();
+    if answer.fresh {
+        for row in &answer.entities {
+            state.put(row.entity().map_err(db_fault)?);
+        }
+    } else {
+        // Another push committed to a locked space between the statement's snapshot and its
+        // lock: read again, under the locks.
+        let keys: Vec<EntityKey> = asked.iter().cloned().collect();
+        entity_store::load_into(tx, &keys, &mut state)
+            .await
+            .map_err(db_fault)?;
+    }
+    Ok(Some(Prepared {
+        last,
+        versions: answer.versions,
+        state,
+        asked,
+    }))
+}
+
 /// One attempt at `push_with_changes`; None when it must be tried again (see the check on
 /// `changes` below).
 async fn push_once(
@@ -418,12 +513,16 @@ async fn push_once(
     }
     let mut tx = db.pool.begin().await?;
     let mut claim = check_group(db, &mut tx, req.client_group, actor).await?;
-    let clients_first = db.kind == DbKind::Postgres;
+    // A client both retired and pushed needs the retirement first; the one-trip statement
+    // (PostgreSQL) raises each client once.
+    let clients_first = db.kind == DbKind::Postgres && !req.retire.is_empty();
     let prepared = match prepare(&mut tx, db.kind, actor, req, &pushed, clients_first).await? {
         Some(prepared) => prepared,
         None => {
-            // A retried push on SQLite, prepared for whole: start again with the clients
-            // first. The write lock, held throughout, kept every other push out meanwhile.
+            // A retried push, prepared for whole: start again with the clients first. (On
+            // SQLite the write lock, held throughout, keeps every other push out meanwhile; on
+            // PostgreSQL the rollback let go of the locks, and the new transaction takes them
+            // again.)
             tx.rollback().await?;
             tx = db.pool.begin().await?;
             claim = check_group(db, &mut tx, req.client_group, actor).await?;
