@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use shared::board::{Column, sort_key};
 use shared::entity::{Item, Millis};
-use shared::ids::{ClientGroupId, ClientId, CommentId, ItemId, TaskId};
+use shared::ids::{ClientGroupId, ClientId, CommentId, DifficultyId, ItemId, TaskId, UnitId};
 use shared::mutation::Mutation;
 use shared::state::State;
 use shared::sync::{Outcome, PendingMutation};
@@ -725,6 +725,28 @@ async fn ids_of_nothing_are_refused(store: Store) -> anyhow::Result<()> {
     ensure!(
         fx.db.entities().await? == before.entities,
         "nothing was created or changed"
+    );
+    // One change naming tens of thousands of units that don't exist (more than one statement
+    // can bind on PostgreSQL, read all at once): refused like the others, not a fault.
+    let crowd = Mutation::CoordinateDifficulty(shared::difficulty::Coordinate {
+        id: DifficultyId::new_v7(),
+        units: (0..40_000).map(|_| UnitId::new_v7()).collect(),
+        note: "x".into(),
+        at: AT,
+    });
+    let pending = vec![PendingMutation {
+        client_id: ClientId::new_v7(),
+        id: 1,
+        mutation: crowd,
+    }];
+    let res = fx
+        .office
+        .push_ok(&push_request(ClientGroupId::new_v7(), pending))
+        .await?;
+    ensure!(
+        matches!(res.results.as_slice(), [r] if matches!(r.outcome, Outcome::Rejected { .. })),
+        "a coordination of 40,000 units that don't exist: {:?}",
+        res.results.first().map(|r| &r.outcome)
     );
     // Accounts that don't exist, by well-formed and malformed ids.
     for id in [

@@ -289,6 +289,11 @@ async fn postgres_database_with(setting: &str) -> anyhow::Result<String> {
 
 /// Waits until some backend other than `holder` waits for a lock in the database at `url`.
 async fn wait_for_lock_wait(url: &str, holder: i32) -> anyhow::Result<()> {
+    wait_for_lock_waits(url, holder, 1).await
+}
+
+/// Waits until `n` sessions other than `holder` wait for a lock.
+async fn wait_for_lock_waits(url: &str, holder: i32, n: i64) -> anyhow::Result<()> {
     let mut conn = sqlx::PgConnection::connect(url).await?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -299,7 +304,7 @@ async fn wait_for_lock_wait(url: &str, holder: i32) -> anyhow::Result<()> {
         .bind(holder)
         .fetch_one(&mut conn)
         .await?;
-        if waiting > 0 {
+        if waiting >= n {
             return Ok(());
         }
         ensure!(
@@ -308,6 +313,78 @@ async fn wait_for_lock_wait(url: &str, holder: i32) -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// A client that sends a change while an earlier one of its own is still being applied (held
+/// here at its item's lock) has it applied on top of the earlier one. The later push reads
+/// before the earlier one commits, then waits for the client's row behind it; holding the row,
+/// it must see what the earlier one wrote (here, the task it changes), not its snapshot's
+/// older view, where the task does not exist yet.
+#[tokio::test]
+async fn a_change_sent_while_the_clients_earlier_one_waits_sees_it_postgres() -> anyhow::Result<()>
+{
+    let url = e2e::fresh_postgres_database().await?;
+    let server = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await?;
+    let mut sim = Sim::new(&server, seed()).await?;
+    let (mut tab, _) = sim.tab_with_task().await?;
+    let item = &sim.items[1];
+    let space = Space::Item(item.id).to_string();
+
+    let mut holder = sqlx::PgConnection::connect(&url).await?;
+    sqlx::query("BEGIN").execute(&mut holder).await?;
+    sqlx::query("UPDATE space SET version = version WHERE id = $1")
+        .bind(&space)
+        .execute(&mut holder)
+        .await?;
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await?;
+    let task = TaskId::new_v7();
+    tab.tab.add(Mutation::CreateTask {
+        id: task,
+        item: item.id,
+        title: "第二项任务".into(),
+        owner: item.lead_units[0],
+        column: Column::NotStarted,
+        sort_key: sort_key::between(None, None),
+        due: None,
+        at: Millis(2),
+    });
+    let first = tab.tab.push_request();
+    let later = tab.tab.add(Mutation::SetTaskProgress {
+        task,
+        progress: 30,
+        at: Millis(3),
+    });
+    let mut second = tab.tab.push_request();
+    second.mutations.retain(|m| m.id == later);
+
+    let office = sim.users[0].session.clone();
+    let pusher = office.clone();
+    let first = tokio::spawn(async move { pusher.push(&first).await });
+    wait_for_lock_waits(&url, holder_pid, 1).await?;
+    let pusher = office.clone();
+    let second = tokio::spawn(async move { pusher.push(&second).await });
+    // The second waits behind the first, which waits behind the holder.
+    wait_for_lock_waits(&url, holder_pid, 2).await?;
+    sqlx::query("COMMIT").execute(&mut holder).await?;
+
+    let outcome = |res: PushResponse| res.results.last().map(|r| r.outcome.clone());
+    let first = first.await??.map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(outcome(first) == Some(Outcome::Applied));
+    let second = second.await??.map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        outcome(second.clone()) == Some(Outcome::Applied),
+        "the change to the task the earlier push created: {second:?}"
+    );
+    let db = ServerDb::open(&server).await?;
+    ensure!(db.last_mutation_id(tab.tab.client).await? == Some(3));
+    Ok(())
 }
 
 /// SplitMix64: small, fast, and the same sequence on every platform and crate version.

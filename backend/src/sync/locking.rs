@@ -2,12 +2,21 @@
 //! the entities it names, in one statement.
 //!
 //! Sent one after another, these were three round trips of ~150 µs each, half of a one-card
-//! push. They can't simply be put in one statement: a statement reads with the snapshot taken
-//! when it starts, before it waits for a space's lock, so a writer that committed to the space
-//! meanwhile would be missed (a lost update). So the statement also reads each locked space's
-//! version as its snapshot saw it. When every lock moved the version on by exactly one, no
-//! writer of those spaces committed between the snapshot and the lock, and the entities read are
-//! the latest; otherwise (contention) they are read again, now under the locks.
+//! push. (A push whose targets are stored entities asks for their spaces first, one more: a
+//! space must be known to be locked.) They can't simply be put in one statement: a statement
+//! reads with the snapshot taken when it starts, before it waits for a lock, so a writer that
+//! committed meanwhile would be missed (a lost update). So the statement also reads, as its
+//! snapshot saw them, each locked space's version and each client's last id:
+//! * when every space lock moved the version on by exactly one, no other push committed to
+//!   those spaces between the snapshot and the lock, and what was read of them is what a read
+//!   under the locks would give; otherwise (contention) the entities are read again, under the
+//!   locks;
+//! * when a client's row held another last id at the lock than in the snapshot, a push of that
+//!   client committed in between, and what it wrote may be missing anywhere, even from the
+//!   spaces looked up: the push starts again with the clients first (`push::prepare`).
+//!
+//! Entities outside the locked spaces (the actor's unit, say) are as of the snapshot, as they
+//! were when read after the locks: nothing holds them.
 //!
 //! The statement's rows share one shape, the entity row's, with `part` telling them apart.
 
@@ -36,8 +45,11 @@ pub struct Answer {
     pub versions: BTreeMap<Space, i64>,
     /// The entities found, as stored.
     pub entities: Vec<EntityRow>,
-    /// Whether the entities were read after every lock was taken (see the module's comment).
+    /// Whether the entities read in the locked spaces are as a read under the locks would give
+    /// them (see the module's comment).
     pub fresh: bool,
+    /// Whether no push of these clients committed between the snapshot and the locks.
+    pub clients_current: bool,
 }
 
 /// Parts of the statement's answer.
@@ -45,6 +57,7 @@ const CLIENT: i64 = 0;
 const LOCKED: i64 = 1;
 const SNAPSHOT: i64 = 2;
 const ENTITY: i64 = 3;
+const CLIENT_SNAPSHOT: i64 = 4;
 
 /// Raises each client of `group` in `pushed` (at least one) to its highest pushed id, locks `spaces` (sorted,
 /// as every push locks them) and reads the entities under `keys`, in one statement.
@@ -58,12 +71,14 @@ pub async fn lock_and_read(
 ) -> ApiResult<Answer> {
     let mut args = Args::default();
     let mut sql = String::from("WITH ");
+    let mut client_ids = Vec::new();
     let clients: Vec<String> = pushed
         .iter()
         .map(|(client, highest)| {
+            let id = args.text(client.to_string());
+            client_ids.push(id.clone());
             Ok(format!(
-                "({}, {}, {}, {})",
-                args.text(client.to_string()),
+                "({id}, {}, {}, {})",
                 args.text(group.to_string()),
                 args.int(i64::try_from(*highest).map_err(|_| too_big())?),
                 args.int(now),
@@ -80,13 +95,22 @@ pub async fn lock_and_read(
          RETURNING id, client_group, previous_mutation_id)",
         clients.join(", ")
     ));
-    let mut parts = vec![format!(
-        "SELECT {CLIENT}::bigint AS part, id, client_group AS space, previous_mutation_id AS version, \
-         NULL::text AS visible_unit, NULL::text AS data FROM c"
-    )];
+    let mut parts = vec![
+        format!(
+            "SELECT {CLIENT}::bigint AS part, id, client_group AS space, \
+             previous_mutation_id AS version, NULL::text AS visible_unit, NULL::text AS data FROM c"
+        ),
+        // The same statement's snapshot: it does not see the raise above.
+        format!(
+            "SELECT {CLIENT_SNAPSHOT}, id, NULL, last_mutation_id, NULL, NULL FROM client \
+             WHERE id IN ({})",
+            client_ids.join(", ")
+        ),
+    ];
     if !spaces.is_empty() {
         // Rows are locked in the order given (`n`), so two pushes never wait on each other
-        // crosswise.
+        // crosswise, and after the clients' rows (the count over `c` makes this wait for it:
+        // the sub-statements of a WITH run in no order of their own), as in `push::prepare`.
         let rows: Vec<String> = spaces
             .iter()
             .enumerate()
@@ -102,6 +126,7 @@ pub async fn lock_and_read(
         sql.push_str(&format!(
             ", s AS (INSERT INTO space (id, version) \
              SELECT v.id, 1 FROM (VALUES {}) AS v(id, item, n) \
+             CROSS JOIN (SELECT count(*) FROM c) AS after_clients \
              WHERE v.item = '' OR EXISTS (SELECT 1 FROM entity WHERE entity.id = v.item) \
              ORDER BY v.n \
              ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING id, version)",
@@ -151,8 +176,10 @@ fn read(rows: &[AnyRow]) -> ApiResult<Answer> {
         versions: BTreeMap::new(),
         entities: Vec::new(),
         fresh: true,
+        clients_current: true,
     };
     let mut seen = HashMap::new();
+    let mut last_seen = HashMap::new();
     for row in rows {
         let part: i64 = row.try_get("part")?;
         let id: String = row.try_get("id")?;
@@ -173,9 +200,17 @@ fn read(rows: &[AnyRow]) -> ApiResult<Answer> {
                 let space: Space = id.parse().map_err(|_| stored_fault(&id))?;
                 seen.insert(space, row.try_get::<i64, _>("version")?);
             }
+            CLIENT_SNAPSHOT => {
+                let client: ClientId = id.parse().map_err(|_| stored_fault(&id))?;
+                last_seen.insert(client, row.try_get::<i64, _>("version")?);
+            }
             _ => answer.entities.push(EntityRow::from_row(row)?),
         }
     }
+    // A client first seen here was not in the snapshot (no id applied).
+    answer.clients_current = answer.clients.iter().all(|(client, (_, previous))| {
+        i64::try_from(*previous).ok() == Some(last_seen.get(client).copied().unwrap_or(0))
+    });
     // A space first locked here was not in the snapshot (version 0).
     answer.fresh = answer
         .versions

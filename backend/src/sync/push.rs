@@ -5,7 +5,7 @@ use super::attach;
 use super::locking::{self, SpaceLock};
 use crate::audit::AuditEntry;
 use crate::batch::{Arg, Batch, Handle};
-use crate::db::{Db, DbKind, now_millis};
+use crate::db::{Db, DbKind, IN_LIST_MAX, now_millis};
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
@@ -303,9 +303,11 @@ struct Prepared {
 /// (see `add_clients`) and a gap is refused before any space is locked. Without, the clients go
 /// in one trip with the spaces and the entities, all mutations assumed new: on SQLite one
 /// multi-statement hop (its write lock keeps every other writer out already), on PostgreSQL one
-/// statement (`prepare_in_one_trip`). None when one turns out to have been applied already (a
-/// retried push): its spaces must not be bumped, so the caller starts again with the clients
-/// first.
+/// statement (`prepare_in_one_trip`; a push naming more than [`IN_LIST_MAX`] entities, or none
+/// of the clients, takes the clients first instead). None when one turns out to have been
+/// applied already (a retried push), or on PostgreSQL when a push of the same client committed
+/// meanwhile: its spaces must not be bumped, or the entities it wrote were not seen, so the
+/// caller starts again with the clients first.
 async fn prepare(
     tx: &mut Transaction<'_, Any>,
     kind: DbKind,
@@ -314,9 +316,14 @@ async fn prepare(
     pushed: &BTreeMap<ClientId, u64>,
     clients_first: bool,
 ) -> ApiResult<Option<Prepared>> {
-    // (A push of no mutations, which has no client to raise, takes the general way.)
-    if kind == DbKind::Postgres && !clients_first && !pushed.is_empty() {
-        return prepare_in_one_trip(tx, actor, req, pushed).await;
+    let mut clients_first = clients_first;
+    if kind == DbKind::Postgres && !clients_first {
+        let asked = asked_keys(req, actor, |_| true);
+        if !pushed.is_empty() && asked.len() <= IN_LIST_MAX {
+            return prepare_in_one_trip(tx, req, pushed, asked).await;
+        }
+        // PostgreSQL sends a batch's statements one by one anyway.
+        clients_first = true;
     }
     let mut batch = Batch::new(kind);
     // Before the clients' own statements, so a client both retired and pushed continues from
@@ -443,13 +450,14 @@ fn asked_keys(
 }
 
 /// `prepare` on PostgreSQL without the clients first: every mutation assumed new, the clients,
-/// the locks and the entities in one statement (`locking`). None when one turns out to have
-/// been applied already (a retried push), as in `prepare`.
+/// the locks and the entities `asked` in one statement (`locking`). None when one turns out
+/// to have been applied already (a retried push) or a push of the same client committed
+/// meanwhile, as in `prepare`.
 async fn prepare_in_one_trip(
     tx: &mut Transaction<'_, Any>,
-    actor: &Actor,
     req: &PushRequest,
     pushed: &BTreeMap<ClientId, u64>,
+    asked: BTreeSet<EntityKey>,
 ) -> ApiResult<Option<Prepared>> {
     let every = |_: &&PendingMutation| true;
     let locks: Vec<SpaceLock> = spaces_to_lock(tx, req, every)
@@ -463,9 +471,15 @@ async fn prepare_in_one_trip(
             },
         })
         .collect();
-    let asked = asked_keys(req, actor, every);
     let answer =
         locking::lock_and_read(tx, req.client_group, pushed, &locks, &asked, now_millis()).await?;
+    if !answer.clients_current {
+        // A push of one of these clients committed between the statement's snapshot and its
+        // lock on the client's row: what it wrote may be missing from the spaces looked up
+        // and the entities read (a client that sends later changes while earlier ones are
+        // still on their way).
+        return Ok(None);
+    }
     let mut last = HashMap::new();
     for client in pushed.keys() {
         let (group, previous) = answer.clients.get(client).ok_or(sqlx::Error::RowNotFound)?;
@@ -572,11 +586,12 @@ async fn push_once(
         let resolved = attach::resolve(&mut tx, &state, actor, m).await?;
         let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
             Ok(changes) => {
-                // Every stored entity a change rewrites must have been read under its space's
-                // lock, taken above. One that was not there when the spaces were looked up
-                // (created by a push still in flight then) was read without it, and another
-                // push may have changed it since: try again, now that its space can be found.
-                // (No mutation rewrites a stored entity outside its own space.)
+                // Every stored entity a change rewrites must be as its space's lock, taken
+                // above, left it (read after the lock, or checked against the space's version:
+                // `locking`). One that was not there when the spaces were looked up (created by
+                // a push still in flight then) is not covered by any lock, and another push may
+                // have changed it since: try again, now that its space can be found. (No
+                // mutation rewrites a stored entity outside its own space.)
                 let unlocked =
                     |c: &Change| c.before.is_some() && !versions.contains_key(&c.after.space());
                 if changes.iter().any(unlocked) {
