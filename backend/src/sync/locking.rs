@@ -85,15 +85,9 @@ pub async fn lock_and_read(
             ))
         })
         .collect::<ApiResult<_>>()?;
-    // The same upsert as `push::add_client`, for several clients at once.
     sql.push_str(&format!(
-        "c AS (INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES {} \
-         ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
-             last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-                 THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-             updated_at = excluded.updated_at \
-         RETURNING id, client_group, previous_mutation_id)",
-        clients.join(", ")
+        "c AS ({})",
+        super::push::client_upsert(&clients.join(", "))
     ));
     let mut parts = vec![
         format!(

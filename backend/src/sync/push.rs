@@ -169,12 +169,7 @@ fn add_client(
     id: u64,
 ) -> ApiResult<Handle> {
     Ok(batch.add(
-        "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
-             last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
-                 THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
-             updated_at = excluded.updated_at \
-         RETURNING client_group, previous_mutation_id",
+        client_upsert("($1, $2, $3, $4)"),
         vec![
             Arg::Text(client.to_string()),
             Arg::Text(group.to_string()),
@@ -182,6 +177,20 @@ fn add_client(
             Arg::Int(now_millis()),
         ],
     ))
+}
+
+/// The statement that raises clients' last ids, given as `VALUES` rows of (id, group, id,
+/// time): each to the id given, never lower, the one it replaced kept as the previous. It
+/// answers each client's `id`, `client_group` and `previous_mutation_id`.
+pub(super) fn client_upsert(values: &str) -> String {
+    format!(
+        "INSERT INTO client (id, client_group, last_mutation_id, updated_at) VALUES {values} \
+         ON CONFLICT (id) DO UPDATE SET previous_mutation_id = client.last_mutation_id, \
+             last_mutation_id = CASE WHEN client.last_mutation_id > excluded.last_mutation_id \
+                 THEN client.last_mutation_id ELSE excluded.last_mutation_id END, \
+             updated_at = excluded.updated_at \
+         RETURNING id, client_group, previous_mutation_id"
+    )
 }
 
 /// Most clients one push may retire: a restore leaves a browser a few.
@@ -201,7 +210,7 @@ fn add_retired(batch: &mut Batch, req: &PushRequest) -> ApiResult<Vec<Handle>> {
 /// and retires only its own clients.
 fn own_client(row: Option<&AnyRow>, group: ClientGroupId) -> ApiResult<&AnyRow> {
     let row = row.ok_or(sqlx::Error::RowNotFound)?;
-    let owner_group: String = row.try_get(0)?;
+    let owner_group: String = row.try_get("client_group")?;
     check_own(&owner_group, group)?;
     Ok(row)
 }
@@ -248,7 +257,7 @@ fn last_ids(
     let mut out = HashMap::new();
     for (client, handle) in clients {
         let rows = batch.take(*handle);
-        let previous: i64 = own_client(rows.first(), group)?.try_get(1)?;
+        let previous: i64 = own_client(rows.first(), group)?.try_get("previous_mutation_id")?;
         out.insert(*client, u64::try_from(previous).unwrap_or(0));
     }
     Ok(out)
