@@ -59,8 +59,9 @@ const SNAPSHOT: i64 = 2;
 const ENTITY: i64 = 3;
 const CLIENT_SNAPSHOT: i64 = 4;
 
-/// Raises each client of `group` in `pushed` (at least one) to its highest pushed id, locks `spaces` (sorted,
-/// as every push locks them) and reads the entities under `keys`, in one statement.
+/// Raises each client of `group` in `pushed` (at least one) to its highest pushed id, locks
+/// `spaces` (sorted, as every push locks them) and reads the entities under `keys`, in one
+/// statement.
 pub async fn lock_and_read(
     tx: &mut Transaction<'_, Any>,
     group: ClientGroupId,
@@ -105,16 +106,15 @@ pub async fn lock_and_read(
         // Rows are locked in the order given (`n`), so two pushes never wait on each other
         // crosswise, and after the clients' rows (the count over `c` makes this wait for it:
         // the sub-statements of a WITH run in no order of their own), as in `push::prepare`.
+        let mut ids = Vec::new();
         let rows: Vec<String> = spaces
             .iter()
             .enumerate()
             .map(|(n, lock)| {
+                let id = args.text(lock.space.to_string());
+                ids.push(id.clone());
                 let item = lock.if_item.as_ref().map_or(String::new(), |k| k.0.clone());
-                format!(
-                    "({}::text, {}::text, {n})",
-                    args.text(lock.space.to_string()),
-                    args.text(item)
-                )
+                format!("({id}::text, {}::text, {n})", args.text(item))
             })
             .collect();
         sql.push_str(&format!(
@@ -126,10 +126,6 @@ pub async fn lock_and_read(
              ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING id, version)",
             rows.join(", ")
         ));
-        let ids: Vec<String> = spaces
-            .iter()
-            .map(|lock| args.text(lock.space.to_string()))
-            .collect();
         parts.push(format!(
             "SELECT {LOCKED}, id, NULL, version, NULL, NULL FROM s"
         ));

@@ -542,7 +542,8 @@ async fn push_once(
     let prepared = match prepare(&mut tx, db.kind, actor, req, &pushed, clients_first).await? {
         Some(prepared) => prepared,
         None => {
-            // A retried push, prepared for whole: start again with the clients first. (On
+            // A retried push (or on PostgreSQL one that met a push of its own client),
+            // prepared for whole: start again with the clients first. (On
             // SQLite the write lock, held throughout, keeps every other push out meanwhile; on
             // PostgreSQL the rollback let go of the locks, and the new transaction takes them
             // again.)
