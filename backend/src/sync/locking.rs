@@ -2,8 +2,8 @@
 //! the entities it names, in one statement.
 //!
 //! Sent one after another, these were three round trips of ~150 µs each, half of a one-card
-//! push. (A push whose targets are stored entities asks for their spaces first, one more: a
-//! space must be known to be locked.) They can't simply be put in one statement: a statement
+//! push, and one more before them when the push changes stored entities (their spaces, to
+//! know what to lock). They can't simply be put in one statement: a statement
 //! reads with the snapshot taken when it starts, before it waits for a lock, so a writer that
 //! committed meanwhile would be missed (a lost update). So the statement also reads, as its
 //! snapshot saw them, each locked space's version and each client's last id:
@@ -60,13 +60,14 @@ const ENTITY: i64 = 3;
 const CLIENT_SNAPSHOT: i64 = 4;
 
 /// Raises each client of `group` in `pushed` (at least one) to its highest pushed id, locks
-/// `spaces` (sorted, as every push locks them) and reads the entities under `keys`, in one
-/// statement.
+/// `spaces` and the spaces of the stored entities under `targets` (in order of name, as every
+/// push locks them) and reads the entities under `keys`, in one statement.
 pub async fn lock_and_read(
     tx: &mut Transaction<'_, Any>,
     group: ClientGroupId,
     pushed: &BTreeMap<ClientId, u64>,
     spaces: &[SpaceLock],
+    targets: &BTreeSet<EntityKey>,
     keys: &BTreeSet<EntityKey>,
     now: i64,
 ) -> ApiResult<Answer> {
@@ -102,37 +103,55 @@ pub async fn lock_and_read(
             client_ids.join(", ")
         ),
     ];
+    // The spaces to lock: those named, and those of the stored targets (an entity never
+    // changes space, so the snapshot's answer holds).
+    let mut wanted = Vec::new();
     if !spaces.is_empty() {
-        // Rows are locked in the order given (`n`), so two pushes never wait on each other
-        // crosswise, and after the clients' rows (the count over `c` makes this wait for it:
-        // the sub-statements of a WITH run in no order of their own), as in `push::prepare`.
-        let mut ids = Vec::new();
         let rows: Vec<String> = spaces
             .iter()
-            .enumerate()
-            .map(|(n, lock)| {
-                let id = args.text(lock.space.to_string());
-                ids.push(id.clone());
+            .map(|lock| {
                 let item = lock.if_item.as_ref().map_or(String::new(), |k| k.0.clone());
-                format!("({id}::text, {}::text, {n})", args.text(item))
+                format!(
+                    "({}::text, {}::text)",
+                    args.text(lock.space.to_string()),
+                    args.text(item)
+                )
             })
             .collect();
+        wanted.push(format!(
+            "SELECT v.id FROM (VALUES {}) AS v(id, item) \
+             WHERE v.item = '' OR EXISTS (SELECT 1 FROM entity WHERE entity.id = v.item)",
+            rows.join(", ")
+        ));
+    }
+    if !targets.is_empty() {
+        let ids: Vec<String> = targets.iter().map(|k| args.text(k.0.clone())).collect();
+        wanted.push(format!(
+            "SELECT DISTINCT entity.space FROM entity WHERE entity.id IN ({})",
+            ids.join(", ")
+        ));
+    }
+    if !wanted.is_empty() {
+        // Rows are locked in order of name (`push::spaces_to_lock` sorts the same way), so two
+        // pushes never wait on each other crosswise, and after the clients' rows (the count
+        // over `c` makes this wait for it: the sub-statements of a WITH run in no order of
+        // their own), as in `push::prepare`. DISTINCT and UNION leave each space once: an
+        // upsert may not touch a row twice.
         sql.push_str(&format!(
             ", s AS (INSERT INTO space (id, version) \
-             SELECT v.id, 1 FROM (VALUES {}) AS v(id, item, n) \
+             SELECT t.id, 1 FROM ({}) AS t(id) \
              CROSS JOIN (SELECT count(*) FROM c) AS after_clients \
-             WHERE v.item = '' OR EXISTS (SELECT 1 FROM entity WHERE entity.id = v.item) \
-             ORDER BY v.n \
+             ORDER BY t.id COLLATE \"C\" \
              ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING id, version)",
-            rows.join(", ")
+            wanted.join(" UNION ")
         ));
         parts.push(format!(
             "SELECT {LOCKED}, id, NULL, version, NULL, NULL FROM s"
         ));
         // The same statement's snapshot: it does not see the bumps above.
         parts.push(format!(
-            "SELECT {SNAPSHOT}, id, NULL, version, NULL, NULL FROM space WHERE id IN ({})",
-            ids.join(", ")
+            "SELECT {SNAPSHOT}, id, NULL, version, NULL, NULL FROM space \
+             WHERE id IN (SELECT id FROM s)"
         ));
     }
     // Padded to a power of two (the last key repeated, which reads nothing more): each count

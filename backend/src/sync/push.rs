@@ -357,8 +357,8 @@ async fn prepare(
     // Locking as the mutations come would let two pushes that touch the same items in different
     // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
     // entity never changes space, so its space can be read before the lock.
-    let spaces = spaces_to_lock(tx, req, is_new).await?;
-    let bumps: Vec<(Space, Handle)> = spaces
+    let bumps: Vec<(Space, Handle)> = spaces_to_lock(tx, req, is_new)
+        .await?
         .into_iter()
         .map(|(space, lock)| {
             let (sql, args) = match (lock, space) {
@@ -404,8 +404,39 @@ async fn prepare(
     }))
 }
 
+/// The spaces the mutations chosen by `is_new` write, each with how it is locked: those named
+/// by the mutations, and the stored entities whose spaces they write (`SpaceOf::Entity`).
+fn locks_named(
+    req: &PushRequest,
+    is_new: impl Fn(&&PendingMutation) -> bool,
+) -> (BTreeMap<Space, Lock>, BTreeSet<EntityKey>) {
+    let mut spaces = BTreeMap::new();
+    let mut targets = BTreeSet::new();
+    for pending in req.mutations.iter().filter(is_new) {
+        match pending.mutation.space() {
+            SpaceOf::Space(space @ Space::Item(_)) => {
+                add_lock(&mut spaces, space, Lock::IfItemExists)
+            }
+            SpaceOf::Space(space) => add_lock(&mut spaces, space, Lock::Always),
+            SpaceOf::Entity(key) => {
+                targets.insert(key);
+            }
+        }
+    }
+    (spaces, targets)
+}
+
+/// Adds `space` to `spaces`, locked unconditionally if any mutation needs it so.
+fn add_lock(spaces: &mut BTreeMap<Space, Lock>, space: Space, how: Lock) {
+    let known = spaces.entry(space).or_insert(how);
+    if how == Lock::Always {
+        *known = Lock::Always;
+    }
+}
+
 /// The spaces the mutations chosen by `is_new` write, each with how it is locked, in the one
-/// order every push locks them in (sorted).
+/// order every push locks them in: by name, as PostgreSQL sorts text in `COLLATE "C"`
+/// (`locking`).
 ///
 /// A mutation on a stored entity writes to the entity's space (read here, before the lock: an
 /// entity never changes space); one whose target doesn't exist locks nothing (apply then
@@ -414,31 +445,17 @@ async fn spaces_to_lock(
     tx: &mut Transaction<'_, Any>,
     req: &PushRequest,
     is_new: impl Fn(&&PendingMutation) -> bool,
-) -> ApiResult<BTreeMap<Space, Lock>> {
-    let mut spaces = BTreeMap::new();
-    let mut lock = |space: Space, how: Lock| {
-        let known = spaces.entry(space).or_insert(how);
-        if how == Lock::Always {
-            *known = Lock::Always;
-        }
-    };
-    let mut targets = BTreeSet::new();
-    for pending in req.mutations.iter().filter(is_new) {
-        match pending.mutation.space() {
-            SpaceOf::Space(space @ Space::Item(_)) => lock(space, Lock::IfItemExists),
-            SpaceOf::Space(space) => lock(space, Lock::Always),
-            SpaceOf::Entity(key) => {
-                targets.insert(key);
-            }
-        }
-    }
+) -> ApiResult<Vec<(Space, Lock)>> {
+    let (mut spaces, targets) = locks_named(req, is_new);
     if !targets.is_empty() {
         for space in entity_store::spaces_of(tx, &targets).await?.values() {
             if let Ok(space) = space.parse() {
-                lock(space, Lock::Always);
+                add_lock(&mut spaces, space, Lock::Always);
             }
         }
     }
+    let mut spaces: Vec<(Space, Lock)> = spaces.into_iter().collect();
+    spaces.sort_by_cached_key(|(space, _)| space.to_string());
     Ok(spaces)
 }
 
@@ -468,9 +485,8 @@ async fn prepare_in_one_trip(
     pushed: &BTreeMap<ClientId, u64>,
     asked: BTreeSet<EntityKey>,
 ) -> ApiResult<Option<Prepared>> {
-    let every = |_: &&PendingMutation| true;
-    let locks: Vec<SpaceLock> = spaces_to_lock(tx, req, every)
-        .await?
+    let (named, targets) = locks_named(req, |_| true);
+    let locks: Vec<SpaceLock> = named
         .into_iter()
         .map(|(space, lock)| SpaceLock {
             space,
@@ -480,8 +496,16 @@ async fn prepare_in_one_trip(
             },
         })
         .collect();
-    let answer =
-        locking::lock_and_read(tx, req.client_group, pushed, &locks, &asked, now_millis()).await?;
+    let answer = locking::lock_and_read(
+        tx,
+        req.client_group,
+        pushed,
+        &locks,
+        &targets,
+        &asked,
+        now_millis(),
+    )
+    .await?;
     if !answer.clients_current {
         // A push of one of these clients committed between the statement's snapshot and its
         // lock on the client's row: what it wrote may be missing from the spaces looked up
