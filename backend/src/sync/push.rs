@@ -404,8 +404,8 @@ async fn prepare(
     }))
 }
 
-/// The spaces the mutations chosen by `is_new` write, each with how it is locked: those named
-/// by the mutations, and the stored entities whose spaces they write (`SpaceOf::Entity`).
+/// The spaces the mutations chosen by `is_new` name, each with how it is locked, and the
+/// stored entities whose spaces they write (`SpaceOf::Entity`), to be looked up.
 fn locks_named(
     req: &PushRequest,
     is_new: impl Fn(&&PendingMutation) -> bool,
