@@ -125,7 +125,7 @@ pub async fn lock_and_read(
         ));
     }
     if !targets.is_empty() {
-        let ids: Vec<String> = targets.iter().map(|k| args.text(k.0.clone())).collect();
+        let ids: Vec<String> = padded(targets).map(|k| args.text(k.0.clone())).collect();
         wanted.push(format!(
             "SELECT DISTINCT entity.space FROM entity WHERE entity.id IN ({})",
             ids.join(", ")
@@ -154,15 +154,7 @@ pub async fn lock_and_read(
              WHERE id IN (SELECT id FROM s)"
         ));
     }
-    // Padded to a power of two (the last key repeated, which reads nothing more): each count
-    // of keys is another statement for PostgreSQL to parse and plan, a round trip and a few
-    // hundred microseconds each time a connection meets a new one.
-    let padded = keys.len().next_power_of_two().max(4);
-    let keys: Vec<String> = keys
-        .iter()
-        .chain(std::iter::repeat_n(keys.last(), padded - keys.len()).flatten())
-        .map(|k| args.text(k.0.clone()))
-        .collect();
+    let keys: Vec<String> = padded(keys).map(|k| args.text(k.0.clone())).collect();
     if !keys.is_empty() {
         parts.push(format!(
             "SELECT {ENTITY}, id, space, version, visible_unit, data FROM entity WHERE id IN ({})",
@@ -226,6 +218,15 @@ fn read(rows: &[AnyRow]) -> ApiResult<Answer> {
         .iter()
         .all(|(space, version)| *version == seen.get(space).copied().unwrap_or(0) + 1);
     Ok(answer)
+}
+
+/// `keys`, padded to a power of two (at least 4) by repeating the last, which reads nothing
+/// more: each count of keys is another statement for PostgreSQL to parse and plan, a round
+/// trip and a few hundred microseconds each time a connection meets a new one.
+fn padded(keys: &BTreeSet<EntityKey>) -> impl Iterator<Item = &EntityKey> {
+    let extra = keys.len().next_power_of_two().max(4) - keys.len();
+    keys.iter()
+        .chain(std::iter::repeat_n(keys.last(), extra).flatten())
 }
 
 fn stored_fault(id: &str) -> ApiError {

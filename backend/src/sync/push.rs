@@ -353,7 +353,7 @@ async fn prepare(
     };
 
     // Every space the batch writes is locked (its version bumped) first, all at once and in one
-    // order (sorted), and only then are the entities read, so no other writer can slip between.
+    // order (by name: `spaces_to_lock`), and only then are the entities read, so no other writer can slip between.
     // Locking as the mutations come would let two pushes that touch the same items in different
     // orders deadlock, each deadlock costing PostgreSQL's deadlock_timeout and a retry. An
     // entity never changes space, so its space can be read before the lock.
