@@ -119,15 +119,7 @@ async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
     let space = Space::Item(sim.items[1].id).to_string();
 
     // Hold the item's space row, let the push wait on it, then change it under the push.
-    let mut holder = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("UPDATE space SET version = version WHERE id = $1")
-        .bind(&space)
-        .execute(&mut holder)
-        .await?;
-    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut holder)
-        .await?;
+    let (mut holder, holder_pid) = hold_space(&url, &space).await?;
     let office = sim.users[0].session.clone();
     let mut tab = tab;
     tab.tab.add(Mutation::SetTaskProgress {
@@ -175,12 +167,7 @@ async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow:
     let db = ServerDb::open(&server).await?;
     let audit_before = db.mutation_audit().await?.len();
 
-    let mut holder = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("UPDATE space SET version = version WHERE id = $1")
-        .bind(&space)
-        .execute(&mut holder)
-        .await?;
+    let (mut holder, _) = hold_space(&url, &space).await?;
     tab.tab.add(Mutation::SetTaskProgress {
         task,
         progress: 70,
@@ -288,6 +275,21 @@ async fn postgres_database_with(setting: &str) -> anyhow::Result<String> {
 }
 
 /// Waits until some backend other than `holder` waits for a lock in the database at `url`.
+/// A session of its own, in a transaction holding the row of `space` (pushes that write the
+/// space wait for it until the caller commits or rolls back), and its backend's pid.
+async fn hold_space(url: &str, space: &str) -> anyhow::Result<(sqlx::PgConnection, i32)> {
+    let mut holder = sqlx::PgConnection::connect(url).await?;
+    sqlx::query("BEGIN").execute(&mut holder).await?;
+    sqlx::query("UPDATE space SET version = version WHERE id = $1")
+        .bind(space)
+        .execute(&mut holder)
+        .await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut holder)
+        .await?;
+    Ok((holder, pid))
+}
+
 async fn wait_for_lock_wait(url: &str, holder: i32) -> anyhow::Result<()> {
     wait_for_lock_waits(url, holder, 1).await
 }
@@ -335,15 +337,7 @@ async fn a_change_sent_while_the_clients_earlier_one_waits_sees_it_postgres() ->
     let item = &sim.items[1];
     let space = Space::Item(item.id).to_string();
 
-    let mut holder = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query("BEGIN").execute(&mut holder).await?;
-    sqlx::query("UPDATE space SET version = version WHERE id = $1")
-        .bind(&space)
-        .execute(&mut holder)
-        .await?;
-    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut holder)
-        .await?;
+    let (mut holder, holder_pid) = hold_space(&url, &space).await?;
     let task = TaskId::new_v7();
     tab.tab.add(Mutation::CreateTask {
         id: task,
