@@ -108,15 +108,7 @@ async fn simulation(store: Store) -> anyhow::Result<()> {
 #[tokio::test]
 async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
     let url = postgres_database_with("default_transaction_isolation = 'serializable'").await?;
-    let server = Server::start(ServerOptions {
-        store: Store::Postgres,
-        database_url: Some(url.clone()),
-        ..Default::default()
-    })
-    .await?;
-    let mut sim = Sim::new(&server, seed()).await?;
-    let (tab, task) = sim.tab_with_task().await?;
-    let space = Space::Item(sim.items[1].id).to_string();
+    let (server, mut sim, tab, task, space) = on_postgres(&url).await?;
 
     // Hold the item's space row, let the push wait on it, then change it under the push.
     let (mut holder, holder_pid) = hold_space(&url, &space).await?;
@@ -155,15 +147,7 @@ async fn serialization_failures_are_retried_postgres() -> anyhow::Result<()> {
 #[tokio::test]
 async fn lock_timeouts_give_503_and_the_retry_applies_once_postgres() -> anyhow::Result<()> {
     let url = postgres_database_with("lock_timeout = '150ms'").await?;
-    let server = Server::start(ServerOptions {
-        store: Store::Postgres,
-        database_url: Some(url.clone()),
-        ..Default::default()
-    })
-    .await?;
-    let mut sim = Sim::new(&server, seed()).await?;
-    let (mut tab, task) = sim.tab_with_task().await?;
-    let space = Space::Item(sim.items[1].id).to_string();
+    let (server, mut sim, mut tab, task, space) = on_postgres(&url).await?;
     let db = ServerDb::open(&server).await?;
     let audit_before = db.mutation_audit().await?.len();
 
@@ -275,6 +259,21 @@ async fn postgres_database_with(setting: &str) -> anyhow::Result<String> {
 }
 
 /// Waits until some backend other than `holder` waits for a lock in the database at `url`.
+/// A server on the PostgreSQL database at `url`, a simulation on it, and a tab that created a
+/// task on item 2 (`Sim::tab_with_task`), with that item's space.
+async fn on_postgres(url: &str) -> anyhow::Result<(Server, Sim, SimTab, TaskId, String)> {
+    let server = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: Some(url.to_string()),
+        ..Default::default()
+    })
+    .await?;
+    let mut sim = Sim::new(&server, seed()).await?;
+    let (tab, task) = sim.tab_with_task().await?;
+    let space = Space::Item(sim.items[1].id).to_string();
+    Ok((server, sim, tab, task, space))
+}
+
 /// A session of its own, in a transaction holding the row of `space` (pushes that write the
 /// space wait for it until the caller commits or rolls back), and its backend's pid.
 async fn hold_space(url: &str, space: &str) -> anyhow::Result<(sqlx::PgConnection, i32)> {
@@ -326,16 +325,8 @@ async fn wait_for_lock_waits(url: &str, holder: i32, n: i64) -> anyhow::Result<(
 async fn a_change_sent_while_the_clients_earlier_one_waits_sees_it_postgres() -> anyhow::Result<()>
 {
     let url = e2e::fresh_postgres_database().await?;
-    let server = Server::start(ServerOptions {
-        store: Store::Postgres,
-        database_url: Some(url.clone()),
-        ..Default::default()
-    })
-    .await?;
-    let mut sim = Sim::new(&server, seed()).await?;
-    let (mut tab, _) = sim.tab_with_task().await?;
+    let (server, sim, mut tab, _, space) = on_postgres(&url).await?;
     let item = &sim.items[1];
-    let space = Space::Item(item.id).to_string();
 
     let (mut holder, holder_pid) = hold_space(&url, &space).await?;
     let task = TaskId::new_v7();
