@@ -9,6 +9,7 @@ use shared::state::State;
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 /// One stored entity.
 #[derive(Debug, sqlx::FromRow)]
@@ -53,14 +54,26 @@ pub fn bump_space_statement(space: Space) -> (&'static str, Vec<Arg>) {
     (BUMP_SPACE, vec![Arg::Text(space.to_string())])
 }
 
-/// `bump_space_statement` for an item's space, but only while the item is stored: a made-up
-/// item id creates no space (no row). One statement where reading the item first and then
-/// bumping took two; the item itself is read after the lock, with the mutation's other
-/// entities.
+/// The condition under which an item's space is locked (bumped, or created): the item under
+/// `key` (a placeholder or a column) is stored, so a made-up item id creates no space. Both
+/// ways a push locks its spaces, `bump_item_space_statement` and `sync::locking`, ask it.
+pub fn item_is_stored(key: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM entity WHERE entity.id = {key})")
+}
+
+/// `bump_space_statement` for an item's space, but only while the item is stored (no row
+/// otherwise). One statement where reading the item first and then bumping took two; the item
+/// itself is read after the lock, with the mutation's other entities.
 pub fn bump_item_space_statement(item: ItemId) -> (&'static str, Vec<Arg>) {
+    static BUMP_ITEM_SPACE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO space (id, version) SELECT $1, 1 WHERE {} \
+             ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+            item_is_stored("$2")
+        )
+    });
     (
-        "INSERT INTO space (id, version) SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM entity WHERE id = $2) \
-         ON CONFLICT (id) DO UPDATE SET version = space.version + 1 RETURNING version",
+        BUMP_ITEM_SPACE.as_str(),
         vec![
             Arg::Text(Space::Item(item).to_string()),
             Arg::Text(EntityKey::item(item).0),

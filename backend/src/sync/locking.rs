@@ -21,7 +21,7 @@
 //! The statement's rows share one shape, the entity row's, with `part` telling them apart.
 
 use crate::batch::{Arg, Batch};
-use crate::entity_store::EntityRow;
+use crate::entity_store::{self, EntityRow};
 use crate::error::{ApiError, ApiResult};
 use shared::entity::{EntityKey, Space};
 use shared::ids::{ClientGroupId, ClientId};
@@ -119,9 +119,9 @@ pub async fn lock_and_read(
             })
             .collect();
         wanted.push(format!(
-            "SELECT v.id FROM (VALUES {}) AS v(id, item) \
-             WHERE v.item = '' OR EXISTS (SELECT 1 FROM entity WHERE entity.id = v.item)",
-            rows.join(", ")
+            "SELECT v.id FROM (VALUES {}) AS v(id, item) WHERE v.item = '' OR {}",
+            rows.join(", "),
+            entity_store::item_is_stored("v.item")
         ));
     }
     if !targets.is_empty() {
@@ -229,7 +229,8 @@ fn padded(keys: &BTreeSet<EntityKey>) -> impl Iterator<Item = &EntityKey> {
         .chain(std::iter::repeat_n(keys.last(), extra).flatten())
 }
 
-fn stored_fault(id: &str) -> ApiError {
+/// A stored id (a client's, a space's) that no longer parses: a fault of ours, not the client's.
+pub(super) fn stored_fault(id: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("a stored id does not parse: {id:?}"))
 }
 

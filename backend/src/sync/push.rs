@@ -449,9 +449,10 @@ async fn spaces_to_lock(
     let (mut spaces, targets) = locks_named(req, is_new);
     if !targets.is_empty() {
         for space in entity_store::spaces_of(tx, &targets).await?.values() {
-            if let Ok(space) = space.parse() {
-                add_lock(&mut spaces, space, Lock::Always);
-            }
+            // As in the one-trip way: a stored space that no longer parses is our fault, and
+            // skipping it would write to the space without its lock.
+            let space = space.parse().map_err(|_| locking::stored_fault(space))?;
+            add_lock(&mut spaces, space, Lock::Always);
         }
     }
     let mut spaces: Vec<(Space, Lock)> = spaces.into_iter().collect();
