@@ -211,7 +211,7 @@ async fn add_street_offices(db: &Db) -> anyhow::Result<()> {
             .collect(),
         retire: Default::default(),
     };
-    let (res, _) = crate::sync::push::push(db, &office, &req)
+    let (res, _) = crate::sync::push::push(db, &office, &req, crate::sync::push::Times::Server)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(r) = res.results.iter().find(|r| r.outcome != Outcome::Applied) {

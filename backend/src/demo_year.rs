@@ -64,7 +64,7 @@ impl Clients<'_> {
             }],
             retire: Default::default(),
         };
-        let (res, _) = push::push(self.db, &entry.0, &req)
+        let (res, _) = push::push(self.db, &entry.0, &req, push::Times::Server)
             .await
             .map_err(|e| anyhow::anyhow!("demo year: {name}: {e}"))?;
         match res.results.first().map(|r| &r.outcome) {

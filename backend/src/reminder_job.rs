@@ -201,7 +201,8 @@ pub async fn run_once(
             mutations,
             retire: Default::default(),
         };
-        let (response, spaces, changes) = push::push_with_changes(db, &actor, &req).await?;
+        let (response, spaces, changes) =
+            push::push_with_changes(db, &actor, &req, push::Times::Server).await?;
         report.created += response
             .results
             .iter()

@@ -208,6 +208,9 @@ impl Op for Attach {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// Hide an attachment (it stays on record).
@@ -240,5 +243,8 @@ impl Op for Remove {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

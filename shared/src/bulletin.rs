@@ -227,6 +227,9 @@ impl Op for Save {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// Publish a bulletin to all units.
@@ -260,6 +263,9 @@ impl Op for Publish {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }
 
@@ -296,5 +302,8 @@ impl Op for MarkRead {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

@@ -124,6 +124,9 @@ impl Op for SetCalendar {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// What falls due.

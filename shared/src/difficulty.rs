@@ -168,6 +168,9 @@ impl Op for Raise {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// The office takes a difficulty up: assigns units to help and notes what it is doing.
@@ -224,6 +227,9 @@ impl Op for Coordinate {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// The office records how a difficulty was resolved.
@@ -268,5 +274,8 @@ impl Op for Resolve {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

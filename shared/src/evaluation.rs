@@ -116,6 +116,9 @@ impl Op for Record {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// Publish an evaluation to the item's units.
@@ -153,6 +156,9 @@ impl Op for Publish {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }
 
@@ -208,5 +214,8 @@ impl Op for RecordInspection {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

@@ -92,6 +92,9 @@ impl Op for Write {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// The lead unit acknowledges an instruction (收悉), or answers it (`text` not empty). An
@@ -150,5 +153,8 @@ impl Op for Respond {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

@@ -89,6 +89,9 @@ impl Op for AddUnit {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 impl Op for SetMembership {
@@ -123,6 +126,9 @@ impl Op for SetMembership {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }
 

@@ -17,6 +17,7 @@ use crate::{
     notice, reminder, submission,
 };
 use chrono::NaiveDate;
+use std::borrow::Cow;
 
 /// Most steps one task's checklist may have.
 pub const MAX_STEPS: usize = 100;
@@ -239,6 +240,64 @@ crate::tagged::adjacently_tagged! {
     }
 }
 
+/// Matches the variants that wrap a workflow change (`Op`), binding it to `$x`; None for the
+/// others. One list for `Mutation::op` and `Mutation::op_mut`.
+macro_rules! wrapped_op {
+    ($m:expr, $x:ident => $e:expr) => {
+        match $m {
+            Mutation::SetCalendar($x) => Some($e),
+            Mutation::SaveSubmission($x) => Some($e),
+            Mutation::SubmitSubmission($x) => Some($e),
+            Mutation::ReviewSubmission($x) => Some($e),
+            Mutation::RaiseDifficulty($x) => Some($e),
+            Mutation::CoordinateDifficulty($x) => Some($e),
+            Mutation::ResolveDifficulty($x) => Some($e),
+            Mutation::WriteInstruction($x) => Some($e),
+            Mutation::RespondInstruction($x) => Some($e),
+            Mutation::RecordEvaluation($x) => Some($e),
+            Mutation::PublishEvaluation($x) => Some($e),
+            Mutation::RecordInspection($x) => Some($e),
+            Mutation::SendReminder($x) => Some($e),
+            Mutation::SaveBulletin($x) => Some($e),
+            Mutation::PublishBulletin($x) => Some($e),
+            Mutation::ReadBulletin($x) => Some($e),
+            Mutation::AttachFile($x) => Some($e),
+            Mutation::RemoveAttachment($x) => Some($e),
+            Mutation::AdjustAssessment($x) => Some($e),
+            Mutation::MarkNoticesRead($x) => Some($e),
+            Mutation::AddUnit($x) => Some($e),
+            Mutation::SetMembership($x) => Some($e),
+            _ => None,
+        }
+    };
+}
+
+/// Matches the task variants, each with its time bound to `$at`, and the rest (the wrapped
+/// workflow changes) as `$other`. One list for `Mutation::at` and `Mutation::at_mut`.
+macro_rules! task_time {
+    ($m:expr, $at:ident => $e:expr, $other:ident => $o:expr) => {
+        match $m {
+            Mutation::CreateTask { $at, .. }
+            | Mutation::SetTaskTitle { $at, .. }
+            | Mutation::SetTaskNotes { $at, .. }
+            | Mutation::SetTaskDue { $at, .. }
+            | Mutation::SetTaskProgress { $at, .. }
+            | Mutation::AssignTask { $at, .. }
+            | Mutation::MoveTask { $at, .. }
+            | Mutation::SetTaskBlocked { $at, .. }
+            | Mutation::ArchiveTask { $at, .. }
+            | Mutation::RestoreTask { $at, .. }
+            | Mutation::AddStep { $at, .. }
+            | Mutation::TickStep { $at, .. }
+            | Mutation::RenameStep { $at, .. }
+            | Mutation::MoveStep { $at, .. }
+            | Mutation::RemoveStep { $at, .. }
+            | Mutation::AddComment { $at, .. } => $e,
+            $other => $o,
+        }
+    };
+}
+
 crate::tagged::adjacently_tagged! {
     tag = "code", content = "message";
     /// Why a mutation was permanently refused. The client drops it and shows the message.
@@ -327,31 +386,37 @@ impl Mutation {
 
     /// The workflow change inside, for the variants that wrap one.
     pub fn op(&self) -> Option<&dyn Op> {
-        Some(match self {
-            Mutation::SetCalendar(x) => x,
-            Mutation::SaveSubmission(x) => x,
-            Mutation::SubmitSubmission(x) => x,
-            Mutation::ReviewSubmission(x) => x,
-            Mutation::RaiseDifficulty(x) => x,
-            Mutation::CoordinateDifficulty(x) => x,
-            Mutation::ResolveDifficulty(x) => x,
-            Mutation::WriteInstruction(x) => x,
-            Mutation::RespondInstruction(x) => x,
-            Mutation::RecordEvaluation(x) => x,
-            Mutation::PublishEvaluation(x) => x,
-            Mutation::RecordInspection(x) => x,
-            Mutation::SendReminder(x) => x,
-            Mutation::SaveBulletin(x) => x,
-            Mutation::PublishBulletin(x) => x,
-            Mutation::ReadBulletin(x) => x,
-            Mutation::AttachFile(x) => x,
-            Mutation::RemoveAttachment(x) => x,
-            Mutation::AdjustAssessment(x) => x,
-            Mutation::MarkNoticesRead(x) => x,
-            Mutation::AddUnit(x) => x,
-            Mutation::SetMembership(x) => x,
-            _ => return None,
-        })
+        wrapped_op!(self, x => x as &dyn Op)
+    }
+
+    /// The same, to change.
+    fn op_mut(&mut self) -> Option<&mut dyn Op> {
+        wrapped_op!(self, x => x as &mut dyn Op)
+    }
+
+    /// The client's time of the change (every variant has one).
+    pub fn at(&self) -> Millis {
+        task_time!(self, at => *at, other => other.op().map_or(Millis(0), |op| op.at()))
+    }
+
+    fn at_mut(&mut self) -> Option<&mut Millis> {
+        task_time!(self, at => Some(at), other => other.op_mut().map(|op| op.at_mut()))
+    }
+
+    /// This change with its time moved into `earliest..=latest`, borrowed when it is inside
+    /// already. The time is the client's claim; the server bounds it (`sync::push`), so that a
+    /// client can't date a change before its last contact or after the server's now.
+    pub fn with_time_within(&self, earliest: Millis, latest: Millis) -> Cow<'_, Mutation> {
+        let at = self.at();
+        let bounded = at.max(earliest).min(latest);
+        if bounded == at {
+            return Cow::Borrowed(self);
+        }
+        let mut m = self.clone();
+        if let Some(at) = m.at_mut() {
+            *at = bounded;
+        }
+        Cow::Owned(m)
     }
 
     /// Where its writes are versioned.
@@ -575,34 +640,9 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             let Some(task) = m.target_task() else {
                 return Err(Rejection::Invalid("未知操作".into()));
             };
-            let at = mutation_time(m);
+            let at = m.at();
             edit_task(state, task, at, false, |t| edit(t, m))
         }
-    }
-}
-
-fn mutation_time(m: &Mutation) -> Millis {
-    if let Some(op) = m.op() {
-        return op.at();
-    }
-    match m {
-        Mutation::CreateTask { at, .. }
-        | Mutation::SetTaskTitle { at, .. }
-        | Mutation::SetTaskNotes { at, .. }
-        | Mutation::SetTaskDue { at, .. }
-        | Mutation::SetTaskProgress { at, .. }
-        | Mutation::AssignTask { at, .. }
-        | Mutation::MoveTask { at, .. }
-        | Mutation::SetTaskBlocked { at, .. }
-        | Mutation::ArchiveTask { at, .. }
-        | Mutation::RestoreTask { at, .. }
-        | Mutation::AddStep { at, .. }
-        | Mutation::TickStep { at, .. }
-        | Mutation::RenameStep { at, .. }
-        | Mutation::MoveStep { at, .. }
-        | Mutation::RemoveStep { at, .. }
-        | Mutation::AddComment { at, .. } => *at,
-        _ => Millis(0),
     }
 }
 
@@ -652,7 +692,7 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             if *progress > 100 {
                 return Err(Rejection::Invalid("进度应在0到100之间".into()));
             }
-            t.report_progress(*progress, mutation_time(m));
+            t.report_progress(*progress, m.at());
         }
         Mutation::AssignTask { owner, .. } => t.owner = *owner,
         Mutation::MoveTask {
@@ -660,14 +700,14 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
         } => {
             check_sort_key(sort_key)?;
             if *column == Column::Done && t.column != Column::Done {
-                t.done_at = Some(mutation_time(m));
+                t.done_at = Some(m.at());
             } else if *column != Column::Done {
                 t.done_at = None;
             }
             t.column = *column;
             t.sort_key = sort_key.clone();
             if *column == Column::Done && t.progress != 100 {
-                t.report_progress(100, mutation_time(m));
+                t.report_progress(100, m.at());
             }
         }
         Mutation::SetTaskBlocked { reason, .. } => {

@@ -389,4 +389,7 @@ impl Op for MarkRead {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }

@@ -30,6 +30,8 @@ pub trait Op {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection>;
     /// Client time of the change.
     fn at(&self) -> Millis;
+    /// The same, for the server to bound (`Mutation::with_time_within`).
+    fn at_mut(&mut self) -> &mut Millis;
 }
 
 /// Stores `after` in `state`, returning the change.

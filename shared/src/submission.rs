@@ -321,6 +321,9 @@ impl Op for SaveDraft {
     fn at(&self) -> Millis {
         self.at
     }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
+    }
 }
 
 /// Submit the current draft to the office (a new version).
@@ -371,6 +374,9 @@ impl Op for Submit {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }
 
@@ -432,5 +438,8 @@ impl Op for ReviewSubmission {
     }
     fn at(&self) -> Millis {
         self.at
+    }
+    fn at_mut(&mut self) -> &mut Millis {
+        &mut self.at
     }
 }

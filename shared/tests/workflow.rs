@@ -774,3 +774,37 @@ fn assessment_formula_boundaries() {
     }
     assert_eq!(score(&w, day(5, 2)).total, 0.0);
 }
+
+#[test]
+fn a_changes_time_is_moved_into_the_bounds_the_server_sets() {
+    let id = SubmissionId::new_v7();
+    let submit = |when| Mutation::SubmitSubmission(submission::Submit { id, at: when });
+    let comment = |when| Mutation::AddComment {
+        id: CommentId::new_v7(),
+        item: ItemId::new_v7(),
+        task: None,
+        body: "x".into(),
+        at: when,
+    };
+    let (earliest, latest) = (at(4, 2), at(4, 9));
+    for (claimed, kept) in [
+        (at(3, 30), earliest),
+        (at(4, 5), at(4, 5)),
+        (at(5, 1), latest),
+    ] {
+        for m in [submit(claimed), comment(claimed)] {
+            let bounded = m.with_time_within(earliest, latest);
+            assert_eq!(bounded.at(), kept, "{m:?}");
+            // Nothing else about the change moves; inside the bounds it is not even copied.
+            assert_eq!(
+                matches!(bounded, std::borrow::Cow::Borrowed(_)),
+                claimed == kept
+            );
+            let mut back = bounded.into_owned();
+            if claimed != kept {
+                back = back.with_time_within(claimed, claimed).into_owned();
+            }
+            assert_eq!(back, m);
+        }
+    }
+}

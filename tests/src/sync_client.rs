@@ -614,6 +614,17 @@ impl ServerDb {
         )
     }
 
+    /// Dates `group`'s last push back to `at` (server time, ms): a test can't wait hours for a
+    /// browser that last pushed that long ago.
+    pub async fn set_group_last_push(&self, group: ClientGroupId, at: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE client SET updated_at = $1 WHERE client_group = $2")
+            .bind(at)
+            .bind(group.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every stored entity, decoded.
     pub async fn entities(&self) -> anyhow::Result<State> {
         let rows: Vec<(String,)> = sqlx::query_as("SELECT data FROM entity")

@@ -27,6 +27,7 @@ on_both_stores!(
     login_does_not_tell_which_usernames_exist,
     sql_injection_in_every_string_parameter_is_inert,
     no_open_redirects,
+    changes_can_not_be_dated_back_or_ahead,
 );
 
 const AT: Millis = Millis(1_700_000_000_000);
@@ -86,6 +87,10 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
 }
 
 fn create(item: &Item, id: TaskId, owner: UnitId, title: &str) -> Mutation {
+    create_at(item, id, owner, title, AT)
+}
+
+fn create_at(item: &Item, id: TaskId, owner: UnitId, title: &str, at: Millis) -> Mutation {
     Mutation::CreateTask {
         id,
         item: item.id,
@@ -94,7 +99,7 @@ fn create(item: &Item, id: TaskId, owner: UnitId, title: &str) -> Mutation {
         column: Column::NotStarted,
         sort_key: sort_key::between(None, None),
         due: None,
-        at: AT,
+        at,
     }
 }
 
@@ -917,5 +922,121 @@ async fn no_open_redirects(store: Store) -> anyhow::Result<()> {
             ensure!(status.as_u16() < 500, "{method} {target}: {status}");
         }
     }
+    Ok(())
+}
+
+/// Pushes `mutations` as `client` of `group`, numbered from `first`, and insists each applies.
+async fn push_applied(
+    session: &Session,
+    group: ClientGroupId,
+    client: ClientId,
+    first: u64,
+    mutations: Vec<Mutation>,
+) -> anyhow::Result<()> {
+    let pending = (first..)
+        .zip(mutations)
+        .map(|(id, mutation)| PendingMutation {
+            client_id: client,
+            id,
+            mutation,
+        })
+        .collect();
+    let res = session.push_ok(&push_request(group, pending)).await?;
+    for r in res.results {
+        ensure!(matches!(r.outcome, Outcome::Applied), "{r:?}");
+    }
+    Ok(())
+}
+
+/// A unit that sets its clock back can't date its work plan before the deadline, nor can any
+/// change be dated after the server's now; a browser that worked offline keeps its times. The
+/// server moves a change's time into [the group's last push − slack, now]
+/// (`backend::sync::push::Times`).
+async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<()> {
+    use shared::entity::Entity;
+    use shared::ids::submission_id;
+    use shared::submission::{SaveDraft, SubmissionKind, Submit};
+    let fx = fixture(store).await?;
+    let slack = backend::sync::push::CLOCK_SLACK_MS;
+    let now = || chrono::Utc::now().timestamp_millis();
+    let (group, client) = (ClientGroupId::new_v7(), ClientId::new_v7());
+    let work_plan = submission_id(fx.item4.id, SubmissionKind::WorkPlan.as_str());
+    // 30 March 2014, the day before the work plan's deadline.
+    let before_deadline = Millis(1_396_180_800_000);
+
+    let t0 = now();
+    push_applied(
+        &fx.lead,
+        group,
+        client,
+        1,
+        vec![
+            Mutation::SaveSubmission(SaveDraft {
+                id: work_plan,
+                item: fx.item4.id,
+                kind: SubmissionKind::WorkPlan,
+                parts: vec!["步骤".into(), "措施".into(), "安排".into()],
+                at: before_deadline,
+            }),
+            Mutation::SubmitSubmission(Submit {
+                id: work_plan,
+                at: before_deadline,
+            }),
+        ],
+    )
+    .await?;
+    let t1 = now();
+    let submitted = match fx
+        .db
+        .entities()
+        .await?
+        .get(&shared::entity::EntityKey::submission(work_plan))
+    {
+        Some(Entity::Submission(s)) => s.first_submitted().context("submitted")?,
+        other => anyhow::bail!("no work plan: {other:?}"),
+    };
+    ensure!(
+        (t0 - slack..=t1 - slack).contains(&submitted.0),
+        "a group's first push dates nothing before itself (less the slack): {submitted:?}, \
+         pushed between {t0} and {t1}"
+    );
+
+    // The browser last pushed two hours ago, then worked offline.
+    let last_push = now() - 2 * 3_600_000;
+    fx.db.set_group_last_push(group, last_push).await?;
+    let (offline, backdated, ahead) = (TaskId::new_v7(), TaskId::new_v7(), TaskId::new_v7());
+    let an_hour_ago = Millis(now() - 3_600_000);
+    let dated = |id, at| create_at(&fx.item4, id, fx.lead.me.unit, "离线任务", at);
+    let t2 = now();
+    push_applied(
+        &fx.lead,
+        group,
+        client,
+        3,
+        vec![
+            dated(offline, an_hour_ago),
+            dated(backdated, Millis(last_push - slack - 3_600_000)),
+            dated(ahead, Millis(now() + 365 * 86_400_000)),
+        ],
+    )
+    .await?;
+    let t3 = now();
+    let state = fx.db.entities().await?;
+    let created = |id| match state.get(&shared::entity::EntityKey::task(id)) {
+        Some(Entity::Task(t)) => Ok(t.created_at.0),
+        other => Err(anyhow::anyhow!("no card {id}: {other:?}")),
+    };
+    ensure!(
+        created(offline)? == an_hour_ago.0,
+        "an offline change after the last push keeps its time"
+    );
+    ensure!(
+        created(backdated)? == last_push - slack,
+        "a change dated before the last push (less the slack) is moved to it"
+    );
+    ensure!(
+        (t2..=t3).contains(&created(ahead)?),
+        "a change dated ahead is moved to the server's now"
+    );
     Ok(())
 }

@@ -36,7 +36,12 @@ on_both_stores!(
     changes_moved_to_another_client_are_not_applied_again,
 );
 
-const AT: Millis = Millis(1_700_000_000_000);
+/// Now, as a browser times its changes: the server re-dates a change claimed long before the
+/// group's last push or after its now (`backend::sync::push::Times`), and these tests compare
+/// what the client applied with what the server did.
+fn at() -> Millis {
+    Millis(chrono::Utc::now().timestamp_millis())
+}
 
 /// A server with the four kinds of user the rules are about, signed in.
 struct Fixture {
@@ -96,14 +101,14 @@ async fn fixture(store: Store) -> anyhow::Result<Fixture> {
 }
 
 fn create_task(item: &Item, owner: UnitId, title: &str) -> (TaskId, Mutation) {
-    e2e::sync_client::create_task(item.id, owner, title, AT)
+    e2e::sync_client::create_task(item.id, owner, title, at())
 }
 
 fn progress(task: TaskId, progress: u8) -> Mutation {
     Mutation::SetTaskProgress {
         task,
         progress,
-        at: AT,
+        at: at(),
     }
 }
 
@@ -473,7 +478,7 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     coop_tab.add(progress(coop_task, 50));
     coop_tab.add(Mutation::ArchiveTask {
         task: coop_task,
-        at: AT,
+        at: at(),
     });
     // …nor work on a task it does not own.
     coop_tab.add(progress(task, 90));
@@ -507,7 +512,7 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     assert!(coop_tab.base.task(task).is_some_and(|t| t.progress == 0));
 
     // A stale target: the lead archives a task, an edit made before that arrives later.
-    lead_tab.add(Mutation::ArchiveTask { task, at: AT });
+    lead_tab.add(Mutation::ArchiveTask { task, at: at() });
     lead_tab.add(progress(task, 10));
     let outcomes = push(&fx.lead, &lead_tab).await?;
     assert_eq!(outcomes[0], Outcome::Applied);
@@ -527,7 +532,7 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
         item: fx.item4.id,
         task: None,
         body: "视察意见".into(),
-        at: AT,
+        at: at(),
     });
     let outcomes = push(&npc, &npc_tab).await?;
     assert!(
@@ -831,7 +836,7 @@ async fn plant_lead_unit_comment(fx: &Fixture, body: &str) -> anyhow::Result<(En
         author_name: fx.lead.me.display_name.clone(),
         unit: fx.lead.me.unit,
         body: body.into(),
-        at: AT,
+        at: at(),
     };
     let key = EntityKey::comment(comment.id);
     let space = space_of(&fx.item4);
@@ -888,7 +893,7 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
         item: fx.item4.id,
         task: None,
         body: "公开意见".into(),
-        at: AT,
+        at: at(),
     });
     push(&fx.lead, &lead_tab).await?;
     for (name, session) in [
@@ -917,7 +922,7 @@ async fn rows_restricted_to_a_unit_reach_only_that_unit_and_the_office(
             .iter()
             .map(|(zh, _)| format!("{zh}：草稿"))
             .collect(),
-        at: AT,
+        at: at(),
     }));
     push(&fx.lead, &lead_tab).await?;
     for (name, session, sees) in who_sees_the_lead_units_rows(&fx) {
@@ -1077,7 +1082,7 @@ async fn changes_moved_to_another_client_are_not_applied_again(store: Store) -> 
     let title = |title: &str| Mutation::SetTaskTitle {
         task,
         title: title.into(),
-        at: AT,
+        at: at(),
     };
 
     // The old tab's client: its first change reached the server, its second did not.

@@ -50,6 +50,8 @@ pub struct Answer {
     pub fresh: bool,
     /// Whether no push of these clients committed between the snapshot and the locks.
     pub clients_current: bool,
+    /// When a client of the group last pushed, as of the snapshot (None: never).
+    pub group_last_push: Option<i64>,
 }
 
 /// Parts of the statement's answer.
@@ -58,6 +60,7 @@ const LOCKED: i64 = 1;
 const SNAPSHOT: i64 = 2;
 const ENTITY: i64 = 3;
 const CLIENT_SNAPSHOT: i64 = 4;
+const GROUP_LAST_PUSH: i64 = 5;
 
 /// Raises each client of `group` in `pushed` (at least one) to its highest pushed id, locks
 /// `spaces` and the spaces of the stored entities under `targets` (in order of name, as every
@@ -101,6 +104,12 @@ pub async fn lock_and_read(
             "SELECT {CLIENT_SNAPSHOT}, id, NULL, last_mutation_id, NULL, NULL FROM client \
              WHERE id IN ({})",
             client_ids.join(", ")
+        ),
+        // As of the snapshot too, before the raise.
+        format!(
+            "SELECT {GROUP_LAST_PUSH}, '', NULL, max(updated_at), NULL, NULL FROM client \
+             WHERE client_group = {}",
+            args.text(group.to_string())
         ),
     ];
     // The spaces to lock: those named, and those of the stored targets (an entity never
@@ -178,6 +187,7 @@ fn read(rows: &[AnyRow]) -> ApiResult<Answer> {
         entities: Vec::new(),
         fresh: true,
         clients_current: true,
+        group_last_push: None,
     };
     let mut seen = HashMap::new();
     let mut last_seen = HashMap::new();
@@ -201,6 +211,7 @@ fn read(rows: &[AnyRow]) -> ApiResult<Answer> {
                 let space: Space = id.parse().map_err(|_| stored_fault(&id))?;
                 seen.insert(space, row.try_get::<i64, _>("version")?);
             }
+            GROUP_LAST_PUSH => answer.group_last_push = row.try_get("version")?,
             CLIENT_SNAPSHOT => {
                 let client: ClientId = id.parse().map_err(|_| stored_fault(&id))?;
                 last_seen.insert(client, row.try_get::<i64, _>("version")?);

@@ -44,7 +44,7 @@ pub(crate) async fn push_handler(
 ) -> ApiResult<ApiJson<PushResponse>> {
     check_protocol(req.protocol)?;
     let (response, spaces, changes) =
-        push::push_with_changes(&state.db, &user.0.actor, &req).await?;
+        push::push_with_changes(&state.db, &user.0.actor, &req, push::Times::Client).await?;
     if !spaces.is_empty() {
         // The pusher's answer need not wait for the poke (on PostgreSQL, one more round trip).
         let (hub, db) = (state.hub.clone(), state.db.clone());

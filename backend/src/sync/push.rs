@@ -9,7 +9,7 @@ use crate::db::{Db, DbKind, IN_LIST_MAX, now_millis};
 use crate::entity_store;
 use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
-use shared::entity::{Entity, EntityKey, Space};
+use shared::entity::{Entity, EntityKey, Millis, Space};
 use shared::ids::{ClientGroupId, ClientId};
 use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
@@ -20,6 +20,7 @@ use shared::sync::{
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -27,13 +28,33 @@ use std::time::Duration;
 /// here before the client is told to retry.
 const RETRIES: u32 = 3;
 
+/// Whose clock the times of a push's changes come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    /// A client's, which may be wrong or set back on purpose (a report dated before its
+    /// deadline). Each change's time is moved to no earlier than the group's last push (a
+    /// browser that worked offline made its changes after that; a group's first push counts
+    /// as its own last) less [`CLOCK_SLACK_MS`], and no later than the server's now:
+    /// [`Mutation::with_time_within`].
+    Client,
+    /// The server's own (the seed, the demo year, the reminder job): taken as given.
+    Server,
+}
+
+/// How far behind the server's a client's clock may run without its changes being re-dated:
+/// a phone's clock drifts, and a change is timed before it travels. It is all the earlier a
+/// change can be dated than the group's last push, far less than a day, which is what
+/// deadlines count in.
+pub const CLOCK_SLACK_MS: i64 = 10 * 60 * 1000;
+
 /// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
 pub async fn push(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
+    times: Times,
 ) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
-    push_with_changes(db, actor, req)
+    push_with_changes(db, actor, req, times)
         .await
         .map(|(response, spaces, _)| (response, spaces))
 }
@@ -44,6 +65,7 @@ pub async fn push_with_changes(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
+    times: Times,
 ) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ApiError::BadRequest(format!(
@@ -61,7 +83,7 @@ pub async fn push_with_changes(
     }
     let mut attempt = 0;
     loop {
-        match push_once(db, actor, req).await {
+        match push_once(db, actor, req, times).await {
             Err(ApiError::Unavailable(e)) if attempt < RETRIES => {
                 tracing::debug!(error = %e, attempt, "retrying push after a transient failure");
             }
@@ -178,6 +200,9 @@ fn add_client(
         ],
     ))
 }
+
+/// When a client of the group `$1` last pushed (one row; NULL when none has).
+const GROUP_LAST_PUSH: &str = "SELECT max(updated_at) FROM client WHERE client_group = $1";
 
 /// The statement that raises clients' last ids, given as `VALUES` rows of (id, group, id,
 /// time): each to the id given, never lower, the one it replaced kept as the previous. It
@@ -305,6 +330,8 @@ struct Prepared {
     state: State,
     /// The keys read so far, found or not.
     asked: BTreeSet<EntityKey>,
+    /// When a client of the group last pushed (server time; None: never), before this push.
+    group_last_push: Option<i64>,
 }
 
 /// Reads the clients' last ids, locks the spaces the new mutations write and reads the entities
@@ -335,6 +362,11 @@ async fn prepare(
         clients_first = true;
     }
     let mut batch = Batch::new(kind);
+    // Before the clients' statements raise their times.
+    let group_last_push = batch.add(
+        GROUP_LAST_PUSH,
+        vec![Arg::Text(req.client_group.to_string())],
+    );
     // Before the clients' own statements, so a client both retired and pushed continues from
     // the retired id.
     let retired = add_retired(&mut batch, req)?;
@@ -396,11 +428,18 @@ async fn prepare(
     }
     let mut state = State::new();
     entity_store::loaded(&mut batch, &loads, &mut state).map_err(db_fault)?;
+    let group_last_push = batch
+        .take(group_last_push)
+        .first()
+        .map(|row| row.try_get::<Option<i64>, _>(0))
+        .transpose()?
+        .flatten();
     Ok(Some(Prepared {
         last,
         versions,
         state,
         asked,
+        group_last_push,
     }))
 }
 
@@ -543,6 +582,7 @@ async fn prepare_in_one_trip(
         versions: answer.versions,
         state,
         asked,
+        group_last_push: answer.group_last_push,
     }))
 }
 
@@ -552,6 +592,7 @@ async fn push_once(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
+    times: Times,
 ) -> ApiResult<Option<(PushResponse, BTreeSet<Space>, Vec<Change>)>> {
     let _guard = db.write_guard().await;
     let mut pushed: BTreeMap<ClientId, u64> = BTreeMap::new();
@@ -589,7 +630,16 @@ async fn push_once(
         mut versions,
         mut state,
         mut asked,
+        group_last_push,
     } = prepared;
+    let bounds = match times {
+        Times::Client => {
+            let now = now_millis();
+            let earliest = group_last_push.unwrap_or(now).min(now) - CLOCK_SLACK_MS;
+            Some((Millis(earliest), Millis(now)))
+        }
+        Times::Server => None,
+    };
 
     let mut dirty: BTreeMap<EntityKey, Entity> = BTreeMap::new();
     let mut logged = Vec::new();
@@ -605,7 +655,11 @@ async fn push_once(
             });
             continue;
         }
-        let m = &pending.mutation;
+        let bounded = match bounds {
+            Some((earliest, latest)) => pending.mutation.with_time_within(earliest, latest),
+            None => Cow::Borrowed(&pending.mutation),
+        };
+        let m: &Mutation = &bounded;
         let context: Vec<EntityKey> = m
             .keys()
             .iter()
