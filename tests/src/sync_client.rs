@@ -625,6 +625,19 @@ impl ServerDb {
         Ok(())
     }
 
+    /// Stores `entity` over its row as it is, version and space unchanged: a history no client
+    /// may write, such as changes dated years back (the server bounds a change's time to its
+    /// browser's last push). For a test that sets the scene before any browser has pulled.
+    pub async fn overwrite(&self, entity: &Entity) -> anyhow::Result<()> {
+        let done = sqlx::query("UPDATE entity SET data = $1 WHERE id = $2")
+            .bind(serde_json::to_string(entity)?)
+            .bind(entity.key().0)
+            .execute(&self.pool)
+            .await?;
+        anyhow::ensure!(done.rows_affected() == 1, "no row for {}", entity.key());
+        Ok(())
+    }
+
     /// Every stored entity, decoded.
     pub async fn entities(&self) -> anyhow::Result<State> {
         let rows: Vec<(String,)> = sqlx::query_as("SELECT data FROM entity")
