@@ -265,8 +265,18 @@ pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
     use chrono::Datelike;
     match lang {
         Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
-        Lang::En => d.format("%-d %b %Y").to_string(),
+        Lang::En => format!("{} {} {}", d.day(), month_abbr(d), d.year()),
     }
+}
+
+/// The English short name of `d`'s month (Mar). Written out rather than through chrono's
+/// `format`, whose parser of format strings would otherwise be in the wasm every phone loads.
+pub fn month_abbr(d: chrono::NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    MONTHS[d.month0() as usize % 12]
 }
 
 /// A timestamp (ms) as 2014年3月31日 14:05 in Chinese, in Beijing time (`shared::op::local_time`).

@@ -169,7 +169,7 @@ pub fn moved(
     to: ClientId,
 ) -> (Vec<PendingMutation>, Option<u64>) {
     let mut waiting: Vec<PendingMutation> = theirs.into_iter().filter(|p| p.id > applied).collect();
-    waiting.sort_by_key(|p| p.id);
+    shared::sorting::sort_by_key(&mut waiting, |p| p.id);
     let ids = || waiting.iter().map(|p| p.id);
     let retired = ids()
         .next()

@@ -264,7 +264,7 @@ impl Sync {
             return false;
         };
         self.unread.set(Vec::new());
-        outbox.sort_by_key(|p| (p.client_id, p.id));
+        shared::sorting::sort_by_key(&mut outbox, |p| (p.client_id, p.id));
         self.pending.update(|p| {
             outbox.append(p);
             *p = outbox;

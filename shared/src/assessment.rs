@@ -197,7 +197,9 @@ pub fn assess(state: &State, as_of: NaiveDate) -> Vec<Score> {
             }
         })
         .collect();
-    scores.sort_by(|a, b| b.total.total_cmp(&a.total).then(a.name.cmp(&b.name)));
+    crate::sorting::sort_by(&mut scores, |a, b| {
+        b.total.total_cmp(&a.total).then(a.name.cmp(&b.name))
+    });
     scores
 }
 

@@ -129,7 +129,7 @@ pub fn draft(state: &State, as_of: NaiveDate) -> (String, String) {
         }
     ));
     let mut late_list: Vec<(String, usize)> = late.into_iter().collect();
-    late_list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    crate::sorting::sort_by(&mut late_list, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     body.push_str(&format!(
         "存在逾期事项的单位：{}。\n",
         if late_list.is_empty() {

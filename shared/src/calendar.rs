@@ -212,7 +212,9 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
             }
         }
     }
-    out.sort_by(|a, b| a.date.cmp(&b.date).then(a.item.cmp(&b.item)));
+    crate::sorting::sort_by(&mut out, |a, b| {
+        a.date.cmp(&b.date).then(a.item.cmp(&b.item))
+    });
     out
 }
 

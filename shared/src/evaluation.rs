@@ -199,7 +199,7 @@ impl Op for RecordInspection {
             return Err(Rejection::Invalid("请选择视察的改革项目".into()));
         }
         let mut items = self.items.clone();
-        items.sort();
+        crate::sorting::sort(&mut items);
         items.dedup();
         let i = Inspection {
             id: self.id,

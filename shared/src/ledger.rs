@@ -118,7 +118,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
         .units()
         .filter(|u| u.in_plan || !u.groups.is_empty())
         .collect();
-    units.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::sorting::sort_by(&mut units, |a, b| a.name.cmp(&b.name));
     let unit_rows = units
         .iter()
         .map(|u| {
@@ -151,7 +151,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
         .collect();
 
     let mut tasks: Vec<_> = state.tasks().filter(|t| !t.archived).collect();
-    tasks.sort_by(|a, b| {
+    crate::sorting::sort_by(&mut tasks, |a, b| {
         item_number(a.item)
             .cmp(&item_number(b.item))
             .then(a.column.cmp(&b.column))
@@ -213,7 +213,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
     }
 
     let mut diffs: Vec<_> = state.difficulties().collect();
-    diffs.sort_by_key(|d| (item_number(d.item), d.raised_at));
+    crate::sorting::sort_by_key(&mut diffs, |d| (item_number(d.item), d.raised_at));
     let diff_rows = diffs
         .iter()
         .map(|d| {

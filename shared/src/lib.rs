@@ -26,6 +26,7 @@ pub mod permission;
 pub mod plan;
 pub mod plan_text;
 pub mod reminder;
+pub mod sorting;
 pub mod state;
 pub mod status;
 pub mod submission;

@@ -221,6 +221,6 @@ fn checked_groups(state: &State, groups: &[UnitId]) -> Result<Vec<UnitId>, Rejec
             out.push(*id);
         }
     }
-    out.sort();
+    crate::sorting::sort(&mut out);
     Ok(out)
 }

@@ -678,8 +678,9 @@ fn find_step(task: &mut Task, id: StepId) -> Result<&mut Step, Rejection> {
 }
 
 fn sort_steps(task: &mut Task) {
-    task.steps
-        .sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
+    crate::sorting::sort_by(&mut task.steps, |a, b| {
+        a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id))
+    });
 }
 
 /// The field edits on a task, each validated.

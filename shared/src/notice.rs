@@ -298,7 +298,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
             n.read |= b.read_by.contains(&unit);
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at).then(a.key.cmp(&b.key)));
+    crate::sorting::sort_by(&mut out, |a, b| b.at.cmp(&a.at).then(a.key.cmp(&b.key)));
     out
 }
 

@@ -546,7 +546,7 @@ impl Warnings {
     }
 
     fn finish(mut self) -> Vec<ParseWarning> {
-        self.list.sort_by_key(|w| w.line);
+        crate::sorting::sort_by_key(&mut self.list, |w| w.line);
         if self.dropped > 0 {
             let line = self.list.last().map_or(1, |w| w.line);
             self.list.push(ParseWarning {

@@ -167,7 +167,7 @@ impl State {
             .units()
             .filter(|u| !named.contains(&u.id) && crate::permission::may_own(u.id, &u.groups, item))
             .collect();
-        members.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sorting::sort_by(&mut members, |a, b| a.name.cmp(&b.name));
         named.extend(members.into_iter().map(|u| u.id));
         named
     }
@@ -181,7 +181,7 @@ impl State {
     /// The units that are members of the group unit `group`, by name.
     pub fn members_of(&self, group: UnitId) -> Vec<&Unit> {
         let mut members: Vec<&Unit> = self.units().filter(|u| u.groups.contains(&group)).collect();
-        members.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sorting::sort_by(&mut members, |a, b| a.name.cmp(&b.name));
         members
     }
 
@@ -213,7 +213,7 @@ impl State {
     /// All items, by number.
     pub fn items(&self) -> Vec<&Item> {
         let mut items: Vec<&Item> = self.all().collect();
-        items.sort_by_key(|i| i.number);
+        crate::sorting::sort_by_key(&mut items, |i| i.number);
         items
     }
 

@@ -208,7 +208,9 @@ pub fn schedule_from_tasks(state: &State, item: ItemId) -> String {
         .tasks()
         .filter(|t| t.item == item && !t.archived)
         .collect();
-    tasks.sort_by(|a, b| a.due.cmp(&b.due).then(a.sort_key.cmp(&b.sort_key)));
+    crate::sorting::sort_by(&mut tasks, |a, b| {
+        a.due.cmp(&b.due).then(a.sort_key.cmp(&b.sort_key))
+    });
     tasks
         .iter()
         .enumerate()

@@ -178,7 +178,7 @@ pub enum ServerMessage {
 /// the first, `applied + 1`, is missing.
 pub fn unbroken_end(applied: u64, ids: impl IntoIterator<Item = u64>) -> Option<u64> {
     let mut ids: Vec<u64> = ids.into_iter().filter(|id| *id > applied).collect();
-    ids.sort_unstable();
+    crate::sorting::sort(&mut ids);
     ids.dedup();
     let mut end = applied;
     for id in ids {

@@ -371,7 +371,7 @@ impl Slot {
     fn entry(&self) -> UnitEntry {
         let name = self.canonical().to_owned();
         let mut forms: Vec<&(usize, String)> = self.forms.iter().collect();
-        forms.sort_by_key(|(seq, _)| *seq);
+        crate::sorting::sort_by_key(&mut forms, |(seq, _)| *seq);
         let aliases = forms
             .into_iter()
             .filter(|(_, f)| *f != name)
@@ -536,7 +536,7 @@ impl UnitDirectory {
             .filter_map(|i| self.slots.get(i))
             .filter(|s| !s.forms.is_empty())
             .collect();
-        roots.sort_by_key(|s| s.first_seq());
+        crate::sorting::sort_by_key(&mut roots, |s| s.first_seq());
         roots.into_iter().map(Slot::entry).collect()
     }
 

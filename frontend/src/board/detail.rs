@@ -122,7 +122,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 .filter(|c| c.task == Some(id))
                 .cloned()
                 .collect();
-            c.sort_by_key(|c| c.at);
+            shared::sorting::sort_by_key(&mut c, |c| c.at);
             c
         })
     });

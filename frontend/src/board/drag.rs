@@ -140,7 +140,11 @@ impl Drag {
                     let style = a.el.style();
                     let _ = style.set_property(
                         "transform",
-                        &format!("translate({}px, {}px)", x - a.x, y - a.y),
+                        &format!(
+                            "translate({}, {})",
+                            super::css_px(x - a.x),
+                            super::css_px(y - a.y)
+                        ),
                     );
                     let _ = style.set_property("pointer-events", "none");
                     target_item = Some(a.item);

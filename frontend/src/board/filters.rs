@@ -37,9 +37,11 @@ impl Filters {
                     .is_some_and(|d| d.year() == today.year() && d.month() == today.month()))
             && self.owner.is_none_or(|o| task.owner == o)
             && (self.text.is_empty() || {
-                let needle = self.text.to_lowercase();
-                task.title.to_lowercase().contains(&needle)
-                    || task.notes.to_lowercase().contains(&needle)
+                // Case matters only for Latin letters (PPP, O2O) in these Chinese texts: ASCII
+                // folding keeps Unicode's case tables out of the wasm every phone loads.
+                let needle = self.text.to_ascii_lowercase();
+                task.title.to_ascii_lowercase().contains(&needle)
+                    || task.notes.to_ascii_lowercase().contains(&needle)
             })
     }
 

@@ -521,8 +521,7 @@ fn CardList(item: ItemId, column: Column, ids: Memo<Vec<TaskId>>) -> impl IntoVi
             span.set(new);
         }
     });
-    let gap_height =
-        move |k: usize| rows.with(|r| format!("{}px", r.gaps.get(k).copied().unwrap_or(0.0)));
+    let gap_height = move |k: usize| rows.with(|r| css_px(r.gaps.get(k).copied().unwrap_or(0.0)));
     view! {
         <ul role="list" class="cards" node_ref=list>
             <For each=move || rows.with(|r| r.rows.clone()) key=|r| *r children=move |r| match r {
@@ -549,6 +548,20 @@ fn next_stage(signal: RwSignal<Stage>, stage: Stage) {
         },
         Duration::ZERO,
     );
+}
+
+/// `px` as a CSS length to a hundredth of a pixel, written with integers: formatting an `f64`
+/// would put the float printer (~15 KB) into the wasm every phone loads, for the board's
+/// spacers and a dragged card's offset.
+fn css_px(px: f64) -> String {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a length on screen, far below i64"
+    )]
+    let hundredths = (px * 100.0).round() as i64;
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let abs = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}px", abs / 100, abs % 100)
 }
 
 /// The screen's height in CSS pixels: unlike the window's, known without a layout.

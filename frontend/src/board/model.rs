@@ -141,7 +141,9 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
             .collect(),
     };
     let mut sorted: Vec<&Task> = faces.keys().filter_map(|id| state.task(*id)).collect();
-    sorted.sort_by(|a, b| a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id)));
+    shared::sorting::sort_by(&mut sorted, |a, b| {
+        a.sort_key.cmp(&b.sort_key).then(a.id.cmp(&b.id))
+    });
     items
         .into_iter()
         .map(|item| {

@@ -50,7 +50,7 @@ pub fn AssessmentPage() -> impl IntoView {
                 .map(|(rank, x)| {
                     let unit = x.unit;
                     let mut adjustments: Vec<_> = s.adjustments().filter(|a| a.unit == unit).cloned().collect();
-                    adjustments.sort_by_key(|a| a.at);
+                    shared::sorting::sort_by_key(&mut adjustments, |a| a.at);
                     let adj_list = (!adjustments.is_empty()).then(|| {
                         view! {
                             <ul class="adjustments">

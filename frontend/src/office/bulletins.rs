@@ -55,7 +55,7 @@ pub fn BulletinsPage() -> impl IntoView {
         let me_unit = session.me.get().flatten().map(|m| m.unit);
         let mut all: Vec<Bulletin> = sync.view.with(|s| s.bulletins().cloned().collect());
         // Drafts first (the office is working on them), then newest published.
-        all.sort_by(|a, b| {
+        shared::sorting::sort_by(&mut all, |a, b| {
             a.published
                 .cmp(&b.published)
                 .then(b.published_at.cmp(&a.published_at))

@@ -34,14 +34,14 @@ pub fn InspectionsPage() -> impl IntoView {
         let l = lang.get();
         sync.view.with(|s| {
             let mut all: Vec<_> = s.inspections().cloned().collect();
-            all.sort_by(|a, b| b.date.cmp(&a.date).then(b.at.cmp(&a.at)));
+            shared::sorting::sort_by(&mut all, |a, b| b.date.cmp(&a.date).then(b.at.cmp(&a.at)));
             if all.is_empty() {
                 return view! { <p class="empty">{tr("暂无视察记录", "No inspections yet")}</p> }.into_any();
             }
             all.into_iter()
                 .map(|x| {
                     let mut inspected: Vec<_> = x.items.iter().filter_map(|i| s.item(*i)).collect();
-                    inspected.sort_by_key(|i| i.number);
+                    shared::sorting::sort_by_key(&mut inspected, |i| i.number);
                     let items = inspected
                         .into_iter()
                         .map(|i| {

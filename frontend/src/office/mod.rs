@@ -85,7 +85,7 @@ pub fn AsOfControl() -> impl IntoView {
                 let set = set2.clone();
                 let label = match l {
                     Lang::Zh => format!("{}月{}日", d.month(), d.day()),
-                    Lang::En => d.format("%-d %b").to_string(),
+                    Lang::En => format!("{} {}", d.day(), crate::i18n::month_abbr(d)),
                 };
                 let current = move || as_of.get() == d;
                 view! {

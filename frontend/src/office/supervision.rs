@@ -262,7 +262,7 @@ pub fn SupervisionPage() -> impl IntoView {
                 }
             }
             let name = |u: UnitId| unit_name(s, u);
-            by_unit.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(name(a.0).cmp(&name(b.0))));
+            shared::sorting::sort_by(&mut by_unit, |a, b| b.1.len().cmp(&a.1.len()).then(name(a.0).cmp(&name(b.0))));
             let units = if by_unit.is_empty() {
                 view! { <p class="empty">{tr("没有逾期事项", "Nothing is overdue")}</p> }.into_any()
             } else {
@@ -317,7 +317,7 @@ pub fn SupervisionPage() -> impl IntoView {
             // Open difficulties, oldest first.
             let end = end_of_day(d);
             let mut open_diffs: Vec<_> = s.difficulties().filter(|x| x.open_at(end)).collect();
-            open_diffs.sort_by_key(|x| x.raised_at);
+            shared::sorting::sort_by_key(&mut open_diffs, |x| x.raised_at);
             let diffs = if open_diffs.is_empty() {
                 view! { <p class="empty">{tr("没有未解决的困难和问题", "No open difficulties")}</p> }
                     .into_any()

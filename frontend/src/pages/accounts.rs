@@ -59,7 +59,7 @@ fn all_units() -> Memo<Vec<(UnitId, String)>> {
                 .units()
                 .map(|u| (u.in_plan, u.name.clone(), u.id))
                 .collect();
-            units.sort();
+            shared::sorting::sort(&mut units);
             units.into_iter().map(|(_, name, id)| (id, name)).collect()
         })
     })

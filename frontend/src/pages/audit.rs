@@ -90,7 +90,7 @@ fn changed_fields(before: Option<&str>, after: Option<&str>) -> Vec<String> {
     };
     let mut keys: Vec<&String> = a.as_object().into_iter().flat_map(|o| o.keys()).collect();
     keys.extend(b.as_object().into_iter().flat_map(|o| o.keys()));
-    keys.sort();
+    shared::sorting::sort(&mut keys);
     keys.dedup();
     keys.into_iter()
         .filter(|k| *k != "updated_at" && b.get(k) != a.get(k))

@@ -26,7 +26,7 @@ pub fn UnitsPage() -> impl IntoView {
         let state = sync.view.read();
         let items = state.items();
         let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
-        units.sort_by(|a, b| a.name.cmp(&b.name));
+        shared::sorting::sort_by(&mut units, |a, b| a.name.cmp(&b.name));
         let links = |numbers: Vec<u32>| {
             if numbers.is_empty() {
                 return view! { <span>{W::None.get(l)}</span> }.into_any();

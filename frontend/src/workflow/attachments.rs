@@ -126,7 +126,7 @@ pub fn Attachments(item: ItemId, to: AttachedTo) -> impl IntoView {
                 .filter(|a| a.to == to && !a.removed)
                 .cloned()
                 .collect();
-            list.sort_by_key(|a| (a.at, a.id));
+            shared::sorting::sort_by_key(&mut list, |a| (a.at, a.id));
             list
         })
     });

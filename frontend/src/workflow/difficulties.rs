@@ -32,7 +32,7 @@ pub fn Difficulties(item: ItemId) -> impl IntoView {
     let ids = Memo::new(move |_| {
         cx.sync.view.with(|s| {
             let mut list: Vec<&Difficulty> = s.difficulties().filter(|d| d.item == item).collect();
-            list.sort_by_key(|d| {
+            shared::sorting::sort_by_key(&mut list, |d| {
                 (
                     d.state == DifficultyState::Resolved,
                     std::cmp::Reverse(d.raised_at),
@@ -72,7 +72,7 @@ fn RaiseForm(item: ItemId) -> impl IntoView {
                 .filter(|t| t.item == item && !t.archived)
                 .map(|t| (t.id, t.title.clone()))
                 .collect();
-            t.sort_by(|a, b| a.1.cmp(&b.1));
+            shared::sorting::sort_by(&mut t, |a, b| a.1.cmp(&b.1));
             t
         })
     });
@@ -232,7 +232,7 @@ fn OfficeControls(id: DifficultyId, item: ItemId, diff: Memo<Option<Difficulty>>
                 .filter(|u| u.in_plan && !own.iter().any(|(o, _)| *o == u.id))
                 .map(|u| (u.id, u.name.clone()))
                 .collect();
-            rest.sort_by(|a, b| a.1.cmp(&b.1));
+            shared::sorting::sort_by(&mut rest, |a, b| a.1.cmp(&b.1));
             own.extend(rest);
             own
         })

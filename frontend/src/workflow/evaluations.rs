@@ -30,7 +30,9 @@ pub fn Evaluations(item: ItemId) -> impl IntoView {
                 })
                 .cloned()
                 .collect();
-            l.sort_by_key(|e| std::cmp::Reverse((e.published_at.unwrap_or(e.at), e.id)));
+            shared::sorting::sort_by_key(&mut l, |e| {
+                std::cmp::Reverse((e.published_at.unwrap_or(e.at), e.id))
+            });
             l
         })
     });

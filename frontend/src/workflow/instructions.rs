@@ -19,7 +19,7 @@ pub fn Instructions(item: ItemId) -> impl IntoView {
     let ids = Memo::new(move |_| {
         cx.sync.view.with(|s| {
             let mut list: Vec<&Instruction> = s.instructions().filter(|i| i.item == item).collect();
-            list.sort_by_key(|i| std::cmp::Reverse((i.at, i.id)));
+            shared::sorting::sort_by_key(&mut list, |i| std::cmp::Reverse((i.at, i.id)));
             list.into_iter().map(|i| i.id).collect::<Vec<_>>()
         })
     });

@@ -17,7 +17,7 @@
 
 use super::pick;
 use super::submissions::kind_name;
-use crate::i18n::{self, Lang, lang};
+use crate::i18n::{self, Lang, lang, month_abbr};
 use chrono::{Datelike, Months, NaiveDate};
 use leptos::prelude::*;
 use shared::calendar::{Deadline, Due, deadlines};
@@ -156,8 +156,8 @@ fn month_label(m: NaiveDate, first: bool, l: Lang) -> String {
     match l {
         Lang::Zh if first || m.month() == 1 => format!("{}年{}月", m.year(), m.month()),
         Lang::Zh => format!("{}月", m.month()),
-        Lang::En if first || m.month() == 1 => m.format("%b %Y").to_string(),
-        Lang::En => m.format("%b").to_string(),
+        Lang::En if first || m.month() == 1 => format!("{} {}", month_abbr(m), m.year()),
+        Lang::En => month_abbr(m).to_string(),
     }
 }
 
@@ -245,7 +245,7 @@ pub fn Timeline(
                 r.deadlines.into_iter().map(move |d| (label.clone(), d))
             })
             .collect();
-        all.sort_by_key(|a| a.1.date);
+        shared::sorting::sort_by_key(&mut all, |a| a.1.date);
         all.dedup_by(|a, b| a.1 == b.1);
         all.into_iter()
             .map(|(row, d)| {
