@@ -240,60 +240,50 @@ crate::tagged::adjacently_tagged! {
     }
 }
 
-/// Matches the variants that wrap a workflow change (`Op`), binding it to `$x`; None for the
-/// others. One list for `Mutation::op` and `Mutation::op_mut`.
-macro_rules! wrapped_op {
-    ($m:expr, $x:ident => $e:expr) => {
+/// Matches every variant, with no catch-all, so a new one must say which kind it is: a task's
+/// change with its time bound to `$at`, or a wrapped workflow change (`Op`) bound to `$x`. One
+/// list for `Mutation::op`, `at` and `at_mut`.
+macro_rules! by_kind {
+    ($m:expr, $at:ident => $task:expr, $x:ident => $op:expr) => {
         match $m {
-            Mutation::SetCalendar($x) => Some($e),
-            Mutation::SaveSubmission($x) => Some($e),
-            Mutation::SubmitSubmission($x) => Some($e),
-            Mutation::ReviewSubmission($x) => Some($e),
-            Mutation::RaiseDifficulty($x) => Some($e),
-            Mutation::CoordinateDifficulty($x) => Some($e),
-            Mutation::ResolveDifficulty($x) => Some($e),
-            Mutation::WriteInstruction($x) => Some($e),
-            Mutation::RespondInstruction($x) => Some($e),
-            Mutation::RecordEvaluation($x) => Some($e),
-            Mutation::PublishEvaluation($x) => Some($e),
-            Mutation::RecordInspection($x) => Some($e),
-            Mutation::SendReminder($x) => Some($e),
-            Mutation::SaveBulletin($x) => Some($e),
-            Mutation::PublishBulletin($x) => Some($e),
-            Mutation::ReadBulletin($x) => Some($e),
-            Mutation::AttachFile($x) => Some($e),
-            Mutation::RemoveAttachment($x) => Some($e),
-            Mutation::AdjustAssessment($x) => Some($e),
-            Mutation::MarkNoticesRead($x) => Some($e),
-            Mutation::AddUnit($x) => Some($e),
-            Mutation::SetMembership($x) => Some($e),
-            _ => None,
-        }
-    };
-}
-
-/// Matches the task variants, each with its time bound to `$at`, and the rest (the wrapped
-/// workflow changes) as `$other`. One list for `Mutation::at` and `Mutation::at_mut`.
-macro_rules! task_time {
-    ($m:expr, $at:ident => $e:expr, $other:ident => $o:expr) => {
-        match $m {
-            Mutation::CreateTask { $at, .. }
-            | Mutation::SetTaskTitle { $at, .. }
-            | Mutation::SetTaskNotes { $at, .. }
-            | Mutation::SetTaskDue { $at, .. }
-            | Mutation::SetTaskProgress { $at, .. }
-            | Mutation::AssignTask { $at, .. }
-            | Mutation::MoveTask { $at, .. }
-            | Mutation::SetTaskBlocked { $at, .. }
-            | Mutation::ArchiveTask { $at, .. }
-            | Mutation::RestoreTask { $at, .. }
-            | Mutation::AddStep { $at, .. }
-            | Mutation::TickStep { $at, .. }
-            | Mutation::RenameStep { $at, .. }
-            | Mutation::MoveStep { $at, .. }
-            | Mutation::RemoveStep { $at, .. }
-            | Mutation::AddComment { $at, .. } => $e,
-            $other => $o,
+            Mutation::CreateTask { at: $at, .. }
+            | Mutation::SetTaskTitle { at: $at, .. }
+            | Mutation::SetTaskNotes { at: $at, .. }
+            | Mutation::SetTaskDue { at: $at, .. }
+            | Mutation::SetTaskProgress { at: $at, .. }
+            | Mutation::AssignTask { at: $at, .. }
+            | Mutation::MoveTask { at: $at, .. }
+            | Mutation::SetTaskBlocked { at: $at, .. }
+            | Mutation::ArchiveTask { at: $at, .. }
+            | Mutation::RestoreTask { at: $at, .. }
+            | Mutation::AddStep { at: $at, .. }
+            | Mutation::TickStep { at: $at, .. }
+            | Mutation::RenameStep { at: $at, .. }
+            | Mutation::MoveStep { at: $at, .. }
+            | Mutation::RemoveStep { at: $at, .. }
+            | Mutation::AddComment { at: $at, .. } => $task,
+            Mutation::SetCalendar($x) => $op,
+            Mutation::SaveSubmission($x) => $op,
+            Mutation::SubmitSubmission($x) => $op,
+            Mutation::ReviewSubmission($x) => $op,
+            Mutation::RaiseDifficulty($x) => $op,
+            Mutation::CoordinateDifficulty($x) => $op,
+            Mutation::ResolveDifficulty($x) => $op,
+            Mutation::WriteInstruction($x) => $op,
+            Mutation::RespondInstruction($x) => $op,
+            Mutation::RecordEvaluation($x) => $op,
+            Mutation::PublishEvaluation($x) => $op,
+            Mutation::RecordInspection($x) => $op,
+            Mutation::SendReminder($x) => $op,
+            Mutation::SaveBulletin($x) => $op,
+            Mutation::PublishBulletin($x) => $op,
+            Mutation::ReadBulletin($x) => $op,
+            Mutation::AttachFile($x) => $op,
+            Mutation::RemoveAttachment($x) => $op,
+            Mutation::AdjustAssessment($x) => $op,
+            Mutation::MarkNoticesRead($x) => $op,
+            Mutation::AddUnit($x) => $op,
+            Mutation::SetMembership($x) => $op,
         }
     };
 }
@@ -386,21 +376,16 @@ impl Mutation {
 
     /// The workflow change inside, for the variants that wrap one.
     pub fn op(&self) -> Option<&dyn Op> {
-        wrapped_op!(self, x => x as &dyn Op)
-    }
-
-    /// The same, to change.
-    fn op_mut(&mut self) -> Option<&mut dyn Op> {
-        wrapped_op!(self, x => x as &mut dyn Op)
+        by_kind!(self, _at => None, x => Some(x as &dyn Op))
     }
 
     /// The client's time of the change (every variant has one).
     pub fn at(&self) -> Millis {
-        task_time!(self, at => *at, other => other.op().map_or(Millis(0), |op| op.at()))
+        by_kind!(self, at => *at, x => x.at())
     }
 
-    fn at_mut(&mut self) -> Option<&mut Millis> {
-        task_time!(self, at => Some(at), other => other.op_mut().map(|op| op.at_mut()))
+    fn at_mut(&mut self) -> &mut Millis {
+        by_kind!(self, at => at, x => x.at_mut())
     }
 
     /// This change with its time moved into `earliest..=latest`, borrowed when it is inside
@@ -413,9 +398,7 @@ impl Mutation {
             return Cow::Borrowed(self);
         }
         let mut m = self.clone();
-        if let Some(at) = m.at_mut() {
-            *at = bounded;
-        }
+        *m.at_mut() = bounded;
         Cow::Owned(m)
     }
 

@@ -1001,18 +1001,19 @@ async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<
          pushed between {t0} and {t1}"
     );
 
-    // The browser last pushed two hours ago, then worked offline.
+    // The browser last pushed two hours ago, then worked offline, in a new tab.
     let last_push = now() - 2 * 3_600_000;
     fx.db.set_group_last_push(group, last_push).await?;
     let (offline, backdated, ahead) = (TaskId::new_v7(), TaskId::new_v7(), TaskId::new_v7());
     let an_hour_ago = Millis(now() - 3_600_000);
     let dated = |id, at| create_at(&fx.item4, id, fx.lead.me.unit, "离线任务", at);
+    // A tab the server hasn't seen yet: the bound is its browser's, not its own.
     let t2 = now();
     push_applied(
         &fx.lead,
         group,
-        client,
-        3,
+        ClientId::new_v7(),
+        1,
         vec![
             dated(offline, an_hour_ago),
             dated(backdated, Millis(last_push - slack - 3_600_000)),

@@ -107,9 +107,8 @@ pub async fn lock_and_read(
         ),
         // As of the snapshot too, before the raise.
         format!(
-            "SELECT {GROUP_LAST_PUSH}, '', NULL, max(updated_at), NULL, NULL FROM client \
-             WHERE client_group = {}",
-            args.text(group.to_string())
+            "SELECT {GROUP_LAST_PUSH}, '', NULL, ({}), NULL, NULL",
+            super::push::group_last_push(&args.text(group.to_string()))
         ),
     ];
     // The spaces to lock: those named, and those of the stored targets (an entity never

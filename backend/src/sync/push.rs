@@ -32,10 +32,16 @@ const RETRIES: u32 = 3;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Times {
     /// A client's, which may be wrong or set back on purpose (a report dated before its
-    /// deadline). Each change's time is moved to no earlier than the group's last push (a
-    /// browser that worked offline made its changes after that; a group's first push counts
-    /// as its own last) less [`CLOCK_SLACK_MS`], and no later than the server's now:
-    /// [`Mutation::with_time_within`].
+    /// deadline). Each change's time is moved to no earlier than its browser's (client
+    /// group's) last push less [`CLOCK_SLACK_MS`], and no later than the server's now:
+    /// [`Mutation::with_time_within`]. A browser that worked offline made its changes after
+    /// its last push, so they keep their times; what can still be dated back is only as far
+    /// as a browser's last push, which a unit would have to have left idle since.
+    ///
+    /// The bound is coarse where a browser's changes wait behind another of its pushes: a
+    /// group's first push counts as its own last, and changes that follow another push of the
+    /// same browser (a second tab that was offline too, an outbox of more than
+    /// `MAX_PUSH_BATCH`) are dated no earlier than that push less the slack.
     Client,
     /// The server's own (the seed, the demo year, the reminder job): taken as given.
     Server,
@@ -201,8 +207,11 @@ fn add_client(
     ))
 }
 
-/// When a client of the group `$1` last pushed (one row; NULL when none has).
-const GROUP_LAST_PUSH: &str = "SELECT max(updated_at) FROM client WHERE client_group = $1";
+/// The query for when a client of the group `group` (a placeholder) last pushed: one row,
+/// NULL when none has. Both ways of preparing a push ask it (`locking` as a sub-query).
+pub(super) fn group_last_push(group: &str) -> String {
+    format!("SELECT max(updated_at) FROM client WHERE client_group = {group}")
+}
 
 /// The statement that raises clients' last ids, given as `VALUES` rows of (id, group, id,
 /// time): each to the id given, never lower, the one it replaced kept as the previous. It
@@ -364,7 +373,7 @@ async fn prepare(
     let mut batch = Batch::new(kind);
     // Before the clients' statements raise their times.
     let group_last_push = batch.add(
-        GROUP_LAST_PUSH,
+        group_last_push("$1"),
         vec![Arg::Text(req.client_group.to_string())],
     );
     // Before the clients' own statements, so a client both retired and pushed continues from
@@ -635,7 +644,10 @@ async fn push_once(
     let bounds = match times {
         Times::Client => {
             let now = now_millis();
-            let earliest = group_last_push.unwrap_or(now).min(now) - CLOCK_SLACK_MS;
+            let earliest = group_last_push
+                .unwrap_or(now)
+                .min(now)
+                .saturating_sub(CLOCK_SLACK_MS);
             Some((Millis(earliest), Millis(now)))
         }
         Times::Server => None,
@@ -705,7 +717,10 @@ async fn push_once(
                 Outcome::Applied
             }
             Err(reason) => {
-                record_rejection(&mut tx, actor, pending.client_id, pending.id, m, &reason).await?;
+                // As sent: the time it claimed is part of the record.
+                let sent = &pending.mutation;
+                record_rejection(&mut tx, actor, pending.client_id, pending.id, sent, &reason)
+                    .await?;
                 Outcome::Rejected { reason }
             }
         };
