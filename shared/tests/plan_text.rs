@@ -344,10 +344,10 @@ fn seed_summary_json_has_the_cli_shape() {
             .unwrap_or_default()
     };
     let mut top = keys(&json);
-    top.sort();
+    shared::sorting::sort(&mut top);
     assert_eq!(top, ["items", "title", "units", "warnings"]);
     let mut item = keys(&json["items"][0]);
-    item.sort();
+    shared::sorting::sort(&mut item);
     assert_eq!(
         item,
         [
@@ -359,7 +359,7 @@ fn seed_summary_json_has_the_cli_shape() {
         ]
     );
     let mut unit = keys(&json["units"][0]);
-    unit.sort();
+    shared::sorting::sort(&mut unit);
     assert_eq!(unit, ["aliases", "kind", "name"]);
     assert_eq!(
         json["items"][3]["lead_units"],
@@ -1057,7 +1057,7 @@ fn check_invariants(text: &str, parsed: &ParsedPlan) {
     let line_count = text.split('\n').count();
     let mut numbers: Vec<u32> = parsed.plan.items.iter().map(|i| i.number).collect();
     assert!(!numbers.is_empty());
-    numbers.sort_unstable();
+    shared::sorting::sort(&mut numbers);
     numbers.dedup();
     assert_eq!(
         numbers.len(),
