@@ -348,6 +348,7 @@ mod tests {
             updated_at: Millis(0),
             done_at: None,
             progress_log: vec![],
+            postponements: vec![],
         }));
         let today = NaiveDate::from_ymd_opt(2014, 7, 2).unwrap_or_default();
         let about_it = |sent: Vec<Remind>| -> Vec<UnitId> {

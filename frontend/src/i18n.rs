@@ -154,6 +154,8 @@ words! {
     TaskTitle => "任务名称", "Task title";
     NewTaskPlaceholder => "分解任务：输入任务名称", "Break the item down: task title";
     Due => "截止日期", "Due date";
+    MissedHint => "任务已逾期：截止日期、承办单位和归档由综合办调整。如需更多时间，请在下方提出延期申请。", "This task is overdue: its due date, owner and archiving are now the reform office's to change. To get more time, ask for a postponement below.";
+    Postponing => "延期申请中", "Postponement asked";
     AddTask => "添加任务", "Add task";
     Notes => "说明", "Notes";
     Column => "状态", "Status";
@@ -290,30 +292,11 @@ pub fn datetime(ms: i64, lang: Lang) -> String {
     }
 }
 
-/// An audit action (a mutation name or a security event) in words.
+/// An audit action (a mutation name or a security event) in words: the names are `shared`'s,
+/// which the server's CSV export uses too.
 pub fn action_name(action: &str, lang: Lang) -> String {
-    let zh = match action {
-        "create_task" => "创建任务",
-        "set_task_title" => "修改名称",
-        "set_task_notes" => "修改说明",
-        "set_task_due" => "修改截止日期",
-        "set_task_progress" => "更新进度",
-        "assign_task" => "指派单位",
-        "move_task" => "移动任务",
-        "set_task_blocked" => "标记/解除受阻",
-        "archive_task" => "归档",
-        "restore_task" => "恢复",
-        "add_step" => "添加步骤",
-        "tick_step" => "勾选步骤",
-        "rename_step" => "修改步骤",
-        "move_step" => "调整步骤顺序",
-        "remove_step" => "删除步骤",
-        "add_comment" => "发表意见",
-        "import_plan" => "导入计划",
-        other => return other.replace('_', " "),
-    };
     match lang {
-        Lang::Zh => zh.to_string(),
-        Lang::En => action.replace('_', " "),
+        Lang::Zh => shared::audit::action_zh(action).to_string(),
+        Lang::En => shared::audit::action_en(action).to_string(),
     }
 }

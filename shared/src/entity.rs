@@ -144,6 +144,9 @@ pub struct Task {
     /// `MAX_PROGRESS_LOG`: what a past date's status and bulletin read.
     #[serde(default)]
     pub progress_log: Vec<(Millis, u8)>,
+    /// Requests for a later due date and the office's answers, oldest first (延期申请).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postponements: Vec<crate::postponement::Postponement>,
 }
 
 /// Most progress reports a task keeps; the oldest go first.

@@ -25,6 +25,7 @@ mod openapi;
 pub mod permission;
 pub mod plan;
 pub mod plan_text;
+pub mod postponement;
 pub mod reminder;
 pub mod sorting;
 pub mod state;

@@ -14,7 +14,7 @@ use crate::state::State;
 use crate::text::{self, TextError};
 use crate::{
     assessment, attachment, bulletin, calendar, difficulty, evaluation, instruction, membership,
-    notice, reminder, submission,
+    notice, postponement, reminder, submission,
 };
 use chrono::NaiveDate;
 use std::borrow::Cow;
@@ -237,6 +237,10 @@ crate::tagged::adjacently_tagged! {
         AddUnit(membership::AddUnit),
         /// The office puts a unit into a group unit or takes it out.
         SetMembership(membership::SetMembership),
+        /// A unit asks the office for a later due date (延期申请).
+        RequestPostponement(postponement::Request),
+        /// The office approves or declines it.
+        DecidePostponement(postponement::Decide),
     }
 }
 
@@ -284,6 +288,8 @@ macro_rules! by_kind {
             Mutation::MarkNoticesRead($x) => $op,
             Mutation::AddUnit($x) => $op,
             Mutation::SetMembership($x) => $op,
+            Mutation::RequestPostponement($x) => $op,
+            Mutation::DecidePostponement($x) => $op,
         }
     };
 }
@@ -371,6 +377,8 @@ impl Mutation {
             Mutation::MarkNoticesRead(_) => "mark_notices_read",
             Mutation::AddUnit(_) => "add_unit",
             Mutation::SetMembership(_) => "set_membership",
+            Mutation::RequestPostponement(_) => "request_postponement",
+            Mutation::DecidePostponement(_) => "decide_postponement",
         }
     }
 
@@ -490,12 +498,16 @@ impl Mutation {
             }
             Mutation::SetTaskTitle { task, .. }
             | Mutation::SetTaskNotes { task, .. }
-            | Mutation::SetTaskDue { task, .. }
-            | Mutation::AssignTask { task, .. }
-            | Mutation::ArchiveTask { task, .. }
             | Mutation::RestoreTask { task, .. } => {
                 let (_, item) = find_task(state, *task)?;
                 permission::check(actor, item, Action::ManageTasks)?;
+            }
+            Mutation::SetTaskDue { task, at, .. }
+            | Mutation::AssignTask { task, at, .. }
+            | Mutation::ArchiveTask { task, at } => {
+                let (task, item) = find_task(state, *task)?;
+                permission::check(actor, item, Action::ManageTasks)?;
+                postponement::check_not_missed(task, actor, *at)?;
             }
             Mutation::SetTaskProgress { task, .. }
             | Mutation::MoveTask { task, .. }
@@ -584,6 +596,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 } else {
                     vec![]
                 },
+                postponements: vec![],
             };
             Ok(vec![put(state, Entity::Task(task))])
         }

@@ -42,6 +42,9 @@ pub enum NoticeKind {
     Difficulty,
     /// An evaluation of an item the unit works on was published.
     Evaluation,
+    /// A unit asked for a later due date (for the office), or the office answered (for the
+    /// units on the task).
+    Postponement,
 }
 
 impl NoticeKind {
@@ -58,6 +61,7 @@ impl NoticeKind {
             Self::Bulletin => "通报",
             Self::Difficulty => "困难和问题",
             Self::Evaluation => "评议",
+            Self::Postponement => "延期申请",
         }
     }
     /// Label in English.
@@ -73,6 +77,7 @@ impl NoticeKind {
             Self::Bulletin => "Bulletin",
             Self::Difficulty => "Difficulty",
             Self::Evaluation => "Evaluation",
+            Self::Postponement => "Postponement",
         }
     }
 }
@@ -266,6 +271,48 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                     );
                 }
             }
+            Entity::Task(t) if !t.postponements.is_empty() => {
+                let concerns_unit = t.owner == unit || leads(t.item);
+                for p in &t.postponements {
+                    let what = format!("第{}项任务“{}”", number(t.item), t.title);
+                    if office {
+                        push(
+                            format!("postponement/{}/{}", t.id, p.at.0),
+                            NoticeKind::Postponement,
+                            Some(t.item),
+                            format!(
+                                "{what}申请延期至{}（{}）：{}",
+                                crate::board::zh_date(p.due),
+                                p.by_name,
+                                p.reason
+                            ),
+                            p.at,
+                        );
+                    }
+                    if let Some(d) = &p.decision
+                        && concerns_unit
+                        && !office
+                    {
+                        let answer = if d.approved {
+                            format!("已同意，截止日期改为{}", crate::board::zh_date(p.due))
+                        } else {
+                            "未同意".to_string()
+                        };
+                        let note = if d.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!("：{}", d.note)
+                        };
+                        push(
+                            format!("postponement/{}/{}/decision", t.id, p.at.0),
+                            NoticeKind::Postponement,
+                            Some(t.item),
+                            format!("{what}的延期申请{answer}{note}"),
+                            d.at,
+                        );
+                    }
+                }
+            }
             Entity::Evaluation(e) if e.published && works_on(e.item) => push(
                 format!("evaluation/{}", e.id),
                 NoticeKind::Evaluation,
@@ -282,6 +329,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
         let dealt_with = match n.kind {
             NoticeKind::AwaitingReview => reviewed(state, &n.key),
             NoticeKind::Difficulty if office => taken_up(state, &n.key),
+            NoticeKind::Postponement if office => decided(state, &n.key),
             _ => false,
         };
         n.read |= dealt_with;
@@ -329,6 +377,22 @@ fn taken_up(state: &State, key: &str) -> bool {
         state.get(&EntityKey::difficulty(id)),
         Some(Entity::Difficulty(d)) if d.state != crate::difficulty::DifficultyState::Open
     )
+}
+
+/// Whether the request a `postponement/<task>/<at>` key names has been answered.
+fn decided(state: &State, key: &str) -> bool {
+    let mut parts = key.split('/').skip(1);
+    let (Some(Ok(task)), Some(Ok(at))) = (
+        parts.next().map(str::parse),
+        parts.next().map(str::parse::<i64>),
+    ) else {
+        return false;
+    };
+    state.task(task).is_some_and(|t| {
+        t.postponements
+            .iter()
+            .any(|p| p.at.0 == at && p.decision.is_some())
+    })
 }
 
 /// Unread count.

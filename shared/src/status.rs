@@ -355,6 +355,7 @@ mod tests {
             updated_at: Millis(0),
             done_at: None,
             progress_log: vec![],
+            postponements: vec![],
         }
     }
 

@@ -149,6 +149,28 @@ pub const ADJUSTMENT_REASON: Field = Field {
     multiline: true,
 };
 
+/// Why a unit asks for a later due date (延期申请).
+pub const POSTPONEMENT_REASON: Field = Field {
+    name: "延期理由",
+    max: 1_000,
+    required: true,
+    multiline: true,
+};
+/// The office's note when it approves a postponement.
+pub const DECISION_NOTE: Field = Field {
+    name: "审核意见",
+    max: 1_000,
+    required: false,
+    multiline: true,
+};
+/// The office's reason when it declines one: the unit must know what to do instead.
+pub const DECLINE_NOTE: Field = Field {
+    name: "不同意的理由",
+    max: 1_000,
+    required: true,
+    multiline: true,
+};
+
 impl Field {
     /// The cleaned text, or why it can't be stored.
     pub fn parse(&self, raw: &str) -> Result<String, TextError> {

@@ -808,3 +808,163 @@ fn a_changes_time_is_moved_into_the_bounds_the_server_sets() {
         }
     }
 }
+
+#[test]
+fn a_missed_due_date_moves_only_by_a_postponement_the_office_approves() {
+    use shared::postponement::{self, Decide, Request};
+    let mut w = world();
+    let (lead, coop, office, other) = (
+        w.lead.clone(),
+        w.coop.clone(),
+        w.office.clone(),
+        w.other.clone(),
+    );
+    let score = |w: &World, d| {
+        assess(&w.state, d)
+            .into_iter()
+            .find(|s| s.unit == lead.unit)
+            .map(|s| (s.tasks_on_time, s.tasks_due))
+    };
+    let t = w.task(day(4, 10), at(3, 25));
+    let redate = |due, when| Mutation::SetTaskDue {
+        task: t,
+        due: Some(due),
+        at: when,
+    };
+    // Before the date the lead unit plans freely.
+    w.run(&lead, redate(day(4, 15), at(4, 1)))
+        .expect("re-dated before it was due");
+    // The day after, the miss counts and the unit can't undo it: not by a new date, nor by
+    // clearing it, handing the task to another unit or archiving it.
+    assert_eq!(score(&w, day(4, 16)), Some((0, 1)));
+    let hides = [
+        redate(day(6, 30), at(4, 16)),
+        Mutation::SetTaskDue {
+            task: t,
+            due: None,
+            at: at(4, 16),
+        },
+        Mutation::AssignTask {
+            task: t,
+            owner: coop.unit,
+            at: at(4, 16),
+        },
+        Mutation::ArchiveTask {
+            task: t,
+            at: at(4, 16),
+        },
+    ];
+    for m in &hides {
+        assert!(
+            matches!(w.run(&lead, m.clone()), Err(Rejection::Denied(_))),
+            "{m:?}"
+        );
+    }
+    assert_eq!(score(&w, day(4, 16)), Some((0, 1)));
+    // It asks instead, with a reason and a later date.
+    let ask = |due, reason: &str, when| {
+        Mutation::RequestPostponement(Request {
+            task: t,
+            due,
+            reason: reason.into(),
+            at: when,
+        })
+    };
+    assert!(matches!(
+        w.run(&lead, ask(day(6, 30), " ", at(4, 16))),
+        Err(Rejection::Invalid(_))
+    ));
+    assert!(matches!(
+        w.run(&lead, ask(day(4, 15), "原因", at(4, 16))),
+        Err(Rejection::Invalid(_))
+    ));
+    assert!(matches!(
+        w.run(&other, ask(day(6, 30), "原因", at(4, 16))),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&lead, ask(day(6, 30), "等待上级批复", at(4, 16)))
+        .expect("asked");
+    assert!(
+        matches!(
+            w.run(&lead, ask(day(7, 30), "再延", at(4, 17))),
+            Err(Rejection::Invalid(_))
+        ),
+        "one request waits at a time"
+    );
+    // The office sees it waiting; only the office answers, and a refusal says why.
+    let waiting = |w: &World| {
+        inbox(&w.state, &office)
+            .into_iter()
+            .filter(|n| n.kind == NoticeKind::Postponement && !n.read)
+            .count()
+    };
+    assert_eq!(waiting(&w), 1);
+    let decide = |approve, note: &str| {
+        Mutation::DecidePostponement(Decide {
+            task: t,
+            approve,
+            note: note.into(),
+            at: at(4, 18),
+        })
+    };
+    assert!(matches!(
+        w.run(&lead, decide(true, "")),
+        Err(Rejection::Denied(_))
+    ));
+    assert!(matches!(
+        w.run(&office, decide(false, "")),
+        Err(Rejection::Invalid(_))
+    ));
+    w.run(&office, decide(false, "理由不充分"))
+        .expect("declined");
+    assert_eq!(waiting(&w), 0);
+    assert_eq!(w.state.task(t).and_then(|t| t.due), Some(day(4, 15)));
+    assert!(
+        inbox(&w.state, &lead)
+            .iter()
+            .any(|n| n.kind == NoticeKind::Postponement && n.text.contains("未同意：理由不充分")),
+        "the unit hears the answer"
+    );
+    // Asked again and approved: the task is judged against the new date.
+    w.run(&lead, ask(day(6, 30), "已取得批复", at(4, 20)))
+        .expect("asked again");
+    assert!(
+        matches!(w.run(&office, decide(true, "")), Ok(())),
+        "approval needs no note"
+    );
+    let task = w.state.task(t).cloned().expect("task");
+    assert_eq!(task.due, Some(day(6, 30)));
+    assert_eq!(task.postponements.len(), 2);
+    assert!(postponement::pending(&task).is_none());
+    assert!(!postponement::missed(&task, at(4, 20)));
+    w.done(t, at(6, 20));
+    assert_eq!(score(&w, day(6, 30)), Some((1, 1)));
+    // Done on time, the task's date is the unit's again; a late one stays the office's.
+    let on_time = w.state.task(t).cloned().expect("task");
+    assert!(!postponement::missed(&on_time, at(9, 1)));
+    let late = w.task(day(5, 1), at(4, 20));
+    w.done(late, at(5, 3));
+    let late_task = w.state.task(late).cloned().expect("late task");
+    assert!(postponement::missed(&late_task, at(5, 4)));
+    assert!(matches!(
+        w.run(
+            &lead,
+            Mutation::SetTaskDue {
+                task: late,
+                due: Some(day(5, 5)),
+                at: at(5, 4),
+            }
+        ),
+        Err(Rejection::Denied(_))
+    ));
+    // The office may still move any date itself.
+    w.run(
+        &office,
+        Mutation::SetTaskDue {
+            task: late,
+            due: Some(day(5, 5)),
+            at: at(5, 4),
+        },
+    )
+    .expect("the office re-dates");
+}

@@ -79,6 +79,9 @@ enum Target {
     LeadTask,
     /// An archived task of item 4 owned by the cooperating unit.
     ArchivedCoopTask,
+    /// A task of item 4 owned by the cooperating unit, due on 31 March 2014 and not done:
+    /// missed, so its date, owner and archiving are the office's (`shared::postponement`).
+    MissedCoopTask,
     /// Item 4's work plan (a draft of its lead unit's).
     Submission,
 }
@@ -109,6 +112,14 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("assign_task",       Target::CoopTask,         "A   A    D    D    D     D    D    U    U"),
     ("archive_task",      Target::CoopTask,         "A   A    D    D    D     D    D    U    U"),
     ("restore_task",      Target::ArchivedCoopTask, "A   A    D    D    D     D    D    U    U"),
+    // A missed task: the lead unit may no longer re-date, reassign or archive it; the units
+    // that work on it ask for a postponement, and the office answers.
+    ("set_task_due",      Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
+    ("assign_task",       Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
+    ("archive_task",      Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
+    ("request_postponement", Target::MissedCoopTask, "A  A    A    D    D     D    D    U    U"),
+    ("decide_postponement",  Target::MissedCoopTask, "A  D    D    D    D     D    D    U    U"),
+    ("set_task_progress", Target::MissedCoopTask,   "A   A    A    D    D     D    D    U    U"),
     ("set_task_progress", Target::CoopTask,         "A   A    A    D    D     D    D    U    U"),
     ("move_task",         Target::CoopTask,         "A   A    A    D    D     D    D    U    U"),
     ("set_task_blocked",  Target::CoopTask,         "A   A    A    D    D     D    D    U    U"),
@@ -203,7 +214,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every variant of `Mutation`, by name.
-const VARIANTS: [&str; 38] = [
+const VARIANTS: [&str; 40] = [
     "create_task",
     "set_task_title",
     "set_task_notes",
@@ -242,6 +253,8 @@ const VARIANTS: [&str; 38] = [
     "mark_notices_read",
     "add_unit",
     "set_membership",
+    "request_postponement",
+    "decide_postponement",
 ];
 
 /// No wildcard arm: adding a variant to `Mutation` fails to compile until it is named in
@@ -290,6 +303,8 @@ fn variant_name(m: &Mutation) -> &'static str {
         Mutation::MarkNoticesRead(_) => "mark_notices_read",
         Mutation::AddUnit(_) => "add_unit",
         Mutation::SetMembership(_) => "set_membership",
+        Mutation::RequestPostponement(_) => "request_postponement",
+        Mutation::DecidePostponement(_) => "decide_postponement",
     }
 }
 
@@ -486,6 +501,7 @@ struct Fixture {
     coop_task: TaskId,
     lead_task: TaskId,
     archived_task: TaskId,
+    missed_task: TaskId,
     coop_step: StepId,
     lead_step: StepId,
 }
@@ -522,11 +538,16 @@ async fn fixtures(world: &World, n: usize) -> anyhow::Result<Vec<Fixture>> {
                 task: archived_task,
                 at: Millis(2),
             };
-            batch.extend([m1, m2, m3, m4, m5, m6]);
+            let (missed_task, mut m7) = create_task(world.item4, world.coop_owner, "逾期的任务");
+            if let Mutation::CreateTask { due, .. } = &mut m7 {
+                *due = Some(date(2014, 3, 31));
+            }
+            batch.extend([m1, m2, m3, m4, m5, m6, m7]);
             out.push(Fixture {
                 coop_task,
                 lead_task,
                 archived_task,
+                missed_task,
                 coop_step,
                 lead_step,
             });
@@ -554,6 +575,7 @@ fn mutation(
         Target::CoopTask | Target::Item | Target::Submission => (f.coop_task, f.coop_step),
         Target::LeadTask => (f.lead_task, f.lead_step),
         Target::ArchivedCoopTask => (f.archived_task, f.coop_step),
+        Target::MissedCoopTask => (f.missed_task, f.coop_step),
     };
     let key = EntityKey::task(task);
     let key_sort = sort_key::between(Some(&sort_key::between(None, None)), None);
@@ -683,6 +705,11 @@ async fn mutation_matrix(world: &World) -> anyhow::Result<()> {
         ensure!(
             named.contains(name),
             "the mutation matrix has no row for {name}"
+        );
+        // And a name in both languages, for the audit log and a card's history.
+        ensure!(
+            shared::audit::action_zh(name) != name && shared::audit::action_en(name) != name,
+            "{name} has no name in the audit log"
         );
     }
     let cases: usize = MUTATIONS.len() * EVERYONE.len();
@@ -1482,6 +1509,27 @@ impl Prep {
                     at: AT,
                 });
                 (m, EntityKey::unit(unit))
+            }
+            "request_postponement" | "decide_postponement" => {
+                let task = f.missed_task;
+                let request = Mutation::RequestPostponement(shared::postponement::Request {
+                    task,
+                    due: date(2014, 6, 30),
+                    reason: "等待上级批复".into(),
+                    at: AT,
+                });
+                let m = if name == "request_postponement" {
+                    request
+                } else {
+                    Self::setup(&mut self.office, office, vec![request]).await?;
+                    Mutation::DecidePostponement(shared::postponement::Decide {
+                        task,
+                        approve: true,
+                        note: String::new(),
+                        at: AT,
+                    })
+                };
+                (m, EntityKey::task(task))
             }
             "mark_notices_read" => {
                 let user = *self.users.get(&who).context("user id")?;

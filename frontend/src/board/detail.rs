@@ -79,7 +79,19 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             )
         })
     });
+    // A missed date, owner and archiving are the office's (`shared::postponement`): the unit
+    // asks for more time instead.
+    let locked = Memo::new(move |_| {
+        let actor = session.actor();
+        sync.view.with(|s| {
+            let (Some(a), Some(t)) = (actor, s.task(id)) else {
+                return false;
+            };
+            shared::postponement::check_not_missed(t, &a.in_state(s), now()).is_err()
+        })
+    });
     let manage = move || rights.get().0;
+    let manage_dates = move || manage() && !locked.get();
     let work = move || rights.get().1;
     let may_comment = move || rights.get().2;
     let send = move |m: Mutation| {
@@ -160,7 +172,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         on:change=move |ev| send(Mutation::SetTaskNotes { task: id, notes: event_target_value(&ev), at: now() })></textarea>
                 </label>
                 <label>{w(W::Owner)}
-                    <Show when=manage fallback=move || view! { <output>{owner_name}</output> }>
+                    <Show when=manage_dates fallback=move || view! { <output>{owner_name}</output> }>
                         <select name="owner" on:change=move |ev| {
                             if let Ok(o) = event_target_value(&ev).parse() { send(Mutation::AssignTask { task: id, owner: o, at: now() }) }
                         }>
@@ -171,10 +183,13 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     </Show>
                 </label>
                 <label>{w(W::Due)}
-                    <input type="date" name="due" disabled=move || !manage()
+                    <input type="date" name="due" disabled=move || !manage_dates()
                         prop:value=move || task.with(|t| t.as_ref().and_then(|t| t.due).map(|d| d.to_string()).unwrap_or_default())
                         on:change=move |ev| send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() })/>
                 </label>
+                <Show when=move || locked.get() && (manage() || work())>
+                    <p class="wide hint" role="note">{w(W::MissedHint)}</p>
+                </Show>
                 <label>{w(W::Column)}
                     <select name="column" disabled=move || !work() on:change=move |ev| {
                         let (Some(c), Some(item)) = (Column::from_slug(&event_target_value(&ev)), item_id()) else { return };
@@ -259,10 +274,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 </Show>
             </section>
 
+            <super::postponement::Postponements id task/>
             {move || item_id().map(|item| view! { <crate::workflow::attachments::Attachments item to=shared::attachment::AttachedTo::Task(id)/> })}
             <History key=format!("task/{id}") changed=changed/>
 
-            <Show when=manage>
+            <Show when=move || manage() && (archived.get() || !locked.get())>
                 <p class="danger-zone">
                     <Show when=move || archived.get() fallback=move || view! {
                         <button type="button" class="danger" on:click=move |_| {

@@ -6,6 +6,7 @@ pub mod detail;
 pub mod drag;
 pub mod filters;
 pub mod model;
+pub mod postponement;
 pub mod window;
 
 use crate::i18n::{self, Lang, W, lang};
@@ -688,6 +689,9 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
                         let l = lang.get();
                         if late { format!("{} · {}", W::Overdue.get(l), i18n::date(d, l)) } else { i18n::date(d, l) }
                     }}</span>
+                })}
+                {move || face.with(|f| f.as_ref().and_then(|f| f.postponing)).map(|d| view! {
+                    <span class="badge postponing-badge" title=move || i18n::date(d, lang.get())>{move || W::Postponing.get(lang.get())}</span>
                 })}
                 {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| view! {
                     <span class="badge blocked-badge" title=r>{W::Blocked.get(lang.get())}</span>

@@ -45,6 +45,8 @@ pub struct CardFace {
     pub comments: usize,
     /// Blocked reason.
     pub blocked: Option<String>,
+    /// The date a waiting postponement asks for.
+    pub postponing: Option<NaiveDate>,
     /// Column.
     pub column: Column,
     /// Whether the viewer may move it.
@@ -119,6 +121,7 @@ pub fn faces(
                 steps_total: t.steps.len(),
                 comments: comments.get(&t.id).copied().unwrap_or(0),
                 blocked: t.blocked.clone(),
+                postponing: shared::postponement::pending(t).map(|p| p.due),
                 column: t.column,
                 movable,
             };

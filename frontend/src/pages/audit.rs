@@ -4,12 +4,12 @@
 //! shown as text.
 
 use crate::api;
-use crate::i18n::{self, Lang, W, lang, t};
+use crate::i18n::{self, Lang, W, action_name, lang, t};
 use crate::session::use_session;
 use leptos::prelude::*;
 use serde_json::Value;
 use shared::account::UserSummary;
-use shared::audit::{ACTIONS, AuditRecord, action_en, action_zh};
+use shared::audit::{ACTIONS, AuditRecord};
 
 /// Rows fetched per page.
 const PAGE: usize = 100;
@@ -58,13 +58,6 @@ impl Filter {
         let to = day_start(&self.to).map(|v| (v + 24 * 3600 * 1000).to_string());
         add("to", &to.unwrap_or_default());
         parts.join("&")
-    }
-}
-
-fn action_name(action: &str, l: Lang) -> String {
-    match l {
-        Lang::Zh => action_zh(action).to_string(),
-        Lang::En => action_en(action).to_string(),
     }
 }
 
