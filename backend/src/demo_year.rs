@@ -21,7 +21,7 @@ use shared::mutation::Mutation;
 use shared::op::end_of_day;
 use shared::submission::SubmissionKind;
 use shared::sync::{Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
-use shared::{bulletin, difficulty, evaluation, instruction, reminder, submission};
+use shared::{bulletin, difficulty, evaluation, instruction, postponement, reminder, submission};
 use std::collections::HashMap;
 
 const MARK: &str = "demo_year";
@@ -119,6 +119,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<bool> {
         ("组织实施并总结评估", 12, 20),
     ];
     let mut leads: HashMap<ItemId, Actor> = HashMap::new();
+    // Tasks that stall, by item number and place, for the postponements below.
+    let mut stalled: HashMap<(u32, usize), TaskId> = HashMap::new();
     for item in &items {
         let n = item.number;
         let Some(lead) = item.lead_units.iter().find_map(|u| by_unit(*u)) else {
@@ -191,6 +193,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<bool> {
                 .await?;
             }
             if stuck {
+                stalled.insert((n, k), *task);
                 continue;
             }
             let done = if late {
@@ -338,6 +341,41 @@ pub async fn seed(db: &Db) -> anyhow::Result<bool> {
             }),
         )
         .await?;
+        // Postponements: item 9's declined, item 4's waiting for the office.
+        if let Some(task) = stalled.get(&(9, 1)) {
+            c.push(
+                &lead9,
+                Mutation::RequestPostponement(postponement::Request {
+                    task: *task,
+                    due: day(9, 30).unwrap_or_default(),
+                    reason: "调研涉及部门多，意见尚未收齐。".into(),
+                    at: on(2014, 7, 3),
+                }),
+            )
+            .await?;
+            c.push(
+                &office,
+                Mutation::DecidePostponement(postponement::Decide {
+                    task: *task,
+                    approve: false,
+                    note: "该项为年度重点，请加强力量按期完成。".into(),
+                    at: on(2014, 7, 7),
+                }),
+            )
+            .await?;
+        }
+        if let Some(task) = stalled.get(&(4, 2)) {
+            c.push(
+                &lead4,
+                Mutation::RequestPostponement(postponement::Request {
+                    task: *task,
+                    due: day(12, 31).unwrap_or_default(),
+                    reason: "配套政策须经区政府常务会审议，会议安排在12月。".into(),
+                    at: on(2014, 10, 8),
+                }),
+            )
+            .await?;
+        }
         // Instructions: one answered, one waiting.
         let ins = InstructionId::new_v7();
         c.push(

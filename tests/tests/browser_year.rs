@@ -4,7 +4,9 @@
 //! on a 390×844 phone sees item 4 red because of an overdue task and writes an instruction; the
 //! lead unit sees the notification and answers; the office sends a 催办, generates and
 //! publishes a bulletin, and downloads the ledger, which read back has the 14 items with their
-//! units. (The screens in detail: browser_workflow_item.rs and browser_workflow_office.rs.)
+//! units; the unit, no longer able to re-date its missed task, asks for a postponement, which
+//! the office approves. (The screens in detail: browser_workflow_item.rs and
+//! browser_workflow_office.rs.)
 
 use anyhow::{Context, ensure};
 use calamine::{Data, DataType, Reader, Xlsx, open_workbook};
@@ -301,6 +303,84 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         four.get(7).map(|c| c.to_string()).as_deref() == Some("滞后"),
         "item 4 is late in the ledger as of 15 April: {four:?}"
     );
+
+    // The task is still not done, long past its date: the date is no longer the unit's to move
+    // (nor the owner, nor archiving). The unit asks for more time on the card; the office finds
+    // the request among its notices and approves it on the card; the card shows the new date.
+    goto(&lead, &server, "/items/4/board").await?;
+    lead.click_named("button", &format!("打开任务 {TASK}"))
+        .await?;
+    let detail = lead.detail().await?;
+    lead.wait_for_text("任务已逾期：截止日期、承办单位和归档由综合办调整")
+        .await?;
+    let due = detail.find(Locator::Css("input[name=due]")).await?;
+    ensure!(
+        due.attr("disabled").await?.is_some(),
+        "a missed date can't be edited by the unit"
+    );
+    ensure!(
+        lead.count("aside[role=dialog] select[name=owner]").await? == 0
+            && lead.count("aside[role=dialog] .danger-zone").await? == 0,
+        "nor its owner changed, nor the task archived"
+    );
+    let to = lead.field("申请延期至").await?;
+    lead.scroll_to(&to).await?;
+    lead.client
+        .execute(
+            "const el = arguments[0]; el.value = '2014-06-30'; el.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![serde_json::to_value(&to)?],
+        )
+        .await?;
+    lead.type_into("延期理由", "试点公司清产核资工作量大，需延至6月底。")
+        .await?;
+    lead.screenshot("year-postponement-form-desktop").await?;
+    lead.click_named("button", "提交延期申请").await?;
+    lead.wait_for_text("待综合办审核").await?;
+    lead.settled().await?;
+    lead.close_dialog().await?;
+    lead.find(Locator::Css("li.card .postponing-badge")).await?;
+    lead.screenshot("year-postponement-asked-desktop").await?;
+
+    goto(&office, &server, "/notices").await?;
+    let notice = office
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'notice-row') and contains(@class,'unread')][contains(., {})]//button[contains(@class,'notice-open')]",
+            xpath_literal("申请延期至2014年6月30日")
+        )))
+        .await?;
+    office.scroll_to(&notice).await?;
+    notice.click().await?;
+    office.wait_for_text("开展集体股份合作公司试点改革").await?;
+    goto(&office, &server, "/items/4/board").await?;
+    office
+        .click_named("button", &format!("打开任务 {TASK}"))
+        .await?;
+    office.detail().await?;
+    office
+        .wait_for_text("试点公司清产核资工作量大，需延至6月底。")
+        .await?;
+    office.click_named("button", "同意延期").await?;
+    office.wait_for_text("已同意").await?;
+    office.settled().await?;
+    office
+        .screenshot("year-postponement-approved-desktop")
+        .await?;
+    let due = office
+        .find(Locator::Css("aside[role=dialog] input[name=due]"))
+        .await?;
+    ensure!(
+        due.prop("value").await?.as_deref() == Some("2014-06-30"),
+        "the approved date is the task's"
+    );
+
+    // The unit hears the answer; the card shows the new date.
+    goto(&lead, &server, "/notices").await?;
+    lead.find(Locator::XPath(
+        "//li[contains(@class,'notice-row')][contains(., '延期申请已同意，截止日期改为2014年6月30日')]",
+    ))
+    .await?;
+    goto(&lead, &server, "/items/4/board").await?;
+    lead.wait_for_text("2014年6月30日").await?;
 
     for b in [lead, office, leader] {
         b.close().await?;

@@ -188,7 +188,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         on:change=move |ev| send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() })/>
                 </label>
                 <Show when=move || locked.get() && (manage() || work())>
-                    <p class="wide hint" role="note">{w(W::MissedHint)}</p>
+                    <p class="wide notice" role="note">{w(W::MissedHint)}</p>
                 </Show>
                 <label>{w(W::Column)}
                     <select name="column" disabled=move || !work() on:change=move |ev| {

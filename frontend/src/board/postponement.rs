@@ -173,9 +173,9 @@ fn Row(p: Postponement) -> impl IntoView {
             Some(_) => pick(l, "未同意", "Declined"),
         };
         let state_class = match &p.decision {
-            None => "state waiting",
-            Some(d) if d.approved => "state approved",
-            Some(_) => "state declined",
+            None => "pp-state waiting",
+            Some(d) if d.approved => "pp-state approved",
+            Some(_) => "pp-state declined",
         };
         view! {
             <li>

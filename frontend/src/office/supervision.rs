@@ -1,7 +1,7 @@
 //! `/supervision`: the office's supervision dashboard (督查督办) — every item's light with its
 //! reasons as of the chosen date, units ranked by what they have overdue, open difficulties with
-//! their age, the rules, 催办 to a unit about a task or a submission, the submission calendar and
-//! the ledger exports. Leaders may read it.
+//! their age, postponements waiting for an answer, the rules, 催办 to a unit about a task or a
+//! submission, the submission calendar and the ledger exports. Leaders may read it.
 
 use super::{AsOfControl, OfficeTabs, unit_name, use_as_of};
 use crate::i18n::{self, Lang, lang, tr};
@@ -340,6 +340,36 @@ pub fn SupervisionPage() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="sup-diffs">{list}</ul> }.into_any()
             };
+            // Postponements waiting for the office at the end of the day, oldest first: each is
+            // answered on its card.
+            let mut waiting: Vec<_> = s
+                .tasks()
+                .filter(|t| !t.archived)
+                .flat_map(|t| t.postponements.iter().map(move |p| (t, p)))
+                .filter(|(_, p)| p.at <= end && p.decision.as_ref().is_none_or(|x| x.at > end))
+                .collect();
+            shared::sorting::sort_by_key(&mut waiting, |(_, p)| p.at);
+            let postponements = if waiting.is_empty() {
+                view! { <p class="empty">{tr("没有待审核的延期申请", "No postponement waits for an answer")}</p> }
+                    .into_any()
+            } else {
+                let list = waiting
+                    .into_iter()
+                    .map(|(t, p)| {
+                        let number = s.item(t.item).map_or(0, |i| i.number);
+                        let label = item_label(number, &t.title, l);
+                        let from = p.from.map(|x| i18n::date(x, l)).unwrap_or_default();
+                        view! {
+                            <li class="sup-postponement">
+                                <A href=format!("/items/{number}/board")>{label}</A>
+                                <span class="meta">{unit_name(s, p.unit)}" · "{from}" → "{i18n::date(p.due, l)}</span>
+                                <p class="pre">{p.reason.clone()}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! { <ul class="sup-diffs">{list}</ul> }.into_any()
+            };
             view! {
                 <section aria-labelledby="sup-items-h">
                     <h2 id="sup-items-h">{tr("各项改革状态", "Items")}</h2>
@@ -352,6 +382,10 @@ pub fn SupervisionPage() -> impl IntoView {
                 <section aria-labelledby="sup-diffs-h">
                     <h2 id="sup-diffs-h">{tr("未解决的困难和问题", "Open difficulties")}</h2>
                     {diffs}
+                </section>
+                <section aria-labelledby="sup-postpone-h">
+                    <h2 id="sup-postpone-h">{tr("待审核的延期申请", "Postponements to answer")}</h2>
+                    {postponements}
                 </section>
             }
             .into_any()
