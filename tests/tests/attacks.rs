@@ -28,6 +28,7 @@ on_both_stores!(
     sql_injection_in_every_string_parameter_is_inert,
     no_open_redirects,
     changes_can_not_be_dated_back_or_ahead,
+    a_missed_due_date_can_not_be_moved_by_dating_the_change_back,
 );
 
 const AT: Millis = Millis(1_700_000_000_000);
@@ -1039,5 +1040,65 @@ async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<
         (t2..=t3).contains(&created(ahead)?),
         "a change dated ahead is moved to the server's now"
     );
+    Ok(())
+}
+
+/// A lead unit that missed a task's date can't move it, hand the task on or archive it — not
+/// even by dating the change back to before the date (the server bounds the time first), and
+/// not as the cooperating unit that owns it. Nothing about the task changes; the office can.
+async fn a_missed_due_date_can_not_be_moved_by_dating_the_change_back(
+    store: Store,
+) -> anyhow::Result<()> {
+    use shared::entity::{Entity, EntityKey};
+    let fx = fixture(store).await?;
+    let missed = TaskId::new_v7();
+    let due = chrono::NaiveDate::from_ymd_opt(2014, 3, 31).context("date")?;
+    let mut create = create(&fx.item4, missed, fx.lead.me.unit, "摸清底数");
+    if let Mutation::CreateTask { due: d, .. } = &mut create {
+        *d = Some(due);
+    }
+    ensure!(matches!(
+        push_one(&fx.lead, create).await?,
+        Outcome::Applied
+    ));
+    // 30 March 2014: the day before it was due.
+    let before = Millis(1_396_180_800_000);
+    let later = chrono::NaiveDate::from_ymd_opt(2014, 12, 31);
+    let hide = vec![
+        Mutation::SetTaskDue {
+            task: missed,
+            due: later,
+            at: before,
+        },
+        Mutation::SetTaskDue {
+            task: missed,
+            due: None,
+            at: before,
+        },
+        Mutation::AssignTask {
+            task: missed,
+            owner: fx.coop.me.unit,
+            at: before,
+        },
+        Mutation::ArchiveTask {
+            task: missed,
+            at: before,
+        },
+    ];
+    let task = |state: &State| match state.get(&EntityKey::task(missed)) {
+        Some(Entity::Task(t)) => Ok(t.clone()),
+        other => Err(anyhow::anyhow!("no card: {other:?}")),
+    };
+    let kept = task(&fx.db.entities().await?)?;
+    all_refused(&fx.lead, hide.clone(), "the lead unit").await?;
+    let after = task(&fx.db.entities().await?)?;
+    ensure!(after == kept, "the missed task is as it was: {after:?}");
+    ensure!(after.due == Some(due) && after.owner == fx.lead.me.unit && !after.archived);
+    // The office can.
+    ensure!(matches!(
+        push_one(&fx.office, hide[0].clone()).await?,
+        Outcome::Applied
+    ));
+    ensure!(task(&fx.db.entities().await?)?.due == later);
     Ok(())
 }
