@@ -507,7 +507,12 @@ impl Mutation {
             | Mutation::ArchiveTask { task, at } => {
                 let (task, item) = find_task(state, *task)?;
                 permission::check(actor, item, Action::ManageTasks)?;
-                postponement::check_not_missed(task, actor, *at)?;
+                let change = match self {
+                    Mutation::SetTaskDue { .. } => postponement::Guarded::Redate,
+                    Mutation::AssignTask { .. } => postponement::Guarded::Reassign,
+                    _ => postponement::Guarded::Archive,
+                };
+                postponement::check(task, actor, *at, change)?;
             }
             Mutation::SetTaskProgress { task, .. }
             | Mutation::MoveTask { task, .. }
@@ -574,6 +579,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             }
             check_owner(*owner, state.groups_of(*owner), state.find::<Item>(*item)?)?;
             check_sort_key(sort_key)?;
+            postponement::check_new_due(*due, actor, *at)?;
             let task = Task {
                 id: *id,
                 item: *item,
@@ -627,6 +633,13 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 at: *at,
             };
             Ok(vec![put(state, Entity::Comment(comment))])
+        }
+        Mutation::SetTaskDue { task, due, at } => {
+            postponement::check_new_due(*due, actor, *at)?;
+            edit_task(state, *task, *at, false, |t| {
+                t.due = *due;
+                Ok(())
+            })
         }
         Mutation::RestoreTask { task, at } => edit_task(state, *task, *at, true, |t| {
             t.archived = false;
@@ -684,7 +697,6 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
     match m {
         Mutation::SetTaskTitle { title, .. } => t.title = text::TASK_TITLE.parse(title)?,
         Mutation::SetTaskNotes { notes, .. } => t.notes = text::TASK_NOTES.parse(notes)?,
-        Mutation::SetTaskDue { due, .. } => t.due = *due,
         Mutation::SetTaskProgress { progress, .. } => {
             if *progress > 100 {
                 return Err(Rejection::Invalid("进度应在0到100之间".into()));

@@ -272,12 +272,17 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 }
             }
             Entity::Task(t) if !t.postponements.is_empty() => {
-                let concerns_unit = t.owner == unit || leads(t.item);
-                for p in &t.postponements {
+                // The units that work on it: its lead, its owner (or a member of the group that
+                // owns it), and whoever asked.
+                let works_on_task =
+                    leads(t.item) || permission::works_for(unit, state.groups_of(unit), t.owner);
+                // Requests are only ever added, so their place is a stable key.
+                for (i, p) in t.postponements.iter().enumerate() {
+                    let concerns_unit = works_on_task || p.unit == unit;
                     let what = format!("第{}项任务“{}”", number(t.item), t.title);
                     if office {
                         push(
-                            format!("postponement/{}/{}", t.id, p.at.0),
+                            format!("postponement/{}/{i}", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
                             format!(
@@ -304,7 +309,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             format!("：{}", d.note)
                         };
                         push(
-                            format!("postponement/{}/{}/decision", t.id, p.at.0),
+                            format!("postponement/{}/{i}/decision", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
                             format!("{what}的延期申请{answer}{note}"),
@@ -379,20 +384,19 @@ fn taken_up(state: &State, key: &str) -> bool {
     )
 }
 
-/// Whether the request a `postponement/<task>/<at>` key names has been answered.
+/// Whether the request a `postponement/<task>/<n>` key names no longer waits for the office:
+/// answered, or its task archived (which takes no answer).
 fn decided(state: &State, key: &str) -> bool {
     let mut parts = key.split('/').skip(1);
-    let (Some(Ok(task)), Some(Ok(at))) = (
+    let (Some(Ok(task)), Some(Ok(n))) = (
         parts.next().map(str::parse),
-        parts.next().map(str::parse::<i64>),
+        parts.next().map(str::parse::<usize>),
     ) else {
         return false;
     };
-    state.task(task).is_some_and(|t| {
-        t.postponements
-            .iter()
-            .any(|p| p.at.0 == at && p.decision.is_some())
-    })
+    state
+        .task(task)
+        .is_some_and(|t| t.archived || t.postponements.get(n).is_some_and(|p| p.decision.is_some()))
 }
 
 /// Unread count.

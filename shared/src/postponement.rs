@@ -1,8 +1,11 @@
-//! Postponement (延期申请). Once a task's due date has passed without the task done on time, the
-//! date is the office's to move, not the unit's: otherwise a unit could re-date a missed task,
-//! hand it to another unit or archive it, and the assessment (勤政考核) would never count the
-//! miss. The unit that works on the task asks for a later date with a reason; the office
-//! approves (the due date moves, and the task is judged against the new one) or declines.
+//! Postponement (延期申请). Once a task's due date has passed, its date and owner are the
+//! office's to change, not the unit's, and a missed task (not done on time) is the office's to
+//! archive: otherwise a unit could re-date a missed task, hand it to another unit or archive it,
+//! and the assessment (勤政考核) would never count the miss. (A task done on time is locked too:
+//! marked done on the day, re-dated, then reopened, it would escape the same way.) Nor may a
+//! unit set a date already past, a miss it could never undo. The unit that works on the task
+//! asks for a later date with a reason; the office approves (the due date moves, and the task
+//! is judged against the new one) or declines.
 
 use crate::actor::{Actor, Role};
 use crate::entity::{Entity, EntityKey, Item, Millis, Task};
@@ -50,14 +53,18 @@ pub struct Decision {
     pub at: Millis,
 }
 
+/// Whether `task`'s due date had passed at `at`.
+pub fn past_due(task: &Task, at: Millis) -> bool {
+    task.due.is_some_and(|due| local_date(at) > due)
+}
+
 /// Whether `task`'s due date had passed at `at` without the task done by it: a miss the
-/// assessment counts (`assessment::assess`), so one the unit may no longer undo.
+/// assessment counts (`assessment::assess`).
 pub fn missed(task: &Task, at: Millis) -> bool {
-    let Some(due) = task.due else {
-        return false;
-    };
-    let done_on_time = crate::calendar::task_done_at(task).is_some_and(|d| local_date(d) <= due);
-    local_date(at) > due && !done_on_time
+    let done_on_time = crate::calendar::task_done_at(task)
+        .zip(task.due)
+        .is_some_and(|(done, due)| local_date(done) <= due);
+    past_due(task, at) && !done_on_time
 }
 
 /// The request waiting for the office's answer, if there is one.
@@ -65,16 +72,74 @@ pub fn pending(task: &Task) -> Option<&Postponement> {
     task.postponements.last().filter(|p| p.decision.is_none())
 }
 
-/// The rule for changes that would hide a miss (a new due date, another owner, archiving): on a
-/// missed task only the office makes them. One place, for `apply` and for the screens.
-pub fn check_not_missed(task: &Task, actor: &Actor, at: Millis) -> Result<(), Rejection> {
-    if actor.role != Role::Office && missed(task, at) {
+/// A change to a task that could hide a miss from the assessment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarded {
+    /// A new due date (or none).
+    Redate,
+    /// Another owner.
+    Reassign,
+    /// Off the board.
+    Archive,
+}
+
+/// The rule for changes that could hide a miss: past its due date only the office re-dates or
+/// reassigns a task, and only the office archives a missed one. `Mutation::authorize` applies
+/// it, so the screens, asking the same, offer what the server accepts.
+pub fn check(task: &Task, actor: &Actor, at: Millis, change: Guarded) -> Result<(), Rejection> {
+    let locked = match change {
+        Guarded::Redate | Guarded::Reassign => past_due(task, at),
+        Guarded::Archive => missed(task, at),
+    };
+    if actor.role != Role::Office && locked {
         Err(Rejection::Denied(
-            "任务已逾期：截止日期、承办单位和归档由综合办调整，请提出延期申请".into(),
+            "截止日期已过：截止日期、承办单位和归档由综合办调整，请提出延期申请".into(),
         ))
     } else {
         Ok(())
     }
+}
+
+/// The earliest due date `actor` may set at `at`: for a unit, that day (a date already past would
+/// be a miss at once, and one only the office could undo); the office may set any, to record
+/// the plan as it stood.
+pub fn earliest_due(actor: &Actor, at: Millis) -> Option<NaiveDate> {
+    (actor.role != Role::Office).then(|| local_date(at))
+}
+
+/// Refuses a due date before `earliest_due`.
+pub fn check_new_due(due: Option<NaiveDate>, actor: &Actor, at: Millis) -> Result<(), Rejection> {
+    match (due, earliest_due(actor, at)) {
+        (Some(d), Some(earliest)) if d < earliest => {
+            Err(Rejection::Invalid("截止日期不能早于今天".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `task` can take a request now: not archived or done, with a due date, none waiting,
+/// fewer than `MAX_REQUESTS` made. One place, for `apply` and for the screens.
+pub fn askable(task: &Task) -> Result<(), Rejection> {
+    if task.archived {
+        return Err(Rejection::Archived);
+    }
+    if task.due.is_none() {
+        return Err(Rejection::Invalid(
+            "该任务没有截止日期，无需申请延期".into(),
+        ));
+    }
+    if crate::calendar::task_done_at(task).is_some() {
+        return Err(Rejection::Invalid("任务已完成，无需申请延期".into()));
+    }
+    if pending(task).is_some() {
+        return Err(Rejection::Invalid("已有一项延期申请等待综合办审核".into()));
+    }
+    if task.postponements.len() >= MAX_REQUESTS {
+        return Err(Rejection::Invalid(format!(
+            "每个任务最多申请{MAX_REQUESTS}次延期"
+        )));
+    }
+    Ok(())
 }
 
 fn find(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
@@ -120,6 +185,11 @@ impl Op for Request {
         SpaceOf::Entity(EntityKey::task(self.task))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
+        if actor.role == Role::Office {
+            return Err(Rejection::Denied(
+                "综合办可直接调整截止日期，无需申请延期".into(),
+            ));
+        }
         let (task, item) = find(state, self.task)?;
         permission::check(actor, item, Action::WorkOnTask(task))?;
         Ok(())
@@ -127,28 +197,17 @@ impl Op for Request {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let reason = text::POSTPONEMENT_REASON.parse(&self.reason)?;
         edit(state, self.task, self.at, |t| {
-            let Some(from) = t.due else {
-                return Err(Rejection::Invalid(
-                    "该任务没有截止日期，无需申请延期".into(),
-                ));
-            };
-            if crate::calendar::task_done_at(t).is_some() {
-                return Err(Rejection::Invalid("任务已完成，无需申请延期".into()));
-            }
-            if self.due <= from {
+            askable(t)?;
+            let from = t.due;
+            if from.is_some_and(|from| self.due <= from) {
                 return Err(Rejection::Invalid("申请的日期应晚于原截止日期".into()));
             }
-            if pending(t).is_some() {
-                return Err(Rejection::Invalid("已有一项延期申请等待综合办审核".into()));
-            }
-            if t.postponements.len() >= MAX_REQUESTS {
-                return Err(Rejection::Invalid(format!(
-                    "每个任务最多申请{MAX_REQUESTS}次延期"
-                )));
+            if self.due < local_date(self.at) {
+                return Err(Rejection::Invalid("申请的日期不能早于今天".into()));
             }
             t.postponements.push(Postponement {
                 due: self.due,
-                from: Some(from),
+                from,
                 reason,
                 unit: actor.unit,
                 by_name: actor.name.clone(),
@@ -219,5 +278,99 @@ impl Op for Decide {
     }
     fn at_mut(&mut self) -> &mut Millis {
         &mut self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::Column;
+    use crate::ids::{ItemId, UserId};
+    use crate::op::end_of_day;
+
+    fn day(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2014, m, d).unwrap_or_default()
+    }
+
+    /// Noon (Beijing) of a day of 2014.
+    fn noon(m: u32, d: u32) -> Millis {
+        Millis(end_of_day(day(m, d)).0 - 12 * 3_600_000)
+    }
+
+    fn task(due: Option<NaiveDate>, done: Option<Millis>) -> Task {
+        Task {
+            id: TaskId::new_v7(),
+            item: ItemId::new_v7(),
+            title: "摸底".into(),
+            notes: String::new(),
+            owner: UnitId::new_v7(),
+            column: if done.is_some() {
+                Column::Done
+            } else {
+                Column::InProgress
+            },
+            sort_key: "80".into(),
+            due,
+            progress: 0,
+            steps: vec![],
+            blocked: None,
+            archived: false,
+            created_by: UserId::new_v7(),
+            created_at: noon(3, 1),
+            updated_at: noon(3, 1),
+            done_at: done,
+            progress_log: vec![],
+            postponements: vec![],
+        }
+    }
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user: UserId::new_v7(),
+            name: "甲".into(),
+            unit: UnitId::new_v7(),
+            role,
+            groups: vec![],
+        }
+    }
+
+    #[test]
+    fn past_its_date_a_task_is_the_offices_to_redate_reassign_and_if_missed_archive() {
+        let (unit, office) = (actor(Role::Unit), actor(Role::Office));
+        let open = task(Some(day(3, 31)), None);
+        // On the due date itself the unit still plans; from the next day it may not.
+        assert!(!past_due(&open, noon(3, 31)));
+        assert!(past_due(&open, noon(4, 1)) && missed(&open, noon(4, 1)));
+        for change in [Guarded::Redate, Guarded::Reassign, Guarded::Archive] {
+            assert!(check(&open, &unit, noon(3, 31), change).is_ok());
+            assert!(matches!(
+                check(&open, &unit, noon(4, 1), change),
+                Err(Rejection::Denied(_))
+            ));
+            assert!(check(&open, &office, noon(4, 1), change).is_ok());
+        }
+        // Done on time: no miss to hide by archiving, but its date and owner stay put (else:
+        // re-date, reopen, and the miss is gone).
+        let on_time = task(Some(day(3, 31)), Some(noon(3, 31)));
+        assert!(!missed(&on_time, noon(4, 1)));
+        assert!(check(&on_time, &unit, noon(4, 1), Guarded::Archive).is_ok());
+        assert!(check(&on_time, &unit, noon(4, 1), Guarded::Redate).is_err());
+        // Done late is a miss.
+        let late = task(Some(day(3, 31)), Some(noon(4, 1)));
+        assert!(missed(&late, noon(4, 2)));
+        // No date, nothing to miss.
+        assert!(!missed(&task(None, None), noon(12, 31)));
+    }
+
+    #[test]
+    fn a_unit_sets_no_date_already_past() {
+        let (unit, office) = (actor(Role::Unit), actor(Role::Office));
+        assert!(check_new_due(Some(day(4, 1)), &unit, noon(4, 1)).is_ok());
+        assert!(check_new_due(None, &unit, noon(4, 1)).is_ok());
+        assert!(matches!(
+            check_new_due(Some(day(3, 31)), &unit, noon(4, 1)),
+            Err(Rejection::Invalid(_))
+        ));
+        assert!(check_new_due(Some(day(3, 31)), &office, noon(4, 1)).is_ok());
     }
 }

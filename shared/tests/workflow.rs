@@ -941,10 +941,30 @@ fn a_missed_due_date_moves_only_by_a_postponement_the_office_approves() {
     assert_eq!(score(&w, day(6, 30)), Some((1, 1)));
     // Done on time, the task's date is the unit's again; a late one stays the office's.
     let on_time = w.state.task(t).cloned().expect("task");
+    assert_eq!(on_time.column, Column::Done);
     assert!(!postponement::missed(&on_time, at(9, 1)));
+    // Done on time, its date still can't move: re-dated, then reopened, the miss would vanish.
+    assert!(matches!(
+        w.run(&lead, redate(day(12, 31), at(7, 1))),
+        Err(Rejection::Denied(_))
+    ));
+    // Nor does a unit set a date already past: a miss at once, that only the office could undo.
+    let fresh = w.task(day(8, 31), at(7, 1));
+    assert!(matches!(
+        w.run(
+            &lead,
+            Mutation::SetTaskDue {
+                task: fresh,
+                due: Some(day(6, 30)),
+                at: at(7, 1),
+            }
+        ),
+        Err(Rejection::Invalid(_))
+    ));
     let late = w.task(day(5, 1), at(4, 20));
     w.done(late, at(5, 3));
     let late_task = w.state.task(late).cloned().expect("late task");
+    assert!(late_task.done_at.is_some(), "done, a day late");
     assert!(postponement::missed(&late_task, at(5, 4)));
     assert!(matches!(
         w.run(

@@ -48,8 +48,8 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         "{LEAD} leads item 4"
     );
 
-    // March 2014: the lead unit breaks the item into a task due on 20 March (through the sync
-    // API, dated then); it is never finished.
+    // March 2014: the lead unit's task due on 20 March, recorded by the office through the sync
+    // API, dated then (a unit can't set a date already past); it is never finished.
     let lead_session = facts.login_unit(&server, LEAD).await?;
     let lead_user = lead_session.me.username.clone();
     let created = chrono::NaiveDate::from_ymd_opt(2014, 3, 1)
@@ -65,7 +65,7 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         due: chrono::NaiveDate::from_ymd_opt(2014, 3, 20),
         at: Millis(created.and_utc().timestamp_millis()),
     };
-    let pushed = lead_session
+    let pushed = office_session
         .push_ok(&push_request(
             ClientGroupId::new_v7(),
             vec![PendingMutation {
@@ -75,7 +75,14 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
             }],
         ))
         .await?;
-    ensure!(pushed.results.len() == 1, "the task was pushed: {pushed:?}");
+    ensure!(
+        pushed
+            .results
+            .iter()
+            .map(|r| &r.outcome)
+            .eq([&shared::sync::Outcome::Applied]),
+        "the task was recorded: {pushed:?}"
+    );
 
     // The lead unit drafts the work plan (the schedule pulled in from its tasks) and submits it.
     let lead = Browser::start(DESKTOP, false).await?;
@@ -323,12 +330,15 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
             && lead.count("aside[role=dialog] .danger-zone").await? == 0,
         "nor its owner changed, nor the task archived"
     );
+    // A month from now: a date already past can't be asked for.
+    let new_due = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+    let new_due_zh = shared::board::zh_date(new_due);
     let to = lead.field("申请延期至").await?;
     lead.scroll_to(&to).await?;
     lead.client
         .execute(
-            "const el = arguments[0]; el.value = '2014-06-30'; el.dispatchEvent(new Event('input', {bubbles: true}));",
-            vec![serde_json::to_value(&to)?],
+            "const el = arguments[0]; el.value = arguments[1]; el.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![serde_json::to_value(&to)?, new_due.to_string().into()],
         )
         .await?;
     lead.type_into("延期理由", "试点公司清产核资工作量大，需延至6月底。")
@@ -345,7 +355,7 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     let notice = office
         .find(Locator::XPath(&format!(
             "//li[contains(@class,'notice-row') and contains(@class,'unread')][contains(., {})]//button[contains(@class,'notice-open')]",
-            xpath_literal("申请延期至2014年6月30日")
+            xpath_literal(&format!("申请延期至{new_due_zh}"))
         )))
         .await?;
     office.scroll_to(&notice).await?;
@@ -369,18 +379,19 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         .find(Locator::Css("aside[role=dialog] input[name=due]"))
         .await?;
     ensure!(
-        due.prop("value").await?.as_deref() == Some("2014-06-30"),
+        due.prop("value").await? == Some(new_due.to_string()),
         "the approved date is the task's"
     );
 
     // The unit hears the answer; the card shows the new date.
     goto(&lead, &server, "/notices").await?;
-    lead.find(Locator::XPath(
-        "//li[contains(@class,'notice-row')][contains(., '延期申请已同意，截止日期改为2014年6月30日')]",
-    ))
+    lead.find(Locator::XPath(&format!(
+        "//li[contains(@class,'notice-row')][contains(., {})]",
+        xpath_literal(&format!("延期申请已同意，截止日期改为{new_due_zh}"))
+    )))
     .await?;
     goto(&lead, &server, "/items/4/board").await?;
-    lead.wait_for_text("2014年6月30日").await?;
+    lead.wait_for_text(&new_due_zh).await?;
 
     for b in [lead, office, leader] {
         b.close().await?;

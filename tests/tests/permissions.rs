@@ -113,11 +113,12 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("archive_task",      Target::CoopTask,         "A   A    D    D    D     D    D    U    U"),
     ("restore_task",      Target::ArchivedCoopTask, "A   A    D    D    D     D    D    U    U"),
     // A missed task: the lead unit may no longer re-date, reassign or archive it; the units
-    // that work on it ask for a postponement, and the office answers.
+    // that work on it ask for a postponement (the office sets a date itself), and the office
+    // answers.
     ("set_task_due",      Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
     ("assign_task",       Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
     ("archive_task",      Target::MissedCoopTask,   "A   D    D    D    D     D    D    U    U"),
-    ("request_postponement", Target::MissedCoopTask, "A  A    A    D    D     D    D    U    U"),
+    ("request_postponement", Target::MissedCoopTask, "D  A    A    D    D     D    D    U    U"),
     ("decide_postponement",  Target::MissedCoopTask, "A  D    D    D    D     D    D    U    U"),
     ("set_task_progress", Target::MissedCoopTask,   "A   A    A    D    D     D    D    U    U"),
     ("set_task_progress", Target::CoopTask,         "A   A    A    D    D     D    D    U    U"),
@@ -608,7 +609,7 @@ fn mutation(
         },
         "set_task_due" => Mutation::SetTaskDue {
             task,
-            due: chrono::NaiveDate::from_ymd_opt(2014, 3, 31),
+            due: chrono::NaiveDate::from_ymd_opt(2099, 3, 31),
             at,
         },
         "set_task_progress" => Mutation::SetTaskProgress {
@@ -1153,6 +1154,7 @@ async fn upload(api: &Api) -> anyhow::Result<Option<AttachmentId>> {
 /// state of the three submissions of item 4 the cases move along.
 struct Prep {
     office: Pusher,
+    lead: Pusher,
     leader: Pusher,
     npc: Pusher,
     users: BTreeMap<Who, UserId>,
@@ -1182,6 +1184,7 @@ impl Prep {
         }
         Ok(Prep {
             office: Pusher::new(),
+            lead: Pusher::new(),
             leader: Pusher::new(),
             npc: Pusher::new(),
             users,
@@ -1514,14 +1517,14 @@ impl Prep {
                 let task = f.missed_task;
                 let request = Mutation::RequestPostponement(shared::postponement::Request {
                     task,
-                    due: date(2014, 6, 30),
+                    due: date(2099, 6, 30),
                     reason: "等待上级批复".into(),
                     at: AT,
                 });
                 let m = if name == "request_postponement" {
                     request
                 } else {
-                    Self::setup(&mut self.office, office, vec![request]).await?;
+                    Self::setup(&mut self.lead, world.client(Who::Lead)?, vec![request]).await?;
                     Mutation::DecidePostponement(shared::postponement::Decide {
                         task,
                         approve: true,

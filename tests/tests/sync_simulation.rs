@@ -865,8 +865,9 @@ impl Sim {
                     .unwrap_or(item.lead_units[0]),
                 column,
                 sort_key: sort_key::between(last.as_deref(), None),
+                // Past dates (a unit's is refused, `postponement::check_new_due`) and future.
                 due: chrono::NaiveDate::from_ymd_opt(
-                    2014,
+                    if self.rng.percent(50) { 2014 } else { 2040 },
                     1 + self.rng.below(12) as u32,
                     1 + self.rng.below(28) as u32,
                 )

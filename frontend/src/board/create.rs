@@ -48,6 +48,13 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let owner = RwSignal::new(None::<UnitId>);
     let due = RwSignal::new(String::new());
+    // The date picker offers what the server accepts (`shared::postponement::earliest_due`).
+    let min_due = move || {
+        session
+            .actor()
+            .and_then(|a| shared::postponement::earliest_due(&a, now()))
+            .map(|d| d.to_string())
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = title.get_untracked();
@@ -116,7 +123,7 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
                     </select>
                 </label>
                 <label>{move || W::Due.get(lang.get())}
-                    <input type="date" name="due" prop:value=due on:input=move |ev| due.set(event_target_value(&ev))/>
+                    <input type="date" name="due" min=min_due prop:value=due on:input=move |ev| due.set(event_target_value(&ev))/>
                 </label>
                 <button type="submit" class="primary">{move || W::AddTask.get(lang.get())}</button>
                 <button type="button" aria-expanded="true" on:click=hide>{move || W::Close.get(lang.get())}</button>

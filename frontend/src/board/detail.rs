@@ -79,19 +79,39 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             )
         })
     });
-    // A missed date, owner and archiving are the office's (`shared::postponement`): the unit
-    // asks for more time instead.
-    let locked = Memo::new(move |_| {
-        let actor = session.actor();
-        sync.view.with(|s| {
-            let (Some(a), Some(t)) = (actor, s.task(id)) else {
-                return false;
-            };
-            shared::postponement::check_not_missed(t, &a.in_state(s), now()).is_err()
+    let manage = move || rights.get().0;
+    // Past its due date, the date, the owner and (once missed) archiving are the office's
+    // (`shared::postponement`): the change each control sends, asked of the same rules the
+    // server applies.
+    let may = move |m: Mutation| {
+        let Some(actor) = session.actor() else {
+            return false;
+        };
+        sync.view.with(|s| m.authorize(s, &actor).is_ok())
+    };
+    let may_redate = Memo::new(move |_| {
+        may(Mutation::SetTaskDue {
+            task: id,
+            due: None,
+            at: now(),
         })
     });
-    let manage = move || rights.get().0;
-    let manage_dates = move || manage() && !locked.get();
+    let may_reassign = Memo::new(move |_| {
+        let owner = task.with(|t| t.as_ref().map(|t| t.owner));
+        owner.is_some_and(|owner| {
+            may(Mutation::AssignTask {
+                task: id,
+                owner,
+                at: now(),
+            })
+        })
+    });
+    let may_archive = Memo::new(move |_| {
+        may(Mutation::ArchiveTask {
+            task: id,
+            at: now(),
+        })
+    });
     let work = move || rights.get().1;
     let may_comment = move || rights.get().2;
     let send = move |m: Mutation| {
@@ -172,7 +192,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         on:change=move |ev| send(Mutation::SetTaskNotes { task: id, notes: event_target_value(&ev), at: now() })></textarea>
                 </label>
                 <label>{w(W::Owner)}
-                    <Show when=manage_dates fallback=move || view! { <output>{owner_name}</output> }>
+                    <Show when=move || may_reassign.get() fallback=move || view! { <output>{owner_name}</output> }>
                         <select name="owner" on:change=move |ev| {
                             if let Ok(o) = event_target_value(&ev).parse() { send(Mutation::AssignTask { task: id, owner: o, at: now() }) }
                         }>
@@ -183,11 +203,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     </Show>
                 </label>
                 <label>{w(W::Due)}
-                    <input type="date" name="due" disabled=move || !manage_dates()
+                    <input type="date" name="due" disabled=move || !may_redate.get()
                         prop:value=move || task.with(|t| t.as_ref().and_then(|t| t.due).map(|d| d.to_string()).unwrap_or_default())
                         on:change=move |ev| send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() })/>
                 </label>
-                <Show when=move || locked.get() && (manage() || work())>
+                <Show when=move || manage() && !may_redate.get()>
                     <p class="wide notice" role="note">{w(W::MissedHint)}</p>
                 </Show>
                 <label>{w(W::Column)}
@@ -278,7 +298,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             {move || item_id().map(|item| view! { <crate::workflow::attachments::Attachments item to=shared::attachment::AttachedTo::Task(id)/> })}
             <History key=format!("task/{id}") changed=changed/>
 
-            <Show when=move || manage() && (archived.get() || !locked.get())>
+            <Show when=move || manage() && (archived.get() || may_archive.get())>
                 <p class="danger-zone">
                     <Show when=move || archived.get() fallback=move || view! {
                         <button type="button" class="danger" on:click=move |_| {

@@ -3,20 +3,17 @@
 //! office while one waits. Who may do what comes from the same rules the server applies
 //! (`shared::postponement`, `Mutation::authorize`).
 
-use crate::i18n::{self, Lang, lang, tr};
+use crate::i18n::{self, lang, tr};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::now;
+use crate::workflow::pick;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use shared::entity::Task;
 use shared::ids::TaskId;
 use shared::mutation::Mutation;
-use shared::postponement::{Decide, Postponement, Request, pending};
-
-fn pick(l: Lang, zh: &str, en: &str) -> String {
-    if l == Lang::En { en } else { zh }.to_string()
-}
+use shared::postponement::{Decide, Postponement, Request, askable, pending};
 
 /// The postponements section of task `id`'s detail.
 #[component]
@@ -41,19 +38,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
     };
     let waiting = Memo::new(move |_| task.with(|t| t.as_ref().and_then(pending).cloned()));
     let may_ask = Memo::new(move |_| {
-        let askable = task.with(|t| {
-            t.as_ref().is_some_and(|t| {
-                !t.archived
-                    && t.due.is_some()
-                    && shared::calendar::task_done_at(t).is_none()
-                    && pending(t).is_none()
-            })
-        });
-        let office = session
-            .actor()
-            .is_some_and(|a| a.role == shared::actor::Role::Office);
-        askable
-            && !office
+        task.with(|t| t.as_ref().is_some_and(|t| askable(t).is_ok()))
             && may(Mutation::RequestPostponement(Request {
                 task: id,
                 due: NaiveDate::MAX,
@@ -123,8 +108,8 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
     let shown = move || requests.with(|r| !r.is_empty()) || may_ask.get();
     view! {
         <Show when=shown>
-            <section class="postponements" aria-label=tr("延期申请", "Postponement")>
-                <h3>{tr("延期申请", "Postponement")}</h3>
+            <section class="postponements" aria-labelledby="postponements-h">
+                <h3 id="postponements-h">{tr("延期申请", "Postponement")}</h3>
                 <ol class="postponement-list">
                     {move || requests.get().into_iter().map(|p| view! { <Row p/> }).collect_view()}
                 </ol>
@@ -187,7 +172,7 @@ fn Row(p: Postponement) -> impl IntoView {
                 <p class="pre">{p.reason.clone()}</p>
                 {p.decision.clone().map(|d| view! {
                     <p class="muted">{d.by_name.clone()}" · "{i18n::datetime(d.at.0, l)}
-                        {(!d.note.is_empty()).then(|| format!("：{}", d.note))}</p>
+                        {(!d.note.is_empty()).then(|| pick(l, format!("：{}", d.note), format!(": {}", d.note)))}</p>
                 })}
             </li>
         }
