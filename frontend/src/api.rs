@@ -110,9 +110,13 @@ pub async fn post_prefetched<B: Serialize, T: DeserializeOwned>(
     body: &B,
     prefetched: &str,
 ) -> Result<T, ApiError> {
-    if let Some(res) = take_prefetched_answer(prefetched, body).await {
-        crate::util::mark(&format!("{prefetched} taken"));
-        return decode(res).await;
+    match take_prefetched_answer(prefetched, body).await {
+        Ok(res) => {
+            crate::util::mark(&format!("{prefetched} taken"));
+            return decode(res).await;
+        }
+        // Why, as a performance mark: what a test (or whoever profiles a slow start) reads.
+        Err(why) => crate::util::mark(&format!("{prefetched} not taken: {why}")),
     }
     post(path, body).await
 }
@@ -123,28 +127,41 @@ pub async fn post_prefetched<B: Serialize, T: DeserializeOwned>(
 const PREFETCH_SENT_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The successful answer boot.js got under `window[name]`, if what it sent equals `body` (as
-/// JSON values: its text may order or space things differently).
-async fn take_prefetched_answer<B: Serialize>(name: &str, body: &B) -> Option<Response> {
-    let described = wasm_bindgen_futures::JsFuture::from(take_prefetched(name)?);
+/// JSON values: its text may order or space things differently); otherwise why not.
+async fn take_prefetched_answer<B: Serialize>(
+    name: &str,
+    body: &B,
+) -> Result<Response, &'static str> {
+    let described =
+        wasm_bindgen_futures::JsFuture::from(take_prefetched(name).ok_or("none or taken")?);
     let timer = gloo_timers::future::sleep(PREFETCH_SENT_WITHIN);
     let sent = match futures::future::select(described, std::pin::pin!(timer)).await {
         futures::future::Either::Left((Ok(sent), _)) => sent,
-        _ => return None,
+        futures::future::Either::Left((Err(_), _)) => return Err("failed"),
+        futures::future::Either::Right(_) => return Err("not sent in time"),
     };
     let field = |key: &str| js_sys::Reflect::get(&sent, &JsValue::from_str(key)).ok();
-    let sent_body = field("body")?.as_string()?;
-    let same = serde_json::from_str::<serde_json::Value>(&sent_body).ok()?
-        == serde_json::to_value(body).ok()?;
+    let sent_body = field("body")
+        .and_then(|b| b.as_string())
+        .ok_or("not sent")?;
+    let same = serde_json::from_str::<serde_json::Value>(&sent_body).ok()
+        == serde_json::to_value(body).ok();
     if !same {
-        return None;
+        return Err("another request");
     }
-    let answer = field("response")?.dyn_into::<js_sys::Promise>().ok()?;
+    let answer = field("response")
+        .and_then(|r| r.dyn_into::<js_sys::Promise>().ok())
+        .ok_or("no answer")?;
     let res = wasm_bindgen_futures::JsFuture::from(answer)
         .await
-        .ok()?
-        .dyn_into::<web_sys::Response>()
-        .ok()?;
-    res.ok().then(|| Response::from(res))
+        .ok()
+        .and_then(|r| r.dyn_into::<web_sys::Response>().ok())
+        .ok_or("no connection")?;
+    if res.ok() {
+        Ok(Response::from(res))
+    } else {
+        Err("not a success")
+    }
 }
 
 /// POST `body` as JSON to `path` and decode the JSON answer (`()` for 204).

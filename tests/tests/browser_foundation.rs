@@ -224,6 +224,16 @@ async fn the_first_pull_goes_out_while_the_app_loads() -> anyhow::Result<()> {
         if taken {
             break;
         }
+        // Why not (`api::post_prefetched` marks it), for whoever reads a failure.
+        let why = browser
+            .client
+            .execute(
+                "return performance.getEntriesByType('mark').map((m) => m.name) \
+                 .filter((n) => n.startsWith('reformboardPull'));",
+                vec![],
+            )
+            .await?;
+        eprintln!("the early pull was not taken: {why}");
     }
     assert!(
         taken,

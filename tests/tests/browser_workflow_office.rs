@@ -41,7 +41,8 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
     .await?;
 
     // Seed through the sync API: the lead unit of item 4 broke it into two tasks on 1 March
-    // 2014; the first was due on 20 March and never done, the second is due in June.
+    // 2014; the first was due on 20 March and never done, the second is due in June. The office
+    // records them (a unit can no longer set a date already past).
     let office_api = Session::login(&server, "office").await?;
     let facts = PlanFacts::new(office_api.server_view().await?);
     let item4 = facts.item(4)?;
@@ -71,7 +72,7 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
             },
         })
     };
-    let res = lead
+    let res = office_api
         .push_ok(&push_request(
             ClientGroupId::new_v7(),
             vec![task(1, TASK, (3, 20))?, task(2, "制定扶持办法", (6, 30))?],
