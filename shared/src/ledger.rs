@@ -175,6 +175,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
                 },
                 t.blocked.clone().unwrap_or_default().into(),
                 format!("{done}/{}", t.steps.len()).into(),
+                crate::postponement::ledger_text(t, crate::op::end_of_day(as_of)).into(),
             ]
         })
         .collect();
@@ -269,6 +270,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
                 "是否逾期",
                 "受阻原因",
                 "步骤",
+                "延期申请",
             ],
             rows: task_rows,
         },

@@ -142,6 +142,24 @@ pub fn askable(task: &Task) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// The task's requests as they stood at `end`, one line each, for the ledger (改革台账): "申请延至
+/// 2014年6月30日（已同意）".
+pub fn ledger_text(task: &Task, end: Millis) -> String {
+    task.postponements
+        .iter()
+        .filter(|p| p.at <= end)
+        .map(|p| {
+            let state = match p.decision.as_ref().filter(|d| d.at <= end) {
+                None => "待审核",
+                Some(d) if d.approved => "已同意",
+                Some(_) => "未同意",
+            };
+            format!("申请延至{}（{state}）", crate::board::zh_date(p.due))
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 fn find(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
     let task = state.find::<Task>(id)?;
     Ok((task, state.find::<Item>(task.item)?))
@@ -360,6 +378,34 @@ mod tests {
         assert!(missed(&late, noon(4, 2)));
         // No date, nothing to miss.
         assert!(!missed(&task(None, None), noon(12, 31)));
+    }
+
+    #[test]
+    fn the_ledger_tells_the_requests_as_they_stood() {
+        let mut t = task(Some(day(3, 31)), None);
+        t.postponements.push(Postponement {
+            due: day(6, 30),
+            from: Some(day(3, 31)),
+            reason: "调研".into(),
+            unit: t.owner,
+            by_name: "甲".into(),
+            at: noon(4, 2),
+            decision: Some(Decision {
+                approved: true,
+                note: String::new(),
+                by_name: "综合办".into(),
+                at: noon(4, 5),
+            }),
+        });
+        assert_eq!(ledger_text(&t, end_of_day(day(4, 1))), "");
+        assert_eq!(
+            ledger_text(&t, end_of_day(day(4, 3))),
+            "申请延至2014年6月30日（待审核）"
+        );
+        assert_eq!(
+            ledger_text(&t, end_of_day(day(4, 5))),
+            "申请延至2014年6月30日（已同意）"
+        );
     }
 
     #[test]
