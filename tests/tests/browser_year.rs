@@ -318,7 +318,7 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     lead.click_named("button", &format!("打开任务 {TASK}"))
         .await?;
     let detail = lead.detail().await?;
-    lead.wait_for_text("任务已逾期：截止日期、承办单位和归档由综合办调整")
+    lead.wait_for_text("截止日期已过：截止日期和承办单位由综合办调整")
         .await?;
     let due = detail.find(Locator::Css("input[name=due]")).await?;
     ensure!(
