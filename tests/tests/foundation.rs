@@ -172,3 +172,65 @@ fn import_plan_is_idempotent() -> anyhow::Result<()> {
     assert!(third.contains("新建 0，更新 1"), "{third}");
     Ok(())
 }
+
+/// The backend's PostgreSQL sessions price a random read as an SSD's (`db::PG_RANDOM_PAGE_COST`):
+/// a push's lookup of a few entities by key then takes the index while the table is small, and
+/// so keeps taking it as the table grows (a connection plans its statements once). A value the
+/// database's administrator gave stands.
+#[tokio::test]
+async fn postgres_sessions_look_entities_up_by_index() -> anyhow::Result<()> {
+    use anyhow::ensure;
+    let url = e2e::fresh_postgres_database().await?;
+    let dir = tempfile::tempdir()?;
+    let db = backend::db::Db::open(Some(&url), dir.path()).await?;
+    let setting = |pool: &sqlx::AnyPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT current_setting('random_page_cost')")
+                .fetch_one(&pool)
+                .await
+        }
+    };
+    ensure!(setting(&db.pool).await? == "1.1");
+    // A few hundred entities, as a plan has once broken down: a prepared lookup of four by key
+    // (a push pads its keys to four, `locking::padded`), planned once for all its runs (as a
+    // connection's statements are), uses the primary key's index.
+    sqlx::query(
+        "INSERT INTO entity (id, kind, space, version, visible_unit, data, ever_public) \
+         SELECT 'task/' || n, 'task', 'item/x', 1, NULL, '{}', 0 FROM generate_series(1, 500) AS n",
+    )
+    .execute(&db.pool)
+    .await?;
+    let mut conn = db.pool.acquire().await?;
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "PREPARE lookup(text, text, text, text) AS \
+         SELECT data FROM entity WHERE id IN ($1, $2, $3, $4)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let plan: Vec<String> =
+        sqlx::query_scalar("EXPLAIN EXECUTE lookup('task/7', 'task/9', 'task/7', 'task/7')")
+            .fetch_all(&mut *conn)
+            .await?;
+    ensure!(
+        plan.iter().any(|l| l.contains("Index")),
+        "a lookup by key scans the table: {plan:?}"
+    );
+    drop(conn);
+    db.pool.close().await;
+    // An administrator's value stands.
+    let name = url.rsplit('/').next().unwrap_or_default().to_string();
+    let admin = e2e::postgres_admin_url().unwrap_or_default();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} SET random_page_cost = 2"
+    )))
+    .execute(&mut conn)
+    .await?;
+    let db = backend::db::Db::open(Some(&url), dir.path()).await?;
+    ensure!(setting(&db.pool).await? == "2");
+    Ok(())
+}
