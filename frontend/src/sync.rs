@@ -156,6 +156,16 @@ impl Sync {
         });
     }
 
+    /// Whether the signed-in user may make `mutation` now, by the rules the server applies
+    /// (`Mutation::authorize`): what a control asks before it offers the change it sends.
+    /// Tracks the local copy.
+    pub fn allows(self, mutation: &Mutation) -> bool {
+        let Some(actor) = self.actor.get_value() else {
+            return false;
+        };
+        self.view.with(|s| mutation.authorize(s, &actor).is_ok())
+    }
+
     /// Makes a change: applies it locally at once (or reports why not) and queues it for the
     /// server.
     pub fn mutate(self, mutation: Mutation) -> Result<(), Rejection> {

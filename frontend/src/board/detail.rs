@@ -83,14 +83,8 @@ pub fn Detail(id: TaskId) -> impl IntoView {
     // Past its due date, the date, the owner and (once missed) archiving are the office's
     // (`shared::postponement`): the change each control sends, asked of the same rules the
     // server applies.
-    let may = move |m: Mutation| {
-        let Some(actor) = session.actor() else {
-            return false;
-        };
-        sync.view.with(|s| m.authorize(s, &actor).is_ok())
-    };
     let may_redate = Memo::new(move |_| {
-        may(Mutation::SetTaskDue {
+        sync.allows(&Mutation::SetTaskDue {
             task: id,
             due: None,
             at: now(),
@@ -99,7 +93,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
     let may_reassign = Memo::new(move |_| {
         let owner = task.with(|t| t.as_ref().map(|t| t.owner));
         owner.is_some_and(|owner| {
-            may(Mutation::AssignTask {
+            sync.allows(&Mutation::AssignTask {
                 task: id,
                 owner,
                 at: now(),
@@ -107,7 +101,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
         })
     });
     let may_archive = Memo::new(move |_| {
-        may(Mutation::ArchiveTask {
+        sync.allows(&Mutation::ArchiveTask {
             task: id,
             at: now(),
         })

@@ -4,7 +4,6 @@
 //! (`shared::postponement`, `Mutation::authorize`).
 
 use crate::i18n::{self, lang, tr};
-use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::now;
 use crate::workflow::pick;
@@ -19,7 +18,6 @@ use shared::postponement::{Decide, Postponement, Request, askable, pending};
 #[component]
 pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
     let sync = use_sync();
-    let session = use_session();
     let lang = lang();
     let requests = Memo::new(move |_| {
         task.with(|t| {
@@ -28,18 +26,12 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    // Whether the viewer may ask now / answer now: the mutation they would send, authorized
-    // against the current state as the server will.
-    let may = move |m: Mutation| {
-        let Some(actor) = session.actor() else {
-            return false;
-        };
-        sync.view.with(|s| m.authorize(s, &actor).is_ok())
-    };
     let waiting = Memo::new(move |_| task.with(|t| t.as_ref().and_then(pending).cloned()));
+    // Whether the viewer may ask now / answer now: the change they would send, authorized as
+    // the server will (`Sync::allows`).
     let may_ask = Memo::new(move |_| {
         task.with(|t| t.as_ref().is_some_and(|t| askable(t).is_ok()))
-            && may(Mutation::RequestPostponement(Request {
+            && sync.allows(&Mutation::RequestPostponement(Request {
                 task: id,
                 due: NaiveDate::MAX,
                 reason: String::new(),
@@ -48,7 +40,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
     });
     let may_decide = Memo::new(move |_| {
         waiting.with(Option::is_some)
-            && may(Mutation::DecidePostponement(Decide {
+            && sync.allows(&Mutation::DecidePostponement(Decide {
                 task: id,
                 approve: true,
                 note: String::new(),
