@@ -531,7 +531,8 @@ impl Mutation {
     }
 }
 
-fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
+/// The task `id` and its item.
+pub(crate) fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
     let task = state.find::<Task>(id)?;
     Ok((task, state.find::<Item>(task.item)?))
 }

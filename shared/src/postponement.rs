@@ -8,9 +8,9 @@
 //! is judged against the new one) or declines.
 
 use crate::actor::{Actor, Role};
-use crate::entity::{Entity, EntityKey, Item, Millis, Task};
+use crate::entity::{Entity, EntityKey, Millis, Task};
 use crate::ids::{TaskId, UnitId};
-use crate::mutation::{Change, Rejection};
+use crate::mutation::{Change, Rejection, find_task};
 use crate::op::{Op, SpaceOf, local_date, put};
 use crate::permission::{self, Action};
 use crate::state::State;
@@ -160,11 +160,6 @@ pub fn ledger_text(task: &Task, end: Millis) -> String {
         .join("；")
 }
 
-fn find(state: &State, id: TaskId) -> Result<(&Task, &Item), Rejection> {
-    let task = state.find::<Task>(id)?;
-    Ok((task, state.find::<Item>(task.item)?))
-}
-
 /// Stores `task` after `f` changed it, at `at`; archived tasks take no request or answer.
 fn edit(
     state: &mut State,
@@ -172,7 +167,7 @@ fn edit(
     at: Millis,
     f: impl FnOnce(&mut Task) -> Result<(), Rejection>,
 ) -> Result<Vec<Change>, Rejection> {
-    let (task, _) = find(state, id)?;
+    let (task, _) = find_task(state, id)?;
     if task.archived {
         return Err(Rejection::Archived);
     }
@@ -208,7 +203,7 @@ impl Op for Request {
                 "综合办可直接调整截止日期，无需申请延期".into(),
             ));
         }
-        let (task, item) = find(state, self.task)?;
+        let (task, item) = find_task(state, self.task)?;
         permission::check(actor, item, Action::WorkOnTask(task))?;
         Ok(())
     }
@@ -264,7 +259,7 @@ impl Op for Decide {
         SpaceOf::Entity(EntityKey::task(self.task))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        let (_, item) = find(state, self.task)?;
+        let (_, item) = find_task(state, self.task)?;
         permission::check(actor, item, Action::Review)?;
         Ok(())
     }
