@@ -37,12 +37,14 @@ pub struct AuditRecord {
 }
 
 /// Security events written by the server (their `action`).
-pub const SECURITY_ACTIONS: [&str; 12] = [
+pub const SECURITY_ACTIONS: [&str; 14] = [
     "login",
     "login_failed",
+    "login_throttled",
     "logout",
     "logout_everywhere",
     "password_changed",
+    "password_change_failed",
     "password_reset",
     "user_created",
     "user_disabled",
@@ -56,9 +58,19 @@ pub const SECURITY_ACTIONS: [&str; 12] = [
 pub const ACTIONS: &[(&str, &str, &str)] = &[
     ("login", "登录", "Signed in"),
     ("login_failed", "登录失败", "Sign-in failed"),
+    (
+        "login_throttled",
+        "登录尝试过多被拒绝",
+        "Sign-in refused: too many attempts",
+    ),
     ("logout", "退出登录", "Signed out"),
     ("logout_everywhere", "退出所有设备", "Signed out everywhere"),
     ("password_changed", "修改密码", "Password changed"),
+    (
+        "password_change_failed",
+        "修改密码失败（原密码不正确）",
+        "Password change failed (wrong password)",
+    ),
     ("password_reset", "重置密码", "Password reset"),
     ("user_created", "新建账号", "Account created"),
     ("user_disabled", "停用账号", "Account disabled"),

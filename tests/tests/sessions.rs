@@ -3,7 +3,7 @@
 //! forced password changes, login throttling without user enumeration, CSRF, security headers,
 //! body limits, and the audit trail of all of it (filtered view and CSV export).
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, bail, ensure};
 use e2e::sync_client::ServerDb;
 use e2e::{Api, DEMO_PASSWORD, Server, ServerOptions, Store};
 use reqwest::StatusCode;
@@ -668,9 +668,28 @@ async fn throttling(store: Store) -> anyhow::Result<()> {
             == 200
     );
 
-    // The address: 10 failures so far; 20 more, one per made-up name, reach its limit of 30,
+    // A burst of parallel guesses at one account gets no more password checks than a series:
+    // each attempt is counted before its check, so five are checked and the rest refused.
+    let burst = futures_util::future::join_all(
+        (0..12).map(|_| login_raw(&server, None, "unit12", "wrong-password")),
+    )
+    .await;
+    let mut checked = 0;
+    for res in burst {
+        match res?.status().as_u16() {
+            403 => checked += 1,
+            429 => {}
+            other => bail!("a guess in the burst: {other}"),
+        }
+    }
+    ensure!(
+        checked == 5,
+        "{checked} of 12 parallel guesses had their password checked"
+    );
+
+    // The address: 15 failures so far; 15 more, one per made-up name, reach its limit of 30,
     // and then even a good login from there waits.
-    for n in 0..20 {
+    for n in 0..15 {
         let res = login_raw(&server, None, &format!("guess{n}"), "wrong-password").await?;
         ensure!(res.status() == 403, "guess {n}: {}", res.status());
     }
@@ -687,6 +706,14 @@ async fn throttling(store: Store) -> anyhow::Result<()> {
             .fetch_one(&db.pool)
             .await?;
     ensure!(failures == 30, "every failure is audited ({failures})");
+    let refused: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = 'login_throttled'")
+            .fetch_one(&db.pool)
+            .await?;
+    ensure!(
+        refused == 11,
+        "every refused attempt is audited ({refused})"
+    );
     Ok(())
 }
 

@@ -129,7 +129,14 @@ pub(crate) async fn login(
     let username = username.as_str();
     let addr = client_addr(&state, peer, &headers);
     let counters = throttle::counters(username, addr);
-    if let Some(secs) = throttle::retry_after(pool, &counters).await? {
+    if let Some(secs) = throttle::attempt(pool, &counters).await? {
+        let tried: String = username.chars().take(64).collect();
+        let event = SecurityEvent {
+            action: "login_throttled",
+            detail: Some(format!("{tried} @ {addr}")),
+            ..Default::default()
+        };
+        audit::security_event(pool, event).await?;
         return Err(ApiError::TooManyRequests(secs));
     }
     let user = users::by_username(pool, username).await?;
@@ -141,7 +148,6 @@ pub(crate) async fn login(
     let user = match user {
         Some(user) if ok => user,
         other => {
-            throttle::failed(pool, &counters).await?;
             let tried: String = username.chars().take(64).collect();
             let event = SecurityEvent {
                 action: "login_failed",
@@ -153,7 +159,7 @@ pub(crate) async fn login(
             return Err(ApiError::Forbidden(LOGIN_FAILED.into()));
         }
     };
-    throttle::succeeded(pool, &counters[0]).await?;
+    throttle::succeeded(pool, &counters).await?;
     // Session fixation: whatever session the browser brought is ended, and the signed-in
     // session always gets a fresh token.
     if let Some(old) = session::token_from(&headers) {
@@ -245,13 +251,20 @@ pub(crate) async fn change_password(
     let pool = &state.db.pool;
     // A stolen session must not become a way to guess the password: same counters as login.
     let counters = throttle::counters(&user.row.username, client_addr(&state, peer, &headers));
-    if let Some(secs) = throttle::retry_after(pool, &counters).await? {
+    if let Some(secs) = throttle::attempt(pool, &counters).await? {
         return Err(ApiError::TooManyRequests(secs));
     }
     if !password::verify(&req.old_password, &user.row.password_hash) {
-        throttle::failed(pool, &counters).await?;
+        let event = SecurityEvent {
+            actor: Some(&user.actor),
+            action: "password_change_failed",
+            subject: Some(&user.row.id),
+            detail: None,
+        };
+        audit::security_event(pool, event).await?;
         return Err(ApiError::Forbidden("原密码不正确".into()));
     }
+    throttle::succeeded(pool, &counters).await?;
     password::check_new(&req.new_password).map_err(ApiError::BadRequest)?;
     if req.new_password == req.old_password {
         return Err(ApiError::BadRequest("新密码不能与原密码相同".into()));

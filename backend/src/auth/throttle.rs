@@ -1,6 +1,8 @@
 //! Login throttling, per account and per address, in the database so that several backend
 //! processes share the count. After too many failures within `WINDOW_MS`, further attempts on
-//! that account, or from that address, are refused until the window ends.
+//! that account, or from that address, are refused until the window ends. Every attempt is
+//! counted before its password is checked, and a right one is taken back (`attempt`,
+//! `succeeded`).
 //!
 //! The account limit stops guessing one password; the address limit, set higher because a whole
 //! office may sit behind one NAT address, stops one machine from trying a few passwords on every
@@ -41,53 +43,66 @@ pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
     ]
 }
 
-/// Seconds to wait before another attempt, if any of `counters` is over its limit.
-pub async fn retry_after(pool: &AnyPool, counters: &[Counter]) -> Result<Option<u64>, sqlx::Error> {
+/// Counts an attempt against each of `counters` before its password is checked, and answers
+/// the seconds to wait if any is then over its limit: the attempt is then refused unchecked
+/// and taken back, so only checked passwords count.
+///
+/// Counting first, in one statement per counter, is what holds the limit against a burst:
+/// checking and counting apart let every request of a parallel burst pass the check before
+/// the first failure was counted. A success takes its count back too ([`succeeded`]).
+pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<u64>, sqlx::Error> {
     let now = now_millis();
     let mut wait = 0i64;
     for counter in counters {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT failures, first_at FROM login_failures WHERE key = $1")
-                .bind(&counter.key)
-                .fetch_optional(pool)
-                .await?;
-        if let Some((failures, first_at)) = row {
-            let ends = first_at + WINDOW_MS;
-            if failures >= counter.max && ends > now {
-                wait = wait.max(ends - now);
-            }
-        }
-    }
-    Ok((wait > 0).then(|| u64::try_from((wait + 999) / 1000).unwrap_or(1)))
-}
-
-/// Counts a failure against each counter (starting a new window when the old one ended).
-pub async fn failed(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
-    let now = now_millis();
-    for counter in counters {
-        sqlx::query(
+        let (failures, first_at): (i64, i64) = sqlx::query_as(
             "INSERT INTO login_failures (key, failures, first_at) VALUES ($1, 1, $2) \
              ON CONFLICT (key) DO UPDATE SET \
              failures = CASE WHEN login_failures.first_at + $3 < $2 THEN 1 \
                         ELSE login_failures.failures + 1 END, \
              first_at = CASE WHEN login_failures.first_at + $3 < $2 THEN $2 \
-                        ELSE login_failures.first_at END",
+                        ELSE login_failures.first_at END \
+             RETURNING failures, first_at",
         )
         .bind(&counter.key)
         .bind(now)
         .bind(WINDOW_MS)
+        .fetch_one(pool)
+        .await?;
+        let ends = first_at + WINDOW_MS;
+        if failures > counter.max && ends > now {
+            wait = wait.max(ends - now);
+        }
+    }
+    if wait == 0 {
+        return Ok(None);
+    }
+    take_back(pool, counters).await?;
+    Ok(Some(u64::try_from((wait + 999) / 1000).unwrap_or(1)))
+}
+
+/// Uncounts one attempt from each of `counters`.
+async fn take_back(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
+    for counter in counters {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+        )
+        .bind(&counter.key)
         .execute(pool)
         .await?;
     }
     Ok(())
 }
 
-/// Clears the account's count after a successful login (the address keeps its count, so one
-/// address can't try many accounts by interleaving a known-good login).
-pub async fn succeeded(pool: &AnyPool, account: &Counter) -> Result<(), sqlx::Error> {
+/// After a right password: clears the account's count, and takes this attempt back from the
+/// others (the address keeps its earlier failures, so one address can't try many accounts by
+/// interleaving a known-good login, and a whole office behind one address can sign in).
+pub async fn succeeded(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
+    let Some((account, others)) = counters.split_first() else {
+        return Ok(());
+    };
     sqlx::query("DELETE FROM login_failures WHERE key = $1")
         .bind(&account.key)
         .execute(pool)
         .await?;
-    Ok(())
+    take_back(pool, others).await
 }

@@ -225,7 +225,7 @@ fn audit_row(r: AuditRecord, l: Lang) -> impl IntoView {
     let who = r.user_name.clone().unwrap_or_else(|| {
         if r.user_id.is_some() {
             r.user_id.clone().unwrap_or_default()
-        } else if r.action == "login_failed" {
+        } else if r.action == "login_failed" || r.action == "login_throttled" {
             W::AnonymousVisitor.get(l).into()
         } else {
             W::System.get(l).into()
