@@ -64,8 +64,8 @@ pub struct AppState {
     pub pulls: crate::sync::pull::Puller,
 }
 
-/// Largest JSON body accepted (a push of `MAX_PUSH_BATCH` mutations fits well within it).
-pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Largest JSON body accepted; the browser sizes its pushes to it (`shared::sync::push_batch_len`).
+pub const MAX_BODY: usize = shared::sync::MAX_BODY_BYTES;
 
 /// Content-Security-Policy: everything from our own origin; wasm needs 'wasm-unsafe-eval', and
 /// nothing needs inline scripts.

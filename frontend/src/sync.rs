@@ -19,8 +19,8 @@ use shared::ids::{ClientGroupId, ClientId, TaskId, UserId};
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
-    Cookie, MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
-    PushRequest, PushResponse, ServerMessage, sequence_break,
+    Cookie, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse, PushRequest,
+    PushResponse, ServerMessage, push_batch_len, sequence_break,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -344,7 +344,7 @@ impl Sync {
         }
         let batch: Vec<PendingMutation> = self
             .pending
-            .with_untracked(|p| p.iter().take(MAX_PUSH_BATCH).cloned().collect());
+            .with_untracked(|p| p.iter().take(push_batch_len(p)).cloned().collect());
         let retire = self.retire.get_value();
         let pushing = !batch.is_empty() || !retire.is_empty();
         if pushing {

@@ -20,6 +20,29 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// Most mutations accepted in one push; a longer outbox is sent in several.
 pub const MAX_PUSH_BATCH: usize = 500;
 
+/// Largest request body the server accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// How many of `pending`, from the front, one push sends: at most [`MAX_PUSH_BATCH`], and no
+/// more than fit in [`MAX_BODY_BYTES`] as JSON with room for the rest of the request. Always at
+/// least one (every text a change carries is bounded, so no single change comes near the
+/// limit). Counting alone would let a few hundred long notes written offline make a push the
+/// server refuses as too large, again at every round, and the outbox would never drain.
+pub fn push_batch_len(pending: &[PendingMutation]) -> usize {
+    // The request's other fields: the protocol, the group and at most 64 retired clients.
+    const ROOM: usize = 64 * 1024;
+    let mut bytes = ROOM;
+    let mut n = 0;
+    for m in pending.iter().take(MAX_PUSH_BATCH) {
+        bytes += serde_json::to_vec(m).map_or(MAX_BODY_BYTES, |v| v.len() + 1);
+        if n > 0 && bytes > MAX_BODY_BYTES {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
 /// A mutation waiting in a client's outbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -299,6 +322,63 @@ mod retire_tests {
             unbroken_end(4, [3, 4]),
             None,
             "nothing above what was applied"
+        );
+    }
+}
+
+#[cfg(test)]
+mod push_tests {
+    #[test]
+    fn a_push_of_long_texts_stays_under_the_body_limit() {
+        use super::{MAX_BODY_BYTES, MAX_PUSH_BATCH, PendingMutation, push_batch_len};
+        use crate::entity::Millis;
+        use crate::ids::{ClientId, TaskId};
+        use crate::mutation::Mutation;
+        let client = ClientId::new_v7();
+        let notes = "改".repeat(crate::text::TASK_NOTES.max);
+        let pending: Vec<PendingMutation> = (1..=300)
+            .map(|id| PendingMutation {
+                client_id: client,
+                id,
+                mutation: Mutation::SetTaskNotes {
+                    task: TaskId::new_v7(),
+                    notes: notes.clone(),
+                    at: Millis(0),
+                },
+            })
+            .collect();
+        let mut rest = &pending[..];
+        let mut pushes = 0;
+        while !rest.is_empty() {
+            let n = push_batch_len(rest);
+            assert!(n >= 1, "always at least one");
+            let body = serde_json::to_vec(&rest[..n]).unwrap_or_default();
+            assert!(
+                body.len() <= MAX_BODY_BYTES,
+                "a push of {} bytes",
+                body.len()
+            );
+            rest = &rest[n..];
+            pushes += 1;
+        }
+        assert!(pushes > 1, "300 notes of 30 KB don't go in one push");
+        let short: Vec<PendingMutation> = pending
+            .iter()
+            .map(|p| PendingMutation {
+                mutation: Mutation::SetTaskProgress {
+                    task: TaskId::new_v7(),
+                    progress: 10,
+                    at: Millis(0),
+                },
+                ..p.clone()
+            })
+            .cycle()
+            .take(MAX_PUSH_BATCH + 10)
+            .collect();
+        assert_eq!(
+            push_batch_len(&short),
+            MAX_PUSH_BATCH,
+            "short changes go by count"
         );
     }
 }
