@@ -115,6 +115,9 @@ pub fn check_target(
                 .task(t)
                 .filter(|t| t.item == item)
                 .ok_or_else(|| Rejection::NotFound("任务".into()))?;
+            if task.archived {
+                return Err(Rejection::Archived);
+            }
             permission::check(actor, it, Action::WorkOnTask(task))?;
         }
         AttachedTo::Submission(s) => {

@@ -143,10 +143,15 @@ impl Op for Raise {
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         ensure_new(state, &EntityKey::difficulty(self.id), "问题")?;
-        if let Some(task) = self.task
-            && state.task(task).is_none_or(|t| t.item != self.item)
-        {
-            return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+        if let Some(task) = self.task {
+            match state.task(task) {
+                Some(t) if t.item != self.item => {
+                    return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+                }
+                None => return Err(Rejection::Invalid("任务不属于该改革项目".into())),
+                Some(t) if t.archived => return Err(Rejection::Archived),
+                Some(_) => {}
+            }
         }
         let d = Difficulty {
             id: self.id,

@@ -622,6 +622,10 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 if t.item != *item {
                     return Err(Rejection::Invalid("任务不属于该改革项目".into()));
                 }
+                // An archived card is kept as it was, its discussion too.
+                if t.archived {
+                    return Err(Rejection::Archived);
+                }
             }
             let comment = Comment {
                 id: *id,

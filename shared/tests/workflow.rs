@@ -988,3 +988,66 @@ fn a_missed_due_date_moves_only_by_a_postponement_the_office_approves() {
     )
     .expect("the office re-dates");
 }
+
+#[test]
+fn an_archived_card_takes_no_comments_evidence_or_difficulties() {
+    let mut w = world();
+    let (lead, office) = (w.lead.clone(), w.office.clone());
+    let t = w.task(day(6, 30), at(4, 1));
+    let item = w.item;
+    let comment = |id| Mutation::AddComment {
+        id,
+        item,
+        task: Some(t),
+        body: "进展".into(),
+        at: at(4, 3),
+    };
+    let attach = |id| {
+        Mutation::AttachFile(shared::attachment::Attach {
+            id,
+            item,
+            to: shared::attachment::AttachedTo::Task(t),
+            name: "佐证.pdf".into(),
+            size: 10,
+            at: at(4, 3),
+        })
+    };
+    let raise = |id| {
+        Mutation::RaiseDifficulty(difficulty::Raise {
+            id,
+            item,
+            task: Some(t),
+            title: "资金未到位".into(),
+            detail: String::new(),
+            at: at(4, 3),
+        })
+    };
+    w.run(&lead, comment(CommentId::new_v7()))
+        .expect("a comment on a live card");
+    w.run(&lead, attach(AttachmentId::new_v7()))
+        .expect("evidence on a live card");
+    w.run(&lead, raise(DifficultyId::new_v7()))
+        .expect("a difficulty about a live card");
+    w.run(
+        &lead,
+        Mutation::ArchiveTask {
+            task: t,
+            at: at(4, 2),
+        },
+    )
+    .expect("archived");
+    for m in [
+        comment(CommentId::new_v7()),
+        attach(AttachmentId::new_v7()),
+        raise(DifficultyId::new_v7()),
+    ] {
+        for who in [&lead, &office] {
+            assert_eq!(
+                w.run(who, m.clone()),
+                Err(Rejection::Archived),
+                "{m:?} by {}",
+                who.name
+            );
+        }
+    }
+}

@@ -72,10 +72,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 return (false, false, false);
             };
             let a = a.in_state(s);
+            // An archived card is kept as it was: only restoring it is left (`Rejection::Archived`).
             (
                 permission::can(&a, item, Action::ManageTasks),
-                permission::can(&a, item, Action::WorkOnTask(t)),
-                permission::can(&a, item, Action::Comment),
+                !t.archived && permission::can(&a, item, Action::WorkOnTask(t)),
+                !t.archived && permission::can(&a, item, Action::Comment),
             )
         })
     });
