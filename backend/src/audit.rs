@@ -279,6 +279,7 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
         }
         Entity::Calendar(_) => "报送日期".into(),
         Entity::Submission(s) => s.kind.zh().into(),
+        Entity::Redraft(_) => "修改稿".into(),
         Entity::Difficulty(d) => d.title,
         Entity::Instruction(i) => format!("{}批示", i.leader_name),
         Entity::Evaluation(e) => format!("评议（{}分）", e.score),

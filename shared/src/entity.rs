@@ -15,7 +15,7 @@ use crate::instruction::Instruction;
 use crate::notice::ReadMarks;
 use crate::plan::{Deadlines, Section};
 use crate::reminder::Reminder;
-use crate::submission::Submission;
+use crate::submission::{Redraft, Submission};
 use crate::unit::UnitKind;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -233,6 +233,8 @@ crate::tagged::adjacently_tagged! {
         Adjustment(Adjustment),
         /// A user's read notifications.
         ReadMarks(ReadMarks),
+        /// A unit's new text of a returned submission, not yet submitted again.
+        Redraft(Redraft),
     }
 }
 
@@ -315,6 +317,11 @@ impl EntityKey {
     pub fn adjustment(id: AdjustmentId) -> Self {
         Self::of("adjustment", id.0)
     }
+
+    /// The key of a submission's redraft (one per submission).
+    pub fn redraft(id: SubmissionId) -> Self {
+        Self::of("redraft", id.0)
+    }
     /// A user's read marks' key.
     pub fn read_marks(user: UserId) -> Self {
         Self::of("reads", user.0)
@@ -385,6 +392,7 @@ impl Entity {
             Entity::Bulletin(x) => EntityKey::bulletin(x.id),
             Entity::Attachment(x) => EntityKey::attachment(x.id),
             Entity::Adjustment(x) => EntityKey::adjustment(x.id),
+            Entity::Redraft(x) => EntityKey::redraft(x.id),
             Entity::ReadMarks(x) => EntityKey::read_marks(x.user),
         }
     }
@@ -408,6 +416,7 @@ impl Entity {
             Entity::Attachment(_) => "attachment",
             Entity::Adjustment(_) => "adjustment",
             Entity::ReadMarks(_) => "reads",
+            Entity::Redraft(_) => "redraft",
         }
     }
 
@@ -425,6 +434,7 @@ impl Entity {
             Entity::Task(t) => Space::Item(t.item),
             Entity::Comment(c) => Space::Item(c.item),
             Entity::Submission(x) => Space::Item(x.item),
+            Entity::Redraft(x) => Space::Item(x.item),
             Entity::Difficulty(x) => Space::Item(x.item),
             Entity::Instruction(x) => Space::Item(x.item),
             Entity::Evaluation(x) => Space::Item(x.item),
@@ -438,6 +448,8 @@ impl Entity {
         match self {
             // A draft never submitted is its unit's own business.
             Entity::Submission(s) if s.versions.is_empty() => Visibility::Unit(s.unit),
+            // So is the new text of one returned for changes, until it is submitted again.
+            Entity::Redraft(r) => Visibility::Unit(r.unit),
             Entity::Evaluation(e) if !e.published => Visibility::Unit(e.unit),
             Entity::Reminder(r) => Visibility::Unit(r.unit),
             // Evidence for a work plan or report goes to the office with it, as paper would;
@@ -469,6 +481,7 @@ impl Entity {
             | Entity::Adjustment(_)
             | Entity::ReadMarks(_) => vec![],
             Entity::Submission(x) => vec![EntityKey::item(x.item)],
+            Entity::Redraft(x) => vec![EntityKey::item(x.item), EntityKey::submission(x.id)],
             Entity::Difficulty(x) => vec![EntityKey::item(x.item)],
             Entity::Instruction(x) => vec![EntityKey::item(x.item)],
             Entity::Evaluation(x) => vec![EntityKey::item(x.item)],

@@ -226,6 +226,32 @@ pub fn schedule_from_tasks(state: &State, item: ItemId) -> String {
         .join("\n")
 }
 
+/// The unit's new text of a submission the office returned, kept apart until it is submitted
+/// again. A submission is seen by everyone once first submitted (what was sent, and the
+/// office's answer), while work in progress is only its unit's and the office's; written into
+/// the submission itself, a redraft would reach every reader before it was sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Redraft {
+    /// The submission's id.
+    pub id: SubmissionId,
+    /// The item.
+    pub item: ItemId,
+    /// The unit drafting it.
+    pub unit: UnitId,
+    /// The text, part by part.
+    pub parts: Vec<String>,
+    /// Last edited.
+    pub updated_at: Millis,
+}
+
+/// The text its unit is working on: its redraft once it has been submitted, else its own.
+pub fn working_parts<'a>(state: &'a State, s: &'a Submission) -> &'a [String] {
+    match state.get(&EntityKey::redraft(s.id)) {
+        Some(Entity::Redraft(r)) => &r.parts,
+        _ => &s.parts,
+    }
+}
+
 /// Save the draft of an item's submission (creating it on first save).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SaveDraft {
@@ -259,7 +285,11 @@ pub fn check_drafter(state: &State, s: &Submission, actor: &Actor) -> Result<(),
 
 impl Op for SaveDraft {
     fn keys(&self) -> Vec<EntityKey> {
-        vec![EntityKey::submission(self.id), EntityKey::item(self.item)]
+        vec![
+            EntityKey::submission(self.id),
+            EntityKey::item(self.item),
+            EntityKey::redraft(self.id),
+        ]
     }
     fn space(&self) -> SpaceOf {
         SpaceOf::Space(Space::Item(self.item))
@@ -291,6 +321,16 @@ impl Op for SaveDraft {
                         existing.kind.zh(),
                         existing.state.zh()
                     )));
+                }
+                if !existing.versions.is_empty() {
+                    let redraft = Redraft {
+                        id: self.id,
+                        item: self.item,
+                        unit: existing.unit,
+                        parts,
+                        updated_at: self.at,
+                    };
+                    return Ok(vec![put(state, Entity::Redraft(redraft))]);
                 }
                 Submission {
                     parts,
@@ -339,7 +379,7 @@ pub struct Submit {
 
 impl Op for Submit {
     fn keys(&self) -> Vec<EntityKey> {
-        vec![EntityKey::submission(self.id)]
+        vec![EntityKey::submission(self.id), EntityKey::redraft(self.id)]
     }
     fn space(&self) -> SpaceOf {
         SpaceOf::Entity(EntityKey::submission(self.id))
@@ -358,6 +398,9 @@ impl Op for Submit {
                 s.state.zh()
             )));
         }
+        // A resubmission sends the redraft; it is kept (nothing is deleted), and from now on
+        // holds the same text as the submission.
+        s.parts = working_parts(state, &s).to_vec();
         if s.parts.iter().all(|p| p.trim().is_empty()) {
             return Err(Rejection::Invalid("报送内容不能为空".into()));
         }

@@ -1051,3 +1051,52 @@ fn an_archived_card_takes_no_comments_evidence_or_difficulties() {
         }
     }
 }
+
+#[test]
+fn a_returned_submission_is_redrafted_out_of_sight_until_it_is_sent_again() {
+    use shared::entity::{EntityKey, Visibility};
+    let mut w = world();
+    let lead = w.lead.clone();
+    let kind = SubmissionKind::WorkPlan;
+    let id = w.sub_id(kind);
+    let n = kind.parts().len();
+    let save = |w: &mut World, text: &str, when| {
+        let m = Mutation::SaveSubmission(submission::SaveDraft {
+            id,
+            item: w.item,
+            kind,
+            parts: vec![text.to_string(); n],
+            at: when,
+        });
+        w.run(&lead, m)
+    };
+    save(&mut w, "第一稿", at(3, 20)).expect("draft");
+    w.submit(kind, at(3, 25)).expect("submitted");
+    w.review(kind, false, "请补充进度安排", at(3, 27))
+        .expect("returned");
+    save(&mut w, "第二稿（未报送）", at(3, 28)).expect("redraft");
+    // What everyone sees is what was sent; the new text is the unit's (and the office's).
+    let sent = w.submission(kind).expect("submission").clone();
+    assert_eq!(sent.parts, vec!["第一稿".to_string(); n]);
+    assert_eq!(
+        Entity::Submission(sent.clone()).visibility(),
+        Visibility::Everyone
+    );
+    let redraft = w
+        .state
+        .get(&EntityKey::redraft(id))
+        .cloned()
+        .expect("redraft");
+    assert_eq!(redraft.visibility(), Visibility::Unit(lead.unit));
+    assert_eq!(
+        submission::working_parts(&w.state, &sent),
+        vec!["第二稿（未报送）".to_string(); n].as_slice()
+    );
+    // Sent again, the redraft is the new version, and the text everyone sees.
+    w.submit(kind, at(3, 29)).expect("resubmitted");
+    let s = w.submission(kind).expect("submission");
+    assert_eq!(s.versions.len(), 2);
+    assert_eq!(s.versions[1].parts, vec!["第二稿（未报送）".to_string(); n]);
+    assert_eq!(s.parts, s.versions[1].parts);
+    assert_eq!(s.state, SubmissionState::Submitted);
+}

@@ -15,7 +15,7 @@ use shared::entity::{Entity, EntityKey, Millis};
 use shared::ids::{BulletinId, ClientGroupId, ClientId, ReminderId, submission_id};
 use shared::mutation::{Mutation, Rejection};
 use shared::reminder::{About, Send as Remind};
-use shared::submission::{SaveDraft, SubmissionKind};
+use shared::submission::{ReviewSubmission, SaveDraft, SubmissionKind, Submit, working_parts};
 use shared::sync::{Outcome, PendingMutation};
 use std::io::Cursor;
 use std::path::Path;
@@ -856,8 +856,96 @@ async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A report the office returned is redrafted out of sight: until it is sent again, the other
+/// units and the leaders see the text that was sent, and the new text reaches only the lead
+/// unit and the office (a redraft written into the public submission reached every reader).
+async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let coop_unit = unit_name(&state, *item4.cooperating_units.first().context("coop")?)?;
+    let coop = facts.login_unit(&server, &coop_unit).await?;
+    let leader = Session::login(&server, "leader").await?;
+    let id = submission_id(item4.id, SubmissionKind::WorkPlan.as_str());
+    let save = |text: &str| {
+        Mutation::SaveSubmission(SaveDraft {
+            id,
+            item: item4.id,
+            kind: SubmissionKind::WorkPlan,
+            parts: vec![text.into(); 3],
+            at: AT,
+        })
+    };
+    let mut lead_client = Client::new(lead.clone());
+    let mut office_client = Client::new(office.clone());
+    lead_client.applied(save("第一稿")).await?;
+    lead_client
+        .applied(Mutation::SubmitSubmission(Submit { id, at: AT }))
+        .await?;
+    office_client
+        .applied(Mutation::ReviewSubmission(ReviewSubmission {
+            id,
+            accept: false,
+            comment: "请补充进度安排".into(),
+            at: AT,
+        }))
+        .await?;
+    lead_client.applied(save("尚未报送的第二稿")).await?;
+
+    let texts = |state: &shared::state::State| -> Vec<String> {
+        state
+            .iter()
+            .filter_map(|e| match e {
+                Entity::Submission(s) if s.id == id => Some(s.parts.join("|")),
+                Entity::Redraft(r) if r.id == id => Some(r.parts.join("|")),
+                _ => None,
+            })
+            .collect()
+    };
+    for (who, session) in [("the cooperating unit", &coop), ("the leader", &leader)] {
+        let seen = texts(&session.server_view().await?);
+        ensure!(
+            seen == ["第一稿|第一稿|第一稿"],
+            "{who} sees {seen:?}, not only what was sent"
+        );
+    }
+    for (who, session) in [("the lead unit", &lead), ("the office", &office)] {
+        let state = session.server_view().await?;
+        let s = state
+            .get(&EntityKey::submission(id))
+            .and_then(|e| match e {
+                Entity::Submission(s) => Some(s.clone()),
+                _ => None,
+            })
+            .context("the submission")?;
+        ensure!(
+            working_parts(&state, &s).join("|")
+                == "尚未报送的第二稿|尚未报送的第二稿|尚未报送的第二稿",
+            "{who} does not see the redraft"
+        );
+    }
+    // Sent again, it is everyone's.
+    lead_client
+        .applied(Mutation::SubmitSubmission(Submit { id, at: AT }))
+        .await?;
+    let seen = texts(&coop.server_view().await?);
+    ensure!(
+        seen == ["尚未报送的第二稿|尚未报送的第二稿|尚未报送的第二稿"],
+        "after resubmitting, the cooperating unit sees {seen:?}"
+    );
+    Ok(())
+}
+
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
+    a_returned_reports_redraft_reaches_only_its_unit,
     uploads_and_attachments,
     daily_reminders,
     mail_after_push,

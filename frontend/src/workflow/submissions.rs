@@ -17,7 +17,7 @@ use shared::mutation::Mutation;
 use shared::permission::Action;
 use shared::submission::{
     ReviewSubmission, SaveDraft, Submission, SubmissionKind, SubmissionState, Submit, Version,
-    schedule_from_tasks,
+    schedule_from_tasks, working_parts,
 };
 
 /// A submission kind's name in the UI language.
@@ -120,10 +120,18 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
     let due = Memo::new(move |_| cx.sync.view.with(|s| calendar(s).map(|c| c.due(kind))));
     // The office reviews; it may also draft for a unit by the rules, but its screen is the
     // reviewer's so the two roles never share one set of buttons.
+    // Asked of the rules the server applies: on an item with two lead units, only the one that
+    // began the draft (`check_drafter`).
     let may_edit = Memo::new(move |_| {
-        cx.may(item, Action::Report)
-            && !cx.session.is_office()
+        !cx.session.is_office()
             && sub.with(|s| s.as_ref().is_none_or(Submission::editable))
+            && cx.sync.allows(&Mutation::SaveSubmission(SaveDraft {
+                id,
+                item,
+                kind,
+                parts: vec![],
+                at: now(),
+            }))
     });
     let may_review = Memo::new(move |_| {
         cx.may(item, Action::Review)
@@ -136,11 +144,15 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
     // The text being typed; None follows what is stored, so a pull never overwrites typing.
     let edits: RwSignal<Option<Vec<String>>> = RwSignal::new(None);
     let stored_parts = move || {
-        sub.with(|s| {
-            let mut p = s.as_ref().map(|s| s.parts.clone()).unwrap_or_default();
-            p.resize(n_parts, String::new());
-            p
-        })
+        let mut p = cx.sync.view.with(|state| {
+            sub.with(|s| {
+                s.as_ref()
+                    .map(|s| working_parts(state, s).to_vec())
+                    .unwrap_or_default()
+            })
+        });
+        p.resize(n_parts, String::new());
+        p
     };
     let current = move || edits.get_untracked().unwrap_or_else(stored_parts);
     let message = RwSignal::new(String::new());
