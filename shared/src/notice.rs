@@ -5,11 +5,13 @@
 
 use crate::actor::{Actor, Role};
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
-use crate::ids::{ItemId, UnitId, UserId};
+use crate::ids::{BulletinId, ItemId, TaskId, UnitId, UserId};
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, put};
 use crate::permission;
+use crate::reminder::About;
 use crate::state::State;
+use crate::submission::SubmissionKind;
 use crate::submission::SubmissionState;
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +84,25 @@ impl NoticeKind {
     }
 }
 
+/// Where a notice leads: the screen that shows what it is about, within its item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Link {
+    /// The item's page.
+    Item,
+    /// A task's card on the item's board.
+    Task(TaskId),
+    /// One of the item's submissions (work plan, reports).
+    Submission(SubmissionKind),
+    /// The item's leaders' instructions.
+    Instructions,
+    /// The item's difficulties.
+    Difficulties,
+    /// The item's evaluations.
+    Evaluations,
+    /// A bulletin.
+    Bulletin(BulletinId),
+}
+
 /// One notification.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
@@ -91,6 +112,8 @@ pub struct Notice {
     pub kind: NoticeKind,
     /// The item, if it is about one.
     pub item: Option<ItemId>,
+    /// What it is about, for opening it.
+    pub link: Link,
     /// One line (Chinese; names and text as written).
     pub text: String,
     /// When it happened.
@@ -147,22 +170,29 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
         _ => Default::default(),
     };
     let mut out = Vec::new();
-    let mut push = |key: String, kind, item: Option<ItemId>, text: String, at: Millis| {
-        out.push(Notice {
-            read: read.contains(key.as_str()),
-            key,
-            kind,
-            item,
-            text,
-            at,
-        });
-    };
+    let mut push =
+        |key: String, kind, item: Option<ItemId>, link: Link, text: String, at: Millis| {
+            out.push(Notice {
+                read: read.contains(key.as_str()),
+                key,
+                kind,
+                item,
+                link,
+                text,
+                at,
+            });
+        };
     for e in state.iter() {
         match e {
             Entity::Reminder(r) if r.unit == unit => push(
                 format!("reminder/{}", r.id),
                 NoticeKind::Reminder,
                 Some(r.item),
+                match r.about {
+                    About::Task(t) => Link::Task(t),
+                    About::Submission(k) => Link::Submission(k),
+                    About::Item => Link::Item,
+                },
                 format!("第{}项：{}", number(r.item), r.text),
                 r.at,
             ),
@@ -173,6 +203,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             format!("submission/{}/{}", s.id, v.number),
                             NoticeKind::AwaitingReview,
                             Some(s.item),
+                            Link::Submission(s.kind),
                             format!(
                                 "第{}项{}（第{}版）已报送",
                                 number(s.item),
@@ -194,6 +225,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             format!("submission/{}/{}/review", s.id, v.number),
                             kind,
                             Some(s.item),
+                            Link::Submission(s.kind),
                             format!(
                                 "第{}项{}{}：{}",
                                 number(s.item),
@@ -212,6 +244,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         format!("instruction/{}", i.id),
                         NoticeKind::Instruction,
                         Some(i.item),
+                        Link::Instructions,
                         format!("{}对第{}项批示：{}", i.leader_name, number(i.item), i.text),
                         i.at,
                     );
@@ -223,6 +256,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         format!("instruction/{}/answer/{}", i.id, a.at.0),
                         NoticeKind::InstructionAnswered,
                         Some(i.item),
+                        Link::Instructions,
                         format!(
                             "第{}项批示回复（{}）：{}",
                             number(i.item),
@@ -237,6 +271,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 format!("comment/{}", c.id),
                 NoticeKind::Mention,
                 Some(c.item),
+                c.task.map_or(Link::Item, Link::Task),
                 format!("{}：{}", c.author_name, c.body),
                 c.at,
             ),
@@ -244,6 +279,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 format!("bulletin/{}", b.id),
                 NoticeKind::Bulletin,
                 None,
+                Link::Bulletin(b.id),
                 b.title.clone(),
                 b.published_at.unwrap_or(b.updated_at),
             ),
@@ -253,6 +289,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         format!("difficulty/{}", d.id),
                         NoticeKind::Difficulty,
                         Some(d.item),
+                        Link::Difficulties,
                         format!(
                             "第{}项：{}（{}）",
                             number(d.item),
@@ -266,6 +303,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         format!("difficulty/{}/assigned", d.id),
                         NoticeKind::Difficulty,
                         Some(d.item),
+                        Link::Difficulties,
                         format!("请协助解决第{}项的问题：{}", number(d.item), d.title),
                         d.log.last().map_or(d.raised_at, |l| l.at),
                     );
@@ -285,6 +323,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             format!("postponement/{}/{i}", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
+                            Link::Task(t.id),
                             format!(
                                 "{what}申请延期至{}（{}）：{}",
                                 crate::board::zh_date(p.due),
@@ -312,6 +351,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             format!("postponement/{}/{i}/decision", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
+                            Link::Task(t.id),
                             format!("{what}的延期申请{answer}{note}"),
                             d.at,
                         );
@@ -322,6 +362,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 format!("evaluation/{}", e.id),
                 NoticeKind::Evaluation,
                 Some(e.item),
+                Link::Evaluations,
                 format!("第{}项评议（{}分）：{}", number(e.item), e.score, e.text),
                 e.published_at.unwrap_or(e.at),
             ),

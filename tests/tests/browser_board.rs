@@ -412,6 +412,12 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     browser.client.perform_actions(touch).await?;
     browser.client.release_actions().await?;
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
+    // The next tap after a drag opens a card (the drop must not swallow it).
+    browser
+        .click_named("button", "打开任务 财务公开检查")
+        .await?;
+    browser.detail().await?;
+    browser.close_dialog().await?;
 
     // The 移动到… menu.
     browser.move_with_menu("财务公开检查", "待验收").await?;
@@ -449,6 +455,29 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     browser
         .find(Locator::XPath(
             "//section[@data-drop-column='not_started']/p[@class='column-empty'][normalize-space(.)='暂无任务']",
+        ))
+        .await?;
+    // A sideways swipe shows the next column.
+    let board = browser.find(Locator::Css(".board")).await?;
+    let swipe = TouchActions::new("swiping finger".into())
+        .then(PointerAction::MoveToElement {
+            element: board,
+            duration: None,
+            x: 80.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: -160.0,
+            y: 5.0,
+        })
+        .then(PointerAction::Up { button: 0 });
+    browser.client.perform_actions(swipe).await?;
+    browser.client.release_actions().await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'推进中')]",
         ))
         .await?;
     // In English the tabs' longer names wrap rather than push the page sideways, and the

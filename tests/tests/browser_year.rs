@@ -206,9 +206,14 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         )))
         .await?;
     lead.scroll_to(&notice).await?;
+    // The notice leads to the item's instructions, where it is answered.
     notice.click().await?;
-    lead.wait_for_text("开展集体股份合作公司试点改革").await?;
-    goto(&lead, &server, "/items/4/instructions").await?;
+    lead.named("button", "收悉").await?;
+    let url = lead.client.current_url().await?;
+    ensure!(
+        url.path() == "/items/4/instructions",
+        "the instruction's notice opened {url}"
+    );
     lead.click_named("button", "收悉").await?;
     lead.wait_for_text("已收悉").await?;
     lead.type_into("回复内容", "已部署，6月25日前报送进展报告。")
@@ -359,16 +364,17 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         )))
         .await?;
     office.scroll_to(&notice).await?;
+    // The notice opens the card itself, on its board.
     notice.click().await?;
-    office.wait_for_text("开展集体股份合作公司试点改革").await?;
-    goto(&office, &server, "/items/4/board").await?;
-    office
-        .click_named("button", &format!("打开任务 {TASK}"))
-        .await?;
     office.detail().await?;
     office
         .wait_for_text("试点公司清产核资工作量大，需延至6月底。")
         .await?;
+    let url = office.client.current_url().await?;
+    ensure!(
+        url.path() == "/items/4/board" && url.query().is_some_and(|q| q.starts_with("card=")),
+        "the request's notice opened {url}"
+    );
     office.click_named("button", "同意延期").await?;
     office.wait_for_text("已同意").await?;
     office.settled().await?;
@@ -381,6 +387,14 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     ensure!(
         due.prop("value").await? == Some(new_due.to_string()),
         "the approved date is the task's"
+    );
+    // Closed, the card leaves the address: a reload shows the board without it.
+    office.close_dialog().await?;
+    office.settled().await?;
+    let url = office.client.current_url().await?;
+    ensure!(
+        url.path() == "/items/4/board" && url.query().is_none(),
+        "after closing the card: {url}"
     );
 
     // The unit hears the answer; the card shows the new date.

@@ -171,7 +171,14 @@ impl Drag {
         if !active.started {
             return None;
         }
+        // Only the click that a mouse release makes on the card is to be ignored; a touch or a
+        // release off the card makes none, and the flag must not eat the next real tap.
         self.just_dropped.set_value(true);
+        let just_dropped = self.just_dropped;
+        set_timeout(
+            move || just_dropped.set_value(false),
+            std::time::Duration::ZERO,
+        );
         if cancelled {
             return None;
         }

@@ -212,12 +212,18 @@ impl BoardCtx {
     }
 }
 
+/// The query parameter that opens a card's detail as the board opens (`?card=<task id>`): where
+/// a notice about a task leads, and a link to a card that can be shared.
+pub const CARD_PARAM: &str = "card";
+
 /// A board for `scope`.
 #[component]
 pub fn Board(scope: Scope) -> impl IntoView {
     let sync = use_sync();
     let session = use_session();
-    let (filters, _) = use_filters();
+    let (filters, set_filters) = use_filters();
+    let linked_card: Option<TaskId> = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get(CARD_PARAM).and_then(|v| v.parse().ok()));
     let actor = Memo::new(move |_| session.actor());
     let today = today();
     let faces = Memo::new(move |_| {
@@ -234,8 +240,8 @@ pub fn Board(scope: Scope) -> impl IntoView {
         lanes,
         drag: Drag::new(),
         menu: RwSignal::new(None),
-        open: RwSignal::new(None),
-        keep: RwSignal::new(None),
+        open: RwSignal::new(linked_card),
+        keep: RwSignal::new(linked_card),
         viewport: RwSignal::new(0),
         heights: StoredValue::new(Heights::default()),
         measured: RwSignal::new(0),
@@ -261,6 +267,22 @@ pub fn Board(scope: Scope) -> impl IntoView {
             }
         }
     });
+    // A phone shows the linked card's column behind its detail.
+    if let Some((_, column, _)) = linked_card.and_then(|id| ctx.position(id)) {
+        ctx.active.set(Column::ALL[column]);
+        ctx.picked.set_value(true);
+    }
+    // A card opened from a link is closed for good: the address drops it (rewritten from the
+    // filters, which is all else it holds), so a reload doesn't open the card again.
+    if linked_card.is_some() {
+        Effect::new(move |was_open: Option<bool>| {
+            let open = ctx.open.get().is_some();
+            if was_open == Some(true) && !open {
+                set_filters(filters.get_untracked());
+            }
+            open
+        });
+    }
     // A frame callback runs just before the first paint; a timeout queued from it, just after.
     request_animation_frame(move || next_stage(ctx.stage, Stage::Overscan));
     let active = ctx.active;
@@ -310,7 +332,8 @@ pub fn Board(scope: Scope) -> impl IntoView {
             }).collect_view()}
         </div>
         <div class="board" data-active=move || active.get().slug() class:dragging=move || ctx.drag.dragging.get().is_some()
-            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, ctx)>
+            on:pointerdown=swipe_start on:pointerup=move |ev| swipe_end(&ev, ctx)
+            on:pointercancel=move |_| SWIPE_X.with(|s| s.set(None))>
             <For each=move || lanes.get() key=|l| l.item children=move |lane| {
                 let item = lane.item;
                 view! { <LaneView item=item head=show_lane_heads.then_some(lane)/> }
@@ -418,7 +441,10 @@ fn LaneView(item: ItemId, head: Option<Lane>) -> impl IntoView {
     });
     let lane_heads = head.is_some();
     view! {
-        <section class="lane" aria-label=move || format!("{} {}", W::Lane.get(lang.get()), item)>
+        <section class="lane" aria-label=move || {
+            let name = ctx.sync.view.with(|s| s.item(item).map(|i| format!("{}. {}", i.number, i.title)));
+            format!("{} {}", W::Lane.get(lang.get()), name.unwrap_or_default())
+        }>
             {head}
             <div class="columns">
                 {Column::ALL.into_iter().map(|column| {

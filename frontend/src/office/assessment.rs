@@ -115,12 +115,15 @@ pub fn AssessmentPage() -> impl IntoView {
             <h1>{tr("勤政考核", "Year-end assessment")}</h1>
             <OfficeTabs/>
             <AsOfControl/>
-            <div class="exports">
-                <a class="button" download="" aria-label=tr("导出考核表", "Export assessment")
-                    href=move || format!("/api/export/assessment.xlsx?as_of={}", as_of.get())>
-                    {tr("导出考核表（Excel）", "Export assessment (Excel)")}
-                </a>
-            </div>
+            // The export is the office's (the server answers others 403).
+            <Show when=move || session.is_office()>
+                <div class="exports">
+                    <a class="button" download="" aria-label=tr("导出考核表", "Export assessment")
+                        href=move || format!("/api/export/assessment.xlsx?as_of={}", as_of.get())>
+                        {tr("导出考核表（Excel）", "Export assessment (Excel)")}
+                    </a>
+                </div>
+            </Show>
             <div class="assess-layout">
                 <div class="assess-scroll">{table}</div>
                 <aside class="formula" aria-labelledby="formula-h">

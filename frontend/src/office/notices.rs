@@ -1,6 +1,7 @@
 //! `/notices`: the notification centre — reminders, returns, instructions, mentions, bulletins —
 //! newest first; opening one marks it read. Also the unread badge for the header.
 
+use crate::board::CARD_PARAM;
 use crate::i18n::{Lang, datetime, lang, tr};
 use crate::session::use_session;
 use crate::sync::use_sync;
@@ -9,7 +10,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::mutation::Mutation;
-use shared::notice::{MAX_MARK_BATCH, MarkRead, Notice, NoticeKind, inbox, unread};
+use shared::notice::{Link, MAX_MARK_BATCH, MarkRead, Notice, inbox, unread};
 
 /// Unread count of the signed-in user (0 before the first pull).
 pub fn use_unread() -> Signal<usize> {
@@ -48,16 +49,21 @@ pub fn NoticeBell() -> impl IntoView {
     }
 }
 
-/// Where a notice leads: its bulletin, or its item.
+/// Where a notice leads: the screen that shows what it is about (`Notice::link`).
 fn target(n: &Notice, state: &shared::state::State) -> String {
-    if n.kind == NoticeKind::Bulletin
-        && let Some(id) = n.key.strip_prefix("bulletin/")
-    {
+    if let Link::Bulletin(id) = n.link {
         return format!("/bulletins/{id}");
     }
-    match n.item.and_then(|i| state.item(i)) {
-        Some(item) => format!("/items/{}", item.number),
-        None => "/notices".into(),
+    let Some(number) = n.item.and_then(|i| state.item(i)).map(|i| i.number) else {
+        return "/notices".into();
+    };
+    match n.link {
+        Link::Task(task) => format!("/items/{number}/board?{CARD_PARAM}={task}"),
+        Link::Submission(kind) => format!("/items/{number}/submissions/{}", kind.as_str()),
+        Link::Instructions => format!("/items/{number}/instructions"),
+        Link::Difficulties => format!("/items/{number}/difficulties"),
+        Link::Evaluations => format!("/items/{number}/evaluations"),
+        Link::Item | Link::Bulletin(_) => format!("/items/{number}"),
     }
 }
 

@@ -7,13 +7,13 @@ use crate::pages::plan::unit_names;
 use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::today;
-use crate::workflow::status::{light_class, light_name};
+use crate::workflow::status::{light_class, light_name, reasons_line};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::board::Column;
 use shared::ids::UnitId;
-use shared::status::item_status;
+use shared::status::status_of_item;
 
 /// One reform item's board, with the item's header.
 #[component]
@@ -32,7 +32,10 @@ pub fn ItemBoardPage() -> impl IntoView {
         sync.view.with(|s| {
             let item = s.item(id)?;
             let tasks: Vec<_> = s.tasks().filter(|t| t.item == id && !t.archived).collect();
-            let status = item_status(tasks.iter().copied(), today());
+            // The same light as the overview and supervision (submissions and difficulties count
+            // too), so a leader who taps a red row does not land on a green board.
+            let status = status_of_item(s, id, today());
+            let reasons = reasons_line(&status.reasons, l == Lang::En);
             let counts = Column::ALL.map(|c| tasks.iter().filter(|t| t.column == c).count());
             Some(view! {
                 <header class="board-head">
@@ -44,7 +47,7 @@ pub fn ItemBoardPage() -> impl IntoView {
                     <p class="summary">
                         {Column::ALL.iter().zip(counts).map(|(c, n)| view! { <span>{column_name(*c, l)}" "<b>{n}</b></span> }).collect_view()}
                         <span>{W::OverallProgress.get(l)}" "<b>{status.progress}"%"</b></span>
-                        <span class=format!("light {}", light_class(status.light))>{light_name(status.light, l == Lang::En)}</span>
+                        <span class=format!("light {}", light_class(status.light)) title=reasons>{light_name(status.light, l == Lang::En)}</span>
                         <A href=format!("/items/{}", item.number)>{W::ItemBody.get(l)}</A>
                     </p>
                 </header>
