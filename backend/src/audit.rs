@@ -278,6 +278,7 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
             format!("{}{unit}：{short}", c.author_name)
         }
         Entity::Calendar(_) => "报送日期".into(),
+        Entity::Settings(_) => "设置".into(),
         Entity::Submission(s) => s.kind.zh().into(),
         Entity::Redraft(_) => "修改稿".into(),
         Entity::Difficulty(d) => d.title,

@@ -140,6 +140,7 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "审批延期申请",
         "Postponement decided",
     ),
+    ("set_settings", "修改设置", "Settings changed"),
 ];
 
 /// The Chinese name of `action`, or the action itself when it has none yet.

@@ -15,6 +15,7 @@ use crate::instruction::Instruction;
 use crate::notice::ReadMarks;
 use crate::plan::{Deadlines, Section};
 use crate::reminder::Reminder;
+use crate::settings::Settings;
 use crate::submission::{Redraft, Submission};
 use crate::unit::UnitKind;
 use chrono::NaiveDate;
@@ -235,6 +236,8 @@ crate::tagged::adjacently_tagged! {
         ReadMarks(ReadMarks),
         /// A unit's new text of a returned submission, not yet submitted again.
         Redraft(Redraft),
+        /// The office's settings for the plan.
+        Settings(Settings),
     }
 }
 
@@ -280,6 +283,10 @@ impl EntityKey {
     /// The calendar's key.
     pub fn calendar() -> Self {
         Self("calendar/main".into())
+    }
+    /// The settings' key.
+    pub fn settings() -> Self {
+        Self("settings/main".into())
     }
     /// A submission's key.
     pub fn submission(id: SubmissionId) -> Self {
@@ -383,6 +390,7 @@ impl Entity {
             Entity::Task(t) => EntityKey::task(t.id),
             Entity::Comment(c) => EntityKey::comment(c.id),
             Entity::Calendar(_) => EntityKey::calendar(),
+            Entity::Settings(_) => EntityKey::settings(),
             Entity::Submission(x) => EntityKey::submission(x.id),
             Entity::Difficulty(x) => EntityKey::difficulty(x.id),
             Entity::Instruction(x) => EntityKey::instruction(x.id),
@@ -406,6 +414,7 @@ impl Entity {
             Entity::Task(_) => "task",
             Entity::Comment(_) => "comment",
             Entity::Calendar(_) => "calendar",
+            Entity::Settings(_) => "settings",
             Entity::Submission(_) => "submission",
             Entity::Difficulty(_) => "difficulty",
             Entity::Instruction(_) => "instruction",
@@ -427,6 +436,7 @@ impl Entity {
             | Entity::Unit(_)
             | Entity::Item(_)
             | Entity::Calendar(_)
+            | Entity::Settings(_)
             | Entity::Inspection(_)
             | Entity::Bulletin(_)
             | Entity::Adjustment(_)
@@ -476,6 +486,7 @@ impl Entity {
                 keys
             }
             Entity::Calendar(_)
+            | Entity::Settings(_)
             | Entity::Inspection(_)
             | Entity::Bulletin(_)
             | Entity::Adjustment(_)

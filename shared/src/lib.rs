@@ -27,6 +27,7 @@ pub mod plan;
 pub mod plan_text;
 pub mod postponement;
 pub mod reminder;
+pub mod settings;
 pub mod sorting;
 pub mod state;
 pub mod status;

@@ -14,7 +14,7 @@ use crate::state::State;
 use crate::text::{self, TextError};
 use crate::{
     assessment, attachment, bulletin, calendar, difficulty, evaluation, instruction, membership,
-    notice, postponement, reminder, submission,
+    notice, postponement, reminder, settings, submission,
 };
 use chrono::NaiveDate;
 use std::borrow::Cow;
@@ -241,6 +241,8 @@ crate::tagged::adjacently_tagged! {
         RequestPostponement(postponement::Request),
         /// The office approves or declines it.
         DecidePostponement(postponement::Decide),
+        /// The office changes the plan's settings.
+        SetSettings(settings::Set),
     }
 }
 
@@ -290,6 +292,7 @@ macro_rules! by_kind {
             Mutation::SetMembership($x) => $op,
             Mutation::RequestPostponement($x) => $op,
             Mutation::DecidePostponement($x) => $op,
+            Mutation::SetSettings($x) => $op,
         }
     };
 }
@@ -379,6 +382,7 @@ impl Mutation {
             Mutation::SetMembership(_) => "set_membership",
             Mutation::RequestPostponement(_) => "request_postponement",
             Mutation::DecidePostponement(_) => "decide_postponement",
+            Mutation::SetSettings(_) => "set_settings",
         }
     }
 
@@ -494,7 +498,7 @@ impl Mutation {
                 permission::check(actor, state.find::<Item>(*item)?, Action::ManageTasks)?;
             }
             Mutation::AddComment { item, .. } => {
-                permission::check(actor, state.find::<Item>(*item)?, Action::Comment)?;
+                settings::check_comment(state, actor, state.find::<Item>(*item)?)?;
             }
             Mutation::SetTaskTitle { task, .. }
             | Mutation::SetTaskNotes { task, .. }

@@ -1100,3 +1100,49 @@ fn a_returned_submission_is_redrafted_out_of_sight_until_it_is_sent_again() {
     assert_eq!(s.parts, s.versions[1].parts);
     assert_eq!(s.state, SubmissionState::Submitted);
 }
+
+#[test]
+fn units_with_no_part_in_an_item_comment_once_the_office_allows_it() {
+    let mut w = world();
+    let (other, office, lead, npc) = (
+        w.other.clone(),
+        w.office.clone(),
+        w.lead.clone(),
+        w.npc.clone(),
+    );
+    let item = w.item;
+    let comment = || Mutation::AddComment {
+        id: CommentId::new_v7(),
+        item,
+        task: None,
+        body: "建议参考兄弟区做法".into(),
+        at: at(4, 3),
+    };
+    let allow = |on| {
+        Mutation::SetSettings(shared::settings::Set {
+            others_may_comment: on,
+            at: at(4, 2),
+        })
+    };
+    assert!(matches!(
+        w.run(&other, comment()),
+        Err(Rejection::Denied(_))
+    ));
+    assert!(
+        matches!(w.run(&lead, allow(true)), Err(Rejection::Denied(_))),
+        "the setting is the office's"
+    );
+    w.run(&office, allow(true)).expect("allowed");
+    w.run(&other, comment()).expect("another unit comments");
+    assert!(
+        matches!(w.run(&npc, comment()), Err(Rejection::Denied(_))),
+        "the People's Congress evaluates rather than comments"
+    );
+    w.run(&office, allow(false)).expect("off again");
+    assert!(matches!(
+        w.run(&other, comment()),
+        Err(Rejection::Denied(_))
+    ));
+    w.run(&lead, comment())
+        .expect("the item's own units always may");
+}

@@ -162,6 +162,20 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .await?;
     office.settled().await?;
     office.screenshot("office-supervision-desktop").await?;
+    // Comments from units with no part in an item are off until the office turns them on; the
+    // choice is kept.
+    let allow = office
+        .find(Locator::Css("input[name=others_may_comment]"))
+        .await?;
+    assert_eq!(allow.prop("checked").await?.as_deref(), Some("false"));
+    office.scroll_to(&allow).await?;
+    allow.click().await?;
+    office.settled().await?;
+    office.client.refresh().await?;
+    let allow = office
+        .find(Locator::Css("input[name=others_may_comment]"))
+        .await?;
+    assert_eq!(allow.prop("checked").await?.as_deref(), Some("true"));
 
     // The lead unit sees it as an unread notification, with the count in the header.
     let unit = Browser::start(DESKTOP, false).await?;

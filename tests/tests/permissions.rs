@@ -143,6 +143,7 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("add_comment",       Target::CoopTask,         "A   A    A    A    D     A    D    U    U"),
     // Running the plan.
     ("set_calendar",          Target::Item,       "A   D    D    D    D     D    D    U    U"),
+    ("set_settings",          Target::Item,       "A   D    D    D    D     D    D    U    U"),
     ("save_submission",       Target::Item,       "A   A    D    D    D     D    D    U    U"),
     ("submit_submission",     Target::Item,       "A   A    D    D    D     D    D    U    U"),
     ("review_submission",     Target::Item,       "A   D    D    D    D     D    D    U    U"),
@@ -215,7 +216,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every variant of `Mutation`, by name.
-const VARIANTS: [&str; 40] = [
+const VARIANTS: [&str; 41] = [
     "create_task",
     "set_task_title",
     "set_task_notes",
@@ -256,6 +257,7 @@ const VARIANTS: [&str; 40] = [
     "set_membership",
     "request_postponement",
     "decide_postponement",
+    "set_settings",
 ];
 
 /// No wildcard arm: adding a variant to `Mutation` fails to compile until it is named in
@@ -283,6 +285,7 @@ fn variant_name(m: &Mutation) -> &'static str {
         Mutation::RemoveStep { .. } => "remove_step",
         Mutation::AddComment { .. } => "add_comment",
         Mutation::SetCalendar(_) => "set_calendar",
+        Mutation::SetSettings(_) => "set_settings",
         Mutation::SaveSubmission(_) => "save_submission",
         Mutation::SubmitSubmission(_) => "submit_submission",
         Mutation::ReviewSubmission(_) => "review_submission",
@@ -1237,6 +1240,15 @@ impl Prep {
         let office = &world.office.api;
         let item = world.item4;
         Ok(Some(match name {
+            // Commenting by units with no part in an item is off, as by default: the matrix's
+            // "other" column for add_comment holds with the settings written.
+            "set_settings" => (
+                Mutation::SetSettings(shared::settings::Set {
+                    others_may_comment: false,
+                    at: AT,
+                }),
+                EntityKey::settings(),
+            ),
             "set_calendar" => (
                 Mutation::SetCalendar(SetCalendar {
                     work_plan: date(2014, 3, 31),

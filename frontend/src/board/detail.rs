@@ -76,7 +76,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             (
                 permission::can(&a, item, Action::ManageTasks),
                 !t.archived && permission::can(&a, item, Action::WorkOnTask(t)),
-                !t.archived && permission::can(&a, item, Action::Comment),
+                !t.archived && shared::settings::check_comment(s, &a, item).is_ok(),
             )
         })
     });

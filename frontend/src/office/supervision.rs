@@ -496,6 +496,7 @@ pub fn SupervisionPage() -> impl IntoView {
                     <Rules/>
                     <Show when=move || office() && sync.loaded.get()>
                         <CalendarForm/>
+                        <SettingsForm/>
                     </Show>
                 }.into_any()
             } else {
@@ -551,6 +552,32 @@ pub fn LedgerExports() -> impl IntoView {
                 }).collect_view()}
             </span>
         </div>
+    }
+}
+
+/// The office's settings for the plan: whether units with no part in an item may comment on it.
+#[component]
+fn SettingsForm() -> impl IntoView {
+    let sync = use_sync();
+    let others = Memo::new(move |_| {
+        sync.view
+            .with(|s| shared::settings::settings(s).others_may_comment)
+    });
+    let toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        let _ = sync.mutate(Mutation::SetSettings(shared::settings::Set {
+            others_may_comment: on,
+            at: now(),
+        }));
+    };
+    view! {
+        <section class="settings-form" aria-labelledby="settings-h">
+            <h2 id="settings-h">{tr("意见设置", "Comments")}</h2>
+            <label class="check">
+                <input type="checkbox" name="others_may_comment" prop:checked=move || others.get() on:change=toggle/>
+                <span>{tr("允许非牵头、配合单位在改革项目下发表意见", "Units with no part in an item may comment on it")}</span>
+            </label>
+        </section>
     }
 }
 
