@@ -1,6 +1,9 @@
 //! The daily reminder job (督查督办): once at start and then every day at a set hour (Beijing
 //! time), a reminder (催办) for every unmet deadline that is overdue or due within
-//! `DUE_WITHIN_DAYS` days — to the task's owner, or for a submission to the item's lead units.
+//! `DUE_WITHIN_DAYS` days — to the task's owner, or for a submission to the item's lead units —
+//! at a pace (`reminds_today`): once as it comes near, on the day, once it has passed, then
+//! weekly while it stays unmet. A reminder every day for the same overdue task taught units to
+//! ignore the bell (and the mail).
 //!
 //! The reminders are ordinary `send_reminder` mutations, pushed by the system user (an office
 //! account nobody can sign in to) through `sync::push`, so they are applied, audited, versioned
@@ -84,8 +87,40 @@ pub async fn system_actor(db: &Db) -> anyhow::Result<Actor> {
     Ok(actor)
 }
 
+/// Days between reminders of a deadline that stays unmet.
+pub const OVERDUE_EVERY_DAYS: i64 = 7;
+
+/// Whether the deadline `due`, reminded of under `subject` (`daily_reminder_id`), is reminded
+/// of on `today`: on the first day within `DUE_WITHIN_DAYS` of it, on the day itself, on the
+/// first day past it, and then every `OVERDUE_EVERY_DAYS` days. It counts the reminders that
+/// exist rather than the calendar, so days the job did not run (a server down over a holiday)
+/// leave nothing unsaid: the next run reminds.
+pub fn reminds_today(state: &State, subject: &str, due: NaiveDate, today: NaiveDate) -> bool {
+    let days = (due - today).num_days();
+    // Whether a reminder was sent on a day from `from` up to yesterday.
+    let reminded_since = |from: NaiveDate| {
+        let mut day = today - Days::days(1);
+        while day >= from {
+            if state
+                .get(&EntityKey::reminder(daily_reminder_id(subject, day)))
+                .is_some()
+            {
+                return true;
+            }
+            day -= Days::days(1);
+        }
+        false
+    };
+    match days {
+        d if d > DUE_WITHIN_DAYS => false,
+        0 => true,
+        1.. => !reminded_since(due - Days::days(DUE_WITHIN_DAYS)),
+        _ => !reminded_since((due + Days::days(1)).max(today - Days::days(OVERDUE_EVERY_DAYS - 1))),
+    }
+}
+
 /// The reminders due on `today`: one per unmet deadline overdue or due within
-/// `DUE_WITHIN_DAYS`, for each unit that has to meet it.
+/// `DUE_WITHIN_DAYS` that `reminds_today`, for each unit that has to meet it.
 pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind> {
     let mut out = Vec::new();
     for d in deadlines(state, None, today) {
@@ -127,6 +162,9 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
                     } else {
                         format!("task:{task}:{unit}")
                     };
+                    if !reminds_today(state, &key, d.date, today) {
+                        continue;
+                    }
                     out.push(Remind {
                         id: daily_reminder_id(&key, today),
                         item: item.id,
@@ -140,11 +178,12 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             }
             Due::Submission { kind } => {
                 for unit in &item.lead_units {
+                    let key = format!("submission:{}:{}:{unit}", item.id, kind.as_str());
+                    if !reminds_today(state, &key, d.date, today) {
+                        continue;
+                    }
                     out.push(Remind {
-                        id: daily_reminder_id(
-                            &format!("submission:{}:{}:{unit}", item.id, kind.as_str()),
-                            today,
-                        ),
+                        id: daily_reminder_id(&key, today),
                         item: item.id,
                         unit: *unit,
                         about: About::Submission(*kind),
@@ -379,5 +418,40 @@ mod tests {
         members.sort();
         assert_eq!(reminded, members);
         Ok(())
+    }
+
+    /// The days the job, run every day, reminds of a deadline that is never met.
+    fn reminded_days(due: NaiveDate, from: NaiveDate, to: NaiveDate) -> Vec<i64> {
+        let mut state = State::new();
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            if reminds_today(&state, "task:t", due, day) {
+                out.push((day - due).num_days());
+                state.put(shared::entity::Entity::Reminder(
+                    shared::reminder::Reminder {
+                        id: daily_reminder_id("task:t", day),
+                        item: shared::ids::ItemId::new_v7(),
+                        unit: shared::ids::UnitId::new_v7(),
+                        about: About::Item,
+                        text: String::new(),
+                        by_name: "系统".into(),
+                        automatic: true,
+                        at: Millis(0),
+                    },
+                ));
+            }
+            day += Days::days(1);
+        }
+        out
+    }
+
+    #[test]
+    fn an_unmet_deadline_is_reminded_of_near_on_and_past_it_then_weekly() {
+        let due = NaiveDate::from_ymd_opt(2014, 3, 31).unwrap_or_default();
+        let (from, to) = (due - Days::days(10), due + Days::days(20));
+        assert_eq!(reminded_days(due, from, to), vec![-3, 0, 1, 8, 15]);
+        // A job that first runs after the deadline reminds at once, then weekly.
+        assert_eq!(reminded_days(due, due + Days::days(4), to), vec![4, 11, 18]);
     }
 }

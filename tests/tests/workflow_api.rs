@@ -425,12 +425,12 @@ async fn daily_reminders(store: Store) -> anyhow::Result<()> {
         sent.len()
     );
     ensure!(sent.iter().all(|m| m.contains("caizheng@example.com")));
-    // The next day's run reminds again (new ids), the job being daily.
+    // Still unmet, they are reminded of weekly, not daily (the bell and the mail would be
+    // ignored): nothing the next day, again a week on.
     let third = remind(&server, "2014-04-03", mail_dir.path())?;
-    ensure!(
-        third.contains(&format!("新发 {leads}")),
-        "next day: {third}"
-    );
+    ensure!(third.contains("新发 0，已有 0"), "next day: {third}");
+    let week = remind(&server, "2014-04-09", mail_dir.path())?;
+    ensure!(week.contains(&format!("新发 {leads}")), "a week on: {week}");
     Ok(())
 }
 
