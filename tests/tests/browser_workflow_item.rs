@@ -235,6 +235,8 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
         "//div[contains(@class,'answer')][contains(.,'已部署，6月25日前报送进展报告。')]",
     ))
     .await?;
+    // Answered, the form says a new answer replaces this one.
+    lead.named("button", "修改回复").await?;
     lead.settled().await?;
 
     // The leader sees the answer.

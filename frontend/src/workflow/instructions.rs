@@ -91,6 +91,8 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
     });
     let may_respond = Memo::new(move |_| cx.may(item, Action::Report) && !cx.session.is_office());
     let acknowledged = move || ins.with(|i| i.as_ref().is_some_and(|i| i.acknowledged.is_some()));
+    // A second answer replaces the first (the audit trail keeps it): the form says so.
+    let answered = move || ins.with(|i| i.as_ref().is_some_and(|i| i.answer.is_some()));
     let answer = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
     let body = move || {
@@ -153,7 +155,11 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
                         <button type="button" class="secondary" on:click=move |_| respond(String::new())>{tr("收悉", "Acknowledge")}</button>
                     </Show>
                     <label>
-                        <span class="part-name">{tr("回复内容", "Answer")}</span>
+                        <span class="part-name">{move || if answered() {
+                            pick(cx.lang.get(), "修改回复（替换上面的回复）", "Change the answer (replaces the one above)")
+                        } else {
+                            pick(cx.lang.get(), "回复内容", "Answer")
+                        }}</span>
                         <textarea name="answer" rows="3" maxlength="5000" prop:value=move || answer.get()
                             on:input=move |ev| answer.set(event_target_value(&ev))></textarea>
                     </label>
@@ -164,7 +170,11 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
                         } else {
                             respond(t);
                         }
-                    }>{tr("回复", "Answer")}</button>
+                    }>{move || if answered() {
+                        pick(cx.lang.get(), "修改回复", "Change the answer")
+                    } else {
+                        pick(cx.lang.get(), "回复", "Answer")
+                    }}</button>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </div>
             </Show>
