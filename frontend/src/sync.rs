@@ -192,7 +192,11 @@ impl Sync {
         // Into the outbox first, so a reload or a crash can't lose it; then to the server.
         match self.db.get_value() {
             Some(db) => spawn_local(async move {
-                let _ = db.add_pending(&pending).await;
+                // Still sent from memory; the user is told that a reload before then loses it.
+                if db.add_pending(&pending).await.is_err() {
+                    let said = W::OutboxNotSaved.get(Lang::load());
+                    self.notices.update(|n| n.push(said.into()));
+                }
                 self.kick();
             }),
             None => self.kick(),

@@ -175,6 +175,13 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
             .await?;
         browser.wait_for_text(step).await?;
     }
+    // A step renamed in place (Enter keeps it).
+    browser.click_named("button", "修改 起草办法").await?;
+    // Select all, type over it, Enter (WebDriver's clear would also blur it, which saves).
+    let edit = browser.named("input", "修改 起草办法").await?;
+    edit.send_keys("\u{E009}a\u{E000}起草扶持办法\u{E007}")
+        .await?;
+    browser.wait_for_text("起草扶持办法").await?;
     dialog
         .find(Locator::Css("button.close"))
         .await?

@@ -9,7 +9,7 @@ use crate::history::History;
 use crate::i18n::{self, W, lang};
 use crate::session::use_session;
 use crate::sync::use_sync;
-use crate::util::now;
+use crate::util::{focus_later, now};
 use leptos::prelude::*;
 use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Step, Task};
@@ -345,14 +345,47 @@ fn StepRow(
     let text = step.text.clone();
     let name = StoredValue::new(step.text);
     let label = move |word: W| format!("{} {}", word.get(lang.get()), name.get_value());
+    // The step's text being edited in place (None: shown as text).
+    let editing = RwSignal::new(None::<String>);
+    let finish = move || {
+        if let Some(new) = editing.get_untracked() {
+            editing.set(None);
+            let new = new.trim().to_string();
+            if !new.is_empty() && new != name.get_value() {
+                send(Mutation::RenameStep {
+                    task,
+                    step: sid,
+                    text: new,
+                    at: now(),
+                });
+            }
+        }
+    };
     view! {
-        <li class:done=step.done>
-            <label class="check">
-                <input type="checkbox" prop:checked=step.done disabled=move || !work.get()
-                    on:change=move |ev| send(Mutation::TickStep { task, step: sid, done: event_target_checked(&ev), at: now() })/>
-                {text}
-            </label>
+        <li class:done=step.done data-step=sid.to_string()>
+            <Show when=move || editing.with(Option::is_some) fallback=move || view! {
+                <label class="check">
+                    <input type="checkbox" prop:checked=step.done disabled=move || !work.get()
+                        on:change=move |ev| send(Mutation::TickStep { task, step: sid, done: event_target_checked(&ev), at: now() })/>
+                    {text.clone()}
+                </label>
+            }>
+                <input class="step-edit" name="step_text" maxlength="300" aria-label=move || label(W::Rename)
+                    prop:value=move || editing.get().unwrap_or_default()
+                    on:input=move |ev| editing.set(Some(event_target_value(&ev)))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+                        "Enter" => { ev.prevent_default(); finish() }
+                        "Escape" => { ev.stop_propagation(); editing.set(None) }
+                        _ => {}
+                    }
+                    on:blur=move |_| finish()/>
+            </Show>
             <span class="step-actions">
+                <button type="button" class="icon" disabled=move || !work.get() aria-label=move || label(W::Rename)
+                    on:click=move |_| {
+                        editing.set(Some(name.get_value()));
+                        focus_later(format!("[data-step='{sid}'] .step-edit"));
+                    }>"✎"</button>
                 {up_key.map(|k| view! {
                     <button type="button" class="icon" disabled=move || !work.get() aria-label=move || label(W::MoveUp)
                         on:click=move |_| send(Mutation::MoveStep { task, step: sid, sort_key: k.clone(), at: now() })>"↑"</button>
