@@ -483,12 +483,16 @@ impl Op for MarkRead {
             },
         };
         let before = marks.keys.len();
+        // Seen by the user's unit: a user moved to another unit takes their marks along with
+        // their next one (with the old unit, their own marks stopped reaching them).
+        let moved = marks.unit != actor.unit;
+        marks.unit = actor.unit;
         for k in &self.keys {
             if !marks.keys.contains(k) {
                 marks.keys.push(k.clone());
             }
         }
-        if marks.keys.len() == before {
+        if marks.keys.len() == before && !moved {
             return Ok(vec![]);
         }
         let excess = marks.keys.len().saturating_sub(MAX_READ_MARKS);

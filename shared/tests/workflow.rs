@@ -1146,3 +1146,35 @@ fn units_with_no_part_in_an_item_comment_once_the_office_allows_it() {
     w.run(&lead, comment())
         .expect("the item's own units always may");
 }
+
+#[test]
+fn a_user_moved_to_another_unit_takes_their_read_marks_along() {
+    use shared::entity::{EntityKey, Visibility};
+    let mut w = world();
+    let mut user = w.lead.clone();
+    let mark = |user: &Actor, key: &str| {
+        Mutation::MarkNoticesRead(notice::MarkRead {
+            user: user.user,
+            keys: vec![key.into()],
+            at: at(4, 1),
+        })
+    };
+    w.run(&user, mark(&user, "reminder/a")).expect("marked");
+    user.unit = w.coop.unit;
+    w.run(&user, mark(&user, "reminder/b")).expect("marked");
+    let marks = w
+        .state
+        .get(&EntityKey::read_marks(user.user))
+        .cloned()
+        .expect("marks");
+    assert_eq!(marks.visibility(), Visibility::Unit(w.coop.unit));
+    // Even a mark already made moves them.
+    user.unit = w.other.unit;
+    w.run(&user, mark(&user, "reminder/a"))
+        .expect("marked again");
+    let marks = w.state.get(&EntityKey::read_marks(user.user)).cloned();
+    assert_eq!(
+        marks.map(|m| m.visibility()),
+        Some(Visibility::Unit(w.other.unit))
+    );
+}
