@@ -4,10 +4,11 @@
 use crate::assessment::{FORMULA_ZH, assess};
 use crate::board::zh_date;
 use crate::calendar::{calendar, required_kinds, submission};
+use crate::op::end_of_day;
 use crate::op::local_date;
 use crate::permission::{Relation, relation_of};
 use crate::state::State;
-use crate::status::status_of_item;
+use crate::status::{status_of_item, task_as_of};
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -85,15 +86,20 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
     };
     let item_number = |i| state.item(i).map_or(0, |i| i.number);
     let items = state.items();
+    // Every sheet is the plan as it stood at the end of `as_of`: the tasks created by then, as
+    // they were then (`task_as_of`), the submissions as submitted and reviewed by then.
+    let end = end_of_day(as_of);
+    let live_tasks: Vec<crate::entity::Task> = state
+        .tasks()
+        .filter(|t| !t.archived)
+        .filter_map(|t| task_as_of(t, end))
+        .collect();
 
     let item_rows = items
         .iter()
         .map(|i| {
             let s = status_of_item(state, i.id, as_of);
-            let tasks = state
-                .tasks()
-                .filter(|t| t.item == i.id && !t.archived)
-                .count();
+            let tasks = live_tasks.iter().filter(|t| t.item == i.id).count();
             vec![
                 num(i.number),
                 i.title.as_str().into(),
@@ -131,7 +137,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
             };
             let lead = numbers(Relation::Lead);
             let coop = numbers(Relation::Cooperating);
-            let owned = state.tasks().filter(|t| t.owner == u.id && !t.archived);
+            let owned = live_tasks.iter().filter(|t| t.owner == u.id);
             let (mut n, mut overdue) = (0, 0);
             for t in owned {
                 n += 1;
@@ -150,7 +156,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
         })
         .collect();
 
-    let mut tasks: Vec<_> = state.tasks().filter(|t| !t.archived).collect();
+    let mut tasks: Vec<_> = live_tasks.iter().collect();
     crate::sorting::sort_by(&mut tasks, |a, b| {
         item_number(a.item)
             .cmp(&item_number(b.item))
@@ -175,7 +181,7 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
                 },
                 t.blocked.clone().unwrap_or_default().into(),
                 format!("{done}/{}", t.steps.len()).into(),
-                crate::postponement::ledger_text(t, crate::op::end_of_day(as_of)).into(),
+                crate::postponement::ledger_text(t, end).into(),
             ]
         })
         .collect();
@@ -186,14 +192,13 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
         for kind in required_kinds(state) {
             let due = cal.as_ref().map(|c| c.due(kind));
             let sub = submission(state, i.id, kind);
-            let state_name = sub.map_or("未报送", |s| {
-                if s.versions.is_empty() {
-                    "未报送"
-                } else {
-                    s.state.zh()
-                }
-            });
-            let first = sub.and_then(|s| s.first_submitted()).map(local_date);
+            let state_name = sub
+                .and_then(|s| s.state_at(end))
+                .map_or("未报送", |s| s.zh());
+            let first = sub
+                .and_then(|s| s.first_submitted())
+                .filter(|at| *at <= end)
+                .map(local_date);
             let late = match (first, due) {
                 (Some(f), Some(d)) if f > d => format!("逾期{}天", (f - d).num_days()),
                 (Some(_), _) => "按时".into(),
@@ -207,13 +212,18 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
                 due.into(),
                 first.into(),
                 state_name.into(),
-                count(sub.map_or(0, |s| s.versions.len())),
+                count(sub.map_or(0, |s| {
+                    s.versions.iter().filter(|v| v.submitted_at <= end).count()
+                })),
                 late.into(),
             ]);
         }
     }
 
-    let mut diffs: Vec<_> = state.difficulties().collect();
+    let mut diffs: Vec<_> = state
+        .difficulties()
+        .filter(|d| d.raised_at <= end)
+        .collect();
     crate::sorting::sort_by_key(&mut diffs, |d| (item_number(d.item), d.raised_at));
     let diff_rows = diffs
         .iter()

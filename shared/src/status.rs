@@ -4,7 +4,7 @@
 use crate::board::{Column, is_overdue};
 use crate::calendar::{calendar, plan_start, required_kinds, task_done_at};
 use crate::difficulty::STALE_DAYS;
-use crate::entity::Task;
+use crate::entity::{Millis, Task};
 use crate::ids::ItemId;
 use crate::op::end_of_day;
 use crate::state::State;
@@ -169,22 +169,28 @@ pub const RULES_EN: &[&str] = &[
     "Everything is computed as of the chosen date: only tasks that existed then count, and whether a task was done or a submission in is judged by the records of that day.",
 ];
 
+/// `t` as it stood at `end`: None when it was created later; "done" only if done by then, and
+/// with the progress reported by then.
+pub fn task_as_of(t: &Task, end: Millis) -> Option<Task> {
+    if t.created_at > end {
+        return None;
+    }
+    let mut t = t.clone();
+    if t.column == Column::Done && task_done_at(&t).is_some_and(|d| d > end) {
+        t.column = Column::InProgress;
+    }
+    t.progress = t.progress_at(end);
+    Some(t)
+}
+
 /// The full status of `item` as it stood at the end of `as_of`: its tasks, submissions and
 /// difficulties as recorded by then.
 pub fn status_of_item(state: &State, item: ItemId, as_of: NaiveDate) -> ItemStatus {
     let end = end_of_day(as_of);
-    // Tasks as they stood: those created by then, "done" only if done by then.
     let tasks: Vec<Task> = state
         .tasks()
-        .filter(|t| t.item == item && t.created_at <= end)
-        .map(|t| {
-            let mut t = t.clone();
-            if t.column == Column::Done && task_done_at(&t).is_some_and(|d| d > end) {
-                t.column = Column::InProgress;
-            }
-            t.progress = t.progress_at(end);
-            t
-        })
+        .filter(|t| t.item == item)
+        .filter_map(|t| task_as_of(t, end))
         .collect();
     let mut status = item_status(&tasks, as_of);
     let mut overdue_subs = Vec::new();

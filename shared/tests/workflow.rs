@@ -1178,3 +1178,54 @@ fn a_user_moved_to_another_unit_takes_their_read_marks_along() {
         Some(Visibility::Unit(w.other.unit))
     );
 }
+
+#[test]
+fn the_ledger_as_of_a_past_date_shows_the_plan_as_it_stood_then() {
+    use shared::ledger::{Cell, ledger};
+    let mut w = world();
+    let early = w.task(day(4, 30), at(4, 1));
+    w.done(early, at(4, 20));
+    let _later = w.task(day(6, 30), at(5, 5));
+    w.draft(&w.lead.clone(), SubmissionKind::WorkPlan, at(3, 20))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(4, 10))
+        .expect("submitted late");
+    let sheet = |as_of, name: &str| {
+        ledger(&w.state, as_of)
+            .into_iter()
+            .find(|s| s.headers.len() > 1 && s.name.contains(name))
+            .map(|s| s.rows)
+            .unwrap_or_default()
+    };
+    let texts = |rows: Vec<Vec<Cell>>| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|r| r.iter().map(Cell::text).collect())
+            .collect()
+    };
+    // 15 April: one task, not yet done; the work plan in, five days late.
+    let tasks = texts(sheet(day(4, 15), "任务"));
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert!(
+        tasks[0].contains(&"推进中".to_string()) || tasks[0].contains(&"未启动".to_string()),
+        "{tasks:?}"
+    );
+    let subs = texts(sheet(day(4, 5), "报送"));
+    assert!(
+        subs.iter()
+            .any(|r| r.contains(&"工作方案".to_string()) && r.contains(&"未报送".to_string())),
+        "before it was sent: {subs:?}"
+    );
+    let subs = texts(sheet(day(4, 15), "报送"));
+    assert!(
+        subs.iter()
+            .any(|r| r.contains(&"工作方案".to_string()) && r.contains(&"已报送".to_string())),
+        "after: {subs:?}"
+    );
+    // Today, both tasks, the first done.
+    let tasks = texts(sheet(day(12, 31), "任务"));
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert!(
+        tasks.iter().any(|r| r.contains(&"已完成".to_string())),
+        "{tasks:?}"
+    );
+}
