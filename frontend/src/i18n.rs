@@ -113,6 +113,7 @@ words! {
     SwitchLanguage => "切换语言", "Switch language";
     BackToPlan => "返回改革计划", "Back to the plan";
     ItemBody => "改革内容", "What the reform is";
+    Instructions => "领导批示", "Instructions";
     Group => "单位组", "group";
     UnitsInPlan => "参与单位", "Participating units";
     Members => "成员单位", "Member units";

@@ -548,12 +548,19 @@ impl Sync {
         Ok(res.last_mutation_ids)
     }
 
-    /// Tasks in `puts` that differ from what this tab shows: someone else changed them.
+    /// Tasks in `puts` that differ from what this tab shows, or that have a comment or evidence
+    /// it has not seen: someone else changed them.
     fn changed_by_others(self, puts: &[Entity]) -> Vec<TaskId> {
         self.view.with_untracked(|view| {
             puts.iter()
+                .filter(|e| view.get(&e.key()) != Some(*e))
                 .filter_map(|e| match e {
-                    Entity::Task(t) if view.get(&e.key()) != Some(e) => Some(t.id),
+                    Entity::Task(t) => Some(t.id),
+                    Entity::Comment(c) => c.task,
+                    Entity::Attachment(a) => match a.to {
+                        shared::attachment::AttachedTo::Task(t) => Some(t),
+                        shared::attachment::AttachedTo::Submission(_) => None,
+                    },
                     _ => None,
                 })
                 .collect()

@@ -578,3 +578,61 @@ async fn a_chunk_that_cannot_be_fetched_says_so() -> anyhow::Result<()> {
         .await?;
     browser.close().await
 }
+
+/// Live: a leader watching the board sees the lead unit's new card, its comment and its move
+/// without reloading, each time with the card briefly highlighted.
+#[tokio::test]
+async fn another_units_changes_show_live_with_a_highlight() -> anyhow::Result<()> {
+    let (server, lead) = lead_on_item4_board(DESKTOP, false).await?;
+    let leader = Browser::start(DESKTOP, false).await?;
+    leader.login(&server.url, "leader", DEMO_PASSWORD).await?;
+    leader
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    leader.wait_for_text("开展集体股份合作公司试点改革").await?;
+    sync_settled(&leader).await?;
+
+    create_task(&lead, "清产核资", LEAD).await?;
+    let highlighted = |title: &str| {
+        format!(
+            "//li[contains(@class,'card') and contains(@class,'flash')][.//button[contains(@class,'card-open') and normalize-space(.)={}]]",
+            xpath_literal(title)
+        )
+    };
+    leader
+        .find(Locator::XPath(&highlighted("清产核资")))
+        .await?;
+    // The highlight is brief.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while leader.count(".card.flash").await? > 0 {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the highlight stays");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A comment on the card highlights it too.
+    lead.click_named("button", "打开任务 清产核资").await?;
+    let dialog = lead.detail().await?;
+    dialog
+        .find(Locator::Css("textarea[name=comment]"))
+        .await?
+        .send_keys("已完成摸底")
+        .await?;
+    dialog
+        .find(Locator::XPath(
+            ".//form[.//textarea[@name='comment']]//button[@type='submit']",
+        ))
+        .await?
+        .click()
+        .await?;
+    leader
+        .find(Locator::XPath(&highlighted("清产核资")))
+        .await?;
+    lead.close_dialog().await?;
+
+    // And a move shows in its new column.
+    lead.move_with_menu("清产核资", "推进中").await?;
+    wait_column(&leader, "清产核资", "in_progress").await?;
+    leader.screenshot("board-live-desktop").await?;
+    Ok(())
+}

@@ -152,7 +152,13 @@ impl BoardCtx {
             sort_key,
             at: now(),
         });
-        focus_later(format!("[data-task-id='{id}'] .card-open"));
+        // On a phone the card may now be in a column that is not shown: focus its column's tab
+        // (visible, and it names the column and its count) rather than a hidden card.
+        if self.one_column && self.active.get_untracked() != column {
+            focus_later(format!("[data-drop-tab='{}']", column.slug()));
+        } else {
+            focus_later(format!("[data-task-id='{id}'] .card-open"));
+        }
     }
 
     /// Moves `id` where a drag dropped it.

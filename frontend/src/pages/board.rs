@@ -49,6 +49,8 @@ pub fn ItemBoardPage() -> impl IntoView {
                         <span>{W::OverallProgress.get(l)}" "<b>{status.progress}"%"</b></span>
                         <span class=format!("light {}", light_class(status.light)) title=reasons>{light_name(status.light, l == Lang::En)}</span>
                         <A href=format!("/items/{}", item.number)>{W::ItemBody.get(l)}</A>
+                        // A leader reads the board on a phone and writes an instruction from it.
+                        <A href=format!("/items/{}/instructions", item.number)>{W::Instructions.get(l)}</A>
                     </p>
                 </header>
             })
