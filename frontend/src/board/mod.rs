@@ -739,7 +739,13 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
                     <span aria-label=W::Checklist.get(lang.get())>{format!("☑ {d}/{t}")}</span>
                 })}
                 {move || face.with(|f| f.as_ref().map_or(0, |f| f.comments)).gt(&0).then(|| view! {
-                    <span aria-label=W::Comments.get(lang.get())>"💬 "{move || face.with(|f| f.as_ref().map_or(0, |f| f.comments))}</span>
+                    <span class="comment-count" aria-label=W::Comments.get(lang.get())>
+                        // Drawn, not an emoji: without an emoji font (kiosks, some phones) it was a blank box.
+                        <svg aria-hidden="true" viewBox="0 0 24 24" width="13" height="13">
+                            <path fill="currentColor" d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>
+                        </svg>
+                        " "{move || face.with(|f| f.as_ref().map_or(0, |f| f.comments))}
+                    </span>
                 })}
                 <Show when=movable>
                     <MoveMenu id column=Signal::derive(move || face.with(|f| f.as_ref().map_or(Column::NotStarted, |f| f.column)))/>

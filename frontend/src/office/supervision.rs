@@ -123,7 +123,15 @@ struct Open {
 }
 
 /// What a reminder can be about on `item`: each late thing, then the item in general.
-fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> Option<Open> {
+/// The labels are in the UI's language (`en`); the reminder's text is the Chinese the unit
+/// receives.
+fn targets_for(
+    state: &State,
+    item: ItemId,
+    as_of: NaiveDate,
+    late: &[Late],
+    en: bool,
+) -> Option<Open> {
     let it = state.item(item)?;
     let mut targets: Vec<Target> = late
         .iter()
@@ -131,12 +139,16 @@ fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> 
         .map(|l| Target {
             about: l.about,
             unit: l.unit,
-            label: format!(
-                "{}（{}，截止{}）",
-                l.what,
-                unit_name(state, l.unit),
-                shared::board::zh_date(l.due)
-            ),
+            label: if en {
+                format!("{} ({}, due {})", l.what, unit_name(state, l.unit), l.due)
+            } else {
+                format!(
+                    "{}（{}，截止{}）",
+                    l.what,
+                    unit_name(state, l.unit),
+                    shared::board::zh_date(l.due)
+                )
+            },
             text: reminder_text(l, as_of),
         })
         .collect();
@@ -146,7 +158,12 @@ fn targets_for(state: &State, item: ItemId, as_of: NaiveDate, late: &[Late]) -> 
     targets.push(Target {
         about: About::Item,
         unit: lead,
-        label: "整个改革项目".into(),
+        label: if en {
+            "The whole item"
+        } else {
+            "整个改革项目"
+        }
+        .into(),
         text: if reasons.is_empty() {
             format!("请加快推进第{}项改革，并及时更新进展。", it.number)
         } else {
@@ -192,7 +209,7 @@ pub fn SupervisionPage() -> impl IntoView {
         let d = as_of.get_untracked();
         let form = sync.view.with_untracked(|s| {
             let late = late_things(s, d);
-            targets_for(s, item, d, &late)
+            targets_for(s, item, d, &late, lang.get_untracked() == Lang::En)
         });
         let Some(form) = form else { return };
         let idx = pick
