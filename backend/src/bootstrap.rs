@@ -26,6 +26,8 @@ pub struct Bootstrapped {
     pub demo_accounts_created: usize,
     /// The seed plan was imported just now.
     pub seed_imported: bool,
+    /// Accounts disabled because they still had the demo password outside demo mode.
+    pub demo_passwords_disabled: Vec<String>,
 }
 
 /// Prepares an empty or existing database for serving.
@@ -66,8 +68,43 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
     if demo {
         ensure_demo_members(db).await;
         out.demo_accounts_created = ensure_demo_accounts(db).await?;
+    } else {
+        out.demo_passwords_disabled = disable_demo_passwords(db).await?;
     }
     Ok(out)
+}
+
+/// Outside demo mode, disables every demo account (and the administrator) whose password is
+/// still the published demo password: a database first served with `--demo` and then for real
+/// would otherwise keep three dozen accounts anyone can sign in to. Answers their names. The
+/// office re-enables an account from 账号管理 after setting a password, or an operator creates
+/// one with `reformboard create-user`.
+async fn disable_demo_passwords(db: &Db) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = demo_accounts(db)
+        .await?
+        .into_iter()
+        .map(|(name, ..)| name)
+        .collect();
+    names.push(ADMIN_USERNAME.into());
+    let mut disabled = Vec::new();
+    for name in names {
+        let Some(user) = users::by_username(&db.pool, &name).await? else {
+            continue;
+        };
+        if user.disabled != 0 || !password::verify(DEMO_PASSWORD, &user.password_hash) {
+            continue;
+        }
+        users::set_disabled(db, &user.id, true).await?;
+        let event = crate::audit::SecurityEvent {
+            action: "user_disabled",
+            subject: Some(&user.id),
+            detail: Some("演示密码，非演示模式下停用 (demo password outside demo mode)".into()),
+            ..Default::default()
+        };
+        crate::audit::security_event(&db.pool, event).await?;
+        disabled.push(name);
+    }
+    Ok(disabled)
 }
 
 fn random_password() -> String {

@@ -522,6 +522,14 @@ async fn serve(
     if boot.seed_imported {
         tracing::info!("imported the seed plan into the empty database");
     }
+    if !boot.demo_passwords_disabled.is_empty() {
+        tracing::warn!(
+            accounts = %boot.demo_passwords_disabled.join(", "),
+            "disabled the accounts that still had the demo password (this database was served \
+             with --demo before); create an office account with `reformboard create-user` or \
+             re-enable them from 账号管理 after setting a password"
+        );
+    }
     if demo_year && backend::demo_year::seed(&db).await? {
         say("演示数据 demo year: the 2014 plan played through — pick 查看日期 in 2014 to see it as it stood".to_string());
     }

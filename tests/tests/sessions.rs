@@ -601,6 +601,49 @@ async fn password_reset_forces_a_change() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Outside demo mode, the accounts still on the published demo password are disabled.
+#[tokio::test]
+async fn demo_passwords_are_disabled_outside_demo_mode() -> anyhow::Result<()> {
+    // A database first served with --demo, one account's password changed meanwhile…
+    let server = start(Store::Sqlite).await?;
+    let unit02 = server.login("unit02").await?;
+    let body = json!({ "old_password": DEMO_PASSWORD, "new_password": "a-real-pass-2" });
+    ensure!(unit02.post("/api/auth/password", &body).await?.status() == 204);
+    let (data, url) = server.kill();
+    // …then served for real: whoever still has the published password can't sign in.
+    let server = Server::start_in(
+        ServerOptions {
+            demo: false,
+            ..Default::default()
+        },
+        data,
+        url,
+    )
+    .await?;
+    for name in ["office", "unit01", "admin"] {
+        let res = login_raw(&server, None, name, DEMO_PASSWORD).await?;
+        ensure!(
+            res.status() == 403,
+            "{name} with the demo password: {}",
+            res.status()
+        );
+    }
+    let res = login_raw(&server, None, "unit02", "a-real-pass-2").await?;
+    ensure!(
+        res.status() == 200,
+        "a changed password still works: {}",
+        res.status()
+    );
+    let db = ServerDb::open(&server).await?;
+    let disabled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit WHERE action = 'user_disabled' AND detail LIKE '%demo password%'",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    ensure!(disabled > 30, "each disabling is audited ({disabled})");
+    Ok(())
+}
+
 /// Changing one's own password ends the other sessions (whoever knew the old password).
 #[tokio::test]
 async fn password_change_ends_other_sessions() -> anyhow::Result<()> {
