@@ -491,7 +491,8 @@ impl Entity {
             | Entity::Bulletin(_)
             | Entity::Adjustment(_)
             | Entity::ReadMarks(_) => vec![],
-            Entity::Submission(x) => vec![EntityKey::item(x.item)],
+            // Its unit, so a refusal names the drafting unit (`submission::check_drafter`).
+            Entity::Submission(x) => vec![EntityKey::item(x.item), EntityKey::unit(x.unit)],
             Entity::Redraft(x) => vec![EntityKey::item(x.item), EntityKey::submission(x.id)],
             Entity::Difficulty(x) => vec![EntityKey::item(x.item)],
             Entity::Instruction(x) => vec![EntityKey::item(x.item)],

@@ -45,6 +45,20 @@ fn column_xpath(title: &str) -> String {
 }
 
 /// Waits up to 20 s until `title` is in `column`.
+/// The titles of the cards in `column`, top to bottom.
+async fn titles_in(browser: &Browser, column: &str) -> anyhow::Result<Vec<String>> {
+    let v = browser
+        .client
+        .execute(
+            &format!(
+                "return [...document.querySelectorAll(\"section[data-drop-column={column}] li.card .card-open\")].map(b => b.textContent.trim());"
+            ),
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
 async fn wait_column(browser: &Browser, title: &str, column: &str) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::time::Instant::now() < deadline {
@@ -211,6 +225,23 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .await?;
     open.send_keys("\u{E008}\u{E014}").await?; // Shift + ArrowRight
     wait_column(&browser, "摸清试点公司底数", "in_progress").await?;
+    // It lands at the bottom; Shift+↑ moves it above the other.
+    let order = || titles_in(&browser, "in_progress");
+    assert_eq!(order().await?, ["制定扶持办法", "摸清试点公司底数"]);
+    card(&browser, "摸清试点公司底数")
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .send_keys("\u{E008}\u{E013}") // Shift + ArrowUp
+        .await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while order().await? != ["摸清试点公司底数", "制定扶持办法"] {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "Shift+↑ did not move it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The XSS attempt is shown as text, not run.
     let alert = browser.client.get_alert_text().await;
@@ -228,6 +259,10 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     browser.client.refresh().await?;
     wait_column(&browser, "制定扶持办法", "in_progress").await?;
     wait_column(&browser, "摸清试点公司底数", "in_progress").await?;
+    assert_eq!(
+        titles_in(&browser, "in_progress").await?,
+        ["摸清试点公司底数", "制定扶持办法"]
+    );
 
     // Filters narrow the board and survive a reload through the URL.
     let search = browser.find(Locator::Css("input[type=search]")).await?;
