@@ -128,6 +128,7 @@ words! {
     MyTasks => "我的任务", "My tasks";
     Columns => "看板列", "Columns";
     NoCards => "暂无任务", "No tasks";
+    KeyboardHint => "键盘：选中卡片后按 Shift+←/→ 换列，Shift+↑/↓ 调整顺序", "Keyboard: on a card, Shift+←/→ moves it to the next column, Shift+↑/↓ up or down";
     ChunkNotLoaded => "这部分未能加载，请联网后重试", "This part could not be loaded: connect and try again";
     TryAgain => "重试", "Try again";
     SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";

@@ -348,6 +348,8 @@ pub fn Board(scope: Scope) -> impl IntoView {
                 <p class="empty">{move || W::NoCards.get(lang.get())}</p>
             </Show>
         </div>
+        // Said to screen readers on every card, and shown under the board on a desktop.
+        <p class="board-hint" id="board-keys">{move || W::KeyboardHint.get(lang.get())}</p>
         {move || ctx.open.get().map(|id| view! {
             <Suspense fallback=move || view! { <detail::Placeholder message=W::Loading/> }>
                 {Suspend::new(async move {
@@ -705,7 +707,7 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
             aria-posinset=move || ids.with(|v| v.iter().position(|x| *x == id).map_or(0, |i| i + 1))
             aria-setsize=move || ids.with(Vec::len)>
             <div class="card-top">
-                <button class="card-open" on:click=open
+                <button class="card-open" on:click=open aria-describedby="board-keys"
                     aria-label=move || format!("{} {}", W::OpenCard.get(lang.get()), get(|f| f.title.clone()))>
                     {move || get(|f| f.title.clone())}
                 </button>
