@@ -470,7 +470,13 @@ impl Mutation {
                 vec![EntityKey::task(*task), EntityKey::unit(*owner)]
             }
             Mutation::AddComment { id, item, task, .. } => {
-                let mut keys = vec![EntityKey::comment(*id), EntityKey::item(*item)];
+                // The settings: whether units with no part in the item may comment
+                // (`settings::check_comment`).
+                let mut keys = vec![
+                    EntityKey::comment(*id),
+                    EntityKey::item(*item),
+                    EntityKey::settings(),
+                ];
                 keys.extend(task.map(EntityKey::task));
                 keys
             }

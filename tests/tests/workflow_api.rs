@@ -943,8 +943,55 @@ async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyho
     Ok(())
 }
 
+/// A unit with no part in an item comments on it only once the office allows it, and the server
+/// reads the setting (it is among the keys a comment loads).
+async fn other_units_comment_once_the_office_allows_it(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let item4 = facts.item(4)?;
+    let outsider = state
+        .units()
+        .find(|u| {
+            u.in_plan
+                && u.kind != shared::unit::UnitKind::Group
+                && shared::permission::relation_of(u.id, &u.groups, &item4)
+                    == shared::permission::Relation::Other
+        })
+        .context("a unit with no part in item 4")?
+        .name
+        .clone();
+    let mut outsider = Client::new(facts.login_unit(&server, &outsider).await?);
+    let comment = || Mutation::AddComment {
+        id: shared::ids::CommentId::new_v7(),
+        item: item4.id,
+        task: None,
+        body: "建议参考兄弟区做法".into(),
+        at: AT,
+    };
+    let refused = outsider.push(comment()).await?;
+    ensure!(
+        matches!(refused, Outcome::Rejected { .. }),
+        "before the office allows it: {refused:?}"
+    );
+    Client::new(office.clone())
+        .applied(Mutation::SetSettings(shared::settings::Set {
+            others_may_comment: true,
+            at: AT,
+        }))
+        .await?;
+    outsider.applied(comment()).await?;
+    Ok(())
+}
+
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
+    other_units_comment_once_the_office_allows_it,
     a_returned_reports_redraft_reaches_only_its_unit,
     uploads_and_attachments,
     daily_reminders,
