@@ -95,6 +95,18 @@ impl Difficulty {
         self.raised_at <= at && self.resolved_at.is_none_or(|r| r > at)
     }
 
+    /// Where it stood at `at`: resolved by then, being coordinated (the office had logged a
+    /// step), or open.
+    pub fn state_at(&self, at: Millis) -> DifficultyState {
+        if self.resolved_at.is_some_and(|r| r <= at) {
+            DifficultyState::Resolved
+        } else if self.log.iter().any(|l| l.at <= at) {
+            DifficultyState::Coordinating
+        } else {
+            DifficultyState::Open
+        }
+    }
+
     /// Days it has been open as of `today`.
     pub fn age_days(&self, today: NaiveDate) -> i64 {
         (today - local_date(self.raised_at)).num_days().max(0)

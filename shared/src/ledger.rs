@@ -233,9 +233,14 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
                 d.title.as_str().into(),
                 unit_name(d.unit).into(),
                 Cell::Date(local_date(d.raised_at)),
-                d.state.zh().into(),
+                d.state_at(end).zh().into(),
                 names(&d.assigned).into(),
-                d.resolution.clone().unwrap_or_default().into(),
+                if d.state_at(end) == crate::difficulty::DifficultyState::Resolved {
+                    d.resolution.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+                .into(),
             ]
         })
         .collect();

@@ -169,8 +169,8 @@ pub const RULES_EN: &[&str] = &[
     "Everything is computed as of the chosen date: only tasks that existed then count, and whether a task was done or a submission in is judged by the records of that day.",
 ];
 
-/// `t` as it stood at `end`: None when it was created later; "done" only if done by then, and
-/// with the progress reported by then.
+/// `t` as it stood at `end`: None when it was created later; "done" only if done by then, with
+/// the progress reported by then and the due date it had then (before a later postponement).
 pub fn task_as_of(t: &Task, end: Millis) -> Option<Task> {
     if t.created_at > end {
         return None;
@@ -180,6 +180,14 @@ pub fn task_as_of(t: &Task, end: Millis) -> Option<Task> {
         t.column = Column::InProgress;
     }
     t.progress = t.progress_at(end);
+    // A postponement approved later had not moved the date yet.
+    if let Some(p) = t.postponements.iter().find(|p| {
+        p.decision
+            .as_ref()
+            .is_some_and(|d| d.approved && d.at > end)
+    }) {
+        t.due = p.from;
+    }
     Some(t)
 }
 

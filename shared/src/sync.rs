@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of this wire format. A server refuses other versions with a clear error, so a stale
-/// app is told to reload instead of corrupting anything.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// app is told to reload instead of corrupting anything. Raised whenever a pull may carry what
+/// the previous app can't read (3: the `redraft` and `settings` entities), which would otherwise
+/// fail its every pull without telling it why.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Most mutations accepted in one push; a longer outbox is sent in several.
 pub const MAX_PUSH_BATCH: usize = 500;

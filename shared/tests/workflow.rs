@@ -1190,6 +1190,29 @@ fn the_ledger_as_of_a_past_date_shows_the_plan_as_it_stood_then() {
         .expect("draft");
     w.submit(SubmissionKind::WorkPlan, at(4, 10))
         .expect("submitted late");
+    let d = DifficultyId::new_v7();
+    let (lead, office) = (w.lead.clone(), w.office.clone());
+    w.run(
+        &lead,
+        Mutation::RaiseDifficulty(difficulty::Raise {
+            id: d,
+            item: w.item,
+            task: None,
+            title: "资金未到位".into(),
+            detail: String::new(),
+            at: at(4, 5),
+        }),
+    )
+    .expect("raised");
+    w.run(
+        &office,
+        Mutation::ResolveDifficulty(difficulty::Resolve {
+            id: d,
+            resolution: "财政追加预算".into(),
+            at: at(5, 2),
+        }),
+    )
+    .expect("resolved");
     let sheet = |as_of, name: &str| {
         ledger(&w.state, as_of)
             .into_iter()
@@ -1220,6 +1243,21 @@ fn the_ledger_as_of_a_past_date_shows_the_plan_as_it_stood_then() {
         subs.iter()
             .any(|r| r.contains(&"工作方案".to_string()) && r.contains(&"已报送".to_string())),
         "after: {subs:?}"
+    );
+    // A difficulty resolved in May was still waiting on 15 April, without its resolution.
+    let diffs = texts(sheet(day(4, 15), "困难"));
+    assert!(
+        diffs
+            .iter()
+            .any(|r| r.contains(&"待协调".to_string()) && !r.contains(&"财政追加预算".to_string())),
+        "{diffs:?}"
+    );
+    let diffs = texts(sheet(day(5, 15), "困难"));
+    assert!(
+        diffs
+            .iter()
+            .any(|r| r.contains(&"已解决".to_string()) && r.contains(&"财政追加预算".to_string())),
+        "{diffs:?}"
     );
     // Today, both tasks, the first done.
     let tasks = texts(sheet(day(12, 31), "任务"));
