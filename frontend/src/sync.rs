@@ -557,10 +557,7 @@ impl Sync {
                 .filter_map(|e| match e {
                     Entity::Task(t) => Some(t.id),
                     Entity::Comment(c) => c.task,
-                    Entity::Attachment(a) => match a.to {
-                        shared::attachment::AttachedTo::Task(t) => Some(t),
-                        shared::attachment::AttachedTo::Submission(_) => None,
-                    },
+                    Entity::Attachment(a) => a.to.task(),
                     _ => None,
                 })
                 .collect()

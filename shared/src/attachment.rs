@@ -70,6 +70,16 @@ crate::tagged::adjacently_tagged! {
     }
 }
 
+impl AttachedTo {
+    /// The task, when it is attached to one.
+    pub fn task(self) -> Option<TaskId> {
+        match self {
+            AttachedTo::Task(t) => Some(t),
+            AttachedTo::Submission(_) => None,
+        }
+    }
+}
+
 /// An attached file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
@@ -115,9 +125,6 @@ pub fn check_target(
                 .task(t)
                 .filter(|t| t.item == item)
                 .ok_or_else(|| Rejection::NotFound("任务".into()))?;
-            if task.archived {
-                return Err(Rejection::Archived);
-            }
             permission::check(actor, it, Action::WorkOnTask(task))?;
         }
         AttachedTo::Submission(s) => {

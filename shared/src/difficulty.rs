@@ -161,7 +161,6 @@ impl Op for Raise {
                     return Err(Rejection::Invalid("任务不属于该改革项目".into()));
                 }
                 None => return Err(Rejection::Invalid("任务不属于该改革项目".into())),
-                Some(t) if t.archived => return Err(Rejection::Archived),
                 Some(_) => {}
             }
         }

@@ -494,8 +494,34 @@ impl Mutation {
         self.authorize_as(state, &actor.in_state(state))
     }
 
+    /// The task this changes or adds to (a comment, evidence, a difficulty, a postponement),
+    /// which must not be archived: an archived card is kept as it was, and restoring it is all
+    /// it takes. The one place that rule lives, so the card's controls follow it too.
+    fn task_kept_as_it_was(&self, state: &State) -> Option<TaskId> {
+        match self {
+            Mutation::RestoreTask { .. } => None,
+            Mutation::AddComment { task, .. } => *task,
+            Mutation::RaiseDifficulty(r) => r.task,
+            Mutation::AttachFile(a) => a.to.task(),
+            Mutation::RemoveAttachment(r) => match state.get(&EntityKey::attachment(r.id)) {
+                Some(Entity::Attachment(a)) => a.to.task(),
+                _ => None,
+            },
+            Mutation::RequestPostponement(r) => Some(r.task),
+            Mutation::DecidePostponement(d) => Some(d.task),
+            other => other.target_task(),
+        }
+    }
+
     /// `authorize` for an actor whose memberships are already the state's (`Actor::in_state`).
     fn authorize_as(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
+        if self
+            .task_kept_as_it_was(state)
+            .and_then(|t| state.task(t))
+            .is_some_and(|t| t.archived)
+        {
+            return Err(Rejection::Archived);
+        }
         if let Some(op) = self.op() {
             return op.authorize(state, actor);
         }
@@ -632,10 +658,6 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 if t.item != *item {
                     return Err(Rejection::Invalid("任务不属于该改革项目".into()));
                 }
-                // An archived card is kept as it was, its discussion too.
-                if t.archived {
-                    return Err(Rejection::Archived);
-                }
             }
             let comment = Comment {
                 id: *id,
@@ -651,12 +673,12 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
         }
         Mutation::SetTaskDue { task, due, at } => {
             postponement::check_new_due(*due, actor, *at)?;
-            edit_task(state, *task, *at, false, |t| {
+            edit_task(state, *task, *at, |t| {
                 t.due = *due;
                 Ok(())
             })
         }
-        Mutation::RestoreTask { task, at } => edit_task(state, *task, *at, true, |t| {
+        Mutation::RestoreTask { task, at } => edit_task(state, *task, *at, |t| {
             t.archived = false;
             Ok(())
         }),
@@ -665,24 +687,20 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
                 return Err(Rejection::Invalid("未知操作".into()));
             };
             let at = m.at();
-            edit_task(state, task, at, false, |t| edit(t, m))
+            edit_task(state, task, at, |t| edit(t, m))
         }
     }
 }
 
-/// Runs `f` on a copy of the task and stores the result; archived tasks refuse every edit but
-/// restore.
+/// Runs `f` on a copy of the task and stores the result (an archived task got no further:
+/// `Mutation::task_kept_as_it_was`).
 fn edit_task(
     state: &mut State,
     id: TaskId,
     at: Millis,
-    allow_archived: bool,
     f: impl FnOnce(&mut Task) -> Result<(), Rejection>,
 ) -> Result<Vec<Change>, Rejection> {
     let (task, item) = find_task(state, id)?;
-    if task.archived && !allow_archived {
-        return Err(Rejection::Archived);
-    }
     let old_owner = task.owner;
     let item = item.clone();
     let mut task = task.clone();

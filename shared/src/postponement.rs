@@ -168,9 +168,6 @@ fn edit(
     f: impl FnOnce(&mut Task) -> Result<(), Rejection>,
 ) -> Result<Vec<Change>, Rejection> {
     let (task, _) = find_task(state, id)?;
-    if task.archived {
-        return Err(Rejection::Archived);
-    }
     let mut task = task.clone();
     f(&mut task)?;
     task.updated_at = at;

@@ -7,7 +7,6 @@
 use super::{BoardCtx, column_index, column_name};
 use crate::history::History;
 use crate::i18n::{self, W, lang};
-use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::{focus_later, now};
 use leptos::prelude::*;
@@ -15,7 +14,6 @@ use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Step, Task};
 use shared::ids::{CommentId, StepId, TaskId, UnitId};
 use shared::mutation::Mutation;
-use shared::permission::{self, Action};
 
 /// The detail of task `id`, from a wasm chunk of its own: a board shows without it, and the
 /// first card opened fetches it (the service worker precaches it). Err when it can't be fetched.
@@ -56,31 +54,45 @@ pub fn Placeholder(message: W) -> impl IntoView {
 pub fn Detail(id: TaskId) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Detail inside a Board");
     let sync = use_sync();
-    let session = use_session();
     let lang = lang();
     let task = Memo::new(move |_| sync.view.with(|s| s.task(id).cloned()));
     let field =
         move |pick: fn(&Task) -> String| task.with(|t| t.as_ref().map(pick).unwrap_or_default());
-    // What the viewer may do, from the same rules the server applies.
-    let rights = Memo::new(move |_| {
-        let actor = session.actor();
-        sync.view.with(|s| {
-            let (Some(a), Some(t)) = (actor, s.task(id)) else {
-                return (false, false, false);
-            };
-            let Some(item) = s.item(t.item) else {
-                return (false, false, false);
-            };
-            let a = a.in_state(s);
-            // An archived card is kept as it was: only restoring it is left (`Rejection::Archived`).
-            (
-                permission::can(&a, item, Action::ManageTasks),
-                !t.archived && permission::can(&a, item, Action::WorkOnTask(t)),
-                !t.archived && shared::settings::check_comment(s, &a, item).is_ok(),
-            )
+    // What the viewer may do: each control asks whether the change it sends would be accepted,
+    // by the rules the server applies (`Sync::allows`; an archived card takes none but restore).
+    let may_edit = Memo::new(move |_| {
+        sync.allows(&Mutation::SetTaskTitle {
+            task: id,
+            title: String::new(),
+            at: now(),
         })
     });
-    let manage = move || rights.get().0;
+    let may_work = Memo::new(move |_| {
+        sync.allows(&Mutation::SetTaskProgress {
+            task: id,
+            progress: 0,
+            at: now(),
+        })
+    });
+    let may_comment = Memo::new(move |_| {
+        let item = task.with(|t| t.as_ref().map(|t| t.item));
+        item.is_some_and(|item| {
+            sync.allows(&Mutation::AddComment {
+                id: CommentId::new_v7(),
+                item,
+                task: Some(id),
+                body: String::new(),
+                at: now(),
+            })
+        })
+    });
+    let may_restore = Memo::new(move |_| {
+        sync.allows(&Mutation::RestoreTask {
+            task: id,
+            at: now(),
+        })
+    });
+    let manage = move || may_edit.get();
     // Past its due date, the date, the owner and (once missed) archiving are the office's
     // (`shared::postponement`): the change each control sends, asked of the same rules the
     // server applies.
@@ -107,8 +119,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             at: now(),
         })
     });
-    let work = move || rights.get().1;
-    let may_comment = move || rights.get().2;
+    let work = move || may_work.get();
     let send = move |m: Mutation| {
         let _ = sync.mutate(m);
     };
@@ -273,7 +284,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         <li><strong>{c.author_name.clone()}</strong>" "<time>{i18n::datetime(c.at.0, lang.get_untracked())}</time><p>{c.body.clone()}</p></li>
                     }/>
                 </ul>
-                <Show when=may_comment>
+                <Show when=move || may_comment.get()>
                     <form class="inline" on:submit=move |ev| {
                         ev.prevent_default();
                         let body = new_comment.get_untracked();
@@ -293,7 +304,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             {move || item_id().map(|item| view! { <crate::workflow::attachments::Attachments item to=shared::attachment::AttachedTo::Task(id)/> })}
             <History key=format!("task/{id}") changed=changed/>
 
-            <Show when=move || manage() && (archived.get() || may_archive.get())>
+            <Show when=move || if archived.get() { may_restore.get() } else { may_archive.get() }>
                 <p class="danger-zone">
                     <Show when=move || archived.get() fallback=move || view! {
                         <button type="button" class="danger" on:click=move |_| {
