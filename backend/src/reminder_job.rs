@@ -157,11 +157,9 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
                     members
                 };
                 for unit in units {
-                    let key = if unit == *owner {
-                        format!("task:{task}")
-                    } else {
-                        format!("task:{task}:{unit}")
-                    };
+                    // The unit is part of the key: a task given to another unit is news to it,
+                    // whatever the one before was told.
+                    let key = format!("task:{task}:{unit}");
                     if !reminds_today(state, &key, d.date, today) {
                         continue;
                     }

@@ -19,8 +19,8 @@ use shared::ids::{ClientGroupId, ClientId, TaskId, UserId};
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
-    Cookie, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse, PushRequest,
-    PushResponse, ServerMessage, push_batch_len, sequence_break,
+    Cookie, MAX_RETIRED, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
+    PushRequest, PushResponse, ServerMessage, push_batch_len, sequence_break,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -349,7 +349,12 @@ impl Sync {
         let batch: Vec<PendingMutation> = self
             .pending
             .with_untracked(|p| p.iter().take(push_batch_len(p)).cloned().collect());
-        let retire = self.retire.get_value();
+        let retire: BTreeMap<ClientId, u64> = self
+            .retire
+            .get_value()
+            .into_iter()
+            .take(MAX_RETIRED)
+            .collect();
         let pushing = !batch.is_empty() || !retire.is_empty();
         if pushing {
             let req = PushRequest {

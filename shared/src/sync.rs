@@ -22,6 +22,10 @@ pub const PROTOCOL_VERSION: u32 = 3;
 /// Most mutations accepted in one push; a longer outbox is sent in several.
 pub const MAX_PUSH_BATCH: usize = 500;
 
+/// Most retired clients one push names (`PushRequest::retire`); a browser with more sends
+/// them over several pushes.
+pub const MAX_RETIRED: usize = 64;
+
 /// Largest request body the server accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 

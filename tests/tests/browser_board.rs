@@ -44,7 +44,6 @@ fn column_xpath(title: &str) -> String {
     )
 }
 
-/// Waits up to 20 s until `title` is in `column`.
 /// The titles of the cards in `column`, top to bottom.
 async fn titles_in(browser: &Browser, column: &str) -> anyhow::Result<Vec<String>> {
     let v = browser
@@ -59,6 +58,7 @@ async fn titles_in(browser: &Browser, column: &str) -> anyhow::Result<Vec<String
     Ok(serde_json::from_value(v)?)
 }
 
+/// Waits up to 20 s until `title` is in `column`.
 async fn wait_column(browser: &Browser, title: &str, column: &str) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::time::Instant::now() < deadline {

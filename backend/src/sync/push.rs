@@ -15,8 +15,8 @@ use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
 use shared::sync::{
-    MAX_PUSH_BATCH, MutationResult, Outcome, PendingMutation, PushRequest, PushResponse,
-    sequence_break,
+    MAX_PUSH_BATCH, MAX_RETIRED, MutationResult, Outcome, PendingMutation, PushRequest,
+    PushResponse, sequence_break,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -226,9 +226,6 @@ pub(super) fn client_upsert(values: &str) -> String {
          RETURNING id, client_group, previous_mutation_id"
     )
 }
-
-/// Most clients one push may retire: a restore leaves a browser a few.
-const MAX_RETIRED: usize = 64;
 
 /// Adds to `batch` the statements that count each retired client's changes up to the given id
 /// as applied (`PushRequest::retire`), creating its row when the server has none (restored
