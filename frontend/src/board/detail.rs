@@ -255,11 +255,15 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             <section class="checklist" aria-label=w(W::Checklist)>
                 <h3>{w(W::Checklist)}" "{move || steps.with(|s| format!("{}/{}", s.iter().filter(|x| x.done).count(), s.len()))}</h3>
                 <ul role="list">
-                    {move || {
+                    // Keyed by what a row shows and the order (its move buttons' keys come from its
+                    // neighbours), so a tick or rename elsewhere doesn't rebuild it: someone else
+                    // ticking another step doesn't end a rename in progress.
+                    <For each=move || {
                         let list = steps.get();
                         let keys: Vec<String> = list.iter().map(|x| x.sort_key.clone()).collect();
-                        list.into_iter().enumerate().map(|(i, step)| view! { <StepRow step i keys=keys.clone() task=id work=Signal::derive(work)/> }).collect_view()
-                    }}
+                        list.into_iter().enumerate().map(|(i, step)| (i, step, keys.clone())).collect::<Vec<_>>()
+                    } key=|(i, step, keys)| (step.id, *i, step.text.clone(), step.done, keys.clone())
+                    children=move |(i, step, keys)| view! { <StepRow step i keys task=id work=Signal::derive(work)/> }/>
                 </ul>
                 <Show when=work>
                     <form class="inline" on:submit=move |ev| {
