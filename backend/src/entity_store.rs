@@ -20,13 +20,33 @@ pub struct EntityRow {
     pub space: String,
     /// Version of its space when last written.
     pub version: i64,
-    /// The only unit that may see it besides the office (None: everyone).
+    /// Who may see it besides the office (None: everyone): a unit's id, or
+    /// [`OVERSIGHT`] and a unit's id (`Visibility::Oversight`).
     pub visible_unit: Option<String>,
     /// JSON of the entity.
     pub data: String,
     /// 1 when it has ever been visible to everyone (read by the pull only; 0 where not read).
     #[sqlx(default)]
     pub ever_public: i64,
+}
+
+/// How `visible_unit` marks `Visibility::Oversight`.
+pub const OVERSIGHT: &str = "oversight:";
+
+/// Whether `actor` may see a stored row: the one rule for pulls, exports and downloads. The
+/// office sees everything; others what is everyone's or their unit's, and the leaders and the
+/// supervisors what is for those who oversee the plan.
+pub fn visible(row: &EntityRow, actor: &shared::actor::Actor) -> bool {
+    use shared::actor::Role;
+    let unit = actor.unit.to_string();
+    match row.visible_unit.as_deref() {
+        None => true,
+        Some(_) if actor.role == Role::Office => true,
+        Some(v) => match v.strip_prefix(OVERSIGHT) {
+            Some(u) => matches!(actor.role, Role::Leader | Role::Supervisor) || u == unit,
+            None => v == unit,
+        },
+    }
 }
 
 impl EntityRow {
@@ -184,6 +204,7 @@ pub fn bind<'q>(
     let visible_unit = match entity.visibility() {
         Visibility::Everyone => None,
         Visibility::Unit(u) => Some(u.to_string()),
+        Visibility::Oversight(u) => Some(format!("{OVERSIGHT}{u}")),
     };
     Ok(query
         .bind(entity.key().0)

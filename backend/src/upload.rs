@@ -12,7 +12,7 @@
 use crate::app::AppState;
 use crate::auth::session::ActiveUser;
 use crate::db::{LockSpace, now_millis};
-use crate::entity_store::EntityRow;
+use crate::entity_store::{EntityRow, visible};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use axum::Router;
 use axum::body::Body;
@@ -420,16 +420,6 @@ pub async fn sweep_orphans(
         }
     }
     Ok(swept)
-}
-
-/// Whether `actor` may see a stored entity: the rule of pull (the office sees everything, others
-/// what is everyone's or their unit's).
-pub fn visible(row: &EntityRow, actor: &Actor) -> bool {
-    actor.role == Role::Office
-        || row
-            .visible_unit
-            .as_deref()
-            .is_none_or(|u| u == actor.unit.to_string())
 }
 
 /// The stored entity under `key`, if `actor` may see it.

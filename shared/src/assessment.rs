@@ -58,9 +58,10 @@ pub struct Adjustment {
 }
 
 impl Adjustment {
-    /// The office and the unit see it.
+    /// The unit and those who oversee the plan see it: the leaders and supervisors read every
+    /// unit's score, which would otherwise leave the adjustments out.
     pub fn visibility(&self) -> Visibility {
-        Visibility::Unit(self.unit)
+        Visibility::Oversight(self.unit)
     }
 }
 

@@ -378,6 +378,9 @@ pub enum Visibility {
     Everyone,
     /// The office and this unit only.
     Unit(UnitId),
+    /// Those who oversee the plan (the office, the leaders, the People's Congress and the
+    /// CPPCC) and this unit: what they weigh it by, and other units not.
+    Oversight(UnitId),
 }
 
 impl Entity {

@@ -989,8 +989,66 @@ async fn other_units_comment_once_the_office_allows_it(store: Store) -> anyhow::
     Ok(())
 }
 
+/// An assessment adjustment is seen by its unit and by those who oversee the plan (the leaders,
+/// the People's Congress), whose assessment screens rank every unit; not by other units.
+async fn adjustments_reach_their_unit_and_those_who_oversee(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let facts = PlanFacts::new(state.clone());
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let coop_unit = unit_name(&state, *item4.cooperating_units.first().context("coop")?)?;
+    let coop = facts.login_unit(&server, &coop_unit).await?;
+    let leader = Session::login(&server, "leader").await?;
+    let npc = Session::login(&server, "npc").await?;
+    let lead_unit = facts.unit(LEAD_OF_4)?.id;
+    // A leader's copy from before: what it pulls next must bring the adjustment too.
+    let before = leader
+        .pull_ok(&pull_request(ClientGroupId::new_v7(), None))
+        .await?;
+    Client::new(office.clone())
+        .applied(Mutation::AdjustAssessment(shared::assessment::Adjust {
+            id: shared::ids::AdjustmentId::new_v7(),
+            unit: lead_unit,
+            points: 2,
+            reason: "试点工作突出".into(),
+            at: AT,
+        }))
+        .await?;
+    let sees = |state: &shared::state::State| state.adjustments().any(|a| a.unit == lead_unit);
+    for (who, session, expected) in [
+        ("the unit", &lead, true),
+        ("a leader", &leader, true),
+        ("the People's Congress", &npc, true),
+        ("another unit", &coop, false),
+    ] {
+        ensure!(
+            sees(&session.server_view().await?) == expected,
+            "{who} sees the adjustment: {}",
+            !expected
+        );
+    }
+    let after = leader
+        .pull_ok(&pull_request(ClientGroupId::new_v7(), Some(before.cookie)))
+        .await?;
+    ensure!(
+        after
+            .puts
+            .iter()
+            .any(|e| matches!(e, Entity::Adjustment(a) if a.unit == lead_unit)),
+        "an incremental pull brings it"
+    );
+    Ok(())
+}
+
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
+    adjustments_reach_their_unit_and_those_who_oversee,
     other_units_comment_once_the_office_allows_it,
     a_returned_reports_redraft_reaches_only_its_unit,
     uploads_and_attachments,
