@@ -455,4 +455,75 @@ async fn upgrades_keep_everything(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-e2e::on_both_stores!(upgrades_keep_everything);
+/// Migration 0006 rewrites rows an older binary wrote: an assessment adjustment stored for its
+/// unit alone is re-marked for those who oversee the plan, so a leader sees it after the upgrade.
+async fn old_adjustments_reach_the_leaders_after_the_upgrade(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let unit = office
+        .server_view()
+        .await?
+        .units()
+        .find(|u| u.in_plan)
+        .context("a unit")?
+        .id;
+    let mut tab = Tab::new(ClientGroupId::new_v7());
+    tab.add(Mutation::AdjustAssessment(shared::assessment::Adjust {
+        id: shared::ids::AdjustmentId::new_v7(),
+        unit,
+        points: -1,
+        reason: "报告逾期".into(),
+        at: Millis(1_400_000_000_000),
+    }));
+    office.push_ok(&tab.push_request()).await?;
+    let url = server
+        .database_url
+        .clone()
+        .unwrap_or_else(|| sqlite_url(server.data_path(), false));
+    let (dir, database_url) = server.kill();
+    // As the binary before 0006 stored it, at schema version 5.
+    let db = connect(&url).await?;
+    let old = sqlx::query(
+        "UPDATE entity SET visible_unit = substr(visible_unit, 11) WHERE kind = 'adjustment'",
+    )
+    .execute(&db)
+    .await?;
+    ensure!(
+        old.rows_affected() == 1,
+        "{} adjustments",
+        old.rows_affected()
+    );
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version >= 6")
+        .execute(&db)
+        .await?;
+    db.close().await;
+
+    let upgraded = Server::start_in(
+        ServerOptions {
+            store,
+            ..Default::default()
+        },
+        dir,
+        database_url,
+    )
+    .await?;
+    let leader = Session::login(&upgraded, "leader").await?;
+    ensure!(
+        leader
+            .server_view()
+            .await?
+            .adjustments()
+            .any(|a| a.unit == unit),
+        "the leader does not see the adjustment after the upgrade"
+    );
+    Ok(())
+}
+
+e2e::on_both_stores!(
+    upgrades_keep_everything,
+    old_adjustments_reach_the_leaders_after_the_upgrade
+);
