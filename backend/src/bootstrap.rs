@@ -80,18 +80,14 @@ pub async fn run(db: &Db, demo: bool) -> anyhow::Result<Bootstrapped> {
 /// office re-enables an account from 账号管理 after setting a password, or an operator creates
 /// one with `reformboard create-user`.
 async fn disable_demo_passwords(db: &Db) -> anyhow::Result<Vec<String>> {
-    let mut names: Vec<String> = demo_accounts(db)
-        .await?
-        .into_iter()
-        .map(|(name, ..)| name)
-        .collect();
-    names.push(ADMIN_USERNAME.into());
+    // By name first (the accounts table, not the plan: nothing heavy at every start), and only
+    // those checked against the demo password.
     let mut disabled = Vec::new();
-    for name in names {
-        let Some(user) = users::by_username(&db.pool, &name).await? else {
-            continue;
-        };
-        if user.disabled != 0 || !password::verify(DEMO_PASSWORD, &user.password_hash) {
+    for user in users::all(&db.pool).await? {
+        if user.disabled != 0
+            || !is_demo_username(&user.username)
+            || !password::verify(DEMO_PASSWORD, &user.password_hash)
+        {
             continue;
         }
         users::set_disabled(db, &user.id, true).await?;
@@ -102,7 +98,7 @@ async fn disable_demo_passwords(db: &Db) -> anyhow::Result<Vec<String>> {
             ..Default::default()
         };
         crate::audit::security_event(&db.pool, event).await?;
-        disabled.push(name);
+        disabled.push(user.username);
     }
     Ok(disabled)
 }
@@ -114,6 +110,22 @@ fn random_password() -> String {
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
         .collect()
 }
+
+/// Whether `name` is one `demo_accounts` (or the first start) gives out.
+fn is_demo_username(name: &str) -> bool {
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    [ADMIN_USERNAME, "office", "leader", "npc", "cppcc"].contains(&name)
+        || numbered(DEMO_UNIT_PREFIX)
+        || numbered(DEMO_MEMBER_PREFIX)
+}
+
+/// The demo accounts of the plan's units are `unit01`, `unit02`, …
+const DEMO_UNIT_PREFIX: &str = "unit";
+/// … and of the street offices it does not name, `member01`, …
+const DEMO_MEMBER_PREFIX: &str = "member";
 
 /// The demo accounts: the office, a leader, 区人大, 区政协, one per unit of the plan (`unit01`,
 /// `unit02`, … in the order the plan names them) and one per street office of 各街道办 the plan
@@ -160,7 +172,7 @@ pub async fn demo_accounts(
     units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
     for (n, unit) in units.iter().enumerate() {
         accounts.push((
-            format!("unit{:02}", n + 1),
+            format!("{DEMO_UNIT_PREFIX}{:02}", n + 1),
             unit.name.clone(),
             unit.id,
             Role::Unit,
@@ -174,7 +186,7 @@ pub async fn demo_accounts(
         .filter(|u| !u.in_plan);
     for (n, unit) in members.enumerate() {
         accounts.push((
-            format!("member{:02}", n + 1),
+            format!("{DEMO_MEMBER_PREFIX}{:02}", n + 1),
             unit.name.clone(),
             unit.id,
             Role::Unit,

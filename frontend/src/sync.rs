@@ -558,12 +558,14 @@ impl Sync {
     fn changed_by_others(self, puts: &[Entity]) -> Vec<TaskId> {
         self.view.with_untracked(|view| {
             puts.iter()
-                .filter(|e| view.get(&e.key()) != Some(*e))
-                .filter_map(|e| match e {
-                    Entity::Task(t) => Some(t.id),
-                    Entity::Comment(c) => c.task,
-                    Entity::Attachment(a) => a.to.task(),
-                    _ => None,
+                .filter_map(|e| {
+                    let task = match e {
+                        Entity::Task(t) => Some(t.id),
+                        Entity::Comment(c) => c.task,
+                        Entity::Attachment(a) => a.to.task(),
+                        _ => None,
+                    }?;
+                    (view.get(&e.key()) != Some(e)).then_some(task)
                 })
                 .collect()
         })

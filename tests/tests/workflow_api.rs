@@ -856,10 +856,16 @@ async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A report the office returned is redrafted out of sight: until it is sent again, the other
-/// units and the leaders see the text that was sent, and the new text reaches only the lead
-/// unit and the office (a redraft written into the public submission reached every reader).
-async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyhow::Result<()> {
+/// A fresh server on a store, the office signed in, the plan as the office sees it, item 4.
+struct Plan4 {
+    server: Server,
+    office: Session,
+    state: shared::state::State,
+    facts: PlanFacts,
+    item4: shared::entity::Item,
+}
+
+async fn plan4(store: Store) -> anyhow::Result<Plan4> {
     let server = Server::start(ServerOptions {
         store,
         ..Default::default()
@@ -869,9 +875,39 @@ async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyho
     let state = office.server_view().await?;
     let facts = PlanFacts::new(state.clone());
     let item4 = facts.item(4)?;
+    Ok(Plan4 {
+        server,
+        office,
+        state,
+        facts,
+        item4,
+    })
+}
+
+/// Item 4's first cooperating unit, signed in.
+async fn plan4_coop(
+    server: &Server,
+    state: &shared::state::State,
+    facts: &PlanFacts,
+    item4: &shared::entity::Item,
+) -> anyhow::Result<Session> {
+    let name = unit_name(state, *item4.cooperating_units.first().context("coop")?)?;
+    facts.login_unit(server, &name).await
+}
+
+/// A report the office returned is redrafted out of sight: until it is sent again, the other
+/// units and the leaders see the text that was sent, and the new text reaches only the lead
+/// unit and the office (a redraft written into the public submission reached every reader).
+async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyhow::Result<()> {
+    let Plan4 {
+        server,
+        office,
+        state,
+        facts,
+        item4,
+    } = plan4(store).await?;
     let lead = facts.login_unit(&server, LEAD_OF_4).await?;
-    let coop_unit = unit_name(&state, *item4.cooperating_units.first().context("coop")?)?;
-    let coop = facts.login_unit(&server, &coop_unit).await?;
+    let coop = plan4_coop(&server, &state, &facts, &item4).await?;
     let leader = Session::login(&server, "leader").await?;
     let id = submission_id(item4.id, SubmissionKind::WorkPlan.as_str());
     let save = |text: &str| {
@@ -946,15 +982,13 @@ async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyho
 /// A unit with no part in an item comments on it only once the office allows it, and the server
 /// reads the setting (it is among the keys a comment loads).
 async fn other_units_comment_once_the_office_allows_it(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        store,
-        ..Default::default()
-    })
-    .await?;
-    let office = Session::login(&server, "office").await?;
-    let state = office.server_view().await?;
-    let facts = PlanFacts::new(state.clone());
-    let item4 = facts.item(4)?;
+    let Plan4 {
+        server,
+        office,
+        state,
+        facts,
+        item4,
+    } = plan4(store).await?;
     let outsider = state
         .units()
         .find(|u| {
@@ -992,18 +1026,15 @@ async fn other_units_comment_once_the_office_allows_it(store: Store) -> anyhow::
 /// An assessment adjustment is seen by its unit and by those who oversee the plan (the leaders,
 /// the People's Congress), whose assessment screens rank every unit; not by other units.
 async fn adjustments_reach_their_unit_and_those_who_oversee(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        store,
-        ..Default::default()
-    })
-    .await?;
-    let office = Session::login(&server, "office").await?;
-    let state = office.server_view().await?;
-    let facts = PlanFacts::new(state.clone());
-    let item4 = facts.item(4)?;
+    let Plan4 {
+        server,
+        office,
+        state,
+        facts,
+        item4,
+    } = plan4(store).await?;
     let lead = facts.login_unit(&server, LEAD_OF_4).await?;
-    let coop_unit = unit_name(&state, *item4.cooperating_units.first().context("coop")?)?;
-    let coop = facts.login_unit(&server, &coop_unit).await?;
+    let coop = plan4_coop(&server, &state, &facts, &item4).await?;
     let leader = Session::login(&server, "leader").await?;
     let npc = Session::login(&server, "npc").await?;
     let lead_unit = facts.unit(LEAD_OF_4)?.id;
