@@ -290,6 +290,20 @@ impl PokeSocket {
         }
     }
 
+    /// Whether the server closes the socket within `timeout` (pokes meanwhile are skipped).
+    pub async fn closes_within(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return Ok(false),
+                Ok(None | Some(Ok(tungstenite::Message::Close(_)))) => return Ok(true),
+                // A reset after the close frame, or instead of it, is closed all the same.
+                Ok(Some(Err(_))) => return Ok(true),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// Waits (up to `timeout`) for a poke that names `space` itself; pokes for other spaces and
     /// for everything (`*`, which would prove nothing about fan-out) are skipped. Returns the
     /// pokes seen, the matching one last.

@@ -655,10 +655,14 @@ async fn a_disabled_account_loses_its_sessions_at_once(store: Store) -> anyhow::
         fx.lead.websocket().await.is_err(),
         "a disabled account opened a WebSocket"
     );
-    // The socket opened before may stay up, but carries only "pull" hints, and pulls fail.
-    let _ = socket
-        .next_poke(std::time::Duration::from_millis(100))
-        .await;
+    // The socket opened before closes as soon as the sessions are forgotten, not at its next
+    // ping (30 s); a generous bound, well short of that.
+    ensure!(
+        socket
+            .closes_within(std::time::Duration::from_secs(10))
+            .await?,
+        "a disabled account's WebSocket stayed open"
+    );
     let res = fx
         .lead
         .pull(&e2e::sync_client::pull_request(

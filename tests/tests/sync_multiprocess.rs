@@ -127,6 +127,42 @@ async fn a_listener_that_lost_its_connection_pokes_everyone_postgres() -> anyhow
     Ok(())
 }
 
+/// Signing out everywhere through process A closes the WebSocket the user has open on process
+/// B at once (the NOTIFY that ends B's memory of the sessions), not at B's next ping (30 s).
+#[tokio::test]
+async fn signing_out_through_one_process_closes_the_socket_on_another_postgres()
+-> anyhow::Result<()> {
+    let a = Server::start(ServerOptions {
+        store: Store::Postgres,
+        ..Default::default()
+    })
+    .await?;
+    let b = Server::start(ServerOptions {
+        store: Store::Postgres,
+        database_url: a.database_url.clone(),
+        ..Default::default()
+    })
+    .await?;
+    let (facts, item2, _) = plan(&a).await?;
+    let lead_on_b = facts.login_unit(&b, ITEM4_LEAD).await?;
+    let mut socket = lead_on_b.websocket().await?;
+    wait_until_listening(&lead_on_b, &item2, &mut socket).await?;
+    let lead_on_a = facts.login_unit(&a, ITEM4_LEAD).await?;
+    let res = lead_on_a
+        .api
+        .post(
+            "/api/auth/logout",
+            &serde_json::json!({ "everywhere": true }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "logout everywhere: {}", res.status());
+    ensure!(
+        socket.closes_within(Duration::from_secs(10)).await?,
+        "the socket on B stayed open after signing out everywhere through A"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_websocket_without_a_session_is_refused() -> anyhow::Result<()> {
     let server = Server::start(ServerOptions::default()).await?;

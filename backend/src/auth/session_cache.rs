@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 
 /// How long an entry serves before the database is asked again.
 pub const FRESH: Duration = Duration::from_secs(10);
@@ -24,9 +25,19 @@ pub const FRESH: Duration = Duration::from_secs(10);
 /// [`FRESH`]).
 const MAX_ENTRIES: usize = 10_000;
 
+/// What [`SessionCache::watch`] receives when every session may have changed (the cache
+/// restarted: a listener that missed notifications).
+pub const EVERYONE: &str = "*";
+
+/// Forgets announced but not yet received by a slow watcher; past this it hears `Lagged` and
+/// checks as if told [`EVERYONE`].
+const WATCH_BACKLOG: usize = 64;
+
 /// The remembered sessions, by token hash; `T` is what a lookup read (`session::SessionRow`).
 pub struct SessionCache<T> {
     inner: Arc<Mutex<Inner<T>>>,
+    /// The users forgotten, as they are ([`SessionCache::watch`]).
+    forgotten: broadcast::Sender<Arc<str>>,
 }
 
 /// Only the size: the entries hold users' rows, password hashes included, which have no
@@ -44,6 +55,7 @@ impl<T> Clone for SessionCache<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            forgotten: self.forgotten.clone(),
         }
     }
 }
@@ -58,6 +70,7 @@ impl<T> Default for SessionCache<T> {
                 forgets: 0,
                 serving: true,
             })),
+            forgotten: broadcast::channel(WATCH_BACKLOG).0,
         }
     }
 }
@@ -150,6 +163,19 @@ impl<T: Clone> SessionCache<T> {
             inner.forgets += 1;
             inner.entries.retain(|_, e| e.user_id != user_id);
         }
+        self.announce(user_id);
+    }
+
+    /// The user ids forgotten from now on ([`EVERYONE`] when all were): whoever holds a
+    /// session open beyond a request (a WebSocket) asks again whether it still holds, rather
+    /// than at its next ping.
+    pub fn watch(&self) -> broadcast::Receiver<Arc<str>> {
+        self.forgotten.subscribe()
+    }
+
+    fn announce(&self, user_id: &str) {
+        // No receiver (no socket open) is not a failure.
+        let _ = self.forgotten.send(Arc::from(user_id));
     }
 
     /// Forgets everything and serves nothing until [`SessionCache::resume`]: while the process
@@ -169,6 +195,7 @@ impl<T: Clone> SessionCache<T> {
             inner.entries.clear();
             inner.serving = serving;
         }
+        self.announce(EVERYONE);
     }
 }
 
@@ -189,6 +216,17 @@ mod tests {
         assert_eq!(cache.get("h2"), Some(2));
         cache.resume();
         assert_eq!(cache.get("h2"), None);
+    }
+
+    #[test]
+    fn watchers_hear_who_was_forgotten() {
+        let cache = SessionCache::<u32>::default();
+        let mut watch = cache.watch();
+        cache.forget_user("u1");
+        cache.resume();
+        assert_eq!(watch.try_recv().as_deref().ok(), Some("u1"));
+        assert_eq!(watch.try_recv().as_deref().ok(), Some(EVERYONE));
+        assert!(watch.try_recv().is_err());
     }
 
     #[test]

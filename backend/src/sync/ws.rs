@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use crate::auth::session::{self, ActiveUser};
+use crate::auth::session_cache::EVERYONE;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -29,6 +30,8 @@ pub async fn handler(
     // sees the socket open and then pulls must get a poke for any change after that pull, and a
     // poke sent before the task subscribed would be lost until the next 60-second pull.
     let pokes = state.hub.subscribe();
+    // Likewise for sign-outs: one that ends this session right after the upgrade still closes it.
+    let forgotten = state.db.sessions.watch();
     // Pokes are a few dozen bytes each way; tungstenite's default 128 KiB read buffer per socket
     // was most of the backend's memory with a thousand browsers connected.
     ws.max_message_size(MAX_MESSAGE)
@@ -38,16 +41,32 @@ pub async fn handler(
         .on_upgrade(move |socket| {
             serve(
                 socket,
-                pokes,
-                state.db.clone(),
-                user.0.token,
-                state.config.sessions,
+                Watched {
+                    pokes,
+                    forgotten,
+                    db: state.db.clone(),
+                    user_id: user.0.row.id,
+                    token: user.0.token,
+                    limits: state.config.sessions,
+                },
             )
         })
 }
 
-/// Whether the session behind the socket still holds: logged out, expired or disabled accounts
-/// lose their socket at the next ping, not at the next request.
+/// What a socket listens to, and the session it belongs to.
+struct Watched {
+    pokes: broadcast::Receiver<Arc<Vec<String>>>,
+    /// Users whose sessions were forgotten (`SessionCache::watch`).
+    forgotten: broadcast::Receiver<Arc<str>>,
+    db: crate::db::Db,
+    user_id: String,
+    token: String,
+    limits: session::SessionLimits,
+}
+
+/// Whether the session behind the socket still holds: a sign-out, a password change or a
+/// disabled account closes the socket as soon as it is announced, and an expired session at the
+/// next ping; not at the next request.
 async fn still_signed_in(db: &crate::db::Db, token: &str, limits: session::SessionLimits) -> bool {
     // A database hiccup is not a reason to drop a healthy client; the next ping asks again.
     session::lookup(db, token, limits)
@@ -55,13 +74,15 @@ async fn still_signed_in(db: &crate::db::Db, token: &str, limits: session::Sessi
         .map_or(true, |user| user.is_some())
 }
 
-async fn serve(
-    socket: WebSocket,
-    mut pokes: broadcast::Receiver<Arc<Vec<String>>>,
-    db: crate::db::Db,
-    token: String,
-    limits: session::SessionLimits,
-) {
+async fn serve(socket: WebSocket, watched: Watched) {
+    let Watched {
+        mut pokes,
+        mut forgotten,
+        db,
+        user_id,
+        token,
+        limits,
+    } = watched;
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     loop {
@@ -75,6 +96,17 @@ async fn serve(
                 };
                 let Ok(text) = serde_json::to_string(&ServerMessage::Poke { spaces }) else { break };
                 if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            who = forgotten.recv() => {
+                let ask = match who {
+                    Ok(who) => *who == *user_id || *who == *EVERYONE,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => break,
+                };
+                if ask && !still_signed_in(&db, &token, limits).await {
+                    let _ = sink.send(Message::Close(None)).await;
                     break;
                 }
             }
