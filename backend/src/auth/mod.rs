@@ -129,15 +129,19 @@ pub(crate) async fn login(
     let username = username.as_str();
     let addr = client_addr(&state, peer, &headers);
     let counters = throttle::counters(username, addr);
-    if let Some(secs) = throttle::attempt(pool, &counters).await? {
-        let tried: String = username.chars().take(64).collect();
-        let event = SecurityEvent {
-            action: "login_throttled",
-            detail: Some(format!("{tried} @ {addr}")),
-            ..Default::default()
-        };
-        audit::security_event(pool, event).await?;
-        return Err(ApiError::TooManyRequests(secs));
+    if let Some(refused) = throttle::attempt(pool, &counters).await? {
+        if refused.first {
+            let tried: String = username.chars().take(64).collect();
+            let event = SecurityEvent {
+                action: "login_throttled",
+                detail: Some(format!(
+                    "{tried} @ {addr}; further refusals until the window ends are not recorded"
+                )),
+                ..Default::default()
+            };
+            audit::security_event(pool, event).await?;
+        }
+        return Err(ApiError::TooManyRequests(refused.secs));
     }
     let user = users::by_username(pool, username).await?;
     // Unknown users cost one hash check too, so timing tells no more than the message.
@@ -251,8 +255,8 @@ pub(crate) async fn change_password(
     let pool = &state.db.pool;
     // A stolen session must not become a way to guess the password: same counters as login.
     let counters = throttle::counters(&user.row.username, client_addr(&state, peer, &headers));
-    if let Some(secs) = throttle::attempt(pool, &counters).await? {
-        return Err(ApiError::TooManyRequests(secs));
+    if let Some(refused) = throttle::attempt(pool, &counters).await? {
+        return Err(ApiError::TooManyRequests(refused.secs));
     }
     if !password::verify(&req.old_password, &user.row.password_hash) {
         let event = SecurityEvent {

@@ -11,7 +11,9 @@
 
 use crate::db::now_millis;
 use sqlx::AnyPool;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{LazyLock, Mutex};
 
 /// Failures allowed per account within the window.
 pub const ACCOUNT_MAX_FAILURES: i64 = 5;
@@ -43,16 +45,52 @@ pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
     ]
 }
 
+/// An attempt refused unchecked, for being over a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Seconds until the window that refused it ends.
+    pub secs: u64,
+    /// The first refusal this process has seen in that window: only it goes to the audit
+    /// trail. The refused attempts cost nothing (no password is checked), but a row each would
+    /// let a flood of them write a flood of rows.
+    pub first: bool,
+}
+
+/// The windows (counter key, start) this process has refused an attempt in, so that each is
+/// audited once. Pruned to the open ones past [`MAX_REMEMBERED`] entries; cleared if that is
+/// not enough (at worst a window's refusal is audited once more).
+static REFUSED_WINDOWS: LazyLock<Mutex<HashMap<String, i64>>> = LazyLock::new(Default::default);
+const MAX_REMEMBERED: usize = 10_000;
+
+/// Whether `key`'s window starting at `first_at` has had a refusal before; notes that it has.
+fn refused_before(key: &str, first_at: i64, now: i64) -> bool {
+    let Ok(mut windows) = REFUSED_WINDOWS.lock() else {
+        return false;
+    };
+    if windows.get(key) == Some(&first_at) {
+        return true;
+    }
+    if windows.len() >= MAX_REMEMBERED {
+        windows.retain(|_, start| *start + WINDOW_MS > now);
+        if windows.len() >= MAX_REMEMBERED {
+            windows.clear();
+        }
+    }
+    windows.insert(key.to_string(), first_at);
+    false
+}
+
 /// Counts an attempt against each of `counters` before its password is checked, and answers
-/// the seconds to wait if any is then over its limit: the attempt is then refused unchecked
+/// how long to wait if any is then over its limit: the attempt is then refused unchecked
 /// and taken back, so only checked passwords count.
 ///
 /// Counting first, in one statement per counter, is what holds the limit against a burst:
 /// checking and counting apart let every request of a parallel burst pass the check before
 /// the first failure was counted. A success takes its count back too ([`succeeded`]).
-pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<u64>, sqlx::Error> {
+pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<Refused>, sqlx::Error> {
     let now = now_millis();
     let mut wait = 0i64;
+    let mut first = false;
     for counter in counters {
         let (failures, first_at): (i64, i64) = sqlx::query_as(
             "INSERT INTO login_failures (key, failures, first_at) VALUES ($1, 1, $2) \
@@ -71,13 +109,17 @@ pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<u64>
         let ends = first_at + WINDOW_MS;
         if failures > counter.max && ends > now {
             wait = wait.max(ends - now);
+            first |= !refused_before(&counter.key, first_at, now);
         }
     }
     if wait == 0 {
         return Ok(None);
     }
     take_back(pool, counters).await?;
-    Ok(Some(u64::try_from((wait + 999) / 1000).unwrap_or(1)))
+    Ok(Some(Refused {
+        secs: u64::try_from((wait + 999) / 1000).unwrap_or(1),
+        first,
+    }))
 }
 
 /// Uncounts one attempt from each of `counters`.
