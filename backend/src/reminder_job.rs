@@ -33,9 +33,8 @@ use std::time::Duration;
 
 /// Deadlines this close (in days) are reminded of before they pass.
 pub const DUE_WITHIN_DAYS: i64 = 3;
-/// The system user's login name: not a valid username (`:`), so no account can be created
-/// under it, and the account is disabled, so nobody signs in as it.
-pub const SYSTEM_USERNAME: &str = "system:reminders";
+/// The system user's login name; the account is also disabled, and never signs in.
+pub use crate::auth::users::SYSTEM_USERNAME;
 
 /// The client group the job pushes under (one for every process: the group is the system
 /// user's, and each run uses a fresh client id in it).

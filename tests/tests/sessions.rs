@@ -1172,3 +1172,57 @@ async fn audit_trail_sqlite() -> anyhow::Result<()> {
 async fn audit_trail_postgres() -> anyhow::Result<()> {
     audit_trail(Store::Postgres).await
 }
+
+/// The server's own account (系统, the daily reminders' name) is nobody's: the office doesn't
+/// see it among the accounts and can't enable it or give it a password, a role or an e-mail;
+/// and a row changed by hand still never signs in.
+#[tokio::test]
+async fn the_system_account_is_nobodys() -> anyhow::Result<()> {
+    let server = start(Store::Sqlite).await?;
+    let office = server.login("office").await?;
+    let db = ServerDb::open(&server).await?;
+    let system = backend::auth::users::SYSTEM_USERNAME;
+    let id: String = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(system)
+        .fetch_one(&db.pool)
+        .await
+        .context("the demo's start acts as the system account, so it exists")?;
+    let listed: Value = office.get_json("/api/users").await?;
+    let listed = listed.as_array().context("a list")?;
+    ensure!(
+        !listed.is_empty() && !listed.iter().any(|u| u["id"] == id.as_str()),
+        "the system account is listed among the office's accounts"
+    );
+    let me: Value = office.get_json("/api/auth/me").await?;
+    let changes = [
+        ("enable", json!({})),
+        ("password", json!({ "password": "temporary-pass-1" })),
+        ("role", json!({ "role": "office", "unit": me["unit"] })),
+        ("email", json!({ "email": "system@example.org" })),
+    ];
+    for (change, body) in changes {
+        let res = office
+            .post(&format!("/api/users/{id}/{change}"), &body)
+            .await?;
+        ensure!(
+            res.status() == 404,
+            "{change} on the system account: {}",
+            res.status()
+        );
+    }
+    // By hand, in the database: enabled, with a password someone knows.
+    sqlx::query(
+        "UPDATE users SET disabled = 0, must_change_password = 0, password_hash = $1 WHERE id = $2",
+    )
+    .bind(backend::auth::password::hash("known-to-someone-1")?)
+    .bind(&id)
+    .execute(&db.pool)
+    .await?;
+    let res = login_raw(&server, None, system, "known-to-someone-1").await?;
+    ensure!(
+        res.status() == 403,
+        "the system account signed in: {}",
+        res.status()
+    );
+    Ok(())
+}

@@ -150,7 +150,8 @@ pub(crate) async fn login(
         None => password::verify_dummy(&req.password),
     };
     let user = match user {
-        Some(user) if ok => user,
+        // However its row was changed, the server's own account never signs in.
+        Some(user) if ok && !user.is_system() => user,
         other => {
             let tried: String = username.chars().take(64).collect();
             let event = SecurityEvent {
@@ -336,6 +337,7 @@ pub(crate) async fn list_users(
     let units = unit_names(&state).await?;
     Ok(ApiJson(
         rows.iter()
+            .filter(|r| !r.is_system())
             .map(|r| summary_of(r, &units))
             .collect::<ApiResult<_>>()?,
     ))
@@ -392,9 +394,14 @@ pub(crate) async fn create_user(
     Ok((StatusCode::CREATED, ApiJson(summary)))
 }
 
-async fn target_user(state: &AppState, id: &str) -> ApiResult<UserRow> {
+/// The account `id`, for the office to manage. The server's own account is not one: enabled,
+/// given a password or a role, it would be a way to act as the office under the name 系统,
+/// the automatic reminders' name, in the audit trail and the notices.
+async fn managed_user(state: &AppState, user: &ActiveUser, id: &str) -> ApiResult<UserRow> {
+    require_office(user)?;
     users::by_id(&state.db.pool, id)
         .await?
+        .filter(|row| !row.is_system())
         .ok_or_else(|| ApiError::NotFound("用户".into()))
 }
 
@@ -408,8 +415,7 @@ pub(crate) async fn reset_password(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    require_office(&user)?;
-    let target = target_user(&state, &id).await?;
+    let target = managed_user(&state, &user, &id).await?;
     password::check_new(&req.password).map_err(ApiError::BadRequest)?;
     let pool = &state.db.pool;
     users::set_password(&state.db, &target.id, &password::hash(&req.password)?, true).await?;
@@ -432,8 +438,7 @@ async fn set_disabled(
     id: &str,
     disabled: bool,
 ) -> ApiResult<StatusCode> {
-    require_office(user)?;
-    let target = target_user(state, id).await?;
+    let target = managed_user(state, user, id).await?;
     if disabled && target.id == user.0.row.id {
         return Err(ApiError::BadRequest("不能停用自己的账号".into()));
     }
@@ -486,8 +491,7 @@ pub(crate) async fn set_role(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> ApiResult<StatusCode> {
-    require_office(&user)?;
-    let target = target_user(&state, &id).await?;
+    let target = managed_user(&state, &user, &id).await?;
     if target.id == user.0.row.id && req.role != Role::Office {
         return Err(ApiError::BadRequest("不能取消自己的综合办权限".into()));
     }

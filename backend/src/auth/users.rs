@@ -33,7 +33,17 @@ pub struct UserRow {
     pub language: Option<String>,
 }
 
+/// The account the server itself acts as (the daily reminders): not a valid username (`:`), so
+/// no account can be created under it. It is nobody's to sign in as or to manage
+/// ([`UserRow::is_system`]).
+pub const SYSTEM_USERNAME: &str = "system:reminders";
+
 impl UserRow {
+    /// Whether this is the server's own account ([`SYSTEM_USERNAME`]).
+    pub fn is_system(&self) -> bool {
+        self.username == SYSTEM_USERNAME
+    }
+
     /// The acting identity, or None when the stored row is unusable.
     pub fn actor(&self) -> Option<Actor> {
         Some(Actor {
@@ -234,13 +244,8 @@ pub(crate) async fn set_user_email(
     crate::error::ApiJson(req): crate::error::ApiJson<shared::account::SetEmailRequest>,
 ) -> crate::error::ApiResult<axum::http::StatusCode> {
     use crate::error::ApiError;
-    if user.0.actor.role != Role::Office {
-        return Err(ApiError::Forbidden("只有综合办可以管理账号".into()));
-    }
+    let target = super::managed_user(&state, &user, &id).await?;
     let pool = &state.db.pool;
-    let target = by_id(pool, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("用户".into()))?;
     let email = req
         .email
         .as_deref()
