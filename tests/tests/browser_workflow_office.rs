@@ -13,6 +13,7 @@ use shared::board::Column;
 use shared::entity::{Entity, Millis};
 use shared::ids::{ClientGroupId, ClientId, TaskId};
 use shared::mutation::Mutation;
+use shared::submission::{SaveDraft, SubmissionKind, Submit};
 use shared::sync::PendingMutation;
 use std::time::Duration;
 
@@ -176,6 +177,64 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         .find(Locator::Css("input[name=others_may_comment]"))
         .await?;
     assert_eq!(allow.prop("checked").await?.as_deref(), Some("true"));
+
+    // The lead unit sends its work plan in: the office finds it under 待审核的报送材料 today
+    // (and not as of 15 April 2014, before it was sent), and opens it from there.
+    let work_plan = shared::ids::submission_id(item4.id, SubmissionKind::WorkPlan.as_str());
+    let lead_client = ClientId::new_v7();
+    lead.push_ok(&push_request(
+        ClientGroupId::new_v7(),
+        vec![
+            PendingMutation {
+                client_id: lead_client,
+                id: 1,
+                mutation: Mutation::SaveSubmission(SaveDraft {
+                    id: work_plan,
+                    item: item4.id,
+                    kind: SubmissionKind::WorkPlan,
+                    parts: vec!["摸底、试点、推开".into(), "扶持办法".into(), "全年".into()],
+                    at: day(3, 25)?,
+                }),
+            },
+            PendingMutation {
+                client_id: lead_client,
+                id: 2,
+                mutation: Mutation::SubmitSubmission(Submit {
+                    id: work_plan,
+                    at: day(3, 25)?,
+                }),
+            },
+        ],
+    ))
+    .await?;
+    office.client.refresh().await?;
+    office
+        .find(Locator::XPath(
+            "//section[@aria-labelledby='sup-review-h']//p[normalize-space(.)='没有待审核的报送材料']",
+        ))
+        .await?;
+    office
+        .client
+        .goto(&format!("{}/supervision", server.url))
+        .await?;
+    let review = office
+        .find(Locator::XPath(&format!(
+            "//li[contains(@class,'sup-review')][contains(.,{})]//a[contains(.,'第4项工作方案（第1版）')]",
+            xpath_literal(LEAD)
+        )))
+        .await?;
+    office.scroll_to(&review).await?;
+    review.click().await?;
+    office.wait_for_text("已报送").await?;
+    assert!(
+        office
+            .client
+            .current_url()
+            .await?
+            .path()
+            .ends_with("/items/4/submissions/work_plan"),
+        "the review entry opens the work plan"
+    );
 
     // The lead unit sees it as an unread notification, with the count in the header.
     let unit = Browser::start(DESKTOP, false).await?;

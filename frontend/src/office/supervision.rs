@@ -16,9 +16,10 @@ use shared::actor::Role;
 use shared::calendar::{Due, calendar, deadlines};
 use shared::ids::{ItemId, ReminderId, UnitId};
 use shared::mutation::Mutation;
-use shared::op::end_of_day;
+use shared::op::{end_of_day, local_date};
 use shared::reminder::{About, Send};
 use shared::state::State;
+use shared::submission::SubmissionState;
 use shared::status::{RULES_EN, RULES_ZH, status_of_item};
 
 /// Something overdue as of the date, and the unit that has to do it.
@@ -387,7 +388,49 @@ pub fn SupervisionPage() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="sup-diffs">{list}</ul> }.into_any()
             };
+            // Work plans and reports the office has yet to answer at the end of the day, the
+            // longest waiting first: each is reviewed on its own page.
+            let mut to_review: Vec<_> = s
+                .submissions()
+                .filter(|x| x.state_at(end) == Some(SubmissionState::Submitted))
+                .filter_map(|x| {
+                    let version = x.versions.iter().rev().find(|v| v.submitted_at <= end)?;
+                    Some((x, version))
+                })
+                .collect();
+            shared::sorting::sort_by_key(&mut to_review, |(x, v)| {
+                (v.submitted_at, s.item(x.item).map_or(0, |i| i.number))
+            });
+            let reviews = if to_review.is_empty() {
+                view! { <p class="empty">{tr("没有待审核的报送材料", "No work plan or report waits for review")}</p> }
+                    .into_any()
+            } else {
+                let list = to_review
+                    .into_iter()
+                    .map(|(x, v)| {
+                        let number = s.item(x.item).map_or(0, |i| i.number);
+                        let kind = if l == Lang::En { x.kind.en() } else { x.kind.zh() };
+                        let label = match l {
+                            Lang::Zh => format!("第{number}项{kind}（第{}版）", v.number),
+                            Lang::En => format!("Item {number}: {kind} (version {})", v.number),
+                        };
+                        let waiting = (d - local_date(v.submitted_at)).num_days().max(0);
+                        view! {
+                            <li class="sup-review">
+                                <A href=format!("/items/{number}/submissions/{}", x.kind.as_str())>{label}</A>
+                                <span class="meta">{unit_name(s, x.unit)}" · "{tr("报送于", "submitted ")}{i18n::date(local_date(v.submitted_at), l)}</span>
+                                <span class="age">{tr("已等", "waiting ")}{waiting}{tr("天", " days")}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! { <ul class="sup-diffs">{list}</ul> }.into_any()
+            };
             view! {
+                <section aria-labelledby="sup-review-h">
+                    <h2 id="sup-review-h">{tr("待审核的报送材料", "Work plans and reports to review")}</h2>
+                    {reviews}
+                </section>
                 <section aria-labelledby="sup-items-h">
                     <h2 id="sup-items-h">{tr("各项改革状态", "Items")}</h2>
                     <ul class="sup-items">{rows}</ul>
