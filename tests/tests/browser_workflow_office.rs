@@ -137,16 +137,36 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         )))
         .await?;
     office.wait_for_text("红（滞后）").await?;
+    // A past date's view is the record: nothing is sent from it, and the settings (today's)
+    // are not on it.
+    assert!(
+        office
+            .client
+            .find_all(Locator::Css(
+                "button.remind, input[name=others_may_comment]"
+            ))
+            .await?
+            .is_empty(),
+        "催办 or a setting on the view of a past date"
+    );
 
-    // 催办 about the overdue task: the form starts on it, addressed to its owner, with a text
-    // saying what is late; the office edits the text and sends it.
+    // 催办 about the overdue task, from today's view (the task is still not done): the form
+    // starts on it, addressed to its owner, with a text saying what is late; the office edits
+    // the text and sends it.
+    office
+        .client
+        .goto(&format!("{}/supervision", server.url))
+        .await?;
+    let row = office
+        .find(Locator::Css("li.sup-item[data-item='4'][data-light='red']"))
+        .await?;
     let remind = row.find(Locator::Css("button.remind")).await?;
     office.scroll_to(&remind).await?;
     remind.click().await?;
     let text = office.named("textarea", "催办内容").await?;
     let default = text.prop("value").await?.unwrap_or_default();
     assert!(
-        default.contains(TASK) && default.contains("已逾期26天"),
+        default.contains(TASK) && default.contains("已逾期") && !default.contains("已逾期26天"),
         "default reminder text: {default}"
     );
     let unit_select = office.named("select", "催办单位").await?;
@@ -207,7 +227,10 @@ async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<
         ],
     ))
     .await?;
-    office.client.refresh().await?;
+    office
+        .client
+        .goto(&format!("{}/supervision?as_of={AS_OF}", server.url))
+        .await?;
     office
         .find(Locator::XPath(
             "//section[@aria-labelledby='sup-review-h']//p[normalize-space(.)='没有待审核的报送材料']",

@@ -226,8 +226,9 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         .wait_for_text("已部署，6月25日前报送进展报告。")
         .await?;
 
-    // The office chases the overdue task (催办) from the dashboard…
-    goto(&office, &server, "/supervision?as_of=2014-04-15").await?;
+    // The office chases the overdue task (催办) from today's dashboard (a past date's view
+    // sends nothing)…
+    goto(&office, &server, "/supervision").await?;
     let item_row = office
         .find(Locator::Css("li.sup-item[data-item='4'][data-light='red']"))
         .await?;

@@ -7,7 +7,7 @@ use super::{AsOfControl, OfficeTabs, unit_name, use_as_of};
 use crate::i18n::{self, Lang, lang, tr};
 use crate::session::use_session;
 use crate::sync::use_sync;
-use crate::util::now;
+use crate::util::{now, today};
 use crate::workflow::status::{light_class, light_name, reasons_line};
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -236,7 +236,9 @@ pub fn SupervisionPage() -> impl IntoView {
         }
         let l = lang.get();
         let d = as_of.get();
-        let may_remind = office();
+        // A reminder goes out now, about what is late now: on a past date's view the page reads
+        // the record, and what was late then may have been done since.
+        let may_remind = office() && d == today();
         sync.view.with(|s| {
             let late = late_things(s, d);
             let items = s.items();
@@ -554,7 +556,8 @@ pub fn SupervisionPage() -> impl IntoView {
                     {content}
                     {dialog}
                     <Rules/>
-                    <Show when=move || office() && sync.loaded.get()>
+                    // The settings are today's, whatever date the page is read at.
+                    <Show when=move || office() && sync.loaded.get() && as_of.get() == today()>
                         <CalendarForm/>
                         <SettingsForm/>
                     </Show>
