@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::actor::Role;
 use shared::audit::AuditRecord;
+use shared::message::Msg;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::CompressionLevel;
@@ -126,8 +127,11 @@ async fn csrf(request: Request, next: Next) -> Response {
     if auth::csrf_ok(request.method(), request.headers()) {
         next.run(request).await
     } else {
-        ApiError::Forbidden("请求来源无效（缺少 X-Reformboard 头或来源不符）".into())
-            .into_response()
+        ApiError::forbidden(Msg::new(
+            "请求来源无效（缺少 X-Reformboard 头或来源不符）",
+            "The request's origin is not valid (no X-Reformboard header, or another origin)",
+        ))
+        .into_response()
     }
 }
 
@@ -138,14 +142,17 @@ pub(crate) async fn health() -> &'static str {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::NotFound("该接口".into())
+    ApiError::not_found(&crate::error::ENDPOINT)
 }
 
 fn require_office_for_audit(user: &ActiveUser) -> ApiResult<()> {
     if user.0.actor.role == Role::Office {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("只有综合办可以查看审计日志".into()))
+        Err(ApiError::forbidden(Msg::new(
+            "只有综合办可以查看审计日志",
+            "Only the reform office can see the audit log",
+        )))
     }
 }
 
@@ -154,9 +161,10 @@ fn require_office_for_audit(user: &ActiveUser) -> ApiResult<()> {
 fn check_category(filter: &audit::AuditFilter) -> ApiResult<()> {
     match filter.category.as_deref().map(str::trim) {
         None | Some("" | "security" | "changes") => Ok(()),
-        Some(_) => Err(ApiError::BadRequest(
-            "category 只能是 security 或 changes".into(),
-        )),
+        Some(_) => Err(ApiError::bad_request(Msg::new(
+            "category 只能是 security 或 changes",
+            "category must be security or changes",
+        ))),
     }
 }
 
@@ -216,7 +224,12 @@ pub(crate) async fn history(
     match kind {
         "plan" | "unit" | "item" | "task" | "comment" => {}
         "user" => require_office_for_audit(&user)?,
-        _ => return Err(ApiError::NotFound(format!("对象 {key}"))),
+        _ => {
+            return Err(ApiError::not_found(&shared::msg!(
+                "对象 {key}",
+                "object {key}"
+            )));
+        }
     }
     let filter = audit::AuditFilter {
         entity: Some(key),

@@ -1,11 +1,13 @@
 //! The API's one error type.
 //!
 //! Policy: a client's mistake (bad JSON, no permission, unknown id, too many attempts) gets a 4xx
-//! with a message the UI can show as is. A fault of ours (database down, a bug) is logged with its
-//! details and answered with a bare 500 or 503 that leaks nothing; 503 means "retry", and is what
-//! transient database errors (locks, serialization failures) become, so sync clients retry them.
-//! Text the database cannot hold (a NUL byte, on PostgreSQL) came from the client and is a 400.
-//! Axum's own rejections get the same JSON shape through [`json_client_errors`].
+//! with a message the UI can show as is, in Chinese (`message`) and English (`message_en`),
+//! written together where the mistake is found (`shared::message::Msg`). A fault of ours
+//! (database down, a bug) is logged with its details and answered with a bare 500 or 503 that
+//! leaks nothing; 503 means "retry", and is what transient database errors (locks,
+//! serialization failures) become, so sync clients retry them. Text the database cannot hold
+//! (a NUL byte, on PostgreSQL) came from the client and is a 400. Axum's own rejections get the
+//! same JSON shape through [`json_client_errors`].
 
 use axum::Json;
 use axum::body::Body;
@@ -15,54 +17,160 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::message::Msg;
+use shared::msg;
+use std::fmt;
 
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is malformed or its values are not acceptable.
-    #[error("{0}")]
+    /// A client's mistake, told in both languages; its kind gives the status and the code.
+    Client(ClientError, Msg),
+    /// The request is malformed or its values are not acceptable; told in Chinese only. What
+    /// the account handlers (`auth/`) still make, until they are told in both languages as the
+    /// rest is (`ApiError::bad_request`).
     BadRequest(String),
     /// Not signed in, or the session ended.
-    #[error("请先登录")]
     Unauthorized,
-    /// Signed in, but not allowed.
-    #[error("{0}")]
+    /// Signed in, but not allowed; Chinese only (`BadRequest`'s note; `ApiError::forbidden`).
     Forbidden(String),
-    /// No such thing (or not visible to this user).
-    #[error("找不到{0}")]
+    /// No such thing (or not visible to this user): what, in Chinese only (`BadRequest`'s
+    /// note; `ApiError::not_found`).
     NotFound(String),
-    /// The request conflicts with the current state (e.g. a gap in mutation ids).
-    #[error("{0}")]
+    /// The request conflicts with the current state; Chinese only (`BadRequest`'s note;
+    /// `ApiError::conflict`).
     Conflict(String),
     /// The body is larger than the server accepts.
-    #[error("请求内容过大")]
     PayloadTooLarge,
-    /// An upload of a type the server does not accept.
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// A user's share of something (stored uploads) is used up.
-    #[error("{0}")]
-    QuotaExceeded(String),
     /// Throttled; try again after this many seconds.
-    #[error("尝试次数过多，请{}后再试", wait_text(*.0))]
     TooManyRequests(u64),
     /// A transient failure: retry.
-    #[error("服务器繁忙，请稍后重试")]
     Unavailable(#[source] sqlx::Error),
     /// A database fault.
-    #[error("服务器内部错误")]
     Database(#[source] sqlx::Error),
     /// Any other fault of ours.
-    #[error("服务器内部错误")]
     Internal(#[source] anyhow::Error),
 }
 
-/// "15分钟" rather than "900秒": the wait as people say it.
-fn wait_text(secs: u64) -> String {
-    if secs >= 60 {
-        format!("{}分钟", secs.div_ceil(60))
+/// The kinds of client mistake told in both languages: each its status and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientError {
+    /// The request is malformed or its values are not acceptable.
+    BadRequest,
+    /// Signed in, but not allowed.
+    Forbidden,
+    /// No such thing (or not visible to this user).
+    NotFound,
+    /// The request conflicts with the current state (e.g. a gap in mutation ids).
+    Conflict,
+    /// An upload of a type the server does not accept.
+    UnsupportedMediaType,
+    /// A user's share of something (stored uploads) is used up.
+    QuotaExceeded,
+}
+
+impl ApiError {
+    /// A 400: the request is malformed or its values are not acceptable.
+    pub fn bad_request(why: Msg) -> ApiError {
+        ApiError::Client(ClientError::BadRequest, why)
+    }
+
+    /// A 403: signed in, but not allowed.
+    pub fn forbidden(why: Msg) -> ApiError {
+        ApiError::Client(ClientError::Forbidden, why)
+    }
+
+    /// A 404 naming what was not found (a noun: "附件" / "attachment").
+    pub fn not_found(what: &Msg) -> ApiError {
+        ApiError::Client(ClientError::NotFound, shared::message::not_found(what))
+    }
+
+    /// A 409: the request conflicts with the current state.
+    pub fn conflict(why: Msg) -> ApiError {
+        ApiError::Client(ClientError::Conflict, why)
+    }
+
+    /// A 415: an upload of a type the server does not accept.
+    pub fn unsupported_media_type(why: Msg) -> ApiError {
+        ApiError::Client(ClientError::UnsupportedMediaType, why)
+    }
+
+    /// A 429: a user's share of something is used up.
+    pub fn quota_exceeded(why: Msg) -> ApiError {
+        ApiError::Client(ClientError::QuotaExceeded, why)
+    }
+
+    /// What the client is told, in both languages; `None` for the variants told in Chinese only
+    /// (whose text is `Display`).
+    fn message(&self) -> Option<Msg> {
+        Some(match self {
+            ApiError::Client(_, m) => m.clone(),
+            ApiError::Unauthorized => Msg::new("请先登录", "Please sign in"),
+            ApiError::PayloadTooLarge => Msg::new("请求内容过大", "The request is too large"),
+            ApiError::TooManyRequests(secs) => msg!(
+                "尝试次数过多，请{wait}后再试",
+                "Too many attempts: try again in {wait}",
+                wait = wait_text(*secs)
+            ),
+            ApiError::Unavailable(_) => Msg::new(
+                "服务器繁忙，请稍后重试",
+                "The server is busy: please try again shortly",
+            ),
+            ApiError::Database(_) | ApiError::Internal(_) => {
+                Msg::new("服务器内部错误", "Internal server error")
+            }
+            ApiError::BadRequest(_)
+            | ApiError::Forbidden(_)
+            | ApiError::NotFound(_)
+            | ApiError::Conflict(_) => return None,
+        })
+    }
+}
+
+/// The Chinese: what logs keep, and what the client reads as `message`.
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::BadRequest(why) | ApiError::Forbidden(why) | ApiError::Conflict(why) => {
+                f.write_str(why)
+            }
+            ApiError::NotFound(what) => write!(f, "找不到{what}"),
+            told => match told.message() {
+                Some(m) => f.write_str(m.zh()),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// "15分钟" / "15 minutes" rather than "900秒": the wait as people say it.
+fn wait_text(secs: u64) -> Msg {
+    match secs {
+        60.. => {
+            let minutes = secs.div_ceil(60);
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            msg!("{minutes}分钟", "{minutes} {unit}")
+        }
+        1 => Msg::new("1秒", "1 second"),
+        _ => msg!("{secs}秒", "{secs} seconds"),
+    }
+}
+
+/// "请求格式有误" with what is wrong, if anything is said.
+fn malformed(detail: &str) -> Msg {
+    if detail.is_empty() {
+        Msg::new("请求格式有误", "Malformed request")
     } else {
-        format!("{secs}秒")
+        msg!("请求格式有误：{detail}", "Malformed request: {detail}")
+    }
+}
+
+/// The JSON body of every error answer: `message` in Chinese, `message_en` where the message has
+/// been written in English (everything but the few `ApiError`s still told in Chinese only).
+fn error_body(code: &str, zh: &str, en: Option<&str>) -> serde_json::Value {
+    match en {
+        Some(en) => json!({ "error": code, "message": zh, "message_en": en }),
+        None => json!({ "error": code, "message": zh }),
     }
 }
 
@@ -91,7 +199,10 @@ impl From<anyhow::Error> for ApiError {
 
 impl ApiError {
     fn from_unstorable() -> ApiError {
-        ApiError::BadRequest("内容含有无法保存的字符（如 NUL）".into())
+        ApiError::bad_request(Msg::new(
+            "内容含有无法保存的字符（如 NUL）",
+            "The text holds a character that cannot be stored (such as NUL)",
+        ))
     }
 }
 
@@ -110,45 +221,61 @@ impl From<JsonRejection> for ApiError {
         match r {
             // An oversized body is the client's to fix by sending less, not a malformed one.
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::BadRequest("请求须为 JSON（Content-Type: application/json）".into())
-            }
-            other => ApiError::BadRequest(format!("请求格式有误：{}", other.body_text())),
+            JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(Msg::new(
+                "请求须为 JSON（Content-Type: application/json）",
+                "The request must be JSON (Content-Type: application/json)",
+            )),
+            other => ApiError::bad_request(malformed(&other.body_text())),
         }
     }
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// The kind of a client's mistake, whichever way it is told.
+    fn client_error(&self) -> Option<ClientError> {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests(_) | ApiError::QuotaExceeded(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Client(kind, _) => Some(*kind),
+            ApiError::BadRequest(_) => Some(ClientError::BadRequest),
+            ApiError::Forbidden(_) => Some(ClientError::Forbidden),
+            ApiError::NotFound(_) => Some(ClientError::NotFound),
+            ApiError::Conflict(_) => Some(ClientError::Conflict),
+            _ => None,
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.client_error() {
+            Some(ClientError::BadRequest) => StatusCode::BAD_REQUEST,
+            Some(ClientError::Forbidden) => StatusCode::FORBIDDEN,
+            Some(ClientError::NotFound) => StatusCode::NOT_FOUND,
+            Some(ClientError::Conflict) => StatusCode::CONFLICT,
+            Some(ClientError::UnsupportedMediaType) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some(ClientError::QuotaExceeded) => StatusCode::TOO_MANY_REQUESTS,
+            None => match self {
+                ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+                ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
     fn code(&self) -> &'static str {
-        match self {
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::TooManyRequests(_) => "too_many_requests",
-            ApiError::QuotaExceeded(_) => "quota_exceeded",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        match self.client_error() {
+            Some(ClientError::BadRequest) => "bad_request",
+            Some(ClientError::Forbidden) => "forbidden",
+            Some(ClientError::NotFound) => "not_found",
+            Some(ClientError::Conflict) => "conflict",
+            Some(ClientError::UnsupportedMediaType) => "unsupported_media_type",
+            Some(ClientError::QuotaExceeded) => "quota_exceeded",
+            None => match self {
+                ApiError::Unauthorized => "unauthorized",
+                ApiError::PayloadTooLarge => "payload_too_large",
+                ApiError::TooManyRequests(_) => "too_many_requests",
+                ApiError::Unavailable(_) => "unavailable",
+                _ => "internal",
+            },
         }
     }
 }
@@ -162,7 +289,12 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let status = self.status();
-        let body = Json(json!({ "error": self.code(), "message": self.to_string() }));
+        let en = self.message();
+        let body = Json(error_body(
+            self.code(),
+            &self.to_string(),
+            en.as_ref().map(Msg::en),
+        ));
         let mut response = (status, body).into_response();
         if let ApiError::TooManyRequests(secs) = self {
             response
@@ -205,20 +337,22 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
+    let told = |e: ApiError| e.message().unwrap_or_else(|| malformed(""));
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ("payload_too_large", ApiError::PayloadTooLarge.to_string())
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("method_not_allowed", "该接口不支持此请求方法".to_string())
-        }
-        StatusCode::NOT_FOUND => ("not_found", "找不到该接口".to_string()),
-        StatusCode::UNAUTHORIZED => ("unauthorized", ApiError::Unauthorized.to_string()),
-        StatusCode::FORBIDDEN => ("forbidden", "无权访问".to_string()),
-        _ if text.is_empty() => ("bad_request", "请求格式有误".to_string()),
-        _ => ("bad_request", format!("请求格式有误：{text}")),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", told(ApiError::PayloadTooLarge)),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            Msg::new(
+                "该接口不支持此请求方法",
+                "This endpoint does not take this method",
+            ),
+        ),
+        StatusCode::NOT_FOUND => ("not_found", shared::message::not_found(&ENDPOINT)),
+        StatusCode::UNAUTHORIZED => ("unauthorized", told(ApiError::Unauthorized)),
+        StatusCode::FORBIDDEN => ("forbidden", Msg::new("无权访问", "Access denied")),
+        _ => ("bad_request", malformed(&text)),
     };
-    let body = json!({ "error": code, "message": message }).to_string();
+    let body = error_body(code, message.zh(), Some(message.en())).to_string();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -227,5 +361,50 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
+/// What a request to a path under `/api` that no route has is told was not found.
+pub const ENDPOINT: Msg = Msg::new("该接口", "endpoint");
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(e: ApiError) -> anyhow::Result<(StatusCode, serde_json::Value)> {
+        let response = e.into_response();
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok((status, serde_json::from_slice(&bytes)?))
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_told_in_both_languages() -> anyhow::Result<()> {
+        let (status, body) = body_of(ApiError::not_found(&ENDPOINT)).await?;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            body,
+            json!({"error": "not_found", "message": "找不到该接口", "message_en": "Endpoint not found"})
+        );
+        let (status, body) = body_of(ApiError::TooManyRequests(900)).await?;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["message"], "尝试次数过多，请15分钟后再试");
+        assert_eq!(
+            body["message_en"],
+            "Too many attempts: try again in 15 minutes"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn what_is_told_in_chinese_only_has_no_english() -> anyhow::Result<()> {
+        let (status, body) = body_of(ApiError::BadRequest("邮箱地址无效".into())).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            json!({"error": "bad_request", "message": "邮箱地址无效"})
+        );
+        Ok(())
+    }
+}

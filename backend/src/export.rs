@@ -22,7 +22,9 @@ use shared::board::zh_date;
 use shared::entity::{Entity, EntityKey, Millis};
 use shared::ids::BulletinId;
 use shared::ledger::{Cell, Sheet, assessment_sheet, ledger};
+use shared::message::Msg;
 use shared::state::State as Entities;
+use shared::state::Stored;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -63,8 +65,12 @@ pub fn today() -> NaiveDate {
 fn as_of(raw: Option<&str>) -> ApiResult<NaiveDate> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(today()),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| ApiError::BadRequest("日期格式应为 YYYY-MM-DD".into())),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_request(Msg::new(
+                "日期格式应为 YYYY-MM-DD",
+                "Dates are written YYYY-MM-DD",
+            ))
+        }),
     }
 }
 
@@ -253,7 +259,11 @@ pub(crate) async fn ledger_csv(
         .find(|(s, key)| *key == wanted || s.name == wanted)
         .map(|(s, _)| s)
         .ok_or_else(|| {
-            ApiError::BadRequest(format!("sheet 应为 {} 之一", SHEET_KEYS.join("、")))
+            let (zh, en) = (SHEET_KEYS.join("、"), SHEET_KEYS.join(", "));
+            ApiError::bad_request(shared::msg!(
+                "sheet 应为 {zh} 之一",
+                "sheet must be one of {en}"
+            ))
         })?;
     let bytes = to_csv(sheet)?;
     Ok(download(
@@ -274,7 +284,10 @@ pub(crate) async fn assessment_xlsx(
     Query(q): Query<AsOfQuery>,
 ) -> ApiResult<Response> {
     if user.0.actor.role != Role::Office {
-        return Err(ApiError::Forbidden("只有综合办可以导出勤政考核".into()));
+        return Err(ApiError::forbidden(Msg::new(
+            "只有综合办可以导出勤政考核",
+            "Only the reform office can export the assessment",
+        )));
     }
     let date = as_of(q.as_of.as_deref())?;
     let entities = load_visible(&state.db.pool, &user.0.actor).await?;
@@ -357,7 +370,7 @@ pub(crate) async fn bulletin_html(
     user: ActiveUser,
     Path(file): Path<String>,
 ) -> ApiResult<Response> {
-    let not_found = || ApiError::NotFound("通报".into());
+    let not_found = || ApiError::not_found(&<shared::bulletin::Bulletin as Stored>::NOUN);
     let id: BulletinId = file
         .strip_suffix(".html")
         .unwrap_or(&file)

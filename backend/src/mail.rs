@@ -165,11 +165,12 @@ pub async fn notify(db: &Db, mailer: &Mailer, changes: &[Change]) -> anyhow::Res
             let subject = format!(
                 "【改革看板】{}：{}",
                 notice.kind.zh(),
-                short(&notice.text, 40)
+                short(notice.text.zh(), 40)
             );
             let body = format!(
                 "{}：\n\n{}\n\n请登录改革看板查看和办理。\n（此邮件由系统自动发送，请勿回复。）\n",
-                user.display_name, notice.text
+                user.display_name,
+                notice.text.zh()
             );
             match mailer.send(address, &subject, body).await {
                 Ok(()) => sent += 1,

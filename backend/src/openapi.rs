@@ -42,8 +42,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
 pub struct ErrorBody {
     /// Machine-readable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, …
     pub error: String,
-    /// A message the UI can show as is (Chinese).
+    /// A message the UI can show as is, in Chinese.
     pub message: String,
+    /// The same in English; absent from the few answers still told in Chinese only (some of
+    /// the account endpoints').
+    pub message_en: Option<String>,
 }
 
 /// The document.

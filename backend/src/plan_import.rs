@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use shared::entity::{Entity, EntityKey, Item, PlanDoc, Space, Unit};
 use shared::ids::{UnitId, item_id_for_number, unit_id_for_name};
 use shared::plan_text::ParsedPlan;
-use shared::state::State;
+use shared::state::{State, Stored};
 use shared::unit::UnitKind;
 use sqlx::AnyPool;
 use std::collections::HashMap;
@@ -201,7 +201,7 @@ pub async fn require_unit(pool: &AnyPool, unit: UnitId) -> ApiResult<()> {
         .fetch_one(pool)
         .await?;
     if n == 0 {
-        return Err(ApiError::NotFound("单位".into()));
+        return Err(ApiError::not_found(&<Unit as Stored>::NOUN));
     }
     Ok(())
 }

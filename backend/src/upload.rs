@@ -23,9 +23,11 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use shared::actor::{Actor, Role};
-use shared::attachment::{AttachedTo, Attachment, UploadInfo, content_type_for};
+use shared::attachment::{ACCEPTED_TYPES, AttachedTo, Attachment, UploadInfo, content_type_for};
 use shared::entity::{Entity, EntityKey};
 use shared::ids::AttachmentId;
+use shared::message::Msg;
+use shared::state::Stored;
 use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
 
@@ -56,9 +58,12 @@ pub fn display_name(raw: &str) -> ApiResult<String> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let name = shared::text::FILE_NAME
         .parse(base)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(e.message()))?;
     if name.trim_matches('.').is_empty() {
-        return Err(ApiError::BadRequest("文件名无效".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "文件名无效",
+            "The file name is not valid",
+        )));
     }
     Ok(name)
 }
@@ -231,9 +236,10 @@ fn accept(
     max: u64,
 ) -> ApiResult<(String, &'static str, u64)> {
     if !matches!(actor.role, Role::Office | Role::Unit) {
-        return Err(ApiError::Forbidden(
-            "只有综合办和各单位可以上传佐证材料".into(),
-        ));
+        return Err(ApiError::forbidden(Msg::new(
+            "只有综合办和各单位可以上传佐证材料",
+            "Only the reform office and the units can upload evidence",
+        )));
     }
     let raw_name = match name {
         Some(n) => n,
@@ -241,12 +247,16 @@ fn accept(
             .get("x-file-name")
             .and_then(|v| v.to_str().ok())
             .and_then(percent_decode)
-            .ok_or_else(|| ApiError::BadRequest("缺少文件名（?name=）".into()))?,
+            .ok_or_else(|| {
+                ApiError::bad_request(Msg::new(
+                    "缺少文件名（?name=）",
+                    "The file name is missing (?name=)",
+                ))
+            })?,
     };
     let name = display_name(&raw_name)?;
-    let content_type = content_type_for(&name).ok_or_else(|| {
-        ApiError::UnsupportedMediaType("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
-    })?;
+    let content_type =
+        content_type_for(&name).ok_or_else(|| ApiError::unsupported_media_type(ACCEPTED_TYPES))?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -284,9 +294,10 @@ async fn check_pending(
     .await?;
     let quota = max.saturating_mul(PENDING_FILES);
     if u64::try_from(pending).unwrap_or(0).saturating_add(incoming) > quota {
-        return Err(ApiError::QuotaExceeded(format!(
-            "尚未添加为佐证材料的上传文件已达上限（{} MB）：请先把已上传的文件添加到任务或报告，未添加的文件{ORPHAN_DAYS}天后自动删除",
-            quota / (1024 * 1024)
+        let mb = quota / (1024 * 1024);
+        return Err(ApiError::quota_exceeded(shared::msg!(
+            "尚未添加为佐证材料的上传文件已达上限（{mb} MB）：请先把已上传的文件添加到任务或报告，未添加的文件{ORPHAN_DAYS}天后自动删除",
+            "Your uploads not yet attached as evidence have reached the limit ({mb} MB): attach them to a task or report first. Files left unattached are deleted after {ORPHAN_DAYS} days"
         )));
     }
     Ok(())
@@ -327,7 +338,9 @@ async fn receive(
     let mut head: Vec<u8> = Vec::with_capacity(16);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("上传中断：{e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(shared::msg!("上传中断：{e}", "The upload was cut off: {e}"))
+        })?;
         size += chunk.len() as u64;
         if size > max {
             drain(Body::from_stream(stream), max).await;
@@ -348,7 +361,10 @@ async fn receive(
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", part.display()))?;
     }
     if size == 0 {
-        return Err(ApiError::BadRequest("文件是空的".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "文件是空的",
+            "The file is empty",
+        )));
     }
     if !content_matches(content_type, &head) {
         return Err(refused());
@@ -360,9 +376,11 @@ async fn receive(
 }
 
 fn refused() -> ApiError {
-    ApiError::UnsupportedMediaType(
-        "文件内容与扩展名不符（只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件）".into(),
-    )
+    ApiError::unsupported_media_type(shared::msg!(
+        "文件内容与扩展名不符（{types}）",
+        "The file's content does not match its extension. {types}",
+        types = ACCEPTED_TYPES
+    ))
 }
 
 /// Uploads never attached are deleted after this many days (an attach normally follows its
@@ -451,7 +469,7 @@ pub(crate) async fn download(
     user: ActiveUser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let not_found = || ApiError::NotFound("附件".into());
+    let not_found = || ApiError::not_found(&<Attachment as Stored>::NOUN);
     let id: AttachmentId = id.parse().map_err(|_| not_found())?;
     let actor = &user.0.actor;
     let pool = &state.db.pool;

@@ -4,6 +4,7 @@
 use gloo_net::http::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use shared::message::Msg;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Why a request failed.
@@ -18,17 +19,28 @@ pub enum ApiError {
         /// HTTP status.
         status: u16,
         /// Message from the server.
-        message: String,
+        message: Msg,
     },
 }
 
 impl ApiError {
-    /// A message to show.
-    pub fn message(&self) -> String {
+    /// A message to show, in both languages.
+    pub fn message(&self) -> Msg {
         match self {
-            ApiError::Network => "无法连接服务器".into(),
-            ApiError::Unauthorized => "请先登录".into(),
+            ApiError::Network => Msg::new("无法连接服务器", "Cannot reach the server"),
+            ApiError::Unauthorized => Msg::new("请先登录", "Please sign in"),
             ApiError::Server { message, .. } => message.clone(),
+        }
+    }
+
+    /// An answer that could not be read as the JSON expected.
+    fn unreadable(status: u16, e: impl std::fmt::Display) -> ApiError {
+        ApiError::Server {
+            status,
+            message: shared::msg!(
+                "服务器的回答无法识别：{e}",
+                "The server's answer was not understood: {e}"
+            ),
         }
     }
 
@@ -37,6 +49,16 @@ impl ApiError {
         matches!(self, ApiError::Network)
             || matches!(self, ApiError::Server { status, .. } if *status >= 500)
     }
+}
+
+/// The message of the server's error answer (`{"error", "message", "message_en"}`; see the
+/// backend's `error` module), if it has one. An answer with no English (a few account messages
+/// are still told in Chinese only) shows the Chinese in both languages.
+pub fn error_message(body: &serde_json::Value) -> Option<Msg> {
+    let text = |key: &str| body.get(key).and_then(|m| m.as_str()).map(String::from);
+    let zh = text("message")?;
+    let en = text("message_en").unwrap_or_else(|| zh.clone());
+    Some(Msg::owned(zh, en))
 }
 
 async fn decode<T: DeserializeOwned>(res: Response) -> Result<T, ApiError> {
@@ -49,20 +71,16 @@ async fn decode<T: DeserializeOwned>(res: Response) -> Result<T, ApiError> {
             .json::<serde_json::Value>()
             .await
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
-            .unwrap_or_else(|| format!("服务器错误 {status}"));
+            .and_then(|v| error_message(&v))
+            .unwrap_or_else(|| shared::msg!("服务器错误 {status}", "Server error {status}"));
         return Err(ApiError::Server { status, message });
     }
     if status == 204 {
-        return serde_json::from_str("null").map_err(|e| ApiError::Server {
-            status,
-            message: e.to_string(),
-        });
+        return serde_json::from_str("null").map_err(|e| ApiError::unreadable(status, e));
     }
-    res.json::<T>().await.map_err(|e| ApiError::Server {
-        status,
-        message: e.to_string(),
-    })
+    res.json::<T>()
+        .await
+        .map_err(|e| ApiError::unreadable(status, e))
 }
 
 /// GET `path` and decode the JSON answer.
@@ -171,7 +189,7 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Re
         .json(body)
         .map_err(|e| ApiError::Server {
             status: 0,
-            message: e.to_string(),
+            message: shared::msg!("请求无法编码：{e}", "The request could not be encoded: {e}"),
         })?;
     let res = req.send().await.map_err(|_| ApiError::Network)?;
     decode(res).await

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use shared::account::Language;
+use shared::message::Msg;
 
 /// Display language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +27,12 @@ impl Lang {
         } else {
             Lang::Zh
         }
+    }
+
+    /// `message` in this language: what the server or the shared rules said (a refusal, a
+    /// notice), written in both.
+    pub fn of(self, message: &Msg) -> &str {
+        message.get(self.into())
     }
 
     /// Remembers the language on this device.
@@ -80,6 +87,12 @@ macro_rules! words {
                 match (self, lang) {
                     $( (W::$key, Lang::Zh) => $zh, (W::$key, Lang::En) => $en, )*
                 }
+            }
+
+            /// In both languages, for what is shown after the language may have changed (the
+            /// notices).
+            pub fn msg(self) -> Msg {
+                Msg::new(self.get(Lang::Zh), self.get(Lang::En))
             }
         }
     };
@@ -266,24 +279,16 @@ pub fn tr(
     move || if lang.get() == Lang::En { en } else { zh }
 }
 
-/// A date as 2014年3月31日 in Chinese, 31 Mar 2014 in English.
+/// A date as 2014年3月31日 in Chinese, 31 Mar 2014 in English (as `shared` writes dates into
+/// messages).
 pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
-    use chrono::Datelike;
     match lang {
-        Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
-        Lang::En => format!("{} {} {}", d.day(), month_abbr(d), d.year()),
+        Lang::Zh => shared::board::zh_date(d),
+        Lang::En => shared::board::en_date(d),
     }
 }
 
-/// The English short name of `d`'s month (Mar). Written out rather than through chrono's
-/// `format`, whose parser of format strings would otherwise be in the wasm every phone loads.
-pub fn month_abbr(d: chrono::NaiveDate) -> &'static str {
-    use chrono::Datelike;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    MONTHS[d.month0() as usize % 12]
-}
+pub use shared::board::month_abbr;
 
 /// A timestamp (ms) as 2014年3月31日 14:05 in Chinese, in Beijing time (`shared::op::local_time`).
 pub fn datetime(ms: i64, lang: Lang) -> String {

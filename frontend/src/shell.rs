@@ -170,11 +170,15 @@ fn SyncBadge() -> impl IntoView {
 #[component]
 fn Notices() -> impl IntoView {
     let sync = use_sync();
+    let lang = lang();
     view! {
         <Show when=move || sync.notices.with(|n| !n.is_empty())>
             <div class="notices" role="alert">
                 <ul>
-                    {move || sync.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                    {move || {
+                        let l = lang.get();
+                        sync.notices.get().into_iter().map(|n| view! { <li>{l.of(&n).to_string()}</li> }).collect_view()
+                    }}
                 </ul>
                 <button class="link" on:click=move |_| sync.notices.set(vec![]) aria-label=t(W::Dismiss)>"×"</button>
             </div>

@@ -5,7 +5,7 @@
 //! on top (rebase), so an edit shows at once and never flickers back when a pull lands.
 
 use crate::api::{self, ApiError};
-use crate::i18n::{Lang, W};
+use crate::i18n::W;
 use crate::local_db::{self, LocalDb};
 use crate::util;
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use leptos::task::spawn_local;
 use shared::actor::Actor;
 use shared::entity::Entity;
 use shared::ids::{ClientGroupId, ClientId, TaskId, UserId};
+use shared::message::Msg;
 use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
@@ -50,8 +51,9 @@ pub struct Sync {
     /// Whether the saved copy or the first pull has landed (screens show "loading" until
     /// then); changes once.
     pub loaded: RwSignal<bool>,
-    /// Messages for the user (rejected changes).
-    pub notices: RwSignal<Vec<String>>,
+    /// Messages for the user (rejected changes), in both languages: shown in the one current
+    /// when they are drawn, so switching the language turns them too.
+    pub notices: RwSignal<Vec<Msg>>,
     /// Tasks someone else just changed: their cards are briefly highlighted.
     pub recent: RwSignal<HashSet<TaskId>>,
     base: StoredValue<State>,
@@ -68,6 +70,16 @@ pub struct Sync {
     /// Clients whose changes were renumbered (`renumber`), to tell the server with the next
     /// push (`PushRequest::retire`).
     retire: StoredValue<BTreeMap<ClientId, u64>>,
+}
+
+/// `message` after `what` ("更改未被接受：…"), in both languages.
+fn prefixed(what: W, message: &Msg) -> Msg {
+    shared::msg!(
+        "{what}{message}",
+        "{what}{message}",
+        what = what.msg(),
+        message = message
+    )
 }
 
 /// Where this browser keeps each user's client group: `GROUP_KEY.<user id>`. One per user, not
@@ -172,13 +184,13 @@ impl Sync {
         let actor = self
             .actor
             .get_value()
-            .ok_or_else(|| Rejection::Denied("请先登录".into()))?;
+            .ok_or_else(|| Rejection::Denied(Msg::new("请先登录", "Please sign in")))?;
         let result = self
             .view
             .try_update(|state| apply(state, &actor, &mutation).map(|_| ()))
             .unwrap_or(Ok(()));
         if let Err(reason) = result {
-            self.notices.update(|n| n.push(reason.to_string()));
+            self.notices.update(|n| n.push(reason.message()));
             return Err(reason);
         }
         let id = self.next_id.get_value();
@@ -194,8 +206,7 @@ impl Sync {
             Some(db) => spawn_local(async move {
                 // Still sent from memory; the user is told that a reload before then loses it.
                 if db.add_pending(&pending).await.is_err() {
-                    let said = W::OutboxNotSaved.get(Lang::load());
-                    self.notices.update(|n| n.push(said.into()));
+                    self.notices.update(|n| n.push(W::OutboxNotSaved.msg()));
                 }
                 self.kick();
             }),
@@ -321,9 +332,9 @@ impl Sync {
                     Err(ApiError::Unauthorized) => {
                         // Said once: the minutely pull and every edit meet the same 401 until
                         // the user signs in again (their edits wait in the outbox till then).
-                        let said = W::SessionEnded.get(Lang::load());
-                        if !self.notices.with_untracked(|n| n.iter().any(|m| m == said)) {
-                            self.notices.update(|n| n.push(said.into()));
+                        let said = W::SessionEnded.msg();
+                        if !self.notices.with_untracked(|n| n.contains(&said)) {
+                            self.notices.update(|n| n.push(said));
                         }
                         break;
                     }
@@ -374,12 +385,8 @@ impl Sync {
                     if self.renumber(&last).await {
                         self.again.set_value(true);
                     } else {
-                        self.notices.update(|n| {
-                            n.push(format!(
-                                "{}{message}",
-                                W::OfflineChangesDropped.get(Lang::load())
-                            ))
-                        });
+                        self.notices
+                            .update(|n| n.push(prefixed(W::OfflineChangesDropped, &message)));
                     }
                     return Ok(());
                 }
@@ -395,9 +402,8 @@ impl Sync {
             }
             for r in res.results {
                 if let Outcome::Rejected { reason } = r.outcome {
-                    self.notices.update(|n| {
-                        n.push(format!("{}{reason}", W::ChangeRefused.get(Lang::load())))
-                    });
+                    self.notices
+                        .update(|n| n.push(prefixed(W::ChangeRefused, &reason.message())));
                 }
             }
         }

@@ -7,6 +7,7 @@ use crate::calendar::{calendar, required_kinds, submission, task_done_at};
 use crate::difficulty::STALE_DAYS;
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{AdjustmentId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, end_of_day, ensure_new, local_date, put};
 use crate::permission::{self, PlanAction};
@@ -235,13 +236,18 @@ impl Op for Adjust {
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::adjustment(self.id), "调整")?;
+        ensure_new(
+            state,
+            &EntityKey::adjustment(self.id),
+            Msg::new("调整", "adjustment"),
+        )?;
         if state.unit(self.unit).is_none() {
-            return Err(Rejection::NotFound("单位".into()));
+            return Err(crate::state::missing::<crate::entity::Unit>());
         }
         if !points_allowed(self.points) {
-            return Err(Rejection::Invalid(format!(
-                "调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0"
+            return Err(Rejection::Invalid(crate::msg!(
+                "调整分应在−{MAX_ADJUSTMENT}到{MAX_ADJUSTMENT}之间且不为0",
+                "An adjustment is from −{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT} points, and not 0"
             )));
         }
         let a = Adjustment {

@@ -6,6 +6,7 @@ use crate::actor::Actor;
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{AttachmentId, ItemId, SubmissionId, TaskId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, Action};
@@ -42,6 +43,13 @@ pub fn content_type_for(name: &str) -> Option<&'static str> {
         .find(|(e, _)| *e == ext)
         .map(|(_, t)| *t)
 }
+
+/// The refusal of a file whose type `content_type_for` does not accept (the server's upload
+/// says the same).
+pub const ACCEPTED_TYPES: Msg = Msg::new(
+    "只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件",
+    "Only pdf, doc, docx, xls, xlsx, jpg and png files are accepted",
+);
 
 /// What `POST /api/uploads` answers: the upload's id (attach it with `Attach { id, .. }`) and
 /// the file as stored — its cleaned display name, size and content type.
@@ -124,7 +132,7 @@ pub fn check_target(
             let task = state
                 .task(t)
                 .filter(|t| t.item == item)
-                .ok_or_else(|| Rejection::NotFound("任务".into()))?;
+                .ok_or_else(crate::state::missing::<crate::entity::Task>)?;
             permission::check(actor, it, Action::WorkOnTask(task))?;
         }
         AttachedTo::Submission(s) => {
@@ -133,16 +141,17 @@ pub fn check_target(
                 // the unit may edit it (a draft, or returned for changes), and not while it is
                 // under review or once accepted.
                 Some(Entity::Submission(sub)) if sub.item == item && !sub.editable() => {
-                    return Err(Rejection::Invalid(format!(
-                        "{}{}，不能再增删佐证材料",
-                        sub.kind.zh(),
-                        sub.state.zh()
+                    return Err(Rejection::Invalid(crate::msg!(
+                        "{kind}{state}，不能再增删佐证材料",
+                        "This {kind} is {state}: its evidence can no longer be changed",
+                        kind = sub.kind.in_sentence(),
+                        state = sub.state.in_sentence()
                     )));
                 }
                 Some(Entity::Submission(sub)) if sub.item == item => {
                     crate::submission::check_drafter(state, sub, actor)?;
                 }
-                _ => return Err(Rejection::NotFound("报送材料".into())),
+                _ => return Err(crate::state::missing::<crate::submission::Submission>()),
             }
             permission::check(actor, it, Action::Report)?;
         }
@@ -189,11 +198,13 @@ impl Op for Attach {
         check_target(state, actor, self.item, self.to)
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::attachment(self.id), "附件")?;
+        ensure_new(
+            state,
+            &EntityKey::attachment(self.id),
+            Msg::new("附件", "attachment"),
+        )?;
         let name = text::FILE_NAME.parse(&self.name)?;
-        let content_type = content_type_for(&name).ok_or_else(|| {
-            Rejection::Invalid("只接受 pdf、doc、docx、xls、xlsx、jpg、png 文件".into())
-        })?;
+        let content_type = content_type_for(&name).ok_or(Rejection::Invalid(ACCEPTED_TYPES))?;
         let a = Attachment {
             id: self.id,
             item: self.item,

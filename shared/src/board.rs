@@ -139,3 +139,19 @@ pub fn zh_date(d: NaiveDate) -> String {
     use chrono::Datelike;
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
+
+/// A date in English: 31 Mar 2014.
+pub fn en_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{} {} {}", d.day(), month_abbr(d), d.year())
+}
+
+/// The English short name of `d`'s month (Mar). Written out rather than through chrono's
+/// `format`, whose parser of format strings would otherwise be in the wasm every phone loads.
+pub fn month_abbr(d: NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    MONTHS[d.month0() as usize % 12]
+}

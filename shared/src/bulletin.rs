@@ -6,6 +6,7 @@ use crate::board::zh_date;
 use crate::calendar::{Due, calendar, deadlines};
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{BulletinId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, put};
 use crate::permission::{self, PlanAction};
@@ -208,7 +209,10 @@ impl Op for Save {
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if state.find::<Bulletin>(self.id).is_ok_and(|b| b.published) {
-            return Err(Rejection::Invalid("通报已发布，不能修改".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "通报已发布，不能修改",
+                "The bulletin is published and can no longer be changed",
+            )));
         }
         let b = Bulletin {
             id: self.id,
@@ -289,7 +293,7 @@ impl Op for MarkRead {
         if state.find::<Bulletin>(self.id)?.published {
             Ok(())
         } else {
-            Err(Rejection::NotFound("通报".into()))
+            Err(crate::state::missing::<Bulletin>())
         }
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {

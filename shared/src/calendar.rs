@@ -6,6 +6,7 @@ use crate::actor::Actor;
 use crate::board::Column;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, TaskId, UnitId, submission_id};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, local_date, put};
 use crate::permission::{self, PlanAction};
@@ -110,9 +111,10 @@ impl Op for SetCalendar {
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if !(self.work_plan <= self.half_year && self.half_year <= self.annual) {
-            return Err(Rejection::Invalid(
-                "报送日期应依次为工作方案、半年报告、年度报告".into(),
-            ));
+            return Err(Rejection::Invalid(Msg::new(
+                "报送日期应依次为工作方案、半年报告、年度报告",
+                "The dates must run in order: work plan, half-year report, annual report",
+            )));
         }
         let c = Calendar {
             work_plan: self.work_plan,

@@ -5,6 +5,7 @@ use crate::actor::Actor;
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{DifficultyId, ItemId, TaskId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, local_date, put};
 use crate::permission::{self, Action};
@@ -154,13 +155,17 @@ impl Op for Raise {
         check_on_item(state, self.item, actor, Action::RaiseDifficulty)
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::difficulty(self.id), "问题")?;
+        ensure_new(
+            state,
+            &EntityKey::difficulty(self.id),
+            Msg::new("问题", "difficulty"),
+        )?;
         if let Some(task) = self.task {
             match state.task(task) {
                 Some(t) if t.item != self.item => {
-                    return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+                    return Err(crate::op::task_not_of_item());
                 }
-                None => return Err(Rejection::Invalid("任务不属于该改革项目".into())),
+                None => return Err(crate::op::task_not_of_item()),
                 Some(_) => {}
             }
         }
@@ -222,10 +227,16 @@ impl Op for Coordinate {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut d = state.find::<Difficulty>(self.id)?.clone();
         if d.state == DifficultyState::Resolved {
-            return Err(Rejection::Invalid("该问题已解决".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "该问题已解决",
+                "This difficulty is already resolved",
+            )));
         }
         if self.units.len() > 50 || self.units.iter().any(|u| state.unit(*u).is_none()) {
-            return Err(Rejection::Invalid("协调单位无效".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "协调单位无效",
+                "The units asked to help are not valid",
+            )));
         }
         let note = text::DIFFICULTY_TEXT.parse(&self.note)?;
         d.state = DifficultyState::Coordinating;
@@ -277,11 +288,17 @@ impl Op for Resolve {
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut d = state.find::<Difficulty>(self.id)?.clone();
         if d.state == DifficultyState::Resolved {
-            return Err(Rejection::Invalid("该问题已解决".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "该问题已解决",
+                "This difficulty is already resolved",
+            )));
         }
         let resolution = text::DIFFICULTY_TEXT.parse(&self.resolution)?;
         if resolution.is_empty() {
-            return Err(Rejection::Invalid("请写明解决情况".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "请写明解决情况",
+                "Say how it was resolved",
+            )));
         }
         d.state = DifficultyState::Resolved;
         d.resolution = Some(resolution);

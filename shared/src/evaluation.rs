@@ -4,6 +4,7 @@ use crate::actor::Actor;
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{EvaluationId, InspectionId, ItemId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, Action, PlanAction};
@@ -90,14 +91,23 @@ impl Op for Record {
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if !SCORES.contains(&self.score) {
-            return Err(Rejection::Invalid("评分应在1到5之间".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "评分应在1到5之间",
+                "The score must be from 1 to 5",
+            )));
         }
         if let Ok(existing) = state.find::<Evaluation>(self.id) {
             if existing.unit != actor.unit || existing.item != self.item {
-                return Err(Rejection::Invalid("评议编号重复".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "评议编号重复",
+                    "This evaluation id is already taken",
+                )));
             }
             if existing.published {
-                return Err(Rejection::Invalid("评议已发布，不能修改".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "评议已发布，不能修改",
+                    "The evaluation is published and can no longer be changed",
+                )));
             }
         }
         let e = Evaluation {
@@ -141,7 +151,10 @@ impl Op for Publish {
         let e = state.find::<Evaluation>(self.id)?;
         check(state, e.item, actor)?;
         if e.unit != actor.unit {
-            return Err(Rejection::Denied("只能发布本单位的评议".into()));
+            return Err(Rejection::Denied(Msg::new(
+                "只能发布本单位的评议",
+                "You can only publish your own unit's evaluations",
+            )));
         }
         Ok(())
     }
@@ -191,12 +204,19 @@ impl Op for RecordInspection {
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::inspection(self.id), "视察")?;
+        ensure_new(
+            state,
+            &EntityKey::inspection(self.id),
+            Msg::new("视察", "inspection"),
+        )?;
         if self.items.is_empty()
             || self.items.len() > 100
             || self.items.iter().any(|i| state.item(*i).is_none())
         {
-            return Err(Rejection::Invalid("请选择视察的改革项目".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "请选择视察的改革项目",
+                "Choose the reform items inspected",
+            )));
         }
         let mut items = self.items.clone();
         crate::sorting::sort(&mut items);

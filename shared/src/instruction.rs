@@ -5,6 +5,7 @@ use crate::actor::Actor;
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{InstructionId, ItemId, UnitId, UserId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, Action};
@@ -76,7 +77,11 @@ impl Op for Write {
         check(state, self.item, actor, Action::Instruct)
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::instruction(self.id), "批示")?;
+        ensure_new(
+            state,
+            &EntityKey::instruction(self.id),
+            Msg::new("批示", "instruction"),
+        )?;
         let i = Instruction {
             id: self.id,
             item: self.item,

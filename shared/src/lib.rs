@@ -17,6 +17,7 @@ pub mod ids;
 pub mod instruction;
 pub mod ledger;
 pub mod membership;
+pub mod message;
 pub mod mutation;
 pub mod notice;
 pub mod op;

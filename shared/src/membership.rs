@@ -8,6 +8,7 @@ use crate::actor::Actor;
 use crate::board::Column;
 use crate::entity::{Entity, EntityKey, Millis, Space, Unit};
 use crate::ids::{TaskId, UnitId, unit_id_for_name};
+use crate::message::Msg;
 use crate::mutation::{Change, Mutation, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, PlanAction};
@@ -60,15 +61,25 @@ impl Op for AddUnit {
         Ok(())
     }
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        let name = UnitName::parse(&self.name)
-            .map_err(|e| Rejection::Invalid(format!("单位名称无效：{e}")))?;
+        let name = UnitName::parse(&self.name).map_err(|e| {
+            Rejection::Invalid(crate::msg!(
+                "单位名称无效：{e}",
+                "The unit's name is not valid: {e}"
+            ))
+        })?;
         let name = name.as_str().to_owned();
         if self.id != unit_id_for_name(&name) {
-            return Err(Rejection::Invalid("单位编号与名称不符".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "单位编号与名称不符",
+                "The unit's id does not match its name",
+            )));
         }
-        ensure_new(state, &EntityKey::unit(self.id), "单位")?;
+        ensure_new(state, &EntityKey::unit(self.id), Msg::new("单位", "unit"))?;
         if self.groups.is_empty() {
-            return Err(Rejection::Invalid("请选择所属的单位组".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "请选择所属的单位组",
+                "Choose the group the unit belongs to",
+            )));
         }
         let groups = checked_groups(state, &self.groups)?;
         let unit = Unit {
@@ -80,9 +91,10 @@ impl Op for AddUnit {
             groups,
         };
         if unit.kind == UnitKind::Group {
-            return Err(Rejection::Invalid(
-                "成员须是具体单位，名称不能含“各”“成员单位”“有关”等".into(),
-            ));
+            return Err(Rejection::Invalid(Msg::new(
+                "成员须是具体单位，名称不能含“各”“成员单位”“有关”等",
+                "A member must be a single unit: its name cannot contain 各, 成员单位, 有关 or the like",
+            )));
         }
         Ok(vec![put(state, Entity::Unit(unit))])
     }
@@ -108,13 +120,20 @@ impl Op for SetMembership {
     fn apply(&self, state: &mut State, _actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut unit = state.find::<Unit>(self.unit)?.clone();
         if unit.kind == UnitKind::Group {
-            return Err(Rejection::Invalid("单位组不能再归入其他单位组".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "单位组不能再归入其他单位组",
+                "A group cannot be a member of another group",
+            )));
         }
         if BUILTIN_UNITS
             .into_iter()
             .any(|name| unit_id_for_name(name) == unit.id)
         {
-            return Err(Rejection::Invalid(format!("“{}”不能归入单位组", unit.name)));
+            return Err(Rejection::Invalid(crate::msg!(
+                "“{name}”不能归入单位组",
+                "“{name}” cannot be put in a group",
+                name = unit.name
+            )));
         }
         let mut groups = unit.groups.clone();
         groups.retain(|g| *g != self.group);
@@ -207,15 +226,20 @@ pub fn left_behind(state: &State, unit: UnitId, group: UnitId) -> Vec<TaskId> {
 /// `groups`, each a group unit in `state`, without repeats, in a stable order.
 fn checked_groups(state: &State, groups: &[UnitId]) -> Result<Vec<UnitId>, Rejection> {
     if groups.len() > MAX_GROUPS {
-        return Err(Rejection::Invalid(format!(
-            "一个单位最多归入{MAX_GROUPS}个单位组"
+        return Err(Rejection::Invalid(crate::msg!(
+            "一个单位最多归入{MAX_GROUPS}个单位组",
+            "A unit can be in at most {MAX_GROUPS} groups"
         )));
     }
     let mut out: Vec<UnitId> = Vec::with_capacity(groups.len());
     for id in groups {
         let group = state.find::<Unit>(*id)?;
         if group.kind != UnitKind::Group {
-            return Err(Rejection::Invalid(format!("“{}”不是单位组", group.name)));
+            return Err(Rejection::Invalid(crate::msg!(
+                "“{name}”不是单位组",
+                "“{name}” is not a group",
+                name = group.name
+            )));
         }
         if !out.contains(id) {
             out.push(*id);

@@ -8,6 +8,7 @@ use crate::actor::Actor;
 use crate::board::{Column, sort_key};
 use crate::entity::{Comment, Entity, EntityKey, Item, Millis, Space, Step, Task};
 use crate::ids::{CommentId, ItemId, StepId, TaskId, UnitId};
+use crate::message::Msg;
 use crate::op::{Op, SpaceOf, put};
 use crate::permission::{self, Action, Denied};
 use crate::state::State;
@@ -299,33 +300,50 @@ macro_rules! by_kind {
 
 crate::tagged::adjacently_tagged! {
     tag = "code", content = "message";
-    /// Why a mutation was permanently refused. The client drops it and shows the message.
+    /// Why a mutation was permanently refused. The client drops it and shows the message, in
+    /// its language ([`Rejection::message`]); `Display` is the Chinese, what the server records.
     #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
     pub enum Rejection {
         /// The user may not do this.
-        #[error("无权操作：{0}")]
-        Denied(String),
-        /// The target does not exist (or is not visible).
-        #[error("找不到{0}")]
-        NotFound(String),
+        Denied(Msg),
+        /// The target does not exist (or is not visible): what it is, a noun.
+        NotFound(Msg),
         /// The target is archived.
-        #[error("该任务已归档")]
         Archived,
         /// The arguments are not acceptable.
-        #[error("{0}")]
-        Invalid(String),
+        Invalid(Msg),
+    }
+}
+
+impl Rejection {
+    /// What the user is told, in both languages.
+    pub fn message(&self) -> Msg {
+        match self {
+            Rejection::Denied(why) => {
+                crate::msg!("无权操作：{why}", "Not allowed: {why}", why = why)
+            }
+            Rejection::NotFound(what) => crate::message::not_found(what),
+            Rejection::Archived => Msg::new("该任务已归档", "The task is archived"),
+            Rejection::Invalid(why) => why.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message().zh())
     }
 }
 
 impl From<Denied> for Rejection {
     fn from(d: Denied) -> Self {
-        Rejection::Denied(d.0.to_string())
+        Rejection::Denied(d.0)
     }
 }
 
 impl From<TextError> for Rejection {
     fn from(e: TextError) -> Self {
-        Rejection::Invalid(e.to_string())
+        Rejection::Invalid(e.message())
     }
 }
 
@@ -561,7 +579,7 @@ impl Mutation {
                 let (task, item) = find_task(state, *task)?;
                 permission::check(actor, item, Action::WorkOnTask(task))?;
             }
-            _ => return Err(Rejection::Invalid("未知操作".into())),
+            _ => return Err(unknown_change()),
         }
         Ok(())
     }
@@ -573,11 +591,19 @@ pub(crate) fn find_task(state: &State, id: TaskId) -> Result<(&Task, &Item), Rej
     Ok((task, state.find::<Item>(task.item)?))
 }
 
+/// A change this code does not handle here (every variant is handled somewhere: a bug).
+fn unknown_change() -> Rejection {
+    Rejection::Invalid(Msg::new("未知操作", "Unknown change"))
+}
+
 fn check_sort_key(key: &str) -> Result<(), Rejection> {
     if sort_key::is_valid(key) {
         Ok(())
     } else {
-        Err(Rejection::Invalid("排序键无效".into()))
+        Err(Rejection::Invalid(Msg::new(
+            "排序键无效",
+            "The position in the list is not valid",
+        )))
     }
 }
 
@@ -585,9 +611,10 @@ fn check_owner(owner: UnitId, groups: &[UnitId], item: &Item) -> Result<(), Reje
     if permission::may_own(owner, groups, item) {
         Ok(())
     } else {
-        Err(Rejection::Invalid(
-            "任务只能指派给该项目的牵头或配合单位".into(),
-        ))
+        Err(Rejection::Invalid(Msg::new(
+            "任务只能指派给该项目的牵头或配合单位",
+            "A task can only be given to the item's lead or cooperating units",
+        )))
     }
 }
 
@@ -612,7 +639,10 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             at,
         } => {
             if state.task(*id).is_some() {
-                return Err(Rejection::Invalid("任务编号重复".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "任务编号重复",
+                    "This task id is already taken",
+                )));
             }
             check_owner(*owner, state.groups_of(*owner), state.find::<Item>(*item)?)?;
             check_sort_key(sort_key)?;
@@ -651,12 +681,15 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
             at,
         } => {
             if state.get(&EntityKey::comment(*id)).is_some() {
-                return Err(Rejection::Invalid("意见编号重复".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "意见编号重复",
+                    "This comment id is already taken",
+                )));
             }
             if let Some(task) = task {
                 let (t, _) = find_task(state, *task)?;
                 if t.item != *item {
-                    return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+                    return Err(crate::op::task_not_of_item());
                 }
             }
             let comment = Comment {
@@ -684,7 +717,7 @@ pub fn apply(state: &mut State, actor: &Actor, m: &Mutation) -> Result<Vec<Chang
         }),
         _ => {
             let Some(task) = m.target_task() else {
-                return Err(Rejection::Invalid("未知操作".into()));
+                return Err(unknown_change());
             };
             let at = m.at();
             edit_task(state, task, at, |t| edit(t, m))
@@ -716,7 +749,7 @@ fn find_step(task: &mut Task, id: StepId) -> Result<&mut Step, Rejection> {
     task.steps
         .iter_mut()
         .find(|s| s.id == id)
-        .ok_or_else(|| Rejection::NotFound("步骤".into()))
+        .ok_or(Rejection::NotFound(Msg::new("步骤", "step")))
 }
 
 fn sort_steps(task: &mut Task) {
@@ -732,7 +765,10 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
         Mutation::SetTaskNotes { notes, .. } => t.notes = text::TASK_NOTES.parse(notes)?,
         Mutation::SetTaskProgress { progress, .. } => {
             if *progress > 100 {
-                return Err(Rejection::Invalid("进度应在0到100之间".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "进度应在0到100之间",
+                    "Progress must be from 0 to 100",
+                )));
             }
             t.report_progress(*progress, m.at());
         }
@@ -766,10 +802,16 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             ..
         } => {
             if t.steps.len() >= MAX_STEPS {
-                return Err(Rejection::Invalid(format!("每个任务最多{MAX_STEPS}个步骤")));
+                return Err(Rejection::Invalid(crate::msg!(
+                    "每个任务最多{MAX_STEPS}个步骤",
+                    "A task can have at most {MAX_STEPS} steps"
+                )));
             }
             if t.steps.iter().any(|s| s.id == *step) {
-                return Err(Rejection::Invalid("步骤编号重复".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "步骤编号重复",
+                    "This step id is already taken",
+                )));
             }
             check_sort_key(sort_key)?;
             t.steps.push(Step {
@@ -795,7 +837,7 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
             t.steps.retain(|s| s.id != *step);
         }
         _ => {
-            return Err(Rejection::Invalid("未知操作".into()));
+            return Err(unknown_change());
         }
     }
     Ok(())

@@ -6,6 +6,7 @@
 use crate::actor::{Actor, Role};
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{BulletinId, ItemId, TaskId, UnitId, UserId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, put};
 use crate::permission;
@@ -114,8 +115,8 @@ pub struct Notice {
     pub item: Option<ItemId>,
     /// What it is about, for opening it.
     pub link: Link,
-    /// One line (Chinese; names and text as written).
-    pub text: String,
+    /// One line, in both languages (names and text as written).
+    pub text: Msg,
     /// When it happened.
     pub at: Millis,
     /// Read by this user (or, for bulletins, by their unit).
@@ -170,18 +171,17 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
         _ => Default::default(),
     };
     let mut out = Vec::new();
-    let mut push =
-        |key: String, kind, item: Option<ItemId>, link: Link, text: String, at: Millis| {
-            out.push(Notice {
-                read: read.contains(key.as_str()),
-                key,
-                kind,
-                item,
-                link,
-                text,
-                at,
-            });
-        };
+    let mut push = |key: String, kind, item: Option<ItemId>, link: Link, text: Msg, at: Millis| {
+        out.push(Notice {
+            read: read.contains(key.as_str()),
+            key,
+            kind,
+            item,
+            link,
+            text,
+            at,
+        });
+    };
     for e in state.iter() {
         match e {
             Entity::Reminder(r) if r.unit == unit => push(
@@ -193,7 +193,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                     About::Submission(k) => Link::Submission(k),
                     About::Item => Link::Item,
                 },
-                format!("第{}项：{}", number(r.item), r.text),
+                crate::msg!(
+                    "第{n}项：{text}",
+                    "Item {n}: {text}",
+                    n = number(r.item),
+                    text = r.text
+                ),
                 r.at,
             ),
             Entity::Submission(s) => {
@@ -204,11 +209,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             NoticeKind::AwaitingReview,
                             Some(s.item),
                             Link::Submission(s.kind),
-                            format!(
-                                "第{}项{}（第{}版）已报送",
-                                number(s.item),
-                                s.kind.zh(),
-                                v.number
+                            crate::msg!(
+                                "第{n}项{kind}（第{v}版）已报送",
+                                "Item {n}: {kind} version {v} submitted",
+                                n = number(s.item),
+                                kind = s.kind.in_sentence(),
+                                v = v.number
                             ),
                             v.submitted_at,
                         );
@@ -217,21 +223,22 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         && leads(s.item)
                     {
                         let (kind, what) = if r.accepted {
-                            (NoticeKind::Accepted, SubmissionState::Accepted.zh())
+                            (NoticeKind::Accepted, SubmissionState::Accepted)
                         } else {
-                            (NoticeKind::Returned, SubmissionState::Returned.zh())
+                            (NoticeKind::Returned, SubmissionState::Returned)
                         };
                         push(
                             format!("submission/{}/{}/review", s.id, v.number),
                             kind,
                             Some(s.item),
                             Link::Submission(s.kind),
-                            format!(
-                                "第{}项{}{}：{}",
-                                number(s.item),
-                                s.kind.zh(),
-                                what,
-                                r.comment
+                            crate::msg!(
+                                "第{n}项{kind}{what}：{comment}",
+                                "Item {n}: {kind} {what}: {comment}",
+                                n = number(s.item),
+                                kind = s.kind.in_sentence(),
+                                what = what.in_sentence(),
+                                comment = r.comment
                             ),
                             r.at,
                         );
@@ -245,7 +252,13 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         NoticeKind::Instruction,
                         Some(i.item),
                         Link::Instructions,
-                        format!("{}对第{}项批示：{}", i.leader_name, number(i.item), i.text),
+                        crate::msg!(
+                            "{leader}对第{n}项批示：{text}",
+                            "Instruction from {leader} on item {n}: {text}",
+                            leader = i.leader_name,
+                            n = number(i.item),
+                            text = i.text
+                        ),
                         i.at,
                     );
                 }
@@ -257,11 +270,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         NoticeKind::InstructionAnswered,
                         Some(i.item),
                         Link::Instructions,
-                        format!(
-                            "第{}项批示回复（{}）：{}",
-                            number(i.item),
-                            a.by_name,
-                            a.text
+                        crate::msg!(
+                            "第{n}项批示回复（{by}）：{text}",
+                            "Item {n}: answer to the instruction ({by}): {text}",
+                            n = number(i.item),
+                            by = a.by_name,
+                            text = a.text
                         ),
                         a.at,
                     );
@@ -272,7 +286,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 NoticeKind::Mention,
                 Some(c.item),
                 c.task.map_or(Link::Item, Link::Task),
-                format!("{}：{}", c.author_name, c.body),
+                crate::msg!(
+                    "{author}：{body}",
+                    "{author}: {body}",
+                    author = c.author_name,
+                    body = c.body
+                ),
                 c.at,
             ),
             Entity::Bulletin(b) if b.published => push(
@@ -280,7 +299,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 NoticeKind::Bulletin,
                 None,
                 Link::Bulletin(b.id),
-                b.title.clone(),
+                Msg::as_written(&b.title),
                 b.published_at.unwrap_or(b.updated_at),
             ),
             Entity::Difficulty(d) => {
@@ -290,11 +309,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         NoticeKind::Difficulty,
                         Some(d.item),
                         Link::Difficulties,
-                        format!(
-                            "第{}项：{}（{}）",
-                            number(d.item),
-                            d.title,
-                            d.raised_by_name
+                        crate::msg!(
+                            "第{n}项：{title}（{by}）",
+                            "Item {n}: {title} ({by})",
+                            n = number(d.item),
+                            title = d.title,
+                            by = d.raised_by_name
                         ),
                         d.raised_at,
                     );
@@ -304,7 +324,12 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         NoticeKind::Difficulty,
                         Some(d.item),
                         Link::Difficulties,
-                        format!("请协助解决第{}项的问题：{}", number(d.item), d.title),
+                        crate::msg!(
+                            "请协助解决第{n}项的问题：{title}",
+                            "Please help resolve a difficulty on item {n}: {title}",
+                            n = number(d.item),
+                            title = d.title
+                        ),
                         d.log.last().map_or(d.raised_at, |l| l.at),
                     );
                 }
@@ -317,18 +342,25 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 // Requests are only ever added, so their place is a stable key.
                 for (i, p) in t.postponements.iter().enumerate() {
                     let concerns_unit = works_on_task || p.unit == unit;
-                    let what = format!("第{}项任务“{}”", number(t.item), t.title);
+                    let what = crate::msg!(
+                        "第{n}项任务“{title}”",
+                        "the task “{title}” of item {n}",
+                        n = number(t.item),
+                        title = t.title
+                    );
                     if office {
                         push(
                             format!("postponement/{}/{i}", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
                             Link::Task(t.id),
-                            format!(
-                                "{what}申请延期至{}（{}）：{}",
-                                crate::board::zh_date(p.due),
-                                p.by_name,
-                                p.reason
+                            crate::msg!(
+                                "{what}申请延期至{due}（{by}）：{reason}",
+                                "{by} asks to postpone {what} to {due}: {reason}",
+                                what = what,
+                                due = p.due,
+                                by = p.by_name,
+                                reason = p.reason
                             ),
                             p.at,
                         );
@@ -338,21 +370,31 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         && !office
                     {
                         let answer = if d.approved {
-                            format!("已同意，截止日期改为{}", crate::board::zh_date(p.due))
+                            crate::msg!(
+                                "已同意，截止日期改为{due}",
+                                "approved: the due date is now {due}",
+                                due = p.due
+                            )
                         } else {
-                            "未同意".to_string()
+                            Msg::new("未同意", "declined")
                         };
                         let note = if d.note.is_empty() {
-                            String::new()
+                            Msg::new("", "")
                         } else {
-                            format!("：{}", d.note)
+                            crate::msg!("：{note}", ": {note}", note = d.note)
                         };
                         push(
                             format!("postponement/{}/{i}/decision", t.id),
                             NoticeKind::Postponement,
                             Some(t.item),
                             Link::Task(t.id),
-                            format!("{what}的延期申请{answer}{note}"),
+                            crate::msg!(
+                                "{what}的延期申请{answer}{note}",
+                                "Postponement of {what} {answer}{note}",
+                                what = what,
+                                answer = answer,
+                                note = note
+                            ),
                             d.at,
                         );
                     }
@@ -363,7 +405,13 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 NoticeKind::Evaluation,
                 Some(e.item),
                 Link::Evaluations,
-                format!("第{}项评议（{}分）：{}", number(e.item), e.score, e.text),
+                crate::msg!(
+                    "第{n}项评议（{score}分）：{text}",
+                    "Evaluation of item {n} (score {score}): {text}",
+                    n = number(e.item),
+                    score = e.score,
+                    text = e.text
+                ),
                 e.published_at.unwrap_or(e.at),
             ),
             _ => {}
@@ -467,12 +515,18 @@ impl Op for MarkRead {
         if self.user == actor.user {
             Ok(())
         } else {
-            Err(Rejection::Denied("只能标记自己的通知".into()))
+            Err(Rejection::Denied(Msg::new(
+                "只能标记自己的通知",
+                "You can only mark your own notifications",
+            )))
         }
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if self.keys.len() > MAX_MARK_BATCH || self.keys.iter().any(|k| k.len() > 200) {
-            return Err(Rejection::Invalid("标记数量过多".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "标记数量过多",
+                "Too many notifications marked at once",
+            )));
         }
         let mut marks = match state.get(&EntityKey::read_marks(self.user)) {
             Some(Entity::ReadMarks(m)) => m.clone(),

@@ -4,6 +4,7 @@
 
 use crate::actor::Actor;
 use crate::entity::{Entity, EntityKey, Millis, Space};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::state::State;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -65,13 +66,25 @@ pub fn end_of_day(date: NaiveDate) -> Millis {
     Millis(start - BEIJING_MS + 86_400_000 - 1)
 }
 
-/// Fails with `Invalid(what)` when `id` is already taken in `state`.
-pub fn ensure_new(state: &State, key: &EntityKey, what: &str) -> Result<(), Rejection> {
+/// Fails with `Invalid` when `key` is already taken in `state`; `what` names the kind.
+pub fn ensure_new(state: &State, key: &EntityKey, what: Msg) -> Result<(), Rejection> {
     if state.get(key).is_some() {
-        Err(Rejection::Invalid(format!("{what}编号重复")))
+        Err(Rejection::Invalid(crate::msg!(
+            "{what}编号重复",
+            "This {what} id is already taken",
+            what = what
+        )))
     } else {
         Ok(())
     }
+}
+
+/// The refusal of a change that names a task of another item than its own.
+pub fn task_not_of_item() -> Rejection {
+    Rejection::Invalid(Msg::new(
+        "任务不属于该改革项目",
+        "The task is not part of this reform item",
+    ))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use crate::entity::{Entity, EntityKey};
 use crate::ids;
+use crate::message::Msg;
 use crate::mutation::{Mutation, Rejection};
 use std::borrow::Cow;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
@@ -110,11 +111,12 @@ impl PartialSchema for Rejection {
             .schema_type(Type::Object)
             .description(Some(
                 "Why a mutation was refused for good: `code` (`denied`, `not_found`, \
-                 `archived`, `invalid`, …) and, for most codes, a message to show.",
+                 `archived`, `invalid`, …) and, for most codes, a message to show, in Chinese \
+                 and English (`not_found` names what is missing: a noun).",
             ))
             .property("code", ObjectBuilder::new().schema_type(Type::String))
             .required("code")
-            .property("message", ObjectBuilder::new().schema_type(Type::String))
+            .property("message", Msg::schema())
             .into()
     }
 }

@@ -4,6 +4,7 @@
 use crate::actor::{Actor, Role};
 use crate::entity::{Item, Task};
 use crate::ids::UnitId;
+use crate::message::Msg;
 
 /// How a unit stands to an item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +84,13 @@ pub enum PlanAction {
 /// Why something was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Denied(pub &'static str);
+pub struct Denied(pub Msg);
+
+/// Said both when someone else evaluates and when the action is ruled out for every other role.
+const ONLY_SUPERVISORS_EVALUATE: Msg = Msg::new(
+    "只有区人大、区政协可以评议",
+    "Only the People's Congress and the CPPCC can evaluate",
+);
 
 /// The matrix. `item` is the item the action is on.
 pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denied> {
@@ -92,7 +99,7 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
         return if actor.role == Role::Supervisor {
             Ok(())
         } else {
-            Err(Denied("只有区人大、区政协可以评议"))
+            Err(Denied(ONLY_SUPERVISORS_EVALUATE))
         };
     }
     if actor.role == Role::Office {
@@ -105,7 +112,10 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             if unit_role && rel == Relation::Lead {
                 Ok(())
             } else {
-                Err(Denied("只有牵头单位和综合办可以分解、指派或归档任务"))
+                Err(Denied(Msg::new(
+                    "只有牵头单位和综合办可以分解、指派或归档任务",
+                    "Only the lead unit and the reform office can break the item down, assign or archive tasks",
+                )))
             }
         }
         Action::WorkOnTask(task) => {
@@ -114,7 +124,10 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             if unit_role && works_on_it {
                 Ok(())
             } else {
-                Err(Denied("只有牵头单位和承担该任务的配合单位可以更新任务"))
+                Err(Denied(Msg::new(
+                    "只有牵头单位和承担该任务的配合单位可以更新任务",
+                    "Only the lead unit and the cooperating unit that owns the task can update it",
+                )))
             }
         }
         Action::Comment => {
@@ -126,32 +139,47 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             if may {
                 Ok(())
             } else {
-                Err(Denied("无权在此改革项目下发表意见"))
+                Err(Denied(Msg::new(
+                    "无权在此改革项目下发表意见",
+                    "You may not comment on this reform item",
+                )))
             }
         }
         Action::Report => {
             if unit_role && rel == Relation::Lead {
                 Ok(())
             } else {
-                Err(Denied("只有牵头单位可以报送工作方案和报告、回复批示"))
+                Err(Denied(Msg::new(
+                    "只有牵头单位可以报送工作方案和报告、回复批示",
+                    "Only the lead unit can submit the work plan and reports and answer instructions",
+                )))
             }
         }
         Action::RaiseDifficulty => {
             if unit_role && rel != Relation::Other {
                 Ok(())
             } else {
-                Err(Denied("只有该项目的牵头和配合单位可以反映困难和问题"))
+                Err(Denied(Msg::new(
+                    "只有该项目的牵头和配合单位可以反映困难和问题",
+                    "Only the item's lead and cooperating units can raise difficulties",
+                )))
             }
         }
-        Action::Review | Action::Supervise => Err(Denied("只有综合办可以审核和督办")),
+        Action::Review | Action::Supervise => Err(Denied(Msg::new(
+            "只有综合办可以审核和督办",
+            "Only the reform office can review and supervise",
+        ))),
         Action::Instruct => {
             if actor.role == Role::Leader {
                 Ok(())
             } else {
-                Err(Denied("只有区领导可以作出批示"))
+                Err(Denied(Msg::new(
+                    "只有区领导可以作出批示",
+                    "Only district leaders can write instructions",
+                )))
             }
         }
-        Action::Evaluate => Err(Denied("只有区人大、区政协可以评议")),
+        Action::Evaluate => Err(Denied(ONLY_SUPERVISORS_EVALUATE)),
     }
 }
 
@@ -160,10 +188,14 @@ pub fn check_plan(actor: &Actor, action: PlanAction) -> Result<(), Denied> {
     match (action, actor.role) {
         (PlanAction::Supervise | PlanAction::ManageUnits, Role::Office)
         | (PlanAction::Inspect, Role::Supervisor) => Ok(()),
-        (PlanAction::Supervise | PlanAction::ManageUnits, _) => {
-            Err(Denied("只有综合办可以进行此操作"))
-        }
-        (PlanAction::Inspect, _) => Err(Denied("只有区人大、区政协可以记录视察")),
+        (PlanAction::Supervise | PlanAction::ManageUnits, _) => Err(Denied(Msg::new(
+            "只有综合办可以进行此操作",
+            "Only the reform office can do this",
+        ))),
+        (PlanAction::Inspect, _) => Err(Denied(Msg::new(
+            "只有区人大、区政协可以记录视察",
+            "Only the People's Congress and the CPPCC can record inspections",
+        ))),
     }
 }
 

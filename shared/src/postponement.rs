@@ -10,6 +10,7 @@
 use crate::actor::{Actor, Role};
 use crate::entity::{Entity, EntityKey, Millis, Task};
 use crate::ids::{TaskId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection, find_task};
 use crate::op::{Op, SpaceOf, local_date, put};
 use crate::permission::{self, Action};
@@ -92,9 +93,10 @@ pub fn check(task: &Task, actor: &Actor, at: Millis, change: Guarded) -> Result<
         Guarded::Archive => missed(task, at),
     };
     if actor.role != Role::Office && locked {
-        Err(Rejection::Denied(
-            "截止日期已过：截止日期、承办单位和归档由综合办调整，请提出延期申请".into(),
-        ))
+        Err(Rejection::Denied(Msg::new(
+            "截止日期已过：截止日期、承办单位和归档由综合办调整，请提出延期申请",
+            "The due date has passed: only the reform office can now change the date or the owner, or archive the task. Ask for a postponement instead",
+        )))
     } else {
         Ok(())
     }
@@ -110,9 +112,10 @@ pub fn earliest_due(actor: &Actor, at: Millis) -> Option<NaiveDate> {
 /// Refuses a due date before `earliest_due`.
 pub fn check_new_due(due: Option<NaiveDate>, actor: &Actor, at: Millis) -> Result<(), Rejection> {
     match (due, earliest_due(actor, at)) {
-        (Some(d), Some(earliest)) if d < earliest => {
-            Err(Rejection::Invalid("截止日期不能早于今天".into()))
-        }
+        (Some(d), Some(earliest)) if d < earliest => Err(Rejection::Invalid(Msg::new(
+            "截止日期不能早于今天",
+            "The due date cannot be before today",
+        ))),
         _ => Ok(()),
     }
 }
@@ -124,19 +127,27 @@ pub fn askable(task: &Task) -> Result<(), Rejection> {
         return Err(Rejection::Archived);
     }
     if task.due.is_none() {
-        return Err(Rejection::Invalid(
-            "该任务没有截止日期，无需申请延期".into(),
-        ));
+        return Err(Rejection::Invalid(Msg::new(
+            "该任务没有截止日期，无需申请延期",
+            "The task has no due date: no postponement is needed",
+        )));
     }
     if crate::calendar::task_done_at(task).is_some() {
-        return Err(Rejection::Invalid("任务已完成，无需申请延期".into()));
+        return Err(Rejection::Invalid(Msg::new(
+            "任务已完成，无需申请延期",
+            "The task is done: no postponement is needed",
+        )));
     }
     if pending(task).is_some() {
-        return Err(Rejection::Invalid("已有一项延期申请等待综合办审核".into()));
+        return Err(Rejection::Invalid(Msg::new(
+            "已有一项延期申请等待综合办审核",
+            "A postponement request is already waiting for the reform office",
+        )));
     }
     if task.postponements.len() >= MAX_REQUESTS {
-        return Err(Rejection::Invalid(format!(
-            "每个任务最多申请{MAX_REQUESTS}次延期"
+        return Err(Rejection::Invalid(crate::msg!(
+            "每个任务最多申请{MAX_REQUESTS}次延期",
+            "A task can have at most {MAX_REQUESTS} postponement requests"
         )));
     }
     Ok(())
@@ -196,9 +207,10 @@ impl Op for Request {
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
         if actor.role == Role::Office {
-            return Err(Rejection::Denied(
-                "综合办可直接调整截止日期，无需申请延期".into(),
-            ));
+            return Err(Rejection::Denied(Msg::new(
+                "综合办可直接调整截止日期，无需申请延期",
+                "The reform office can change the due date itself: no postponement is needed",
+            )));
         }
         let (task, item) = find_task(state, self.task)?;
         permission::check(actor, item, Action::WorkOnTask(task))?;
@@ -210,10 +222,16 @@ impl Op for Request {
             askable(t)?;
             let from = t.due;
             if from.is_some_and(|from| self.due <= from) {
-                return Err(Rejection::Invalid("申请的日期应晚于原截止日期".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "申请的日期应晚于原截止日期",
+                    "The new date must be after the current due date",
+                )));
             }
             if self.due < local_date(self.at) {
-                return Err(Rejection::Invalid("申请的日期不能早于今天".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "申请的日期不能早于今天",
+                    "The new date cannot be before today",
+                )));
             }
             t.postponements.push(Postponement {
                 due: self.due,
@@ -269,7 +287,10 @@ impl Op for Decide {
         let note = field.parse(&self.note)?;
         edit(state, self.task, self.at, |t| {
             let Some(request) = t.postponements.last_mut().filter(|p| p.decision.is_none()) else {
-                return Err(Rejection::Invalid("没有等待审核的延期申请".into()));
+                return Err(Rejection::Invalid(Msg::new(
+                    "没有等待审核的延期申请",
+                    "No postponement request is waiting for a decision",
+                )));
             };
             request.decision = Some(Decision {
                 approved: self.approve,

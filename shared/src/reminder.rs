@@ -5,6 +5,7 @@ use crate::actor::Actor;
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, ReminderId, TaskId, UnitId};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, ensure_new, put};
 use crate::permission::{self, Action};
@@ -88,15 +89,22 @@ impl Op for Send {
         Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
-        ensure_new(state, &EntityKey::reminder(self.id), "催办")?;
+        ensure_new(
+            state,
+            &EntityKey::reminder(self.id),
+            Msg::new("催办", "reminder"),
+        )?;
         let item = state.find::<Item>(self.item)?;
         if !permission::may_own(self.unit, state.groups_of(self.unit), item) {
-            return Err(Rejection::Invalid("只能催办该项目的牵头或配合单位".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "只能催办该项目的牵头或配合单位",
+                "Only the item's lead or cooperating units can be reminded",
+            )));
         }
         if let About::Task(t) = self.about
             && state.task(t).is_none_or(|t| t.item != self.item)
         {
-            return Err(Rejection::Invalid("任务不属于该改革项目".into()));
+            return Err(crate::op::task_not_of_item());
         }
         let r = Reminder {
             id: self.id,

@@ -12,6 +12,7 @@ use crate::ids::{
     TaskId, UnitId,
 };
 use crate::instruction::Instruction;
+use crate::message::Msg;
 use crate::mutation::Rejection;
 use crate::reminder::Reminder;
 use crate::submission::Submission;
@@ -23,7 +24,7 @@ pub trait Stored: Sized {
     /// Its id.
     type Id;
     /// Its name in a "not found" rejection.
-    const NOUN: &'static str;
+    const NOUN: Msg;
     /// The key of the one with `id`.
     fn key(id: Self::Id) -> EntityKey;
     /// The entity as this type, if it is one.
@@ -31,10 +32,10 @@ pub trait Stored: Sized {
 }
 
 macro_rules! stored {
-    ($($ty:ident($id:ty) = $key:ident, $noun:literal;)*) => {$(
+    ($($ty:ident($id:ty) = $key:ident, $zh:literal, $en:literal;)*) => {$(
         impl Stored for $ty {
             type Id = $id;
-            const NOUN: &'static str = $noun;
+            const NOUN: Msg = Msg::new($zh, $en);
             fn key(id: $id) -> EntityKey {
                 EntityKey::$key(id)
             }
@@ -49,15 +50,20 @@ macro_rules! stored {
 }
 
 stored! {
-    Unit(UnitId) = unit, "单位";
-    Item(ItemId) = item, "改革项目";
-    Task(TaskId) = task, "任务";
-    Submission(SubmissionId) = submission, "报送材料";
-    Difficulty(DifficultyId) = difficulty, "困难和问题";
-    Instruction(InstructionId) = instruction, "批示";
-    Evaluation(EvaluationId) = evaluation, "评议";
-    Bulletin(BulletinId) = bulletin, "通报";
-    Attachment(AttachmentId) = attachment, "附件";
+    Unit(UnitId) = unit, "单位", "unit";
+    Item(ItemId) = item, "改革项目", "reform item";
+    Task(TaskId) = task, "任务", "task";
+    Submission(SubmissionId) = submission, "报送材料", "submission";
+    Difficulty(DifficultyId) = difficulty, "困难和问题", "difficulty";
+    Instruction(InstructionId) = instruction, "批示", "instruction";
+    Evaluation(EvaluationId) = evaluation, "评议", "evaluation";
+    Bulletin(BulletinId) = bulletin, "通报", "bulletin";
+    Attachment(AttachmentId) = attachment, "附件", "attachment";
+}
+
+/// The rejection of a change to a `T` that is not there (or not visible): "找不到任务".
+pub fn missing<T: Stored>() -> Rejection {
+    Rejection::NotFound(T::NOUN)
 }
 
 /// Entity types that are only ever listed, never looked up by id here.
@@ -145,8 +151,7 @@ impl State {
 
     /// The `T` with `id`, or the rejection that names what is missing.
     pub fn find<T: Stored>(&self, id: T::Id) -> Result<&T, Rejection> {
-        self.lookup(id)
-            .ok_or_else(|| Rejection::NotFound(T::NOUN.into()))
+        self.lookup(id).ok_or_else(missing::<T>)
     }
 
     /// Every `T`, in no particular order.

@@ -6,6 +6,7 @@ use crate::actor::{Actor, Role};
 use crate::entity::Item;
 use crate::entity::{Entity, EntityKey, Millis, Space};
 use crate::ids::{ItemId, SubmissionId, UnitId, UserId, submission_id};
+use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, local_date, put};
 use crate::permission::{self, Action};
@@ -62,6 +63,15 @@ impl SubmissionKind {
         }
     }
 
+    /// The name as it reads inside a sentence, in both languages ("the work plan is …").
+    pub fn in_sentence(self) -> Msg {
+        match self {
+            Self::WorkPlan => Msg::new("工作方案", "work plan"),
+            Self::HalfYear => Msg::new("半年报告", "half-year report"),
+            Self::Annual => Msg::new("年度报告", "annual report"),
+        }
+    }
+
     /// The parts its text has, (Chinese, English). A work plan's third part is its schedule,
     /// which can be filled from the item's tasks (`schedule_from_tasks`).
     pub fn parts(self) -> &'static [(&'static str, &'static str)] {
@@ -113,6 +123,16 @@ impl SubmissionState {
             Self::Submitted => "Submitted",
             Self::Returned => "Returned",
             Self::Accepted => "Accepted",
+        }
+    }
+
+    /// The state as it reads inside a sentence, in both languages ("… is submitted").
+    pub fn in_sentence(self) -> Msg {
+        match self {
+            Self::Draft => Msg::new("草稿", "a draft"),
+            Self::Submitted => Msg::new("已报送", "submitted"),
+            Self::Returned => Msg::new("退回修改", "returned for changes"),
+            Self::Accepted => Msg::new("已通过", "accepted"),
         }
     }
 }
@@ -274,12 +294,15 @@ pub fn check_drafter(state: &State, s: &Submission, actor: &Actor) -> Result<(),
     if actor.role == Role::Office || s.unit == actor.unit {
         return Ok(());
     }
-    let drafter = state
-        .unit(s.unit)
-        .map_or("另一牵头单位", |u| u.name.as_str());
-    Err(Rejection::Denied(format!(
-        "{}由{drafter}起草，只有起草单位和综合办可以修改或报送",
-        s.kind.zh()
+    let drafter = state.unit(s.unit).map_or_else(
+        || Msg::new("另一牵头单位", "another lead unit"),
+        |u| Msg::as_written(&u.name),
+    );
+    Err(Rejection::Denied(crate::msg!(
+        "{kind}由{drafter}起草，只有起草单位和综合办可以修改或报送",
+        "This {kind} is drafted by {drafter}: only the drafting unit and the reform office can change or submit it",
+        kind = s.kind.in_sentence(),
+        drafter = drafter
     )))
 }
 
@@ -303,10 +326,16 @@ impl Op for SaveDraft {
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if self.id != submission_id(self.item, self.kind.as_str()) {
-            return Err(Rejection::Invalid("报送材料编号与项目不符".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "报送材料编号与项目不符",
+                "The submission's id does not match the item",
+            )));
         }
         if self.parts.len() != self.kind.parts().len() {
-            return Err(Rejection::Invalid("报送内容的部分数量不对".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "报送内容的部分数量不对",
+                "The submission has the wrong number of parts",
+            )));
         }
         let parts = self
             .parts
@@ -316,10 +345,11 @@ impl Op for SaveDraft {
         let submission = match state.get(&EntityKey::submission(self.id)) {
             Some(Entity::Submission(existing)) => {
                 if !existing.editable() {
-                    return Err(Rejection::Invalid(format!(
-                        "{}{}，不能再修改",
-                        existing.kind.zh(),
-                        existing.state.zh()
+                    return Err(Rejection::Invalid(crate::msg!(
+                        "{kind}{state}，不能再修改",
+                        "This {kind} is {state}: it can no longer be changed",
+                        kind = existing.kind.in_sentence(),
+                        state = existing.state.in_sentence()
                     )));
                 }
                 if !existing.versions.is_empty() {
@@ -392,17 +422,21 @@ impl Op for Submit {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut s = state.find::<Submission>(self.id)?.clone();
         if !s.editable() {
-            return Err(Rejection::Invalid(format!(
-                "{}{}，不能重复报送",
-                s.kind.zh(),
-                s.state.zh()
+            return Err(Rejection::Invalid(crate::msg!(
+                "{kind}{state}，不能重复报送",
+                "This {kind} is {state}: it cannot be submitted again",
+                kind = s.kind.in_sentence(),
+                state = s.state.in_sentence()
             )));
         }
         // A resubmission sends the redraft; it is kept (nothing is deleted), and from now on
         // holds the same text as the submission.
         s.parts = working_parts(state, &s).to_vec();
         if s.parts.iter().all(|p| p.trim().is_empty()) {
-            return Err(Rejection::Invalid("报送内容不能为空".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "报送内容不能为空",
+                "The submission cannot be empty",
+            )));
         }
         let number = u32::try_from(s.versions.len() + 1).unwrap_or(u32::MAX);
         s.versions.push(Version {
@@ -453,18 +487,25 @@ impl Op for ReviewSubmission {
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         let mut s = state.find::<Submission>(self.id)?.clone();
         if s.state != SubmissionState::Submitted {
-            return Err(Rejection::Invalid(format!(
-                "{}{}，无需审核",
-                s.kind.zh(),
-                s.state.zh()
+            return Err(Rejection::Invalid(crate::msg!(
+                "{kind}{state}，无需审核",
+                "This {kind} is {state}: there is nothing to review",
+                kind = s.kind.in_sentence(),
+                state = s.state.in_sentence()
             )));
         }
         let comment = text::REVIEW_COMMENT.parse(&self.comment)?;
         if !self.accept && comment.is_empty() {
-            return Err(Rejection::Invalid("退回修改时请写明审核意见".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "退回修改时请写明审核意见",
+                "Write a review comment when returning it for changes",
+            )));
         }
         let Some(version) = s.versions.last_mut() else {
-            return Err(Rejection::Invalid("没有可审核的版本".into()));
+            return Err(Rejection::Invalid(Msg::new(
+                "没有可审核的版本",
+                "There is no version to review",
+            )));
         };
         version.review = Some(Review {
             accepted: self.accept,

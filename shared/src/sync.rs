@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 /// Version of this wire format. A server refuses other versions with a clear error, so a stale
 /// app is told to reload instead of corrupting anything. Raised whenever a pull may carry what
 /// the previous app can't read (3: the `redraft` and `settings` entities), which would otherwise
-/// fail its every pull without telling it why.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// fail its every pull without telling it why, or a push's answer what it can't (4: a
+/// rejection's message in both languages, `{zh, en}`, where it was one Chinese string).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Most mutations accepted in one push; a longer outbox is sent in several.
 pub const MAX_PUSH_BATCH: usize = 500;

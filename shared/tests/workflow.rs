@@ -329,7 +329,7 @@ fn work_plan_draft_submit_return_resubmit_accept() {
     assert!(
         notes
             .iter()
-            .any(|n| n.kind == NoticeKind::Returned && n.text.contains("请补充进度安排"))
+            .any(|n| n.kind == NoticeKind::Returned && n.text.zh().contains("请补充进度安排"))
     );
     w.draft(&lead, SubmissionKind::WorkPlan, at(4, 5))
         .expect("edit after return");
@@ -922,8 +922,10 @@ fn a_missed_due_date_moves_only_by_a_postponement_the_office_approves() {
     assert!(
         inbox(&w.state, &lead)
             .iter()
-            .any(|n| n.kind == NoticeKind::Postponement && n.text.contains("未同意：理由不充分")),
-        "the unit hears the answer"
+            .any(|n| n.kind == NoticeKind::Postponement
+                && n.text.zh().contains("未同意：理由不充分")
+                && n.text.en().contains("declined: 理由不充分")),
+        "the unit hears the answer, in either language"
     );
     // Asked again and approved: the task is judged against the new date.
     w.run(&lead, ask(day(6, 30), "已取得批复", at(4, 20)))

@@ -671,3 +671,98 @@ async fn another_units_changes_show_live_with_a_highlight() -> anyhow::Result<()
     leader.screenshot("board-live-desktop").await?;
     Ok(())
 }
+
+/// A refusal is told in the language on screen, and turns with it: the lead unit, in English,
+/// asks to postpone a missed task to a date already past, which the rules refuse (checked in the
+/// browser before anything is sent); the form and the notices say why in English, and in
+/// Chinese once the language is switched back.
+#[tokio::test]
+async fn a_refusal_is_told_in_the_language_on_screen() -> anyhow::Result<()> {
+    use shared::sync::{Outcome, PendingMutation};
+    const TITLE: &str = "逾期的清产核资";
+    const WHY_EN: &str = "The new date cannot be before today";
+    const WHY_ZH: &str = "申请的日期不能早于今天";
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    // The office gives item 4's lead a task due ten days ago (only the office may set a date
+    // already past).
+    let e2e::sync_client::Item4 {
+        office, item, lead, ..
+    } = e2e::sync_client::Item4::on(&server).await?;
+    let today = chrono::Utc::now().date_naive();
+    let task = shared::mutation::Mutation::CreateTask {
+        id: shared::ids::TaskId::new_v7(),
+        item: item.id,
+        title: TITLE.into(),
+        owner: lead.me.unit,
+        column: shared::board::Column::InProgress,
+        sort_key: shared::board::sort_key::between(None, None),
+        due: Some(today - chrono::Duration::days(10)),
+        at: shared::entity::Millis(chrono::Utc::now().timestamp_millis()),
+    };
+    let res = office
+        .push_ok(&e2e::sync_client::push_request(
+            shared::ids::ClientGroupId::new_v7(),
+            vec![PendingMutation {
+                client_id: shared::ids::ClientId::new_v7(),
+                id: 1,
+                mutation: task,
+            }],
+        ))
+        .await?;
+    anyhow::ensure!(
+        res.results.first().map(|r| &r.outcome) == Some(&Outcome::Applied),
+        "{res:?}"
+    );
+
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser
+        .login(&server.url, &lead.me.username, DEMO_PASSWORD)
+        .await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    browser.click_named("button", "切换语言").await?;
+    browser
+        .click_named("button", &format!("Open task {TITLE}"))
+        .await?;
+    browser.detail().await?;
+    // Two days ago: before today in Beijing too, and after the missed date.
+    let past = today - chrono::Duration::days(2);
+    let to = browser.field("New due date").await?;
+    browser.scroll_to(&to).await?;
+    browser
+        .client
+        .execute(
+            "const el = arguments[0]; el.value = arguments[1]; el.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![serde_json::to_value(&to)?, past.to_string().into()],
+        )
+        .await?;
+    browser.type_into("Reason", "清产核资尚未完成").await?;
+    browser.click_named("button", "Ask the office").await?;
+    browser
+        .wait_for_exact_text("section.postponements p.error", WHY_EN)
+        .await?;
+    browser
+        .wait_for_exact_text(".notices[role=alert] li", WHY_EN)
+        .await?;
+    browser.screenshot("board-refusal-in-english").await?;
+
+    browser.close_dialog().await?;
+    browser.click_named("button", "Switch language").await?;
+    browser
+        .wait_for_exact_text(".notices[role=alert] li", WHY_ZH)
+        .await?;
+    anyhow::ensure!(
+        lead.server_view()
+            .await?
+            .tasks()
+            .all(|t| t.title != TITLE || t.postponements.is_empty()),
+        "nothing was asked of the office"
+    );
+    Ok(())
+}

@@ -25,6 +25,7 @@ on_both_stores!(
     a_retried_push_is_a_duplicate_and_changes_nothing,
     a_gap_in_mutation_ids_is_refused_and_changes_nothing,
     a_rejected_mutation_advances_the_last_id_and_says_why,
+    a_rejection_says_why_in_both_languages,
     a_task_for_an_unknown_item_is_rejected_and_creates_no_space,
     a_wrong_protocol_version_is_refused,
     an_unknown_mutation_type_is_refused_clearly,
@@ -441,7 +442,12 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     else {
         panic!("expected a denial, got {outcomes:?}");
     };
-    assert!(why.contains("牵头"), "the reason names who may: {why}");
+    assert!(why.zh().contains("牵头"), "the reason names who may: {why}");
+    assert!(
+        why.en().contains("lead unit"),
+        "and says so in English too: {}",
+        why.en()
+    );
     let res = pull(&fx.other, &mut other_tab).await?;
     assert_eq!(
         res.last_mutation_ids.get(&other_tab.client),
@@ -557,6 +563,63 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
     Ok(())
 }
 
+/// A rejection carries its message in Chinese and English (the browser shows the one of its
+/// language); the server records the Chinese.
+async fn a_rejection_says_why_in_both_languages(store: Store) -> anyhow::Result<()> {
+    let fx = fixture(store).await?;
+    let mut tab = Tab::new(ClientGroupId::new_v7());
+    pull(&fx.lead, &mut tab).await?;
+    let (_, m) = create_task(&fx.item4, fx.lead.me.unit, &"长".repeat(201));
+    tab.add(m);
+    tab.add(progress(TaskId::new_v7(), 10));
+    let (status, text) = fx
+        .lead
+        .post_raw("/api/sync/push", &serde_json::to_value(tab.push_request())?)
+        .await?;
+    assert_eq!(status, 200, "{text}");
+    let res: Value = serde_json::from_str(&text)?;
+    assert_eq!(
+        res["results"][0]["outcome"],
+        json!({
+            "status": "rejected",
+            "reason": {
+                "code": "invalid",
+                "message": {
+                    "zh": "标题过长（最多200字）",
+                    "en": "Title is too long (at most 200 characters)"
+                }
+            }
+        }),
+        "{text}"
+    );
+    assert_eq!(
+        res["results"][1]["outcome"]["reason"],
+        json!({ "code": "not_found", "message": { "zh": "任务", "en": "task" } }),
+        "{text}"
+    );
+    let outcomes: shared::sync::PushResponse = serde_json::from_value(res)?;
+    let Some(Outcome::Rejected { reason }) = outcomes.results.get(1).map(|r| &r.outcome) else {
+        panic!("expected a rejection: {outcomes:?}");
+    };
+    assert_eq!(reason.message().en(), "Task not found");
+    assert_eq!(reason.message().zh(), "找不到任务");
+    let recorded = fx.db.rejections().await?;
+    assert_eq!(
+        recorded
+            .get(&(tab.client.to_string(), 1))
+            .map(String::as_str),
+        Some("标题过长（最多200字）"),
+        "the server records the Chinese"
+    );
+    assert_eq!(
+        recorded
+            .get(&(tab.client.to_string(), 2))
+            .map(String::as_str),
+        Some("找不到任务")
+    );
+    Ok(())
+}
+
 async fn a_wrong_protocol_version_is_refused(store: Store) -> anyhow::Result<()> {
     let fx = fixture(store).await?;
     let mut tab = Tab::new(ClientGroupId::new_v7());
@@ -569,6 +632,13 @@ async fn a_wrong_protocol_version_is_refused(store: Store) -> anyhow::Result<()>
     assert!(
         body.contains("协议") && body.contains("刷新"),
         "tells the user to reload: {body}"
+    );
+    let err: Value = serde_json::from_str(&body)?;
+    assert!(
+        err["message_en"]
+            .as_str()
+            .is_some_and(|m| m.contains("reload the page")),
+        "in English too: {body}"
     );
 
     let mut old_pull = serde_json::to_value(tab.pull_request())?;

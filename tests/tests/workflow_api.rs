@@ -830,7 +830,10 @@ async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
         body["error"] == "quota_exceeded"
             && body["message"]
                 .as_str()
-                .is_some_and(|m| m.contains("10 MB")),
+                .is_some_and(|m| m.contains("10 MB"))
+            && body["message_en"]
+                .as_str()
+                .is_some_and(|m| m.contains("10 MB") && m.contains("attach")),
         "{body}"
     );
     // Small files count too, once the large ones fill the quota.

@@ -4,6 +4,7 @@
 
 use shared::actor::Actor;
 use shared::attachment::Attach;
+use shared::message::Msg;
 use shared::mutation::{Mutation, Rejection};
 use shared::state::State;
 use sqlx::{Any, Transaction};
@@ -37,8 +38,9 @@ pub async fn resolve<'m>(
                 ..attach.clone()
             })))
         }
-        _ => Err(Rejection::Invalid(
-            "找不到该上传文件（须先由本人上传）".into(),
-        )),
+        _ => Err(Rejection::Invalid(Msg::new(
+            "找不到该上传文件（须先由本人上传）",
+            "The uploaded file was not found (it must be uploaded by you first)",
+        ))),
     })
 }

@@ -244,8 +244,12 @@ pub(super) fn stored_fault(id: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("a stored id does not parse: {id:?}"))
 }
 
-fn too_big() -> ApiError {
-    ApiError::BadRequest("更改编号过大".into())
+/// The refusal of a change's id that does not fit the database's integers.
+pub(super) fn too_big() -> ApiError {
+    ApiError::bad_request(shared::message::Msg::new(
+        "更改编号过大",
+        "The change's id is too large",
+    ))
 }
 
 /// The statement's values, numbered as they are added.

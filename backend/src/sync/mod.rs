@@ -28,8 +28,9 @@ fn check_protocol(version: u32) -> ApiResult<()> {
     if version == PROTOCOL_VERSION {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(format!(
-            "同步协议版本 {version} 与服务器（{PROTOCOL_VERSION}）不符，请刷新页面"
+        Err(ApiError::bad_request(shared::msg!(
+            "同步协议版本 {version} 与服务器（{PROTOCOL_VERSION}）不符，请刷新页面",
+            "Sync protocol {version} is not the server's ({PROTOCOL_VERSION}): please reload the page"
         )))
     }
 }

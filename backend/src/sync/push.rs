@@ -11,6 +11,8 @@ use crate::error::{ApiError, ApiResult};
 use shared::actor::Actor;
 use shared::entity::{Entity, EntityKey, Millis, Space};
 use shared::ids::{ClientGroupId, ClientId};
+use shared::message::Msg;
+use shared::msg;
 use shared::mutation::{Change, Mutation, Rejection, apply};
 use shared::op::SpaceOf;
 use shared::state::State;
@@ -74,17 +76,22 @@ pub async fn push_with_changes(
     times: Times,
 ) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
     if req.mutations.len() > MAX_PUSH_BATCH {
-        return Err(ApiError::BadRequest(format!(
-            "一次最多提交{MAX_PUSH_BATCH}项更改"
+        return Err(ApiError::bad_request(msg!(
+            "一次最多提交{MAX_PUSH_BATCH}项更改",
+            "At most {MAX_PUSH_BATCH} changes can be sent at once"
         )));
     }
     // Ids start at 1; a 0 would otherwise be answered "duplicate" and silently lost.
     if req.mutations.iter().any(|m| m.id == 0) || req.retire.values().any(|id| *id == 0) {
-        return Err(ApiError::BadRequest("更改编号从1开始".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "更改编号从1开始",
+            "Change ids start at 1",
+        )));
     }
     if req.retire.len() > MAX_RETIRED {
-        return Err(ApiError::BadRequest(format!(
-            "一次最多注销{MAX_RETIRED}个同步客户端"
+        return Err(ApiError::bad_request(msg!(
+            "一次最多注销{MAX_RETIRED}个同步客户端",
+            "At most {MAX_RETIRED} sync clients can be retired at once"
         )));
     }
     let mut attempt = 0;
@@ -166,7 +173,10 @@ fn remember_claim(db: &Db, group: ClientGroupId, owner: String) {
 
 /// The refusal of a client group that another user claimed (pushes and pulls alike).
 pub(super) fn group_of_another_user() -> ApiError {
-    ApiError::Forbidden("该同步客户端属于其他用户".into())
+    ApiError::forbidden(Msg::new(
+        "该同步客户端属于其他用户",
+        "This sync client belongs to another user",
+    ))
 }
 
 /// Adds to `batch`, for each client in `pushed` (with its highest id in the push), the
@@ -251,7 +261,10 @@ fn check_own(owner_group: &str, group: ClientGroupId) -> ApiResult<()> {
     if owner_group == group.to_string() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("该同步客户端属于其他会话".into()))
+        Err(ApiError::forbidden(Msg::new(
+            "该同步客户端属于其他会话",
+            "This sync client belongs to another session",
+        )))
     }
 }
 
@@ -308,8 +321,9 @@ fn check_sequences(
             .map(|m| m.id);
         let applied = last.get(client).copied().unwrap_or(0);
         if let Some((expected, got)) = sequence_break(applied, ids) {
-            return Err(ApiError::Conflict(format!(
-                "客户端 {client} 的更改编号不连续：应为 {expected}，收到 {got}"
+            return Err(ApiError::conflict(msg!(
+                "客户端 {client} 的更改编号不连续：应为 {expected}，收到 {got}",
+                "The change ids of client {client} are not consecutive: expected {expected}, got {got}"
             )));
         }
     }
@@ -770,7 +784,7 @@ fn db_fault(e: anyhow::Error) -> ApiError {
 }
 
 fn id_i64(id: u64) -> ApiResult<i64> {
-    i64::try_from(id).map_err(|_| ApiError::BadRequest("更改编号过大".into()))
+    i64::try_from(id).map_err(|_| locking::too_big())
 }
 
 async fn record_rejection(
@@ -788,6 +802,7 @@ async fn record_rejection(
     .bind(client.to_string())
     .bind(id_i64(id)?)
     .bind(actor.user.to_string())
+    // In Chinese (`Rejection`'s `Display`), as the audit trail and the logs keep everything.
     .bind(reason.to_string())
     .bind(serde_json::to_string(m).map_err(anyhow::Error::from)?)
     .bind(now_millis())

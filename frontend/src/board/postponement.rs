@@ -57,7 +57,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
             true
         }
         Err(e) => {
-            error.set(e.to_string());
+            error.set(lang.get_untracked().of(&e.message()).to_string());
             false
         }
     };

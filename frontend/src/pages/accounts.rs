@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use shared::account::{CreateUserRequest, ResetPasswordRequest, SetRoleRequest, UserSummary};
 use shared::actor::Role;
 use shared::ids::{UnitId, UserId};
+use shared::message::Msg;
 
 /// A role in words.
 pub fn role_name(role: Role, l: Lang) -> &'static str {
@@ -85,7 +86,7 @@ pub fn AccountsPage() -> impl IntoView {
         async move { api::get::<Vec<UserSummary>>("/api/users").await }
     });
     let status = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Msg>);
     let search = RwSignal::new(String::new());
     let open = RwSignal::new(None::<(UserId, Panel)>);
     let ctx = RowCtx {
@@ -103,7 +104,10 @@ pub fn AccountsPage() -> impl IntoView {
         };
         let users = match result {
             Ok(users) => users,
-            Err(e) => return view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+            Err(e) => {
+                let said = l.of(&e.message()).to_string();
+                return view! { <p class="error" role="alert">{said}</p> }.into_any();
+            }
         };
         let needle = search.get().trim().to_lowercase();
         let shown: Vec<UserSummary> = users
@@ -133,7 +137,7 @@ pub fn AccountsPage() -> impl IntoView {
                 <CreateUser ctx=ctx/>
                 <p class="ok" role="status" aria-live="polite">{move || status.get().unwrap_or_default()}</p>
                 <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                    <p class="error" role="alert">{move || error.get().map(|m| lang.get().of(&m).to_string())}</p>
                 </Show>
                 <label class="search">{t(W::FilterUsers)}
                     <input type="search" name="search" prop:value=search
@@ -150,7 +154,8 @@ pub fn AccountsPage() -> impl IntoView {
 struct RowCtx {
     reload: RwSignal<u32>,
     status: RwSignal<Option<String>>,
-    error: RwSignal<Option<String>>,
+    /// What went wrong, in both languages (shown in the current one).
+    error: RwSignal<Option<Msg>>,
     open: RwSignal<Option<(UserId, Panel)>>,
 }
 
@@ -189,7 +194,7 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
         ev.prevent_default();
         let l = lang.get_untracked();
         let Some(unit_id) = unit.get_untracked() else {
-            ctx.error.set(Some(W::PickUnit.get(l).into()));
+            ctx.error.set(Some(W::PickUnit.msg()));
             return;
         };
         let req = CreateUserRequest {

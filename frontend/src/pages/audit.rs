@@ -145,7 +145,10 @@ pub fn AuditPage() -> impl IntoView {
         };
         let records = match result {
             Ok(r) => r,
-            Err(e) => return view! { <p class="error" role="alert">{e.message()}</p> }.into_any(),
+            Err(e) => {
+                let said = l.of(&e.message()).to_string();
+                return view! { <p class="error" role="alert">{said}</p> }.into_any();
+            }
         };
         if records.is_empty() {
             return view! { <p class="empty">{W::NoRecords.get(l)}</p> }.into_any();

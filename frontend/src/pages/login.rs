@@ -1,13 +1,14 @@
 //! The login page; in demo mode it lists every demo account for one-click sign-in.
 
 use crate::api;
-use crate::i18n::{W, t};
+use crate::i18n::{W, lang, t};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use shared::account::{DemoAccount, LoginRequest, Me};
 use shared::actor::Role;
+use shared::message::Msg;
 
 /// `/login`
 #[component]
@@ -17,7 +18,8 @@ pub fn LoginPage() -> impl IntoView {
     let navigate = use_navigate();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let lang = lang();
+    let error = RwSignal::new(None::<Msg>);
     let busy = RwSignal::new(false);
     let demo = LocalResource::new(|| async {
         api::get::<Vec<DemoAccount>>("/api/auth/demo-accounts")
@@ -70,7 +72,7 @@ pub fn LoginPage() -> impl IntoView {
                         prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
                 </label>
                 <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                    <p class="error" role="alert">{move || error.get().map(|m| lang.get().of(&m).to_string())}</p>
                 </Show>
                 <button type="submit" class="primary" disabled=busy>{t(W::Login)}</button>
             </form>

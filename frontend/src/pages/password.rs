@@ -10,6 +10,7 @@ use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use shared::account::{ChangePasswordRequest, LogoutRequest};
+use shared::message::Msg;
 
 /// Shortest password the server accepts (`backend::auth::password::MIN_LEN`).
 const MIN_LEN: usize = 8;
@@ -24,7 +25,7 @@ pub fn PasswordPage() -> impl IntoView {
     let old = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<Msg>);
     let done = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let confirm_everywhere = RwSignal::new(false);
@@ -38,7 +39,6 @@ pub fn PasswordPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let l = lang.get_untracked();
         let (o, n, a) = (
             old.get_untracked(),
             new.get_untracked(),
@@ -46,11 +46,11 @@ pub fn PasswordPage() -> impl IntoView {
         );
         // The server checks all of this too; checking here saves a round trip and says why.
         if n.chars().count() < MIN_LEN {
-            error.set(Some(W::PasswordTooShort.get(l).into()));
+            error.set(Some(W::PasswordTooShort.msg()));
             return;
         }
         if n != a {
-            error.set(Some(W::PasswordsDiffer.get(l).into()));
+            error.set(Some(W::PasswordsDiffer.msg()));
             return;
         }
         let navigate = navigate.clone();
@@ -119,7 +119,7 @@ pub fn PasswordPage() -> impl IntoView {
                         prop:value=again on:input=move |ev| again.set(event_target_value(&ev))/>
                 </label>
                 <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                    <p class="error" role="alert">{move || error.get().map(|m| lang.get().of(&m).to_string())}</p>
                 </Show>
                 <Show when=move || done.get()>
                     <p class="ok" role="status">{t(W::PasswordChanged)}</p>

@@ -9,6 +9,7 @@ use crate::workflow::{confirm, pick};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::ids::UnitId;
+use shared::message::Msg;
 use shared::unit::{UnitKind, UnitName};
 
 /// The units page.
@@ -88,10 +89,8 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
         ev.prevent_default();
         // The rule the server applies (`AddUnit`), so the id made here is the name's.
         let Ok(typed) = UnitName::parse(&name.get_untracked()) else {
-            let l = lang.get_untracked();
             sync.notices.update(|n| {
-                n.push(pick(
-                    l,
+                n.push(Msg::new(
                     "单位名称应为2至40个字，不含空格和标点",
                     "A unit's name is 2 to 40 characters, without spaces or punctuation",
                 ))

@@ -97,9 +97,9 @@ async fn upload(file: web_sys::File, l: Lang) -> Result<Uploaded, String> {
         .json::<serde_json::Value>()
         .await
         .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from));
+        .and_then(|v| crate::api::error_message(&v));
     Err(match (status, message) {
-        (_, Some(m)) => m,
+        (_, Some(m)) => l.of(&m).to_string(),
         (413, None) => pick(
             l,
             "文件过大，最大20 MB",
