@@ -196,6 +196,14 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     leader.settled().await?;
     leader.no_sideways_scroll("instructions").await?;
     leader.screenshot("year-leader-instruction-phone").await?;
+    // Until it is answered, the overview says so and 督查 lists it.
+    goto(&leader, &server, "/overview").await?;
+    leader.click_named("a", "1条领导批示待答复").await?;
+    leader
+        .find(Locator::XPath(
+            "//section[@aria-labelledby='sup-instructions-h']//li[contains(@class,'sup-review')][contains(.,'待收悉')]//a[contains(.,'请加快试点进度')]",
+        ))
+        .await?;
 
     // The lead unit sees the notification, opens it and answers.
     goto(&lead, &server, "/notices").await?;
@@ -225,6 +233,8 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     leader
         .wait_for_text("已部署，6月25日前报送进展报告。")
         .await?;
+    goto(&leader, &server, "/supervision").await?;
+    leader.wait_for_text("没有待答复的领导批示").await?;
 
     // The office chases the overdue task (催办) from today's dashboard (a past date's view
     // sends nothing)…

@@ -19,8 +19,8 @@ use shared::mutation::Mutation;
 use shared::op::{end_of_day, local_date};
 use shared::reminder::{About, Send};
 use shared::state::State;
-use shared::submission::SubmissionState;
 use shared::status::{RULES_EN, RULES_ZH, status_of_item};
+use shared::submission::SubmissionState;
 
 /// Something overdue as of the date, and the unit that has to do it.
 #[derive(Clone, Debug, PartialEq)]
@@ -428,7 +428,50 @@ pub fn SupervisionPage() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="sup-diffs">{list}</ul> }.into_any()
             };
+            // Leaders' instructions the lead unit has not answered by the end of the day, the
+            // oldest first: a leader reads this page to see what became of them.
+            let mut unanswered: Vec<_> = s
+                .instructions()
+                .filter(|i| i.at <= end && i.answer.as_ref().is_none_or(|a| a.at > end))
+                .collect();
+            shared::sorting::sort_by_key(&mut unanswered, |i| i.at);
+            let instructions = if unanswered.is_empty() {
+                view! { <p class="empty">{tr("没有待答复的领导批示", "Every instruction has been answered")}</p> }
+                    .into_any()
+            } else {
+                let list = unanswered
+                    .into_iter()
+                    .map(|i| {
+                        let number = s.item(i.item).map_or(0, |x| x.number);
+                        let seen = i.acknowledged.as_ref().is_some_and(|a| a.at <= end);
+                        let state = match (seen, l) {
+                            (true, Lang::Zh) => "已收悉，未答复",
+                            (true, Lang::En) => "acknowledged, not answered",
+                            (false, Lang::Zh) => "待收悉",
+                            (false, Lang::En) => "not yet acknowledged",
+                        };
+                        let waiting = (d - local_date(i.at)).num_days().max(0);
+                        // Its opening words: the whole text is a tap away.
+                        let mut text: String = i.text.chars().take(40).collect();
+                        if i.text.chars().nth(40).is_some() {
+                            text.push('…');
+                        }
+                        view! {
+                            <li class="sup-review" class:stale=!seen>
+                                <A href=format!("/items/{number}/instructions")>{item_label(number, &text, l)}</A>
+                                <span class="meta">{i.leader_name.clone()}" · "{i18n::date(local_date(i.at), l)}" · "{state}</span>
+                                <span class="age">{tr("已", "")}{waiting}{tr("天", " days")}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! { <ul class="sup-diffs">{list}</ul> }.into_any()
+            };
             view! {
+                <section aria-labelledby="sup-instructions-h">
+                    <h2 id="sup-instructions-h">{tr("待答复的领导批示", "Instructions awaiting an answer")}</h2>
+                    {instructions}
+                </section>
                 <section aria-labelledby="sup-review-h">
                     <h2 id="sup-review-h">{tr("待审核的报送材料", "Work plans and reports to review")}</h2>
                     {reviews}

@@ -2,18 +2,29 @@
 //! overdue count; tap to open its board.
 
 use crate::i18n::{Lang, W, lang, t};
+use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::today;
 use crate::workflow::status::{light_class, light_name, reasons_line};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::actor::Role;
 use shared::status::status_of_item;
 
 /// The overview page.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let sync = use_sync();
+    let session = use_session();
     let lang = lang();
+    // Those who may open 督查 are told there of instructions still unanswered.
+    let supervises = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| matches!(m.role, Role::Office | Role::Leader))
+    };
     move || {
         if !sync.loaded.get() {
             return view! { <p class="loading">{t(W::Loading)}</p> }.into_any();
@@ -29,9 +40,20 @@ pub fn OverviewPage() -> impl IntoView {
                 })
                 .collect::<Vec<_>>()
         });
+        let unanswered = sync
+            .view
+            .with(|s| s.instructions().filter(|i| i.answer.is_none()).count());
+        let chase = (supervises() && unanswered > 0).then(|| {
+            let text = match l {
+                Lang::Zh => format!("{unanswered}条领导批示待答复"),
+                Lang::En => format!("Instructions awaiting an answer: {unanswered}"),
+            };
+            view! { <p class="chase"><A href="/supervision#sup-instructions-h">{text}</A></p> }
+        });
         view! {
             <article class="overview">
                 <h1>{W::Leader.get(l)}</h1>
+                {chase}
                 <ul class="status-list" role="list">
                     {rows.into_iter().map(|(number, title, status)| {
                         let light = light_class(status.light);
