@@ -24,22 +24,11 @@ use std::fmt;
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A client's mistake, told in both languages; its kind gives the status and the code.
+    /// A client's mistake, told in both languages; its kind gives the status and the code
+    /// (`ApiError::bad_request`, `forbidden`, `not_found`, …).
     Client(ClientError, Msg),
-    /// The request is malformed or its values are not acceptable; told in Chinese only. What
-    /// the account handlers (`auth/`) still make, until they are told in both languages as the
-    /// rest is (`ApiError::bad_request`).
-    BadRequest(String),
     /// Not signed in, or the session ended.
     Unauthorized,
-    /// Signed in, but not allowed; Chinese only (`BadRequest`'s note; `ApiError::forbidden`).
-    Forbidden(String),
-    /// No such thing (or not visible to this user): what, in Chinese only (`BadRequest`'s
-    /// note; `ApiError::not_found`).
-    NotFound(String),
-    /// The request conflicts with the current state; Chinese only (`BadRequest`'s note;
-    /// `ApiError::conflict`).
-    Conflict(String),
     /// The body is larger than the server accepts.
     PayloadTooLarge,
     /// Throttled; try again after this many seconds.
@@ -100,10 +89,9 @@ impl ApiError {
         ApiError::Client(ClientError::QuotaExceeded, why)
     }
 
-    /// What the client is told, in both languages; `None` for the variants told in Chinese only
-    /// (whose text is `Display`).
-    fn message(&self) -> Option<Msg> {
-        Some(match self {
+    /// What the client is told, in both languages.
+    fn message(&self) -> Msg {
+        match self {
             ApiError::Client(_, m) => m.clone(),
             ApiError::Unauthorized => Msg::new("请先登录", "Please sign in"),
             ApiError::PayloadTooLarge => Msg::new("请求内容过大", "The request is too large"),
@@ -119,27 +107,14 @@ impl ApiError {
             ApiError::Database(_) | ApiError::Internal(_) => {
                 Msg::new("服务器内部错误", "Internal server error")
             }
-            ApiError::BadRequest(_)
-            | ApiError::Forbidden(_)
-            | ApiError::NotFound(_)
-            | ApiError::Conflict(_) => return None,
-        })
+        }
     }
 }
 
 /// The Chinese: what logs keep, and what the client reads as `message`.
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiError::BadRequest(why) | ApiError::Forbidden(why) | ApiError::Conflict(why) => {
-                f.write_str(why)
-            }
-            ApiError::NotFound(what) => write!(f, "找不到{what}"),
-            told => match told.message() {
-                Some(m) => f.write_str(m.zh()),
-                None => Ok(()),
-            },
-        }
+        f.write_str(self.message().zh())
     }
 }
 
@@ -165,13 +140,9 @@ fn malformed(detail: &str) -> Msg {
     }
 }
 
-/// The JSON body of every error answer: `message` in Chinese, `message_en` where the message has
-/// been written in English (everything but the few `ApiError`s still told in Chinese only).
-fn error_body(code: &str, zh: &str, en: Option<&str>) -> serde_json::Value {
-    match en {
-        Some(en) => json!({ "error": code, "message": zh, "message_en": en }),
-        None => json!({ "error": code, "message": zh }),
-    }
+/// The JSON body of every error answer: `message` in Chinese, `message_en` in English.
+fn error_body(code: &str, message: &Msg) -> serde_json::Value {
+    json!({ "error": code, "message": message.zh(), "message_en": message.en() })
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -235,10 +206,6 @@ impl ApiError {
     fn client_error(&self) -> Option<ClientError> {
         match self {
             ApiError::Client(kind, _) => Some(*kind),
-            ApiError::BadRequest(_) => Some(ClientError::BadRequest),
-            ApiError::Forbidden(_) => Some(ClientError::Forbidden),
-            ApiError::NotFound(_) => Some(ClientError::NotFound),
-            ApiError::Conflict(_) => Some(ClientError::Conflict),
             _ => None,
         }
     }
@@ -289,12 +256,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let status = self.status();
-        let en = self.message();
-        let body = Json(error_body(
-            self.code(),
-            &self.to_string(),
-            en.as_ref().map(Msg::en),
-        ));
+        let body = Json(error_body(self.code(), &self.message()));
         let mut response = (status, body).into_response();
         if let ApiError::TooManyRequests(secs) = self {
             response
@@ -337,9 +299,8 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
-    let told = |e: ApiError| e.message().unwrap_or_else(|| malformed(""));
     let (code, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", told(ApiError::PayloadTooLarge)),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", ApiError::PayloadTooLarge.message()),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
             Msg::new(
@@ -348,11 +309,11 @@ pub async fn json_client_errors(request: Request, next: Next) -> Response {
             ),
         ),
         StatusCode::NOT_FOUND => ("not_found", shared::message::not_found(&ENDPOINT)),
-        StatusCode::UNAUTHORIZED => ("unauthorized", told(ApiError::Unauthorized)),
+        StatusCode::UNAUTHORIZED => ("unauthorized", ApiError::Unauthorized.message()),
         StatusCode::FORBIDDEN => ("forbidden", Msg::new("无权访问", "Access denied")),
         _ => ("bad_request", malformed(&text)),
     };
-    let body = error_body(code, message.zh(), Some(message.en())).to_string();
+    let body = error_body(code, &message).to_string();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
@@ -393,17 +354,6 @@ mod tests {
         assert_eq!(
             body["message_en"],
             "Too many attempts: try again in 15 minutes"
-        );
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn what_is_told_in_chinese_only_has_no_english() -> anyhow::Result<()> {
-        let (status, body) = body_of(ApiError::BadRequest("邮箱地址无效".into())).await?;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            body,
-            json!({"error": "bad_request", "message": "邮箱地址无效"})
         );
         Ok(())
     }

@@ -363,7 +363,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 shared::account::valid_username(&username),
                 "invalid username"
             );
-            password::check_new(&pw).map_err(anyhow::Error::msg)?;
+            password::check_new(&pw).map_err(|m| anyhow::anyhow!("{}", m.en()))?;
             let db = open(&db).await?;
             plan_import::ensure_builtin_units(&db).await?;
             let state = backend::entity_store::load_all(&db.pool).await?;

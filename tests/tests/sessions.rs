@@ -676,9 +676,11 @@ async fn throttling(store: Store) -> anyhow::Result<()> {
                 "{username} attempt {attempt}: {}",
                 res.status()
             );
+            let body: Value = res.json().await?;
             ensure!(
-                message(res).await? == LOGIN_FAILED,
-                "{username}: a different message"
+                body["message"] == LOGIN_FAILED
+                    && body["message_en"] == "Wrong username or password",
+                "{username}: a different message: {body}"
             );
         }
         let res = login_raw(&server, None, username, "wrong-password").await?;

@@ -26,6 +26,8 @@ use shared::account::{
 };
 use shared::actor::Role;
 use shared::entity::Entity;
+use shared::message::Msg;
+use shared::msg;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use users::UserRow;
@@ -90,7 +92,10 @@ async fn unit_names(state: &AppState) -> ApiResult<HashMap<String, String>> {
 
 /// The one message for every failed login: it must not tell a wrong password from an unknown or
 /// disabled account.
-const LOGIN_FAILED: &str = "用户名或密码错误";
+/// The one answer to a wrong username, a wrong password or a disabled account alike.
+fn login_failed() -> ApiError {
+    ApiError::forbidden(Msg::new("用户名或密码错误", "Wrong username or password"))
+}
 
 /// The address a request came from: the peer, or behind a reverse proxy the address the proxy
 /// appended last to `X-Forwarded-For` (earlier entries are whatever the client claimed).
@@ -161,7 +166,7 @@ pub(crate) async fn login(
                 ..Default::default()
             };
             audit::security_event(pool, event).await?;
-            return Err(ApiError::Forbidden(LOGIN_FAILED.into()));
+            return Err(login_failed());
         }
     };
     throttle::succeeded(pool, &counters).await?;
@@ -198,7 +203,10 @@ pub(crate) async fn logout(
         false
     } else {
         serde_json::from_slice::<LogoutRequest>(&body)
-            .map_err(|e| ApiError::BadRequest(format!("请求格式有误：{e}")))?
+            .map_err(|e| {
+                let e = e.to_string();
+                ApiError::bad_request(msg!("请求格式有误：{e}", "A malformed request: {e}", e = e))
+            })?
             .everywhere
     };
     if let Ok(user) = user {
@@ -267,12 +275,18 @@ pub(crate) async fn change_password(
             detail: None,
         };
         audit::security_event(pool, event).await?;
-        return Err(ApiError::Forbidden("原密码不正确".into()));
+        return Err(ApiError::forbidden(Msg::new(
+            "原密码不正确",
+            "The current password is wrong",
+        )));
     }
     throttle::succeeded(pool, &counters).await?;
-    password::check_new(&req.new_password).map_err(ApiError::BadRequest)?;
+    password::check_new(&req.new_password).map_err(ApiError::bad_request)?;
     if req.new_password == req.old_password {
-        return Err(ApiError::BadRequest("新密码不能与原密码相同".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "新密码不能与原密码相同",
+            "The new password must differ from the current one",
+        )));
     }
     users::set_password(
         &state.db,
@@ -323,7 +337,10 @@ fn require_office(user: &ActiveUser) -> ApiResult<()> {
     if user.0.actor.role == Role::Office {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("只有综合办可以管理账号".into()))
+        Err(ApiError::forbidden(Msg::new(
+            "只有综合办可以管理账号",
+            "Only the reform office manages accounts",
+        )))
     }
 }
 
@@ -353,15 +370,19 @@ pub(crate) async fn create_user(
     require_office(&user)?;
     let username = req.username.trim();
     if !valid_username(username) {
-        return Err(ApiError::BadRequest(
-            "用户名须为2到64位字母、数字、点、下划线或连字符".into(),
-        ));
+        return Err(ApiError::bad_request(Msg::new(
+            "用户名须为2到64位字母、数字、点、下划线或连字符",
+            "A username is 2 to 64 letters, digits, dots, underscores or hyphens",
+        )));
     }
     let display_name = req.display_name.trim();
     if display_name.is_empty() || display_name.chars().count() > 64 {
-        return Err(ApiError::BadRequest("姓名须为1到64个字".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "姓名须为1到64个字",
+            "A name is 1 to 64 characters",
+        )));
     }
-    password::check_new(&req.password).map_err(ApiError::BadRequest)?;
+    password::check_new(&req.password).map_err(ApiError::bad_request)?;
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;
     let new = users::NewUser {
@@ -374,7 +395,7 @@ pub(crate) async fn create_user(
     };
     let id = users::insert(pool, new)
         .await?
-        .ok_or_else(|| ApiError::Conflict("用户名已被使用".into()))?;
+        .ok_or_else(|| ApiError::conflict(Msg::new("用户名已被使用", "That username is taken")))?;
     let row = users::by_id(pool, &id.to_string())
         .await?
         .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert"))?;
@@ -402,7 +423,7 @@ async fn managed_user(state: &AppState, user: &ActiveUser, id: &str) -> ApiResul
     users::by_id(&state.db.pool, id)
         .await?
         .filter(|row| !row.is_system())
-        .ok_or_else(|| ApiError::NotFound("用户".into()))
+        .ok_or_else(|| ApiError::not_found(&Msg::new("用户", "user")))
 }
 
 /// The office sets a temporary password; the user must change it at next login, and every
@@ -416,7 +437,7 @@ pub(crate) async fn reset_password(
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> ApiResult<StatusCode> {
     let target = managed_user(&state, &user, &id).await?;
-    password::check_new(&req.password).map_err(ApiError::BadRequest)?;
+    password::check_new(&req.password).map_err(ApiError::bad_request)?;
     let pool = &state.db.pool;
     users::set_password(&state.db, &target.id, &password::hash(&req.password)?, true).await?;
     session::end_all(&state.db, &target.id).await?;
@@ -440,7 +461,10 @@ async fn set_disabled(
 ) -> ApiResult<StatusCode> {
     let target = managed_user(state, user, id).await?;
     if disabled && target.id == user.0.row.id {
-        return Err(ApiError::BadRequest("不能停用自己的账号".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "不能停用自己的账号",
+            "You cannot disable your own account",
+        )));
     }
     let pool = &state.db.pool;
     users::set_disabled(&state.db, &target.id, disabled).await?;
@@ -493,7 +517,10 @@ pub(crate) async fn set_role(
 ) -> ApiResult<StatusCode> {
     let target = managed_user(&state, &user, &id).await?;
     if target.id == user.0.row.id && req.role != Role::Office {
-        return Err(ApiError::BadRequest("不能取消自己的综合办权限".into()));
+        return Err(ApiError::bad_request(Msg::new(
+            "不能取消自己的综合办权限",
+            "You cannot take the reform office's role from yourself",
+        )));
     }
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;

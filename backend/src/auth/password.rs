@@ -3,6 +3,8 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
+use shared::message::Msg;
+use shared::msg;
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
@@ -38,12 +40,16 @@ pub fn verify_dummy(password: &str) -> bool {
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$fgvGnUI7IaE2c5zUyqwoDg$Ky2dSjkdPZcCE0UWojp1I5Y0fpi3dfqbp5pMWvMO7Pk";
 
 /// Why a new password is refused, if it is.
-pub fn check_new(password: &str) -> Result<(), String> {
+pub fn check_new(password: &str) -> Result<(), Msg> {
     if password.chars().count() < MIN_LEN {
-        return Err(format!("密码至少{MIN_LEN}位"));
+        return Err(msg!(
+            "密码至少{n}位",
+            "A password has at least {n} characters",
+            n = MIN_LEN
+        ));
     }
     if password.len() > 256 {
-        return Err("密码过长".into());
+        return Err(Msg::new("密码过长", "The password is too long"));
     }
     Ok(())
 }

@@ -397,7 +397,10 @@ impl TryFrom<CurrentUser> for ActiveUser {
 
     fn try_from(user: CurrentUser) -> Result<Self, ApiError> {
         if user.row.must_change_password != 0 {
-            return Err(ApiError::Forbidden("请先修改密码".into()));
+            return Err(ApiError::forbidden(shared::message::Msg::new(
+                "请先修改密码",
+                "Please change your password first",
+            )));
         }
         Ok(ActiveUser(user))
     }

@@ -252,7 +252,10 @@ pub(crate) async fn set_user_email(
         .map(str::trim)
         .filter(|e| !e.is_empty());
     if email.is_some_and(|e| !valid_email(e)) {
-        return Err(ApiError::BadRequest("邮箱地址无效".into()));
+        return Err(ApiError::bad_request(shared::message::Msg::new(
+            "邮箱地址无效",
+            "That e-mail address is not valid",
+        )));
     }
     set_email(&state.db, &target.id, email).await?;
     let event = crate::audit::SecurityEvent {
