@@ -416,6 +416,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<bool> {
                 unit: lead9.unit,
                 about: reminder::About::Submission(SubmissionKind::HalfYear),
                 text: "半年报告已到期，请于7月15日前报送。".into(),
+                text_en: String::new(),
                 automatic: false,
                 at: on(2014, 7, 12),
             }),

@@ -20,12 +20,11 @@ use crate::sync::{poke::PokeHub, push};
 use anyhow::Context;
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use shared::actor::{Actor, Role};
-use shared::board::zh_date;
 use shared::calendar::{Due, deadlines};
 use shared::entity::{EntityKey, Millis};
 use shared::ids::{ClientGroupId, ClientId, daily_reminder_id, unit_id_for_name};
 use shared::mutation::Mutation;
-use shared::reminder::{About, Send as Remind};
+use shared::reminder::{About, Send as Remind, automatic_text};
 use shared::state::State;
 use shared::sync::{MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
 use std::path::PathBuf;
@@ -133,13 +132,12 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
         let Some(item) = state.item(d.item) else {
             continue;
         };
-        let when = match days {
-            ..0 => format!("已逾期{}天（{}到期）", -days, zh_date(d.date)),
-            0 => format!("今天（{}）到期", zh_date(d.date)),
-            _ => format!("将于{}到期（还有{days}天）", zh_date(d.date)),
-        };
+
         match &d.due {
             Due::Task { task, title, owner } => {
+                // The notice says which item; the text says what and when.
+                let what = shared::msg!("任务「{title}」", "The task “{title}”", title = title);
+                let text = automatic_text(&what, d.date, today);
                 // A task given to a group is worked by its members, who are the ones to read
                 // the reminder (a group holds no accounts); one with no members yet keeps it.
                 let is_group = state
@@ -167,13 +165,16 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
                         item: item.id,
                         unit,
                         about: About::Task(*task),
-                        text: format!("第{}项任务「{title}」{when}，请抓紧办理。", item.number),
+                        text: text.zh().to_string(),
+                        text_en: text.en().to_string(),
                         automatic: true,
                         at,
                     });
                 }
             }
             Due::Submission { kind } => {
+                let what = shared::msg!("{kind}", "The {kind}", kind = kind.in_sentence());
+                let text = automatic_text(&what, d.date, today);
                 for unit in &item.lead_units {
                     let key = format!("submission:{}:{}:{unit}", item.id, kind.as_str());
                     if !reminds_today(state, &key, d.date, today) {
@@ -184,7 +185,8 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
                         item: item.id,
                         unit: *unit,
                         about: About::Submission(*kind),
-                        text: format!("第{}项{}{when}，请尽快报送。", item.number, kind.zh()),
+                        text: text.zh().to_string(),
+                        text_en: text.en().to_string(),
                         automatic: true,
                         at,
                     });
@@ -432,6 +434,7 @@ mod tests {
                         unit: shared::ids::UnitId::new_v7(),
                         about: About::Item,
                         text: String::new(),
+                        text_en: String::new(),
                         by_name: "系统".into(),
                         automatic: true,
                         at: Millis(0),

@@ -197,16 +197,22 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                     "第{n}项：{text}",
                     "Item {n}: {text}",
                     n = number(r.item),
-                    text = r.text
+                    text = r.told()
                 ),
                 r.at,
             ),
             Entity::Submission(s) => {
                 for v in &s.versions {
                     if office {
+                        // Tagged with where it stands: 待审核 only while it waits.
+                        let kind = match &v.review {
+                            None => NoticeKind::AwaitingReview,
+                            Some(r) if r.accepted => NoticeKind::Accepted,
+                            Some(_) => NoticeKind::Returned,
+                        };
                         push(
                             format!("submission/{}/{}", s.id, v.number),
-                            NoticeKind::AwaitingReview,
+                            kind,
                             Some(s.item),
                             Link::Submission(s.kind),
                             crate::msg!(
@@ -232,14 +238,24 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             kind,
                             Some(s.item),
                             Link::Submission(s.kind),
-                            crate::msg!(
-                                "第{n}项{kind}{what}：{comment}",
-                                "Item {n}: {kind} {what}: {comment}",
-                                n = number(s.item),
-                                kind = s.kind.in_sentence(),
-                                what = what.in_sentence(),
-                                comment = r.comment
-                            ),
+                            if r.comment.trim().is_empty() {
+                                crate::msg!(
+                                    "第{n}项{kind}{what}",
+                                    "Item {n}: {kind} {what}",
+                                    n = number(s.item),
+                                    kind = s.kind.in_sentence(),
+                                    what = what.in_sentence()
+                                )
+                            } else {
+                                crate::msg!(
+                                    "第{n}项{kind}{what}：{comment}",
+                                    "Item {n}: {kind} {what}: {comment}",
+                                    n = number(s.item),
+                                    kind = s.kind.in_sentence(),
+                                    what = what.in_sentence(),
+                                    comment = r.comment
+                                )
+                            },
                             r.at,
                         );
                     }
@@ -421,7 +437,9 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
     // difficulty it has taken up.
     for n in &mut out {
         let dealt_with = match n.kind {
-            NoticeKind::AwaitingReview => reviewed(state, &n.key),
+            NoticeKind::AwaitingReview | NoticeKind::Accepted | NoticeKind::Returned => {
+                reviewed(state, &n.key)
+            }
             NoticeKind::Difficulty if office => taken_up(state, &n.key),
             NoticeKind::Postponement if office => decided(state, &n.key),
             _ => false,
@@ -444,10 +462,13 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
     out
 }
 
-/// Whether the submission version a `submission/<id>/<n>` key names has been reviewed.
+/// Whether the submission version a `submission/<id>/<n>` key names (the office's notice of
+/// it; not the unit's notice of its review, `…/<n>/review`) has been reviewed.
 fn reviewed(state: &State, key: &str) -> bool {
-    let mut parts = key.split('/').skip(1);
-    let (Some(id), Some(n)) = (parts.next(), parts.next()) else {
+    let mut parts = key.split('/');
+    let (Some("submission"), Some(id), Some(n), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let (Ok(id), Ok(n)) = (id.parse(), n.parse::<u32>()) else {

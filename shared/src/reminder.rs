@@ -41,12 +41,68 @@ pub struct Reminder {
     pub about: About,
     /// The message.
     pub text: String,
+    /// The message in English, when the daily job wrote it (`Reminder::told`); the office
+    /// writes in its own words, read as written.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text_en: String,
     /// Who sent it ("系统" for the daily job).
     pub by_name: String,
     /// Sent by the daily job rather than by hand.
     pub automatic: bool,
     /// When.
     pub at: Millis,
+}
+
+impl Reminder {
+    /// What the reminded unit reads: the job's words in either language, the office's as
+    /// written.
+    pub fn told(&self) -> Msg {
+        if self.text_en.is_empty() {
+            Msg::owned(self.text.clone(), self.text.clone())
+        } else {
+            Msg::owned(self.text.clone(), self.text_en.clone())
+        }
+    }
+}
+
+/// The daily job's words for a deadline (`what`: "任务「…」" or the submission's name) due on
+/// `due`, as of `today`.
+pub fn automatic_text(what: &Msg, due: chrono::NaiveDate, today: chrono::NaiveDate) -> Msg {
+    let days = (due - today).num_days();
+    match days {
+        -1 => crate::msg!(
+            "{what}已逾期1天（{due}到期），请抓紧办理。",
+            "{what} is 1 day overdue (due {due}): please see to it.",
+            what = what,
+            due = due
+        ),
+        ..0 => crate::msg!(
+            "{what}已逾期{n}天（{due}到期），请抓紧办理。",
+            "{what} is {n} days overdue (due {due}): please see to it.",
+            what = what,
+            n = -days,
+            due = due
+        ),
+        0 => crate::msg!(
+            "{what}今天（{due}）到期，请抓紧办理。",
+            "{what} is due today ({due}): please see to it.",
+            what = what,
+            due = due
+        ),
+        1 => crate::msg!(
+            "{what}将于{due}到期（还有1天），请抓紧办理。",
+            "{what} is due tomorrow ({due}): please see to it.",
+            what = what,
+            due = due
+        ),
+        _ => crate::msg!(
+            "{what}将于{due}到期（还有{n}天），请抓紧办理。",
+            "{what} is due on {due} ({n} days left): please see to it.",
+            what = what,
+            due = due,
+            n = days
+        ),
+    }
 }
 
 /// Send a reminder.
@@ -62,6 +118,9 @@ pub struct Send {
     pub about: About,
     /// The message.
     pub text: String,
+    /// The message in English, from the daily job (see `Reminder::text_en`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text_en: String,
     /// Whether the daily job sends it.
     pub automatic: bool,
     /// Client time.
@@ -112,6 +171,11 @@ impl Op for Send {
             unit: self.unit,
             about: self.about,
             text: text::REMINDER.parse(&self.text)?,
+            text_en: if self.text_en.is_empty() {
+                String::new()
+            } else {
+                text::REMINDER.parse(&self.text_en)?
+            },
             by_name: if self.automatic {
                 "系统".into()
             } else {
@@ -127,5 +191,39 @@ impl Op for Send {
     }
     fn at_mut(&mut self) -> &mut Millis {
         &mut self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_jobs_words_count_the_days_in_each_language() {
+        let what = Msg::new("任务「摸底」", "The task “摸底”");
+        let due = NaiveDate::from_ymd_opt(2014, 3, 31).unwrap_or_default();
+        let on = |m: u32, d: u32| NaiveDate::from_ymd_opt(2014, m, d).unwrap_or_default();
+        let told = |today| automatic_text(&what, due, today);
+        assert_eq!(
+            told(on(4, 1)).en(),
+            "The task “摸底” is 1 day overdue (due 31 Mar 2014): please see to it."
+        );
+        assert_eq!(
+            told(on(4, 3)).zh(),
+            "任务「摸底」已逾期3天（2014年3月31日到期），请抓紧办理。"
+        );
+        assert_eq!(
+            told(on(3, 31)).en(),
+            "The task “摸底” is due today (31 Mar 2014): please see to it."
+        );
+        assert_eq!(
+            told(on(3, 30)).en(),
+            "The task “摸底” is due tomorrow (31 Mar 2014): please see to it."
+        );
+        assert_eq!(
+            told(on(3, 28)).zh(),
+            "任务「摸底」将于2014年3月31日到期（还有3天），请抓紧办理。"
+        );
     }
 }

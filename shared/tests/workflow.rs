@@ -324,12 +324,21 @@ fn work_plan_draft_submit_return_resubmit_accept() {
             .iter()
             .any(|r| matches!(r, Reason::ReturnedSubmissions { .. }))
     );
-    // The lead unit sees the return in its notifications.
+    // The lead unit sees the return in its notifications, unread until it reads it.
     let notes = inbox(&w.state, &lead);
+    assert!(notes.iter().any(|n| n.kind == NoticeKind::Returned
+        && n.text.zh().contains("请补充进度安排")
+        && !n.read));
+    // The office's notice of that version says where it stands now, and needs no reading.
+    let version_one = format!("submission/{id}/1");
     assert!(
-        notes
+        inbox(&w.state, &office)
             .iter()
-            .any(|n| n.kind == NoticeKind::Returned && n.text.zh().contains("请补充进度安排"))
+            .any(|n| n.key == version_one && n.kind == NoticeKind::Returned && n.read),
+        "the office's notice of a returned version: {:?}",
+        inbox(&w.state, &office)
+            .iter()
+            .find(|n| n.key == version_one)
     );
     w.draft(&lead, SubmissionKind::WorkPlan, at(4, 5))
         .expect("edit after return");
@@ -647,6 +656,7 @@ fn reminders_and_bulletins() {
             unit,
             about: reminder::About::Submission(SubmissionKind::WorkPlan),
             text: "请尽快报送工作方案".into(),
+            text_en: String::new(),
             automatic: false,
             at: at(4, 2),
         })

@@ -1418,6 +1418,7 @@ impl Prep {
                     unit: world.lead,
                     about: About::Item,
                     text: "请抓紧".into(),
+                    text_en: String::new(),
                     automatic: false,
                     at: AT,
                 });

@@ -392,6 +392,16 @@ async fn daily_reminders(store: Store) -> anyhow::Result<()> {
     let reminders: Vec<_> = view.reminders().collect();
     ensure!(reminders.len() == leads, "{} reminders", reminders.len());
     ensure!(reminders.iter().all(|r| r.automatic && r.by_name == "系统"));
+    // Told in both languages: the unit reads the one on its screen.
+    ensure!(
+        reminders.iter().all(
+            |r| r.text == "工作方案已逾期2天（2014年3月31日到期），请抓紧办理。"
+                && r.text_en
+                    == "The work plan is 2 days overdue (due 31 Mar 2014): please see to it."
+        ),
+        "the job's words: {:?}",
+        reminders.first().map(|r| (&r.text, &r.text_en))
+    );
     ensure!(
         reminders
             .iter()
@@ -483,6 +493,7 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
             unit: lead_unit.id,
             about: About::Item,
             text: "请于本周内报送工作方案".into(),
+            text_en: String::new(),
             automatic: false,
             at: AT,
         }))

@@ -514,6 +514,7 @@ pub fn SupervisionPage() -> impl IntoView {
             unit: to,
             about: target.about,
             text: text.get_untracked(),
+            text_en: String::new(),
             automatic: false,
             at: now(),
         });
