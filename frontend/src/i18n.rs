@@ -162,6 +162,7 @@ words! {
     Filters => "筛选", "Filters";
     Search => "搜索任务", "Search tasks";
     Overdue => "已逾期", "Overdue";
+    DoneLate => "逾期完成", "Done late";
     DueThisMonth => "本月到期", "Due this month";
     Owner => "承担单位", "Owner";
     All => "全部", "All";

@@ -165,6 +165,11 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// Whether it was met, but after its date.
+    pub fn met_late(&self) -> bool {
+        self.met_on.is_some_and(|d| d > self.date)
+    }
+
     /// Whether it was missed as of `as_of`: past and not met, or met late.
     pub fn missed(&self, as_of: NaiveDate) -> bool {
         match self.met_on {
@@ -224,4 +229,11 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
 /// its last change.
 pub fn task_done_at(t: &crate::entity::Task) -> Option<Millis> {
     (t.column == Column::Done).then_some(t.done_at.unwrap_or(t.updated_at))
+}
+
+/// Whether a task was done after its due date (逾期完成): the assessment counts it as missed,
+/// and the board and the timeline say so rather than showing it like one done on time.
+pub fn task_done_late(t: &crate::entity::Task) -> bool {
+    t.due
+        .is_some_and(|due| task_done_at(t).is_some_and(|at| local_date(at) > due))
 }

@@ -766,3 +766,41 @@ async fn a_refusal_is_told_in_the_language_on_screen() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A task done after its due date reads 逾期完成 on its card and on the timeline, in amber: the
+/// assessment counts it missed, so it must not look like one done on time (the demo year's
+/// item 4 step 开展调研论证 was due on 30 June 2014 and done on 10 July).
+#[tokio::test]
+async fn a_task_done_late_says_so() -> anyhow::Result<()> {
+    if !e2e::browser::available() {
+        eprintln!("chromium/chromedriver not installed: skipped");
+        return Ok(());
+    }
+    let server = Server::start(ServerOptions {
+        site: true,
+        args: vec!["--demo-year".into()],
+        ..Default::default()
+    })
+    .await?;
+    let office = Browser::start(DESKTOP, false).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    office
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    office
+        .find(Locator::XPath(
+            "//li[contains(@class,'card')][contains(.,'开展调研论证')]//span[contains(@class,'due')][contains(@class,'done-late')][normalize-space(.)='逾期完成 · 2014年6月30日']",
+        ))
+        .await?;
+    office
+        .client
+        .goto(&format!("{}/items/4/timeline", server.url))
+        .await?;
+    office
+        .find(Locator::XPath(
+            "//span[contains(@class,'tl-mark')][contains(@class,'met-late')][contains(@aria-label,'开展调研论证')][contains(@aria-label,'逾期完成')]",
+        ))
+        .await?;
+    office.close().await
+}

@@ -717,11 +717,19 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
             </div>
             <div class="card-meta">
                 <span class="owner">{move || get(|f| f.owner.clone())}</span>
-                {move || face.with(|f| f.as_ref().and_then(|f| f.due.map(|d| (d, f.overdue)))).map(|(d, late)| view! {
-                    // Said in words, not only in red.
-                    <span class="due" class:late=late>{move || {
+                {move || face.with(|f| f.as_ref().and_then(|f| f.due.map(|d| (d, f.overdue, f.done_late)))).map(|(d, late, done_late)| view! {
+                    // Said in words, not only in colour; done late is not the same as done on
+                    // time (the assessment counts it missed).
+                    <span class="due" class:late=late class:done-late=done_late>{move || {
                         let l = lang.get();
-                        if late { format!("{} · {}", W::Overdue.get(l), i18n::date(d, l)) } else { i18n::date(d, l) }
+                        let date = i18n::date(d, l);
+                        if late {
+                            format!("{} · {date}", W::Overdue.get(l))
+                        } else if done_late {
+                            format!("{} · {date}", W::DoneLate.get(l))
+                        } else {
+                            date
+                        }
                     }}</span>
                 })}
                 {move || face.with(|f| f.as_ref().and_then(|f| f.postponing)).map(|d| view! {

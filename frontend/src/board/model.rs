@@ -35,6 +35,8 @@ pub struct CardFace {
     pub due: Option<NaiveDate>,
     /// Past due and not done.
     pub overdue: bool,
+    /// Done, but after its due date.
+    pub done_late: bool,
     /// 0–100.
     pub progress: u8,
     /// Checklist steps done.
@@ -116,6 +118,7 @@ pub fn faces(
                     .unwrap_or_default(),
                 due: t.due,
                 overdue: is_overdue(t.due, t.column, today),
+                done_late: shared::calendar::task_done_late(t),
                 progress: t.progress,
                 steps_done: t.steps.iter().filter(|s| s.done).count(),
                 steps_total: t.steps.len(),

@@ -43,7 +43,9 @@ pub struct Row {
 pub enum Mark {
     /// Met by its date.
     Met,
-    /// Past and not met, or met late.
+    /// Met, but after its date.
+    MetLate,
+    /// Past and not met.
     Missed,
     /// Still ahead (or due today) and not met.
     Upcoming,
@@ -52,7 +54,9 @@ pub enum Mark {
 impl Mark {
     /// Of `d` as of `as_of`.
     pub fn of(d: &Deadline, as_of: NaiveDate) -> Mark {
-        if d.missed(as_of) {
+        if d.met_late() {
+            Mark::MetLate
+        } else if d.missed(as_of) {
             Mark::Missed
         } else if d.met_on.is_some() {
             Mark::Met
@@ -65,6 +69,7 @@ impl Mark {
     pub fn class(self) -> &'static str {
         match self {
             Mark::Met => "met",
+            Mark::MetLate => "met-late",
             Mark::Missed => "missed",
             Mark::Upcoming => "upcoming",
         }
@@ -74,9 +79,11 @@ impl Mark {
     pub fn name(self, l: Lang) -> &'static str {
         match (self, l) {
             (Mark::Met, Lang::Zh) => "按时完成",
+            (Mark::MetLate, Lang::Zh) => "逾期完成",
             (Mark::Missed, Lang::Zh) => "逾期",
             (Mark::Upcoming, Lang::Zh) => "未到期",
             (Mark::Met, Lang::En) => "met",
+            (Mark::MetLate, Lang::En) => "met late",
             (Mark::Missed, Lang::En) => "missed",
             (Mark::Upcoming, Lang::En) => "upcoming",
         }
@@ -266,6 +273,7 @@ pub fn Timeline(
         <section class="timeline" aria-label=label>
             <p class="tl-legend">
                 <span class="tl-mark met"></span>{move || Mark::Met.name(lang.get())}
+                <span class="tl-mark met-late"></span>{move || Mark::MetLate.name(lang.get())}
                 <span class="tl-mark missed"></span>{move || Mark::Missed.name(lang.get())}
                 <span class="tl-mark upcoming"></span>{move || Mark::Upcoming.name(lang.get())}
             </p>
