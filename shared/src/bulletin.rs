@@ -3,7 +3,7 @@
 
 use crate::actor::Actor;
 use crate::board::zh_date;
-use crate::calendar::{Due, calendar, deadlines};
+use crate::calendar::{calendar, deadlines};
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{BulletinId, UnitId};
 use crate::message::Msg;
@@ -11,7 +11,7 @@ use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, put};
 use crate::permission::{self, PlanAction};
 use crate::state::State;
-use crate::status::{Light, status_of_item};
+use crate::status::{ItemStatus, Light, status_of_item};
 use crate::text;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -92,64 +92,61 @@ pub fn draft(state: &State, as_of: NaiveDate) -> (String, String) {
             }
         ));
     }
-    // On time / late by unit: every deadline due by then, credited to the unit that had to meet it.
+    // By unit: every deadline due by then, credited to the units that had to meet it. "Still
+    // overdue" is what 督查 lists on that date; one met late counts against timeliness only.
     let mut on_time: BTreeMap<String, usize> = BTreeMap::new();
-    let mut late: BTreeMap<String, usize> = BTreeMap::new();
+    let mut met_late: BTreeMap<String, usize> = BTreeMap::new();
+    let mut overdue: BTreeMap<String, usize> = BTreeMap::new();
     for d in deadlines(state, None, as_of) {
         if d.date > as_of {
             continue;
         }
-        let units: Vec<UnitId> = match &d.due {
-            Due::Task { owner, .. } => vec![*owner],
-            Due::Submission { .. } => state
-                .item(d.item)
-                .map(|i| i.lead_units.clone())
-                .unwrap_or_default(),
+        let bucket = if d.overdue(as_of) {
+            &mut overdue
+        } else if d.met_late() {
+            &mut met_late
+        } else if d.met_on.is_some() {
+            &mut on_time
+        } else {
+            // Due today and not met yet: neither late nor done.
+            continue;
         };
-        for u in units {
-            let bucket = if d.missed(as_of) {
-                &mut late
-            } else {
-                &mut on_time
-            };
+        for u in d.owed_by(state) {
             *bucket.entry(unit_name(u)).or_default() += 1;
         }
     }
+    let counted = |m: BTreeMap<String, usize>| -> String {
+        let mut list: Vec<(String, usize)> = m.into_iter().collect();
+        crate::sorting::sort_by(&mut list, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if list.is_empty() {
+            return "无".into();
+        }
+        list.iter()
+            .map(|(u, n)| format!("{u}（{n}项）"))
+            .collect::<Vec<_>>()
+            .join("、")
+    };
     body.push_str("\n二、按时完成情况\n");
     let on_time_only: Vec<String> = on_time
         .keys()
-        .filter(|u| !late.contains_key(*u))
+        .filter(|u| !met_late.contains_key(*u) && !overdue.contains_key(*u))
         .cloned()
         .collect();
     body.push_str(&format!(
-        "按时完成阶段任务和报送材料的单位：{}。\n",
+        "按时完成全部到期任务和报送材料的单位：{}。\n",
         if on_time_only.is_empty() {
             "暂无".into()
         } else {
             on_time_only.join("、")
         }
     ));
-    let mut late_list: Vec<(String, usize)> = late.into_iter().collect();
-    crate::sorting::sort_by(&mut late_list, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    body.push_str(&format!("逾期后完成事项的单位：{}。\n", counted(met_late)));
     body.push_str(&format!(
-        "存在逾期事项的单位：{}。\n",
-        if late_list.is_empty() {
-            "无".into()
-        } else {
-            late_list
-                .iter()
-                .map(|(u, n)| format!("{u}（{n}项）"))
-                .collect::<Vec<_>>()
-                .join("、")
-        }
+        "目前仍有逾期未完成事项的单位：{}。\n",
+        counted(overdue)
     ));
     body.push_str("\n三、工作亮点\n");
-    let highlights: Vec<String> = statuses
-        .iter()
-        .filter(|(_, s)| s.light == Light::Green && s.progress >= 50)
-        .map(|(i, s)| format!("第{}项改革总体进度已达{}%", i.number, s.progress))
-        .collect();
-    body.push_str(&bullet_lines(&highlights, "（请综合办补充）"));
+    body.push_str(&bullet_lines(&highlights(&statuses), "（请综合办补充）"));
     body.push_str("\n四、存在问题\n");
     let problems: Vec<String> = statuses
         .iter()
@@ -160,14 +157,58 @@ pub fn draft(state: &State, as_of: NaiveDate) -> (String, String) {
         })
         .collect();
     body.push_str(&bullet_lines(&problems, "无"));
-    if let Some(cal) = calendar(state) {
-        body.push_str(&format!(
-            "\n五、下一步要求\n请各牵头单位按时报送半年报告（{}前）和年度报告（{}前），对逾期事项抓紧整改。\n",
-            zh_date(cal.half_year),
-            zh_date(cal.annual)
-        ));
-    }
+    body.push_str("\n五、下一步要求\n");
+    body.push_str(&next_steps(state, as_of));
     (title, body)
+}
+
+/// What went well: items whose tasks are all done, then those well advanced, by progress; a few
+/// lines, not one per item (a list of every item at 70% says nothing).
+fn highlights(statuses: &[(&crate::entity::Item, ItemStatus)]) -> Vec<String> {
+    const MAX: usize = 5;
+    let mut good: Vec<&(&crate::entity::Item, ItemStatus)> = statuses
+        .iter()
+        .filter(|(_, s)| s.light == Light::Green && s.progress >= 50)
+        .collect();
+    crate::sorting::sort_by(&mut good, |a, b| {
+        b.1.progress
+            .cmp(&a.1.progress)
+            .then(a.0.number.cmp(&b.0.number))
+    });
+    let title = |i: &crate::entity::Item| i.title.trim_end_matches('。').to_string();
+    let mut lines: Vec<String> = good
+        .iter()
+        .take(MAX)
+        .map(|(i, s)| {
+            if s.progress >= 100 {
+                format!("第{}项{}：阶段任务已全部完成", i.number, title(i))
+            } else {
+                format!("第{}项{}：总体进度已达{}%", i.number, title(i), s.progress)
+            }
+        })
+        .collect();
+    if good.len() > MAX {
+        lines.push(format!("另有{}项改革进展正常", good.len() - MAX));
+    }
+    lines
+}
+
+/// 五、下一步要求: the submissions still to come after `as_of`, and what is overdue to put right.
+fn next_steps(state: &State, as_of: NaiveDate) -> String {
+    let mut due: Vec<String> = Vec::new();
+    if let Some(cal) = calendar(state) {
+        for (date, what) in [(cal.half_year, "半年报告"), (cal.annual, "年度报告")] {
+            if date >= as_of {
+                due.push(format!("{what}（{}前）", zh_date(date)));
+            }
+        }
+    }
+    let mut out = String::new();
+    if !due.is_empty() {
+        out.push_str(&format!("请各牵头单位按时报送{}。", due.join("和")));
+    }
+    out.push_str("对逾期事项抓紧整改，及时更新进展。\n");
+    out
 }
 
 fn bullet_lines(lines: &[String], empty: &str) -> String {

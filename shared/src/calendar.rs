@@ -165,6 +165,24 @@ pub struct Deadline {
 }
 
 impl Deadline {
+    /// Whether it is overdue as of `as_of`: past and not met (one met late no longer is). What
+    /// 督查 lists and chases, and what a bulletin names as still overdue.
+    pub fn overdue(&self, as_of: NaiveDate) -> bool {
+        self.met_on.is_none() && self.date < as_of
+    }
+
+    /// The units that have to meet it: a task's owner; each of the item's lead units for a
+    /// submission.
+    pub fn owed_by(&self, state: &State) -> Vec<UnitId> {
+        match &self.due {
+            Due::Task { owner, .. } => vec![*owner],
+            Due::Submission { .. } => state
+                .item(self.item)
+                .map(|i| i.lead_units.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Whether it was met, but after its date.
     pub fn met_late(&self) -> bool {
         self.met_on.is_some_and(|d| d > self.date)

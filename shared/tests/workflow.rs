@@ -683,6 +683,30 @@ fn reminders_and_bulletins() {
     assert!(title.contains("2014年4月15日"));
     assert!(body.contains("滞后1项"), "{body}");
     assert!(body.contains("区发改局"), "the late unit is named: {body}");
+    assert!(
+        body.contains("目前仍有逾期未完成事项的单位：区发改局（1项）"),
+        "the work plan is still overdue: {body}"
+    );
+    assert!(body.contains("半年报告（2014年7月10日前）"), "{body}");
+    // The work plan comes in late. In July the bulletin counts it as done late, not as still
+    // overdue (the half-year report is now), and no longer asks for a report whose date passed.
+    w.draft(&lead, SubmissionKind::WorkPlan, at(4, 20))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(4, 20))
+        .expect("submit");
+    let (_, july) = bulletin::draft(&w.state, day(7, 15));
+    assert!(
+        july.contains("逾期后完成事项的单位：区发改局（1项）"),
+        "{july}"
+    );
+    assert!(
+        july.contains("目前仍有逾期未完成事项的单位：区发改局（1项）"),
+        "the half-year report: {july}"
+    );
+    assert!(
+        !july.contains("半年报告（") && july.contains("年度报告（"),
+        "only what is still to come is asked for: {july}"
+    );
     let id = BulletinId::new_v7();
     let save = Mutation::SaveBulletin(bulletin::Save {
         id,
