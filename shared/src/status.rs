@@ -124,14 +124,20 @@ impl Reason {
     /// In English.
     pub fn en(&self) -> String {
         match self {
-            Reason::OverdueTasks { count } => format!("{count} task(s) overdue"),
-            Reason::BlockedTasks { count } => format!("{count} task(s) blocked"),
-            Reason::DueSoon { count } => format!("{count} task(s) due within {DUE_SOON_DAYS} days"),
+            Reason::OverdueTasks { count } => format!("{} overdue", counted(*count, "task")),
+            Reason::BlockedTasks { count } => format!("{} blocked", counted(*count, "task")),
+            Reason::DueSoon { count } => {
+                format!("{} due within {DUE_SOON_DAYS} days", counted(*count, "task"))
+            }
             Reason::OverdueSubmissions { kinds } => format!("{} overdue", kinds_en(kinds)),
             Reason::ReturnedSubmissions { kinds } => format!("{} returned", kinds_en(kinds)),
-            Reason::StaleDifficulties { count } => {
-                format!("{count} difficulty(ies) open over {STALE_DAYS} days")
-            }
+            Reason::StaleDifficulties { count } => format!(
+                "{} open over {STALE_DAYS} days",
+                match count {
+                    1 => "1 difficulty".to_string(),
+                    n => format!("{n} difficulties"),
+                }
+            ),
             Reason::SubmissionsDueSoon { kinds } => {
                 format!("{} due within {DUE_SOON_DAYS} days", kinds_en(kinds))
             }
@@ -142,12 +148,27 @@ impl Reason {
     }
 }
 
+/// "1 task", "3 tasks".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn kinds_zh(kinds: &[SubmissionKind]) -> String {
     kinds.iter().map(|k| k.zh()).collect::<Vec<_>>().join("、")
 }
 
+/// Inside a sentence, so in lower case ("work plan, annual report overdue"): the kinds' names
+/// as a sentence reads them.
 fn kinds_en(kinds: &[SubmissionKind]) -> String {
-    kinds.iter().map(|k| k.en()).collect::<Vec<_>>().join(", ")
+    kinds
+        .iter()
+        .map(|k| k.in_sentence().en().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Points by which reported progress may trail the time elapsed before an item is amber.
@@ -375,6 +396,23 @@ mod tests {
 
     fn day(m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2014, m, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn reasons_read_as_english() {
+        assert_eq!(Reason::OverdueTasks { count: 1 }.en(), "1 task overdue");
+        assert_eq!(Reason::OverdueTasks { count: 2 }.en(), "2 tasks overdue");
+        assert_eq!(
+            Reason::StaleDifficulties { count: 1 }.en(),
+            "1 difficulty open over 30 days"
+        );
+        assert_eq!(
+            Reason::OverdueSubmissions {
+                kinds: vec![SubmissionKind::WorkPlan, SubmissionKind::Annual]
+            }
+            .en(),
+            "work plan, annual report overdue"
+        );
     }
 
     #[test]
