@@ -72,6 +72,15 @@ pub struct AuditRowValues {
     detail: Option<String>,
 }
 
+impl AuditRowValues {
+    /// The row dated `at` instead of now: for the server's own pushes, whose times are given
+    /// (`sync::push::Times::Server`).
+    pub fn dated(mut self, at: shared::entity::Millis) -> Self {
+        self.at = at.0;
+        self
+    }
+}
+
 /// Placeholders per row of [`insert_sql`].
 pub const ROW_WIDTH: usize = 12;
 

@@ -61,6 +61,25 @@ async fn the_demo_year_is_played_once_and_tells_a_story() -> anyhow::Result<()> 
         light(7, 2014, 4, 10) != Some(Light::Red),
         "item 7 once its plan was in"
     );
+    // A card's history is dated as the cards are: in 2014, not on the day the demo started.
+    let task = state
+        .tasks()
+        .find(|t| t.title.starts_with("开展调研论证"))
+        .map(|t| t.id)
+        .ok_or_else(|| anyhow::anyhow!("a task of the demo year"))?;
+    let history: Vec<shared::audit::AuditRecord> = office
+        .api
+        .get_json(&format!("/api/history/task/{task}"))
+        .await?;
+    let end_of_2014 = chrono::NaiveDate::from_ymd_opt(2015, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    ensure!(
+        !history.is_empty() && history.iter().all(|r| r.at < end_of_2014),
+        "the history of a demo card is dated {:?}",
+        history.iter().map(|r| r.at).collect::<Vec<_>>()
+    );
 
     // A second start (same data directory) plays nothing again.
     let (dir, database_url) = server.kill();

@@ -45,7 +45,9 @@ pub enum Times {
     /// same browser (a second tab that was offline too, an outbox of more than
     /// `MAX_PUSH_BATCH`) are dated no earlier than that push less the slack.
     Client,
-    /// The server's own (the seed, the demo year, the reminder job): taken as given.
+    /// The server's own (the seed, the demo year, the reminder job): taken as given, and the
+    /// audit trail (what the history of a card or an item shows) is dated by them too, so
+    /// the demo's 2014 reads as 2014 there as on the cards.
     Server,
 }
 
@@ -721,6 +723,10 @@ async fn push_once(
                     }
                     .row()
                     .map_err(db_fault)?;
+                    let row = match times {
+                        Times::Server => row.dated(m.at()),
+                        Times::Client => row,
+                    };
                     logged.push(row);
                     dirty.insert(change.after.key(), change.after.clone());
                 }
