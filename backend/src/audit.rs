@@ -5,6 +5,8 @@
 //! entity, `user/{id}`, so the office can filter one account's whole story; the acting user is
 //! in `user_id` as for every other row.
 
+use shared::message::Msg;
+use shared::msg;
 use crate::db::now_millis;
 use crate::entity_store;
 use serde::Deserialize;
@@ -255,9 +257,19 @@ fn record_of(r: AuditRow, units: &HashMap<String, String>) -> AuditRecord {
         (Some(name), Some(username)) => Some(format!("{name}（{username}）")),
         (name, username) => name.or(username),
     };
-    let entity_name = r
-        .subject_username
-        .or_else(|| entity_name(r.after.as_deref().or(r.before.as_deref())?, units));
+    let named = match r.subject_username {
+        Some(username) => Some(Msg::owned(username.clone(), username)),
+        None => r
+            .after
+            .as_deref()
+            .or(r.before.as_deref())
+            .and_then(|json| entity_name(json, units)),
+    };
+    let entity_name_en = named
+        .as_ref()
+        .filter(|m| m.en() != m.zh())
+        .map(|m| m.en().to_string());
+    let entity_name = named.map(|m| m.zh().to_string());
     AuditRecord {
         unit_name: r.unit_id.as_ref().and_then(|u| units.get(u).cloned()),
         id: r.id,
@@ -268,6 +280,7 @@ fn record_of(r: AuditRow, units: &HashMap<String, String>) -> AuditRecord {
         action: r.action,
         entity: r.entity,
         entity_name,
+        entity_name_en,
         before: r.before,
         after: r.after,
         detail: r.detail,
@@ -275,30 +288,46 @@ fn record_of(r: AuditRow, units: &HashMap<String, String>) -> AuditRecord {
 }
 
 /// What a person calls a stored entity.
-fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<String> {
+fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<Msg> {
+    // Titles and names are as written; the words around them are in each language.
+    let same = |text: String| Msg::owned(text.clone(), text);
     Some(match serde_json::from_str::<Entity>(json).ok()? {
-        Entity::Plan(p) => p.title,
-        Entity::Unit(u) => u.name,
-        Entity::Item(i) => format!("{}. {}", i.number, i.title),
-        Entity::Task(t) => t.title,
+        Entity::Plan(p) => same(p.title),
+        Entity::Unit(u) => same(u.name),
+        Entity::Item(i) => same(format!("{}. {}", i.number, i.title)),
+        Entity::Task(t) => same(t.title),
         Entity::Comment(c) => {
             let short: String = c.body.chars().take(30).collect();
             let unit = units.get(&c.unit.to_string()).map_or("", String::as_str);
-            format!("{}{unit}：{short}", c.author_name)
+            same(format!("{}{unit}：{short}", c.author_name))
         }
-        Entity::Calendar(_) => "报送日期".into(),
-        Entity::Settings(_) => "设置".into(),
-        Entity::Submission(s) => s.kind.zh().into(),
-        Entity::Redraft(_) => "修改稿".into(),
-        Entity::Difficulty(d) => d.title,
-        Entity::Instruction(i) => format!("{}批示", i.leader_name),
-        Entity::Evaluation(e) => format!("评议（{}分）", e.score),
-        Entity::Inspection(i) => format!("视察（{}）", i.date),
-        Entity::Reminder(r) => format!("催办：{}", r.text.chars().take(30).collect::<String>()),
-        Entity::Bulletin(b) => b.title,
-        Entity::Attachment(a) => a.name,
-        Entity::Adjustment(a) => format!("考核调整{:+}分", a.points),
-        Entity::ReadMarks(_) => "已读标记".into(),
+        Entity::Calendar(_) => Msg::new("报送日期", "submission dates"),
+        Entity::Settings(_) => Msg::new("设置", "settings"),
+        Entity::Submission(s) => s.kind.in_sentence(),
+        Entity::Redraft(_) => Msg::new("修改稿", "redraft"),
+        Entity::Difficulty(d) => same(d.title),
+        Entity::Instruction(i) => msg!(
+            "{name}批示",
+            "instruction by {name}",
+            name = i.leader_name
+        ),
+        Entity::Evaluation(e) => msg!("评议（{n}分）", "evaluation ({n} points)", n = e.score),
+        Entity::Inspection(i) => msg!("视察（{d}）", "inspection ({d})", d = i.date),
+        Entity::Reminder(r) => {
+            let short: String = r.text.chars().take(30).collect();
+            msg!("催办：{short}", "reminder: {short}", short = short)
+        }
+        Entity::Bulletin(b) => same(b.title),
+        Entity::Attachment(a) => same(a.name),
+        Entity::Adjustment(a) => {
+            let points = format!("{:+}", a.points);
+            msg!(
+                "考核调整{points}分",
+                "assessment adjustment {points} points",
+                points = points
+            )
+        }
+        Entity::ReadMarks(_) => Msg::new("已读标记", "read marks"),
     })
 }
 
@@ -362,6 +391,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn what_a_record_is_about_reads_in_either_language() -> anyhow::Result<()> {
+        let instruction = Entity::Instruction(shared::instruction::Instruction {
+            id: shared::ids::InstructionId::new_v7(),
+            item: shared::ids::ItemId::new_v7(),
+            text: "请加快进度".into(),
+            leader: shared::ids::UserId::new_v7(),
+            leader_name: "王区长".into(),
+            at: shared::entity::Millis(0),
+            acknowledged: None,
+            answer: None,
+        });
+        let named = entity_name(&serde_json::to_string(&instruction)?, &HashMap::new())
+            .ok_or_else(|| anyhow::anyhow!("no name"))?;
+        assert_eq!(named.zh(), "王区长批示");
+        assert_eq!(named.en(), "instruction by 王区长");
+        Ok(())
+    }
+
+    #[test]
     fn csv_has_a_bom_chinese_headers_and_defused_formulas() -> anyhow::Result<()> {
         let row = AuditRecord {
             id: "1".into(),
@@ -373,6 +421,7 @@ mod tests {
             action: "login_failed".into(),
             entity: None,
             entity_name: None,
+            entity_name_en: None,
             before: None,
             after: None,
             detail: Some("=HYPERLINK(\"http://x\")".into()),

@@ -28,6 +28,9 @@ pub struct AuditRecord {
     /// What a person calls that entity: a task's title, an item's number and title, a username.
     #[serde(default)]
     pub entity_name: Option<String>,
+    /// The same in English, where it differs (the words around a title: "instruction by …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_name_en: Option<String>,
     /// Before (JSON of the entity).
     pub before: Option<String>,
     /// After (JSON of the entity).

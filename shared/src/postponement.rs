@@ -94,7 +94,7 @@ pub fn check(task: &Task, actor: &Actor, at: Millis, change: Guarded) -> Result<
     };
     if actor.role != Role::Office && locked {
         Err(Rejection::Denied(Msg::new(
-            "截止日期已过：截止日期、承办单位和归档由综合办调整，请提出延期申请",
+            "截止日期已过：截止日期、承担单位和归档由综合办调整，请提出延期申请",
             "The due date has passed: only the reform office can now change the date or the owner, or archive the task. Ask for a postponement instead",
         )))
     } else {

@@ -334,7 +334,7 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     lead.click_named("button", &format!("打开任务 {TASK}"))
         .await?;
     let detail = lead.detail().await?;
-    lead.wait_for_text("截止日期已过：截止日期和承办单位由综合办调整")
+    lead.wait_for_text("截止日期已过：截止日期和承担单位由综合办调整")
         .await?;
     let due = detail.find(Locator::Css("input[name=due]")).await?;
     ensure!(

@@ -46,14 +46,21 @@ pub fn InspectionsPage() -> impl IntoView {
                         .into_iter()
                         .map(|i| {
                             let n = i.number;
-                            view! { <A href=format!("/items/{n}") attr:class="chip" attr:title=i.title.clone()>{n}</A> }
+                            // The number and the name: a bare "4" meant nothing to a reader.
+                            let label = match l {
+                                Lang::Zh => format!("第{n}项 {}", i.title.trim_end_matches('。')),
+                                Lang::En => format!("Item {n}: {}", i.title.trim_end_matches('。')),
+                            };
+                            view! { <A href=format!("/items/{n}") attr:class="chip">{label}</A> }
                         })
                         .collect_view();
                     view! {
                         <li class="inspection-row">
                             <div class="meta">
                                 <strong>{i18n::date(x.date, l)}</strong>
-                                " · "{unit_name(s, x.unit)}" · "{x.by_name.clone()}
+                                " · "{unit_name(s, x.unit)}
+                                // A demo account is named after its unit: the name once then.
+                                {(x.by_name != unit_name(s, x.unit)).then(|| format!(" · {}", x.by_name))}
                             </div>
                             <div class="insp-items"><span>{tr("视察项目：", "Items: ")}</span>{items}</div>
                             <p class="findings">{x.findings.clone()}</p>

@@ -41,35 +41,34 @@ struct Late {
 fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
     let mut out = Vec::new();
     for d in deadlines(state, None, as_of) {
-        if d.met_on.is_some() || d.date >= as_of {
+        if !d.overdue(as_of) {
             continue;
         }
         let Some(item) = state.item(d.item) else {
             continue;
         };
-        match &d.due {
-            Due::Task { task, title, owner } => out.push(Late {
+        let (about, what, what_en) = match &d.due {
+            Due::Task { task, title, .. } => (
+                About::Task(*task),
+                format!("任务“{title}”"),
+                format!("task “{title}”"),
+            ),
+            Due::Submission { kind } => (
+                About::Submission(*kind),
+                kind.zh().to_string(),
+                kind.en().to_string(),
+            ),
+        };
+        for unit in d.owed_by(state) {
+            out.push(Late {
                 item: item.id,
                 number: item.number,
-                unit: *owner,
-                about: About::Task(*task),
-                what: format!("任务“{title}”"),
-                what_en: format!("task “{title}”"),
+                unit,
+                about,
+                what: what.clone(),
+                what_en: what_en.clone(),
                 due: d.date,
-            }),
-            Due::Submission { kind } => {
-                for u in &item.lead_units {
-                    out.push(Late {
-                        item: item.id,
-                        number: item.number,
-                        unit: *u,
-                        about: About::Submission(*kind),
-                        what: kind.zh().to_string(),
-                        what_en: kind.en().to_string(),
-                        due: d.date,
-                    });
-                }
-            }
+            });
         }
     }
     out

@@ -246,7 +246,7 @@ fn audit_row(r: AuditRecord, l: Lang) -> impl IntoView {
             </div>
             {r.entity.clone().map(|key| view! {
                 <div class="audit-entity">
-                    {r.entity_name.clone().map(|n| view! { <span>{n}</span> })}
+                    {(if l == Lang::En { r.entity_name_en.clone().or_else(|| r.entity_name.clone()) } else { r.entity_name.clone() }).map(|n| view! { <span>{n}</span> })}
                     <code>{key}</code>
                 </div>
             })}

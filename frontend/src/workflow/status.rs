@@ -33,7 +33,16 @@ pub fn reasons_line(reasons: &[Reason], en: bool) -> String {
         .iter()
         .map(|r| if en { r.en() } else { r.zh() })
         .collect();
-    parts.join(if en { "; " } else { "；" })
+    let line = parts.join(if en { "; " } else { "；" });
+    if !en {
+        return line;
+    }
+    // The reasons read inside a sentence ("work plan overdue"); the line starts one.
+    let mut chars = line.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `item`'s light as of `as_of`, its reasons, and the rules (folded).
