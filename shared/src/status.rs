@@ -127,7 +127,10 @@ impl Reason {
             Reason::OverdueTasks { count } => format!("{} overdue", counted(*count, "task")),
             Reason::BlockedTasks { count } => format!("{} blocked", counted(*count, "task")),
             Reason::DueSoon { count } => {
-                format!("{} due within {DUE_SOON_DAYS} days", counted(*count, "task"))
+                format!(
+                    "{} due within {DUE_SOON_DAYS} days",
+                    counted(*count, "task")
+                )
             }
             Reason::OverdueSubmissions { kinds } => format!("{} overdue", kinds_en(kinds)),
             Reason::ReturnedSubmissions { kinds } => format!("{} returned", kinds_en(kinds)),
