@@ -392,6 +392,18 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     other.login(&server.url, &coop, DEMO_PASSWORD).await?;
     other.client.goto(&format!("{}/my", server.url)).await?;
     other.find(Locator::XPath("//section[contains(@class,'lane')][.//h2[contains(.,'开展集体股份合作公司试点改革')]]//button[normalize-space(.)='制定扶持办法']")).await?;
+    // The items it cooperates on without a task of its own are named in one list, each a
+    // link to its board, not drawn as empty swimlanes.
+    other
+        .find(Locator::XPath(
+            "//section[contains(@class,'idle-items')]//a[contains(@href,'/board')]",
+        ))
+        .await?;
+    assert_eq!(
+        other.count("section.lane:not(:has(li.card))").await?,
+        0,
+        "an empty swimlane on a unit board"
+    );
     other.screenshot("board-my-tasks").await?;
     other
         .client

@@ -348,6 +348,24 @@ pub fn Board(scope: Scope) -> impl IntoView {
                 <p class="empty">{move || W::NoCards.get(lang.get())}</p>
             </Show>
         </div>
+        {match scope {
+            Scope::Unit(unit) => Some(move || {
+                let idle = sync.view.with(|s| model::idle_items(s, unit));
+                (!idle.is_empty()).then(|| {
+                    let links = idle
+                        .into_iter()
+                        .map(|(n, title)| view! { <li><a href=format!("/items/{n}/board")>{n}". "{title}</a></li> })
+                        .collect_view();
+                    view! {
+                        <section class="idle-items">
+                            <h2>{move || W::NoTasksOnItems.get(lang.get())}</h2>
+                            <ul>{links}</ul>
+                        </section>
+                    }
+                })
+            }),
+            Scope::Item(_) => None,
+        }}
         // Said to screen readers on every card, and shown under the board on a desktop.
         <p class="board-hint" id="board-keys">{move || W::KeyboardHint.get(lang.get())}</p>
         {move || ctx.open.get().map(|id| view! {

@@ -137,13 +137,12 @@ pub fn faces(
 pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> Vec<Lane> {
     let items: Vec<_> = match scope {
         Scope::Item(id) => state.item(id).into_iter().collect(),
-        Scope::Unit(unit) => state
+        // Only the items it has cards on: those it has nothing on are named in one line
+        // (`idle_items`), not drawn as empty swimlanes down the page.
+        Scope::Unit(_) => state
             .items()
             .into_iter()
-            .filter(|i| {
-                permission::may_own(unit, state.groups_of(unit), i)
-                    || faces.values().any(|f| f.item == i.id)
-            })
+            .filter(|i| faces.values().any(|f| f.item == i.id))
             .collect(),
     };
     let mut sorted: Vec<&Task> = faces.keys().filter_map(|id| state.task(*id)).collect();
@@ -169,6 +168,25 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
             }
         })
         .collect()
+}
+
+/// The items `unit` leads or cooperates on where it has no task at all (archived ones aside),
+/// by number: its board names them instead of drawing their empty swimlanes.
+pub fn idle_items(state: &State, unit: UnitId) -> Vec<(u32, String)> {
+    let groups = state.groups_of(unit);
+    let mut idle: Vec<(u32, String)> = state
+        .items()
+        .into_iter()
+        .filter(|i| permission::may_own(unit, groups, i))
+        .filter(|i| {
+            !state
+                .tasks()
+                .any(|t| t.item == i.id && !t.archived && in_scope(state, t, Scope::Unit(unit)))
+        })
+        .map(|i| (i.number, i.title.clone()))
+        .collect();
+    shared::sorting::sort_by_key(&mut idle, |(n, _)| *n);
+    idle
 }
 
 /// The sort key for a card dropped at `index` among `others` (the column's cards without it).
