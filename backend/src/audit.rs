@@ -5,14 +5,14 @@
 //! entity, `user/{id}`, so the office can filter one account's whole story; the acting user is
 //! in `user_id` as for every other row.
 
-use shared::message::Msg;
-use shared::msg;
 use crate::db::now_millis;
 use crate::entity_store;
 use serde::Deserialize;
 use shared::actor::Actor;
 use shared::audit::{AuditRecord, SECURITY_ACTIONS, action_zh};
 use shared::entity::Entity;
+use shared::message::Msg;
+use shared::msg;
 use sqlx::{Any, AnyPool};
 use std::collections::HashMap;
 
@@ -306,11 +306,7 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<Msg> {
         Entity::Submission(s) => s.kind.in_sentence(),
         Entity::Redraft(_) => Msg::new("修改稿", "redraft"),
         Entity::Difficulty(d) => same(d.title),
-        Entity::Instruction(i) => msg!(
-            "{name}批示",
-            "instruction by {name}",
-            name = i.leader_name
-        ),
+        Entity::Instruction(i) => msg!("{name}批示", "instruction by {name}", name = i.leader_name),
         Entity::Evaluation(e) => msg!("评议（{n}分）", "evaluation ({n} points)", n = e.score),
         Entity::Inspection(i) => msg!("视察（{d}）", "inspection ({d})", d = i.date),
         Entity::Reminder(r) => {
