@@ -770,6 +770,14 @@ fn edit(t: &mut Task, m: &Mutation) -> Result<(), Rejection> {
                     "Progress must be from 0 to 100",
                 )));
             }
+            // Done is done: a done card at 60% read as done on the board and as unfinished in
+            // every progress figure. It goes back out of 已完成 to carry on.
+            if t.column == Column::Done && *progress < 100 {
+                return Err(Rejection::Invalid(Msg::new(
+                    "已完成的任务进度为100%；如需继续推进，请先将其移出“已完成”",
+                    "A done task stays at 100%: to carry on with it, move it out of Done first",
+                )));
+            }
             t.report_progress(*progress, m.at());
         }
         Mutation::AssignTask { owner, .. } => t.owner = *owner,

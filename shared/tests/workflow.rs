@@ -1303,3 +1303,22 @@ fn the_ledger_as_of_a_past_date_shows_the_plan_as_it_stood_then() {
         "{tasks:?}"
     );
 }
+
+#[test]
+fn a_done_task_stays_at_full_progress() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    let task = w.task(day(6, 30), at(3, 1));
+    w.done(task, at(6, 1));
+    let lower = |progress| Mutation::SetTaskProgress {
+        task,
+        progress,
+        at: at(6, 2),
+    };
+    assert!(matches!(
+        w.run(&lead, lower(60)),
+        Err(Rejection::Invalid(_))
+    ));
+    w.run(&lead, lower(100)).expect("100% of a done task");
+    assert_eq!(w.state.task(task).map(|t| t.progress), Some(100));
+}

@@ -228,7 +228,8 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     </select>
                 </label>
                 <label>{w(W::Progress)}" "{move || progress.get()}"%"
-                    <input type="range" name="progress" min="0" max="100" step="5" disabled=move || !work()
+                    // A done task stays at 100% (shared::mutation's rule): moved out of 已完成, it moves again.
+                    <input type="range" name="progress" min="0" max="100" step="5" disabled=move || !work() || column.get() == Column::Done
                         prop:value=move || progress.get().to_string()
                         on:change=move |ev| if let Ok(p) = event_target_value(&ev).parse() { send(Mutation::SetTaskProgress { task: id, progress: p, at: now() }) }/>
                 </label>
