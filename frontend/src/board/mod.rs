@@ -354,7 +354,20 @@ pub fn Board(scope: Scope) -> impl IntoView {
                 (!idle.is_empty()).then(|| {
                     let links = idle
                         .into_iter()
-                        .map(|(n, title)| view! { <li><a href=format!("/items/{n}/board")>{n}". "{title}</a></li> })
+                        .map(|(n, title, relation)| {
+                            // Told apart as on the swimlanes: leading, or cooperating.
+                            let tag = match relation {
+                                Relation::Lead => Some(("lead", W::Leads)),
+                                Relation::Cooperating => Some(("coop", W::Cooperates)),
+                                Relation::Other => None,
+                            };
+                            view! {
+                                <li>
+                                    <a href=format!("/items/{n}/board")>{n}". "{title}</a>
+                                    {tag.map(|(class, w)| view! { <span class=format!("tag rel-{class}")>{move || w.get(lang.get())}</span> })}
+                                </li>
+                            }
+                        })
                         .collect_view();
                     view! {
                         <section class="idle-items">

@@ -172,9 +172,9 @@ pub fn lanes(state: &State, scope: Scope, faces: &HashMap<TaskId, CardFace>) -> 
 
 /// The items `unit` leads or cooperates on where it has no task at all (archived ones aside),
 /// by number: its board names them instead of drawing their empty swimlanes.
-pub fn idle_items(state: &State, unit: UnitId) -> Vec<(u32, String)> {
+pub fn idle_items(state: &State, unit: UnitId) -> Vec<(u32, String, Relation)> {
     let groups = state.groups_of(unit);
-    let mut idle: Vec<(u32, String)> = state
+    let mut idle: Vec<(u32, String, Relation)> = state
         .items()
         .into_iter()
         .filter(|i| permission::may_own(unit, groups, i))
@@ -183,9 +183,15 @@ pub fn idle_items(state: &State, unit: UnitId) -> Vec<(u32, String)> {
                 .tasks()
                 .any(|t| t.item == i.id && !t.archived && in_scope(state, t, Scope::Unit(unit)))
         })
-        .map(|i| (i.number, i.title.clone()))
+        .map(|i| {
+            (
+                i.number,
+                i.title.clone(),
+                permission::relation_of(unit, groups, i),
+            )
+        })
         .collect();
-    shared::sorting::sort_by_key(&mut idle, |(n, _)| *n);
+    shared::sorting::sort_by_key(&mut idle, |(n, _, _)| *n);
     idle
 }
 
