@@ -1091,8 +1091,55 @@ async fn adjustments_reach_their_unit_and_those_who_oversee(store: Store) -> any
     Ok(())
 }
 
+/// A user moved to another unit keeps what they have read: their read marks are seen by their
+/// unit, and the move takes them along at once (before, they reappeared as unread until the
+/// user's next mark).
+async fn read_marks_follow_a_user_to_another_unit(store: Store) -> anyhow::Result<()> {
+    let Plan4 {
+        server,
+        office,
+        state,
+        facts,
+        item4,
+    } = plan4(store).await?;
+    let coop = plan4_coop(&server, &state, &facts, &item4).await?;
+    let key = "bulletin/seen-before-the-move".to_string();
+    coop.push_ok(&push_request(
+        ClientGroupId::new_v7(),
+        vec![PendingMutation {
+            client_id: ClientId::new_v7(),
+            id: 1,
+            mutation: Mutation::MarkNoticesRead(shared::notice::MarkRead {
+                user: coop.me.id,
+                keys: vec![key.clone()],
+                at: AT,
+            }),
+        }],
+    ))
+    .await?;
+    let new_unit = *item4.lead_units.first().context("lead")?;
+    let res = office
+        .api
+        .post(
+            &format!("/api/users/{}/role", coop.me.id),
+            &json!({ "role": "unit", "unit": new_unit }),
+        )
+        .await?;
+    ensure!(res.status() == 204, "role: {}", res.status());
+    let view = coop.server_view().await?;
+    match view.get(&EntityKey::read_marks(coop.me.id)) {
+        Some(Entity::ReadMarks(m)) => ensure!(
+            m.unit == new_unit && m.keys.contains(&key),
+            "the marks after the move: {m:?}"
+        ),
+        other => anyhow::bail!("the moved user no longer sees their read marks: {other:?}"),
+    }
+    Ok(())
+}
+
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
+    read_marks_follow_a_user_to_another_unit,
     adjustments_reach_their_unit_and_those_who_oversee,
     other_units_comment_once_the_office_allows_it,
     a_returned_reports_redraft_reaches_only_its_unit,

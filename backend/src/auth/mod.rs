@@ -525,6 +525,9 @@ pub(crate) async fn set_role(
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;
     users::set_role(&state.db, &target.id, req.role, req.unit).await?;
+    if target.unit_id != req.unit.to_string() {
+        move_read_marks(&state, &target.id).await?;
+    }
     let units = unit_names(&state).await?;
     let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
     let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());
@@ -544,6 +547,42 @@ pub(crate) async fn set_role(
     };
     audit::security_event(pool, event).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user moved to another unit keeps what they have read. Their read marks are seen by their
+/// unit (colleagues see what the unit has read), so those left under the old unit stopped
+/// reaching them: they are moved now, as the user's own next mark would move them
+/// (`shared::notice::MarkRead`), through the same mutation, and every device of theirs is poked.
+async fn move_read_marks(state: &AppState, user_id: &str) -> ApiResult<()> {
+    use shared::ids::{ClientGroupId, ClientId};
+    use shared::mutation::Mutation;
+    use shared::sync::{PROTOCOL_VERSION, PendingMutation, PushRequest};
+    let Some(actor) = users::by_id(&state.db.pool, user_id)
+        .await?
+        .and_then(|row| row.actor())
+    else {
+        return Ok(());
+    };
+    let req = PushRequest {
+        protocol: PROTOCOL_VERSION,
+        client_group: ClientGroupId::new_v7(),
+        mutations: vec![PendingMutation {
+            client_id: ClientId::new_v7(),
+            id: 1,
+            mutation: Mutation::MarkNoticesRead(shared::notice::MarkRead {
+                user: actor.user,
+                keys: vec![],
+                at: shared::entity::Millis(crate::db::now_millis()),
+            }),
+        }],
+        retire: Default::default(),
+    };
+    let (_, spaces) =
+        crate::sync::push::push(&state.db, &actor, &req, crate::sync::push::Times::Server).await?;
+    if !spaces.is_empty() {
+        state.hub.poke(&state.db, spaces).await;
+    }
+    Ok(())
 }
 
 /// The check against cross-site request forgery, on top of the SameSite=Lax cookie:
