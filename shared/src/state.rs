@@ -177,6 +177,34 @@ impl State {
         named
     }
 
+    /// The units the plan names, in the order it names them: item by item, each item's lead
+    /// units before its cooperating ones, as written. Units carry no order of their own, and
+    /// neither their names (code points) nor pinyin is how the plan's readers know them.
+    /// Units marked as the plan's that no item names any more (an earlier version of the plan
+    /// named them) come last, by name.
+    pub fn plan_units(&self) -> Vec<&Unit> {
+        let mut named: Vec<UnitId> = Vec::new();
+        for item in self.items() {
+            for unit in item.lead_units.iter().chain(&item.cooperating_units) {
+                if !named.contains(unit) {
+                    named.push(*unit);
+                }
+            }
+        }
+        let mut units: Vec<&Unit> = named
+            .iter()
+            .filter_map(|id| self.unit(*id))
+            .filter(|u| u.in_plan)
+            .collect();
+        let mut rest: Vec<&Unit> = self
+            .units()
+            .filter(|u| u.in_plan && !named.contains(&u.id))
+            .collect();
+        crate::sorting::sort_by(&mut rest, |a, b| a.name.cmp(&b.name));
+        units.extend(rest);
+        units
+    }
+
     /// The unit called `name`, by its canonical name or one of its aliases.
     pub fn unit_named(&self, name: &str) -> Option<&Unit> {
         self.units()
@@ -275,5 +303,62 @@ impl State {
     /// All assessment adjustments.
     pub fn adjustments(&self) -> impl Iterator<Item = &Adjustment> {
         self.all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{item_id_for_number, unit_id_for_name};
+    use crate::unit::UnitKind;
+
+    fn unit(state: &mut State, name: &str, in_plan: bool) -> UnitId {
+        let id = unit_id_for_name(name);
+        state.put(Entity::Unit(Unit {
+            id,
+            name: name.into(),
+            aliases: vec![],
+            kind: UnitKind::of(name),
+            in_plan,
+            groups: vec![],
+        }));
+        id
+    }
+
+    fn item(state: &mut State, number: u32, lead: Vec<UnitId>, cooperating: Vec<UnitId>) {
+        state.put(Entity::Item(Item {
+            id: item_id_for_number(number),
+            number,
+            title: format!("第{number}项。"),
+            body: String::new(),
+            lead_units: lead,
+            cooperating_units: cooperating,
+            lead_leaders: vec![],
+            section: None,
+        }));
+    }
+
+    #[test]
+    fn plan_units_are_in_the_order_the_plan_names_them() {
+        let mut s = State::new();
+        let fagai = unit(&mut s, "区发改局", true);
+        let renli = unit(&mut s, "区人力局", true);
+        let caizheng = unit(&mut s, "区财政局", true);
+        let jiedao = unit(&mut s, "各街道办", true);
+        let dropped = unit(&mut s, "区城改办", true);
+        let office = unit(&mut s, crate::unit::OFFICE_UNIT, false);
+        let member = unit(&mut s, "海山街道办", false);
+        // Item 2 is stored first, yet item 1 names its units first; within an item, the lead
+        // unit comes before the cooperating ones, whatever their names.
+        item(&mut s, 2, vec![fagai], vec![renli, caizheng]);
+        item(&mut s, 1, vec![caizheng], vec![jiedao, fagai]);
+        let names: Vec<&str> = s.plan_units().iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["区财政局", "各街道办", "区发改局", "区人力局", "区城改办"]
+        );
+        let ids: Vec<UnitId> = s.plan_units().iter().map(|u| u.id).collect();
+        assert_eq!(ids.last(), Some(&dropped));
+        assert!(!ids.contains(&office) && !ids.contains(&member));
     }
 }

@@ -438,6 +438,29 @@ async fn office_manages_the_members_of_a_group_unit() -> anyhow::Result<()> {
     office.client.goto(&format!("{}/units", server.url)).await?;
     office.named("a", "海山街道办 单位看板").await?;
     all_controls_named(&office, "the units page").await?;
+    // The units in the order the plan names them (item 1's lead units, its cooperating units,
+    // then item 2's new ones), not by code point.
+    let order = office
+        .client
+        .execute(
+            "return [...document.querySelectorAll('li.unit-row h3')].slice(0, 7).map(h => h.firstChild.textContent);",
+            vec![],
+        )
+        .await?;
+    let order: Vec<String> = serde_json::from_value(order)?;
+    ensure!(
+        order
+            == [
+                "区委〈府〉办",
+                "区委组织部〈编办〉",
+                "区纪委〈监察局〉",
+                "区经促局",
+                "盐田市场监管分局",
+                "区财政局〈国资委〉",
+                "区发改局",
+            ],
+        "the units page's order: {order:?}"
+    );
 
     // Out of the group, after confirming; its unfinished task goes back to the group.
     office.click_named("button", "移出 海山街道办").await?;

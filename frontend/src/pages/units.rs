@@ -1,5 +1,6 @@
-//! `/units`: every unit the plan names, with the items it leads and cooperates on; under each
-//! group unit (各街道办…), its members, which the office adds and removes here.
+//! `/units`: every unit the plan names, in the plan's order (`State::plan_units`), with the
+//! items it leads and cooperates on; under each group unit (各街道办…), its members, which the
+//! office adds and removes here.
 
 use crate::i18n::{Lang, W, lang, t};
 use crate::session::use_session;
@@ -26,8 +27,7 @@ pub fn UnitsPage() -> impl IntoView {
         let office = session.is_office();
         let state = sync.view.read();
         let items = state.items();
-        let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
-        shared::sorting::sort_by(&mut units, |a, b| a.name.cmp(&b.name));
+        let units = state.plan_units();
         let links = |numbers: Vec<u32>| {
             if numbers.is_empty() {
                 return view! { <span>{W::None.get(l)}</span> }.into_any();
@@ -50,9 +50,9 @@ pub fn UnitsPage() -> impl IntoView {
                         {is_group.then(|| view! { <small class="tag">{W::Group.get(l)}</small> })}
                     </h3>
                     {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join("、")}</p> })}
-                    <p>{W::Leads.get(l)}"："{links(leads)}</p>
-                    <p>{W::Cooperates.get(l)}"："{links(coops)}</p>
-                    {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}"："{groups.join("、")}</p> })}
+                    <p>{W::Leads.get(l)}{colon(l)}{links(leads)}</p>
+                    <p>{W::Cooperates.get(l)}{colon(l)}{links(coops)}</p>
+                    {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}{colon(l)}{groups.join(list_separator(l))}</p> })}
                     {is_group.then(|| view! { <GroupMembers group=u.id group_name=u.name.clone() office=office/> })}
                     <A href=format!("/units/{}/board", u.id) attr:class="board-link"
                         attr:aria-label=format!("{} {}", u.name, W::UnitBoard.get(l))>{W::OpenUnitBoard.get(l)}</A>
@@ -67,6 +67,16 @@ pub fn UnitsPage() -> impl IntoView {
         }
         .into_any()
     }
+}
+
+/// What follows a label: the full-width colon in Chinese, a colon and a space in English.
+fn colon(l: Lang) -> &'static str {
+    if l == Lang::En { ": " } else { "：" }
+}
+
+/// Between the names of a list: 、 in Chinese, a comma in English.
+fn list_separator(l: Lang) -> &'static str {
+    if l == Lang::En { ", " } else { "、" }
 }
 
 /// A group's members, each with its board; for the office, removing one and adding another
@@ -149,7 +159,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
     view! {
         <div class="members">
             <p>
-                {move || W::Members.get(lang.get())}"："
+                {move || W::Members.get(lang.get())}{move || colon(lang.get())}
                 {move || {
                     let l = lang.get();
                     let list = members.get();
