@@ -136,6 +136,7 @@ words! {
     RemoveMember => "移出", "Remove";
     MainNav => "主导航", "Main navigation";
     SignedInAs => "当前用户", "Signed in as";
+    MyAccount => "我的账号", "My account";
     // Boards
     Board => "看板", "Board";
     MyTasks => "我的任务", "My tasks";

@@ -1,10 +1,11 @@
 //! The frame around every signed-in page: header with navigation, sync state, language switch
-//! and the user menu. Sends visitors who are not signed in to the login page.
+//! and the user's account link. Sends visitors who are not signed in to the login page.
 
 use crate::api;
 use crate::i18n::{Lang, W, lang, t, tr};
-use crate::session::use_session;
-use crate::sync::{Connection, use_sync};
+use crate::pages::board::owns_tasks;
+use crate::session::{Session, use_session};
+use crate::sync::{Connection, Sync, use_sync};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use shared::actor::Role;
@@ -58,6 +59,55 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// Signs out on this device: the header's 退出 and the account page's.
+pub fn sign_out(session: Session, sync: Sync, lang: Lang) {
+    // The outbox stays for this user's next sign-in here, but the next person to sign in on
+    // this device starts clean: say so while the changes can still be sent.
+    let waiting = sync.waiting_untracked();
+    if waiting > 0
+        && !crate::workflow::confirm(&format!("{waiting}{}", W::LogoutWithPending.get(lang)))
+    {
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
+        session.signed_out();
+    });
+}
+
+/// The language switch, named in the language it switches to: in the header, on the account
+/// page, and on the login page (where nobody is signed in yet, so it is remembered on this
+/// device only, as every choice is).
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let session = use_session();
+    let lang = lang();
+    let switch = move |_| {
+        let next = if lang.get_untracked() == Lang::Zh {
+            Lang::En
+        } else {
+            Lang::Zh
+        };
+        next.save();
+        session.choose_language(next.into());
+        lang.set(next);
+    };
+    view! {
+        <button type="button" class="link lang-switch" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
+    }
+}
+
+/// A person, drawn (as the bell is): the account link on a phone is this icon alone.
+#[component]
+pub fn PersonIcon() -> impl IntoView {
+    view! {
+        <svg class="person-icon" aria-hidden="true" viewBox="0 0 24 24" width="22" height="22">
+            <circle cx="12" cy="8" r="4" fill="none" stroke="currentColor" stroke-width="2"/>
+            <path d="M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
+        </svg>
+    }
+}
+
 #[component]
 fn Header() -> impl IntoView {
     let session = use_session();
@@ -71,24 +121,15 @@ fn Header() -> impl IntoView {
             .unwrap_or_default()
     };
     let sync = use_sync();
-    let logout = move |_| {
-        // The outbox stays for this user's next sign-in here, but the next person to sign in
-        // on this device starts clean: say so while the changes can still be sent.
-        let waiting = sync.waiting_untracked();
-        if waiting > 0
-            && !crate::workflow::confirm(&format!(
-                "{waiting}{}",
-                W::LogoutWithPending.get(lang.get_untracked())
-            ))
-        {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
-            session.signed_out();
-        });
-    };
+    let logout = move |_| sign_out(session, sync, lang.get_untracked());
     let is_office = move || session.is_office();
+    let has_tasks = move || {
+        session
+            .me
+            .get()
+            .flatten()
+            .is_some_and(|m| owns_tasks(m.role))
+    };
     let supervises = move || {
         session
             .me
@@ -103,23 +144,20 @@ fn Header() -> impl IntoView {
             .flatten()
             .is_some_and(|m| m.role == Role::Supervisor)
     };
-    let switch = move |_| {
-        let next = if lang.get_untracked() == Lang::Zh {
-            Lang::En
-        } else {
-            Lang::Zh
-        };
-        next.save();
-        session.choose_language(next.into());
-        lang.set(next);
+    // Who is signed in, for the account link: its only words on a phone, where it is an icon.
+    let who = move || {
+        let l = lang.get();
+        let colon = if l == Lang::En { ": " } else { "：" };
+        format!("{}{colon}{}", W::SignedInAs.get(l), name())
     };
+    let who_title = move || format!("{} · {}", who(), W::MyAccount.get(lang.get()));
     view! {
         <header class="top">
             <A href="/" attr:class="brand">{t(W::AppName)}</A>
             <nav aria-label=t(W::MainNav)>
                 <A href="/overview">{t(W::Leader)}</A>
                 <A href="/">{t(W::Plan)}</A>
-                <A href="/my">{t(W::MyTasks)}</A>
+                {move || has_tasks().then(|| view! { <A href="/my">{t(W::MyTasks)}</A> })}
                 <A href="/units">{t(W::Units)}</A>
                 {move || supervises().then(|| view! { <A href="/supervision">{tr("督查", "Supervision")}</A> })}
                 <A href="/bulletins">{tr("通报", "Bulletins")}</A>
@@ -131,12 +169,12 @@ fn Header() -> impl IntoView {
             </nav>
             <crate::office::notices::NoticeBell/>
             <SyncBadge/>
-            <button class="link" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
-            <A href="/password" attr:class="who"
-                attr:title=move || format!("{}：{} · {}", W::SignedInAs.get(lang.get()), name(), W::ChangePassword.get(lang.get()))>
-                {name}
+            <LanguageSwitch/>
+            <A href="/password" attr:class="who" attr:aria-label=who attr:title=who_title>
+                <PersonIcon/>
+                <span class="who-name">{name}</span>
             </A>
-            <button class="link" on:click=logout>{t(W::Logout)}</button>
+            <button type="button" class="link" on:click=logout>{t(W::Logout)}</button>
         </header>
     }
 }

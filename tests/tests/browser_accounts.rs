@@ -1,9 +1,12 @@
 //! Accounts in real headless Chromium, at desktop size and on a 390×844 phone: the office creates
 //! an account on its account screen; its owner signs in in a fresh browser, is sent to the
 //! password page before anything else, sets a password and lands on the plan; the office
-//! disables the account (after confirming) and finds that in the audit view. The leader signs in
-//! on a phone; the language a user chooses follows them to another device. Every control used
-//! is found by its name or label, as a screen reader would.
+//! disables the account (after confirming) and finds that in the audit view. Each role's
+//! navigation has its entries, every one on screen on a phone too (我的任务 only for those who
+//! own tasks). The leader signs in on a phone and finds who is signed in behind the account
+//! icon; the language a user chooses follows them to another device, and can be chosen on the
+//! login page already. Every control used is found by its name or label, as a screen reader
+//! would.
 
 use anyhow::{Context, ensure};
 use e2e::browser::{Browser, DESKTOP, PHONE, xpath_literal};
@@ -57,6 +60,52 @@ async fn click(browser: &Browser, locator: Locator<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The office's navigation, in order.
+const OFFICE_NAV: [&str; 7] = [
+    "领导视图",
+    "改革计划",
+    "单位",
+    "督查",
+    "通报",
+    "账号管理",
+    "审计日志",
+];
+
+/// Fails unless the main navigation reads `expected`, in order, and every entry can be tapped
+/// where it is: wholly on screen (none cut off at the edge of a phone or scrolled out of the
+/// bar), under nothing else, and at least 44 px tall.
+async fn nav_reads(browser: &Browser, expected: &[&str], what: &str) -> anyhow::Result<()> {
+    let entries = browser
+        .client
+        .execute(
+            r#"
+            const w = document.documentElement.clientWidth, h = window.innerHeight;
+            return [...document.querySelectorAll('header.top nav a')].map(a => {
+                const r = a.getBoundingClientRect();
+                const inside = r.width > 0 && r.left >= -0.5 && r.right <= w + 0.5
+                    && r.top >= -0.5 && r.bottom <= h + 0.5;
+                const hit = inside
+                    && a.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+                return [a.textContent.trim(), hit && r.height >= 44];
+            });"#,
+            vec![],
+        )
+        .await?;
+    let entries: Vec<(String, bool)> = serde_json::from_value(entries)?;
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    ensure!(names == expected, "{what}: the navigation reads {names:?}");
+    let out_of_reach: Vec<&str> = entries
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    ensure!(
+        out_of_reach.is_empty(),
+        "{what}: out of reach: {out_of_reach:?}"
+    );
+    Ok(())
+}
+
 async fn wait_for_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
     for _ in 0..100 {
         let url = browser.client.current_url().await?;
@@ -79,7 +128,10 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     .await?;
     let office = Browser::start(size, mobile).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;
-    // The office's navigation has its two screens.
+    // The office's navigation has its two screens, and no 我的任务 (it owns no tasks): seven
+    // entries, every one within reach on a phone as well.
+    office.wait_for_text("开展集体股份合作公司试点改革").await?;
+    nav_reads(&office, &OFFICE_NAV, "the office").await?;
     click(
         &office,
         Locator::XPath("//nav//a[normalize-space()='账号管理']"),
@@ -184,11 +236,13 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     wait_for_path(&user, "/").await?;
     user.wait_for_text("开展集体股份合作公司试点改革").await?;
     user.screenshot(&format!("{name}-after-password")).await?;
-    let nav = user.find(Locator::Css("nav")).await?.text().await?;
-    ensure!(
-        !nav.contains("账号管理"),
-        "a unit sees the office's screens: {nav}"
-    );
+    // A unit's staff: their own tasks, not the office's screens.
+    nav_reads(
+        &user,
+        &["领导视图", "改革计划", "我的任务", "单位", "通报"],
+        "a unit",
+    )
+    .await?;
     user.close().await?;
     let api = server.client();
     api.login(&username, "li-si-new-pass").await?;
@@ -272,8 +326,10 @@ async fn office_creates_an_account_on_a_phone() -> anyhow::Result<()> {
     accounts_flow(PHONE, true, "phone").await
 }
 
-/// The leader signs in on a phone and gets the plan, without the office's screens, and nothing
-/// is wider than the screen.
+/// The leader signs in on a phone and gets the plan, without the office's screens or a 我的任务
+/// (a leader owns no tasks; typed in, it says where the leader's work is), and nothing is wider
+/// than the screen. The header's person icon says who is signed in and opens their account:
+/// their name, the language, signing out.
 #[tokio::test]
 async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
     let server = Server::start(ServerOptions {
@@ -289,11 +345,12 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
     wait_for_path(&phone, "/login").await?;
     phone.login(&server.url, "leader", DEMO_PASSWORD).await?;
     phone.wait_for_text("开展集体股份合作公司试点改革").await?;
-    let nav = phone.find(Locator::Css("nav")).await?.text().await?;
-    ensure!(
-        !nav.contains("账号管理") && !nav.contains("审计日志"),
-        "{nav}"
-    );
+    nav_reads(
+        &phone,
+        &["领导视图", "改革计划", "单位", "督查", "通报"],
+        "the leader",
+    )
+    .await?;
     phone.screenshot("phone-leader").await?;
     phone.no_sideways_scroll("the leader's start page").await?;
     // The office's screens say no (the server refuses their data anyway).
@@ -302,13 +359,45 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
         .goto(&format!("{}/admin/audit", server.url))
         .await?;
     phone.wait_for_text("只有综合办可以使用此页面").await?;
-    phone
-        .client
-        .goto(&format!("{}/password", server.url))
+    phone.client.goto(&format!("{}/my", server.url)).await?;
+    phone.wait_for_text("您的账号没有自己的任务").await?;
+    phone.named("a", "领导视图：各项目红黄绿状态").await?;
+    ensure!(
+        phone.count("[data-active]").await? == 0,
+        "an empty board is shown to the leader"
+    );
+    phone.screenshot("phone-leader-my").await?;
+    // Who is signed in: the person icon, named for them, a thumb's size, leads to their account.
+    let account = phone.named("a", "当前用户：区领导").await?;
+    let size = account.rectangle().await?;
+    ensure!(
+        size.2 >= 44.0 && size.3 >= 44.0,
+        "the account icon is {size:?}"
+    );
+    account.click().await?;
+    wait_for_path(&phone, "/password").await?;
+    let card = phone
+        .find(Locator::Css("section.account-card"))
+        .await?
+        .text()
         .await?;
+    ensure!(
+        card.contains("区领导") && card.contains("leader") && card.contains("退出"),
+        "the account page: {card}"
+    );
     phone.find(Locator::XPath(&labelled("原密码"))).await?;
     phone.screenshot("phone-leader-password").await?;
     phone.no_sideways_scroll("the password page").await?;
+    all_controls_named(&phone, "the password page").await?;
+    // Signing out there ends the session like the header's 退出.
+    click(
+        &phone,
+        Locator::XPath(
+            "//section[contains(@class,'account-card')]//button[normalize-space()='退出']",
+        ),
+    )
+    .await?;
+    wait_for_path(&phone, "/login").await?;
     phone.close().await
 }
 
@@ -355,6 +444,110 @@ async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
     desk.named("button", "切换语言").await?;
     desk.wait_for_text("开展集体股份合作公司试点改革").await?;
     desk.close().await
+}
+
+/// Someone who reads no Chinese switches the login page to English before signing in: the page
+/// and its demo accounts read in English, and signing in there makes it the user's choice — in
+/// the app at once, and on the server for their other devices, although their account had
+/// Chinese chosen before. The units page's labels read "Leads: ", not "Leads："; a phone's
+/// navigation has every entry, in English, within reach. Signed out, the login page stays in
+/// English on this device.
+#[tokio::test]
+async fn the_login_page_switches_language() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let api = server.login("npc").await?;
+    let res = api
+        .post(
+            "/api/auth/language",
+            &serde_json::json!({ "language": "zh" }),
+        )
+        .await?;
+    ensure!(res.status().is_success(), "{}", res.status());
+
+    let phone = Browser::start(PHONE, true).await?;
+    phone.client.goto(&format!("{}/login", server.url)).await?;
+    phone.click_named("button", "切换语言").await?;
+    phone.named("button", "Switch language").await?;
+    phone.named("button", "Sign in").await?;
+    phone.wait_for_text("Demo accounts").await?;
+    // The demo accounts' roles too.
+    phone
+        .find(Locator::XPath(
+            "//button[contains(@class,'demo-account')][contains(., 'npc')]//span[@class='role'][normalize-space()='NPC / CPPCC']",
+        ))
+        .await?;
+    phone
+        .no_sideways_scroll("the login page in English")
+        .await?;
+    phone.screenshot("phone-login-en").await?;
+
+    // Signing in on this page, as it is.
+    phone
+        .find(Locator::Css("input[name=username]"))
+        .await?
+        .send_keys("npc")
+        .await?;
+    phone
+        .find(Locator::Css("input[name=password]"))
+        .await?
+        .send_keys(DEMO_PASSWORD)
+        .await?;
+    click(&phone, Locator::Css("button[type=submit]")).await?;
+    phone.find(Locator::Css("[data-signed-in]")).await?;
+    phone.named("button", "Switch language").await?;
+    nav_reads(
+        &phone,
+        &[
+            "Overview",
+            "Reform plan",
+            "Units",
+            "Bulletins",
+            "Inspections",
+        ],
+        "the People's Congress in English",
+    )
+    .await?;
+    let mut said = Value::Null;
+    for _ in 0..50 {
+        said = api.get("/api/auth/me").await?.json().await?;
+        if said["language"] == "en" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        said["language"] == "en",
+        "the choice made before signing in is the user's: {said}"
+    );
+
+    phone.client.goto(&format!("{}/units", server.url)).await?;
+    phone.wait_for_text("Cooperates on: ").await?;
+    let units = phone
+        .find(Locator::Css("ul.units-list"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        units.contains("Leads: ") && !units.contains('：'),
+        "the units page in English: {units}"
+    );
+    phone
+        .no_sideways_scroll("the units page in English")
+        .await?;
+
+    phone.click_named("button", "Sign out").await?;
+    wait_for_path(&phone, "/login").await?;
+    phone.named("button", "Sign in").await?;
+    let html_lang = phone.find(Locator::Css("html")).await?.attr("lang").await?;
+    ensure!(
+        html_lang.as_deref() == Some("en"),
+        "<html lang={html_lang:?}>"
+    );
+    phone.close().await
 }
 
 /// A street office's comment on an item, pushed as its demo account: what the server made of it.

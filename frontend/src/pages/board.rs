@@ -2,7 +2,7 @@
 
 use crate::board::model::Scope;
 use crate::board::{Board, column_name};
-use crate::i18n::{Lang, W, lang, t};
+use crate::i18n::{Lang, W, lang, t, tr};
 use crate::pages::plan::unit_names;
 use crate::session::use_session;
 use crate::sync::use_sync;
@@ -11,6 +11,7 @@ use crate::workflow::status::{light_class, light_name, reasons_line};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::actor::Role;
 use shared::board::Column;
 use shared::ids::UnitId;
 use shared::status::status_of_item;
@@ -75,11 +76,62 @@ pub fn UnitBoardPage() -> impl IntoView {
     view! { {move || unit.get().map(|u| view! { <UnitBoard unit=u/> })} }
 }
 
-/// 我的任务: the signed-in user's unit board.
+/// Whether a user of `role` has tasks of their own, and so a 我的任务: only a unit's staff own
+/// and work tasks (`permission::check`, `Action::WorkOnTask`), their unit's and its groups'. The
+/// office, leaders and the supervisors' units own none; their boards would always be empty.
+pub fn owns_tasks(role: Role) -> bool {
+    role == Role::Unit
+}
+
+/// 我的任务: the signed-in user's unit board. Someone who owns no tasks (a bookmark, a typed
+/// address) is told where their work is instead of being shown an empty board.
 #[component]
 pub fn MyBoardPage() -> impl IntoView {
     let session = use_session();
-    move || session.actor().map(|a| view! { <UnitBoard unit=a.unit/> })
+    move || {
+        session.actor().map(|a| {
+            if owns_tasks(a.role) {
+                view! { <UnitBoard unit=a.unit/> }.into_any()
+            } else {
+                view! { <NoTasksOfYourOwn role=a.role/> }.into_any()
+            }
+        })
+    }
+}
+
+/// What 我的任务 says to the office, a leader or a supervisor: tasks belong to units, and
+/// where this role's own work is.
+#[component]
+fn NoTasksOfYourOwn(role: Role) -> impl IntoView {
+    let elsewhere = match role {
+        Role::Office => view! {
+            <li><A href="/supervision">{tr("督查：逾期、待审核和待办事项", "Supervision: what is late and what waits for you")}</A></li>
+            <li><A href="/">{tr("改革计划：各项目的看板", "Reform plan: every item's board")}</A></li>
+        }
+        .into_any(),
+        Role::Leader => view! {
+            <li><A href="/overview">{tr("领导视图：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
+            <li><A href="/supervision">{tr("督查：逾期事项和待收悉的批示", "Supervision: what is late, and instructions not yet answered")}</A></li>
+        }
+        .into_any(),
+        Role::Supervisor => view! {
+            <li><A href="/overview">{tr("领导视图：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
+            <li><A href="/inspections">{tr("视察：视察记录", "Inspections: the record of your visits")}</A></li>
+        }
+        .into_any(),
+        // A unit has its board instead.
+        Role::Unit => ().into_any(),
+    };
+    view! {
+        <article class="no-own-tasks">
+            <h1>{t(W::MyTasks)}</h1>
+            <p>{tr(
+                "任务由牵头单位和配合单位承担，您的账号没有自己的任务。各单位的看板在“单位”页，各项目的看板在改革计划中。",
+                "Tasks are owned by the lead and cooperating units; your account has none of its own. Each unit's board is on the Units page, each item's on the reform plan.",
+            )}</p>
+            <ul>{elsewhere}</ul>
+        </article>
+    }
 }
 
 #[component]

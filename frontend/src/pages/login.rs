@@ -1,8 +1,11 @@
-//! The login page; in demo mode it lists every demo account for one-click sign-in.
+//! The login page, with the language switch (someone who reads no Chinese needs it before
+//! signing in); in demo mode it lists every demo account for one-click sign-in.
 
 use crate::api;
 use crate::i18n::{W, lang, t};
+use crate::pages::accounts::role_name;
 use crate::session::use_session;
+use crate::shell::LanguageSwitch;
 use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -19,6 +22,8 @@ pub fn LoginPage() -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let lang = lang();
+    // The language this page opened in: a different one at sign-in was chosen here.
+    let opened_in = lang.get_untracked();
     let error = RwSignal::new(None::<Msg>);
     let busy = RwSignal::new(false);
     let demo = LocalResource::new(|| async {
@@ -44,7 +49,14 @@ pub fn LoginPage() -> impl IntoView {
                         Role::Leader | Role::Supervisor => "/overview",
                         Role::Office | Role::Unit => "/",
                     };
+                    // A language chosen here is the user's latest choice: it follows them as
+                    // the header's switch would have, rather than the account's earlier one
+                    // (which signing in brings) taking its place on screen.
+                    let chosen = lang.get_untracked();
                     session.signed_in(me, sync);
+                    if chosen != opened_in {
+                        session.choose_language(chosen.into());
+                    }
                     navigate(start, Default::default());
                 }
                 Err(e) => error.set(Some(e.message())),
@@ -61,7 +73,10 @@ pub fn LoginPage() -> impl IntoView {
     };
     view! {
         <main class="login">
-            <h1>{t(W::AppName)}</h1>
+            <header class="login-head">
+                <h1>{t(W::AppName)}</h1>
+                <LanguageSwitch/>
+            </header>
             <form on:submit=submit aria-label=t(W::Login)>
                 <label>{t(W::Username)}
                     <input name="username" autocomplete="username" required
@@ -89,7 +104,7 @@ pub fn LoginPage() -> impl IntoView {
                                     view! {
                                         <li>
                                             <button class="demo-account" on:click=move |_| login(user.clone(), pass.clone())>
-                                                <span class="role">{a.role.zh()}</span>
+                                                <span class="role">{move || role_name(a.role, lang.get())}</span>
                                                 {a.display_name.clone()}
                                                 <small>{a.username.clone()}</small>
                                             </button>

@@ -1,11 +1,14 @@
-//! `/password`: a user changes their own password. After a reset by the office (or at first
-//! login) the shell sends the user here before anything else, since the server answers every
-//! other request with 403 until the password is changed. Also where a user signs out on every
-//! device.
+//! `/password`: the user's own account — who is signed in (the header's account link comes
+//! here, and on a phone it is only an icon), the language, signing out; changing the password.
+//! After a reset by the office (or at first login) the shell sends the user here before
+//! anything else, since the server answers every other request with 403 until the password is
+//! changed. Also where a user signs out on every device.
 
 use crate::api;
 use crate::i18n::{W, lang, t};
+use crate::pages::accounts::role_name;
 use crate::session::{actor_of, use_session};
+use crate::shell::{LanguageSwitch, PersonIcon, sign_out};
 use crate::sync::use_sync;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -97,13 +100,43 @@ pub fn PasswordPage() -> impl IntoView {
         });
     };
 
+    // Who this is: the name, the username they sign in with, their unit (once synced; not
+    // during a forced password change, before sync starts) and their role.
+    let who = move || {
+        let l = lang.get();
+        let me = session.me.get().flatten()?;
+        let unit = sync
+            .view
+            .with(|s| s.unit(me.unit).map(|u| u.name.clone()))
+            .unwrap_or_default();
+        Some(view! {
+            <p class="account-who">
+                <strong class="account-name">{me.display_name}</strong>
+                <span class="account-username">{me.username}</span>
+                <span class="tag">{role_name(me.role, l)}</span>
+                {(!unit.is_empty()).then(|| view! { <span class="account-unit">{unit}</span> })}
+            </p>
+        })
+    };
+
     view! {
         <article class="password-page">
-            <h1>{t(W::ChangePassword)}</h1>
+            <h1>{t(W::MyAccount)}</h1>
             <Show when=forced>
                 <p class="notice" role="alert">{t(W::MustChangePassword)}</p>
             </Show>
+            <section class="account-form account-card" aria-label=t(W::SignedInAs)>
+                <PersonIcon/>
+                {who}
+                <div class="account-actions">
+                    <LanguageSwitch/>
+                    <button type="button" class="secondary" on:click=move |_| sign_out(session, sync, lang.get_untracked())>
+                        {t(W::Logout)}
+                    </button>
+                </div>
+            </section>
             <form class="account-form" on:submit=submit aria-label=t(W::ChangePassword)>
+                <h2>{t(W::ChangePassword)}</h2>
                 <label>{t(W::CurrentPassword)}
                     <input name="old_password" type="password" autocomplete="current-password" required
                         prop:value=old on:input=move |ev| old.set(event_target_value(&ev))/>
