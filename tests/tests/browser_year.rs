@@ -235,6 +235,21 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
         .await?;
     goto(&leader, &server, "/supervision").await?;
     leader.wait_for_text("没有待答复的领导批示").await?;
+    // The item's timeline on the phone: each row's name is a link a thumb can hit.
+    goto(&leader, &server, "/items/4/timeline").await?;
+    leader.find(Locator::Css(".tl-label a")).await?;
+    let heights = leader
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.tl-label a')].map(a => a.getBoundingClientRect().height);",
+            vec![],
+        )
+        .await?;
+    let heights: Vec<f64> = serde_json::from_value(heights)?;
+    ensure!(
+        !heights.is_empty() && heights.iter().all(|h| *h >= 44.0),
+        "the timeline's row links are {heights:?} px tall"
+    );
 
     // The office chases the overdue task (催办) from today's dashboard (a past date's view
     // sends nothing)…
@@ -417,6 +432,37 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     .await?;
     goto(&lead, &server, "/items/4/board").await?;
     lead.wait_for_text(&new_due_zh).await?;
+
+    // The year's assessment in English: the units' names keep a line's width beside the long
+    // headings (they were squeezed to a few characters a line), and the score is in ink, not
+    // the red that means late everywhere else.
+    goto(&office, &server, "/assessment?as_of=2014-12-31").await?;
+    office.click_named("button", "切换语言").await?;
+    office
+        .find(Locator::XPath(
+            "//th[normalize-space()='Submissions on time']",
+        ))
+        .await?;
+    let look = office
+        .client
+        .execute(
+            r#"
+            const name = document.querySelector('table.assess-table tbody th[scope=row]');
+            const score = document.querySelector('table.assess-table tbody td.total');
+            return [name.getBoundingClientRect().width, getComputedStyle(score).color];"#,
+            vec![],
+        )
+        .await?;
+    let (name_width, score_colour): (f64, String) = serde_json::from_value(look)?;
+    ensure!(
+        name_width >= 120.0,
+        "the unit column is {name_width} px wide in English"
+    );
+    ensure!(
+        score_colour == "rgb(29, 29, 31)",
+        "the score is in {score_colour}, not ink"
+    );
+    office.screenshot("year-assessment-desktop-en").await?;
 
     for b in [lead, office, leader] {
         b.close().await?;
