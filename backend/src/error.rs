@@ -132,7 +132,7 @@ fn wait_text(secs: u64) -> Msg {
 }
 
 /// "请求格式有误" with what is wrong, if anything is said.
-fn malformed(detail: &str) -> Msg {
+pub(crate) fn malformed(detail: &str) -> Msg {
     if detail.is_empty() {
         Msg::new("请求格式有误", "Malformed request")
     } else {

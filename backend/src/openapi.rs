@@ -44,9 +44,8 @@ pub struct ErrorBody {
     pub error: String,
     /// A message the UI can show as is, in Chinese.
     pub message: String,
-    /// The same in English; absent from the few answers still told in Chinese only (some of
-    /// the account endpoints').
-    pub message_en: Option<String>,
+    /// The same in English.
+    pub message_en: String,
 }
 
 /// The document.

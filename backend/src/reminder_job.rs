@@ -24,7 +24,7 @@ use shared::calendar::{Due, deadlines};
 use shared::entity::{EntityKey, Millis};
 use shared::ids::{ClientGroupId, ClientId, daily_reminder_id, unit_id_for_name};
 use shared::mutation::Mutation;
-use shared::reminder::{About, Send as Remind, automatic_text};
+use shared::reminder::{About, Ask, Send as Remind, automatic_text};
 use shared::state::State;
 use shared::sync::{MAX_PUSH_BATCH, Outcome, PROTOCOL_VERSION, PendingMutation, PushRequest};
 use std::path::PathBuf;
@@ -134,25 +134,12 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
         };
 
         match &d.due {
-            Due::Task { task, title, owner } => {
+            Due::Task { task, title, .. } => {
                 // The notice says which item; the text says what and when.
                 let what = shared::msg!("任务「{title}」", "The task “{title}”", title = title);
-                let text = automatic_text(&what, d.date, today);
-                // A task given to a group is worked by its members, who are the ones to read
-                // the reminder (a group holds no accounts); one with no members yet keeps it.
-                let is_group = state
-                    .unit(*owner)
-                    .is_some_and(|u| u.kind == shared::unit::UnitKind::Group);
-                let members: Vec<_> = if is_group {
-                    state.members_of(*owner).iter().map(|u| u.id).collect()
-                } else {
-                    vec![]
-                };
-                let units = if members.is_empty() {
-                    vec![*owner]
-                } else {
-                    members
-                };
+                let text = automatic_text(&what, d.date, today, Ask::Work);
+                // A task given to a group is worked by its members, who read its reminders.
+                let units = d.owed_by(state);
                 for unit in units {
                     // The unit is part of the key: a task given to another unit is news to it,
                     // whatever the one before was told.
@@ -174,7 +161,7 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             }
             Due::Submission { kind } => {
                 let what = shared::msg!("{kind}", "The {kind}", kind = kind.in_sentence());
-                let text = automatic_text(&what, d.date, today);
+                let text = automatic_text(&what, d.date, today, Ask::Submit);
                 for unit in &item.lead_units {
                     let key = format!("submission:{}:{}:{unit}", item.id, kind.as_str());
                     if !reminds_today(state, &key, d.date, today) {

@@ -52,8 +52,8 @@ impl ApiError {
 }
 
 /// The message of the server's error answer (`{"error", "message", "message_en"}`; see the
-/// backend's `error` module), if it has one. An answer with no English (a few account messages
-/// are still told in Chinese only) shows the Chinese in both languages.
+/// backend's `error` module), if it has one. An answer with no English (a server older than
+/// the English messages, or a proxy's) shows the Chinese in both languages.
 pub fn error_message(body: &serde_json::Value) -> Option<Msg> {
     let text = |key: &str| body.get(key).and_then(|m| m.as_str()).map(String::from);
     let zh = text("message")?;

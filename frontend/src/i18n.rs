@@ -143,7 +143,7 @@ words! {
     Columns => "看板列", "Columns";
     NoCards => "暂无任务", "No tasks";
     KeyboardHint => "键盘：选中卡片后按 Shift+←/→ 换列，Shift+↑/↓ 调整顺序", "Keyboard: on a card, Shift+←/→ moves it to the next column, Shift+↑/↓ up or down";
-    NoTasksOnItems => "本单位在以下项目暂无任务", "No tasks of this unit yet on";
+    NoTasksOnItems => "该单位在以下项目暂无任务", "Items with no task of this unit yet";
     ChunkNotLoaded => "这部分未能加载，请联网后重试", "This part could not be loaded: connect and try again";
     TryAgain => "重试", "Try again";
     SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";

@@ -3,7 +3,6 @@
 
 use crate::api;
 use crate::i18n::{Lang, W, lang, t, tr};
-use crate::pages::board::owns_tasks;
 use crate::session::{Session, use_session};
 use crate::sync::{Connection, Sync, use_sync};
 use leptos::prelude::*;
@@ -128,14 +127,14 @@ fn Header() -> impl IntoView {
             .me
             .get()
             .flatten()
-            .is_some_and(|m| owns_tasks(m.role))
+            .is_some_and(|m| m.role.owns_tasks())
     };
     let supervises = move || {
         session
             .me
             .get()
             .flatten()
-            .is_some_and(|m| matches!(m.role, Role::Office | Role::Leader))
+            .is_some_and(|m| m.role.reads_supervision())
     };
     let inspects = move || {
         session

@@ -23,6 +23,19 @@ impl Role {
     /// All roles.
     pub const ALL: [Role; 4] = [Role::Office, Role::Unit, Role::Leader, Role::Supervisor];
 
+    /// Whether users of this role own and work tasks, and so have a 我的任务: only a unit's
+    /// staff (`permission::check`, `Action::WorkOnTask`). The office, leaders and the People's
+    /// Congress and CPPCC own none.
+    pub fn owns_tasks(self) -> bool {
+        self == Role::Unit
+    }
+
+    /// Whether users of this role read 督查 (supervision): the office, and the leaders who
+    /// oversee it. Only the office acts there (`PlanAction::Supervise`).
+    pub fn reads_supervision(self) -> bool {
+        matches!(self, Role::Office | Role::Leader)
+    }
+
     /// Stable name, as stored.
     pub fn as_str(self) -> &'static str {
         match self {

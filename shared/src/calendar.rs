@@ -171,16 +171,20 @@ impl Deadline {
         self.met_on.is_none() && self.date < as_of
     }
 
-    /// The units that have to meet it: a task's owner; each of the item's lead units for a
-    /// submission.
+    /// The units that have to meet it, as they read their reminders: a task's owner (a
+    /// group's members, `State::readers_of`); each of the item's lead units for a submission.
     pub fn owed_by(&self, state: &State) -> Vec<UnitId> {
-        match &self.due {
+        let units = match &self.due {
             Due::Task { owner, .. } => vec![*owner],
             Due::Submission { .. } => state
                 .item(self.item)
                 .map(|i| i.lead_units.clone())
                 .unwrap_or_default(),
-        }
+        };
+        units
+            .into_iter()
+            .flat_map(|u| state.readers_of(u))
+            .collect()
     }
 
     /// Whether it was met, but after its date.

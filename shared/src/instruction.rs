@@ -47,6 +47,19 @@ pub struct Instruction {
     pub answer: Option<Reply>,
 }
 
+impl Instruction {
+    /// Whether it was written by `end` and not answered by then: what 督查 and the leader's
+    /// overview follow.
+    pub fn unanswered_at(&self, end: Millis) -> bool {
+        self.at <= end && self.answer.as_ref().is_none_or(|a| a.at > end)
+    }
+
+    /// Whether the lead unit had acknowledged it (收悉) by `end`.
+    pub fn acknowledged_at(&self, end: Millis) -> bool {
+        self.acknowledged.as_ref().is_some_and(|a| a.at <= end)
+    }
+}
+
 fn check(state: &State, item: ItemId, actor: &Actor, action: Action<'_>) -> Result<(), Rejection> {
     let item = state.find::<Item>(item)?;
     permission::check(actor, item, action)?;

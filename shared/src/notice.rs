@@ -388,7 +388,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         let answer = if d.approved {
                             crate::msg!(
                                 "已同意，截止日期改为{due}",
-                                "approved: the due date is now {due}",
+                                "approved, the due date now {due}",
                                 due = p.due
                             )
                         } else {

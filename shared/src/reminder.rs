@@ -65,42 +65,71 @@ impl Reminder {
     }
 }
 
-/// The daily job's words for a deadline (`what`: "任务「…」" or the submission's name) due on
-/// `due`, as of `today`.
-pub fn automatic_text(what: &Msg, due: chrono::NaiveDate, today: chrono::NaiveDate) -> Msg {
+/// What a reminder asks for: a task done, or a work plan or report sent in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// 请抓紧办理.
+    Work,
+    /// 请尽快报送.
+    Submit,
+}
+
+impl Ask {
+    fn told(self) -> Msg {
+        match self {
+            Ask::Work => Msg::new("请抓紧办理", "please attend to it promptly"),
+            Ask::Submit => Msg::new("请尽快报送", "please submit it promptly"),
+        }
+    }
+}
+
+/// The words of a reminder about a deadline (`what`: "任务「…」" or a submission's name) due on
+/// `due`, as of `today`: the daily job's, and the office's 催办 form's to start from.
+pub fn automatic_text(
+    what: &Msg,
+    due: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+    ask: Ask,
+) -> Msg {
     let days = (due - today).num_days();
+    let ask = ask.told();
     match days {
         -1 => crate::msg!(
-            "{what}已逾期1天（{due}到期），请抓紧办理。",
-            "{what} is 1 day overdue (due {due}): please see to it.",
-            what = what,
-            due = due
-        ),
-        ..0 => crate::msg!(
-            "{what}已逾期{n}天（{due}到期），请抓紧办理。",
-            "{what} is {n} days overdue (due {due}): please see to it.",
-            what = what,
-            n = -days,
-            due = due
-        ),
-        0 => crate::msg!(
-            "{what}今天（{due}）到期，请抓紧办理。",
-            "{what} is due today ({due}): please see to it.",
-            what = what,
-            due = due
-        ),
-        1 => crate::msg!(
-            "{what}将于{due}到期（还有1天），请抓紧办理。",
-            "{what} is due tomorrow ({due}): please see to it.",
-            what = what,
-            due = due
-        ),
-        _ => crate::msg!(
-            "{what}将于{due}到期（还有{n}天），请抓紧办理。",
-            "{what} is due on {due} ({n} days left): please see to it.",
+            "{what}已逾期1天（{due}到期），{ask}。",
+            "{what} is 1 day overdue (due {due}): {ask}.",
             what = what,
             due = due,
-            n = days
+            ask = ask
+        ),
+        ..0 => crate::msg!(
+            "{what}已逾期{n}天（{due}到期），{ask}。",
+            "{what} is {n} days overdue (due {due}): {ask}.",
+            what = what,
+            n = -days,
+            due = due,
+            ask = ask
+        ),
+        0 => crate::msg!(
+            "{what}今天（{due}）到期，{ask}。",
+            "{what} is due today ({due}): {ask}.",
+            what = what,
+            due = due,
+            ask = ask
+        ),
+        1 => crate::msg!(
+            "{what}将于{due}到期（还有1天），{ask}。",
+            "{what} is due tomorrow ({due}): {ask}.",
+            what = what,
+            due = due,
+            ask = ask
+        ),
+        _ => crate::msg!(
+            "{what}将于{due}到期（还有{n}天），{ask}。",
+            "{what} is due on {due} ({n} days left): {ask}.",
+            what = what,
+            due = due,
+            n = days,
+            ask = ask
         ),
     }
 }
@@ -204,10 +233,10 @@ mod tests {
         let what = Msg::new("任务「摸底」", "The task “摸底”");
         let due = NaiveDate::from_ymd_opt(2014, 3, 31).unwrap_or_default();
         let on = |m: u32, d: u32| NaiveDate::from_ymd_opt(2014, m, d).unwrap_or_default();
-        let told = |today| automatic_text(&what, due, today);
+        let told = |today| automatic_text(&what, due, today, Ask::Work);
         assert_eq!(
             told(on(4, 1)).en(),
-            "The task “摸底” is 1 day overdue (due 31 Mar 2014): please see to it."
+            "The task “摸底” is 1 day overdue (due 31 Mar 2014): please attend to it promptly."
         );
         assert_eq!(
             told(on(4, 3)).zh(),
@@ -215,11 +244,11 @@ mod tests {
         );
         assert_eq!(
             told(on(3, 31)).en(),
-            "The task “摸底” is due today (31 Mar 2014): please see to it."
+            "The task “摸底” is due today (31 Mar 2014): please attend to it promptly."
         );
         assert_eq!(
             told(on(3, 30)).en(),
-            "The task “摸底” is due tomorrow (31 Mar 2014): please see to it."
+            "The task “摸底” is due tomorrow (31 Mar 2014): please attend to it promptly."
         );
         assert_eq!(
             told(on(3, 28)).zh(),

@@ -218,6 +218,25 @@ impl State {
         members
     }
 
+    /// The units that read what is addressed to `unit`: a group's members (a group holds no
+    /// accounts, so a reminder or a deadline of the group is theirs), or, for any other unit
+    /// and for a group with no members yet, the unit itself.
+    pub fn readers_of(&self, unit: UnitId) -> Vec<UnitId> {
+        let is_group = self
+            .unit(unit)
+            .is_some_and(|u| u.kind == crate::unit::UnitKind::Group);
+        let members: Vec<UnitId> = if is_group {
+            self.members_of(unit).iter().map(|u| u.id).collect()
+        } else {
+            vec![]
+        };
+        if members.is_empty() {
+            vec![unit]
+        } else {
+            members
+        }
+    }
+
     /// The group units `id` is a member of (none for a unit not in the state).
     pub fn groups_of(&self, id: UnitId) -> &[UnitId] {
         self.unit(id).map_or(&[], |u| u.groups.as_slice())

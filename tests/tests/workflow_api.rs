@@ -365,6 +365,12 @@ async fn daily_reminders(store: Store) -> anyhow::Result<()> {
     let facts = PlanFacts::new(state.clone());
     let lead_unit = facts.unit(LEAD_OF_4)?;
     let lead_username = facts.username_of(lead_unit.id)?;
+    let lead_item = state
+        .items()
+        .into_iter()
+        .find(|i| i.lead_units.contains(&lead_unit.id))
+        .cloned()
+        .context("an item the unit leads")?;
     set_email(&office, &lead_username, "caizheng@example.com").await?;
     let bad = office
         .api
@@ -392,12 +398,34 @@ async fn daily_reminders(store: Store) -> anyhow::Result<()> {
     let reminders: Vec<_> = view.reminders().collect();
     ensure!(reminders.len() == leads, "{} reminders", reminders.len());
     ensure!(reminders.iter().all(|r| r.automatic && r.by_name == "系统"));
+    // No browser sends one in the job's name (signed 系统), not even the office's.
+    let forged = Client::new(office.clone())
+        .push(Mutation::SendReminder(Remind {
+            id: ReminderId::new_v7(),
+            item: lead_item.id,
+            unit: lead_unit.id,
+            about: About::Item,
+            text: "系统提醒".into(),
+            text_en: String::new(),
+            automatic: true,
+            at: AT,
+        }))
+        .await?;
+    ensure!(
+        matches!(
+            forged,
+            Outcome::Rejected {
+                reason: Rejection::Denied(_)
+            }
+        ),
+        "an automatic reminder from a browser: {forged:?}"
+    );
     // Told in both languages: the unit reads the one on its screen.
     ensure!(
         reminders.iter().all(
-            |r| r.text == "工作方案已逾期2天（2014年3月31日到期），请抓紧办理。"
+            |r| r.text == "工作方案已逾期2天（2014年3月31日到期），请尽快报送。"
                 && r.text_en
-                    == "The work plan is 2 days overdue (due 31 Mar 2014): please see to it."
+                    == "The work plan is 2 days overdue (due 31 Mar 2014): please submit it promptly."
         ),
         "the job's words: {:?}",
         reminders.first().map(|r| (&r.text, &r.text_en))

@@ -27,7 +27,6 @@ use shared::account::{
 use shared::actor::Role;
 use shared::entity::Entity;
 use shared::message::Msg;
-use shared::msg;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use users::UserRow;
@@ -203,10 +202,7 @@ pub(crate) async fn logout(
         false
     } else {
         serde_json::from_slice::<LogoutRequest>(&body)
-            .map_err(|e| {
-                let e = e.to_string();
-                ApiError::bad_request(msg!("请求格式有误：{e}", "A malformed request: {e}", e = e))
-            })?
+            .map_err(|e| ApiError::bad_request(crate::error::malformed(&e.to_string())))?
             .everywhere
     };
     if let Ok(user) = user {
@@ -525,9 +521,6 @@ pub(crate) async fn set_role(
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;
     users::set_role(&state.db, &target.id, req.role, req.unit).await?;
-    if target.unit_id != req.unit.to_string() {
-        move_read_marks(&state, &target.id).await?;
-    }
     let units = unit_names(&state).await?;
     let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
     let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());
@@ -546,6 +539,13 @@ pub(crate) async fn set_role(
         detail: Some(detail),
     };
     audit::security_event(pool, event).await?;
+    // After the change and its record: if moving the marks fails, the user's next mark moves
+    // them (`MarkRead`), and the role change stands, recorded, either way.
+    if target.unit_id != req.unit.to_string()
+        && let Err(e) = move_read_marks(&state, &target.id).await
+    {
+        tracing::warn!(error = %e, "read marks not moved with the user; their next mark moves them");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -563,9 +563,14 @@ async fn move_read_marks(state: &AppState, user_id: &str) -> ApiResult<()> {
     else {
         return Ok(());
     };
+    // One sync group per user for these moves, not a new one each time.
+    let group = ClientGroupId(uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("reformboard:read-marks-move:{user_id}").as_bytes(),
+    ));
     let req = PushRequest {
         protocol: PROTOCOL_VERSION,
-        client_group: ClientGroupId::new_v7(),
+        client_group: group,
         mutations: vec![PendingMutation {
             client_id: ClientId::new_v7(),
             id: 1,

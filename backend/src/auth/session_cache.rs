@@ -195,7 +195,11 @@ impl<T: Clone> SessionCache<T> {
             inner.entries.clear();
             inner.serving = serving;
         }
-        self.announce(EVERYONE);
+        // Once, when listening again: what was missed meanwhile is unknown. (Pausing changes
+        // nothing a socket could act on: sessions are then read from the database.)
+        if serving {
+            self.announce(EVERYONE);
+        }
     }
 }
 

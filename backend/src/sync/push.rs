@@ -697,7 +697,16 @@ async fn push_once(
             .map_err(db_fault)?;
         asked.extend(context);
 
-        let resolved = attach::resolve(&mut tx, &state, actor, m).await?;
+        let resolved = match (times, m) {
+            // The daily job's reminders are signed 系统: no browser may send one in its name.
+            (Times::Client, Mutation::SendReminder(r)) if r.automatic => {
+                Err(Rejection::Denied(Msg::new(
+                    "自动催办只由系统发送",
+                    "Only the system sends automatic reminders",
+                )))
+            }
+            _ => attach::resolve(&mut tx, &state, actor, m).await?,
+        };
         let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
             Ok(changes) => {
                 // Every stored entity a change rewrites must be as its space's lock, taken

@@ -124,7 +124,7 @@ pub fn OfficeTabs() -> impl IntoView {
     let role = move || session.me.get().flatten().map(|m| m.role);
     let tabs = move || {
         let d = as_of.get();
-        let supervises = matches!(role(), Some(Role::Office | Role::Leader));
+        let supervises = role().is_some_and(Role::reads_supervision);
         let mut tabs: Vec<(&'static str, &'static str, &'static str)> = Vec::new();
         if supervises {
             tabs.push(("/supervision", "督查督办", "Supervision"));

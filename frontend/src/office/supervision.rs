@@ -15,9 +15,10 @@ use leptos_router::components::A;
 use shared::actor::Role;
 use shared::calendar::{Due, calendar, deadlines};
 use shared::ids::{ItemId, ReminderId, UnitId};
+use shared::message::Msg;
 use shared::mutation::Mutation;
 use shared::op::{end_of_day, local_date};
-use shared::reminder::{About, Send};
+use shared::reminder::{About, Ask, Send, automatic_text};
 use shared::state::State;
 use shared::status::{RULES_EN, RULES_ZH, status_of_item};
 use shared::submission::SubmissionState;
@@ -29,10 +30,10 @@ struct Late {
     number: u32,
     unit: UnitId,
     about: About,
-    /// What it is, in Chinese (task title or submission name), for labels and the reminder.
-    what: String,
-    /// The same in English, for the list in English.
-    what_en: String,
+    /// What it is (a task by its title, or a submission), in both languages.
+    what: Msg,
+    /// What a reminder about it asks for.
+    ask: Ask,
     due: NaiveDate,
 }
 
@@ -47,16 +48,17 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
         let Some(item) = state.item(d.item) else {
             continue;
         };
-        let (about, what, what_en) = match &d.due {
+        // Worded as the daily job words them (`shared::reminder::automatic_text`).
+        let (about, what, ask) = match &d.due {
             Due::Task { task, title, .. } => (
                 About::Task(*task),
-                format!("任务“{title}”"),
-                format!("task “{title}”"),
+                shared::msg!("任务「{title}」", "The task “{title}”", title = title),
+                Ask::Work,
             ),
             Due::Submission { kind } => (
                 About::Submission(*kind),
-                kind.zh().to_string(),
-                kind.en().to_string(),
+                shared::msg!("{kind}", "The {kind}", kind = kind.in_sentence()),
+                Ask::Submit,
             ),
         };
         for unit in d.owed_by(state) {
@@ -66,12 +68,21 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
                 unit,
                 about,
                 what: what.clone(),
-                what_en: what_en.clone(),
+                ask,
                 due: d.date,
             });
         }
     }
     out
+}
+
+/// "已3天" is not said: "已等待3天" / "waiting 3 days", "waiting 1 day".
+fn days_waiting(days: i64, l: Lang) -> String {
+    match (l, days) {
+        (Lang::Zh, n) => format!("已等待{n}天"),
+        (Lang::En, 1) => "waiting 1 day".into(),
+        (Lang::En, n) => format!("waiting {n} days"),
+    }
 }
 
 /// "第4项" / "item 4".
@@ -90,17 +101,9 @@ fn item_label(number: u32, title: &str, l: Lang) -> String {
     }
 }
 
-/// The default text of a reminder about `late`.
-fn reminder_text(late: &Late, as_of: NaiveDate) -> String {
-    let days = (as_of - late.due).num_days();
-    format!(
-        "第{}项改革的{}截止日期为{}，截至{}已逾期{}天，请抓紧办理并及时更新进展。",
-        late.number,
-        late.what,
-        shared::board::zh_date(late.due),
-        shared::board::zh_date(as_of),
-        days
-    )
+/// The default text of a reminder about `late`: the daily job's words, as of the page's date.
+fn reminder_text(late: &Late, as_of: NaiveDate) -> Msg {
+    automatic_text(&late.what, late.due, as_of, late.ask)
 }
 
 /// One choice in the reminder form: what it is about, whom, and the text to start from.
@@ -109,7 +112,9 @@ struct Target {
     about: About,
     unit: UnitId,
     label: String,
-    text: String,
+    /// The text to start from, in both languages: sent in both while the office keeps it as
+    /// it is; its own words are sent as written.
+    text: Msg,
 }
 
 /// The reminder form, while open: the item and its choices (fixed while it is open, so typing
@@ -140,11 +145,16 @@ fn targets_for(
             about: l.about,
             unit: l.unit,
             label: if en {
-                format!("{} ({}, due {})", l.what, unit_name(state, l.unit), l.due)
+                format!(
+                    "{} ({}, due {})",
+                    l.what.en(),
+                    unit_name(state, l.unit),
+                    i18n::date(l.due, Lang::En)
+                )
             } else {
                 format!(
                     "{}（{}，截止{}）",
-                    l.what,
+                    l.what.zh(),
                     unit_name(state, l.unit),
                     shared::board::zh_date(l.due)
                 )
@@ -153,7 +163,7 @@ fn targets_for(
         })
         .collect();
     let status = status_of_item(state, item, as_of);
-    let reasons: Vec<String> = status.reasons.iter().map(|r| r.zh()).collect();
+    let reasons = |en: bool| reasons_line(&status.reasons, en);
     let lead = it.lead_units.first().copied()?;
     targets.push(Target {
         about: About::Item,
@@ -164,21 +174,36 @@ fn targets_for(
             "整个改革项目"
         }
         .into(),
-        text: if reasons.is_empty() {
-            format!("请加快推进第{}项改革，并及时更新进展。", it.number)
+        text: if status.reasons.is_empty() {
+            shared::msg!(
+                "请加快推进第{n}项改革，并及时更新进展。",
+                "Please speed up item {n} and keep its progress up to date.",
+                n = it.number
+            )
         } else {
-            format!(
-                "截至{}，第{}项改革状态为“{}”：{}。请抓紧推进并及时更新进展。",
-                shared::board::zh_date(as_of),
-                it.number,
-                status.light.zh(),
-                reasons.join("；")
+            Msg::owned(
+                format!(
+                    "截至{}，第{}项改革状态为“{}”：{}。请抓紧推进并及时更新进展。",
+                    shared::board::zh_date(as_of),
+                    it.number,
+                    status.light.zh(),
+                    reasons(false)
+                ),
+                format!(
+                    "As of {}, item {} is {}: {}. Please push it forward and keep its progress up to date.",
+                    i18n::date(as_of, Lang::En),
+                    it.number,
+                    light_name(status.light, true).to_lowercase(),
+                    reasons(true)
+                ),
             )
         },
     });
+    // A group with members holds no accounts: its members are reminded, each by name.
     let units = state
         .units_of(it)
         .into_iter()
+        .filter(|u| state.readers_of(*u) == [*u])
         .map(|u| (u, unit_name(state, u)))
         .collect();
     Some(Open {
@@ -198,7 +223,7 @@ pub fn SupervisionPage() -> impl IntoView {
     let as_of = use_as_of();
     let role = move || session.me.get().flatten().map(|m| m.role);
     let office = move || role() == Some(Role::Office);
-    let allowed = move || matches!(role(), Some(Role::Office | Role::Leader));
+    let allowed = move || role().is_some_and(Role::reads_supervision);
     // The reminder form and its fields.
     let open: RwSignal<Option<Open>> = RwSignal::new(None);
     let chosen = RwSignal::new(0usize);
@@ -221,7 +246,7 @@ pub fn SupervisionPage() -> impl IntoView {
             .unwrap_or(0);
         if let Some(t) = form.targets.get(idx) {
             unit.set(Some(t.unit));
-            text.set(t.text.clone());
+            text.set(t.text.zh().to_string());
         }
         chosen.set(idx);
         sent.set(String::new());
@@ -298,13 +323,13 @@ pub fn SupervisionPage() -> impl IntoView {
                                     Lang::Zh => format!(
                                         "第{}项 {}，截止{}",
                                         x.number,
-                                        x.what,
+                                        x.what.zh(),
                                         i18n::date(x.due, l)
                                     ),
                                     Lang::En => format!(
                                         "Item {}: {}, due {}",
                                         x.number,
-                                        x.what_en,
+                                        x.what.en(),
                                         i18n::date(x.due, l)
                                     ),
                                 };
@@ -352,7 +377,11 @@ pub fn SupervisionPage() -> impl IntoView {
                             <li class="sup-diff" class:stale={age > shared::difficulty::STALE_DAYS}>
                                 <A href=format!("/items/{number}")>{label}</A>
                                 <span class="meta">{unit_name(s, x.unit)}" · "{state}</span>
-                                <span class="age">{tr("已", "open ")}{age}{tr("天", " days")}</span>
+                                <span class="age">{match (l, age) {
+                                    (Lang::Zh, n) => format!("已{n}天"),
+                                    (Lang::En, 1) => "open 1 day".to_string(),
+                                    (Lang::En, n) => format!("open {n} days"),
+                                }}</span>
                             </li>
                         }
                     })
@@ -420,7 +449,7 @@ pub fn SupervisionPage() -> impl IntoView {
                             <li class="sup-review">
                                 <A href=format!("/items/{number}/submissions/{}", x.kind.as_str())>{label}</A>
                                 <span class="meta">{unit_name(s, x.unit)}" · "{tr("报送于", "submitted ")}{i18n::date(local_date(v.submitted_at), l)}</span>
-                                <span class="age">{tr("已等", "waiting ")}{waiting}{tr("天", " days")}</span>
+                                <span class="age">{days_waiting(waiting, l)}</span>
                             </li>
                         }
                     })
@@ -431,18 +460,18 @@ pub fn SupervisionPage() -> impl IntoView {
             // oldest first: a leader reads this page to see what became of them.
             let mut unanswered: Vec<_> = s
                 .instructions()
-                .filter(|i| i.at <= end && i.answer.as_ref().is_none_or(|a| a.at > end))
+                .filter(|i| i.unanswered_at(end))
                 .collect();
             shared::sorting::sort_by_key(&mut unanswered, |i| i.at);
             let instructions = if unanswered.is_empty() {
-                view! { <p class="empty">{tr("没有待答复的领导批示", "Every instruction has been answered")}</p> }
+                view! { <p class="empty">{tr("没有待答复的领导批示", "No instruction awaits an answer")}</p> }
                     .into_any()
             } else {
                 let list = unanswered
                     .into_iter()
                     .map(|i| {
                         let number = s.item(i.item).map_or(0, |x| x.number);
-                        let seen = i.acknowledged.as_ref().is_some_and(|a| a.at <= end);
+                        let seen = i.acknowledged_at(end);
                         let state = match (seen, l) {
                             (true, Lang::Zh) => "已收悉，未答复",
                             (true, Lang::En) => "acknowledged, not answered",
@@ -459,7 +488,7 @@ pub fn SupervisionPage() -> impl IntoView {
                             <li class="sup-review" class:stale=!seen>
                                 <A href=format!("/items/{number}/instructions")>{item_label(number, &text, l)}</A>
                                 <span class="meta">{i.leader_name.clone()}" · "{i18n::date(local_date(i.at), l)}" · "{state}</span>
-                                <span class="age">{tr("已", "")}{waiting}{tr("天", " days")}</span>
+                                <span class="age">{days_waiting(waiting, l)}</span>
                             </li>
                         }
                     })
@@ -507,13 +536,20 @@ pub fn SupervisionPage() -> impl IntoView {
         let Some(to) = unit.get_untracked() else {
             return;
         };
+        let written = text.get_untracked();
+        // The words offered, kept as they are, go in both languages; the office's own, as written.
+        let text_en = if written == target.text.zh() {
+            target.text.en().to_string()
+        } else {
+            String::new()
+        };
         let m = Mutation::SendReminder(Send {
             id: ReminderId::new_v7(),
             item: form.item,
             unit: to,
             about: target.about,
-            text: text.get_untracked(),
-            text_en: String::new(),
+            text: written,
+            text_en,
             automatic: false,
             at: now(),
         });
@@ -561,7 +597,7 @@ pub fn SupervisionPage() -> impl IntoView {
                                 chosen.set(i);
                                 if let Some(t) = targets.get(i) {
                                     unit.set(Some(t.unit));
-                                    text.set(t.text.clone());
+                                    text.set(t.text.zh().to_string());
                                 }
                             }>{options}</select>
                         </label>

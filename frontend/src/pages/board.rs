@@ -76,13 +76,6 @@ pub fn UnitBoardPage() -> impl IntoView {
     view! { {move || unit.get().map(|u| view! { <UnitBoard unit=u/> })} }
 }
 
-/// Whether a user of `role` has tasks of their own, and so a 我的任务: only a unit's staff own
-/// and work tasks (`permission::check`, `Action::WorkOnTask`), their unit's and its groups'. The
-/// office, leaders and the supervisors' units own none; their boards would always be empty.
-pub fn owns_tasks(role: Role) -> bool {
-    role == Role::Unit
-}
-
 /// 我的任务: the signed-in user's unit board. Someone who owns no tasks (a bookmark, a typed
 /// address) is told where their work is instead of being shown an empty board.
 #[component]
@@ -90,7 +83,7 @@ pub fn MyBoardPage() -> impl IntoView {
     let session = use_session();
     move || {
         session.actor().map(|a| {
-            if owns_tasks(a.role) {
+            if a.role.owns_tasks() {
                 view! { <UnitBoard unit=a.unit/> }.into_any()
             } else {
                 view! { <NoTasksOfYourOwn role=a.role/> }.into_any()
@@ -111,7 +104,7 @@ fn NoTasksOfYourOwn(role: Role) -> impl IntoView {
         .into_any(),
         Role::Leader => view! {
             <li><A href="/overview">{tr("领导视图：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
-            <li><A href="/supervision">{tr("督查：逾期事项和待收悉的批示", "Supervision: what is late, and instructions not yet answered")}</A></li>
+            <li><A href="/supervision">{tr("督查：逾期事项和待答复的批示", "Supervision: what is late, and instructions not yet answered")}</A></li>
         }
         .into_any(),
         Role::Supervisor => view! {

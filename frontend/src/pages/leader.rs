@@ -8,7 +8,7 @@ use crate::util::today;
 use crate::workflow::status::{light_class, light_name, reasons_line};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::actor::Role;
+use shared::op::end_of_day;
 use shared::status::status_of_item;
 
 /// The overview page.
@@ -23,7 +23,7 @@ pub fn OverviewPage() -> impl IntoView {
             .me
             .get()
             .flatten()
-            .is_some_and(|m| matches!(m.role, Role::Office | Role::Leader))
+            .is_some_and(|m| m.role.reads_supervision())
     };
     move || {
         if !sync.loaded.get() {
@@ -40,9 +40,11 @@ pub fn OverviewPage() -> impl IntoView {
                 })
                 .collect::<Vec<_>>()
         });
-        let unanswered = sync
-            .view
-            .with(|s| s.instructions().filter(|i| i.answer.is_none()).count());
+        let unanswered = sync.view.with(|s| {
+            s.instructions()
+                .filter(|i| i.unanswered_at(end_of_day(today)))
+                .count()
+        });
         let chase = (supervises() && unanswered > 0).then(|| {
             let text = match l {
                 Lang::Zh => format!("{unanswered}条领导批示待答复"),
