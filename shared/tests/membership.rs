@@ -137,6 +137,21 @@ fn a_member_works_on_what_its_group_cooperates_on() {
     apply(&mut w.state, &w.lead, &m).expect("a task for the member");
     let (for_group, m) = create_task(w.item, w.group);
     apply(&mut w.state, &w.lead, &m).expect("a task for the group");
+    // What is addressed to the group is its members' to read (a group holds no accounts): a
+    // deadline of the group's task is owed by the member, not by the group.
+    assert_eq!(w.state.readers_of(w.group), vec![street]);
+    assert_eq!(w.state.readers_of(street), vec![street]);
+    let deadline = shared::calendar::Deadline {
+        date: chrono::NaiveDate::from_ymd_opt(2014, 12, 31).unwrap_or_default(),
+        item: w.item,
+        due: shared::calendar::Due::Task {
+            task: for_group,
+            title: "摸排".into(),
+            owner: w.group,
+        },
+        met_on: None,
+    };
+    assert_eq!(deadline.owed_by(&w.state), vec![street]);
     apply(&mut w.state, &member, &progress(own)).expect("works on its own task");
     apply(&mut w.state, &member, &progress(for_group)).expect("works on its group's task");
     // Not on the lead unit's own, and it may not break the item down.
