@@ -151,7 +151,9 @@ fn Header() -> impl IntoView {
     };
     let who_title = move || format!("{} · {}", who(), W::MyAccount.get(lang.get()));
     view! {
-        <header class="top">
+        // The office's seven entries take two rows of the phone's bottom bar (style.css): said
+        // with a class, not `:has()`, whose checks ran on every change to the page.
+        <header class="top" class:two-row-nav=is_office>
             <A href="/" attr:class="brand">{t(W::AppName)}</A>
             <nav aria-label=t(W::MainNav)>
                 <A href="/overview">{t(W::Leader)}</A>
