@@ -116,10 +116,12 @@ impl Session {
     /// Whether the signed-in user is the reform office (for showing office-only screens; the
     /// server checks again).
     pub fn is_office(self) -> bool {
-        self.me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role == Role::Office)
+        self.role() == Some(Role::Office)
+    }
+
+    /// The signed-in user's role (tracked: what shows for it follows a role change).
+    pub fn role(self) -> Option<Role> {
+        self.me.get().flatten().map(|m| m.role)
     }
 
     /// The acting identity, if signed in.

@@ -122,27 +122,9 @@ fn Header() -> impl IntoView {
     let sync = use_sync();
     let logout = move |_| sign_out(session, sync, lang.get_untracked());
     let is_office = move || session.is_office();
-    let has_tasks = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role.owns_tasks())
-    };
-    let supervises = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role.reads_supervision())
-    };
-    let inspects = move || {
-        session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role == Role::Supervisor)
-    };
+    let has_tasks = move || session.role().is_some_and(Role::owns_tasks);
+    let supervises = move || session.role().is_some_and(Role::reads_supervision);
+    let inspects = move || session.role() == Some(Role::Supervisor);
     // Who is signed in, for the account link: its only words on a phone, where it is an icon.
     let who = move || {
         let l = lang.get();

@@ -121,7 +121,7 @@ pub fn AsOfControl() -> impl IntoView {
 pub fn OfficeTabs() -> impl IntoView {
     let as_of = use_as_of();
     let session = use_session();
-    let role = move || session.me.get().flatten().map(|m| m.role);
+    let role = move || session.role();
     let tabs = move || {
         let d = as_of.get();
         let supervises = role().is_some_and(Role::reads_supervision);

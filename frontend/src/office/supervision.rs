@@ -221,7 +221,7 @@ pub fn SupervisionPage() -> impl IntoView {
     let session = use_session();
     let lang = lang();
     let as_of = use_as_of();
-    let role = move || session.me.get().flatten().map(|m| m.role);
+    let role = move || session.role();
     let office = move || role() == Some(Role::Office);
     let allowed = move || role().is_some_and(Role::reads_supervision);
     // The reminder form and its fields.

@@ -20,10 +20,8 @@ pub fn OverviewPage() -> impl IntoView {
     // Those who may open 督查 are told there of instructions still unanswered.
     let supervises = move || {
         session
-            .me
-            .get()
-            .flatten()
-            .is_some_and(|m| m.role.reads_supervision())
+            .role()
+            .is_some_and(shared::actor::Role::reads_supervision)
     };
     move || {
         if !sync.loaded.get() {
