@@ -92,46 +92,39 @@ pub fn automatic_text(
     ask: Ask,
 ) -> Msg {
     let days = (due - today).num_days();
-    let ask = ask.told();
-    match days {
+    // When it is due, told once per case; the sentence around it is one.
+    let when = match days {
         -1 => crate::msg!(
-            "{what}已逾期1天（{due}到期），{ask}。",
-            "{what} is 1 day overdue (due {due}): {ask}.",
-            what = what,
-            due = due,
-            ask = ask
+            "已逾期1天（{due}到期）",
+            "is 1 day overdue (due {due})",
+            due = due
         ),
         ..0 => crate::msg!(
-            "{what}已逾期{n}天（{due}到期），{ask}。",
-            "{what} is {n} days overdue (due {due}): {ask}.",
-            what = what,
+            "已逾期{n}天（{due}到期）",
+            "is {n} days overdue (due {due})",
             n = -days,
-            due = due,
-            ask = ask
+            due = due
         ),
-        0 => crate::msg!(
-            "{what}今天（{due}）到期，{ask}。",
-            "{what} is due today ({due}): {ask}.",
-            what = what,
-            due = due,
-            ask = ask
-        ),
+        0 => crate::msg!("今天（{due}）到期", "is due today ({due})", due = due),
         1 => crate::msg!(
-            "{what}将于{due}到期（还有1天），{ask}。",
-            "{what} is due tomorrow ({due}): {ask}.",
-            what = what,
-            due = due,
-            ask = ask
+            "将于{due}到期（还有1天）",
+            "is due tomorrow ({due})",
+            due = due
         ),
         _ => crate::msg!(
-            "{what}将于{due}到期（还有{n}天），{ask}。",
-            "{what} is due on {due} ({n} days left): {ask}.",
-            what = what,
+            "将于{due}到期（还有{n}天）",
+            "is due on {due} ({n} days left)",
             due = due,
-            n = days,
-            ask = ask
+            n = days
         ),
-    }
+    };
+    crate::msg!(
+        "{what}{when}，{ask}。",
+        "{what} {when}: {ask}.",
+        what = what,
+        when = when,
+        ask = ask.told()
+    )
 }
 
 /// Send a reminder.
