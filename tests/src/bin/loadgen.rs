@@ -7,8 +7,9 @@
 //! screens show, as served, per encoding.
 //! `loadgen board-render [--smoke]` — an item board with 100 / 1,000 cards in headless Chromium.
 //! `loadgen board-serve [N]` — the same board with N cards, served until Ctrl-C, to profile by hand.
-//! `loadgen board-profile [--first-visit]` — a DevTools CPU profile of the 1,000-card board on a
-//! throttled phone (with the saved copy of an earlier visit, or without: a new phone).
+//! `loadgen board-profile [--first-visit] [--plan]` — a DevTools CPU profile of the 1,000-card
+//! board (or the plan page beside it) on a throttled phone (with the saved copy of an earlier
+//! visit, or without: a new phone).
 //! `loadgen store --store sqlite|postgres [--smoke]` — live latency, RSS, sequential creates,
 //! throughput and cold pull on one database.
 //! `loadgen latency --store sqlite|postgres [--smoke]` — only the live latency (and RSS) part.
@@ -53,9 +54,10 @@ fn main() -> anyhow::Result<()> {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             rt.block_on(board_serve(n))?
         }
-        Some("board-profile") => {
-            rt.block_on(board_profile(args.iter().any(|a| a == "--first-visit")))?
-        }
+        Some("board-profile") => rt.block_on(board_profile(
+            args.iter().any(|a| a == "--first-visit"),
+            args.iter().any(|a| a == "--plan"),
+        ))?,
         Some("store") => rt.block_on(store_scenarios(store, Sizes::new(smoke)))?,
         Some("latency") => {
             let (latency, rss) = rt.block_on(latency_scenarios(store, &Sizes::new(smoke)))?;
@@ -64,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         Some("lighthouse") => rt.block_on(lighthouse(smoke))?,
         Some("sequential") => rt.block_on(sequential_only(store, &Sizes::new(smoke)))?,
         _ => bail!(
-            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile [--first-visit] | store --store sqlite|postgres [--smoke] | latency --store … | sequential --store … | lighthouse [--smoke]"
+            "usage: loadgen first-load | board-render [--smoke] | board-serve [N] | board-profile [--first-visit] [--plan] | store --store sqlite|postgres [--smoke] | latency --store … | sequential --store … | lighthouse [--smoke]"
         ),
     };
     println!("{}", serde_json::to_string(&out)?);
@@ -990,7 +992,7 @@ async fn board_serve(n: usize) -> anyhow::Result<Value> {
 /// `target/bench/board-phone.cpuprofile` (open it in Chromium's DevTools) and returns the
 /// functions that took the most time themselves. Build the site with `REFORMBOARD_WASM_NAMES=1`
 /// to see the wasm's own function names.
-async fn board_profile(first_visit: bool) -> anyhow::Result<Value> {
+async fn board_profile(first_visit: bool, plan: bool) -> anyhow::Result<Value> {
     let (server, t, url) = seeded_board(1000).await?;
     let chrome = Browser::start((390, 844), true).await?;
     chrome
@@ -1018,8 +1020,16 @@ async fn board_profile(first_visit: bool) -> anyhow::Result<Value> {
         .cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
         .await?;
     chrome.cdp("Profiler.start", json!({})).await?;
-    let ms = time_board(&chrome, &url, 1000).await?;
-    if first_visit {
+    let ms = if plan {
+        // The plan page has no one moment it is done: its start, the pull and what follows.
+        chrome.client.goto("about:blank").await?;
+        chrome.client.goto(&format!("{}/", server.url)).await?;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        0.0
+    } else {
+        time_board(&chrome, &url, 1000).await?
+    };
+    if first_visit && !plan {
         // The first pull is saved after the board shows; its tasks belong in the profile too.
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     }
