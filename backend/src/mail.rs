@@ -1,7 +1,7 @@
 //! Notifications by e-mail (optional): when SMTP is configured (`--smtp-url`), every change that
 //! puts a new notice in a unit's inbox — a reminder to it, its submission returned, an
 //! instruction on an item it leads, a bulletin published — is mailed to that unit's users who
-//! have an address. What counts as a notice is `shared::notice::inbox`, applied to the state
+//! have an address, in the language they last chose on screen. What counts as a notice is `shared::notice::inbox`, applied to the state
 //! before and after the change, so mail and the in-app centre never disagree.
 //!
 //! Mail goes out after the change has committed, in the background: a mail server that is slow
@@ -15,9 +15,10 @@ use anyhow::Context;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use shared::account::Language;
 use shared::entity::Entity;
 use shared::mutation::Change;
-use shared::notice::{NoticeKind, inbox};
+use shared::notice::{Notice, NoticeKind, inbox};
 use shared::state::State;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -162,16 +163,7 @@ pub async fn notify(db: &Db, mailer: &Mailer, changes: &[Change]) -> anyhow::Res
             if !MAILED.contains(&notice.kind) || old.contains(&notice.key) {
                 continue;
             }
-            let subject = format!(
-                "【改革看板】{}：{}",
-                notice.kind.zh(),
-                short(notice.text.zh(), 40)
-            );
-            let body = format!(
-                "{}：\n\n{}\n\n请登录改革看板查看和办理。\n（此邮件由系统自动发送，请勿回复。）\n",
-                user.display_name,
-                notice.text.zh()
-            );
+            let (subject, body) = letter(&user.display_name, &notice, language_of(user));
             match mailer.send(address, &subject, body).await {
                 Ok(()) => sent += 1,
                 Err(e) => {
@@ -183,11 +175,84 @@ pub async fn notify(db: &Db, mailer: &Mailer, changes: &[Change]) -> anyhow::Res
     Ok(sent)
 }
 
+/// The language `user` reads mail in: the one they last chose on screen, else Chinese.
+fn language_of(user: &users::UserRow) -> Language {
+    user.language
+        .as_deref()
+        .and_then(Language::parse)
+        .unwrap_or(Language::Zh)
+}
+
+/// The subject and body of the mail telling `name` of `notice`, in `language`.
+fn letter(name: &str, notice: &Notice, language: Language) -> (String, String) {
+    let text = notice.text.get(language);
+    match language {
+        Language::Zh => (
+            format!("【改革看板】{}：{}", notice.kind.zh(), short(text, 40)),
+            format!(
+                "{name}：\n\n{text}\n\n请登录改革看板查看和办理。\n（此邮件由系统自动发送，请勿回复。）\n"
+            ),
+        ),
+        Language::En => (
+            format!("[Reformboard] {}: {}", notice.kind.en(), short(text, 60)),
+            format!(
+                "{name},\n\n{text}\n\nSign in to Reformboard to see it and act on it.\n(This mail was sent automatically; please do not reply.)\n"
+            ),
+        ),
+    }
+}
+
 fn short(text: &str, max: usize) -> String {
     let line = text.lines().next().unwrap_or_default();
     if line.chars().count() > max {
         format!("{}…", line.chars().take(max).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::entity::Millis;
+    use shared::message::Msg;
+    use shared::notice::Link;
+
+    #[test]
+    fn a_mail_is_written_in_its_readers_language() {
+        let notice = Notice {
+            key: "reminder/1".into(),
+            kind: NoticeKind::Reminder,
+            item: None,
+            link: Link::Item,
+            text: Msg::new(
+                "请于本周内报送工作方案",
+                "Please send the work plan this week",
+            ),
+            at: Millis(0),
+            read: false,
+        };
+        let (subject, body) = letter("区发改局", &notice, Language::Zh);
+        assert_eq!(subject, "【改革看板】催办：请于本周内报送工作方案");
+        assert!(
+            body.starts_with("区发改局：") && body.contains("请登录改革看板"),
+            "{body}"
+        );
+        let (subject, body) = letter("Fagai", &notice, Language::En);
+        assert_eq!(
+            subject,
+            format!(
+                "[Reformboard] {}: Please send the work plan this week",
+                NoticeKind::Reminder.en()
+            )
+        );
+        assert!(
+            body.starts_with("Fagai,") && body.contains("Sign in to Reformboard"),
+            "{body}"
+        );
+        assert!(
+            !body.contains('请') && !subject.contains('催'),
+            "{subject} {body}"
+        );
     }
 }

@@ -73,6 +73,30 @@ pub fn pending(task: &Task) -> Option<&Postponement> {
     task.postponements.last().filter(|p| p.decision.is_none())
 }
 
+/// Whether the waiting request may still be approved. Approving sets the date asked for; asked
+/// against a due date the office has changed since (perhaps to a later one than asked), that
+/// would undo the office's own change. Such a request no longer says what to do: it can only
+/// be declined, and the unit may ask again from the new date.
+pub fn approvable(task: &Task) -> Result<(), Rejection> {
+    let Some(request) = pending(task) else {
+        return Ok(());
+    };
+    if request.from == task.due {
+        return Ok(());
+    }
+    Err(Rejection::Invalid(match task.due {
+        Some(due) => crate::msg!(
+            "申请提出后截止日期已改为{due}，不能再按此申请改期：请拒绝，单位可按新日期另行申请",
+            "The due date was changed to {due} after this request, so it can no longer be approved: decline it, and the unit may ask again",
+            due = due
+        ),
+        None => Msg::new(
+            "申请提出后截止日期已取消，不能再按此申请改期：请拒绝，单位可另行申请",
+            "The due date was removed after this request, so it can no longer be approved: decline it, and the unit may ask again",
+        ),
+    }))
+}
+
 /// A change to a task that could hide a miss from the assessment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Guarded {
@@ -286,6 +310,9 @@ impl Op for Decide {
         };
         let note = field.parse(&self.note)?;
         edit(state, self.task, self.at, |t| {
+            if self.approve {
+                approvable(t)?;
+            }
             let Some(request) = t.postponements.last_mut().filter(|p| p.decision.is_none()) else {
                 return Err(Rejection::Invalid(Msg::new(
                     "没有等待审核的延期申请",
@@ -419,6 +446,55 @@ mod tests {
             ledger_text(&t, end_of_day(day(4, 5))),
             "申请延至2014年6月30日（已同意）"
         );
+    }
+
+    #[test]
+    fn a_request_overtaken_by_the_offices_own_date_can_only_be_declined() {
+        let (unit, office) = (actor(Role::Unit), actor(Role::Office));
+        let t = task(Some(day(3, 31)), None);
+        let id = t.id;
+        let mut state = State::new();
+        state.put(Entity::Item(crate::entity::Item {
+            id: t.item,
+            number: 1,
+            title: "第1项。".into(),
+            body: String::new(),
+            lead_units: vec![t.owner],
+            cooperating_units: vec![],
+            lead_leaders: vec![],
+            section: None,
+        }));
+        state.put(Entity::Task(t));
+        let asked = Request {
+            task: id,
+            due: day(5, 31),
+            reason: "调研".into(),
+            at: noon(3, 20),
+        };
+        asked.apply(&mut state, &unit).expect("asked");
+        // Meanwhile the office gives the task until the end of June itself.
+        let mut redated = state.task(id).cloned().expect("task");
+        redated.due = Some(day(6, 30));
+        state.put(Entity::Task(redated));
+        let decide = |approve| Decide {
+            task: id,
+            approve,
+            note: "已按新日期推进".into(),
+            at: noon(3, 22),
+        };
+        let Err(Rejection::Invalid(why)) = decide(true).apply(&mut state, &office) else {
+            panic!("approved a request the office's own date had overtaken");
+        };
+        assert!(
+            why.zh().contains("2014年6月30日") && why.en().contains("30 Jun 2014"),
+            "{why:?}"
+        );
+        assert_eq!(state.task(id).and_then(|t| t.due), Some(day(6, 30)));
+        // Declining it still works, and leaves the office's date.
+        decide(false).apply(&mut state, &office).expect("declined");
+        let t = state.task(id).expect("task");
+        assert_eq!(t.due, Some(day(6, 30)));
+        assert!(pending(t).is_none());
     }
 
     #[test]

@@ -1021,6 +1021,84 @@ async fn a_returned_reports_redraft_reaches_only_its_unit(store: Store) -> anyho
     Ok(())
 }
 
+/// A postponement asked against a due date the office has changed since can't be approved
+/// (that would undo the office's date, here a later one than asked), only declined; the task
+/// keeps the office's date.
+async fn a_postponement_the_office_overtook_is_only_declined(store: Store) -> anyhow::Result<()> {
+    let Plan4 {
+        server,
+        office,
+        facts,
+        item4,
+        ..
+    } = plan4(store).await?;
+    // Dates to come: a unit may not set or ask for one already past.
+    let today = chrono::Utc::now().date_naive();
+    let (due, asked, office_due) = (
+        today + chrono::Duration::days(30),
+        today + chrono::Duration::days(60),
+        today + chrono::Duration::days(90),
+    );
+    let mut lead = Client::new(facts.login_unit(&server, LEAD_OF_4).await?);
+    let mut office = Client::new(office);
+    let task = shared::ids::TaskId::new_v7();
+    lead.applied(Mutation::CreateTask {
+        id: task,
+        item: item4.id,
+        title: "试点企业清产核资".into(),
+        owner: item4.lead_units[0],
+        column: shared::board::Column::InProgress,
+        sort_key: shared::board::sort_key::between(None, None),
+        due: Some(due),
+        at: AT,
+    })
+    .await?;
+    lead.applied(Mutation::RequestPostponement(
+        shared::postponement::Request {
+            task,
+            due: asked,
+            reason: "清产核资工作量大".into(),
+            at: AT,
+        },
+    ))
+    .await?;
+    office
+        .applied(Mutation::SetTaskDue {
+            task,
+            due: Some(office_due),
+            at: AT,
+        })
+        .await?;
+    let decide = |approve| {
+        Mutation::DecidePostponement(shared::postponement::Decide {
+            task,
+            approve,
+            note: "已按新日期安排".into(),
+            at: AT,
+        })
+    };
+    match office.push(decide(true)).await? {
+        Outcome::Rejected { reason } => ensure!(
+            reason
+                .message()
+                .zh()
+                .contains(&shared::board::zh_date(office_due)),
+            "refused for another reason: {reason:?}"
+        ),
+        other => anyhow::bail!("approved a request the office's own date overtook: {other:?}"),
+    }
+    office.applied(decide(false)).await?;
+    let state = office.session.server_view().await?;
+    let t = state.task(task).context("the task")?;
+    ensure!(
+        t.due == Some(office_due) && shared::postponement::pending(t).is_none(),
+        "after declining: due {:?}, requests {:?}",
+        t.due,
+        t.postponements
+    );
+    Ok(())
+}
+
 /// A unit with no part in an item comments on it only once the office allows it, and the server
 /// reads the setting (it is among the keys a comment loads).
 async fn other_units_comment_once_the_office_allows_it(store: Store) -> anyhow::Result<()> {
@@ -1167,6 +1245,7 @@ async fn read_marks_follow_a_user_to_another_unit(store: Store) -> anyhow::Resul
 
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
 on_both_stores!(
+    a_postponement_the_office_overtook_is_only_declined,
     read_marks_follow_a_user_to_another_unit,
     adjustments_reach_their_unit_and_those_who_oversee,
     other_units_comment_once_the_office_allows_it,

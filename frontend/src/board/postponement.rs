@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use shared::entity::Task;
 use shared::ids::TaskId;
 use shared::mutation::Mutation;
-use shared::postponement::{Decide, Postponement, Request, askable, pending};
+use shared::postponement::{Decide, Postponement, Request, approvable, askable, pending};
 
 /// The postponements section of task `id`'s detail.
 #[component]
@@ -46,6 +46,15 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                 note: String::new(),
                 at: now(),
             }))
+    });
+    // Why the waiting request can no longer be approved (the office changed the date since),
+    // if so: then only 不同意 is offered, with this said beside it.
+    let overtaken = Memo::new(move |_| {
+        task.with(|t| {
+            t.as_ref()
+                .and_then(|t| approvable(t).err())
+                .map(|e| e.message())
+        })
     });
     let new_due = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
@@ -111,7 +120,12 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                             <textarea name="postponement_note" rows="2" maxlength="1000"
                                 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                         </label>
-                        <button type="button" class="primary" on:click=move |_| { decide(true); }>{tr("同意延期", "Approve")}</button>
+                        {move || match overtaken.get() {
+                            None => view! {
+                                <button type="button" class="primary" on:click=move |_| { decide(true); }>{tr("同意延期", "Approve")}</button>
+                            }.into_any(),
+                            Some(why) => view! { <p class="hint">{move || lang.get().of(&why).to_string()}</p> }.into_any(),
+                        }}
                         <button type="button" class="secondary" on:click=move |_| { decide(false); }>{tr("不同意", "Decline")}</button>
                     </div>
                 </Show>
