@@ -812,3 +812,92 @@ async fn a_task_done_late_says_so() -> anyhow::Result<()> {
         .await?;
     office.close().await
 }
+
+/// A postponement asked against a due date the office has changed since can't be approved
+/// (`shared::postponement::approvable`): the office's card offers only 不同意, and says why.
+#[tokio::test]
+async fn an_overtaken_postponement_offers_only_decline() -> anyhow::Result<()> {
+    use e2e::sync_client::{PlanFacts, Session, push_request};
+    use shared::ids::{ClientGroupId, ClientId};
+    use shared::sync::{Outcome, PendingMutation};
+
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let item4 = facts.item(4)?;
+    let lead = facts.login_unit(&server, LEAD).await?;
+    let today = chrono::Utc::now().date_naive();
+    let at = shared::entity::Millis(chrono::Utc::now().timestamp_millis());
+    let (task, mut create) =
+        e2e::sync_client::create_task(item4.id, item4.lead_units[0], "清产核资", at);
+    if let shared::mutation::Mutation::CreateTask { due, .. } = &mut create {
+        *due = Some(today + chrono::Duration::days(30));
+    }
+    let asked = shared::mutation::Mutation::RequestPostponement(shared::postponement::Request {
+        task,
+        due: today + chrono::Duration::days(60),
+        reason: "清产核资工作量大".into(),
+        at,
+    });
+    let office_due = today + chrono::Duration::days(90);
+    let redate = shared::mutation::Mutation::SetTaskDue {
+        task,
+        due: Some(office_due),
+        at,
+    };
+    for (session, mutations) in [(&lead, vec![create, asked]), (&office, vec![redate])] {
+        let client_id = ClientId::new_v7();
+        let pending = mutations
+            .into_iter()
+            .zip(1..)
+            .map(|(mutation, id)| PendingMutation {
+                client_id,
+                id,
+                mutation,
+            })
+            .collect();
+        let res = session
+            .push_ok(&push_request(ClientGroupId::new_v7(), pending))
+            .await?;
+        anyhow::ensure!(
+            res.results
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Applied)),
+            "{:?}",
+            res.results
+        );
+    }
+
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.login(&server.url, "office", DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board?card={task}", server.url))
+        .await?;
+    browser.detail().await?;
+    browser
+        .wait_for_text(&format!(
+            "申请提出后截止日期已改为{}",
+            shared::board::zh_date(office_due)
+        ))
+        .await?;
+    browser.named("button", "不同意").await?;
+    let approve = browser
+        .client
+        .find_all(Locator::XPath(
+            "//aside[@role='dialog']//button[normalize-space(.)='同意延期']",
+        ))
+        .await?;
+    anyhow::ensure!(
+        approve.is_empty(),
+        "an overtaken request is offered for approval"
+    );
+    browser
+        .screenshot("board-postponement-overtaken-desktop")
+        .await?;
+    browser.close().await
+}
