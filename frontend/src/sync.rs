@@ -319,6 +319,7 @@ impl Sync {
                 match self.round().await {
                     Ok(()) => {
                         self.connection.set(Connection::Online);
+                        crate::util::announce_started();
                         delay = Duration::from_millis(500);
                         if !self.again.get_value() {
                             break;

@@ -190,10 +190,27 @@ import("/pkg/frontend.js?v=__BUILD_ID__")
       again.addEventListener("click", () => location.reload());
       boot.append(document.createElement("br"), again);
     }
-  })
-  // After the start, not beside it: the service worker's install fetches the shell (~90 files),
-  // which would otherwise queue with the wasm and the first API calls for the same connections.
-  .finally(registerServiceWorker);
+  });
+
+// The service worker is registered once the app's start is over, not beside it: its install
+// fetches and stores the whole shell (~150 files), which would queue with the wasm and the
+// first API calls for the same connections and take the CPU the first screen needs. The app
+// says when its first sync is in (frontend/src/util.rs `announce_started`); then the worker
+// waits for an idle moment. A start that never syncs (offline, or signed out) registers it
+// after 10 s, so the shell is still kept for offline use.
+let registerTimer = setTimeout(registerServiceWorker, 10000);
+window.addEventListener(
+  "reformboard-started",
+  () => {
+    clearTimeout(registerTimer);
+    if ("requestIdleCallback" in window) {
+      requestIdleCallback(registerServiceWorker, { timeout: 3000 });
+    } else {
+      setTimeout(registerServiceWorker, 1000);
+    }
+  },
+  { once: true },
+);
 
 function registerServiceWorker() {
   if ("serviceWorker" in navigator) {
