@@ -160,16 +160,8 @@ pub async fn demo_accounts(
         ),
     ];
     let state = entity_store::load_all(&db.pool).await?;
-    // Order units as the plan first names them: by the first item that mentions them.
-    let mut units: Vec<_> = state.units().filter(|u| u.in_plan).collect();
-    let first_item = |id| {
-        state
-            .items()
-            .iter()
-            .position(|i| i.lead_units.contains(&id) || i.cooperating_units.contains(&id))
-            .unwrap_or(usize::MAX)
-    };
-    units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
+    // Numbered in the order the plan names the units, as the units page lists them.
+    let units = state.plan_units();
     for (n, unit) in units.iter().enumerate() {
         accounts.push((
             format!("{DEMO_UNIT_PREFIX}{:02}", n + 1),

@@ -476,19 +476,13 @@ impl PlanFacts {
             .with_context(|| format!("no unit {name}"))
     }
 
-    /// The demo account of `unit`: `unitNN`, numbered in the order the plan first names the
-    /// units (the rule of `backend::bootstrap::demo_accounts`; callers check it with /me).
+    /// The demo account of `unit`: `unitNN`, numbered in the order the plan names the units
+    /// (`State::plan_units`, as `backend::bootstrap::demo_accounts` numbers them; callers check
+    /// it with /me).
     pub fn username_of(&self, unit: UnitId) -> anyhow::Result<String> {
-        let items = self.state.items();
-        let first_item = |id: UnitId| {
-            items
-                .iter()
-                .position(|i| i.lead_units.contains(&id) || i.cooperating_units.contains(&id))
-                .unwrap_or(usize::MAX)
-        };
-        let mut units: Vec<&Unit> = self.state.units().filter(|u| u.in_plan).collect();
-        units.sort_by_key(|u| (first_item(u.id), u.name.clone()));
-        let n = units
+        let n = self
+            .state
+            .plan_units()
             .iter()
             .position(|u| u.id == unit)
             .context("unit is not in the plan")?;
