@@ -160,7 +160,8 @@ pub async fn demo_accounts(
         ),
     ];
     let state = entity_store::load_all(&db.pool).await?;
-    // Numbered in the order the plan names the units, as the units page lists them.
+    // Numbered in the order the plan names the units, the order of the units page, so the
+    // login page's list of demo accounts reads like the plan.
     let units = state.plan_units();
     for (n, unit) in units.iter().enumerate() {
         accounts.push((

@@ -1,8 +1,9 @@
 //! Notifications by e-mail (optional): when SMTP is configured (`--smtp-url`), every change that
 //! puts a new notice in a unit's inbox — a reminder to it, its submission returned, an
 //! instruction on an item it leads, a bulletin published — is mailed to that unit's users who
-//! have an address, in the language they last chose on screen. What counts as a notice is `shared::notice::inbox`, applied to the state
-//! before and after the change, so mail and the in-app centre never disagree.
+//! have an address, in the language each last chose on screen. What counts as a notice is
+//! `shared::notice::inbox`, applied to the state before and after the change, so mail and the
+//! in-app centre never disagree.
 //!
 //! Mail goes out after the change has committed, in the background: a mail server that is slow
 //! or down is logged and never fails or delays a push. `file://DIR` writes each mail as an
@@ -163,7 +164,12 @@ pub async fn notify(db: &Db, mailer: &Mailer, changes: &[Change]) -> anyhow::Res
             if !MAILED.contains(&notice.kind) || old.contains(&notice.key) {
                 continue;
             }
-            let (subject, body) = letter(&user.display_name, &notice, language_of(user));
+            let (subject, body) = letter(
+                &user.display_name,
+                &notice,
+                // The one they last chose on screen, else Chinese.
+                user.language().unwrap_or(Language::Zh),
+            );
             match mailer.send(address, &subject, body).await {
                 Ok(()) => sent += 1,
                 Err(e) => {
@@ -173,14 +179,6 @@ pub async fn notify(db: &Db, mailer: &Mailer, changes: &[Change]) -> anyhow::Res
         }
     }
     Ok(sent)
-}
-
-/// The language `user` reads mail in: the one they last chose on screen, else Chinese.
-fn language_of(user: &users::UserRow) -> Language {
-    user.language
-        .as_deref()
-        .and_then(Language::parse)
-        .unwrap_or(Language::Zh)
 }
 
 /// The subject and body of the mail telling `name` of `notice`, in `language`.

@@ -319,7 +319,6 @@ impl Sync {
                 match self.round().await {
                     Ok(()) => {
                         self.connection.set(Connection::Online);
-                        crate::util::announce_started();
                         delay = Duration::from_millis(500);
                         if !self.again.get_value() {
                             break;
@@ -557,6 +556,7 @@ impl Sync {
             // find them in one or the other.
             let _ = db.confirm(&confirmed).await;
         }
+        util::announce_started();
         Ok(res.last_mutation_ids)
     }
 

@@ -40,11 +40,8 @@ pub async fn next_task() {
 /// The event that tells boot.js the app's start is over.
 const STARTED_EVENT: &str = "reformboard-started";
 
-/// Tells boot.js, once, that the app's start is over: the first sync is in (and, on a first
-/// visit, saved to IndexedDB). boot.js registers the service worker then, when the page is idle:
-/// the worker's install fetches and stores the whole shell, ~150 files, and beside the start it
-/// took CPU from the first screen on a phone's two cores (Lighthouse's blocking time on the
-/// 1,000-card board, three runs each, 318–505 ms against 216–267 ms when it waited).
+/// Tells boot.js, once, that the app's start is over: its first pull is in, on screen and
+/// saved. boot.js then registers the service worker (why it waits: see there).
 pub fn announce_started() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static ANNOUNCED: AtomicBool = AtomicBool::new(false);

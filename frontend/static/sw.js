@@ -16,7 +16,7 @@ const SHELL = [
 ];
 
 // One file of the shell into the cache, tried a few times: `cache.addAll` is all or nothing, so
-// on a weak connection one of the shell's ~90 fetches failing would throw the whole install away,
+// on a weak connection one of the shell's ~150 fetches failing would throw the whole install away,
 // and the phone would have no offline copy until its next visit.
 async function precache(cache, url) {
   for (let attempt = 1; ; attempt++) {

@@ -74,14 +74,16 @@ pub fn pending(task: &Task) -> Option<&Postponement> {
 }
 
 /// Whether the waiting request may still be approved. Approving sets the date asked for; asked
-/// against a due date the office has changed since (perhaps to a later one than asked), that
-/// would undo the office's own change. Such a request no longer says what to do: it can only
-/// be declined, and the unit may ask again from the new date.
+/// against a due date that has changed since (the office's own change, or the unit's while the
+/// date had not yet passed), perhaps to a later one than asked, that would undo the change.
+/// Such a request no longer says what to do: it can only be declined, and the unit may ask
+/// again from the new date. (Changed to exactly the date asked for, approving moves nothing and
+/// says what happened.)
 pub fn approvable(task: &Task) -> Result<(), Rejection> {
     let Some(request) = pending(task) else {
         return Ok(());
     };
-    if request.from == task.due {
+    if request.from == task.due || task.due == Some(request.due) {
         return Ok(());
     }
     Err(Rejection::Invalid(match task.due {
@@ -490,6 +492,19 @@ mod tests {
             "{why:?}"
         );
         assert_eq!(state.task(id).and_then(|t| t.due), Some(day(6, 30)));
+        // Removed, it says so.
+        let mut undated = state.task(id).cloned().expect("task");
+        undated.due = None;
+        let Err(Rejection::Invalid(why)) = approvable(&undated) else {
+            panic!("approvable with the date removed");
+        };
+        assert!(why.zh().contains("已取消"), "{why:?}");
+        // Changed to the very date asked for, or back to the one asked against: approvable.
+        for due in [day(5, 31), day(3, 31)] {
+            let mut t = state.task(id).cloned().expect("task");
+            t.due = Some(due);
+            assert!(approvable(&t).is_ok(), "{due}");
+        }
         // Declining it still works, and leaves the office's date.
         decide(false).apply(&mut state, &office).expect("declined");
         let t = state.task(id).expect("task");

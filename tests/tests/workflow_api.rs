@@ -536,6 +536,18 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
     }
     ensure!(sent.len() == 1, "{} mails", sent.len());
     ensure!(sent[0].contains("lead@example.com"), "{}", sent[0]);
+    ensure!(
+        sent[0].contains("=?utf-8?b?") && !sent[0].contains("Sign in to Reformboard"),
+        "a reader who never chose a language is written to in Chinese: {}",
+        sent[0]
+    );
+
+    // Having chosen English on screen, the lead unit's user is written to in English.
+    let lead_api = server.login(&facts.username_of(lead_unit.id)?).await?;
+    let chose = lead_api
+        .post("/api/auth/language", &json!({ "language": "en" }))
+        .await?;
+    ensure!(chose.status().is_success(), "{}", chose.status());
 
     // A leader's instruction on an item the unit leads, and a published bulletin, are mailed
     // too; a draft bulletin and a comment are not.
@@ -576,6 +588,14 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
     sent = mails(mail_dir.path())?;
     ensure!(sent.len() == 3, "{} mails: {sent:?}", sent.len());
     ensure!(sent.iter().all(|m| m.contains("lead@example.com")));
+    let english = sent
+        .iter()
+        .filter(|m| m.contains("Sign in to Reformboard to see it and act on it."))
+        .count();
+    ensure!(
+        english == 2,
+        "{english} of the later two mails in English: {sent:?}"
+    );
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use wasm_bindgen_cli_support::Bindgen;
 use crate::util::{self, Workspace, say};
 use crate::{compress, toolchain};
 
-/// The cargo profile for the wasm bundle (opt-level "s", LTO; see the workspace Cargo.toml).
+/// The cargo profile for the wasm bundle (opt-level "z", LTO; see the workspace Cargo.toml).
 const PROFILE: &str = "wasm-release";
 
 /// Static files whose text may name the build id (cache busting); the rest are copied as bytes.

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use session::{ActiveUser, CurrentUser};
 use shared::account::{
-    ChangePasswordRequest, CreateUserRequest, DemoAccount, Language, LoginRequest, LogoutRequest,
-    Me, ResetPasswordRequest, SetLanguageRequest, SetRoleRequest, UserSummary, valid_username,
+    ChangePasswordRequest, CreateUserRequest, DemoAccount, LoginRequest, LogoutRequest, Me,
+    ResetPasswordRequest, SetLanguageRequest, SetRoleRequest, UserSummary, valid_username,
 };
 use shared::actor::Role;
 use shared::entity::Entity;
@@ -58,7 +58,7 @@ fn me_of(row: &UserRow) -> ApiResult<Me> {
         unit: actor.unit,
         role: actor.role,
         must_change_password: row.must_change_password != 0,
-        language: row.language.as_deref().and_then(Language::parse),
+        language: row.language(),
     })
 }
 

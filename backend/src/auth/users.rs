@@ -44,6 +44,13 @@ impl UserRow {
         self.username == SYSTEM_USERNAME
     }
 
+    /// The interface language the user chose last (None: never chosen, or unreadable).
+    pub fn language(&self) -> Option<shared::account::Language> {
+        self.language
+            .as_deref()
+            .and_then(shared::account::Language::parse)
+    }
+
     /// The acting identity, or None when the stored row is unusable.
     pub fn actor(&self) -> Option<Actor> {
         Some(Actor {

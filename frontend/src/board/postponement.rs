@@ -124,9 +124,10 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                             None => view! {
                                 <button type="button" class="primary" on:click=move |_| { decide(true); }>{tr("同意延期", "Approve")}</button>
                             }.into_any(),
-                            Some(why) => view! { <p class="hint">{move || lang.get().of(&why).to_string()}</p> }.into_any(),
+                            Some(why) => view! { <p class="hint" id="postponement-overtaken">{move || lang.get().of(&why).to_string()}</p> }.into_any(),
                         }}
-                        <button type="button" class="secondary" on:click=move |_| { decide(false); }>{tr("不同意", "Decline")}</button>
+                        <button type="button" class="secondary" on:click=move |_| { decide(false); }
+                            aria-describedby=move || overtaken.with(Option::is_some).then_some("postponement-overtaken")>{tr("不同意", "Decline")}</button>
                     </div>
                 </Show>
                 <Show when=move || may_ask.get()>

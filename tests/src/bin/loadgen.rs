@@ -988,9 +988,9 @@ async fn board_serve(n: usize) -> anyhow::Result<Value> {
 }
 
 /// `loadgen board-profile`: one returning visit to a 1,000-card board at phone size with 4× CPU
-/// throttling, under the DevTools CPU profiler. Writes the profile to
-/// `target/bench/board-phone.cpuprofile` (open it in Chromium's DevTools) and returns the
-/// functions that took the most time themselves. Build the site with `REFORMBOARD_WASM_NAMES=1`
+/// throttling, under the DevTools CPU profiler (with `plan`, the plan page's first five seconds
+/// instead). Writes the profile to `target/bench/board-phone.cpuprofile` (`plan-phone.cpuprofile`;
+/// open it in Chromium's DevTools) and returns the functions that took the most time themselves. Build the site with `REFORMBOARD_WASM_NAMES=1`
 /// to see the wasm's own function names.
 async fn board_profile(first_visit: bool, plan: bool) -> anyhow::Result<Value> {
     let (server, t, url) = seeded_board(1000).await?;
@@ -1025,9 +1025,9 @@ async fn board_profile(first_visit: bool, plan: bool) -> anyhow::Result<Value> {
         chrome.client.goto("about:blank").await?;
         chrome.client.goto(&format!("{}/", server.url)).await?;
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        0.0
+        None
     } else {
-        time_board(&chrome, &url, 1000).await?
+        Some(time_board(&chrome, &url, 1000).await?)
     };
     if first_visit && !plan {
         // The first pull is saved after the board shows; its tasks belong in the profile too.
@@ -1059,7 +1059,11 @@ async fn board_profile(first_visit: bool, plan: bool) -> anyhow::Result<Value> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
-        dir.join("board-phone.cpuprofile"),
+        dir.join(if plan {
+            "plan-phone.cpuprofile"
+        } else {
+            "board-phone.cpuprofile"
+        }),
         serde_json::to_vec(&profile)?,
     )?;
     Ok(json!({
