@@ -63,13 +63,19 @@ impl Msg {
     /// The English with its first letter in capitals, for a noun that starts a sentence
     /// ("task" → "Task not found"); the Chinese as it is.
     pub fn sentence_start(&self) -> Msg {
-        let mut chars = self.en.chars();
-        let en = match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => String::new(),
-        };
-        Msg::owned(self.zh.to_string(), en)
+        Msg::owned(self.zh.to_string(), capitalized(&self.en))
     }
+}
+
+/// `text` with its first letter in capitals, if it is an ASCII letter: English as this project
+/// writes it. Unicode's case tables (~20 KB) would otherwise be in the wasm every phone loads,
+/// for words that never need them; Chinese has no case.
+pub fn capitalized(text: &str) -> String {
+    let mut out = text.to_string();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    out
 }
 
 impl fmt::Display for Msg {
@@ -181,6 +187,9 @@ mod tests {
         assert_eq!(m.to_string(), m.zh(), "Display is the Chinese");
         assert_eq!(m.get(Language::En), m.en());
         assert_eq!(what.sentence_start().en(), "Task");
+        assert_eq!(capitalized("work plan overdue"), "Work plan overdue");
+        assert_eq!(capitalized("任务"), "任务", "no case, no change");
+        assert_eq!(capitalized(""), "");
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn NoticesPage() -> impl IntoView {
                 view! {
                     <li class="notice-row" class:unread=!read data-key=n.key.clone()>
                         <button type="button" class="notice-open" on:click=open>
-                            <span class=format!("kind kind-{:?}", n.kind).to_lowercase()>{kind}</span>
+                            <span class=format!("kind kind-{:?}", n.kind).to_ascii_lowercase()>{kind}</span>
                             <span class="notice-text">{l.of(&n.text).to_string()}</span>
                             <time>{datetime(n.at.0, l)}</time>
                             {(!read).then(|| view! { <span class="unread-dot">{tr("未读", "Unread")}</span> })}

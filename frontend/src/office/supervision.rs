@@ -193,7 +193,7 @@ fn targets_for(
                     "As of {}, item {} is {}: {}. Please push it forward and keep its progress up to date.",
                     i18n::date(as_of, Lang::En),
                     it.number,
-                    light_name(status.light, true).to_lowercase(),
+                    light_name(status.light, true).to_ascii_lowercase(),
                     reasons(true)
                 ),
             )

@@ -197,7 +197,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
         }))
     };
     view! {
-        <li class="difficulty" data-state=move || diff.with(|d| d.as_ref().map(|d| format!("{:?}", d.state).to_lowercase()))>
+        <li class="difficulty" data-state=move || diff.with(|d| d.as_ref().map(|d| format!("{:?}", d.state).to_ascii_lowercase()))>
             {body}
             <Show when=move || may_supervise.get()>
                 <OfficeControls id item diff/>

@@ -38,11 +38,7 @@ pub fn reasons_line(reasons: &[Reason], en: bool) -> String {
         return line;
     }
     // The reasons read inside a sentence ("work plan overdue"); the line starts one.
-    let mut chars = line.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    shared::message::capitalized(&line)
 }
 
 /// `item`'s light as of `as_of`, its reasons, and the rules (folded).

@@ -221,7 +221,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
             format!("确定报送{}？报送后不能修改，除非综合办退回。", kind.zh()),
             format!(
                 "Submit the {}? It can't be changed unless the office returns it.",
-                kind.en().to_lowercase()
+                kind.en().to_ascii_lowercase()
             ),
         );
         if !confirm(&question) {
