@@ -1044,6 +1044,43 @@ async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<
         (t2..=t3).contains(&created(ahead)?),
         "a change dated ahead is moved to the server's now"
     );
+
+    // A browser left idle for a month: its changes are dated no further back than three days,
+    // whatever they say (else a task could be marked done on a day long before a deadline it
+    // missed).
+    let max_offline = backend::sync::push::MAX_OFFLINE_MS;
+    fx.db
+        .set_group_last_push(group, now() - 30 * 86_400_000)
+        .await?;
+    let (recent, long_ago) = (TaskId::new_v7(), TaskId::new_v7());
+    let a_day_ago = Millis(now() - 86_400_000);
+    let t4 = now();
+    push_applied(
+        &fx.lead,
+        group,
+        ClientId::new_v7(),
+        1,
+        vec![
+            dated(recent, a_day_ago),
+            dated(long_ago, Millis(now() - 20 * 86_400_000)),
+        ],
+    )
+    .await?;
+    let t5 = now();
+    let state = fx.db.entities().await?;
+    let created = |id| match state.get(&shared::entity::EntityKey::task(id)) {
+        Some(Entity::Task(t)) => Ok(t.created_at.0),
+        other => Err(anyhow::anyhow!("no card {id}: {other:?}")),
+    };
+    ensure!(
+        created(recent)? == a_day_ago.0,
+        "a change a day old keeps its time"
+    );
+    ensure!(
+        (t4 - max_offline - slack..=t5 - max_offline - slack).contains(&created(long_ago)?),
+        "a change dated twenty days back is moved to three days back (less the slack): {}",
+        created(long_ago)?
+    );
     Ok(())
 }
 

@@ -38,7 +38,8 @@ pub enum Times {
     /// group's) last push less [`CLOCK_SLACK_MS`], and no later than the server's now:
     /// [`Mutation::with_time_within`]. A browser that worked offline made its changes after
     /// its last push, so they keep their times; what can still be dated back is only as far
-    /// as a browser's last push, which a unit would have to have left idle since.
+    /// as a browser's last push, which a unit would have to have left idle since, and never
+    /// more than [`MAX_OFFLINE_MS`].
     ///
     /// The bound is coarse where a browser's changes wait behind another of its pushes: a
     /// group's first push counts as its own last, and changes that follow another push of the
@@ -56,6 +57,12 @@ pub enum Times {
 /// change can be dated than the group's last push, far less than a day, which is what
 /// deadlines count in.
 pub const CLOCK_SLACK_MS: i64 = 10 * 60 * 1000;
+
+/// The furthest back a change keeps its own time, however long ago its browser last pushed:
+/// three days. Changes made offline for longer still apply, dated three days back. Without it,
+/// a browser left idle since March could push in April a task "done on 30 March", before a
+/// deadline it missed, and the assessment would count it on time.
+pub const MAX_OFFLINE_MS: i64 = 3 * 24 * 3_600_000;
 
 /// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
 pub async fn push(
@@ -660,6 +667,7 @@ async fn push_once(
             let earliest = group_last_push
                 .unwrap_or(now)
                 .min(now)
+                .max(now.saturating_sub(MAX_OFFLINE_MS))
                 .saturating_sub(CLOCK_SLACK_MS);
             Some((Millis(earliest), Millis(now)))
         }
