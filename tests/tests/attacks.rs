@@ -1027,11 +1027,14 @@ async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<
     )
     .await?;
     let t3 = now();
+    // When the stored card `id` says it was created.
+    let created_at =
+        |state: &shared::state::State, id| match state.get(&shared::entity::EntityKey::task(id)) {
+            Some(Entity::Task(t)) => Ok(t.created_at.0),
+            other => Err(anyhow::anyhow!("no card {id}: {other:?}")),
+        };
     let state = fx.db.entities().await?;
-    let created = |id| match state.get(&shared::entity::EntityKey::task(id)) {
-        Some(Entity::Task(t)) => Ok(t.created_at.0),
-        other => Err(anyhow::anyhow!("no card {id}: {other:?}")),
-    };
+    let created = |id| created_at(&state, id);
     ensure!(
         created(offline)? == an_hour_ago.0,
         "an offline change after the last push keeps its time"
@@ -1068,10 +1071,7 @@ async fn changes_can_not_be_dated_back_or_ahead(store: Store) -> anyhow::Result<
     .await?;
     let t5 = now();
     let state = fx.db.entities().await?;
-    let created = |id| match state.get(&shared::entity::EntityKey::task(id)) {
-        Some(Entity::Task(t)) => Ok(t.created_at.0),
-        other => Err(anyhow::anyhow!("no card {id}: {other:?}")),
-    };
+    let created = |id| created_at(&state, id);
     ensure!(
         created(recent)? == a_day_ago.0,
         "a change a day old keeps its time"

@@ -817,9 +817,9 @@ async fn a_task_done_late_says_so() -> anyhow::Result<()> {
 /// (`shared::postponement::approvable`): the office's card offers only 不同意, and says why.
 #[tokio::test]
 async fn an_overtaken_postponement_offers_only_decline() -> anyhow::Result<()> {
-    use e2e::sync_client::{PlanFacts, Session, push_request};
-    use shared::ids::{ClientGroupId, ClientId};
-    use shared::sync::{Outcome, PendingMutation};
+    use e2e::sync_client::{PlanFacts, Session, Tab};
+    use shared::ids::ClientGroupId;
+    use shared::sync::Outcome;
 
     let server = Server::start(ServerOptions {
         site: true,
@@ -850,19 +850,11 @@ async fn an_overtaken_postponement_offers_only_decline() -> anyhow::Result<()> {
         at,
     };
     for (session, mutations) in [(&lead, vec![create, asked]), (&office, vec![redate])] {
-        let client_id = ClientId::new_v7();
-        let pending = mutations
-            .into_iter()
-            .zip(1..)
-            .map(|(mutation, id)| PendingMutation {
-                client_id,
-                id,
-                mutation,
-            })
-            .collect();
-        let res = session
-            .push_ok(&push_request(ClientGroupId::new_v7(), pending))
-            .await?;
+        let mut tab = Tab::new(ClientGroupId::new_v7());
+        for m in mutations {
+            tab.add(m);
+        }
+        let res = session.push_ok(&tab.push_request()).await?;
         anyhow::ensure!(
             res.results
                 .iter()

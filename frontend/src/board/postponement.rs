@@ -47,7 +47,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                 at: now(),
             }))
     });
-    // Why the waiting request can no longer be approved (the office changed the date since),
+    // Why the waiting request can no longer be approved (its task's date changed since),
     // if so: then only 不同意 is offered, with this said beside it.
     let overtaken = Memo::new(move |_| {
         task.with(|t| {
