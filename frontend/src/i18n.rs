@@ -175,6 +175,7 @@ words! {
     Due => "截止日期", "Due date";
     MissedHint => "截止日期已过：截止日期和承担单位由综合办调整，未按期完成的任务也只能由综合办归档。如需更多时间，请提出延期申请。", "The due date has passed: the reform office now sets the date and the owner, and only it can archive a task not done on time. To get more time, ask for a postponement.";
     Postponing => "延期申请中", "Postponement asked";
+    PostponingOvertaken => "延期申请已失效", "Postponement request lapsed";
     AddTask => "添加任务", "Add task";
     Notes => "说明", "Notes";
     Column => "状态", "Status";

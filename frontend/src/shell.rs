@@ -157,7 +157,7 @@ fn Header() -> impl IntoView {
                 <PersonIcon/>
                 <span class="who-name">{name}</span>
             </A>
-            <button type="button" class="link" on:click=logout>{t(W::Logout)}</button>
+            <button type="button" class="link sign-out" on:click=logout>{t(W::Logout)}</button>
         </header>
     }
 }

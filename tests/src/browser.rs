@@ -342,6 +342,42 @@ impl Browser {
         Ok(())
     }
 
+    /// Switches the language as its user would: with the header's switch, or on a phone, whose
+    /// header leaves it to the account page, there, and then back to the page they were on.
+    pub async fn switch_language(&self) -> anyhow::Result<()> {
+        self.account_control(".lang-switch", true).await
+    }
+
+    /// Signs out as its user would: 退出 in the header, or on a phone on the account page (and
+    /// stays there should the app ask first).
+    pub async fn sign_out(&self) -> anyhow::Result<()> {
+        self.account_control(".sign-out", false).await
+    }
+
+    /// Clicks the header's control of `class`, or when the header hides it (a phone), the
+    /// account page's, reached through the person in the header.
+    async fn account_control(&self, class: &str, back: bool) -> anyhow::Result<()> {
+        let in_header = self
+            .find(Locator::Css(&format!("header.top > {class}")))
+            .await?;
+        if in_header.is_displayed().await? {
+            return Ok(in_header.click().await?);
+        }
+        self.find(Locator::Css("header.top a.who"))
+            .await?
+            .click()
+            .await?;
+        let on_account_page = self
+            .find(Locator::Css(&format!(".account-card {class}")))
+            .await?;
+        self.scroll_to(&on_account_page).await?;
+        on_account_page.click().await?;
+        if back {
+            self.client.back().await?;
+        }
+        Ok(())
+    }
+
     /// Clicks the `tag` element named `name`, scrolled into view first.
     pub async fn click_named(&self, tag: &str, name: &str) -> anyhow::Result<()> {
         let el = self.named(tag, name).await?;

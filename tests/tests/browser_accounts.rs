@@ -435,7 +435,7 @@ async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
 
     let phone = Browser::start(PHONE, true).await?;
     phone.login(&server.url, "leader", DEMO_PASSWORD).await?;
-    phone.click_named("button", "Switch language").await?;
+    phone.switch_language().await?;
     phone.named("button", "切换语言").await?;
     phone.wait_for_text("开展集体股份合作公司试点改革").await?;
     phone.close().await?;
@@ -539,7 +539,7 @@ async fn the_login_page_switches_language() -> anyhow::Result<()> {
         .no_sideways_scroll("the units page in English")
         .await?;
 
-    phone.click_named("button", "Sign out").await?;
+    phone.sign_out().await?;
     wait_for_path(&phone, "/login").await?;
     phone.named("button", "Sign in").await?;
     let html_lang = phone.find(Locator::Css("html")).await?.attr("lang").await?;

@@ -536,7 +536,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
         .await?;
     // In English the tabs' longer names wrap rather than push the page sideways, and the
     // item's light is in English too.
-    browser.click_named("button", "切换语言").await?;
+    browser.switch_language().await?;
     browser
         .find(Locator::XPath(
             "//div[@role='tablist']/button[contains(.,'Awaiting acceptance')]",
@@ -888,6 +888,10 @@ async fn an_overtaken_postponement_offers_only_decline() -> anyhow::Result<()> {
         approve.is_empty(),
         "an overtaken request is offered for approval"
     );
+    // The card no longer announces the date asked for as if it were coming.
+    browser
+        .wait_for_exact_text("li.card .postponing-badge", "延期申请已失效")
+        .await?;
     browser
         .screenshot("board-postponement-overtaken-desktop")
         .await?;

@@ -274,7 +274,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     assert_eq!(heading.text().await?, TITLE, "the detail opened offline");
     phone.close_dialog().await?;
     // Signing out now would leave the edit to whoever signs in next: the phone asks first.
-    phone.click_named("button", "退出").await?;
+    phone.sign_out().await?;
     let asked = phone.client.get_alert_text().await?;
     assert!(
         asked.starts_with("1项更改还没有同步到服务器"),

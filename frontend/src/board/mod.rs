@@ -763,8 +763,14 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
                         }
                     }}</span>
                 })}
-                {move || face.with(|f| f.as_ref().and_then(|f| f.postponing)).map(|d| view! {
-                    <span class="badge postponing-badge">{move || { let l = lang.get(); format!("{} → {}", W::Postponing.get(l), i18n::date(d, l)) }}</span>
+                {move || face.with(|f| f.as_ref().and_then(|f| f.postponing)).map(|p| view! {
+                    <span class="badge postponing-badge">{move || {
+                        let l = lang.get();
+                        match p {
+                            model::Postponing::To(d) => format!("{} → {}", W::Postponing.get(l), i18n::date(d, l)),
+                            model::Postponing::Overtaken => W::PostponingOvertaken.get(l).to_string(),
+                        }
+                    }}</span>
                 })}
                 {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| view! {
                     <span class="badge blocked-badge" title=r>{W::Blocked.get(lang.get())}</span>

@@ -47,12 +47,22 @@ pub struct CardFace {
     pub comments: usize,
     /// Blocked reason.
     pub blocked: Option<String>,
-    /// The date a waiting postponement asks for.
-    pub postponing: Option<NaiveDate>,
+    /// A waiting postponement.
+    pub postponing: Option<Postponing>,
     /// Column.
     pub column: Column,
     /// Whether the viewer may move it.
     pub movable: bool,
+}
+
+/// A waiting postponement, as its card shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Postponing {
+    /// Asks for this date.
+    To(NaiveDate),
+    /// The due date changed after it was asked (`shared::postponement::approvable`): it can
+    /// only be declined, so the card no longer shows the date it asked for as if it were coming.
+    Overtaken,
 }
 
 /// One swimlane: an item's cards in four ordered columns.
@@ -124,7 +134,13 @@ pub fn faces(
                 steps_total: t.steps.len(),
                 comments: comments.get(&t.id).copied().unwrap_or(0),
                 blocked: t.blocked.clone(),
-                postponing: shared::postponement::pending(t).map(|p| p.due),
+                postponing: shared::postponement::pending(t).map(|p| {
+                    if shared::postponement::approvable(t).is_ok() {
+                        Postponing::To(p.due)
+                    } else {
+                        Postponing::Overtaken
+                    }
+                }),
                 column: t.column,
                 movable,
             };

@@ -130,7 +130,7 @@ pub fn PasswordPage() -> impl IntoView {
                 {who}
                 <div class="account-actions">
                     <LanguageSwitch/>
-                    <button type="button" class="secondary" on:click=move |_| sign_out(session, sync, lang.get_untracked())>
+                    <button type="button" class="secondary sign-out" on:click=move |_| sign_out(session, sync, lang.get_untracked())>
                         {t(W::Logout)}
                     </button>
                 </div>

@@ -23,9 +23,9 @@ async fn main() -> anyhow::Result<()> {
         let browser = Browser::start(size, mobile).await?;
         browser.login(&base, &user, "demo1234").await?;
         // The choice follows the user: the second browser may already be in English.
-        let switch = fantoccini::Locator::XPath("//button[normalize-space(.)='English']");
-        if english && !browser.client.find_all(switch).await?.is_empty() {
-            browser.click_named("button", "English").await?;
+        let in_chinese = fantoccini::Locator::XPath("//button[@aria-label='切换语言']");
+        if english && !browser.client.find_all(in_chinese).await?.is_empty() {
+            browser.switch_language().await?;
         }
         for path in &paths {
             browser.client.goto(&format!("{base}{path}")).await?;
