@@ -35,6 +35,30 @@ impl Lang {
         message.get(self.into())
     }
 
+    /// What follows a label: the full-width colon in Chinese, a colon and a space in English.
+    pub fn colon(self) -> &'static str {
+        if self == Lang::En { ": " } else { "：" }
+    }
+
+    /// Between two clauses: the full-width comma in Chinese, a comma and a space in English.
+    pub fn comma(self) -> &'static str {
+        if self == Lang::En { ", " } else { "，" }
+    }
+
+    /// Between the names of a list: 、 in Chinese, a comma in English.
+    pub fn list_separator(self) -> &'static str {
+        if self == Lang::En { ", " } else { "、" }
+    }
+
+    /// `text` in brackets after what it explains: （text） in Chinese, " (text)" in English.
+    pub fn bracketed(self, text: &str) -> String {
+        if self == Lang::En {
+            format!(" ({text})")
+        } else {
+            format!("（{text}）")
+        }
+    }
+
     /// Remembers the language on this device.
     pub fn save(self) {
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
@@ -104,7 +128,6 @@ words! {
     Units => "单位", "Units";
     Login => "登录", "Sign in";
     Logout => "退出", "Sign out";
-    LogoutWithPending => "项更改还没有同步到服务器。退出后若换其他人在本机登录，这些更改将丢失。仍要退出吗？", " changes have not reached the server yet. If someone else signs in on this device after you, they will be lost. Sign out anyway?";
     Username => "用户名", "Username";
     Password => "密码", "Password";
     DemoAccounts => "演示账号（点击即可登录）", "Demo accounts (click to sign in)";
@@ -121,7 +144,6 @@ words! {
     NotFound => "找不到该页面", "Page not found";
     Online => "在线", "Online";
     Offline => "离线", "Offline";
-    Pending => "项待同步", "changes waiting";
     Language => "English", "中文";
     SwitchLanguage => "切换语言", "Switch language";
     BackToPlan => "返回改革计划", "Back to the plan";

@@ -63,15 +63,34 @@ pub fn sign_out(session: Session, sync: Sync, lang: Lang) {
     // The outbox stays for this user's next sign-in here, but the next person to sign in on
     // this device starts clean: say so while the changes can still be sent.
     let waiting = sync.waiting_untracked();
-    if waiting > 0
-        && !crate::workflow::confirm(&format!("{waiting}{}", W::LogoutWithPending.get(lang)))
-    {
+    if waiting > 0 && !crate::workflow::confirm(&unsent_warning(waiting, lang)) {
         return;
     }
     leptos::task::spawn_local(async move {
         let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
         session.signed_out();
     });
+}
+
+/// What signing out with changes still unsent asks first.
+fn unsent_warning(n: usize, l: Lang) -> String {
+    match (l, n) {
+        (Lang::Zh, n) => format!(
+            "{n}项更改还没有同步到服务器。退出后若换其他人在本机登录，这些更改将丢失。仍要退出吗？"
+        ),
+        (Lang::En, 1) => "1 change has not reached the server yet. If someone else signs in on this device after you, it will be lost. Sign out anyway?".into(),
+        (Lang::En, n) => format!(
+            "{n} changes have not reached the server yet. If someone else signs in on this device after you, they will be lost. Sign out anyway?"
+        ),
+    }
+}
+
+/// "3 项待同步" / "3 changes waiting", "1 change waiting": the sync badge's count.
+fn waiting_words(n: usize, l: Lang) -> String {
+    match l {
+        Lang::Zh => format!("{n} 项待同步"),
+        Lang::En => format!("{} waiting", shared::message::counted(n, "change")),
+    }
 }
 
 /// The language switch, named in the language it switches to: in the header, on the account
@@ -128,8 +147,7 @@ fn Header() -> impl IntoView {
     // Who is signed in, for the account link: its only words on a phone, where it is an icon.
     let who = move || {
         let l = lang.get();
-        let colon = if l == Lang::En { ": " } else { "：" };
-        format!("{}{colon}{}", W::SignedInAs.get(l), name())
+        format!("{}{}{}", W::SignedInAs.get(l), l.colon(), name())
     };
     let who_title = move || format!("{} · {}", who(), W::MyAccount.get(lang.get()));
     view! {
@@ -175,7 +193,7 @@ fn SyncBadge() -> impl IntoView {
             Connection::Offline => W::Offline.get(l),
         };
         if waiting > 0 {
-            format!("{state} · {waiting} {}", W::Pending.get(l))
+            format!("{state} · {}", waiting_words(waiting, l))
         } else {
             state.to_string()
         }

@@ -28,7 +28,8 @@ pub struct Bulletin {
     pub as_of: NaiveDate,
     /// The text.
     pub body: String,
-    /// The office's unit (drafts are seen only by it).
+    /// The unit of the account that saved it (drafts are the office's whatever it is:
+    /// [`Bulletin::visibility`]).
     pub unit: UnitId,
     /// Who wrote it.
     pub by_name: String,
@@ -43,12 +44,13 @@ pub struct Bulletin {
 }
 
 impl Bulletin {
-    /// Who may see it.
+    /// Who may see it: a draft the office only (it names the units behind), whatever unit the
+    /// account that wrote it belongs to.
     pub fn visibility(&self) -> Visibility {
         if self.published {
             Visibility::Everyone
         } else {
-            Visibility::Unit(self.unit)
+            Visibility::Unit(crate::ids::unit_id_for_name(crate::unit::OFFICE_UNIT))
         }
     }
 }
@@ -350,5 +352,44 @@ impl Op for MarkRead {
     }
     fn at_mut(&mut self) -> &mut Millis {
         &mut self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::unit_id_for_name;
+    use crate::unit::OFFICE_UNIT;
+
+    fn bulletin(unit: UnitId, published: bool) -> Bulletin {
+        Bulletin {
+            id: BulletinId::new_v7(),
+            title: "通报".into(),
+            as_of: NaiveDate::from_ymd_opt(2014, 3, 31).unwrap_or_default(),
+            body: String::new(),
+            unit,
+            by_name: String::new(),
+            published,
+            published_at: None,
+            updated_at: Millis(0),
+            read_by: vec![],
+        }
+    }
+
+    /// An office account may belong to another unit (accounts are the office's to make): its
+    /// draft still goes to the office only, never to that unit's users.
+    #[test]
+    fn a_draft_is_the_offices_whoever_wrote_it() {
+        let office = unit_id_for_name(OFFICE_UNIT);
+        let other = unit_id_for_name("区发改局");
+        assert_eq!(
+            bulletin(other, false).visibility(),
+            Visibility::Unit(office)
+        );
+        assert_eq!(
+            bulletin(office, false).visibility(),
+            Visibility::Unit(office)
+        );
+        assert_eq!(bulletin(other, true).visibility(), Visibility::Everyone);
     }
 }

@@ -227,7 +227,7 @@ impl Op for RecordInspection {
             by_name: actor.name.clone(),
             date: self.date,
             items,
-            findings: text::FINDINGS.parse(&self.findings)?,
+            findings: text::INSPECTION_FINDINGS.parse(&self.findings)?,
             at: self.at,
         };
         Ok(vec![put(state, Entity::Inspection(i))])

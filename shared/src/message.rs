@@ -78,6 +78,16 @@ pub fn capitalized(text: &str) -> String {
     out
 }
 
+/// "1 task", "3 tasks": an English count with its noun (a regular plural, as every noun counted
+/// in this project's English has).
+pub fn counted<N: fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    if n == N::from(1) {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 impl fmt::Display for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.zh)

@@ -6,6 +6,7 @@ use crate::calendar::{calendar, plan_start, required_kinds, task_done_at};
 use crate::difficulty::STALE_DAYS;
 use crate::entity::{Millis, Task};
 use crate::ids::ItemId;
+use crate::message::counted;
 use crate::op::end_of_day;
 use crate::state::State;
 use crate::submission::{SubmissionKind, SubmissionState};
@@ -148,15 +149,6 @@ impl Reason {
                 format!("behind schedule (expected {expected}%, reported {actual}%)")
             }
         }
-    }
-}
-
-/// "1 task", "3 tasks".
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 

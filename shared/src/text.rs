@@ -131,9 +131,16 @@ pub const INSTRUCTION: Field = Field {
     required: true,
     multiline: true,
 };
-/// An evaluation's or an inspection's text.
+/// An evaluation's text.
 pub const FINDINGS: Field = Field {
     name: Msg::new("意见", "evaluation text"),
+    max: 10_000,
+    required: true,
+    multiline: true,
+};
+/// What an inspection found.
+pub const INSPECTION_FINDINGS: Field = Field {
+    name: Msg::new("视察情况", "findings"),
     max: 10_000,
     required: true,
     multiline: true,

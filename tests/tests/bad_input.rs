@@ -477,6 +477,32 @@ async fn huge_strings_and_bodies_are_refused_without_a_fault(store: Store) -> an
         "a 100k username: {}",
         res.status()
     );
+    // The same with text that does not compress (PostgreSQL indexes a key of at most ~2.7 KB
+    // after compression): refused as a wrong login too, and what the throttle stores of the
+    // name stays small.
+    let random: String = (0..3000)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    let res = fx
+        .lead
+        .api
+        .post(
+            "/api/auth/login",
+            &json!({"username": random, "password": "x"}),
+        )
+        .await?;
+    ensure!(
+        res.status().is_client_error(),
+        "a 96k username of random letters: {}",
+        res.status()
+    );
+    let longest: Option<i64> = sqlx::query_scalar("SELECT MAX(LENGTH(key)) FROM login_failures")
+        .fetch_one(&fx.db.pool)
+        .await?;
+    ensure!(
+        longest.is_some_and(|n| n <= 100),
+        "the throttle stored a key of {longest:?} characters"
+    );
     let res = fx
         .office
         .api

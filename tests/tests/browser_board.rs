@@ -762,6 +762,20 @@ async fn a_refusal_is_told_in_the_language_on_screen() -> anyhow::Result<()> {
     browser
         .wait_for_exact_text(".notices[role=alert] li", WHY_EN)
         .await?;
+    // Seen where the user is looking: above the open detail, not behind it.
+    let on_top = browser
+        .client
+        .execute(
+            "const r = document.querySelector('.notices li').getBoundingClientRect();\
+             const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);\
+             return !!at && !!at.closest('.notices');",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        on_top == serde_json::Value::Bool(true),
+        "the refusal is hidden behind the open detail"
+    );
     browser.screenshot("board-refusal-in-english").await?;
 
     browser.close_dialog().await?;

@@ -10,9 +10,11 @@
 //! nobody which accounts exist.
 
 use crate::db::now_millis;
+use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 /// Failures allowed per account within the window.
@@ -35,7 +37,7 @@ pub struct Counter {
 pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
     [
         Counter {
-            key: format!("user:{}", username.to_lowercase()),
+            key: account_key(username),
             max: ACCOUNT_MAX_FAILURES,
         },
         Counter {
@@ -43,6 +45,41 @@ pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
             max: ADDRESS_MAX_FAILURES,
         },
     ]
+}
+
+/// The account counter's key. A name no account can have (`valid_username`: at most 64
+/// characters, …) is still counted, as every unknown name is, but under its hash: the key is a
+/// database row's primary key, and a name of megabytes would be stored as sent (on PostgreSQL,
+/// past ~2.7 KB, not even indexable).
+fn account_key(username: &str) -> String {
+    let name = username.to_lowercase();
+    if shared::account::valid_username(&name) {
+        format!("user:{name}")
+    } else {
+        format!("user#{}", hex::encode(Sha256::digest(name.as_bytes())))
+    }
+}
+
+/// How often a process deletes the counters whose window has ended: without it, every name
+/// ever tried would keep its row.
+const PRUNE_EVERY_MS: i64 = 60 * 1000;
+static LAST_PRUNED: AtomicI64 = AtomicI64::new(0);
+
+/// Deletes the counters whose window ended, at most once a [`PRUNE_EVERY_MS`] per process.
+async fn prune(pool: &AnyPool, now: i64) -> Result<(), sqlx::Error> {
+    let last = LAST_PRUNED.load(Ordering::Relaxed);
+    if now - last < PRUNE_EVERY_MS
+        || LAST_PRUNED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM login_failures WHERE first_at < $1")
+        .bind(now - WINDOW_MS)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// An attempt refused unchecked, for being over a limit.
@@ -89,6 +126,7 @@ fn refused_before(key: &str, first_at: i64, now: i64) -> bool {
 /// the first failure was counted. A success takes its count back too ([`succeeded`]).
 pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<Refused>, sqlx::Error> {
     let now = now_millis();
+    prune(pool, now).await?;
     let mut wait = 0i64;
     let mut first = false;
     for counter in counters {

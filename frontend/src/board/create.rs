@@ -112,7 +112,7 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
         <Show when=move || allowed.get()>
             <Show when=move || open.get() fallback=closed>
             <form class="create-task" on:submit=submit aria-label=move || W::NewTask.get(lang.get())>
-                <input name="title" required maxlength="200" aria-label=move || W::TaskTitle.get(lang.get())
+                <input name="title" required maxlength=shared::text::TASK_TITLE.max aria-label=move || W::TaskTitle.get(lang.get())
                     placeholder=move || W::NewTaskPlaceholder.get(lang.get())
                     prop:value=title on:input=move |ev| title.set(event_target_value(&ev))/>
                 <label>{move || W::Owner.get(lang.get())}

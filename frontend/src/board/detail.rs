@@ -14,6 +14,7 @@ use shared::board::{Column, sort_key};
 use shared::entity::{Comment, Step, Task};
 use shared::ids::{CommentId, StepId, TaskId, UnitId};
 use shared::mutation::Mutation;
+use shared::text::{BLOCKED_REASON, COMMENT, STEP_TEXT, TASK_NOTES, TASK_TITLE};
 
 /// The detail of task `id`, from a wasm chunk of its own: a board shows without it, and the
 /// first card opened fetches it (the service worker precaches it). Err when it can't be fetched.
@@ -120,8 +121,25 @@ pub fn Detail(id: TaskId) -> impl IntoView {
         })
     });
     let work = move || may_work.get();
-    let send = move |m: Mutation| {
-        let _ = sync.mutate(m);
+    // Whether the change was made (locally, at once). A refused one is told in the notices,
+    // which float above this dialog; what the user typed stays for them to correct.
+    let send = move |m: Mutation| sync.mutate(m).is_ok();
+    // The date picker offers what the rules accept (`shared::postponement::earliest_due`), as
+    // the new-task form's does.
+    let session = crate::session::use_session();
+    let min_due = move || {
+        session
+            .actor()
+            .and_then(|a| shared::postponement::earliest_due(&a, now()))
+            .map(|d| d.to_string())
+    };
+    let due_value = move || {
+        task.with(|t| {
+            t.as_ref()
+                .and_then(|t| t.due)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        })
     };
     let close = move || ctx.open.set(None);
     // The units that may own it, and its owner even when it no longer may (a member taken out
@@ -190,17 +208,19 @@ pub fn Detail(id: TaskId) -> impl IntoView {
             </header>
             <div class="detail-grid">
                 <label class="wide">{w(W::TaskTitle)}
-                    <input name="title" prop:value=move || field(|t| t.title.clone()) disabled=move || !manage() maxlength="200"
-                        on:change=move |ev| send(Mutation::SetTaskTitle { task: id, title: event_target_value(&ev), at: now() })/>
+                    <input name="title" prop:value=move || field(|t| t.title.clone()) disabled=move || !manage() maxlength=TASK_TITLE.max
+                        on:change=move |ev| if !send(Mutation::SetTaskTitle { task: id, title: event_target_value(&ev), at: now() }) {
+                            event_target::<web_sys::HtmlInputElement>(&ev).set_value(&field(|t| t.title.clone()));
+                        }/>
                 </label>
                 <label class="wide">{w(W::Notes)}
-                    <textarea name="notes" prop:value=move || field(|t| t.notes.clone()) disabled=move || !manage() rows="3"
-                        on:change=move |ev| send(Mutation::SetTaskNotes { task: id, notes: event_target_value(&ev), at: now() })></textarea>
+                    <textarea name="notes" prop:value=move || field(|t| t.notes.clone()) disabled=move || !manage() rows="3" maxlength=TASK_NOTES.max
+                        on:change=move |ev| { send(Mutation::SetTaskNotes { task: id, notes: event_target_value(&ev), at: now() }); }></textarea>
                 </label>
                 <label>{w(W::Owner)}
                     <Show when=move || may_reassign.get() fallback=move || view! { <output>{owner_name}</output> }>
                         <select name="owner" on:change=move |ev| {
-                            if let Ok(o) = event_target_value(&ev).parse() { send(Mutation::AssignTask { task: id, owner: o, at: now() }) }
+                            if let Ok(o) = event_target_value(&ev).parse() { send(Mutation::AssignTask { task: id, owner: o, at: now() }); }
                         }>
                             {move || owners.get().into_iter().map(|(u, n)| view! {
                                 <option value=u.to_string() selected=move || owner.get() == Some(u)>{n}</option>
@@ -209,9 +229,13 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     </Show>
                 </label>
                 <label>{w(W::Due)}
-                    <input type="date" name="due" disabled=move || !may_redate.get()
-                        prop:value=move || task.with(|t| t.as_ref().and_then(|t| t.due).map(|d| d.to_string()).unwrap_or_default())
-                        on:change=move |ev| send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() })/>
+                    <input type="date" name="due" disabled=move || !may_redate.get() min=min_due prop:value=due_value
+                        on:change=move |ev| {
+                            // A refused date goes back to the one the task has: the picker must not show a date that was not set.
+                            if !send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() }) {
+                                event_target::<web_sys::HtmlInputElement>(&ev).set_value(&due_value());
+                            }
+                        }/>
                 </label>
                 <Show when=move || manage() && !may_redate.get()>
                     <p class="wide notice" role="note">{w(W::MissedHint)}</p>
@@ -231,24 +255,23 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     // A done task stays at 100% (shared::mutation's rule): moved out of 已完成, it moves again.
                     <input type="range" name="progress" min="0" max="100" step="5" disabled=move || !work() || column.get() == Column::Done
                         prop:value=move || progress.get().to_string()
-                        on:change=move |ev| if let Ok(p) = event_target_value(&ev).parse() { send(Mutation::SetTaskProgress { task: id, progress: p, at: now() }) }/>
+                        on:change=move |ev| if let Ok(p) = event_target_value(&ev).parse() { send(Mutation::SetTaskProgress { task: id, progress: p, at: now() }); }/>
                 </label>
                 <fieldset class="wide blocked-field">
                     <legend>{w(W::Blocked)}</legend>
                     <Show when=move || blocked.with(Option::is_some) fallback=move || view! {
-                        <input name="blocked_reason" aria-label=w(W::BlockedReason) placeholder=w(W::BlockedReason) disabled=move || !work()
+                        <input name="blocked_reason" aria-label=w(W::BlockedReason) placeholder=w(W::BlockedReason) disabled=move || !work() maxlength=BLOCKED_REASON.max
                             prop:value=blocked_reason on:input=move |ev| blocked_reason.set(event_target_value(&ev))/>
                         <button type="button" disabled=move || !work() on:click=move |_| {
                             let r = blocked_reason.get_untracked();
-                            if !r.trim().is_empty() {
-                                send(Mutation::SetTaskBlocked { task: id, reason: Some(r), at: now() });
+                            if !r.trim().is_empty() && send(Mutation::SetTaskBlocked { task: id, reason: Some(r), at: now() }) {
                                 blocked_reason.set(String::new());
                             }
                         }>{w(W::MarkBlocked)}</button>
                     }>
                         <p class="blocked-reason">{move || blocked.get().unwrap_or_default()}</p>
                         <button type="button" disabled=move || !work()
-                            on:click=move |_| send(Mutation::SetTaskBlocked { task: id, reason: None, at: now() })>{w(W::Unblock)}</button>
+                            on:click=move |_| { send(Mutation::SetTaskBlocked { task: id, reason: None, at: now() }); }>{w(W::Unblock)}</button>
                     </Show>
                 </fieldset>
             </div>
@@ -272,10 +295,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         let text = new_step.get_untracked();
                         if text.trim().is_empty() { return; }
                         let last = steps.with_untracked(|s| s.last().map(|x| x.sort_key.clone()));
-                        send(Mutation::AddStep { task: id, step: StepId::new_v7(), text, sort_key: sort_key::between(last.as_deref(), None), at: now() });
-                        new_step.set(String::new());
+                        if send(Mutation::AddStep { task: id, step: StepId::new_v7(), text, sort_key: sort_key::between(last.as_deref(), None), at: now() }) {
+                            new_step.set(String::new());
+                        }
                     }>
-                        <input name="step" aria-label=w(W::NewStep) placeholder=w(W::NewStep)
+                        <input name="step" aria-label=w(W::NewStep) placeholder=w(W::NewStep) maxlength=STEP_TEXT.max
                             prop:value=new_step on:input=move |ev| new_step.set(event_target_value(&ev))/>
                         <button type="submit">{w(W::AddStep)}</button>
                     </form>
@@ -295,10 +319,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         let body = new_comment.get_untracked();
                         let Some(item) = item_id() else { return };
                         if body.trim().is_empty() { return; }
-                        send(Mutation::AddComment { id: CommentId::new_v7(), item, task: Some(id), body, at: now() });
-                        new_comment.set(String::new());
+                        if send(Mutation::AddComment { id: CommentId::new_v7(), item, task: Some(id), body, at: now() }) {
+                            new_comment.set(String::new());
+                        }
                     }>
-                        <textarea name="comment" rows="2" aria-label=w(W::NewComment) placeholder=w(W::NewComment)
+                        <textarea name="comment" rows="2" aria-label=w(W::NewComment) placeholder=w(W::NewComment) maxlength=COMMENT.max
                             prop:value=new_comment on:input=move |ev| new_comment.set(event_target_value(&ev))></textarea>
                         <button type="submit">{w(W::Post)}</button>
                     </form>
@@ -322,7 +347,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                             }
                         }>{w(W::Archive)}</button>
                     }>
-                        <button type="button" on:click=move |_| send(Mutation::RestoreTask { task: id, at: now() })>{w(W::Restore)}</button>
+                        <button type="button" on:click=move |_| { send(Mutation::RestoreTask { task: id, at: now() }); }>{w(W::Restore)}</button>
                     </Show>
                 </p>
             </Show>
@@ -386,7 +411,7 @@ fn StepRow(
                     {text.clone()}
                 </label>
             }>
-                <input class="step-edit" name="step_text" maxlength="300" aria-label=move || label(W::Rename)
+                <input class="step-edit" name="step_text" maxlength=STEP_TEXT.max aria-label=move || label(W::Rename)
                     prop:value=move || editing.get().unwrap_or_default()
                     on:input=move |ev| editing.set(Some(event_target_value(&ev)))
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {

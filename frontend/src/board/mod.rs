@@ -772,8 +772,16 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
                         }
                     }}</span>
                 })}
-                {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| view! {
-                    <span class="badge blocked-badge" title=r>{W::Blocked.get(lang.get())}</span>
+                {move || face.with(|f| f.as_ref().and_then(|f| f.blocked.clone())).map(|r| {
+                    // The reason on the card itself (cut to a line; whole in the detail): a
+                    // phone has no hover for a tooltip.
+                    let title = r.clone();
+                    view! {
+                        <span class="badge blocked-badge" title=title>{move || {
+                            let l = lang.get();
+                            format!("{}{}{r}", W::Blocked.get(l), l.colon())
+                        }}</span>
+                    }
                 })}
             </div>
             <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100"

@@ -117,7 +117,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                 <Show when=move || may_decide.get()>
                     <div class="office-controls">
                         <label>{tr("审核意见（不同意时必填）", "Note (required to decline)")}
-                            <textarea name="postponement_note" rows="2" maxlength="1000"
+                            <textarea name="postponement_note" rows="2" maxlength=shared::text::DECISION_NOTE.max
                                 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                         </label>
                         {move || match overtaken.get() {
@@ -137,7 +137,7 @@ pub fn Postponements(id: TaskId, task: Memo<Option<Task>>) -> impl IntoView {
                                 prop:value=move || new_due.get() on:input=move |ev| new_due.set(event_target_value(&ev))/>
                         </label>
                         <label class="wide">{tr("延期理由", "Reason")}
-                            <textarea name="postpone_reason" rows="2" maxlength="1000" required=true
+                            <textarea name="postpone_reason" rows="2" maxlength=shared::text::POSTPONEMENT_REASON.max required=true
                                 prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
                         </label>
                         <button type="submit">{tr("提交延期申请", "Ask the office")}</button>
@@ -179,7 +179,7 @@ fn Row(p: Postponement) -> impl IntoView {
                 <p class="pre">{p.reason.clone()}</p>
                 {p.decision.clone().map(|d| view! {
                     <p class="muted">{d.by_name.clone()}" · "{i18n::datetime(d.at.0, l)}
-                        {(!d.note.is_empty()).then(|| pick(l, format!("：{}", d.note), format!(": {}", d.note)))}</p>
+                        {(!d.note.is_empty()).then(|| format!("{}{}", l.colon(), d.note))}</p>
                 })}
             </li>
         }

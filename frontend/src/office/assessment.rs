@@ -175,8 +175,10 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
             reason: reason.get_untracked(),
             at: now(),
         });
-        if sync.mutate(m).is_ok() {
-            close();
+        match sync.mutate(m) {
+            Ok(()) => close(),
+            // Said here too: the dialog is what the user is looking at.
+            Err(why) => error.set(lang.get_untracked().of(&why.message()).to_string()),
         }
     };
     view! {
@@ -193,7 +195,7 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
                 </label>
                 <label>
                     <span>{tr("调整原因", "Reason")}</span>
-                    <textarea name="reason" rows="3" aria-label=tr("调整原因", "Reason") prop:value=move || reason.get()
+                    <textarea name="reason" rows="3" required maxlength=shared::text::ADJUSTMENT_REASON.max aria-label=tr("调整原因", "Reason") prop:value=move || reason.get()
                         on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
                 </label>
                 <p class="error" role="alert">{move || error.get()}</p>

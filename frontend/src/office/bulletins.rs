@@ -182,12 +182,12 @@ fn DraftEditor(id: BulletinId) -> impl IntoView {
             <Show when=move || session.is_office()>
                 <label class="field">
                     <span>{tr("通报标题", "Title")}</span>
-                    <input type="text" name="title" aria-label=tr("通报标题", "Title")
+                    <input type="text" name="title" maxlength=shared::text::BULLETIN_TITLE.max aria-label=tr("通报标题", "Title")
                         prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                 </label>
                 <label class="field">
                     <span>{tr("通报正文", "Text")}</span>
-                    <textarea name="body" rows="24" aria-label=tr("通报正文", "Text")
+                    <textarea name="body" rows="24" maxlength=shared::text::BULLETIN_BODY.max aria-label=tr("通报正文", "Text")
                         prop:value=move || body.get() on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                 </label>
                 <div class="form-actions">

@@ -91,6 +91,7 @@ fn RecordForm() -> impl IntoView {
     let chosen = RwSignal::new(Vec::<ItemId>::new());
     let findings = RwSignal::new(String::new());
     let msg = RwSignal::new(String::new());
+    let error = RwSignal::new(String::new());
     let items: Vec<(ItemId, u32, String)> = sync.view.with_untracked(|s| {
         s.items()
             .into_iter()
@@ -99,8 +100,10 @@ fn RecordForm() -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        msg.set(String::new());
+        error.set(String::new());
         let Ok(d) = NaiveDate::parse_from_str(&date.get_untracked(), "%Y-%m-%d") else {
-            msg.set(tr("请填写视察日期", "Fill in the date of the inspection")().into());
+            error.set(tr("请填写视察日期", "Fill in the date of the inspection")().into());
             return;
         };
         let m = Mutation::RecordInspection(RecordInspection {
@@ -110,10 +113,14 @@ fn RecordForm() -> impl IntoView {
             findings: findings.get_untracked(),
             at: now(),
         });
-        if sync.mutate(m).is_ok() {
-            chosen.set(vec![]);
-            findings.set(String::new());
-            msg.set(tr("视察记录已保存", "Inspection recorded")().into());
+        match sync.mutate(m) {
+            Ok(()) => {
+                chosen.set(vec![]);
+                findings.set(String::new());
+                msg.set(tr("视察记录已保存", "Inspection recorded")().into());
+            }
+            // Beside the button pressed; what was written stays to be corrected.
+            Err(why) => error.set(lang.get_untracked().of(&why.message()).to_string()),
         }
     };
     view! {
@@ -145,12 +152,13 @@ fn RecordForm() -> impl IntoView {
             </fieldset>
             <label>
                 <span>{tr("视察情况", "Findings")}</span>
-                <textarea name="findings" rows="5" aria-label=tr("视察情况", "Findings") prop:value=move || findings.get()
+                <textarea name="findings" rows="5" maxlength=shared::text::INSPECTION_FINDINGS.max aria-label=tr("视察情况", "Findings") prop:value=move || findings.get()
                     on:input=move |ev| findings.set(event_target_value(&ev))></textarea>
             </label>
             <div class="form-actions">
                 <button type="submit" class="primary">{tr("记录视察", "Record inspection")}</button>
             </div>
+            <p class="error" role="alert">{move || error.get()}</p>
             <p class="ok" role="status">{move || msg.get()}</p>
         </form>
     }

@@ -16,6 +16,7 @@ use shared::actor::Role;
 use shared::calendar::{Due, calendar, deadlines};
 use shared::ids::{ItemId, ReminderId, UnitId};
 use shared::message::Msg;
+use shared::message::counted;
 use shared::mutation::Mutation;
 use shared::op::{end_of_day, local_date};
 use shared::reminder::{About, Ask, Send, automatic_text};
@@ -78,10 +79,9 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
 
 /// "已3天" is not said: "已等待3天" / "waiting 3 days", "waiting 1 day".
 fn days_waiting(days: i64, l: Lang) -> String {
-    match (l, days) {
-        (Lang::Zh, n) => format!("已等待{n}天"),
-        (Lang::En, 1) => "waiting 1 day".into(),
-        (Lang::En, n) => format!("waiting {n} days"),
+    match l {
+        Lang::Zh => format!("已等待{days}天"),
+        Lang::En => format!("waiting {}", counted(days, "day")),
     }
 }
 
@@ -377,10 +377,9 @@ pub fn SupervisionPage() -> impl IntoView {
                             <li class="sup-diff" class:stale={age > shared::difficulty::STALE_DAYS}>
                                 <A href=format!("/items/{number}")>{label}</A>
                                 <span class="meta">{unit_name(s, x.unit)}" · "{state}</span>
-                                <span class="age">{match (l, age) {
-                                    (Lang::Zh, n) => format!("已{n}天"),
-                                    (Lang::En, 1) => "open 1 day".to_string(),
-                                    (Lang::En, n) => format!("open {n} days"),
+                                <span class="age">{match l {
+                                    Lang::Zh => format!("已{age}天"),
+                                    Lang::En => format!("open {}", counted(age, "day")),
                                 }}</span>
                             </li>
                         }
@@ -609,7 +608,7 @@ pub fn SupervisionPage() -> impl IntoView {
                         </label>
                         <label>
                             <span>{tr("催办内容", "Message")}</span>
-                            <textarea id="reminder-text" name="text" rows="4" aria-label=tr("催办内容", "Message")
+                            <textarea id="reminder-text" name="text" rows="4" maxlength=shared::text::REMINDER.max aria-label=tr("催办内容", "Message")
                                 prop:value=move || text.get()
                                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
                         </label>

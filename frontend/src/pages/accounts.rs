@@ -212,10 +212,12 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
                 Ok(created) => {
                     ctx.error.set(None);
                     ctx.status.set(Some(format!(
-                        "{}：{}（{}），{} {}",
+                        "{}{}{}{}{}{} {}",
                         W::UserCreated.get(l),
+                        l.colon(),
                         created.display_name,
-                        created.username,
+                        l.bracketed(&created.username),
+                        l.comma(),
                         W::InitialPassword.get(l),
                         req.password
                     )));
@@ -312,7 +314,11 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
         .get_untracked()
         .flatten()
         .is_some_and(|m| m.id == id);
-    let who = format!("{}（{}）", user.display_name, user.username);
+    // "综合办（office）" / "综合办 (office)": whose account, in the language on screen.
+    let names = StoredValue::new((user.display_name.clone(), user.username.clone()));
+    let who = move |l: Lang| {
+        names.with_value(|(name, username)| format!("{name}{}", l.bracketed(username)))
+    };
     let unit_name = if user.unit_name.is_empty() {
         units.with_untracked(|us| {
             us.iter()
@@ -338,55 +344,51 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
     let new_unit = RwSignal::new(user.unit);
     let disabled = user.disabled;
     // Every row has the same buttons: their accessible names say whose account they act on.
-    let who_stored = StoredValue::new(who.clone());
-    let label = move |w: W| format!("{}：{}", w.get(lang.get()), who_stored.get_value());
+    let label = move |w: W| {
+        let l = lang.get();
+        format!("{}{}{}", w.get(l), l.colon(), who(l))
+    };
 
-    let reset = {
-        let who = who.clone();
-        move |_| {
-            let l = lang.get_untracked();
-            let body = ResetPasswordRequest {
-                password: temp.get_untracked(),
-            };
-            let done = format!(
-                "{}：{who}，{} {}",
-                W::PasswordResetDone.get(l),
-                W::TempPassword.get(l),
-                body.password
-            );
-            ctx.send(format!("/api/users/{id}/password"), body, done);
-        }
+    let reset = move |_| {
+        let l = lang.get_untracked();
+        let body = ResetPasswordRequest {
+            password: temp.get_untracked(),
+        };
+        let done = format!(
+            "{}{}{}{}{} {}",
+            W::PasswordResetDone.get(l),
+            l.colon(),
+            who(l),
+            l.comma(),
+            W::TempPassword.get(l),
+            body.password
+        );
+        ctx.send(format!("/api/users/{id}/password"), body, done);
     };
-    let set_disabled = {
-        let who = who.clone();
-        move |disable: bool| {
-            let l = lang.get_untracked();
-            let (path, word) = if disable {
-                ("disable", W::DisabledDone)
-            } else {
-                ("enable", W::EnabledDone)
-            };
-            let done = format!("{}：{who}", word.get(l));
-            ctx.send(
-                format!("/api/users/{id}/{path}"),
-                serde_json::json!({}),
-                done,
-            );
-        }
+    let set_disabled = move |disable: bool| {
+        let l = lang.get_untracked();
+        let (path, word) = if disable {
+            ("disable", W::DisabledDone)
+        } else {
+            ("enable", W::EnabledDone)
+        };
+        let done = format!("{}{}{}", word.get(l), l.colon(), who(l));
+        ctx.send(
+            format!("/api/users/{id}/{path}"),
+            serde_json::json!({}),
+            done,
+        );
     };
-    let save_role = {
-        let who = who.clone();
-        move |_| {
-            let l = lang.get_untracked();
-            let body = SetRoleRequest {
-                role: new_role.get_untracked(),
-                unit: new_unit.get_untracked(),
-            };
-            let done = format!("{}：{who}", W::RoleChanged.get(l));
-            ctx.send(format!("/api/users/{id}/role"), body, done);
-        }
+    let save_role = move |_| {
+        let l = lang.get_untracked();
+        let body = SetRoleRequest {
+            role: new_role.get_untracked(),
+            unit: new_unit.get_untracked(),
+        };
+        let done = format!("{}{}{}", W::RoleChanged.get(l), l.colon(), who(l));
+        ctx.send(format!("/api/users/{id}/role"), body, done);
     };
-    let enable = set_disabled.clone();
+    let enable = set_disabled;
     let disable = set_disabled;
 
     view! {
@@ -427,14 +429,14 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                         <input name="temp_password" required minlength="8" autocomplete="off"
                             prop:value=temp on:input=move |ev| temp.set(event_target_value(&ev))/>
                     </label>
-                    <button type="button" class="danger" on:click=reset.clone()>{t(W::ConfirmReset)}</button>
+                    <button type="button" class="danger" on:click=reset>{t(W::ConfirmReset)}</button>
                     <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
                 </div>
             </Show>
             <Show when=move || is_open(Panel::Disable)>
                 <div class="confirm" role="group" aria-label={move || label(W::Disable)}>
                     <p>{t(W::DisableExplain)}</p>
-                    <button type="button" class="danger" on:click={let d = disable.clone(); move |_| d(true)}>{t(W::ConfirmDisable)}</button>
+                    <button type="button" class="danger" on:click=move |_| disable(true)>{t(W::ConfirmDisable)}</button>
                     <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
                 </div>
             </Show>
@@ -453,7 +455,7 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                         </select>
                     </label>
                     <RoleSelect role=new_role name="new_role"/>
-                    <button type="button" class="danger" on:click=save_role.clone()>{t(W::Save)}</button>
+                    <button type="button" class="danger" on:click=save_role>{t(W::Save)}</button>
                     <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
                 </div>
             </Show>

@@ -178,7 +178,7 @@ pub fn AuditPage() -> impl IntoView {
                             {move || users.get().unwrap_or_default().into_iter().map(|u| {
                                 let id = u.id.to_string();
                                 let selected = { let id = id.clone(); move || form.with(|f| f.user == id) };
-                                view! { <option value=id selected=selected>{format!("{}（{}）", u.display_name, u.username)}</option> }
+                                view! { <option value=id selected=selected>{format!("{}{}", u.display_name, lang.get().bracketed(&u.username))}</option> }
                             }).collect_view()}
                         </select>
                     </label>

@@ -48,11 +48,13 @@ pub fn ItemBoardPage() -> impl IntoView {
                     <p class="summary">
                         {Column::ALL.iter().zip(counts).map(|(c, n)| view! { <span>{column_name(*c, l)}" "<b>{n}</b></span> }).collect_view()}
                         <span>{W::OverallProgress.get(l)}" "<b>{status.progress}"%"</b></span>
-                        <span class=format!("light {}", light_class(status.light)) title=reasons>{light_name(status.light, l == Lang::En)}</span>
+                        <span class=format!("light {}", light_class(status.light))>{light_name(status.light, l == Lang::En)}</span>
                         <A href=format!("/items/{}", item.number)>{W::ItemBody.get(l)}</A>
                         // A leader reads the board on a phone and writes an instruction from it.
                         <A href=format!("/items/{}/instructions", item.number)>{W::Instructions.get(l)}</A>
                     </p>
+                    // Why it is not green, in words: a phone has no hover for a tooltip.
+                    {(!reasons.is_empty()).then(|| view! { <p class="board-reasons">{reasons}</p> })}
                 </header>
             })
         })

@@ -92,11 +92,18 @@ pub fn PasswordPage() -> impl IntoView {
         });
     };
 
+    // Only once the server has ended the other sessions is this one ended too: someone who lost
+    // a phone must not leave believing it signed out when the request never arrived.
+    let everywhere_error = RwSignal::new(None::<Msg>);
     let everywhere = move |_| {
+        everywhere_error.set(None);
         leptos::task::spawn_local(async move {
             let req = LogoutRequest { everywhere: true };
-            let _ = api::post::<_, ()>("/api/auth/logout", &req).await;
-            session.signed_out();
+            match api::post::<_, ()>("/api/auth/logout", &req).await {
+                // Unauthorized: this session had already ended; signing in again is next.
+                Ok(()) | Err(api::ApiError::Unauthorized) => session.signed_out(),
+                Err(e) => everywhere_error.set(Some(e.message())),
+            }
         });
     };
 
@@ -176,6 +183,9 @@ pub fn PasswordPage() -> impl IntoView {
                         <button type="button" class="danger" on:click=everywhere>{t(W::Confirm)}</button>
                         <button type="button" on:click=move |_| confirm_everywhere.set(false)>{t(W::Cancel)}</button>
                     </div>
+                </Show>
+                <Show when=move || everywhere_error.get().is_some()>
+                    <p class="error" role="alert">{move || everywhere_error.get().map(|m| lang.get().of(&m).to_string())}</p>
                 </Show>
             </section>
         </article>

@@ -50,9 +50,9 @@ pub fn UnitsPage() -> impl IntoView {
                         {is_group.then(|| view! { <small class="tag">{W::Group.get(l)}</small> })}
                     </h3>
                     {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join("、")}</p> })}
-                    <p>{W::Leads.get(l)}{colon(l)}{links(leads)}</p>
-                    <p>{W::Cooperates.get(l)}{colon(l)}{links(coops)}</p>
-                    {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}{colon(l)}{groups.join(list_separator(l))}</p> })}
+                    <p>{W::Leads.get(l)}{l.colon()}{links(leads)}</p>
+                    <p>{W::Cooperates.get(l)}{l.colon()}{links(coops)}</p>
+                    {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}{l.colon()}{groups.join(l.list_separator())}</p> })}
                     {is_group.then(|| view! { <GroupMembers group=u.id group_name=u.name.clone() office=office/> })}
                     <A href=format!("/units/{}/board", u.id) attr:class="board-link"
                         attr:aria-label=format!("{} {}", u.name, W::UnitBoard.get(l))>{W::OpenUnitBoard.get(l)}</A>
@@ -67,16 +67,6 @@ pub fn UnitsPage() -> impl IntoView {
         }
         .into_any()
     }
-}
-
-/// What follows a label: the full-width colon in Chinese, a colon and a space in English.
-fn colon(l: Lang) -> &'static str {
-    if l == Lang::En { ": " } else { "：" }
-}
-
-/// Between the names of a list: 、 in Chinese, a comma in English.
-fn list_separator(l: Lang) -> &'static str {
-    if l == Lang::En { ", " } else { "、" }
 }
 
 /// A group's members, each with its board; for the office, removing one and adding another
@@ -142,7 +132,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
                     "将“{unit_name}”移出单位组？它将不再承担该组配合的改革项目，它在这些项目上未完成的{n}项任务交回“{group_name}”，由牵头单位重新指派。"
                 ),
                 format!(
-                    "Remove {unit_name} from the group? It will no longer work on the group's items; the {n} unfinished task(s) it has on them go back to {group_name}, for the lead unit to give again."
+                    "Remove {unit_name} from the group? It will no longer work on the group's items; its unfinished tasks on them ({n}) go back to {group_name}, for the lead unit to give again."
                 ),
             ),
         };
@@ -159,7 +149,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
     view! {
         <div class="members">
             <p>
-                {move || W::Members.get(lang.get())}{move || colon(lang.get())}
+                {move || W::Members.get(lang.get())}{move || lang.get().colon()}
                 {move || {
                     let l = lang.get();
                     let list = members.get();

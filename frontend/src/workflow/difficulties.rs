@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use shared::difficulty::{Coordinate, Difficulty, DifficultyState, Raise, Resolve};
 use shared::entity::{Entity, EntityKey};
 use shared::ids::{DifficultyId, ItemId, TaskId, UnitId};
+use shared::message::counted;
 use shared::mutation::Mutation;
 use shared::permission::Action;
 
@@ -108,11 +109,11 @@ fn RaiseForm(item: ItemId) -> impl IntoView {
         <summary>{tr("反映困难和问题", "Raise a difficulty")}</summary>
         <form class="raise-form card-form" on:submit=on_submit>
             <label>{tr("问题", "Problem")}
-                <input name="difficulty_title" maxlength="200" prop:value=move || title.get()
+                <input name="difficulty_title" maxlength=shared::text::DIFFICULTY_TITLE.max prop:value=move || title.get()
                     on:input=move |ev| title.set(event_target_value(&ev))/>
             </label>
             <label>{tr("具体情况", "Details")}
-                <textarea name="difficulty_detail" rows="3" maxlength="5000" prop:value=move || detail.get()
+                <textarea name="difficulty_detail" rows="3" maxlength=shared::text::DIFFICULTY_TEXT.max prop:value=move || detail.get()
                     on:input=move |ev| detail.set(event_target_value(&ev))></textarea>
             </label>
             <label>{tr("相关任务（可选）", "Task (optional)")}
@@ -168,7 +169,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
                 Some(at) => pick(l, format!("{} 解决", i18n::datetime(at.0, l)), format!("resolved {}", i18n::datetime(at.0, l))),
                 None => {
                     let n = d.age_days(today());
-                    pick(l, format!("已{n}天"), format!("open {n} days"))
+                    pick(l, format!("已{n}天"), format!("open {}", counted(n, "day")))
                 }
             };
             view! {
@@ -282,13 +283,13 @@ fn OfficeControls(id: DifficultyId, item: ItemId, diff: Memo<Option<Difficulty>>
                 </fieldset>
             </details>
             <label>{tr("协调说明", "Coordination note")}
-                <textarea name="coordinate_note" rows="2" maxlength="5000"
+                <textarea name="coordinate_note" rows="2" maxlength=shared::text::DIFFICULTY_TEXT.max
                     aria-label=move || format!("{} {}", pick(cx.lang.get(), "协调说明", "Coordination note"), title())
                     prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
             <button type="button" class="secondary" on:click=coordinate>{tr("协调", "Coordinate")}</button>
             <label>{tr("解决情况", "Resolution")}
-                <textarea name="resolution" rows="2" maxlength="5000"
+                <textarea name="resolution" rows="2" maxlength=shared::text::DIFFICULTY_TEXT.max
                     aria-label=move || format!("{} {}", pick(cx.lang.get(), "解决情况", "Resolution"), title())
                     prop:value=move || resolution.get() on:input=move |ev| resolution.set(event_target_value(&ev))></textarea>
             </label>

@@ -158,7 +158,7 @@ fn EvaluationForm(item: ItemId) -> impl IntoView {
             </fieldset>
             <label>
                 <span class="part-name">{tr("评议意见", "Evaluation")}</span>
-                <textarea name="evaluation" rows="4" maxlength="10000" prop:value=move || text.get()
+                <textarea name="evaluation" rows="4" maxlength=shared::text::FINDINGS.max prop:value=move || text.get()
                     on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </label>
             <p class="error" role="alert">{move || error.get()}</p>

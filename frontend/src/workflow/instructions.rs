@@ -69,7 +69,7 @@ fn WriteForm(item: ItemId) -> impl IntoView {
         <form class="instruction-form card-form" on:submit=on_submit>
             <label>
                 <span class="part-name">{tr("批示内容", "Instruction")}</span>
-                <textarea name="instruction" rows="6" maxlength="5000" prop:value=move || text.get()
+                <textarea name="instruction" rows="6" maxlength=shared::text::INSTRUCTION.max prop:value=move || text.get()
                     on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </label>
             <p class="error" role="alert">{move || error.get()}</p>
@@ -160,7 +160,7 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
                         } else {
                             pick(cx.lang.get(), "回复内容", "Answer")
                         }}</span>
-                        <textarea name="answer" rows="3" maxlength="5000" prop:value=move || answer.get()
+                        <textarea name="answer" rows="3" maxlength=shared::text::INSTRUCTION.max prop:value=move || answer.get()
                             on:input=move |ev| answer.set(event_target_value(&ev))></textarea>
                     </label>
                     <button type="button" class="primary" on:click=move |_| {

@@ -13,6 +13,7 @@ use leptos_router::components::A;
 use shared::attachment::AttachedTo;
 use shared::calendar::{calendar, required_kinds, submission as stored_submission};
 use shared::ids::{ItemId, submission_id};
+use shared::message::counted;
 use shared::mutation::Mutation;
 use shared::permission::Action;
 use shared::submission::{
@@ -55,11 +56,21 @@ pub fn lateness(
     l: Lang,
 ) -> Option<String> {
     match sub.and_then(|s| s.days_late(due)) {
-        Some(n) if n > 0 => Some(pick(l, format!("逾期{n}天报送"), format!("{n} days late"))),
+        Some(n) if n > 0 => Some(pick(
+            l,
+            format!("逾期{n}天报送"),
+            format!("{} late", counted(n, "day")),
+        )),
         Some(_) => None,
         None => {
             let n = (today - due).num_days();
-            (n > 0).then(|| pick(l, format!("已逾期{n}天"), format!("{n} days overdue")))
+            (n > 0).then(|| {
+                pick(
+                    l,
+                    format!("已逾期{n}天"),
+                    format!("{} overdue", counted(n, "day")),
+                )
+            })
         }
     }
 }
@@ -93,7 +104,7 @@ pub fn SubmissionList(item: ItemId, number: u32) -> impl IntoView {
                             })}
                             {late.map(|t| view! { <span class="late-tag">{t}</span> })}
                             {(versions > 0).then(|| view! {
-                                <span class="muted">{pick(l, format!("共{versions}个版本"), format!("{versions} version(s)"))}</span>
+                                <span class="muted">{pick(l, format!("共{versions}个版本"), counted(versions, "version"))}</span>
                             })}
                         </li>
                     }
@@ -299,7 +310,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
                     view! {
                         <label class="part">
                             <span class="part-name">{tr(zh, en)}</span>
-                            <textarea name=format!("part{i}") rows="6" maxlength="20000"
+                            <textarea name=format!("part{i}") rows="6" maxlength=shared::text::SUBMISSION_PART.max
                                 prop:value=move || edits.with(|e| e.as_ref().and_then(|v| v.get(i).cloned())).unwrap_or_else(|| stored_parts().get(i).cloned().unwrap_or_default())
                                 on:input=move |ev| {
                                     let v = event_target_value(&ev);
@@ -354,7 +365,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
                     <h3>{tr("审核", "Review")}</h3>
                     <label class="part">
                         <span class="part-name">{tr("审核意见", "Comments")}</span>
-                        <textarea name="review_comment" rows="3" maxlength="5000"
+                        <textarea name="review_comment" rows="3" maxlength=shared::text::REVIEW_COMMENT.max
                             prop:value=move || review_comment.get()
                             on:input=move |ev| review_comment.set(event_target_value(&ev))></textarea>
                     </label>

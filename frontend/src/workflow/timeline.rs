@@ -259,7 +259,7 @@ pub fn Timeline(
                 let mark = Mark::of(&d, as_of);
                 let what = what(&d, l);
                 // A task's row is its own title; say the row only where it adds something.
-                let row = (row != what).then(|| format!("（{row}）"));
+                let row = (row != what).then(|| l.bracketed(&row));
                 view! {
                     <li class=format!("tl-item {}", mark.class())>
                         <time>{i18n::date(d.date, l)}</time>" "{what}{row}" · "<strong>{mark.name(l)}</strong>
