@@ -25,23 +25,32 @@ pub fn History(key: String, #[prop(into)] changed: Signal<i64>) -> impl IntoView
     let rows = LocalResource::new(move || {
         changed.track();
         let key = js_sys::encode_uri_component(&key.get_value());
+        // Read from the server, not the saved copy: offline, it says it can't be read.
         async move {
             api::get::<Vec<HistoryRow>>(&format!("/api/history/{key}"))
                 .await
-                .unwrap_or_default()
+                .ok()
         }
     });
     view! {
         <section class="history" aria-label=move || W::History.get(lang.get())>
             <h3>{move || W::History.get(lang.get())}</h3>
             <Suspense fallback=|| ()>
-                <ol>
-                    {move || rows.get().map(|rows| rows.into_iter().map(|r| {
-                        let who = r.user_name.or(r.unit_name).unwrap_or_default();
-                        let l = lang.get_untracked();
-                        view! { <li><time>{i18n::datetime(r.at, l)}</time>" "{who}" "{i18n::action_name(&r.action, l)}</li> }
-                    }).collect_view())}
-                </ol>
+                {move || rows.get().map(|rows| {
+                    let l = lang.get();
+                    match rows {
+                        None => view! { <p class="muted">{W::HistoryUnavailable.get(l)}</p> }.into_any(),
+                        Some(rows) if rows.is_empty() => view! { <p class="muted">{W::NoHistory.get(l)}</p> }.into_any(),
+                        Some(rows) => view! {
+                            <ol>
+                                {rows.into_iter().map(|r| {
+                                    let who = r.user_name.or(r.unit_name).unwrap_or_default();
+                                    view! { <li><time>{i18n::datetime(r.at, l)}</time>" "{who}" "{i18n::action_name(&r.action, l)}</li> }
+                                }).collect_view()}
+                            </ol>
+                        }.into_any(),
+                    }
+                })}
             </Suspense>
         </section>
     }

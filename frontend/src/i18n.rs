@@ -211,6 +211,8 @@ words! {
     NewComment => "发表意见", "Write a comment";
     Post => "发表", "Post";
     History => "历史记录", "History";
+    HistoryUnavailable => "历史记录暂时无法读取（需要连接服务器）", "The history can't be read now (it needs the server)";
+    NoHistory => "暂无历史记录", "No history yet";
     Restore => "恢复", "Restore";
     Archive => "归档", "Archive";
     ConfirmArchive => "确定归档此任务？归档后可在历史中恢复。", "Archive this task? It can be restored.";

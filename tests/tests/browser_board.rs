@@ -196,6 +196,12 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     edit.send_keys("\u{E009}a\u{E000}起草扶持办法\u{E007}")
         .await?;
     browser.wait_for_text("起草扶持办法").await?;
+    // Its history, from the audit trail: the card's creation (分解任务) is there.
+    browser
+        .find(Locator::XPath(
+            "//aside[@role='dialog']//section[contains(@class,'history')]//li[contains(.,'分解任务')]",
+        ))
+        .await?;
     dialog
         .find(Locator::Css("button.close"))
         .await?

@@ -272,6 +272,13 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         .find(Locator::Css("aside[role=dialog] header h2"))
         .await?;
     assert_eq!(heading.text().await?, TITLE, "the detail opened offline");
+    // Its history is the server's: offline the panel says so, rather than showing none.
+    phone
+        .wait_for_exact_text(
+            "aside[role=dialog] section.history p",
+            "历史记录暂时无法读取（需要连接服务器）",
+        )
+        .await?;
     phone.close_dialog().await?;
     // Signing out now would leave the edit to whoever signs in next: the phone asks first.
     phone.sign_out().await?;

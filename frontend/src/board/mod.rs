@@ -803,7 +803,8 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
                     </span>
                 })}
                 <Show when=movable>
-                    <MoveMenu id column=Signal::derive(move || face.with(|f| f.as_ref().map_or(Column::NotStarted, |f| f.column)))/>
+                    <MoveMenu id column=Signal::derive(move || face.with(|f| f.as_ref().map_or(Column::NotStarted, |f| f.column)))
+                        title=Signal::derive(move || face.with(|f| f.as_ref().map(|f| f.title.clone()).unwrap_or_default()))/>
                 </Show>
             </div>
         </li>
@@ -812,7 +813,7 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
 
 /// "移动到…": move without dragging.
 #[component]
-fn MoveMenu(id: TaskId, column: Signal<Column>) -> impl IntoView {
+fn MoveMenu(id: TaskId, column: Signal<Column>, title: Signal<String>) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("MoveMenu inside a Board");
     let lang = lang();
     let open = move || ctx.menu.get() == Some(id);
@@ -829,7 +830,9 @@ fn MoveMenu(id: TaskId, column: Signal<Column>) -> impl IntoView {
     };
     view! {
         <span class="move-menu">
+            // Every card has one: the name says whose (its words first, as they are on screen).
             <button class="link" aria-haspopup="menu" aria-expanded=move || open().to_string()
+                aria-label=move || format!("{} {}", W::MoveTo.get(lang.get()), title.get())
                 on:click=move |_| ctx.menu.update(|m| *m = if *m == Some(id) { None } else { Some(id) })>
                 {move || W::MoveTo.get(lang.get())}
             </button>

@@ -64,7 +64,7 @@ pub fn BulletinsPage() -> impl IntoView {
         if all.is_empty() {
             return view! { <p class="empty">{tr("暂无通报", "No bulletins yet")}</p> }.into_any();
         }
-        all.into_iter()
+        let rows = all.into_iter()
             .map(|b| {
                 let read = me_unit.is_some_and(|u| b.read_by.contains(&u));
                 let state = if !b.published {
@@ -82,8 +82,8 @@ pub fn BulletinsPage() -> impl IntoView {
                     </li>
                 }
             })
-            .collect_view()
-            .into_any()
+            .collect_view();
+        view! { <ul class="bulletin-list">{rows}</ul> }.into_any()
     };
     view! {
         <article class="office bulletins-page">
@@ -98,7 +98,7 @@ pub fn BulletinsPage() -> impl IntoView {
                     <button type="button" class="primary" on:click=generate.clone()>{tr("生成通报", "Generate bulletin")}</button>
                 </section>
             </Show>
-            <ul class="bulletin-list">{list}</ul>
+            {list}
         </article>
     }
 }

@@ -38,7 +38,7 @@ pub fn InspectionsPage() -> impl IntoView {
             if all.is_empty() {
                 return view! { <p class="empty">{tr("暂无视察记录", "No inspections yet")}</p> }.into_any();
             }
-            all.into_iter()
+            let rows = all.into_iter()
                 .map(|x| {
                     let mut inspected: Vec<_> = x.items.iter().filter_map(|i| s.item(*i)).collect();
                     shared::sorting::sort_by_key(&mut inspected, |i| i.number);
@@ -67,8 +67,8 @@ pub fn InspectionsPage() -> impl IntoView {
                         </li>
                     }
                 })
-                .collect_view()
-                .into_any()
+                .collect_view();
+            view! { <ul class="inspection-list">{rows}</ul> }.into_any()
         })
     };
     view! {
@@ -78,7 +78,7 @@ pub fn InspectionsPage() -> impl IntoView {
             <Show when=move || supervisor() && sync.loaded.get()>
                 <RecordForm/>
             </Show>
-            <ul class="inspection-list">{list}</ul>
+            {list}
         </article>
     }
 }

@@ -105,7 +105,7 @@ pub fn NoticesPage() -> impl IntoView {
             return view! { <p class="empty">{tr("暂无通知", "No notifications")}</p> }.into_any();
         }
         let navigate = navigate.clone();
-        notices
+        let rows = notices
             .into_iter()
             .map(|(n, href)| {
                 let kind = if l == Lang::En { n.kind.en() } else { n.kind.zh() };
@@ -119,24 +119,26 @@ pub fn NoticesPage() -> impl IntoView {
                     }
                     navigate(&href, Default::default());
                 };
+                // Which notice a 标为已读 is for: one button per row.
+                let text_id = format!("notice-{}", n.key.replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
                 view! {
                     <li class="notice-row" class:unread=!read data-key=n.key.clone()>
                         <button type="button" class="notice-open" on:click=open>
                             <span class=format!("kind kind-{:?}", n.kind).to_ascii_lowercase()>{kind}</span>
-                            <span class="notice-text">{l.of(&n.text).to_string()}</span>
+                            <span class="notice-text" id=text_id.clone()>{l.of(&n.text).to_string()}</span>
                             <time>{datetime(n.at.0, l)}</time>
                             {(!read).then(|| view! { <span class="unread-dot">{tr("未读", "Unread")}</span> })}
                         </button>
                         {(!read).then(|| view! {
-                            <button type="button" class="mark-read" on:click=move |_| mark(vec![key2.clone()])>
+                            <button type="button" class="mark-read" aria-describedby=text_id.clone() on:click=move |_| mark(vec![key2.clone()])>
                                 {tr("标为已读", "Mark read")}
                             </button>
                         })}
                     </li>
                 }
             })
-            .collect_view()
-            .into_any()
+            .collect_view();
+        view! { <ul class="notice-list">{rows}</ul> }.into_any()
     };
     let all_read = move |_| {
         let Some(actor) = session.actor() else { return };
@@ -163,7 +165,7 @@ pub fn NoticesPage() -> impl IntoView {
                     {tr("全部标为已读", "Mark all read")}
                 </button>
             </p>
-            <ul class="notice-list">{list}</ul>
+            {list}
         </article>
     }
 }

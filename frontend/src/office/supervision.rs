@@ -333,11 +333,13 @@ pub fn SupervisionPage() -> impl IntoView {
                                         i18n::date(x.due, l)
                                     ),
                                 };
+                                // Which deadline a 催办 is about: one button per row.
+                                let label_id = format!("sup-due-{}-{}-{}", x.number, x.what.en().replace(' ', "-"), who);
                                 view! {
                                     <li>
-                                        <span>{label}</span>
+                                        <span id=label_id.clone()>{label}</span>
                                         {may_remind.then(|| view! {
-                                            <button type="button" class="remind small"
+                                            <button type="button" class="remind small" aria-describedby=label_id
                                                 on:click=move |_| start(item, Some((about, who)))>{tr("催办", "Remind")}</button>
                                         })}
                                     </li>

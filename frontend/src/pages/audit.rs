@@ -61,19 +61,24 @@ impl Filter {
     }
 }
 
-/// The fields of an entity that a change touched, as `field: before → after`.
-fn changed_fields(before: Option<&str>, after: Option<&str>) -> Vec<String> {
+/// The fields of an entity that a change touched, as `field: before → after`, in words: the
+/// fields people change by their names on screen, dates as dates, units by name, yes and no.
+fn changed_fields(
+    before: Option<&str>,
+    after: Option<&str>,
+    l: Lang,
+    name_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
     let data = |s: Option<&str>| {
         s.and_then(|s| serde_json::from_str::<Value>(s).ok())
             .and_then(|v| v.get("data").cloned())
             .unwrap_or(Value::Null)
     };
     let (b, a) = (data(before), data(after));
-    let short = |v: Option<&Value>| {
+    let short = |key: &str, v: Option<&Value>| {
         let text = match v {
             None | Some(Value::Null) => "—".to_string(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
+            Some(v) => value_words(key, v, l, name_of),
         };
         let mut cut: String = text.chars().take(80).collect();
         if cut.len() < text.len() {
@@ -86,9 +91,92 @@ fn changed_fields(before: Option<&str>, after: Option<&str>) -> Vec<String> {
     shared::sorting::sort(&mut keys);
     keys.dedup();
     keys.into_iter()
-        .filter(|k| *k != "updated_at" && b.get(k) != a.get(k))
-        .map(|k| format!("{k}: {} → {}", short(b.get(k)), short(a.get(k))))
+        .filter(|k| !matches!(k.as_str(), "updated_at" | "progress_log") && b.get(*k) != a.get(*k))
+        .map(|k| {
+            format!(
+                "{}{}{} → {}",
+                field_name(k, l),
+                l.colon(),
+                short(k, b.get(k)),
+                short(k, a.get(k))
+            )
+        })
         .collect()
+}
+
+/// A stored field by its name on screen; one that none shows, as stored.
+fn field_name(key: &str, l: Lang) -> String {
+    let (zh, en) = match key {
+        "title" => ("名称", "Title"),
+        "notes" => ("说明", "Notes"),
+        "detail" => ("说明", "Details"),
+        "owner" => ("承担单位", "Owner"),
+        "unit" => ("单位", "Unit"),
+        "item" => ("改革项目", "Item"),
+        "automatic" => ("自动", "Automatic"),
+        "assigned" => ("协调单位", "Units helping"),
+        "column" => ("状态", "Status"),
+        "state" => ("状态", "State"),
+        "sort_key" => ("顺序", "Order"),
+        "due" => ("截止日期", "Due date"),
+        "progress" => ("进度", "Progress"),
+        "steps" => ("实施步骤", "Steps"),
+        "blocked" => ("受阻", "Blocked"),
+        "archived" => ("已归档", "Archived"),
+        "done_at" => ("完成时间", "Done"),
+        "postponements" => ("延期申请", "Postponements"),
+        "parts" => ("报送内容", "Text"),
+        "versions" => ("版本", "Versions"),
+        "body" | "text" => ("内容", "Text"),
+        "published" => ("已发布", "Published"),
+        "published_at" => ("发布时间", "Published"),
+        "read_by" => ("已读单位", "Read by"),
+        "role" => ("角色", "Role"),
+        "disabled" => ("已停用", "Disabled"),
+        "email" => ("邮箱", "E-mail"),
+        "display_name" => ("名称", "Name"),
+        "language" => ("语言", "Language"),
+        _ => return key.to_string(),
+    };
+    (if l == Lang::En { en } else { zh }).to_string()
+}
+
+/// A stored value in words.
+fn value_words(key: &str, v: &Value, l: Lang, name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    match v {
+        Value::Bool(true) => (if l == Lang::En { "yes" } else { "是" }).into(),
+        Value::Bool(false) => (if l == Lang::En { "no" } else { "否" }).into(),
+        Value::String(s) => {
+            if let Ok(d) = s.parse::<chrono::NaiveDate>() {
+                return i18n::date(d, l);
+            }
+            if let Some(c) = shared::board::Column::from_slug(s).filter(|_| key == "column") {
+                return crate::board::column_name(c, l).to_string();
+            }
+            name_of(s).unwrap_or_else(|| s.clone())
+        }
+        Value::Number(n) if key.ends_with("_at") => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), |ms| i18n::datetime(ms, l)),
+        Value::Number(n) if key == "progress" => format!("{n}%"),
+        Value::Array(list) => {
+            let names: Option<Vec<String>> =
+                list.iter().map(|x| x.as_str().and_then(name_of)).collect();
+            match names {
+                // A list of units (who helps, who has read it).
+                Some(names) if !names.is_empty() => names.join(l.list_separator()),
+                _ => {
+                    let n = list.len();
+                    if l == Lang::En {
+                        shared::message::counted(n, "entry")
+                    } else {
+                        format!("{n}项")
+                    }
+                }
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The audit page.
@@ -234,7 +322,24 @@ fn audit_row(r: AuditRecord, l: Lang) -> impl IntoView {
             W::System.get(l).into()
         }
     });
-    let changes = changed_fields(r.before.as_deref(), r.after.as_deref());
+    let sync = crate::sync::use_sync();
+    // An id in a change, by name: a unit's name, an item's number.
+    let name_of = |id: &str| {
+        let id = id.parse::<uuid::Uuid>().ok()?;
+        sync.view.with_untracked(|s| {
+            s.unit(shared::ids::UnitId(id))
+                .map(|u| u.name.clone())
+                .or_else(|| {
+                    let n = s.item(shared::ids::ItemId(id))?.number;
+                    Some(if l == Lang::En {
+                        format!("item {n}")
+                    } else {
+                        format!("第{n}项")
+                    })
+                })
+        })
+    };
+    let changes = changed_fields(r.before.as_deref(), r.after.as_deref(), l, &name_of);
     let security = shared::audit::is_security_event(&r.action);
     view! {
         <li class="audit-row" class:security=security>

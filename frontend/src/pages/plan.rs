@@ -46,13 +46,16 @@ fn page(state: &State, l: crate::i18n::Lang) -> AnyView {
     let items = state.items().into_iter().map(|item| {
             let href = format!("/items/{}", item.number);
             let (number, title) = (item.number, item.title.clone());
+            let board_label = format!("{}{}{number}. {title}", W::Board.get(l), l.colon());
             view! {
                 <li class="item-row">
                     <A href=href attr:class="item-link">
                         <span class="num">{number}</span>
                         <span class="title">{title}</span>
                     </A>
-                    <A href=format!("/items/{number}/board") attr:class="board-link">{W::Board.get(l)}</A>
+                    // Fourteen of them: the name says which item's (its word first, as on screen).
+                    <A href=format!("/items/{number}/board") attr:class="board-link"
+                        attr:aria-label=board_label>{W::Board.get(l)}</A>
                     <dl class="units">
                         <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units)}</dd>
                         <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units)}</dd>

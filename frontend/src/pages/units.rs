@@ -28,13 +28,17 @@ pub fn UnitsPage() -> impl IntoView {
         let state = sync.view.read();
         let items = state.items();
         let units = state.plan_units();
+        // An item's chip shows its number; its name says which item that is.
         let links = |numbers: Vec<u32>| {
             if numbers.is_empty() {
                 return view! { <span>{W::None.get(l)}</span> }.into_any();
             }
             numbers
                 .into_iter()
-                .map(|n| view! { <A href=format!("/items/{n}") attr:class="chip">{n}</A> })
+                .map(|n| {
+                    let title = items.iter().find(|i| i.number == n).map(|i| i.title.clone()).unwrap_or_default();
+                    view! { <A href=format!("/items/{n}") attr:class="chip" attr:aria-label=format!("{n}. {title}")>{n}</A> }
+                })
                 .collect_view()
                 .into_any()
         };

@@ -287,13 +287,15 @@ fn OfficeControls(id: DifficultyId, item: ItemId, diff: Memo<Option<Difficulty>>
                     aria-label=move || format!("{} {}", pick(cx.lang.get(), "协调说明", "Coordination note"), title())
                     prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
-            <button type="button" class="secondary" on:click=coordinate>{tr("协调", "Coordinate")}</button>
+            <button type="button" class="secondary" on:click=coordinate
+                aria-label=move || format!("{} {}", pick(cx.lang.get(), "协调", "Coordinate"), title())>{tr("协调", "Coordinate")}</button>
             <label>{tr("解决情况", "Resolution")}
                 <textarea name="resolution" rows="2" maxlength=shared::text::DIFFICULTY_TEXT.max
                     aria-label=move || format!("{} {}", pick(cx.lang.get(), "解决情况", "Resolution"), title())
                     prop:value=move || resolution.get() on:input=move |ev| resolution.set(event_target_value(&ev))></textarea>
             </label>
-            <button type="button" class="primary" on:click=resolve>{tr("标记解决", "Mark resolved")}</button>
+            <button type="button" class="primary" on:click=resolve
+                aria-label=move || format!("{} {}", pick(cx.lang.get(), "标记解决", "Mark resolved"), title())>{tr("标记解决", "Mark resolved")}</button>
             <p class="error" role="alert">{move || error.get()}</p>
         </div>
     }
