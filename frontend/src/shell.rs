@@ -111,7 +111,10 @@ pub fn LanguageSwitch() -> impl IntoView {
         lang.set(next);
     };
     view! {
-        <button type="button" class="link lang-switch" on:click=switch aria-label=t(W::SwitchLanguage)>{t(W::Language)}</button>
+        // Named by its words on screen and then what it does ("English 切换语言"), so that
+        // voice control finds it by what it shows.
+        <button type="button" class="link lang-switch" on:click=switch
+            aria-label=move || { let l = lang.get(); format!("{} {}", W::Language.get(l), W::SwitchLanguage.get(l)) }>{t(W::Language)}</button>
     }
 }
 

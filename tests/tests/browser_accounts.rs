@@ -404,7 +404,7 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
 /// The language follows the user, not the device: the leader switches to English at the desk,
 /// then signs in on a phone that has never seen them — English there too; back to Chinese on
 /// the phone, and the desk has Chinese at its next start. (The switch is named in the language
-/// on screen: 切换语言 / Switch language.)
+/// on screen: English 切换语言 / 中文 Switch language.)
 #[tokio::test]
 async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
     let server = Server::start(ServerOptions {
@@ -415,8 +415,8 @@ async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
     let desk = Browser::start(DESKTOP, false).await?;
     desk.login(&server.url, "leader", DEMO_PASSWORD).await?;
     desk.wait_for_text("开展集体股份合作公司试点改革").await?;
-    desk.click_named("button", "切换语言").await?;
-    desk.named("button", "Switch language").await?;
+    desk.click_named("button", "English 切换语言").await?;
+    desk.named("button", "中文 Switch language").await?;
 
     // What the server now says of the leader, as any new device would hear it.
     let mut said = Value::Null;
@@ -436,12 +436,12 @@ async fn language_follows_the_user_to_another_device() -> anyhow::Result<()> {
     let phone = Browser::start(PHONE, true).await?;
     phone.login(&server.url, "leader", DEMO_PASSWORD).await?;
     phone.switch_language().await?;
-    phone.named("button", "切换语言").await?;
+    phone.named("button", "English 切换语言").await?;
     phone.wait_for_text("开展集体股份合作公司试点改革").await?;
     phone.close().await?;
 
     desk.client.refresh().await?;
-    desk.named("button", "切换语言").await?;
+    desk.named("button", "English 切换语言").await?;
     desk.wait_for_text("开展集体股份合作公司试点改革").await?;
     desk.close().await
 }
@@ -470,8 +470,8 @@ async fn the_login_page_switches_language() -> anyhow::Result<()> {
 
     let phone = Browser::start(PHONE, true).await?;
     phone.client.goto(&format!("{}/login", server.url)).await?;
-    phone.click_named("button", "切换语言").await?;
-    phone.named("button", "Switch language").await?;
+    phone.click_named("button", "English 切换语言").await?;
+    phone.named("button", "中文 Switch language").await?;
     phone.named("button", "Sign in").await?;
     phone.wait_for_text("Demo accounts").await?;
     // The demo accounts' roles too.
@@ -498,7 +498,7 @@ async fn the_login_page_switches_language() -> anyhow::Result<()> {
         .await?;
     click(&phone, Locator::Css("button[type=submit]")).await?;
     phone.find(Locator::Css("[data-signed-in]")).await?;
-    phone.named("button", "Switch language").await?;
+    phone.named("button", "中文 Switch language").await?;
     nav_reads(
         &phone,
         &[

@@ -379,13 +379,13 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
 
     // Language switch renames the columns.
     browser
-        .find(Locator::Css("button[aria-label='切换语言']"))
+        .find(Locator::Css("button[aria-label='English 切换语言']"))
         .await?
         .click()
         .await?;
     browser.wait_for_text("In progress").await?;
     browser
-        .find(Locator::Css("button[aria-label='Switch language']"))
+        .find(Locator::Css("button[aria-label='中文 Switch language']"))
         .await?
         .click()
         .await?;
@@ -744,7 +744,7 @@ async fn a_refusal_is_told_in_the_language_on_screen() -> anyhow::Result<()> {
         .client
         .goto(&format!("{}/items/4/board", server.url))
         .await?;
-    browser.click_named("button", "切换语言").await?;
+    browser.click_named("button", "English 切换语言").await?;
     browser
         .click_named("button", &format!("Open task {TITLE}"))
         .await?;
@@ -785,7 +785,9 @@ async fn a_refusal_is_told_in_the_language_on_screen() -> anyhow::Result<()> {
     browser.screenshot("board-refusal-in-english").await?;
 
     browser.close_dialog().await?;
-    browser.click_named("button", "Switch language").await?;
+    browser
+        .click_named("button", "中文 Switch language")
+        .await?;
     browser
         .wait_for_exact_text(".notices[role=alert] li", WHY_ZH)
         .await?;

@@ -437,7 +437,7 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     // headings (they were squeezed to a few characters a line), and the score is in ink, not
     // the red that means late everywhere else.
     goto(&office, &server, "/assessment?as_of=2014-12-31").await?;
-    office.click_named("button", "切换语言").await?;
+    office.click_named("button", "English 切换语言").await?;
     office
         .find(Locator::XPath(
             "//th[normalize-space()='Submissions on time']",

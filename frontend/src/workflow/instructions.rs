@@ -122,7 +122,7 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
             };
             view! {
                 <p class="muted">{i.leader_name.clone()}" · "{i18n::datetime(i.at.0, l)}</p>
-                <p class="instruction-text pre">{i.text.clone()}</p>
+                <p class="instruction-text pre" id=format!("instruction-{}", i.id)>{i.text.clone()}</p>
                 <p class=ack_class data-testid="ack">
                     {ack.unwrap_or_else(|| pick(l, "待收悉", "Not yet acknowledged"))}
                 </p>
@@ -152,7 +152,9 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
             <Show when=move || may_respond.get()>
                 <div class="respond">
                     <Show when=move || !acknowledged()>
-                        <button type="button" class="secondary" on:click=move |_| respond(String::new())>{tr("收悉", "Acknowledge")}</button>
+                        // Which instruction: an item may have several, each with these buttons.
+                        <button type="button" class="secondary" aria-describedby=format!("instruction-{id}")
+                            on:click=move |_| respond(String::new())>{tr("收悉", "Acknowledge")}</button>
                     </Show>
                     <label>
                         <span class="part-name">{move || if answered() {
@@ -163,7 +165,7 @@ fn InstructionRow(id: InstructionId, item: ItemId) -> impl IntoView {
                         <textarea name="answer" rows="3" maxlength=shared::text::INSTRUCTION.max prop:value=move || answer.get()
                             on:input=move |ev| answer.set(event_target_value(&ev))></textarea>
                     </label>
-                    <button type="button" class="primary" on:click=move |_| {
+                    <button type="button" class="primary" aria-describedby=format!("instruction-{id}") on:click=move |_| {
                         let t = answer.get_untracked();
                         if t.trim().is_empty() {
                             error.set(pick(cx.lang.get_untracked(), "请写下回复内容", "Write the answer first"));

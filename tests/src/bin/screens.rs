@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         let browser = Browser::start(size, mobile).await?;
         browser.login(&base, &user, "demo1234").await?;
         // The choice follows the user: the second browser may already be in English.
-        let in_chinese = fantoccini::Locator::XPath("//button[@aria-label='切换语言']");
+        let in_chinese = fantoccini::Locator::XPath("//button[@aria-label='English 切换语言']");
         if english && !browser.client.find_all(in_chinese).await?.is_empty() {
             browser.switch_language().await?;
         }
