@@ -134,13 +134,19 @@ impl Saved {
 
 /// Whether `save_pull` must stop at `tx` (see there), and if so whether `tx` is kept: None to
 /// go on. When nothing of this save was written yet (`started`: some of it was) and the saved
-/// copy is newer, `tx` is dropped; when a reset under way finds a saved cookie, `tx` removes it
-/// and is kept.
+/// copy is newer, `tx` is dropped; when a reset under way (`reset`) finds a saved cookie, `tx`
+/// removes it and is kept. An update under way goes on whatever it finds: the cookie it ends
+/// with is no newer than anything it wrote, and a newer entity another tab wrote meanwhile is
+/// sent again by the next pull from that cookie.
 async fn interrupted(
     tx: &rexie::Transaction,
     cookie: &Cookie,
     started: bool,
+    reset: bool,
 ) -> Result<Option<bool>> {
+    if started && !reset {
+        return Ok(None);
+    }
     let meta = tx.store(META)?;
     let saved = meta.get(js("cookie")).await?;
     let saved = saved.as_ref().and_then(decode::<Cookie>);
@@ -279,7 +285,8 @@ impl LocalDb {
         // save has written anything, a newer one means the saved copy is ahead and stays; once a
         // reset has cleared the copy (and its cookie), any cookie means another tab wrote into
         // the half-written copy, which is now a mix: its cookie goes, so the next start pulls
-        // everything again rather than trust it.
+        // everything again rather than trust it. An update keeps the old cookie (which the
+        // entities it has written so far are all newer than) until its last batch writes its own.
         let mut batches: Vec<&[Entity]> = puts.chunks(SAVE_BATCH).collect();
         let last = batches.pop().unwrap_or_default();
         // A reset clears the old copy in the first transaction, whichever that is.
@@ -289,7 +296,7 @@ impl LocalDb {
             let tx = self
                 .0
                 .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
-            if let Some(keep) = interrupted(&tx, cookie, started).await? {
+            if let Some(keep) = interrupted(&tx, cookie, started, reset).await? {
                 return finish(tx, keep).await;
             }
             let store = tx.store(ENTITIES)?;
@@ -308,7 +315,7 @@ impl LocalDb {
         let tx = self
             .0
             .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
-        if let Some(keep) = interrupted(&tx, cookie, started).await? {
+        if let Some(keep) = interrupted(&tx, cookie, started, reset).await? {
             return finish(tx, keep).await;
         }
         let store = tx.store(ENTITIES)?;

@@ -407,7 +407,18 @@ impl Sync {
                 }
             }
         }
-        self.pull(group, !pushing).await.map(|_| ())
+        let waiting = self.pending.with_untracked(Vec::len);
+        self.pull(group, !pushing).await?;
+        // A long outbox goes out batch after batch, not a batch a minute: round again while
+        // the push moved it on.
+        if pushing
+            && self
+                .pending
+                .with_untracked(|p| !p.is_empty() && p.len() < waiting)
+        {
+            self.again.set_value(true);
+        }
+        Ok(())
     }
 
     /// Moves the changes of every client whose waiting changes don't continue the server's

@@ -66,9 +66,13 @@ self.addEventListener("fetch", (event) => {
   }
   if (req.mode === "navigate") {
     // Pages: the network when it answers (a new build shows at once), else the cached shell;
-    // every path is the same single-page app.
+    // every path is the same single-page app. A server error is no answer: a reverse proxy's
+    // 502 while the backend restarts must not stand in for the app, which works offline.
+    const shell = () => caches.match("/index.html", { cacheName: CACHE });
     event.respondWith(
-      fetch(req).catch(() => caches.match("/index.html", { cacheName: CACHE })),
+      fetch(req)
+        .then((res) => (res.status >= 500 ? shell().then((hit) => hit || res) : res))
+        .catch(shell),
     );
     return;
   }

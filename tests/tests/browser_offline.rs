@@ -173,6 +173,38 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
         saved.0 > i64::try_from(entities)? && saved.1,
         "the saved copy holds the {entities} entities of the first sync and the new task, and a cookie: {saved:?}"
     );
+    // A later pull of more than one transaction's worth (another unit's 150 new cards) is
+    // saved whole too, its cookie last: the copy a reload or an offline start trusts.
+    let mut more = Tab::new(ClientGroupId::new_v7());
+    for n in 0..150 {
+        let (_, mut m) = create_task(
+            world.item.id,
+            world.lead.me.unit,
+            &format!("又一项任务{n}"),
+            Millis(1_396_224_000_000),
+        );
+        if let Mutation::CreateTask { column, .. } = &mut m {
+            *column = Column::Review;
+        }
+        more.add(m);
+    }
+    world.lead.push_ok(&more.push_request()).await?;
+    wait_until("the board counts the 150 new cards", || async {
+        counted(&phone).await == cards + 150
+    })
+    .await?;
+    let before = saved.0;
+    for _ in 0..100 {
+        saved = saved_copy(&phone).await;
+        if saved.0 >= before + 150 && saved.1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        saved.0 >= before + 150 && saved.1,
+        "the saved copy holds the 150 new cards ({before} entities before) and a cookie: {saved:?}"
+    );
     // The service worker has taken control, so the app shell is cached. It claims the page
     // when it activates; should that claim miss the page (seen once on a loaded CI machine:
     // active, shell cached, no controller), the next load is controlled, as a user's would be.
@@ -238,7 +270,7 @@ async fn edits_made_offline_survive_a_reload_and_sync_once() -> anyhow::Result<(
     })
     .await?;
     wait_until("the reloaded board counts every card", || async {
-        counted(&phone).await == cards
+        counted(&phone).await == cards + 150
     })
     .await?;
     phone.screenshot("offline-phone-after-reload").await?;
