@@ -421,6 +421,17 @@ impl LocalDb {
         Ok(())
     }
 
+    /// Whose saved copy this is (a user id), and how many of their changes wait in the outbox.
+    pub async fn unsent(&self) -> Result<(Option<String>, u32)> {
+        let tx = self
+            .0
+            .transaction(&[META, OUTBOX], TransactionMode::ReadOnly)?;
+        let user = tx.store(META)?.get(js("user")).await?;
+        let waiting = tx.store(OUTBOX)?.count(None).await?;
+        tx.done().await?;
+        Ok((user.and_then(|v| v.as_string()), waiting))
+    }
+
     /// Forgets everything (another user signed in on this browser).
     pub async fn clear(&self) -> Result<()> {
         let tx = self

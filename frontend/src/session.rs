@@ -83,6 +83,12 @@ impl Session {
         }
     }
 
+    /// The server ended this session while the app was open: to the login page, which says so.
+    pub fn ended(self) {
+        forget();
+        go_to(&format!("/login?{ENDED_QUERY}"));
+    }
+
     /// Records a successful login and starts syncing — unless a forced password change is
     /// pending, which the server makes sync wait for; the password page starts it then.
     pub fn signed_in(self, me: Me, sync: Sync) {
@@ -131,6 +137,11 @@ impl Session {
 }
 
 const ME_KEY: &str = "reformboard.me";
+/// The login page's query after `Session::ended`: it says why the user is there.
+pub const ENDED_QUERY: &str = "session=ended";
+/// Who last signed in on this browser ("区财政局 (unit03)"), kept past signing out: the login
+/// page names them when changes of theirs are still waiting here.
+const LAST_USER_KEY: &str = "reformboard.last_user";
 /// A language chosen here that the server has not yet confirmed.
 const PENDING_LANGUAGE_KEY: &str = "reformboard.language.pending";
 
@@ -141,7 +152,18 @@ fn storage() -> Option<web_sys::Storage> {
 fn remember(me: &Me) {
     if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(me)) {
         let _ = s.set_item(ME_KEY, &json);
+        let _ = s.set_item(
+            LAST_USER_KEY,
+            &format!("{}\n{} ({})", me.id, me.display_name, me.username),
+        );
     }
+}
+
+/// Who last signed in here, if that was the user with this id: "区财政局 (unit03)".
+pub fn last_user_named(id: &str) -> Option<String> {
+    let saved = storage()?.get_item(LAST_USER_KEY).ok().flatten()?;
+    let (saved_id, name) = saved.split_once('\n')?;
+    (saved_id == id).then(|| name.to_string())
 }
 
 fn cached() -> Option<Me> {

@@ -56,6 +56,10 @@ pub struct Sync {
     pub notices: RwSignal<Vec<Msg>>,
     /// Tasks someone else just changed: their cards are briefly highlighted.
     pub recent: RwSignal<HashSet<TaskId>>,
+    /// The server no longer knows this session (a 401: it ended elsewhere, timed out, or the
+    /// account was disabled): the app goes to the login page (`App`). The outbox waits for the
+    /// same user's next sign-in on this browser.
+    pub session_ended: RwSignal<bool>,
     base: StoredValue<State>,
     cookie: StoredValue<Option<Cookie>>,
     actor: StoredValue<Option<Actor>>,
@@ -134,6 +138,7 @@ impl Sync {
             loaded: RwSignal::new(false),
             notices: RwSignal::new(vec![]),
             recent: RwSignal::new(HashSet::new()),
+            session_ended: RwSignal::new(false),
             base: StoredValue::new(State::new()),
             cookie: StoredValue::new(None),
             actor: StoredValue::new(None),
@@ -330,12 +335,9 @@ impl Sync {
                         delay = (delay * 2).min(Duration::from_secs(30));
                     }
                     Err(ApiError::Unauthorized) => {
-                        // Said once: the minutely pull and every edit meet the same 401 until
-                        // the user signs in again (their edits wait in the outbox till then).
-                        let said = W::SessionEnded.msg();
-                        if !self.notices.with_untracked(|n| n.contains(&said)) {
-                            self.notices.update(|n| n.push(said));
-                        }
+                        // Nothing syncs until the user signs in again: to the login page, which
+                        // says why (their edits wait in the outbox till then).
+                        self.session_ended.set(true);
                         break;
                     }
                     Err(e) => {

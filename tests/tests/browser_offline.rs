@@ -539,3 +539,66 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
     );
     browser.close().await
 }
+
+/// The server ends a session while its page is open (signed out everywhere from another
+/// device, say) and a change is made after: the page goes to the login page, which says why
+/// and that the change is still waiting here, and whose; signing in again sends it.
+#[tokio::test]
+async fn a_change_made_as_the_session_ended_waits_for_the_next_sign_in() -> anyhow::Result<()> {
+    const TITLE: &str = "会话结束后建的任务";
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let lead = demo_username(&server, "区财政局〈国资委〉").await?;
+    let browser = Browser::start(DESKTOP, false).await?;
+    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    wait_until("the board is synced", || async {
+        sync_text(&browser).await == "在线"
+    })
+    .await?;
+
+    // Signed out everywhere, from another device.
+    let other = e2e::sync_client::Session::login(&server, &lead).await?;
+    let res = other
+        .api
+        .post(
+            "/api/auth/logout",
+            &serde_json::json!({ "everywhere": true }),
+        )
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "logout: {}", res.status());
+
+    browser.create_task(TITLE).await?;
+    browser
+        .wait_for_exact_text("main.login p.notice[role=status]", "登录已失效，请重新登录")
+        .await?;
+    let unsent = browser
+        .find(Locator::Css("[data-testid=unsent]"))
+        .await?
+        .text()
+        .await?;
+    anyhow::ensure!(
+        unsent.contains("1项更改尚未同步") && unsent.contains(&format!("({lead})")),
+        "the login page names the change waiting and whose it is: {unsent}"
+    );
+    browser.screenshot("login-after-session-ended").await?;
+
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    anyhow::ensure!(
+        !office
+            .server_view()
+            .await?
+            .tasks()
+            .any(|t| t.title == TITLE),
+        "the change reached the server without a session"
+    );
+    browser.login(&server.url, &lead, DEMO_PASSWORD).await?;
+    office.wait_for_task(TITLE).await?;
+    browser.close().await
+}

@@ -26,6 +26,20 @@ pub fn LoginPage() -> impl IntoView {
     let opened_in = lang.get_untracked();
     let error = RwSignal::new(None::<Msg>);
     let busy = RwSignal::new(false);
+    // Sent here because the server ended the session (`Session::ended`): say so.
+    let ended = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.contains(crate::session::ENDED_QUERY));
+    // Changes someone made on this browser that never reached the server are deleted when
+    // another person signs in here (`Sync::restore`): say whose, before anyone does.
+    let unsent = LocalResource::new(|| async {
+        let db = crate::local_db::LocalDb::open().await?;
+        let (user, waiting) = db.unsent().await.ok()?;
+        (waiting > 0).then(|| {
+            let name = user.as_deref().and_then(crate::session::last_user_named);
+            unsent_warning(name, waiting)
+        })
+    });
     let demo = LocalResource::new(|| async {
         api::get::<Vec<DemoAccount>>("/api/auth/demo-accounts")
             .await
@@ -77,6 +91,12 @@ pub fn LoginPage() -> impl IntoView {
                 <h1>{t(W::AppName)}</h1>
                 <LanguageSwitch/>
             </header>
+            {ended.then(|| view! { <p class="notice" role="status">{t(W::SessionEnded)}</p> })}
+            <Suspense fallback=|| ()>
+                {move || unsent.get().flatten().map(|m| view! {
+                    <p class="notice" role="alert" data-testid="unsent">{move || lang.get().of(&m).to_string()}</p>
+                })}
+            </Suspense>
             <form on:submit=submit aria-label=t(W::Login)>
                 <label>{t(W::Username)}
                     <input name="username" autocomplete="username" required
@@ -118,4 +138,25 @@ pub fn LoginPage() -> impl IntoView {
             </Suspense>
         </main>
     }
+}
+
+/// "本机还有区财政局 (unit03) 的3项更改尚未同步…": what the login page says of changes that
+/// wait on this browser for their author to sign in again.
+fn unsent_warning(name: Option<String>, waiting: u32) -> Msg {
+    let (zh_name, en_name) = match &name {
+        Some(n) => (n.clone(), n.clone()),
+        None => ("上一位用户".to_string(), "the last user".to_string()),
+    };
+    Msg::owned(
+        format!(
+            "本机还有{zh_name}的{waiting}项更改尚未同步到服务器。请{zh_name}先在本机登录，更改即会发出；如换其他人登录，这些更改将被删除。"
+        ),
+        format!(
+            "{} by {en_name} {} not reached the server yet. Sign in as {en_name} first on this device and {} sent; if someone else signs in here, {} deleted.",
+            shared::message::capitalized(&shared::message::counted(waiting, "change")),
+            if waiting == 1 { "has" } else { "have" },
+            if waiting == 1 { "it is" } else { "they are" },
+            if waiting == 1 { "it is" } else { "they are" },
+        ),
+    )
 }
