@@ -89,7 +89,9 @@ pub enum Outcome {
     Applied,
     /// Already applied earlier (a retried push); nothing done.
     Duplicate,
-    /// Refused for good; the client drops it and shows the reason.
+    /// Refused for good; the client drops it and shows the reason. A retried push is told of
+    /// an earlier refusal again (not `Duplicate`), so the answer lost the first time is not
+    /// lost for good.
     Rejected {
         /// Why.
         reason: Rejection,

@@ -497,6 +497,10 @@ async fn old_adjustments_reach_the_leaders_after_the_upgrade(store: Store) -> an
         "{} adjustments",
         old.rows_affected()
     );
+    // And what the later migrations added is not there yet.
+    sqlx::query("ALTER TABLE rejection DROP COLUMN refusal")
+        .execute(&db)
+        .await?;
     sqlx::query("DELETE FROM _sqlx_migrations WHERE version >= 6")
         .execute(&db)
         .await?;

@@ -435,6 +435,7 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
         "the client would not offer this"
     );
     other_tab.add(m);
+    let sent = other_tab.push_request();
     let outcomes = push(&fx.other, &other_tab).await?;
     let Some(Outcome::Rejected {
         reason: Rejection::Denied(why),
@@ -465,6 +466,16 @@ async fn a_rejected_mutation_advances_the_last_id_and_says_why(store: Store) -> 
         rejections.get(&(other_tab.client.to_string(), 1)),
         Some(&Rejection::Denied(why.clone()).to_string()),
         "the rejection is recorded with its reason"
+    );
+    // Sent again (its answer was lost): told the same, not "duplicate", which a client takes
+    // for applied and drops without a word.
+    let again = fx.other.push_ok(&sent).await?;
+    assert_eq!(
+        again.results.first().map(|r| &r.outcome),
+        Some(&Outcome::Rejected {
+            reason: Rejection::Denied(why.clone())
+        }),
+        "a refusal is told again"
     );
     // The client carries on with id 2, on its own item.
     let (own, m) = create_task(&fx.item7, other.unit, "审判权运行机制");

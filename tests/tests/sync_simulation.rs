@@ -718,13 +718,20 @@ impl Sim {
                             self.stats.duplicated += 1;
                             let again = self.users[self.tabs[t].user].session.push(&req).await?;
                             let again = again.map_err(|e| anyhow::anyhow!("second push: {e}"))?;
-                            if first.is_ok() {
+                            // Applied once: the second time a duplicate; a refusal is told
+                            // again, as it was the first time.
+                            if let Ok(first) = &first {
                                 ensure!(
-                                    again
-                                        .results
-                                        .iter()
-                                        .all(|r| r.outcome == Outcome::Duplicate),
-                                    "the same push twice applies once: {again:?}"
+                                    first.results.len() == again.results.len()
+                                        && first.results.iter().zip(&again.results).all(
+                                            |(one, two)| match &one.outcome {
+                                                Outcome::Rejected { .. } => {
+                                                    two.outcome == one.outcome
+                                                }
+                                                _ => two.outcome == Outcome::Duplicate,
+                                            }
+                                        ),
+                                    "the same push twice applies once: {first:?} then {again:?}"
                                 );
                             }
                             self.hear_push(t, &again);

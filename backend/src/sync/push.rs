@@ -678,13 +678,20 @@ async fn push_once(
     let mut logged = Vec::new();
     let mut results = Vec::with_capacity(req.mutations.len());
     let mut mailable = Vec::new();
+    let refused = refused_before(&mut tx, req, &last).await?;
     for pending in &req.mutations {
         let last_id = last.entry(pending.client_id).or_default();
         if pending.id <= *last_id {
+            let outcome = match refused.get(&(pending.client_id, pending.id)) {
+                Some(reason) => Outcome::Rejected {
+                    reason: reason.clone(),
+                },
+                None => Outcome::Duplicate,
+            };
             results.push(MutationResult {
                 client_id: pending.client_id,
                 id: pending.id,
-                outcome: Outcome::Duplicate,
+                outcome,
             });
             continue;
         }
@@ -819,8 +826,8 @@ async fn record_rejection(
     reason: &Rejection,
 ) -> ApiResult<()> {
     sqlx::query(
-        "INSERT INTO rejection (client_id, mutation_id, user_id, reason, mutation, at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, mutation_id) DO NOTHING",
+        "INSERT INTO rejection (client_id, mutation_id, user_id, reason, mutation, at, refusal) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id, mutation_id) DO NOTHING",
     )
     .bind(client.to_string())
     .bind(id_i64(id)?)
@@ -829,7 +836,47 @@ async fn record_rejection(
     .bind(reason.to_string())
     .bind(serde_json::to_string(m).map_err(anyhow::Error::from)?)
     .bind(now_millis())
+    // As the client was told it, to tell it again (`refused_before`).
+    .bind(serde_json::to_string(reason).map_err(anyhow::Error::from)?)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The refusals recorded for the mutations of `req` that the server has seen before (at or
+/// below their client's last id, `last`), by client and id: a push sent again because its
+/// answer was lost is told of a refusal again, rather than "duplicate", which the client takes
+/// for applied and drops without a word. One statement per client with such mutations (a
+/// retried push has one), over the range of their ids.
+async fn refused_before(
+    tx: &mut Transaction<'_, Any>,
+    req: &PushRequest,
+    last: &HashMap<ClientId, u64>,
+) -> ApiResult<HashMap<(ClientId, u64), Rejection>> {
+    let mut seen: BTreeMap<ClientId, (u64, u64)> = BTreeMap::new();
+    for m in &req.mutations {
+        if last.get(&m.client_id).is_some_and(|l| m.id <= *l) {
+            let range = seen.entry(m.client_id).or_insert((m.id, m.id));
+            *range = (range.0.min(m.id), range.1.max(m.id));
+        }
+    }
+    let mut refused = HashMap::new();
+    for (client, (low, high)) in seen {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT mutation_id, refusal FROM rejection \
+             WHERE client_id = $1 AND mutation_id BETWEEN $2 AND $3",
+        )
+        .bind(client.to_string())
+        .bind(id_i64(low)?)
+        .bind(id_i64(high)?)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, refusal) in rows {
+            let reason = refusal.and_then(|r| serde_json::from_str::<Rejection>(&r).ok());
+            if let (Ok(id), Some(reason)) = (u64::try_from(id), reason) {
+                refused.insert((client, id), reason);
+            }
+        }
+    }
+    Ok(refused)
 }
