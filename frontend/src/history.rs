@@ -26,11 +26,7 @@ pub fn History(key: String, #[prop(into)] changed: Signal<i64>) -> impl IntoView
         changed.track();
         let key = js_sys::encode_uri_component(&key.get_value());
         // Read from the server, not the saved copy: offline, it says it can't be read.
-        async move {
-            api::get::<Vec<HistoryRow>>(&format!("/api/history/{key}"))
-                .await
-                .ok()
-        }
+        async move { api::get::<Vec<HistoryRow>>(&format!("/api/history/{key}")).await }
     });
     view! {
         <section class="history" aria-label=move || W::History.get(lang.get())>
@@ -39,9 +35,10 @@ pub fn History(key: String, #[prop(into)] changed: Signal<i64>) -> impl IntoView
                 {move || rows.get().map(|rows| {
                     let l = lang.get();
                     match rows {
-                        None => view! { <p class="muted">{W::HistoryUnavailable.get(l)}</p> }.into_any(),
-                        Some(rows) if rows.is_empty() => view! { <p class="muted">{W::NoHistory.get(l)}</p> }.into_any(),
-                        Some(rows) => view! {
+                        Err(e) if e.is_transient() => view! { <p class="muted">{W::HistoryUnavailable.get(l)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{l.of(&e.message()).to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="muted">{W::NoHistory.get(l)}</p> }.into_any(),
+                        Ok(rows) => view! {
                             <ol>
                                 {rows.into_iter().map(|r| {
                                     let who = r.user_name.or(r.unit_name).unwrap_or_default();

@@ -169,6 +169,7 @@ words! {
     ChunkNotLoaded => "这部分未能加载，请联网后重试", "This part could not be loaded: connect and try again";
     TryAgain => "重试", "Try again";
     SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";
+    SignInAgain => "重新登录", "Sign in again";
     OutboxNotSaved => "这项更改未能保存在本机：联网时照常提交，但提交前刷新或关闭页面会丢失", "This change could not be saved on this device: it is sent when online, but lost if the page is reloaded or closed before then";
     OfflineChangesDropped => "部分离线更改无法同步：", "Some offline changes could not be synced: ";
     ChangeRefused => "更改未被接受：", "A change was not accepted: ";

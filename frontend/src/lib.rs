@@ -42,11 +42,7 @@ fn App() -> impl IntoView {
     };
     provide_context(session);
     session.check(sync);
-    Effect::new(move |_| {
-        if sync.session_ended.get() {
-            session.ended();
-        }
-    });
+
     // Each user's language follows them, to every device they sign in on.
     Effect::new(move |_| {
         let chosen = session.me.with(|me| {

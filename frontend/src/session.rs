@@ -139,8 +139,9 @@ impl Session {
 const ME_KEY: &str = "reformboard.me";
 /// The login page's query after `Session::ended`: it says why the user is there.
 pub const ENDED_QUERY: &str = "session=ended";
-/// Who last signed in on this browser ("区财政局 (unit03)"), kept past signing out: the login
-/// page names them when changes of theirs are still waiting here.
+/// Who last signed in on this browser (their id and name, "区财政局〈国资委〉"), kept past
+/// signing out: the login page names them when changes of theirs are still waiting here. The
+/// name only, not the username one signs in with.
 const LAST_USER_KEY: &str = "reformboard.last_user";
 /// A language chosen here that the server has not yet confirmed.
 const PENDING_LANGUAGE_KEY: &str = "reformboard.language.pending";
@@ -152,14 +153,11 @@ fn storage() -> Option<web_sys::Storage> {
 fn remember(me: &Me) {
     if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(me)) {
         let _ = s.set_item(ME_KEY, &json);
-        let _ = s.set_item(
-            LAST_USER_KEY,
-            &format!("{}\n{} ({})", me.id, me.display_name, me.username),
-        );
+        let _ = s.set_item(LAST_USER_KEY, &format!("{}\n{}", me.id, me.display_name));
     }
 }
 
-/// Who last signed in here, if that was the user with this id: "区财政局 (unit03)".
+/// Who last signed in here, if that was the user with this id: "区财政局〈国资委〉".
 pub fn last_user_named(id: &str) -> Option<String> {
     let saved = storage()?.get_item(LAST_USER_KEY).ok().flatten()?;
     let (saved_id, name) = saved.split_once('\n')?;

@@ -50,6 +50,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
         Gate::Open => view! {
             <div class="app" data-signed-in=username>
                 <Header/>
+                <SessionEnded/>
                 <Notices/>
                 <main id="main">{children.with_value(|c| c())}</main>
             </div>
@@ -206,6 +207,22 @@ fn SyncBadge() -> impl IntoView {
         Connection::Offline => "sync offline",
     };
     view! { <span class=class role="status" aria-live="polite" data-testid="sync-state">{text}</span> }
+}
+
+/// The server ended the session (`Sync::session_ended`): said until the user signs in again,
+/// from the page they are on, so that what they are typing can still be copied first.
+#[component]
+fn SessionEnded() -> impl IntoView {
+    let sync = use_sync();
+    let session = use_session();
+    view! {
+        <Show when=move || sync.session_ended.get()>
+            <p class="stopped" role="alert">
+                {t(W::SessionEnded)}
+                <button type="button" class="primary" on:click=move |_| session.ended()>{t(W::SignInAgain)}</button>
+            </p>
+        </Show>
+    }
 }
 
 /// Rejected changes and other messages, dismissible.

@@ -57,8 +57,9 @@ pub struct Sync {
     /// Tasks someone else just changed: their cards are briefly highlighted.
     pub recent: RwSignal<HashSet<TaskId>>,
     /// The server no longer knows this session (a 401: it ended elsewhere, timed out, or the
-    /// account was disabled): the app goes to the login page (`App`). The outbox waits for the
-    /// same user's next sign-in on this browser.
+    /// account was disabled): nothing syncs, and the frame says so with a way to sign in again
+    /// (`shell::SessionEnded`), rather than leaving the page under text being typed. The outbox
+    /// waits for the same user's next sign-in on this browser.
     pub session_ended: RwSignal<bool>,
     base: StoredValue<State>,
     cookie: StoredValue<Option<Cookie>>,
@@ -74,6 +75,9 @@ pub struct Sync {
     /// Clients whose changes were renumbered (`renumber`), to tell the server with the next
     /// push (`PushRequest::retire`).
     retire: StoredValue<BTreeMap<ClientId, u64>>,
+    /// Refusals already told: a batch sent again (its pull failed before the refusal dropped
+    /// it) is refused again, and said once.
+    told: StoredValue<HashSet<(ClientId, u64)>>,
 }
 
 /// `message` after `what` ("更改未被接受：…"), in both languages.
@@ -139,6 +143,7 @@ impl Sync {
             notices: RwSignal::new(vec![]),
             recent: RwSignal::new(HashSet::new()),
             session_ended: RwSignal::new(false),
+            told: StoredValue::new(HashSet::new()),
             base: StoredValue::new(State::new()),
             cookie: StoredValue::new(None),
             actor: StoredValue::new(None),
@@ -335,8 +340,8 @@ impl Sync {
                         delay = (delay * 2).min(Duration::from_secs(30));
                     }
                     Err(ApiError::Unauthorized) => {
-                        // Nothing syncs until the user signs in again: to the login page, which
-                        // says why (their edits wait in the outbox till then).
+                        // Nothing syncs until the user signs in again (their edits wait in
+                        // the outbox till then): the frame says so.
                         self.session_ended.set(true);
                         break;
                     }
@@ -404,8 +409,14 @@ impl Sync {
             }
             for r in res.results {
                 if let Outcome::Rejected { reason } = r.outcome {
-                    self.notices
-                        .update(|n| n.push(prefixed(W::ChangeRefused, &reason.message())));
+                    let new = self
+                        .told
+                        .try_update_value(|t| t.insert((r.client_id, r.id)))
+                        .unwrap_or(true);
+                    if new {
+                        self.notices
+                            .update(|n| n.push(prefixed(W::ChangeRefused, &reason.message())));
+                    }
                 }
             }
         }

@@ -175,9 +175,14 @@ pub struct ResetPasswordRequest {
     pub password: String,
 }
 
-/// A username is 2–64 characters of letters, digits, `.`, `_` or `-`.
+/// The longest username, in characters.
+pub const USERNAME_MAX: usize = 64;
+/// The longest display name (a person's or a unit's), in characters.
+pub const DISPLAY_NAME_MAX: usize = 64;
+
+/// A username is 2–[`USERNAME_MAX`] characters of letters, digits, `.`, `_` or `-`.
 pub fn valid_username(name: &str) -> bool {
-    (2..=64).contains(&name.chars().count())
+    (2..=USERNAME_MAX).contains(&name.chars().count())
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))

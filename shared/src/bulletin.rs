@@ -391,5 +391,7 @@ mod tests {
             Visibility::Unit(office)
         );
         assert_eq!(bulletin(other, true).visibility(), Visibility::Everyone);
+        // Migration 0008 marks the drafts stored before with this id.
+        assert_eq!(office.to_string(), "c7fa44cb-a7c2-56a0-8873-2c46d22e6417");
     }
 }

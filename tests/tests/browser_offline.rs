@@ -541,8 +541,9 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
 }
 
 /// The server ends a session while its page is open (signed out everywhere from another
-/// device, say) and a change is made after: the page goes to the login page, which says why
-/// and that the change is still waiting here, and whose; signing in again sends it.
+/// device, say) and a change is made after: the page says so, and its 重新登录 leads to the
+/// login page, which says why and that the change is still waiting here, and whose; signing in
+/// again sends it.
 #[tokio::test]
 async fn a_change_made_as_the_session_ended_waits_for_the_next_sign_in() -> anyhow::Result<()> {
     const TITLE: &str = "会话结束后建的任务";
@@ -575,6 +576,13 @@ async fn a_change_made_as_the_session_ended_waits_for_the_next_sign_in() -> anyh
     anyhow::ensure!(res.status().is_success(), "logout: {}", res.status());
 
     browser.create_task(TITLE).await?;
+    // Said on the page the user is on (what they may still be typing stays), with a way on.
+    browser
+        .find(Locator::XPath(
+            "//p[contains(@class,'stopped')][contains(.,'登录已失效，请重新登录')]",
+        ))
+        .await?;
+    browser.click_named("button", "重新登录").await?;
     browser
         .wait_for_exact_text("main.login p.notice[role=status]", "登录已失效，请重新登录")
         .await?;
@@ -584,7 +592,7 @@ async fn a_change_made_as_the_session_ended_waits_for_the_next_sign_in() -> anyh
         .text()
         .await?;
     anyhow::ensure!(
-        unsent.contains("1项更改尚未同步") && unsent.contains(&format!("({lead})")),
+        unsent.contains("1项更改尚未同步") && unsent.contains("区财政局〈国资委〉"),
         "the login page names the change waiting and whose it is: {unsent}"
     );
     browser.screenshot("login-after-session-ended").await?;

@@ -21,8 +21,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use session::{ActiveUser, CurrentUser};
 use shared::account::{
-    ChangePasswordRequest, CreateUserRequest, DemoAccount, LoginRequest, LogoutRequest, Me,
-    ResetPasswordRequest, SetLanguageRequest, SetRoleRequest, UserSummary, valid_username,
+    ChangePasswordRequest, CreateUserRequest, DISPLAY_NAME_MAX, DemoAccount, LoginRequest,
+    LogoutRequest, Me, ResetPasswordRequest, SetLanguageRequest, SetRoleRequest, USERNAME_MAX,
+    UserSummary, valid_username,
 };
 use shared::actor::Role;
 use shared::entity::Entity;
@@ -366,16 +367,16 @@ pub(crate) async fn create_user(
     require_office(&user)?;
     let username = req.username.trim();
     if !valid_username(username) {
-        return Err(ApiError::bad_request(Msg::new(
-            "用户名须为2到64位字母、数字、点、下划线或连字符",
-            "A username is 2 to 64 letters, digits, dots, underscores or hyphens",
+        return Err(ApiError::bad_request(shared::msg!(
+            "用户名须为2到{USERNAME_MAX}位字母、数字、点、下划线或连字符",
+            "A username is 2 to {USERNAME_MAX} letters, digits, dots, underscores or hyphens"
         )));
     }
     let display_name = req.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > 64 {
-        return Err(ApiError::bad_request(Msg::new(
-            "姓名须为1到64个字",
-            "A name is 1 to 64 characters",
+    if display_name.is_empty() || display_name.chars().count() > DISPLAY_NAME_MAX {
+        return Err(ApiError::bad_request(shared::msg!(
+            "姓名须为1到{DISPLAY_NAME_MAX}个字",
+            "A name is 1 to {DISPLAY_NAME_MAX} characters"
         )));
     }
     password::check_new(&req.password).map_err(ApiError::bad_request)?;

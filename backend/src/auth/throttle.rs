@@ -126,7 +126,10 @@ fn refused_before(key: &str, first_at: i64, now: i64) -> bool {
 /// the first failure was counted. A success takes its count back too ([`succeeded`]).
 pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<Refused>, sqlx::Error> {
     let now = now_millis();
-    prune(pool, now).await?;
+    // Housekeeping: a failure to tidy up must not fail a sign-in.
+    if let Err(e) = prune(pool, now).await {
+        tracing::warn!(error = %e, "deleting ended login-failure windows failed");
+    }
     let mut wait = 0i64;
     let mut first = false;
     for counter in counters {

@@ -238,9 +238,9 @@ fn Published(id: BulletinId) -> impl IntoView {
                 view! {
                     <section class="readers no-print" aria-labelledby="readers-h">
                         <h2 id="readers-h">{tr("已阅单位", "Read by")}" "{names.len()}</h2>
-                        <p data-testid="read-by">{if names.is_empty() { "—".to_string() } else { names.join("、") }}</p>
+                        <p data-testid="read-by">{if names.is_empty() { "—".to_string() } else { names.join(lang.get().list_separator()) }}</p>
                         <h3>{tr("未阅单位", "Not yet read")}" "{not_yet.len()}</h3>
-                        <p class="muted">{if not_yet.is_empty() { "—".to_string() } else { not_yet.join("、") }}</p>
+                        <p class="muted">{if not_yet.is_empty() { "—".to_string() } else { not_yet.join(lang.get().list_separator()) }}</p>
                     </section>
                 }
             })

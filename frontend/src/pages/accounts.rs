@@ -249,11 +249,11 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
             <summary>{t(W::NewUser)}</summary>
             <form on:submit=submit aria-label=t(W::NewUser)>
                 <label>{t(W::Username)}
-                    <input name="new_username" required autocomplete="off" pattern="[A-Za-z0-9._\\-]{2,64}"
+                    <input name="new_username" required autocomplete="off" minlength="2" maxlength=shared::account::USERNAME_MAX
                         prop:value=username on:input=move |ev| username.set(event_target_value(&ev))/>
                 </label>
                 <label>{t(W::DisplayName)}
-                    <input name="display_name" required maxlength="64"
+                    <input name="display_name" required maxlength=shared::account::DISPLAY_NAME_MAX
                         prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
                 </label>
                 <label>{t(W::Unit)}

@@ -106,22 +106,30 @@ fn changed_fields(
 
 /// A stored field by its name on screen; one that none shows, as stored.
 fn field_name(key: &str, l: Lang) -> String {
+    // The words the card's detail and the accounts page use, where they name it.
+    let word = match key {
+        "notes" => Some(W::Notes),
+        "owner" => Some(W::Owner),
+        "column" => Some(W::Column),
+        "due" => Some(W::Due),
+        "progress" => Some(W::Progress),
+        "steps" => Some(W::Checklist),
+        "blocked" => Some(W::Blocked),
+        "role" => Some(W::Role),
+        _ => None,
+    };
+    if let Some(word) = word {
+        return word.get(l).to_string();
+    }
     let (zh, en) = match key {
         "title" => ("名称", "Title"),
-        "notes" => ("说明", "Notes"),
         "detail" => ("说明", "Details"),
-        "owner" => ("承担单位", "Owner"),
         "unit" => ("单位", "Unit"),
         "item" => ("改革项目", "Item"),
         "automatic" => ("自动", "Automatic"),
         "assigned" => ("协调单位", "Units helping"),
-        "column" => ("状态", "Status"),
         "state" => ("状态", "State"),
         "sort_key" => ("顺序", "Order"),
-        "due" => ("截止日期", "Due date"),
-        "progress" => ("进度", "Progress"),
-        "steps" => ("实施步骤", "Steps"),
-        "blocked" => ("受阻", "Blocked"),
         "archived" => ("已归档", "Archived"),
         "done_at" => ("完成时间", "Done"),
         "postponements" => ("延期申请", "Postponements"),
@@ -131,7 +139,6 @@ fn field_name(key: &str, l: Lang) -> String {
         "published" => ("已发布", "Published"),
         "published_at" => ("发布时间", "Published"),
         "read_by" => ("已读单位", "Read by"),
-        "role" => ("角色", "Role"),
         "disabled" => ("已停用", "Disabled"),
         "email" => ("邮箱", "E-mail"),
         "display_name" => ("名称", "Name"),
@@ -168,7 +175,7 @@ fn value_words(key: &str, v: &Value, l: Lang, name_of: &dyn Fn(&str) -> Option<S
                 _ => {
                     let n = list.len();
                     if l == Lang::En {
-                        shared::message::counted(n, "entry")
+                        shared::message::counted(n, "item")
                     } else {
                         format!("{n}项")
                     }
@@ -226,8 +233,11 @@ pub fn AuditPage() -> impl IntoView {
         }
     };
 
+    let sync = crate::sync::use_sync();
     let table = move || {
         let l = lang.get();
+        // Ids in the changes are named from the local copy: drawn again once it is there.
+        sync.loaded.track();
         let Some(result) = rows.get() else {
             return view! { <p class="loading">{W::Loading.get(l)}</p> }.into_any();
         };

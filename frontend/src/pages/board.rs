@@ -42,8 +42,8 @@ pub fn ItemBoardPage() -> impl IntoView {
                 <header class="board-head">
                     <h1><span class="num">{item.number}"."</span>{item.title.clone()}</h1>
                     <dl class="units">
-                        <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(s, &item.lead_units)}</dd>
-                        <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(s, &item.cooperating_units)}</dd>
+                        <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(s, &item.lead_units, l)}</dd>
+                        <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(s, &item.cooperating_units, l)}</dd>
                     </dl>
                     <p class="summary">
                         {Column::ALL.iter().zip(counts).map(|(c, n)| view! { <span>{column_name(*c, l)}" "<b>{n}</b></span> }).collect_view()}

@@ -125,10 +125,10 @@ fn overview(it: &Item) -> AnyView {
             view! {
                 <status::ItemLight item=item.id as_of=Signal::stored(today())/>
                 <dl class="units">
-                    <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units)}</dd>
-                    <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units)}</dd>
+                    <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units, l)}</dd>
+                    <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units, l)}</dd>
                     {(!item.lead_leaders.is_empty()).then(|| view! {
-                        <dt>{W::LeadLeaders.get(l)}</dt><dd>{item.lead_leaders.join("、")}</dd>
+                        <dt>{W::LeadLeaders.get(l)}</dt><dd>{item.lead_leaders.join(l.list_separator())}</dd>
                     })}
                     {due.map(|d| view! { <dt>{W::WorkPlanDue.get(l)}</dt><dd>{d}</dd> })}
                 </dl>

@@ -37,7 +37,7 @@ pub fn LoginPage() -> impl IntoView {
         let (user, waiting) = db.unsent().await.ok()?;
         (waiting > 0).then(|| {
             let name = user.as_deref().and_then(crate::session::last_user_named);
-            unsent_warning(name, waiting)
+            waiting_here(name, waiting)
         })
     });
     let demo = LocalResource::new(|| async {
@@ -140,23 +140,28 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// "本机还有区财政局 (unit03) 的3项更改尚未同步…": what the login page says of changes that
+/// "本机还有区财政局〈国资委〉的3项更改尚未同步…": what the login page says of changes that
 /// wait on this browser for their author to sign in again.
-fn unsent_warning(name: Option<String>, waiting: u32) -> Msg {
+fn waiting_here(name: Option<String>, waiting: u32) -> Msg {
     let (zh_name, en_name) = match &name {
         Some(n) => (n.clone(), n.clone()),
-        None => ("上一位用户".to_string(), "the last user".to_string()),
+        None => (
+            "上一位用户".to_string(),
+            "the person who last signed in here".to_string(),
+        ),
+    };
+    let changes = shared::message::capitalized(&shared::message::counted(waiting, "change"));
+    let (have, them) = if waiting == 1 {
+        ("has", "it")
+    } else {
+        ("have", "they")
     };
     Msg::owned(
         format!(
             "本机还有{zh_name}的{waiting}项更改尚未同步到服务器。请{zh_name}先在本机登录，更改即会发出；如换其他人登录，这些更改将被删除。"
         ),
         format!(
-            "{} by {en_name} {} not reached the server yet. Sign in as {en_name} first on this device and {} sent; if someone else signs in here, {} deleted.",
-            shared::message::capitalized(&shared::message::counted(waiting, "change")),
-            if waiting == 1 { "has" } else { "have" },
-            if waiting == 1 { "it is" } else { "they are" },
-            if waiting == 1 { "it is" } else { "they are" },
+            "{changes} by {en_name} {have} not reached the server yet. Once they sign in on this device, {them} will be sent; if someone else signs in here first, {them} will be deleted."
         ),
     )
 }

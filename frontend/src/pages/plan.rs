@@ -7,8 +7,8 @@ use leptos_router::components::A;
 use shared::ids::UnitId;
 use shared::state::State;
 
-/// Names of `ids`, joined with 、 as the plan writes them.
-pub fn unit_names(state: &State, ids: &[UnitId]) -> String {
+/// Names of `ids`, joined as a list is in `l` (with 、 as the plan writes them, in Chinese).
+pub fn unit_names(state: &State, ids: &[UnitId], l: crate::i18n::Lang) -> String {
     let names: Vec<&str> = ids
         .iter()
         .filter_map(|id| state.unit(*id))
@@ -17,7 +17,7 @@ pub fn unit_names(state: &State, ids: &[UnitId]) -> String {
     if names.is_empty() {
         "—".into()
     } else {
-        names.join("、")
+        names.join(l.list_separator())
     }
 }
 
@@ -57,8 +57,8 @@ fn page(state: &State, l: crate::i18n::Lang) -> AnyView {
                     <A href=format!("/items/{number}/board") attr:class="board-link"
                         attr:aria-label=board_label>{W::Board.get(l)}</A>
                     <dl class="units">
-                        <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units)}</dd>
-                        <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units)}</dd>
+                        <dt>{W::Lead.get(l)}</dt><dd class="lead">{unit_names(state, &item.lead_units, l)}</dd>
+                        <dt>{W::Cooperating.get(l)}</dt><dd>{unit_names(state, &item.cooperating_units, l)}</dd>
                     </dl>
                 </li>
             }

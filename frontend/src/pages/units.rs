@@ -53,7 +53,7 @@ pub fn UnitsPage() -> impl IntoView {
                         {u.name.clone()}
                         {is_group.then(|| view! { <small class="tag">{W::Group.get(l)}</small> })}
                     </h3>
-                    {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join("、")}</p> })}
+                    {(!u.aliases.is_empty()).then(|| view! { <p class="aliases">{u.aliases.join(l.list_separator())}</p> })}
                     <p>{W::Leads.get(l)}{l.colon()}{links(leads)}</p>
                     <p>{W::Cooperates.get(l)}{l.colon()}{links(coops)}</p>
                     {(!groups.is_empty()).then(|| view! { <p>{W::MemberOf.get(l)}{l.colon()}{groups.join(l.list_separator())}</p> })}
@@ -186,7 +186,7 @@ fn GroupMembers(group: UnitId, group_name: String, office: bool) -> impl IntoVie
                 <form class="add-member" on:submit=add>
                     <label>
                         <span class="sr-only">{move || W::MemberName.get(lang.get())}</span>
-                        <input type="text" maxlength="40" required
+                        <input type="text" maxlength=shared::unit::MAX_UNIT_NAME_CHARS required
                             placeholder=move || W::MemberName.get(lang.get())
                             aria-label=move || format!("{} {}", group_label, W::MemberName.get(lang.get()))
                             prop:value=move || name.get()

@@ -182,7 +182,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
                 {task.map(|t| view! { <p class="muted">{pick(l, "相关任务：", "Task: ")}{t}</p> })}
                 {(!d.detail.is_empty()).then(|| view! { <p class="pre">{d.detail.clone()}</p> })}
                 {(!assigned.is_empty()).then(|| view! {
-                    <p class="assigned">{pick(l, "协调单位：", "Units helping: ")}{assigned.join("、")}</p>
+                    <p class="assigned">{pick(l, "协调单位：", "Units helping: ")}{assigned.join(l.list_separator())}</p>
                 })}
                 {(!d.log.is_empty()).then(|| view! {
                     <ol class="diff-log">
