@@ -159,12 +159,15 @@ fn DraftEditor(id: BulletinId) -> impl IntoView {
             .to_string(),
         );
     };
+    // A refusal (in the notices) must not stand beside the last "saved".
     let save = move |_| {
+        said("", "");
         if sync.mutate(save_m()).is_ok() {
             said("通报已保存", "Saved");
         }
     };
     let publish = move |_| {
+        said("", "");
         // The text on screen is what goes out: save it first, then publish.
         if sync.mutate(save_m()).is_ok()
             && sync

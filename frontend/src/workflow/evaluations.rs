@@ -119,6 +119,8 @@ fn EvaluationForm(item: ItemId) -> impl IntoView {
         .then_some(id)
     };
     let on_save = move |_| {
+        // A refusal (in the notices) must not stand beside the last "saved".
+        message.set(String::new());
         if record().is_some() {
             message.set(pick(
                 cx.lang.get_untracked(),
@@ -136,6 +138,7 @@ fn EvaluationForm(item: ItemId) -> impl IntoView {
         )) {
             return;
         }
+        message.set(String::new());
         if let Some(id) = record()
             && cx.send(Mutation::PublishEvaluation(Publish { id, at: now() }))
         {

@@ -184,8 +184,11 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
         }
         ok
     };
+    // Each action starts by clearing what the last one said: a "saved" must not stand beside
+    // a refusal of the next.
     let on_save = move |_| {
         error.set(String::new());
+        message.set(String::new());
         if save() {
             message.set(pick(cx.lang.get_untracked(), "草稿已保存", "Draft saved"));
         }
@@ -219,6 +222,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
     let on_submit = move |_| {
         let l = cx.lang.get_untracked();
         error.set(String::new());
+        message.set(String::new());
         if current().iter().all(|p| p.trim().is_empty()) {
             error.set(pick(
                 l,
@@ -254,6 +258,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
             return;
         }
         error.set(String::new());
+        message.set(String::new());
         if cx.send(Mutation::ReviewSubmission(ReviewSubmission {
             id,
             accept,
