@@ -322,6 +322,15 @@ impl Api {
             .await?)
     }
 
+    /// Signs this user out on every device, as the account page's 在所有设备上退出 does.
+    pub async fn logout_everywhere(&self) -> anyhow::Result<reqwest::Response> {
+        self.post(
+            "/api/auth/logout",
+            &serde_json::json!({ "everywhere": true }),
+        )
+        .await
+    }
+
     /// GET a path and decode JSON, failing unless 2xx.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let res = self.get(path).await?;

@@ -566,13 +566,7 @@ async fn a_change_made_as_the_session_ended_waits_for_the_next_sign_in() -> anyh
 
     // Signed out everywhere, from another device.
     let other = e2e::sync_client::Session::login(&server, &lead).await?;
-    let res = other
-        .api
-        .post(
-            "/api/auth/logout",
-            &serde_json::json!({ "everywhere": true }),
-        )
-        .await?;
+    let res = other.api.logout_everywhere().await?;
     anyhow::ensure!(res.status().is_success(), "logout: {}", res.status());
 
     browser.create_task(TITLE).await?;

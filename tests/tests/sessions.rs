@@ -356,9 +356,7 @@ async fn logout_here_and_everywhere() -> anyhow::Result<()> {
 
     // In use, so the server remembers it: logging out elsewhere must still end it at once.
     ensure!(laptop.get("/api/auth/me").await?.status() == 200);
-    let res = desktop
-        .post("/api/auth/logout", &json!({ "everywhere": true }))
-        .await?;
+    let res = desktop.logout_everywhere().await?;
     ensure!(res.status() == 204);
     ensure!(desktop.get("/api/auth/me").await?.status() == 401);
     ensure!(
@@ -983,9 +981,7 @@ async fn audit_trail(store: Store) -> anyhow::Result<()> {
     let unit14 = server.login("unit14").await?;
     unit14.post("/api/auth/logout", &json!({})).await?;
     let unit14 = server.login("unit14").await?;
-    unit14
-        .post("/api/auth/logout", &json!({ "everywhere": true }))
-        .await?;
+    unit14.logout_everywhere().await?;
     let unit15 = server.login("unit15").await?;
     let body = json!({ "old_password": DEMO_PASSWORD, "new_password": "changed-pass-15" });
     ensure!(unit15.post("/api/auth/password", &body).await?.status() == 204);

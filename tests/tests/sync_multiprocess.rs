@@ -148,13 +148,7 @@ async fn signing_out_through_one_process_closes_the_socket_on_another_postgres()
     let mut socket = lead_on_b.websocket().await?;
     wait_until_listening(&lead_on_b, &item2, &mut socket).await?;
     let lead_on_a = facts.login_unit(&a, ITEM4_LEAD).await?;
-    let res = lead_on_a
-        .api
-        .post(
-            "/api/auth/logout",
-            &serde_json::json!({ "everywhere": true }),
-        )
-        .await?;
+    let res = lead_on_a.api.logout_everywhere().await?;
     ensure!(res.status() == 204, "logout everywhere: {}", res.status());
     ensure!(
         socket.closes_within(Duration::from_secs(10)).await?,
