@@ -25,6 +25,15 @@ pub enum DbKind {
     Postgres,
 }
 
+/// A PostgreSQL NOTIFY to send from inside a transaction, delivered when it commits.
+#[derive(Clone, Debug)]
+pub struct Notification {
+    /// The channel.
+    pub channel: &'static str,
+    /// The payload.
+    pub payload: String,
+}
+
 /// A pool plus what we need to know about it.
 #[derive(Clone, Debug)]
 pub struct Db {

@@ -2,7 +2,7 @@
 
 use crate::audit::{self, AuditRowValues};
 use crate::batch::{Arg, Batch, Handle};
-use crate::db::{DbKind, IN_LIST_MAX, placeholders};
+use crate::db::{DbKind, IN_LIST_MAX, Notification, placeholders};
 use shared::entity::{Entity, EntityKey, Space, Visibility};
 use shared::ids::ItemId;
 use shared::state::State;
@@ -225,27 +225,32 @@ const WRITE_CHUNK: usize = 100;
 /// `WITH`, on SQLite two statements sent as one (each numbers its placeholders on from the
 /// last) — so a push or an import takes one round trip (or one hop to SQLite's thread) per
 /// hundred rows instead of one per row: on a one-card push, latency-bound, that is most of what
-/// it costs beyond its fixed steps.
+/// it costs beyond its fixed steps. `notify` (PostgreSQL) rides in the first statement too.
 pub async fn save_with_audit(
     tx: &mut Transaction<'_, Any>,
     kind: DbKind,
     logged: Vec<AuditRowValues>,
     saved: &[(&Entity, i64)],
+    mut notify: Option<Notification>,
 ) -> anyhow::Result<()> {
     let mut logged = logged.into_iter().peekable();
     let mut saved = saved.chunks(WRITE_CHUNK).peekable();
-    while logged.peek().is_some() || saved.peek().is_some() {
+    while logged.peek().is_some() || saved.peek().is_some() || notify.is_some() {
         let rows: Vec<AuditRowValues> = logged.by_ref().take(WRITE_CHUNK).collect();
         let entities = saved.next().unwrap_or_default();
         let audit_sql = (!rows.is_empty()).then(|| audit::insert_sql(1, rows.len()));
         let first = 1 + rows.len() * audit::ROW_WIDTH;
         let entity_sql = (!entities.is_empty()).then(|| upsert_sql(first, entities.len()));
-        let sql = match (audit_sql, entity_sql, kind) {
-            (Some(a), Some(e), DbKind::Postgres) => format!("WITH logged AS ({a}) {e}"),
-            (Some(a), Some(e), DbKind::Sqlite) => format!("{a}; {e}"),
-            (Some(one), None, _) | (None, Some(one), _) => one,
-            (None, None, _) => break,
+        let poke = notify.take();
+        let notify_at = poke.as_ref().map(|_| first + entities.len() * ROW_WIDTH);
+        let sql = match kind {
+            DbKind::Postgres => postgres_statement(audit_sql, entity_sql, notify_at),
+            DbKind::Sqlite => match (audit_sql, entity_sql) {
+                (Some(a), Some(e)) => Some(format!("{a}; {e}")),
+                (one, None) | (None, one) => one,
+            },
         };
+        let Some(sql) = sql else { break };
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for row in rows {
             query = row.bind(query);
@@ -253,9 +258,44 @@ pub async fn save_with_audit(
         for (entity, version) in entities {
             query = bind(query, entity, *version)?;
         }
+        if let Some(Notification { channel, payload }) = poke {
+            query = query.bind(channel).bind(payload);
+        }
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// One PostgreSQL statement of [`save_with_audit`]: the audit insert as a data-modifying
+/// `WITH`, then the upsert, and the NOTIFY's two values at `notify_at`. A `WITH` that only
+/// selects runs only when read, so the upsert's RETURNING reads the NOTIFY's (or a SELECT does,
+/// when there is nothing to upsert).
+fn postgres_statement(
+    audit: Option<String>,
+    upsert: Option<String>,
+    notify_at: Option<usize>,
+) -> Option<String> {
+    let mut with = Vec::new();
+    if let Some(a) = &audit {
+        with.push(format!("logged AS ({a})"));
+    }
+    if let Some(i) = notify_at {
+        with.push(format!(
+            "poked AS (SELECT pg_notify(${i}, ${}) AS n)",
+            i + 1
+        ));
+    }
+    let last = match (upsert, notify_at) {
+        (Some(u), Some(_)) => format!("{u} RETURNING (SELECT n FROM poked)"),
+        (Some(u), None) => u,
+        (None, Some(_)) => "SELECT n FROM poked".into(),
+        (None, None) => return audit,
+    };
+    Some(if with.is_empty() {
+        last
+    } else {
+        format!("WITH {} {last}", with.join(", "))
+    })
 }
 
 /// Current version of every space.
@@ -306,4 +346,33 @@ pub async fn load_all(pool: &sqlx::AnyPool) -> anyhow::Result<State> {
         state.put(row.entity()?);
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_statement;
+
+    #[test]
+    fn the_notify_is_read_by_the_statement_that_carries_it() {
+        let audit = || Some("INSERT INTO audit VALUES ($1)".to_string());
+        let upsert = || Some("INSERT INTO entity VALUES ($2)".to_string());
+        assert_eq!(
+            postgres_statement(audit(), upsert(), Some(3)).as_deref(),
+            Some(
+                "WITH logged AS (INSERT INTO audit VALUES ($1)), \
+                 poked AS (SELECT pg_notify($3, $4) AS n) \
+                 INSERT INTO entity VALUES ($2) RETURNING (SELECT n FROM poked)"
+            )
+        );
+        assert_eq!(
+            postgres_statement(None, None, Some(1)).as_deref(),
+            Some("WITH poked AS (SELECT pg_notify($1, $2) AS n) SELECT n FROM poked")
+        );
+        assert_eq!(postgres_statement(audit(), None, None), audit());
+        assert_eq!(
+            postgres_statement(audit(), upsert(), None).as_deref(),
+            Some("WITH logged AS (INSERT INTO audit VALUES ($1)) INSERT INTO entity VALUES ($2)")
+        );
+        assert_eq!(postgres_statement(None, None, None), None);
+    }
 }

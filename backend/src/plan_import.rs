@@ -168,7 +168,7 @@ async fn write_plan_entities(
             .row()?,
         );
     }
-    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved).await?;
+    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, None).await?;
     tx.commit().await?;
     Ok(report)
 }

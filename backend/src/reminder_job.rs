@@ -238,9 +238,7 @@ pub async fn run_once(
                 tracing::warn!(%reason, "a daily reminder was refused");
             }
         }
-        if !spaces.is_empty() {
-            hub.poke(db, spaces).await;
-        }
+        hub.pushed(db, spaces);
         if let Some(mailer) = mailer
             && let Err(e) = crate::mail::notify(db, mailer, &changes).await
         {

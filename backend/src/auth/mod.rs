@@ -585,9 +585,7 @@ async fn move_read_marks(state: &AppState, user_id: &str) -> ApiResult<()> {
     };
     let (_, spaces) =
         crate::sync::push::push(&state.db, &actor, &req, crate::sync::push::Times::Server).await?;
-    if !spaces.is_empty() {
-        state.hub.poke(&state.db, spaces).await;
-    }
+    state.hub.pushed(&state.db, spaces);
     Ok(())
 }
 

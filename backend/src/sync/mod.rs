@@ -46,11 +46,7 @@ pub(crate) async fn push_handler(
     check_protocol(req.protocol)?;
     let (response, spaces, changes) =
         push::push_with_changes(&state.db, &user.0.actor, &req, push::Times::Client).await?;
-    if !spaces.is_empty() {
-        // The pusher's answer need not wait for the poke (on PostgreSQL, one more round trip).
-        let (hub, db) = (state.hub.clone(), state.db.clone());
-        tokio::spawn(async move { hub.poke(&db, spaces).await });
-    }
+    state.hub.pushed(&state.db, spaces);
     crate::mail::after_commit(&state.db, state.config.mailer.as_ref(), changes);
     Ok(ApiJson(response))
 }

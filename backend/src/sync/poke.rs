@@ -10,7 +10,7 @@
 
 use crate::auth::session::{FORGET_CHANNEL, SessionRow};
 use crate::auth::session_cache::SessionCache;
-use crate::db::{Db, DbKind};
+use crate::db::{Db, DbKind, Notification};
 use shared::entity::Space;
 use sqlx::postgres::PgListener;
 use std::collections::BTreeSet;
@@ -57,20 +57,24 @@ impl PokeHub {
 
     /// Tells every client (of every process) that `spaces` changed.
     pub async fn poke(&self, db: &Db, spaces: BTreeSet<Space>) {
-        let spaces: Vec<String> = spaces.iter().map(Space::to_string).collect();
         match db.kind {
-            DbKind::Sqlite => self.local(spaces),
+            DbKind::Sqlite => self.local(names(&spaces)),
             DbKind::Postgres => {
-                let mut payload = spaces.join(",");
-                if payload.len() > MAX_PAYLOAD {
-                    payload = ALL.into();
-                }
-                if let Err(e) = db.notify(CHANNEL, &payload).await {
+                if let Err(e) = db.notify(CHANNEL, &payload(&spaces)).await {
                     // The change is committed; clients still pull on their 60-second timer.
                     tracing::warn!(error = %e, "NOTIFY failed; poking local clients only");
-                    self.local(spaces);
+                    self.local(names(&spaces));
                 }
             }
+        }
+    }
+
+    /// Tells this process's clients that a push changed `spaces`, once it has committed. On
+    /// PostgreSQL the push's own statement notified every process, this one included
+    /// (`at_commit`), so there is nothing left to do.
+    pub fn pushed(&self, db: &Db, spaces: BTreeSet<Space>) {
+        if db.kind == DbKind::Sqlite && !spaces.is_empty() {
+            self.local(names(&spaces));
         }
     }
 
@@ -94,6 +98,31 @@ impl PokeHub {
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
         });
+    }
+}
+
+/// The notification a push on PostgreSQL sends from inside its transaction when it changed
+/// `spaces` (`entity_store::save_with_audit`): delivered at commit, and only then. Sent after
+/// the commit instead, it was a transaction of its own, one more WAL flush per push (a NOTIFY
+/// takes a transaction id), and the next push of a one-by-one writer waited behind it.
+pub fn at_commit(kind: DbKind, spaces: &BTreeSet<Space>) -> Option<Notification> {
+    (kind == DbKind::Postgres && !spaces.is_empty()).then(|| Notification {
+        channel: CHANNEL,
+        payload: payload(spaces),
+    })
+}
+
+fn names(spaces: &BTreeSet<Space>) -> Vec<String> {
+    spaces.iter().map(Space::to_string).collect()
+}
+
+/// The space ids, comma-separated; everyone (`ALL`) past what a NOTIFY may carry.
+fn payload(spaces: &BTreeSet<Space>) -> String {
+    let payload = names(spaces).join(",");
+    if payload.len() > MAX_PAYLOAD {
+        ALL.into()
+    } else {
+        payload
     }
 }
 

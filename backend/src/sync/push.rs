@@ -786,7 +786,9 @@ async fn push_once(
         };
         saved.push((entity, version));
     }
-    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved)
+    let changed: BTreeSet<Space> = dirty.values().map(Entity::space).collect();
+    let notify = super::poke::at_commit(db.kind, &changed);
+    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, notify)
         .await
         .map_err(db_fault)?;
     debug_assert!(
@@ -799,7 +801,6 @@ async fn push_once(
     if let Some(owner) = claim {
         remember_claim(db, req.client_group, owner);
     }
-    let changed = dirty.values().map(Entity::space).collect();
     Ok(Some((PushResponse { results }, changed, mailable)))
 }
 
