@@ -1,8 +1,12 @@
 //! Serving the built app: precompressed files (`.br`, `.gz` written by `cargo xtask build-site`),
 //! and index.html for every other path so deep links open the app.
 
-use axum::http::{HeaderValue, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use std::path::Path;
+use std::sync::Arc;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -23,10 +27,43 @@ pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
         .precompressed_br()
         .precompressed_gzip()
         .fallback(index);
+    // Read once: a new build is served by a restarted process. A site built before the file
+    // existed has none, and then every `?v=` is served.
+    let build: Option<Arc<str>> = std::fs::read_to_string(dir.join(shared::site::BUILD_ID_FILE))
+        .ok()
+        .map(|id| id.trim().into());
     // Asset URLs carry a build id (`?v=…`), but index.html and the service worker must always be
     // revalidated so a new build is picked up.
-    axum::routing::get_service(files).layer(SetResponseHeaderLayer::if_not_present(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    ))
+    axum::routing::get_service(files)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let build = build.clone();
+            async move {
+                match (build, requested_build(&req)) {
+                    (Some(ours), Some(asked)) if *ours != *asked => another_build(),
+                    _ => next.run(req).await,
+                }
+            }
+        }))
+}
+
+/// The `v` of the request's query, if any.
+fn requested_build(req: &Request) -> Option<String> {
+    let query = req.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "v")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// A file of another build than the one served (see `shared::site::BUILD_ID_FILE`).
+fn another_build() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        "此文件属于另一版本的改革看板 This file belongs to another build of Reformboard",
+    )
+        .into_response()
 }

@@ -4,8 +4,12 @@
 // requests always go to the network.
 const BUILD = "__BUILD_ID__";
 const CACHE = "reformboard-shell-" + BUILD;
+// Each file is fetched with this build's `?v=`, which the server refuses (404) when it serves
+// another build: an install during a deploy fails and is tried again, rather than keeping a
+// mixture of two builds. index.html is stored by its plain name, the one navigations look up.
+const INDEX = "/index.html";
 const SHELL = [
-  "/index.html",
+  INDEX + "?v=" + BUILD,
   "/boot.js?v=" + BUILD,
   "/style.css?v=" + BUILD,
   "/pkg/frontend.js?v=" + BUILD,
@@ -25,7 +29,7 @@ async function precache(cache, url) {
       if (!res.ok) {
         throw new Error(url + ": HTTP " + res.status);
       }
-      await cache.put(url, res);
+      await cache.put(url.startsWith(INDEX + "?") ? INDEX : url, res);
       return;
     } catch (e) {
       if (attempt === 4) {
@@ -68,7 +72,7 @@ self.addEventListener("fetch", (event) => {
     // Pages: the network when it answers (a new build shows at once), else the cached shell;
     // every path is the same single-page app. A server error is no answer: a reverse proxy's
     // 502 while the backend restarts must not stand in for the app, which works offline.
-    const shell = () => caches.match("/index.html", { cacheName: CACHE });
+    const shell = () => caches.match(INDEX, { cacheName: CACHE });
     event.respondWith(
       fetch(req)
         .then((res) => (res.status >= 500 ? shell().then((hit) => hit || res) : res))

@@ -29,6 +29,7 @@ pub mod plan_text;
 pub mod postponement;
 pub mod reminder;
 pub mod settings;
+pub mod site;
 pub mod sorting;
 pub mod state;
 pub mod status;

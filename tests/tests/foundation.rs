@@ -91,6 +91,50 @@ async fn big_answers_are_compressed_and_small_ones_are_not() -> anyhow::Result<(
     Ok(())
 }
 
+/// The app's files are asked for with their build's id (`?v=`); another build's id is refused,
+/// so that a service worker installing the old build during a deploy fails (and tries again
+/// later) instead of storing the new build's files under the old build's names.
+#[tokio::test]
+async fn another_builds_files_are_not_served_as_this_builds() -> anyhow::Result<()> {
+    let site = tempfile::tempdir()?;
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )?;
+    std::fs::write(site.path().join("boot.js"), "// this build's boot.js")?;
+    std::fs::write(
+        site.path().join(shared::site::BUILD_ID_FILE),
+        "0123456789\n",
+    )?;
+    let server = Server::start(ServerOptions {
+        args: vec!["--site-dir".into(), site.path().display().to_string()],
+        ..Default::default()
+    })
+    .await?;
+    let anon = server.client();
+    for (path, status) in [
+        ("/boot.js?v=0123456789", 200),
+        ("/boot.js", 200),
+        ("/index.html?v=0123456789", 200),
+        ("/boot.js?v=9876543210", 404),
+        ("/index.html?v=9876543210", 404),
+        ("/items/4/board?x=1&v=9876543210", 404),
+    ] {
+        let res = anon.get(path).await?;
+        assert_eq!(res.status(), status, "{path}");
+        if status == 404 {
+            assert_eq!(
+                res.headers()
+                    .get("cache-control")
+                    .and_then(|v| v.to_str().ok()),
+                Some("no-store"),
+                "{path}: a refusal must not be cached"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn seed_is_imported_and_served_sqlite() -> anyhow::Result<()> {
     seed_served(Store::Sqlite).await

@@ -133,6 +133,8 @@ fn assemble(wasm: &Path, static_dir: &Path, site: &Path) -> Result<String> {
     fs::write(&loader, text.replace(BUILD_ID_PLACEHOLDER, &build_id))
         .with_context(|| format!("writing {}", loader.display()))?;
     copy_static(static_dir, &fresh, &build_id, &split_files)?;
+    let id_file = fresh.join(shared::site::BUILD_ID_FILE);
+    fs::write(&id_file, &build_id).with_context(|| format!("writing {}", id_file.display()))?;
     let start = Instant::now();
     compress::precompress(&fresh)?;
     say(format!(
