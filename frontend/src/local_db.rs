@@ -57,6 +57,13 @@ fn outbox_key(p: &PendingMutation) -> JsValue {
     js(&format!("{}:{:016}", p.client_id, p.id))
 }
 
+/// The client and id an outbox key names (see `outbox_key`).
+fn outbox_entry(key: &JsValue) -> Option<(ClientId, u64)> {
+    let key = key.as_string()?;
+    let (client, id) = key.split_once(':')?;
+    Some((client.parse().ok()?, id.parse().ok()?))
+}
+
 type Result<T> = std::result::Result<T, rexie::Error>;
 
 /// Entities written per transaction when a pull brings many (see `LocalDb::save_pull`).
@@ -343,6 +350,23 @@ impl LocalDb {
         }
         tx.done().await?;
         Ok(())
+    }
+
+    /// The outbox's saved values (JSON, as `Saved::outbox`), each with the client and id it
+    /// holds a change of, read by key alone so that the code decoding the values need not be
+    /// fetched to see which they are.
+    pub async fn outbox(&self) -> Result<Vec<((ClientId, u64), String)>> {
+        let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let store = tx.store(OUTBOX)?;
+        // One transaction, both in key order: they pair up.
+        let keys = store.get_all_keys(None, None).await?;
+        let values = store.get_all(None, None).await?;
+        tx.done().await?;
+        Ok(keys
+            .iter()
+            .zip(values)
+            .filter_map(|(key, value)| Some((outbox_entry(key)?, value.as_string()?)))
+            .collect())
     }
 
     /// Moves `from`'s mutations in the outbox that the server has not applied (ids above

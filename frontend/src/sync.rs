@@ -75,6 +75,9 @@ pub struct Sync {
     /// Clients whose changes were renumbered (`renumber`), to tell the server with the next
     /// push (`PushRequest::retire`).
     retire: StoredValue<BTreeMap<ClientId, u64>>,
+    /// Each client's last change the server has applied, as of the last pull: the outbox's
+    /// entries up to there are on their way out of it, not waiting (`adopt_saved`).
+    applied: StoredValue<BTreeMap<ClientId, u64>>,
     /// Refusals already told: a batch sent again (its pull failed before the refusal dropped
     /// it) is refused again, and said once.
     told: StoredValue<HashSet<(ClientId, u64)>>,
@@ -154,6 +157,7 @@ impl Sync {
             again: StoredValue::new(false),
             db: StoredValue::new_local(None),
             retire: StoredValue::new(BTreeMap::new()),
+            applied: StoredValue::new(BTreeMap::new()),
         }
     }
 
@@ -301,10 +305,44 @@ impl Sync {
         self.unread.set(Vec::new());
         shared::sorting::sort_by_key(&mut outbox, |p| (p.client_id, p.id));
         self.pending.update(|p| {
+            // Held already: read while this tab was saving it (`adopt_saved`).
+            outbox.retain(|o| !p.iter().any(|m| (m.client_id, m.id) == (o.client_id, o.id)));
             outbox.append(p);
             *p = outbox;
         });
         true
+    }
+
+    /// Takes into `unread` what other tabs saved to the outbox since this tab read it: the
+    /// changes of a tab closed while offline wait there, and go out from the tabs still open
+    /// (under their own client ids, so applied once however many tabs send them), which show
+    /// them meanwhile. Left for the next round while saved entries are still unread.
+    async fn adopt_saved(self) {
+        let Some(db) = self.db.get_value() else {
+            return;
+        };
+        if !self.unread.with_untracked(Vec::is_empty) {
+            return;
+        }
+        let Ok(saved) = db.outbox().await else {
+            return;
+        };
+        // Judged as things stand after the read: a change this tab made meanwhile is held in
+        // `pending` before it is saved, and one confirmed meanwhile is in `applied`.
+        let applied = self.applied.get_value();
+        let held: HashSet<(ClientId, u64)> = self
+            .pending
+            .with_untracked(|p| p.iter().map(|m| (m.client_id, m.id)).collect());
+        let new: Vec<String> = saved
+            .into_iter()
+            .filter(|((client, id), _)| {
+                !held.contains(&(*client, *id)) && applied.get(client).is_none_or(|l| id > l)
+            })
+            .map(|(_, value)| value)
+            .collect();
+        if !new.is_empty() {
+            self.unread.set(new);
+        }
     }
 
     /// Says the state is loaded, once: every screen that waits for it rebuilds when it changes,
@@ -361,6 +399,7 @@ impl Sync {
         let Some(group) = self.group.get_value() else {
             return Ok(());
         };
+        self.adopt_saved().await;
         if self.read_unread().await {
             self.rebase();
         }
@@ -548,6 +587,7 @@ impl Sync {
             }
         });
         self.cookie.set_value(Some(res.cookie.clone()));
+        self.applied.set_value(res.last_mutation_ids.clone());
         // Every client's confirmed mutations leave the outbox, other tabs' too.
         let is_confirmed = |m: &PendingMutation| {
             res.last_mutation_ids

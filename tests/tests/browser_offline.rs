@@ -54,6 +54,25 @@ async fn saved_copy(browser: &Browser) -> (i64, bool) {
     }
 }
 
+/// How many changes the browser's outbox holds (every tab's).
+async fn saved_outbox(browser: &Browser) -> i64 {
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const open = indexedDB.open("reformboard");
+        open.onerror = () => done(-1);
+        open.onsuccess = () => {
+          const db = open.result;
+          const count = db.transaction("outbox", "readonly").objectStore("outbox").count();
+          count.onsuccess = () => { db.close(); done(count.result); };
+          count.onerror = () => { db.close(); done(-1); };
+        };
+    "#;
+    match browser.client.execute_async(script, vec![]).await {
+        Ok(v) => v.as_i64().unwrap_or(-1),
+        Err(_) => -1,
+    }
+}
+
 async fn column_of(browser: &Browser, title: &str) -> Option<String> {
     let xpath = format!(
         "//section[@data-drop-column][.//button[contains(@class,'card-open') and normalize-space(.)={}]]",
@@ -528,6 +547,59 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
     wait_until("everything is sent", || async {
         sync_text(&browser).await == "在线"
             && column_of(&browser, moved).await.as_deref() == Some("in_progress")
+    })
+    .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let column = state.tasks().find(|t| t.title == moved).map(|t| t.column);
+    anyhow::ensure!(
+        column == Some(Column::InProgress),
+        "the server has the move: {column:?}"
+    );
+    browser.close().await
+}
+
+/// Two tabs of one browser; one loses its connection, a card is moved there, and the tab is
+/// closed before the move went out. The tab still open sends it, without a reload: the closed
+/// tab's change waits in the outbox they share, not in a tab that is gone.
+#[tokio::test]
+async fn a_closed_tabs_waiting_change_goes_out_from_a_tab_still_open() -> anyhow::Result<()> {
+    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
+    let moved = "关掉的标签页里的更改";
+    browser.create_task(moved).await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+    let closing = browser.client.window().await?;
+    let open = browser.client.new_window(true).await?.handle;
+    browser.client.switch_to_window(open.clone()).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    wait_until("the second tab shows the card, synced", || async {
+        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+
+    // The first tab alone loses the server (DevTools blocks a tab's own requests).
+    browser.client.switch_to_window(closing).await?;
+    browser.block_urls(&["*/api/sync/push*"]).await?;
+    browser.move_with_menu(moved, "推进中").await?;
+    wait_until("the move waits in the outbox", || async {
+        sync_text(&browser).await.contains("1 项待同步") && saved_outbox(&browser).await == 1
+    })
+    .await?;
+    browser.client.close_window().await?;
+
+    // The open tab's next round (here, for a task of its own) takes the move and sends it.
+    browser.client.switch_to_window(open).await?;
+    browser.create_task("仍开着的标签页的任务").await?;
+    wait_until("the move is sent and shown", || async {
+        sync_text(&browser).await == "在线"
+            && column_of(&browser, moved).await.as_deref() == Some("in_progress")
+            && saved_outbox(&browser).await == 0
     })
     .await?;
     let office = e2e::sync_client::Session::login(&server, "office").await?;
