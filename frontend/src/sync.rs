@@ -78,9 +78,22 @@ pub struct Sync {
     /// Each client's last change the server has applied, as of the last pull: the outbox's
     /// entries up to there are on their way out of it, not waiting (`adopt_saved`).
     applied: StoredValue<BTreeMap<ClientId, u64>>,
+    /// Whether the last push refused for a gap (409) was tried again because the pull after it
+    /// found none (see `round`).
+    conflict_retried: StoredValue<bool>,
     /// Refusals already told: a batch sent again (its pull failed before the refusal dropped
     /// it) is refused again, and said once.
     told: StoredValue<HashSet<(ClientId, u64)>>,
+}
+
+/// What `Sync::renumber` did.
+enum Renumbered {
+    /// Moved the changes that did not continue their client's sequence to fresh clients.
+    Moved,
+    /// Found every client's changes continuing the server's sequence.
+    NoGap,
+    /// Could not move them (the database refused, or the outbox's code could not be fetched).
+    NotMoved,
 }
 
 /// `message` after `what` ("更改未被接受：…"), in both languages.
@@ -158,6 +171,7 @@ impl Sync {
             db: StoredValue::new_local(None),
             retire: StoredValue::new(BTreeMap::new()),
             applied: StoredValue::new(BTreeMap::new()),
+            conflict_retried: StoredValue::new(false),
         }
     }
 
@@ -428,16 +442,26 @@ impl Sync {
                     // Some client's changes don't continue the server's sequence: see
                     // `renumber`. Once they are numbered afresh, round again to send them.
                     let last = self.pull(group, false).await?;
-                    if self.renumber(&last).await {
-                        self.again.set_value(true);
-                    } else {
-                        self.notices
-                            .update(|n| n.push(prefixed(W::OfflineChangesDropped, &message)));
+                    let retried = self.conflict_retried.get_value();
+                    self.conflict_retried.set_value(false);
+                    match self.renumber(&last).await {
+                        Renumbered::Moved => self.again.set_value(true),
+                        // Another tab sent what was missing between the push and the pull: the
+                        // pull's confirmations closed the gap. Once, lest a refusal this tab
+                        // can't explain make it push again and again.
+                        Renumbered::NoGap if !retried => {
+                            self.conflict_retried.set_value(true);
+                            self.again.set_value(true);
+                        }
+                        Renumbered::NoGap | Renumbered::NotMoved => self
+                            .notices
+                            .update(|n| n.push(prefixed(W::OfflineChangesDropped, &message))),
                     }
                     return Ok(());
                 }
                 other => other?,
             };
+            self.conflict_retried.set_value(false);
             // Committed with the push: the server knows, and need not be told again.
             if !req.retire.is_empty() {
                 self.retire
@@ -482,7 +506,7 @@ impl Sync {
     /// tabs holding them exactly one makes it; that tab then starts afresh (a reload) from the
     /// outbox, which now holds all of them renumbered, including any it never had in memory,
     /// and a change made meanwhile that landed under the old client is moved at the next gap.
-    async fn renumber(self, last: &BTreeMap<ClientId, u64>) -> bool {
+    async fn renumber(self, last: &BTreeMap<ClientId, u64>) -> Renumbered {
         let gapped: Vec<ClientId> = self.pending.with_untracked(|pending| {
             let clients: BTreeSet<ClientId> = pending.iter().map(|p| p.client_id).collect();
             clients
@@ -497,7 +521,7 @@ impl Sync {
                 .collect()
         });
         if gapped.is_empty() {
-            return false;
+            return Renumbered::NoGap;
         }
         let Some(db) = self.db.get_value() else {
             // No outbox (IndexedDB unavailable): this tab alone holds its changes.
@@ -523,7 +547,7 @@ impl Sync {
                     pending.extend(moved);
                 }
             });
-            return true;
+            return Renumbered::Moved;
         };
         for old in &gapped {
             let applied = last.get(old).copied().unwrap_or(0);
@@ -532,13 +556,13 @@ impl Sync {
                 .await
                 .is_err()
             {
-                return false;
+                return Renumbered::NotMoved;
             }
         }
         if let Some(w) = web_sys::window() {
             let _ = w.location().reload();
         }
-        true
+        Renumbered::Moved
     }
 
     /// Returns each client's last applied id, as the server said.
