@@ -352,21 +352,29 @@ impl LocalDb {
         Ok(())
     }
 
-    /// The outbox's saved values (JSON, as `Saved::outbox`), each with the client and id it
-    /// holds a change of, read by key alone so that the code decoding the values need not be
-    /// fetched to see which they are.
-    pub async fn outbox(&self) -> Result<Vec<((ClientId, u64), String)>> {
+    /// The outbox's saved values (JSON, as `Saved::outbox`) of the changes `known` does not
+    /// know, each with its client and id: told apart by key alone, so that only new values are
+    /// read, and without the code that decodes them.
+    pub async fn outbox_unknown(
+        &self,
+        known: impl Fn(ClientId, u64) -> bool,
+    ) -> Result<Vec<((ClientId, u64), String)>> {
         let tx = self.0.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
         let store = tx.store(OUTBOX)?;
-        // One transaction, both in key order: they pair up.
-        let keys = store.get_all_keys(None, None).await?;
-        let values = store.get_all(None, None).await?;
+        let mut unknown = Vec::new();
+        for key in store.get_all_keys(None, None).await? {
+            let Some((client, id)) = outbox_entry(&key) else {
+                continue;
+            };
+            if known(client, id) {
+                continue;
+            }
+            if let Some(value) = store.get(key).await?.and_then(|v| v.as_string()) {
+                unknown.push(((client, id), value));
+            }
+        }
         tx.done().await?;
-        Ok(keys
-            .iter()
-            .zip(values)
-            .filter_map(|(key, value)| Some((outbox_entry(key)?, value.as_string()?)))
-            .collect())
+        Ok(unknown)
     }
 
     /// Moves `from`'s mutations in the outbox that the server has not applied (ids above

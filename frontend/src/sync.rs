@@ -308,6 +308,10 @@ impl Sync {
     /// client ids, so the server still applies each exactly once. Nothing waiting, nothing to
     /// fetch (see `read_outbox`); when that fails they stay unread for the next round. Whether
     /// any joined (the view then needs a `rebase`).
+    ///
+    /// They go after the changes this tab holds, each client's in id order: none of those can
+    /// build on what this tab did not show yet, while another tab's change may build on one of
+    /// this tab's (it took it from the outbox first), and must reach the server after it.
     async fn read_unread(self) -> bool {
         let saved = self.unread.get_untracked();
         if saved.is_empty() {
@@ -319,10 +323,10 @@ impl Sync {
         self.unread.set(Vec::new());
         shared::sorting::sort_by_key(&mut outbox, |p| (p.client_id, p.id));
         self.pending.update(|p| {
-            // Held already: read while this tab was saving it (`adopt_saved`).
+            // Held already: restore's read and a round's (started by a change made meanwhile)
+            // may both have taken it.
             outbox.retain(|o| !p.iter().any(|m| (m.client_id, m.id) == (o.client_id, o.id)));
-            outbox.append(p);
-            *p = outbox;
+            p.append(&mut outbox);
         });
         true
     }
@@ -338,20 +342,22 @@ impl Sync {
         if !self.unread.with_untracked(Vec::is_empty) {
             return;
         }
-        let Ok(saved) = db.outbox().await else {
+        // Judged as things stand when asked: a change this tab made is held in `pending` before
+        // it is saved, and one confirmed is in `applied` before it leaves the outbox.
+        let known = |client: ClientId, id: u64| {
+            self.applied
+                .with_value(|applied| applied.get(&client).is_some_and(|last| id <= *last))
+                || self
+                    .pending
+                    .with_untracked(|p| p.iter().any(|m| (m.client_id, m.id) == (client, id)))
+        };
+        let Ok(saved) = db.outbox_unknown(known).await else {
             return;
         };
-        // Judged as things stand after the read: a change this tab made meanwhile is held in
-        // `pending` before it is saved, and one confirmed meanwhile is in `applied`.
-        let applied = self.applied.get_value();
-        let held: HashSet<(ClientId, u64)> = self
-            .pending
-            .with_untracked(|p| p.iter().map(|m| (m.client_id, m.id)).collect());
+        // And again once read: the tab went on meanwhile.
         let new: Vec<String> = saved
             .into_iter()
-            .filter(|((client, id), _)| {
-                !held.contains(&(*client, *id)) && applied.get(client).is_none_or(|l| id > l)
-            })
+            .filter(|((client, id), _)| !known(*client, *id))
             .map(|(_, value)| value)
             .collect();
         if !new.is_empty() {
@@ -512,10 +518,14 @@ impl Sync {
             clients
                 .into_iter()
                 .filter(|client| {
-                    let ids = pending
+                    // In id order: a gap is changes missing, never changes held out of order
+                    // (that would move changes another tab still sends under their ids).
+                    let mut ids: Vec<u64> = pending
                         .iter()
                         .filter(|p| p.client_id == *client)
-                        .map(|p| p.id);
+                        .map(|p| p.id)
+                        .collect();
+                    shared::sorting::sort(&mut ids);
                     sequence_break(last.get(client).copied().unwrap_or(0), ids).is_some()
                 })
                 .collect()

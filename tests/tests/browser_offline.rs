@@ -612,6 +612,124 @@ async fn a_closed_tabs_waiting_change_goes_out_from_a_tab_still_open() -> anyhow
     browser.close().await
 }
 
+/// Two tabs of one browser, both offline, building on each other's changes: a card made in
+/// one is moved in the other, which moves another card before and after. The first tab takes
+/// the second's changes as they are saved, in two rounds, and when it alone comes back sends
+/// everything in an order the server accepts: the card before its move, each tab's changes in
+/// their order. Nothing is refused, nothing reloads, and the second tab, back later, sends
+/// duplicates only.
+#[tokio::test]
+async fn offline_tabs_building_on_each_others_changes_send_them_in_order() -> anyhow::Result<()> {
+    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
+    let (made, moved) = ("甲标签页新建的任务", "两个标签页先后移动的任务");
+    browser.create_task(moved).await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+    let first = browser.client.window().await?;
+    let second = browser.client.new_window(true).await?.handle;
+    browser.client.switch_to_window(second.clone()).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    wait_until("the second tab shows the card, synced", || async {
+        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+    // A reload would drop this mark.
+    let mark = "window.notReloaded = true; return true;";
+    browser.client.execute(mark, vec![]).await?;
+    browser.block_urls(&["*/api/sync/push*"]).await?;
+    browser.client.switch_to_window(first.clone()).await?;
+    browser.client.execute(mark, vec![]).await?;
+    browser.block_urls(&["*/api/sync/push*"]).await?;
+
+    // The first tab makes a card; the second, with a change of its own, takes it and shows it.
+    browser.create_task(made).await?;
+    browser.client.switch_to_window(second.clone()).await?;
+    browser.move_with_menu(moved, "推进中").await?;
+    wait_until("the second tab shows the first tab's card", || async {
+        column_of(&browser, made).await.is_some()
+    })
+    .await?;
+    // The first tab takes that move (its next round, while it waits for the server)…
+    browser.client.switch_to_window(first.clone()).await?;
+    wait_until("the first tab shows the second tab's move", || async {
+        column_of(&browser, moved).await.as_deref() == Some("in_progress")
+    })
+    .await?;
+    // …and then the second tab's moves of the new card and of the first one again.
+    browser.client.switch_to_window(second.clone()).await?;
+    browser.move_with_menu(made, "推进中").await?;
+    browser.move_with_menu(moved, "待验收").await?;
+    browser.client.switch_to_window(first.clone()).await?;
+    wait_until(
+        "the first tab shows the second tab's later moves",
+        || async {
+            column_of(&browser, made).await.as_deref() == Some("in_progress")
+                && column_of(&browser, moved).await.as_deref() == Some("review")
+        },
+    )
+    .await?;
+
+    // The first tab alone is back: it sends all of it, in order.
+    browser.block_urls(&[]).await?;
+    wait_until("the first tab has sent everything", || async {
+        sync_text(&browser).await == "在线" && saved_outbox(&browser).await == 0
+    })
+    .await?;
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let column = |title: &'static str| {
+        let office = &office;
+        async move {
+            let state = office.server_view().await.ok()?;
+            state.tasks().find(|t| t.title == title).map(|t| t.column)
+        }
+    };
+    anyhow::ensure!(
+        column(made).await == Some(Column::InProgress),
+        "the card was made before it was moved: {:?}",
+        column(made).await
+    );
+    anyhow::ensure!(
+        column(moved).await == Some(Column::Review),
+        "the second tab's moves arrived in their order: {:?}",
+        column(moved).await
+    );
+    let refusals = browser.count(".notices li").await?;
+    anyhow::ensure!(refusals == 0, "the first tab says nothing was refused");
+    let kept = browser
+        .client
+        .execute("return window.notReloaded === true;", vec![])
+        .await?;
+    anyhow::ensure!(
+        kept == serde_json::json!(true),
+        "the first tab did not reload"
+    );
+
+    // The second tab, back too, finds its changes applied.
+    browser.client.switch_to_window(second).await?;
+    browser.block_urls(&[]).await?;
+    wait_until("the second tab is in step", || async {
+        sync_text(&browser).await == "在线"
+            && column_of(&browser, moved).await.as_deref() == Some("review")
+    })
+    .await?;
+    let refusals = browser.count(".notices li").await?;
+    anyhow::ensure!(refusals == 0, "the second tab says nothing was refused");
+    let kept = browser
+        .client
+        .execute("return window.notReloaded === true;", vec![])
+        .await?;
+    anyhow::ensure!(
+        kept == serde_json::json!(true),
+        "the second tab did not reload"
+    );
+    browser.close().await
+}
+
 /// The server ends a session while its page is open (signed out everywhere from another
 /// device, say) and a change is made after: the page says so, and its 重新登录 leads to the
 /// login page, which says why and that the change is still waiting here, and whose; signing in
