@@ -220,6 +220,14 @@ impl Db {
     }
 }
 
+/// Whether PostgreSQL refused a commit because its queue of notifications is full: a listening
+/// process stopped reading (stuck in a long transaction), and every NOTIFY fails until it reads
+/// again (program_limit_exceeded, "too many notifications in the NOTIFY queue").
+pub fn is_notify_queue_full(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|db| db.code().as_deref() == Some("54000") && db.message().contains("NOTIFY"))
+}
+
 /// Whether a database error is worth retrying (lock contention, serialization failure, deadlock,
 /// pool exhaustion) rather than a fault.
 pub fn is_transient(e: &sqlx::Error) -> bool {

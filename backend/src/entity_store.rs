@@ -225,7 +225,8 @@ const WRITE_CHUNK: usize = 100;
 /// `WITH`, on SQLite two statements sent as one (each numbers its placeholders on from the
 /// last) — so a push or an import takes one round trip (or one hop to SQLite's thread) per
 /// hundred rows instead of one per row: on a one-card push, latency-bound, that is most of what
-/// it costs beyond its fixed steps. `notify` (PostgreSQL) rides in the first statement too.
+/// it costs beyond its fixed steps. `notify` (PostgreSQL) rides in the first statement too, and
+/// is delivered when the transaction commits.
 pub async fn save_with_audit(
     tx: &mut Transaction<'_, Any>,
     kind: DbKind,
@@ -241,7 +242,8 @@ pub async fn save_with_audit(
         let audit_sql = (!rows.is_empty()).then(|| audit::insert_sql(1, rows.len()));
         let first = 1 + rows.len() * audit::ROW_WIDTH;
         let entity_sql = (!entities.is_empty()).then(|| upsert_sql(first, entities.len()));
-        let poke = notify.take();
+        // SQLite has no NOTIFY: its pokes go after the commit, in the process (`sync::poke`).
+        let poke = notify.take().filter(|_| kind == DbKind::Postgres);
         let notify_at = poke.as_ref().map(|_| first + entities.len() * ROW_WIDTH);
         let sql = match kind {
             DbKind::Postgres => postgres_statement(audit_sql, entity_sql, notify_at),

@@ -27,11 +27,10 @@ pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
         .precompressed_br()
         .precompressed_gzip()
         .fallback(index);
-    // Read once: a new build is served by a restarted process. A site built before the file
-    // existed has none, and then every `?v=` is served.
-    let build: Option<Arc<str>> = std::fs::read_to_string(dir.join(shared::site::BUILD_ID_FILE))
-        .ok()
-        .map(|id| id.trim().into());
+    // Read at each request, as the files are: `cargo xtask build-site` replaces the site under
+    // a running process. A site built before the file existed has none, and then every `?v=`
+    // is served.
+    let build_file: Arc<Path> = dir.join(shared::site::BUILD_ID_FILE).into();
     // Asset URLs carry a build id (`?v=…`), but index.html and the service worker must always be
     // revalidated so a new build is picked up.
     axum::routing::get_service(files)
@@ -40,10 +39,13 @@ pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
             HeaderValue::from_static("no-cache"),
         ))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            let build = build.clone();
+            let build_file = build_file.clone();
             async move {
-                match (build, requested_build(&req)) {
-                    (Some(ours), Some(asked)) if *ours != *asked => another_build(),
+                let Some(asked) = requested_build(&req) else {
+                    return next.run(req).await;
+                };
+                match tokio::fs::read_to_string(&*build_file).await {
+                    Ok(ours) if ours.trim() != asked => another_build(),
                     _ => next.run(req).await,
                 }
             }

@@ -4,9 +4,10 @@
 // requests always go to the network.
 const BUILD = "__BUILD_ID__";
 const CACHE = "reformboard-shell-" + BUILD;
-// Each file is fetched with this build's `?v=`, which the server refuses (404) when it serves
-// another build: an install during a deploy fails and is tried again, rather than keeping a
-// mixture of two builds. index.html is stored by its plain name, the one navigations look up.
+// The shell's files are fetched with this build's `?v=`, which the server refuses (404) when it
+// serves another build, and the chunks from a directory of this build's own: an install during
+// a deploy fails and is tried again, rather than keeping a mixture of two builds. index.html is
+// stored by its plain name, the one navigations look up.
 const INDEX = "/index.html";
 const SHELL = [
   INDEX + "?v=" + BUILD,

@@ -132,6 +132,14 @@ async fn another_builds_files_are_not_served_as_this_builds() -> anyhow::Result<
             );
         }
     }
+    // A new build put in place under the running server (as `cargo xtask build-site` does) is
+    // served by its id at once, and the old id refused.
+    std::fs::write(
+        site.path().join(shared::site::BUILD_ID_FILE),
+        "9876543210\n",
+    )?;
+    assert_eq!(anon.get("/boot.js?v=9876543210").await?.status(), 200);
+    assert_eq!(anon.get("/boot.js?v=0123456789").await?.status(), 404);
     Ok(())
 }
 

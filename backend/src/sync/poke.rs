@@ -1,7 +1,8 @@
 //! Pokes: "these spaces changed, pull". In one process a broadcast channel; across several
 //! processes on one PostgreSQL, `NOTIFY` carries the space ids to every process's listener, which
-//! feeds its own channel. When the listener reconnects it pokes everyone, since notifications
-//! sent while it was away are lost.
+//! feeds its own channel: a push sends it from inside its transaction (`at_commit`), so it goes
+//! out exactly when the change is there to pull. When the listener reconnects it pokes everyone,
+//! since notifications sent while it was away are lost.
 //!
 //! The same listener carries the other processes' ended sessions and changed accounts
 //! (`auth::session::FORGET_CHANNEL`) to this process's memory of sessions, which it clears
@@ -53,20 +54,6 @@ impl PokeHub {
     fn local(&self, spaces: Vec<String>) {
         // No receivers is fine: nobody is connected.
         let _ = self.tx.send(Arc::new(spaces));
-    }
-
-    /// Tells every client (of every process) that `spaces` changed.
-    pub async fn poke(&self, db: &Db, spaces: BTreeSet<Space>) {
-        match db.kind {
-            DbKind::Sqlite => self.local(names(&spaces)),
-            DbKind::Postgres => {
-                if let Err(e) = db.notify(CHANNEL, &payload(&spaces)).await {
-                    // The change is committed; clients still pull on their 60-second timer.
-                    tracing::warn!(error = %e, "NOTIFY failed; poking local clients only");
-                    self.local(names(&spaces));
-                }
-            }
-        }
     }
 
     /// Tells this process's clients that a push changed `spaces`, once it has committed. On

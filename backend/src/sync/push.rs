@@ -104,23 +104,34 @@ pub async fn push_with_changes(
         )));
     }
     let mut attempt = 0;
+    let mut poke = true;
     loop {
-        match push_once(db, actor, req, times).await {
+        match push_once(db, actor, req, times, poke).await {
             Err(ApiError::Unavailable(e)) if attempt < RETRIES => {
                 tracing::debug!(error = %e, attempt, "retrying push after a transient failure");
             }
-            Ok(None) if attempt < RETRIES => {
+            Ok(Attempt::Again) if attempt < RETRIES => {
                 tracing::debug!(
                     attempt,
                     "retrying push that met an entity created meanwhile"
                 );
             }
-            Ok(None) => {
+            Ok(Attempt::Again) => {
                 return Err(ApiError::Internal(anyhow::anyhow!(
                     "a push kept rewriting an entity outside the spaces it locked"
                 )));
             }
-            Ok(Some(done)) => return Ok(done),
+            Ok(Attempt::WithoutPoke) => {
+                // Pokes are a courtesy (every browser pulls within a minute anyway); the change
+                // is not to be refused for one.
+                tracing::warn!(
+                    "PostgreSQL's NOTIFY queue is full (is a process stuck?): this change is \
+                     saved without a poke, and other browsers see it at their next pull"
+                );
+                poke = false;
+                continue;
+            }
+            Ok(Attempt::Done(done)) => return Ok(done),
             Err(e) => return Err(e),
         }
         attempt += 1;
@@ -615,14 +626,26 @@ async fn prepare_in_one_trip(
     }))
 }
 
-/// One attempt at `push_with_changes`; None when it must be tried again (see the check on
-/// `changes` below).
+/// How one attempt at `push_with_changes` ended.
+enum Attempt {
+    /// Committed: the answer, the spaces changed and the changes that may be mailed.
+    Done((PushResponse, BTreeSet<Space>, Vec<Change>)),
+    /// Rolled back, to be tried again (see the check on `changes` in `push_once`).
+    Again,
+    /// Rolled back because the poke could not be queued (`db::is_notify_queue_full`): to be
+    /// tried again without it.
+    WithoutPoke,
+}
+
+/// One attempt at `push_with_changes`; `poke`: notify the other processes at commit
+/// (PostgreSQL).
 async fn push_once(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
     times: Times,
-) -> ApiResult<Option<(PushResponse, BTreeSet<Space>, Vec<Change>)>> {
+    poke: bool,
+) -> ApiResult<Attempt> {
     let _guard = db.write_guard().await;
     let mut pushed: BTreeMap<ClientId, u64> = BTreeMap::new();
     for m in &req.mutations {
@@ -734,7 +757,7 @@ async fn push_once(
                     |c: &Change| c.before.is_some() && !versions.contains_key(&c.after.space());
                 if changes.iter().any(unlocked) {
                     tx.rollback().await?;
-                    return Ok(None);
+                    return Ok(Attempt::Again);
                 }
                 for change in &changes {
                     let row = AuditEntry {
@@ -787,21 +810,30 @@ async fn push_once(
         saved.push((entity, version));
     }
     let changed: BTreeSet<Space> = dirty.values().map(Entity::space).collect();
-    let notify = super::poke::at_commit(db.kind, &changed);
-    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, notify)
-        .await
-        .map_err(db_fault)?;
+    let notify = super::poke::at_commit(db.kind, &changed).filter(|_| poke);
+    let notifies = notify.is_some();
+    let queue_full = |e: &sqlx::Error| notifies && crate::db::is_notify_queue_full(e);
+    if let Err(e) = entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, notify).await {
+        return match e.downcast_ref::<sqlx::Error>() {
+            Some(e) if queue_full(e) => Ok(Attempt::WithoutPoke),
+            _ => Err(db_fault(e)),
+        };
+    }
     debug_assert!(
         pushed
             .iter()
             .all(|(c, h)| last.get(c).is_some_and(|l| l >= h)),
         "every client advanced at least to its highest pushed id, as last_ids recorded"
     );
-    tx.commit().await?;
+    // PostgreSQL queues the notification as it commits.
+    match tx.commit().await {
+        Err(e) if queue_full(&e) => return Ok(Attempt::WithoutPoke),
+        other => other?,
+    }
     if let Some(owner) = claim {
         remember_claim(db, req.client_group, owner);
     }
-    Ok(Some((PushResponse { results }, changed, mailable)))
+    Ok(Attempt::Done((PushResponse { results }, changed, mailable)))
 }
 
 /// `entity_store` and `audit` report through `anyhow`; a database error inside must keep its
