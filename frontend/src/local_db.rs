@@ -66,8 +66,12 @@ fn outbox_entry(key: &JsValue) -> Option<(ClientId, u64)> {
 
 type Result<T> = std::result::Result<T, rexie::Error>;
 
-/// Entities written per transaction when a pull brings many (see `LocalDb::save_pull`).
-const SAVE_BATCH: usize = 100;
+/// Entities written per transaction when a pull brings many (see `LocalDb::save_pull`): each
+/// transaction is a task of its own, and with a hundred entities (encoded again, each put
+/// across into the browser) the longest took 34–40 ms on a phone at 4× CPU slowdown (60 ms on a
+/// slower day), near the 50 ms past which a tap waits; with twenty-five, 11–16 ms, and the
+/// whole save no longer (`loadgen board-profile --first-visit`).
+const SAVE_BATCH: usize = 25;
 
 async fn put_entities(store: &rexie::Store, entities: &[Entity]) -> Result<()> {
     store

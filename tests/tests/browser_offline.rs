@@ -18,7 +18,7 @@ use std::time::Duration;
 const TITLE: &str = "离线也能推进的任务";
 
 /// Cards put on item 4 before the phone's first sync: more than the browser writes to its saved
-/// copy per transaction (`local_db::SAVE_BATCH`, 100), fewer than one push may carry.
+/// copy per transaction (`local_db::SAVE_BATCH`, 25), fewer than one push may carry.
 const SEEDED: usize = 250;
 
 /// The cards the board's column tabs count (the phone shows the tabs).
