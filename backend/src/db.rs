@@ -220,12 +220,13 @@ impl Db {
     }
 }
 
-/// Whether PostgreSQL refused a commit because its queue of notifications is full: a listening
-/// process stopped reading (stuck in a long transaction), and every NOTIFY fails until it reads
-/// again (program_limit_exceeded, "too many notifications in the NOTIFY queue").
+/// Whether PostgreSQL refused the commit of a transaction that sent a NOTIFY because its queue
+/// of notifications is full: a listening process stopped reading (stuck in a long
+/// transaction), and every NOTIFY fails until it reads again. By the code alone
+/// (program_limit_exceeded): the message is in the server's language.
 pub fn is_notify_queue_full(e: &sqlx::Error) -> bool {
     e.as_database_error()
-        .is_some_and(|db| db.code().as_deref() == Some("54000") && db.message().contains("NOTIFY"))
+        .is_some_and(|db| db.code().as_deref() == Some("54000"))
 }
 
 /// Whether a database error is worth retrying (lock contention, serialization failure, deadlock,

@@ -226,7 +226,7 @@ pub async fn run_once(
             mutations,
             retire: Default::default(),
         };
-        let (response, spaces, changes) =
+        let (response, changed, changes) =
             push::push_with_changes(db, &actor, &req, push::Times::Server).await?;
         report.created += response
             .results
@@ -238,7 +238,7 @@ pub async fn run_once(
                 tracing::warn!(%reason, "a daily reminder was refused");
             }
         }
-        hub.pushed(db, spaces);
+        hub.pushed(&changed);
         if let Some(mailer) = mailer
             && let Err(e) = crate::mail::notify(db, mailer, &changes).await
         {

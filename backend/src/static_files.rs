@@ -23,6 +23,18 @@ pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
     let index = ServeFile::new(dir.join("index.html"))
         .precompressed_br()
         .precompressed_gzip();
+    // A path that names a file this site lacks (another build's chunk, a favicon) is a 404, not
+    // the app: a service worker would store the page as that file, and a lazily loaded screen
+    // would try to run it.
+    let index = axum::routing::get_service(index).layer(middleware::from_fn(
+        |req: Request, next: Next| async move {
+            if names_a_file(req.uri().path()) {
+                refused(StatusCode::NOT_FOUND, "没有这个文件 No such file")
+            } else {
+                next.run(req).await
+            }
+        },
+    ));
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -45,8 +57,18 @@ pub fn service(site_dir: Option<&Path>) -> axum::routing::MethodRouter {
                     return next.run(req).await;
                 };
                 match tokio::fs::read_to_string(&*build_file).await {
-                    Ok(ours) if ours.trim() != asked => another_build(),
-                    _ => next.run(req).await,
+                    Ok(ours) if ours.trim() != asked => refused(
+                        StatusCode::NOT_FOUND,
+                        "此文件属于另一版本的改革看板 This file belongs to another build of Reformboard",
+                    ),
+                    Ok(_) => next.run(req).await,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => next.run(req).await,
+                    // Which build is served is not known: nothing is, rather than a file of
+                    // the wrong one.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the site's build id failed");
+                        refused(StatusCode::SERVICE_UNAVAILABLE, "请稍后再试 Try again shortly")
+                    }
                 }
             }
         }))
@@ -60,12 +82,20 @@ fn requested_build(req: &Request) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// A file of another build than the one served (see `shared::site::BUILD_ID_FILE`).
-fn another_build() -> Response {
+/// Whether `path` names a file (its last segment has an extension) rather than a screen of the
+/// app, none of whose paths has one.
+fn names_a_file(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+}
+
+/// A refusal no cache may keep: the next request may find the file (a deploy under way).
+fn refused(status: StatusCode, why: &'static str) -> Response {
     (
-        StatusCode::NOT_FOUND,
+        status,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        "此文件属于另一版本的改革看板 This file belongs to another build of Reformboard",
+        why,
     )
         .into_response()
 }

@@ -162,6 +162,30 @@ pub fn sequence_break(last: u64, ids: impl IntoIterator<Item = u64>) -> Option<(
     None
 }
 
+/// Puts the changes waiting in one browser in the order they were made, by the time each
+/// carries, each client's in id order: the order to send and re-apply them in. A change that
+/// builds on another (a move of a card another tab made) was made after it, on the same clock;
+/// a client's ids follow one another whatever the clock did meanwhile. Changes of one time keep
+/// their order.
+pub fn in_made_order(pending: &mut Vec<PendingMutation>) {
+    crate::sorting::sort_by_key(pending, |p| p.mutation.at());
+    // Each client's changes, in id order, into the places its changes now take.
+    let slots: Vec<ClientId> = pending.iter().map(|p| p.client_id).collect();
+    let mut by_client: BTreeMap<ClientId, Vec<PendingMutation>> = BTreeMap::new();
+    for p in pending.drain(..) {
+        by_client.entry(p.client_id).or_default().push(p);
+    }
+    for theirs in by_client.values_mut() {
+        // Highest id first, so that popping gives them in order.
+        crate::sorting::sort_by_key(theirs, |p| std::cmp::Reverse(p.id));
+    }
+    pending.extend(
+        slots
+            .into_iter()
+            .filter_map(|client| by_client.get_mut(&client).and_then(Vec::pop)),
+    );
+}
+
 impl Cookie {
     /// Whether this cookie has seen more than `other` of the same history and user: some space
     /// at a later version. (Two such cookies from one server are snapshots of one sequence of
@@ -250,6 +274,58 @@ mod sequence_tests {
             "a break in the middle"
         );
         assert_eq!(sequence_break(0, []), None);
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::{ClientId, PendingMutation, in_made_order};
+    use crate::entity::Millis;
+    use crate::ids::UserId;
+    use crate::mutation::Mutation;
+    use crate::notice::MarkRead;
+
+    fn change(client: ClientId, id: u64, at: i64) -> PendingMutation {
+        PendingMutation {
+            client_id: client,
+            id,
+            mutation: Mutation::MarkNoticesRead(MarkRead {
+                user: UserId::new_v7(),
+                keys: vec![],
+                at: Millis(at),
+            }),
+        }
+    }
+
+    fn order(pending: &[PendingMutation]) -> Vec<(ClientId, u64)> {
+        pending.iter().map(|p| (p.client_id, p.id)).collect()
+    }
+
+    #[test]
+    fn changes_of_several_tabs_go_in_the_order_they_were_made() {
+        let (a, b, c) = (ClientId::new_v7(), ClientId::new_v7(), ClientId::new_v7());
+        // As a tab may hold them: its own first, then what it took from the outbox, grouped by
+        // client; c's move builds on b's card, a's later change on neither.
+        let mut pending = vec![
+            change(a, 1, 30),
+            change(c, 1, 20),
+            change(b, 1, 10),
+            change(b, 2, 40),
+        ];
+        in_made_order(&mut pending);
+        assert_eq!(order(&pending), [(b, 1), (c, 1), (a, 1), (b, 2)]);
+    }
+
+    #[test]
+    fn a_clients_changes_stay_in_id_order_whatever_their_times() {
+        let (a, b) = (ClientId::new_v7(), ClientId::new_v7());
+        // a's clock went back between its two changes.
+        let mut pending = vec![change(a, 1, 50), change(a, 2, 10), change(b, 1, 30)];
+        in_made_order(&mut pending);
+        assert_eq!(order(&pending), [(a, 1), (b, 1), (a, 2)]);
+        let mut same_time = vec![change(b, 1, 5), change(a, 1, 5)];
+        in_made_order(&mut same_time);
+        assert_eq!(order(&same_time), [(b, 1), (a, 1)], "ties keep their order");
     }
 }
 

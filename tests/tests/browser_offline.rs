@@ -87,7 +87,8 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..300 {
+    // A minute: a tab without a connection tries again at most every 30 s.
+    for _ in 0..600 {
         if check().await {
             return Ok(());
         }
@@ -726,6 +727,61 @@ async fn offline_tabs_building_on_each_others_changes_send_them_in_order() -> an
     anyhow::ensure!(
         kept == serde_json::json!(true),
         "the second tab did not reload"
+    );
+    browser.close().await
+}
+
+/// A phone without a connection waits longer between tries the longer it lasts (up to half a
+/// minute); when the browser says it is online again, it tries at once.
+#[tokio::test]
+async fn back_online_the_page_syncs_without_waiting_out_its_retry() -> anyhow::Result<()> {
+    let (server, browser) = e2e::browser::lead_on_item4_board(PHONE, true).await?;
+    let title = "信号回来就同步的任务";
+    browser.create_task(title).await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&browser, title).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+    let offline = |offline: bool| {
+        serde_json::json!({
+            "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1
+        })
+    };
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    browser
+        .cdp("Network.emulateNetworkConditions", offline(true))
+        .await?;
+    browser.move_with_menu(title, "推进中").await?;
+    wait_until("the move waits", || async {
+        sync_text(&browser).await.contains("1 项待同步")
+    })
+    .await?;
+    // Failed tries meanwhile: the next one is seconds away.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    browser
+        .cdp("Network.emulateNetworkConditions", offline(false))
+        .await?;
+    wait_until("the move is sent", || async {
+        sync_text(&browser).await == "在线" && saved_outbox(&browser).await == 0
+    })
+    .await?;
+    let early = browser
+        .client
+        .execute(
+            "return performance.getEntriesByName('retry: back online').length > 0;",
+            vec![],
+        )
+        .await?;
+    anyhow::ensure!(
+        early == serde_json::json!(true),
+        "the page tried again when the browser said it was online, not at its next retry"
+    );
+    let office = e2e::sync_client::Session::login(&server, "office").await?;
+    let state = office.server_view().await?;
+    let column = state.tasks().find(|t| t.title == title).map(|t| t.column);
+    anyhow::ensure!(
+        column == Some(Column::InProgress),
+        "the server has the move: {column:?}"
     );
     browser.close().await
 }

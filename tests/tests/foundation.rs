@@ -119,6 +119,10 @@ async fn another_builds_files_are_not_served_as_this_builds() -> anyhow::Result<
         ("/boot.js?v=9876543210", 404),
         ("/index.html?v=9876543210", 404),
         ("/items/4/board?x=1&v=9876543210", 404),
+        // A screen of the app is the app; a file the site lacks (another build's chunk) is not.
+        ("/items/4/board", 200),
+        ("/pkg/split-0000000000000000/chunk_1.wasm", 404),
+        ("/favicon.ico", 404),
     ] {
         let res = anon.get(path).await?;
         assert_eq!(res.status(), status, "{path}");
@@ -132,8 +136,8 @@ async fn another_builds_files_are_not_served_as_this_builds() -> anyhow::Result<
             );
         }
     }
-    // A new build put in place under the running server (as `cargo xtask build-site` does) is
-    // served by its id at once, and the old id refused.
+    // A new build put in place under the running server (`cargo xtask build-site` replaces the
+    // site's folder) is served by its id at once, and the old id refused.
     std::fs::write(
         site.path().join(shared::site::BUILD_ID_FILE),
         "9876543210\n",

@@ -583,9 +583,9 @@ async fn move_read_marks(state: &AppState, user_id: &str) -> ApiResult<()> {
         }],
         retire: Default::default(),
     };
-    let (_, spaces) =
+    let (_, changed) =
         crate::sync::push::push(&state.db, &actor, &req, crate::sync::push::Times::Server).await?;
-    state.hub.pushed(&state.db, spaces);
+    state.hub.pushed(&changed);
     Ok(())
 }
 

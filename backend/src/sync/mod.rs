@@ -44,9 +44,9 @@ pub(crate) async fn push_handler(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<ApiJson<PushResponse>> {
     check_protocol(req.protocol)?;
-    let (response, spaces, changes) =
+    let (response, changed, changes) =
         push::push_with_changes(&state.db, &user.0.actor, &req, push::Times::Client).await?;
-    state.hub.pushed(&state.db, spaces);
+    state.hub.pushed(&changed);
     crate::mail::after_commit(&state.db, state.config.mailer.as_ref(), changes);
     Ok(ApiJson(response))
 }

@@ -1,7 +1,7 @@
 //! Pokes: "these spaces changed, pull". In one process a broadcast channel; across several
 //! processes on one PostgreSQL, `NOTIFY` carries the space ids to every process's listener, which
 //! feeds its own channel: a push sends it from inside its transaction (`at_commit`), so it goes
-//! out exactly when the change is there to pull. When the listener reconnects it pokes everyone,
+//! out when the change is there to pull, and only then. When the listener reconnects it pokes everyone,
 //! since notifications sent while it was away are lost.
 //!
 //! The same listener carries the other processes' ended sessions and changed accounts
@@ -9,6 +9,7 @@
 //! whole on reconnecting, for the same reason, and which serves nothing while it is not
 //! listening (`SessionCache::pause`).
 
+use super::push::Changed;
 use crate::auth::session::{FORGET_CHANNEL, SessionRow};
 use crate::auth::session_cache::SessionCache;
 use crate::db::{Db, DbKind, Notification};
@@ -56,12 +57,12 @@ impl PokeHub {
         let _ = self.tx.send(Arc::new(spaces));
     }
 
-    /// Tells this process's clients that a push changed `spaces`, once it has committed. On
-    /// PostgreSQL the push's own statement notified every process, this one included
-    /// (`at_commit`), so there is nothing left to do.
-    pub fn pushed(&self, db: &Db, spaces: BTreeSet<Space>) {
-        if db.kind == DbKind::Sqlite && !spaces.is_empty() {
-            self.local(names(&spaces));
+    /// Tells this process's clients what a push changed, once it has committed. When the
+    /// push's NOTIFY went out with it (`at_commit`, PostgreSQL) it reached every process, this
+    /// one included, and there is nothing left to do.
+    pub fn pushed(&self, changed: &Changed) {
+        if !changed.notified && !changed.spaces.is_empty() {
+            self.local(names(&changed.spaces));
         }
     }
 

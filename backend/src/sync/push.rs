@@ -64,13 +64,23 @@ pub const CLOCK_SLACK_MS: i64 = 10 * 60 * 1000;
 /// deadline it missed, and the assessment would count it on time.
 pub const MAX_OFFLINE_MS: i64 = 3 * 24 * 3_600_000;
 
+/// The spaces a push changed, and whether the other processes were told (`poke::at_commit`):
+/// what `PokeHub::pushed` needs to tell this one's clients.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// The spaces.
+    pub spaces: BTreeSet<Space>,
+    /// Whether the push's NOTIFY went out with its commit (PostgreSQL).
+    pub notified: bool,
+}
+
 /// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
 pub async fn push(
     db: &Db,
     actor: &Actor,
     req: &PushRequest,
     times: Times,
-) -> ApiResult<(PushResponse, BTreeSet<Space>)> {
+) -> ApiResult<(PushResponse, Changed)> {
     push_with_changes(db, actor, req, times)
         .await
         .map(|(response, spaces, _)| (response, spaces))
@@ -83,7 +93,7 @@ pub async fn push_with_changes(
     actor: &Actor,
     req: &PushRequest,
     times: Times,
-) -> ApiResult<(PushResponse, BTreeSet<Space>, Vec<Change>)> {
+) -> ApiResult<(PushResponse, Changed, Vec<Change>)> {
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(ApiError::bad_request(msg!(
             "一次最多提交{MAX_PUSH_BATCH}项更改",
@@ -629,7 +639,7 @@ async fn prepare_in_one_trip(
 /// How one attempt at `push_with_changes` ended.
 enum Attempt {
     /// Committed: the answer, the spaces changed and the changes that may be mailed.
-    Done((PushResponse, BTreeSet<Space>, Vec<Change>)),
+    Done((PushResponse, Changed, Vec<Change>)),
     /// Rolled back, to be tried again (see the check on `changes` in `push_once`).
     Again,
     /// Rolled back because the poke could not be queued (`db::is_notify_queue_full`): to be
@@ -811,28 +821,30 @@ async fn push_once(
     }
     let changed: BTreeSet<Space> = dirty.values().map(Entity::space).collect();
     let notify = super::poke::at_commit(db.kind, &changed).filter(|_| poke);
-    let notifies = notify.is_some();
-    let queue_full = |e: &sqlx::Error| notifies && crate::db::is_notify_queue_full(e);
-    if let Err(e) = entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, notify).await {
-        return match e.downcast_ref::<sqlx::Error>() {
-            Some(e) if queue_full(e) => Ok(Attempt::WithoutPoke),
-            _ => Err(db_fault(e)),
-        };
-    }
+    let notified = notify.is_some();
+    entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, notify)
+        .await
+        .map_err(db_fault)?;
     debug_assert!(
         pushed
             .iter()
             .all(|(c, h)| last.get(c).is_some_and(|l| l >= h)),
         "every client advanced at least to its highest pushed id, as last_ids recorded"
     );
-    // PostgreSQL queues the notification as it commits.
+    // PostgreSQL queues the notification as it commits, and refuses the commit when it can't.
     match tx.commit().await {
-        Err(e) if queue_full(&e) => return Ok(Attempt::WithoutPoke),
+        Err(e) if notified && crate::db::is_notify_queue_full(&e) => {
+            return Ok(Attempt::WithoutPoke);
+        }
         other => other?,
     }
     if let Some(owner) = claim {
         remember_claim(db, req.client_group, owner);
     }
+    let changed = Changed {
+        spaces: changed,
+        notified,
+    };
     Ok(Attempt::Done((PushResponse { results }, changed, mailable)))
 }
 
