@@ -13,6 +13,7 @@ const SHELL = [
   INDEX + "?v=" + BUILD,
   "/boot.js?v=" + BUILD,
   "/style.css?v=" + BUILD,
+  "/icon.svg?v=" + BUILD,
   "/pkg/frontend.js?v=" + BUILD,
   "/pkg/frontend_bg.wasm?v=" + BUILD,
   // The chunks' loader and the chunks (cargo xtask build-site lists them here, from a directory
