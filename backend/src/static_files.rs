@@ -1,5 +1,6 @@
 //! Serving the built app: precompressed files (`.br`, `.gz` written by `cargo xtask build-site`),
-//! and index.html for every other path so deep links open the app.
+//! and index.html for every other path that names no file (no extension), so deep links open
+//! the app.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};

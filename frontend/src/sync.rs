@@ -21,7 +21,8 @@ use shared::mutation::{Mutation, Rejection, apply};
 use shared::state::State;
 use shared::sync::{
     Cookie, MAX_RETIRED, Outcome, PROTOCOL_VERSION, PendingMutation, PullRequest, PullResponse,
-    PushRequest, PushResponse, ServerMessage, in_made_order, push_batch_len, sequence_break,
+    PushRequest, PushResponse, ServerMessage, dated_after, in_made_order, push_batch_len,
+    sequence_break,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
@@ -78,8 +79,8 @@ pub struct Sync {
     /// Each client's last change the server has applied, as of the last pull: the outbox's
     /// entries up to there are on their way out of it, not waiting (`adopt_saved`).
     applied: StoredValue<BTreeMap<ClientId, u64>>,
-    /// The browser said it is online again (its `online` event) since the last failed round
-    /// began to wait (`wait_to_retry`).
+    /// The browser said it is online again (its `online` event) since the last round began
+    /// (`wait_to_retry` then waits no longer).
     back_online: StoredValue<bool>,
     /// Whether the last push refused for a gap (409) was tried again because the pull after it
     /// found none (see `round`).
@@ -190,12 +191,13 @@ impl Sync {
         spawn_local(async move {
             self.restore(&actor).await;
             self.kick();
+            // Once the saved copy is in, like the pokes. Dropping the handle leaves the
+            // listener in place, for as long as the page lives.
+            let _ = window_event_listener(leptos::ev::online, move |_| {
+                self.back_online.set_value(true);
+                self.kick();
+            });
             self.listen().await;
-        });
-        // Dropping the handle leaves the listener in place, for as long as the page lives.
-        let _ = window_event_listener(leptos::ev::online, move |_| {
-            self.back_online.set_value(true);
-            self.kick();
         });
         spawn_local(async move {
             loop {
@@ -222,6 +224,7 @@ impl Sync {
             .actor
             .get_value()
             .ok_or_else(|| Rejection::Denied(Msg::new("请先登录", "Please sign in")))?;
+        let mutation = self.pending.with_untracked(|p| dated_after(mutation, p));
         let result = self
             .view
             .try_update(|state| apply(state, &actor, &mutation).map(|_| ()))
@@ -394,6 +397,8 @@ impl Sync {
             let mut delay = Duration::from_millis(500);
             loop {
                 self.again.set_value(false);
+                // Only an `online` event during this round or the wait after it counts.
+                self.back_online.set_value(false);
                 match self.round().await {
                     Ok(()) => {
                         self.connection.set(Connection::Online);
@@ -428,7 +433,6 @@ impl Sync {
     /// later.
     async fn wait_to_retry(self, delay: Duration) {
         const STEP: Duration = Duration::from_millis(250);
-        self.back_online.set_value(false);
         let mut waited = Duration::ZERO;
         while waited < delay {
             if self.back_online.get_value() {

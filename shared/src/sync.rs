@@ -7,7 +7,7 @@
 //!   each client of the group — all from one snapshot.
 //! * `poke`: over the WebSocket, "these spaces changed, pull".
 
-use crate::entity::{Entity, EntityKey};
+use crate::entity::{Entity, EntityKey, Millis};
 use crate::ids::{ClientGroupId, ClientId};
 use crate::mutation::{Mutation, Rejection};
 use serde::{Deserialize, Serialize};
@@ -162,11 +162,22 @@ pub fn sequence_break(last: u64, ids: impl IntoIterator<Item = u64>) -> Option<(
     None
 }
 
+/// `mutation`, made where `held` are waiting, dated after every one of them: it may build on
+/// any, and whatever the clock did meanwhile (a phone corrects it as it finds its signal), the
+/// order the changes of several tabs are sent in is their times' (`in_made_order`).
+pub fn dated_after(mutation: Mutation, held: &[PendingMutation]) -> Mutation {
+    match held.iter().map(|p| p.mutation.at()).max() {
+        Some(Millis(last)) => mutation
+            .with_time_within(Millis(last.saturating_add(1)), Millis(i64::MAX))
+            .into_owned(),
+        None => mutation,
+    }
+}
+
 /// Puts the changes waiting in one browser in the order they were made, by the time each
 /// carries, each client's in id order: the order to send and re-apply them in. A change that
-/// builds on another (a move of a card another tab made) was made after it, on the same clock;
-/// a client's ids follow one another whatever the clock did meanwhile. Changes of one time keep
-/// their order.
+/// builds on another (a move of a card another tab made) is dated after it (`dated_after`).
+/// Changes of one time keep their order.
 pub fn in_made_order(pending: &mut Vec<PendingMutation>) {
     crate::sorting::sort_by_key(pending, |p| p.mutation.at());
     // Each client's changes, in id order, into the places its changes now take.
@@ -314,6 +325,31 @@ mod order_tests {
         ];
         in_made_order(&mut pending);
         assert_eq!(order(&pending), [(b, 1), (c, 1), (a, 1), (b, 2)]);
+    }
+
+    #[test]
+    fn a_change_is_dated_after_every_change_it_may_build_on() {
+        let (a, b) = (ClientId::new_v7(), ClientId::new_v7());
+        // The clock went back: b's card was made at 100, the move of it comes at 50.
+        let held = [change(a, 1, 20), change(b, 1, 100)];
+        let moved = super::dated_after(change(a, 2, 50).mutation, &held);
+        assert_eq!(moved.at(), Millis(101));
+        let later = super::dated_after(change(a, 2, 500).mutation, &held);
+        assert_eq!(later.at(), Millis(500), "a later clock is kept");
+        let alone = super::dated_after(change(a, 1, 7).mutation, &[]);
+        assert_eq!(alone.at(), Millis(7));
+        let mut pending = vec![held[1].clone(), held[0].clone()];
+        pending.push(PendingMutation {
+            client_id: a,
+            id: 2,
+            mutation: moved,
+        });
+        in_made_order(&mut pending);
+        assert_eq!(
+            order(&pending),
+            [(a, 1), (b, 1), (a, 2)],
+            "the move after the card"
+        );
     }
 
     #[test]

@@ -151,3 +151,36 @@ async fn listen(
         hub.local(spaces);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PokeHub;
+    use crate::sync::push::Changed;
+    use shared::entity::Space;
+
+    #[test]
+    fn a_push_whose_notify_did_not_go_out_pokes_this_process_itself() {
+        let hub = PokeHub::new();
+        let mut pokes = hub.subscribe();
+        let plan = || [Space::Plan].into_iter().collect();
+        hub.pushed(&Changed {
+            spaces: plan(),
+            notified: true,
+        });
+        assert!(
+            pokes.try_recv().is_err(),
+            "told through the NOTIFY, which this process's listener hears too"
+        );
+        hub.pushed(&Changed {
+            spaces: plan(),
+            notified: false,
+        });
+        let poke = pokes.try_recv().map(|p| p.as_ref().clone()).ok();
+        assert_eq!(poke, Some(vec![Space::Plan.to_string()]));
+        hub.pushed(&Changed::default());
+        assert!(
+            pokes.try_recv().is_err(),
+            "nothing changed: nobody is poked"
+        );
+    }
+}

@@ -74,7 +74,7 @@ pub struct Changed {
     pub notified: bool,
 }
 
-/// Applies `req` for `actor`; returns the per-mutation results and the spaces that changed.
+/// Applies `req` for `actor`; returns the per-mutation results and what changed (`Changed`).
 pub async fn push(
     db: &Db,
     actor: &Actor,
