@@ -82,6 +82,49 @@ async fn column_of(browser: &Browser, title: &str) -> Option<String> {
     el.attr("data-drop-column").await.ok().flatten()
 }
 
+/// The lead unit of item 4 on its board (`size`, `mobile` as `Browser::start`), with a card
+/// `title` of their own, made there and synced.
+async fn lead_with_card(
+    size: (u32, u32),
+    mobile: bool,
+    title: &str,
+) -> anyhow::Result<(Server, Browser)> {
+    let (server, browser) = e2e::browser::lead_on_item4_board(size, mobile).await?;
+    browser.create_task(title).await?;
+    wait_until("the task is created and synced", || async {
+        column_of(&browser, title).await.is_some() && sync_text(&browser).await == "在线"
+    })
+    .await?;
+    Ok((server, browser))
+}
+
+/// The column the server has the card `title` in, as the office reads it.
+async fn server_column(server: &Server, title: &str) -> anyhow::Result<Option<Column>> {
+    let office = e2e::sync_client::Session::login(server, "office").await?;
+    let state = office.server_view().await?;
+    Ok(state.tasks().find(|t| t.title == title).map(|t| t.column))
+}
+
+/// Opens item 4's board in a second tab of the browser, switched to, once it shows the card
+/// `title` and is in step with the server; the tab's handle.
+async fn second_tab_on_board(
+    browser: &Browser,
+    server: &Server,
+    title: &str,
+) -> anyhow::Result<fantoccini::wd::WindowHandle> {
+    let tab = browser.client.new_window(true).await?.handle;
+    browser.client.switch_to_window(tab.clone()).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    wait_until("the second tab shows the card, synced", || async {
+        column_of(browser, title).await.is_some() && sync_text(browser).await == "在线"
+    })
+    .await?;
+    Ok(tab)
+}
+
 async fn wait_until<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
@@ -507,13 +550,8 @@ async fn a_change_waiting_through_a_restore_from_backup_still_arrives() -> anyho
 /// waiting, so signing out warns, and sends them once it can: here, the next time it syncs.
 #[tokio::test]
 async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()> {
-    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
     let moved = "等待读出的任务";
-    browser.create_task(moved).await?;
-    wait_until("the task is created and synced", || async {
-        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let (server, browser) = lead_with_card(DESKTOP, false, moved).await?;
 
     // Pushes stop reaching the server; the card moves, and the move waits in the outbox.
     browser.block_urls(&["*/api/sync/push*"]).await?;
@@ -550,9 +588,7 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
             && column_of(&browser, moved).await.as_deref() == Some("in_progress")
     })
     .await?;
-    let office = e2e::sync_client::Session::login(&server, "office").await?;
-    let state = office.server_view().await?;
-    let column = state.tasks().find(|t| t.title == moved).map(|t| t.column);
+    let column = server_column(&server, moved).await?;
     anyhow::ensure!(
         column == Some(Column::InProgress),
         "the server has the move: {column:?}"
@@ -565,24 +601,10 @@ async fn saved_changes_wait_for_the_code_that_reads_them() -> anyhow::Result<()>
 /// tab's change waits in the outbox they share, not in a tab that is gone.
 #[tokio::test]
 async fn a_closed_tabs_waiting_change_goes_out_from_a_tab_still_open() -> anyhow::Result<()> {
-    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
     let moved = "关掉的标签页里的更改";
-    browser.create_task(moved).await?;
-    wait_until("the task is created and synced", || async {
-        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let (server, browser) = lead_with_card(DESKTOP, false, moved).await?;
     let closing = browser.client.window().await?;
-    let open = browser.client.new_window(true).await?.handle;
-    browser.client.switch_to_window(open.clone()).await?;
-    browser
-        .client
-        .goto(&format!("{}/items/4/board", server.url))
-        .await?;
-    wait_until("the second tab shows the card, synced", || async {
-        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let open = second_tab_on_board(&browser, &server, moved).await?;
 
     // The first tab alone loses the server (DevTools blocks a tab's own requests).
     browser.client.switch_to_window(closing).await?;
@@ -603,9 +625,7 @@ async fn a_closed_tabs_waiting_change_goes_out_from_a_tab_still_open() -> anyhow
             && saved_outbox(&browser).await == 0
     })
     .await?;
-    let office = e2e::sync_client::Session::login(&server, "office").await?;
-    let state = office.server_view().await?;
-    let column = state.tasks().find(|t| t.title == moved).map(|t| t.column);
+    let column = server_column(&server, moved).await?;
     anyhow::ensure!(
         column == Some(Column::InProgress),
         "the server has the move: {column:?}"
@@ -621,24 +641,10 @@ async fn a_closed_tabs_waiting_change_goes_out_from_a_tab_still_open() -> anyhow
 /// duplicates only.
 #[tokio::test]
 async fn offline_tabs_building_on_each_others_changes_send_them_in_order() -> anyhow::Result<()> {
-    let (server, browser) = e2e::browser::lead_on_item4_board(DESKTOP, false).await?;
     let (made, moved) = ("甲标签页新建的任务", "两个标签页先后移动的任务");
-    browser.create_task(moved).await?;
-    wait_until("the task is created and synced", || async {
-        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let (server, browser) = lead_with_card(DESKTOP, false, moved).await?;
     let first = browser.client.window().await?;
-    let second = browser.client.new_window(true).await?.handle;
-    browser.client.switch_to_window(second.clone()).await?;
-    browser
-        .client
-        .goto(&format!("{}/items/4/board", server.url))
-        .await?;
-    wait_until("the second tab shows the card, synced", || async {
-        column_of(&browser, moved).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let second = second_tab_on_board(&browser, &server, moved).await?;
     // A reload would drop this mark.
     let mark = "window.notReloaded = true; return true;";
     browser.client.execute(mark, vec![]).await?;
@@ -681,23 +687,15 @@ async fn offline_tabs_building_on_each_others_changes_send_them_in_order() -> an
         sync_text(&browser).await == "在线" && saved_outbox(&browser).await == 0
     })
     .await?;
-    let office = e2e::sync_client::Session::login(&server, "office").await?;
-    let column = |title: &'static str| {
-        let office = &office;
-        async move {
-            let state = office.server_view().await.ok()?;
-            state.tasks().find(|t| t.title == title).map(|t| t.column)
-        }
-    };
+    let column = server_column(&server, made).await?;
     anyhow::ensure!(
-        column(made).await == Some(Column::InProgress),
-        "the card was made before it was moved: {:?}",
-        column(made).await
+        column == Some(Column::InProgress),
+        "the card was made before it was moved: {column:?}"
     );
+    let column = server_column(&server, moved).await?;
     anyhow::ensure!(
-        column(moved).await == Some(Column::Review),
-        "the second tab's moves arrived in their order: {:?}",
-        column(moved).await
+        column == Some(Column::Review),
+        "the second tab's moves arrived in their order: {column:?}"
     );
     let refusals = browser.count(".notices li").await?;
     anyhow::ensure!(refusals == 0, "the first tab says nothing was refused");
@@ -735,13 +733,8 @@ async fn offline_tabs_building_on_each_others_changes_send_them_in_order() -> an
 /// minute); when the browser says it is online again, it tries at once.
 #[tokio::test]
 async fn back_online_the_page_syncs_without_waiting_out_its_retry() -> anyhow::Result<()> {
-    let (server, browser) = e2e::browser::lead_on_item4_board(PHONE, true).await?;
     let title = "信号回来就同步的任务";
-    browser.create_task(title).await?;
-    wait_until("the task is created and synced", || async {
-        column_of(&browser, title).await.is_some() && sync_text(&browser).await == "在线"
-    })
-    .await?;
+    let (server, browser) = lead_with_card(PHONE, true, title).await?;
     let offline = |offline: bool| {
         serde_json::json!({
             "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1
@@ -776,9 +769,7 @@ async fn back_online_the_page_syncs_without_waiting_out_its_retry() -> anyhow::R
         early == serde_json::json!(true),
         "the page tried again when the browser said it was online, not at its next retry"
     );
-    let office = e2e::sync_client::Session::login(&server, "office").await?;
-    let state = office.server_view().await?;
-    let column = state.tasks().find(|t| t.title == title).map(|t| t.column);
+    let column = server_column(&server, title).await?;
     anyhow::ensure!(
         column == Some(Column::InProgress),
         "the server has the move: {column:?}"
