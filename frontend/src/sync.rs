@@ -100,6 +100,11 @@ enum Renumbered {
     NotMoved,
 }
 
+/// Whether `pending` holds `client`'s change `id`.
+fn holds(pending: &[PendingMutation], client: ClientId, id: u64) -> bool {
+    pending.iter().any(|m| (m.client_id, m.id) == (client, id))
+}
+
 /// `message` after `what` ("更改未被接受：…"), in both languages.
 fn prefixed(what: W, message: &Msg) -> Msg {
     shared::msg!(
@@ -337,7 +342,7 @@ impl Sync {
         self.pending.update(|p| {
             // Held already: restore's read and a round's (started by a change made meanwhile)
             // may both have taken it.
-            outbox.retain(|o| !p.iter().any(|m| (m.client_id, m.id) == (o.client_id, o.id)));
+            outbox.retain(|o| !holds(p, o.client_id, o.id));
             p.append(&mut outbox);
             in_made_order(p);
         });
@@ -360,9 +365,7 @@ impl Sync {
         let known = |client: ClientId, id: u64| {
             self.applied
                 .with_value(|applied| applied.get(&client).is_some_and(|last| id <= *last))
-                || self
-                    .pending
-                    .with_untracked(|p| p.iter().any(|m| (m.client_id, m.id) == (client, id)))
+                || self.pending.with_untracked(|p| holds(p, client, id))
         };
         let Ok(saved) = db.outbox_unknown(known).await else {
             return;
