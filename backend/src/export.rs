@@ -382,10 +382,8 @@ pub(crate) async fn bulletin_html(
     else {
         return Err(not_found());
     };
-    let issuer = match visible_entity(pool, &EntityKey::unit(b.unit), actor).await? {
-        Some(Entity::Unit(u)) => u.name,
-        _ => b.by_name.clone(),
-    };
+    // The office issues every bulletin, whichever unit the account that wrote it belongs to.
+    let issuer = shared::unit::OFFICE_UNIT;
     let headers = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
         (
@@ -399,7 +397,7 @@ pub(crate) async fn bulletin_html(
         ),
         (header::CACHE_CONTROL, "private, no-store".to_string()),
     ];
-    Ok((headers, bulletin_page(&b, &issuer)).into_response())
+    Ok((headers, bulletin_page(&b, issuer)).into_response())
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             Due::Task { task, title, .. } => {
                 // The notice says which item; the text says what and when.
                 let what = shared::msg!("任务「{title}」", "The task “{title}”", title = title);
-                let text = automatic_text(&what, d.date, today, Ask::Work);
+                let text = automatic_text(&what, d.date, today, Ask::for_deadline(state, &d));
                 // A task given to a group is worked by its members, who read its reminders.
                 let units = d.owed_by(state);
                 for unit in units {
@@ -161,7 +161,7 @@ pub fn due_reminders(state: &State, today: NaiveDate, at: Millis) -> Vec<Remind>
             }
             Due::Submission { kind } => {
                 let what = shared::msg!("{kind}", "The {kind}", kind = kind.in_sentence());
-                let text = automatic_text(&what, d.date, today, Ask::Submit);
+                let text = automatic_text(&what, d.date, today, Ask::for_deadline(state, &d));
                 for unit in &item.lead_units {
                     let key = format!("submission:{}:{}:{unit}", item.id, kind.as_str());
                     if !reminds_today(state, &key, d.date, today) {

@@ -31,10 +31,24 @@ impl Session {
                 .await
                 .map(with_pending_language);
             match (answer, early) {
-                // The same person: keep going, with their details as the server has them now.
-                (Ok(me), Some(early)) if me.id == early.id && !me.must_change_password => {
+                // The same person in the same place: keep going, with their details as the
+                // server has them now.
+                (Ok(me), Some(early))
+                    if me.id == early.id
+                        && !me.must_change_password
+                        && (me.unit, me.role) == (early.unit, early.role) =>
+                {
                     remember(&me);
                     self.me.set(Some(Some(me)));
+                }
+                // The office moved them to another unit or role since this browser saw them:
+                // the sync started as the old one (what it lets them do, what it applies at
+                // once), so start again as they are now.
+                (Ok(me), Some(early)) if me.id == early.id && !me.must_change_password => {
+                    remember(&me);
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
                 }
                 // Someone else signed in on this browser meanwhile: start clean as them.
                 (Ok(me), Some(_)) => {

@@ -3,16 +3,15 @@
 //! adjustments (each with a reason, audited). The formula is shown next to the figures.
 
 use crate::actor::Actor;
-use crate::calendar::{calendar, required_kinds, submission, task_done_at};
+use crate::calendar::{Deadline, Due, deadlines};
 use crate::difficulty::STALE_DAYS;
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
 use crate::ids::{AdjustmentId, UnitId};
 use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
-use crate::op::{Op, SpaceOf, end_of_day, ensure_new, local_date, put};
+use crate::op::{Op, SpaceOf, end_of_day, ensure_new, put};
 use crate::permission::{self, PlanAction};
 use crate::state::State;
-use crate::submission::Submission;
 use crate::text;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -95,51 +94,49 @@ pub struct Score {
     pub total: f64,
 }
 
-/// Scores of every unit with something to answer for (it leads an item or owns a task), best
+/// Scores of every unit with something to answer for (it leads an item or owes a task with a
+/// due date), best
 /// first, as of the end of `as_of`.
 pub fn assess(state: &State, as_of: NaiveDate) -> Vec<Score> {
     let end = end_of_day(as_of);
-    let cal = calendar(state);
-    let kinds = required_kinds(state);
     let items = state.items();
+    // What fell due by then, with who owed it: the deadlines every other screen reads (督查,
+    // the bulletins, the reminders), so a task given to a group counts for each of its members
+    // as their reminders and the bulletin name them, not for the group.
+    // (A unit with deadlines still ahead is listed too, with nothing due yet.)
+    let owed: Vec<(Deadline, Vec<UnitId>)> = deadlines(state, None, as_of)
+        .into_iter()
+        .map(|d| {
+            let units = d.owed_by(state);
+            (d, units)
+        })
+        .collect();
+    let leads = |u: UnitId, item: &crate::entity::Item| {
+        item.lead_units
+            .iter()
+            .any(|l| state.readers_of(*l).contains(&u))
+    };
     let mut scores: Vec<Score> = state
         .units()
         .filter(|u| {
-            items.iter().any(|i| i.lead_units.contains(&u.id))
-                || state.tasks().any(|t| t.owner == u.id && !t.archived)
+            items.iter().any(|i| leads(u.id, i))
+                || owed.iter().any(|(_, units)| units.contains(&u.id))
         })
         .map(|u| {
-            let led: Vec<_> = items
-                .iter()
-                .filter(|i| i.lead_units.contains(&u.id))
-                .collect();
+            let led: Vec<_> = items.iter().filter(|i| leads(u.id, i)).collect();
             let (mut sub_due, mut sub_ok) = (0, 0);
-            if let Some(cal) = &cal {
-                for item in &led {
-                    for kind in &kinds {
-                        let due = cal.due(*kind);
-                        if due > as_of {
-                            continue;
-                        }
-                        sub_due += 1;
-                        let first = submission(state, item.id, *kind)
-                            .and_then(Submission::first_submitted)
-                            .filter(|at| *at <= end);
-                        if first.is_some_and(|at| local_date(at) <= due) {
-                            sub_ok += 1;
-                        }
-                    }
-                }
-            }
             let (mut task_due, mut task_ok) = (0, 0);
-            for t in state.tasks() {
-                let Some(due) = t.due else { continue };
-                if t.owner != u.id || t.archived || due > as_of || t.created_at > end {
+            for (d, units) in &owed {
+                if d.date > as_of || !units.contains(&u.id) {
                     continue;
                 }
-                task_due += 1;
-                if task_done_at(t).is_some_and(|at| at <= end && local_date(at) <= due) {
-                    task_ok += 1;
+                let (due, ok) = match d.due {
+                    Due::Submission { .. } => (&mut sub_due, &mut sub_ok),
+                    Due::Task { .. } => (&mut task_due, &mut task_ok),
+                };
+                *due += 1;
+                if d.met_on.is_some_and(|m| m <= d.date) {
+                    *ok += 1;
                 }
             }
             let evals: Vec<u8> = state

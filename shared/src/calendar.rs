@@ -160,7 +160,8 @@ pub struct Deadline {
     pub item: ItemId,
     /// What.
     pub due: Due,
-    /// The day it was met (task done, submission first submitted), if it was by `as_of`.
+    /// The day it was met (task done; submission first submitted, `met_by`), if it was by
+    /// `as_of`.
     pub met_on: Option<NaiveDate>,
 }
 
@@ -207,9 +208,14 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
     let end = crate::op::end_of_day(as_of);
     let mut out = Vec::new();
     for t in state.tasks() {
-        if t.archived || item.is_some_and(|i| i != t.item) || t.created_at > end {
+        if t.archived || item.is_some_and(|i| i != t.item) {
             continue;
         }
+        // As it stood then: its due date before a postponement approved later, done only if
+        // done by then (the item's light reads the task the same way, `status_of_item`).
+        let Some(t) = crate::status::task_as_of(t, end) else {
+            continue;
+        };
         let Some(date) = t.due else { continue };
         out.push(Deadline {
             date,
@@ -219,7 +225,7 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
                 title: t.title.clone(),
                 owner: t.owner,
             },
-            met_on: task_done_at(t).filter(|d| *d <= end).map(local_date),
+            met_on: task_done_at(&t).filter(|d| *d <= end).map(local_date),
         });
     }
     if let Some(cal) = calendar(state) {
@@ -233,10 +239,7 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
                     date: cal.due(*kind),
                     item: it.id,
                     due: Due::Submission { kind: *kind },
-                    met_on: submission(state, it.id, *kind)
-                        .and_then(Submission::first_submitted)
-                        .filter(|at| *at <= end)
-                        .map(local_date),
+                    met_on: submission(state, it.id, *kind).and_then(|s| met_by(s, end)),
                 });
             }
         }
@@ -245,6 +248,17 @@ pub fn deadlines(state: &State, item: Option<ItemId>, as_of: NaiveDate) -> Vec<D
         a.date.cmp(&b.date).then(a.item.cmp(&b.item))
     });
     out
+}
+
+/// The day a submission met its deadline, as it stood at `end`: the day it was first
+/// submitted, unless the office had returned it for changes and it was not yet submitted
+/// again — a placeholder sent on time and sent back is still owed (reminded, counted missed)
+/// until it comes back; once it does, the first submission's day stands.
+pub fn met_by(s: &Submission, end: Millis) -> Option<NaiveDate> {
+    if s.state_at(end) == Some(crate::submission::SubmissionState::Returned) {
+        return None;
+    }
+    s.first_submitted().filter(|at| *at <= end).map(local_date)
 }
 
 /// When a task was done: its `done_at`, or for a card moved to done before that was recorded,

@@ -242,13 +242,13 @@ impl Op for Coordinate {
         d.state = DifficultyState::Coordinating;
         d.assigned = self.units.clone();
         d.assigned.dedup();
-        if !note.is_empty() {
-            d.log.push(LogEntry {
-                by_name: actor.name.clone(),
-                text: note,
-                at: self.at,
-            });
-        }
+        // A step with or without a note: when coordination began is what `state_at` (the
+        // ledger, the views as of a past date) reads. The units asked are on the difficulty.
+        d.log.push(LogEntry {
+            by_name: actor.name.clone(),
+            text: note,
+            at: self.at,
+        });
         Ok(vec![put(state, Entity::Difficulty(d))])
     }
     fn at(&self) -> Millis {

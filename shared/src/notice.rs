@@ -154,6 +154,9 @@ fn mentions(body: &str, state: &State, unit: UnitId) -> bool {
 pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
     let unit = actor.unit;
     let office = actor.role == Role::Office;
+    // What is addressed to a group (各街道办) is addressed to each of its members.
+    let groups = state.groups_of(unit);
+    let addressed = |to: UnitId| to == unit || groups.contains(&to);
     let leads = |item: ItemId| {
         state
             .item(item)
@@ -184,7 +187,7 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
     };
     for e in state.iter() {
         match e {
-            Entity::Reminder(r) if r.unit == unit => push(
+            Entity::Reminder(r) if addressed(r.unit) => push(
                 format!("reminder/{}", r.id),
                 NoticeKind::Reminder,
                 Some(r.item),
@@ -297,19 +300,26 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                     );
                 }
             }
-            Entity::Comment(c) if c.unit != unit && mentions(&c.body, state, unit) => push(
-                format!("comment/{}", c.id),
-                NoticeKind::Mention,
-                Some(c.item),
-                c.task.map_or(Link::Item, Link::Task),
-                crate::msg!(
-                    "{author}：{body}",
-                    "{author}: {body}",
-                    author = c.author_name,
-                    body = c.body
-                ),
-                c.at,
-            ),
+            Entity::Comment(c)
+                if c.unit != unit
+                    && std::iter::once(&unit)
+                        .chain(groups)
+                        .any(|u| mentions(&c.body, state, *u)) =>
+            {
+                push(
+                    format!("comment/{}", c.id),
+                    NoticeKind::Mention,
+                    Some(c.item),
+                    c.task.map_or(Link::Item, Link::Task),
+                    crate::msg!(
+                        "{author}：{body}",
+                        "{author}: {body}",
+                        author = c.author_name,
+                        body = c.body
+                    ),
+                    c.at,
+                )
+            }
             Entity::Bulletin(b) if b.published => push(
                 format!("bulletin/{}", b.id),
                 NoticeKind::Bulletin,
@@ -334,7 +344,9 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                         ),
                         d.raised_at,
                     );
-                } else if d.assigned.contains(&unit) {
+                    continue;
+                }
+                if d.assigned.iter().any(|u| addressed(*u)) {
                     push(
                         format!("difficulty/{}/assigned", d.id),
                         NoticeKind::Difficulty,
@@ -347,6 +359,58 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                             title = d.title
                         ),
                         d.log.last().map_or(d.raised_at, |l| l.at),
+                    );
+                }
+                // The unit that raised it, and the item's lead units, hear where it goes.
+                let raised_here = d.unit == unit;
+                if !raised_here && !leads(d.item) {
+                    continue;
+                }
+                if !raised_here {
+                    push(
+                        format!("difficulty/{}/raised", d.id),
+                        NoticeKind::Difficulty,
+                        Some(d.item),
+                        Link::Difficulties,
+                        crate::msg!(
+                            "第{n}项：{title}（{by}）",
+                            "Item {n}: {title} ({by})",
+                            n = number(d.item),
+                            title = d.title,
+                            by = d.raised_by_name
+                        ),
+                        d.raised_at,
+                    );
+                }
+                if let Some(first) = d.log.first() {
+                    push(
+                        format!("difficulty/{}/coordinating", d.id),
+                        NoticeKind::Difficulty,
+                        Some(d.item),
+                        Link::Difficulties,
+                        crate::msg!(
+                            "第{n}项的问题“{title}”综合办正在协调",
+                            "Item {n}: the reform office is coordinating “{title}”",
+                            n = number(d.item),
+                            title = d.title
+                        ),
+                        first.at,
+                    );
+                }
+                if let Some(at) = d.resolved_at {
+                    push(
+                        format!("difficulty/{}/resolved", d.id),
+                        NoticeKind::Difficulty,
+                        Some(d.item),
+                        Link::Difficulties,
+                        crate::msg!(
+                            "第{n}项的问题“{title}”已解决：{how}",
+                            "Item {n}: “{title}” resolved: {how}",
+                            n = number(d.item),
+                            title = d.title,
+                            how = d.resolution.clone().unwrap_or_default()
+                        ),
+                        at,
                     );
                 }
             }

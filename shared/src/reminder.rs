@@ -72,13 +72,33 @@ pub enum Ask {
     Work,
     /// 请尽快报送.
     Submit,
+    /// Returned for changes: 请修改后重新报送.
+    Resubmit,
 }
 
 impl Ask {
+    /// What a reminder about `d` asks for: a task worked; a submission sent, or sent again
+    /// once the office returned it (it is owed again then, `calendar::met_by`). The daily job
+    /// and the office's 催办 word theirs alike.
+    pub fn for_deadline(state: &State, d: &crate::calendar::Deadline) -> Ask {
+        match d.due {
+            crate::calendar::Due::Task { .. } => Ask::Work,
+            crate::calendar::Due::Submission { kind } => {
+                let returned = crate::calendar::submission(state, d.item, kind)
+                    .is_some_and(|s| s.state == crate::submission::SubmissionState::Returned);
+                if returned { Ask::Resubmit } else { Ask::Submit }
+            }
+        }
+    }
+
     fn told(self) -> Msg {
         match self {
             Ask::Work => Msg::new("请抓紧办理", "please attend to it promptly"),
             Ask::Submit => Msg::new("请尽快报送", "please submit it promptly"),
+            Ask::Resubmit => Msg::new(
+                "已被退回修改，请修改后重新报送",
+                "it was returned for changes: please revise and resubmit it",
+            ),
         }
     }
 }

@@ -237,6 +237,20 @@ impl State {
         }
     }
 
+    /// The units a plan-wide notice (a bulletin) is for, in the plan's order: every unit the
+    /// plan names, a group through its members (one with none, itself).
+    pub fn plan_readers(&self) -> Vec<UnitId> {
+        let mut out: Vec<UnitId> = Vec::new();
+        for u in self.units().filter(|u| u.in_plan) {
+            for r in self.readers_of(u.id) {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
     /// The group units `id` is a member of (none for a unit not in the state).
     pub fn groups_of(&self, id: UnitId) -> &[UnitId] {
         self.unit(id).map_or(&[], |u| u.groups.as_slice())

@@ -291,17 +291,35 @@ pub struct SaveDraft {
 /// it, or the office. A draft is seen only by its unit and the office, so on an item with two
 /// lead units the other one would otherwise overwrite text it never saw.
 pub fn check_drafter(state: &State, s: &Submission, actor: &Actor) -> Result<(), Rejection> {
-    if actor.role == Role::Office || s.unit == actor.unit {
+    check_drafting_unit(state, s.unit, s.kind, actor)
+}
+
+/// The unit that drafts an item's work plan and reports: the first of its lead units (主牵头),
+/// the others contributing through it. Fixed before any draft exists, so the other lead units
+/// (who can't see a draft until it is submitted) know from the start it is not theirs to write,
+/// rather than learning it when what they typed is refused.
+pub fn drafting_unit(item: &Item) -> Option<UnitId> {
+    item.lead_units.first().copied()
+}
+
+/// Whether `actor` may draft a submission `unit` drafts: that unit, or the office.
+fn check_drafting_unit(
+    state: &State,
+    unit: UnitId,
+    kind: SubmissionKind,
+    actor: &Actor,
+) -> Result<(), Rejection> {
+    if actor.role == Role::Office || unit == actor.unit {
         return Ok(());
     }
-    let drafter = state.unit(s.unit).map_or_else(
+    let drafter = state.unit(unit).map_or_else(
         || Msg::new("另一牵头单位", "another lead unit"),
         |u| Msg::as_written(&u.name),
     );
     Err(Rejection::Denied(crate::msg!(
         "{kind}由{drafter}起草，只有起草单位和综合办可以修改或报送",
         "This {kind} is drafted by {drafter}: only the drafting unit and the reform office can change or submit it",
-        kind = s.kind.in_sentence(),
+        kind = kind.in_sentence(),
         drafter = drafter
     )))
 }
@@ -318,11 +336,16 @@ impl Op for SaveDraft {
         SpaceOf::Space(Space::Item(self.item))
     }
     fn authorize(&self, state: &State, actor: &Actor) -> Result<(), Rejection> {
-        permission::check(actor, state.find::<Item>(self.item)?, Action::Report)?;
-        if let Some(Entity::Submission(existing)) = state.get(&EntityKey::submission(self.id)) {
-            check_drafter(state, existing, actor)?;
+        let item = state.find::<Item>(self.item)?;
+        permission::check(actor, item, Action::Report)?;
+        match state.get(&EntityKey::submission(self.id)) {
+            // Whoever began it keeps it (a draft begun before the first lead unit drafted).
+            Some(Entity::Submission(existing)) => check_drafter(state, existing, actor),
+            _ => match drafting_unit(item) {
+                Some(unit) => check_drafting_unit(state, unit, self.kind, actor),
+                None => Ok(()),
+            },
         }
-        Ok(())
     }
     fn apply(&self, state: &mut State, actor: &Actor) -> Result<Vec<Change>, Rejection> {
         if self.id != submission_id(self.item, self.kind.as_str()) {
@@ -370,12 +393,9 @@ impl Op for SaveDraft {
             }
             _ => {
                 let item = state.find::<Item>(self.item)?;
-                // The office may start a draft for a lead unit; the draft is still the unit's.
-                let unit = if item.lead_units.contains(&actor.unit) {
-                    actor.unit
-                } else {
-                    item.lead_units.first().copied().unwrap_or(actor.unit)
-                };
+                // The office may start a draft for the drafting unit; the draft is still the
+                // unit's.
+                let unit = drafting_unit(item).unwrap_or(actor.unit);
                 Submission {
                     id: self.id,
                     item: self.item,

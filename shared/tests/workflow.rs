@@ -1322,3 +1322,244 @@ fn a_done_task_stays_at_full_progress() {
     w.run(&lead, lower(100)).expect("100% of a done task");
     assert_eq!(w.state.task(task).map(|t| t.progress), Some(100));
 }
+
+/// Adds 各街道办 (a group, cooperating on the item) with two member street offices.
+fn with_group(w: &mut World) -> (UnitId, Actor, Actor) {
+    let group = unit_id_for_name("各街道办");
+    w.state.put(Entity::Unit(Unit {
+        id: group,
+        name: "各街道办".into(),
+        aliases: vec![],
+        kind: UnitKind::Group,
+        in_plan: true,
+        groups: vec![],
+    }));
+    let mut member = |name: &str| {
+        let id = unit_id_for_name(name);
+        w.state.put(Entity::Unit(Unit {
+            id,
+            name: name.into(),
+            aliases: vec![],
+            kind: UnitKind::Department,
+            in_plan: false,
+            groups: vec![group],
+        }));
+        let mut a = actor(name, id, Role::Unit);
+        a.groups = vec![group];
+        a
+    };
+    let (a, b) = (member("海山街道办"), member("盐田街道办"));
+    let mut item = w.state.item(w.item).cloned().expect("item 4");
+    item.cooperating_units.push(group);
+    w.state.put(Entity::Item(item));
+    (group, a, b)
+}
+
+#[test]
+fn the_first_lead_unit_drafts_and_a_second_is_refused_before_any_draft_exists() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    let second = unit_id_for_name("区委组织部");
+    let mut item = w.state.item(w.item).cloned().expect("item 4");
+    item.lead_units.push(second);
+    assert_eq!(submission::drafting_unit(&item), Some(lead.unit));
+    w.state.put(Entity::Item(item));
+    let co_lead = actor("另一牵头", second, Role::Unit);
+    // Nothing drafted yet: what the second lead unit would type is refused at once, not
+    // after another unit's hidden draft turned up.
+    assert!(matches!(
+        w.draft(&co_lead, SubmissionKind::WorkPlan, at(3, 20)),
+        Err(Rejection::Denied(_))
+    ));
+    // The office starts one for the drafting unit; the first lead unit drafts its own.
+    let office = w.office.clone();
+    w.draft(&office, SubmissionKind::HalfYear, at(3, 20))
+        .expect("the office starts a draft");
+    assert_eq!(
+        w.submission(SubmissionKind::HalfYear).map(|s| s.unit),
+        Some(lead.unit)
+    );
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 20))
+        .expect("the first lead unit drafts");
+}
+
+#[test]
+fn a_returned_submission_is_owed_again_until_it_is_sent_back() {
+    let mut w = world();
+    let lead = w.lead.clone();
+    let deadline = |w: &World, d| {
+        calendar::deadlines(&w.state, Some(w.item), d)
+            .into_iter()
+            .find(|x| {
+                x.due
+                    == calendar::Due::Submission {
+                        kind: SubmissionKind::WorkPlan,
+                    }
+            })
+            .expect("the work plan's deadline")
+    };
+    let on_time = |w: &World, d| {
+        assess(&w.state, d)
+            .into_iter()
+            .find(|s| s.unit == lead.unit)
+            .map(|s| (s.submissions_on_time, s.submissions_due))
+    };
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 20))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(3, 30))
+        .expect("submit");
+    assert_eq!(deadline(&w, day(3, 31)).met_on, Some(day(3, 30)));
+    w.review(SubmissionKind::WorkPlan, false, "请补充进度安排", at(4, 1))
+        .expect("return");
+    // Returned, it is owed again: overdue, chased with words that say so, not on time.
+    let owed = deadline(&w, day(4, 2));
+    assert_eq!(owed.met_on, None);
+    assert!(owed.overdue(day(4, 2)));
+    assert_eq!(
+        reminder::Ask::for_deadline(&w.state, &owed),
+        reminder::Ask::Resubmit
+    );
+    assert_eq!(on_time(&w, day(4, 2)), Some((0, 1)));
+    // As of the day before the return it had been met.
+    assert_eq!(deadline(&w, day(3, 31)).met_on, Some(day(3, 30)));
+    // Sent back, the first submission's day stands again.
+    w.draft(&lead, SubmissionKind::WorkPlan, at(4, 5))
+        .expect("redraft");
+    w.submit(SubmissionKind::WorkPlan, at(4, 6))
+        .expect("resubmit");
+    assert_eq!(deadline(&w, day(4, 7)).met_on, Some(day(3, 30)));
+    assert_eq!(on_time(&w, day(4, 7)), Some((1, 1)));
+}
+
+#[test]
+fn a_task_given_to_a_group_is_scored_for_each_member_not_the_group() {
+    let mut w = world();
+    let (group, a, b) = with_group(&mut w);
+    let lead = w.lead.clone();
+    let task = TaskId::new_v7();
+    w.run(
+        &lead,
+        Mutation::CreateTask {
+            id: task,
+            item: w.item,
+            title: "社区宣传".into(),
+            owner: group,
+            column: Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due: Some(day(4, 10)),
+            at: at(3, 25),
+        },
+    )
+    .expect("a task for the group");
+    let scores = assess(&w.state, day(4, 11));
+    assert!(
+        scores.iter().all(|s| s.unit != group),
+        "the group has no row"
+    );
+    for member in [&a, &b] {
+        let s = scores
+            .iter()
+            .find(|s| s.unit == member.unit)
+            .expect("a member's row");
+        assert_eq!((s.tasks_on_time, s.tasks_due), (0, 1), "{}", s.name);
+    }
+}
+
+#[test]
+fn a_difficulty_reaches_a_groups_members_and_the_unit_that_raised_it() {
+    let mut w = world();
+    let (group, a, _) = with_group(&mut w);
+    let (coop, lead, office) = (w.coop.clone(), w.lead.clone(), w.office.clone());
+    let id = DifficultyId::new_v7();
+    w.run(
+        &coop,
+        Mutation::RaiseDifficulty(difficulty::Raise {
+            id,
+            item: w.item,
+            task: None,
+            title: "场地不足".into(),
+            detail: String::new(),
+            at: at(4, 1),
+        }),
+    )
+    .expect("raise");
+    let keys = |w: &World, who: &Actor| -> Vec<String> {
+        inbox(&w.state, who).into_iter().map(|n| n.key).collect()
+    };
+    assert!(keys(&w, &lead).contains(&format!("difficulty/{id}/raised")));
+    // Coordinated without a note: a step all the same, so "as of" views see it.
+    w.run(
+        &office,
+        Mutation::CoordinateDifficulty(difficulty::Coordinate {
+            id,
+            units: vec![group],
+            note: String::new(),
+            at: at(4, 2),
+        }),
+    )
+    .expect("coordinate");
+    let d = w.state.difficulties().next().expect("difficulty").clone();
+    assert_eq!(d.state_at(at(4, 3)), DifficultyState::Coordinating);
+    assert_eq!(d.state_at(at(4, 1)), DifficultyState::Open);
+    assert!(keys(&w, &a).contains(&format!("difficulty/{id}/assigned")));
+    assert!(keys(&w, &coop).contains(&format!("difficulty/{id}/coordinating")));
+    w.run(
+        &office,
+        Mutation::ResolveDifficulty(difficulty::Resolve {
+            id,
+            resolution: "已协调场地".into(),
+            at: at(4, 20),
+        }),
+    )
+    .expect("resolve");
+    assert!(keys(&w, &coop).contains(&format!("difficulty/{id}/resolved")));
+    assert!(
+        !keys(&w, &w.other.clone())
+            .iter()
+            .any(|k| k.starts_with("difficulty/"))
+    );
+}
+
+#[test]
+fn a_deadline_as_of_a_past_date_is_the_due_date_it_had_then() {
+    use shared::postponement::{Decide, Request};
+    let mut w = world();
+    let (lead, office) = (w.lead.clone(), w.office.clone());
+    let t = w.task(day(3, 31), at(3, 1));
+    w.run(
+        &lead,
+        Mutation::RequestPostponement(Request {
+            task: t,
+            due: day(6, 30),
+            reason: "需等待上级文件".into(),
+            at: at(4, 2),
+        }),
+    )
+    .expect("ask");
+    w.run(
+        &office,
+        Mutation::DecidePostponement(Decide {
+            task: t,
+            approve: true,
+            note: String::new(),
+            at: at(4, 20),
+        }),
+    )
+    .expect("approve");
+    let task_deadline = |d| {
+        calendar::deadlines(&w.state, Some(w.item), d)
+            .into_iter()
+            .find(|x| matches!(x.due, calendar::Due::Task { .. }))
+            .expect("the task's deadline")
+    };
+    // On 15 April the task was due 31 March and overdue, as the item's light says.
+    let then = task_deadline(day(4, 15));
+    assert_eq!(then.date, day(3, 31));
+    assert!(then.overdue(day(4, 15)));
+    assert!(
+        w.status(day(4, 15))
+            .reasons
+            .contains(&Reason::OverdueTasks { count: 1 })
+    );
+    assert_eq!(task_deadline(day(4, 21)).date, day(6, 30));
+}

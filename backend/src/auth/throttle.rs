@@ -1,12 +1,15 @@
-//! Login throttling, per account and per address, in the database so that several backend
-//! processes share the count. After too many failures within `WINDOW_MS`, further attempts on
-//! that account, or from that address, are refused until the window ends. Every attempt is
-//! counted before its password is checked, and a right one is taken back (`attempt`,
-//! `succeeded`).
+//! Login throttling, in the database so that several backend processes share the count.
+//! After too many failures within `WINDOW_MS` on a counter, further attempts it counts are
+//! refused until its window ends. Every attempt is counted before its password is checked, and
+//! a right one is taken back (`attempt`, `succeeded`).
 //!
-//! The account limit stops guessing one password; the address limit, set higher because a whole
-//! office may sit behind one NAT address, stops one machine from trying a few passwords on every
-//! account. Unknown usernames are counted exactly like real ones, so the lockout itself tells
+//! Three counters: an account from one address stops guessing one password; that limit is per
+//! address so that nobody can lock a real user out by failing on their name (a made-up login
+//! from anywhere would otherwise do it, over and over). The account alone, with a limit far
+//! higher, stops guessing it from many addresses. The address, set between because a whole
+//! office may sit behind one NAT address, stops one machine from trying a few passwords on
+//! every account; an IPv6 client is counted by its /64, which one machine can fill with
+//! addresses. Unknown usernames are counted exactly like real ones, so the lockout itself tells
 //! nobody which accounts exist.
 
 use crate::db::now_millis;
@@ -17,8 +20,11 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
-/// Failures allowed per account within the window.
+/// Failures allowed per account from one address within the window.
 pub const ACCOUNT_MAX_FAILURES: i64 = 5;
+/// Failures allowed per account from all addresses together within the window: guessing from
+/// many machines (the address limit holds one to 30).
+pub const ACCOUNT_ANYWHERE_MAX_FAILURES: i64 = 100;
 /// Failures allowed per client address within the window.
 pub const ADDRESS_MAX_FAILURES: i64 = 30;
 /// Window length.
@@ -33,18 +39,39 @@ pub struct Counter {
     pub max: i64,
 }
 
-/// The counters a login attempt for `username` from `addr` touches: the account's first.
-pub fn counters(username: &str, addr: IpAddr) -> [Counter; 2] {
+/// The counters a login attempt for `username` from `addr` touches: the account's from that
+/// address first (a right password clears it, `succeeded`).
+pub fn counters(username: &str, addr: IpAddr) -> [Counter; 3] {
+    let account = account_key(username);
+    let addr = address_key(addr);
     [
         Counter {
-            key: account_key(username),
+            key: format!("{account}@{addr}"),
             max: ACCOUNT_MAX_FAILURES,
+        },
+        Counter {
+            key: account,
+            max: ACCOUNT_ANYWHERE_MAX_FAILURES,
         },
         Counter {
             key: format!("addr:{addr}"),
             max: ADDRESS_MAX_FAILURES,
         },
     ]
+}
+
+/// The client as counted: an IPv4 address, or an IPv6 address's /64 (one machine's share).
+fn address_key(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// The account counter's key. A name no account can have (`valid_username`: at most 64
@@ -176,9 +203,10 @@ async fn take_back(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Err
     Ok(())
 }
 
-/// After a right password: clears the account's count, and takes this attempt back from the
-/// others (the address keeps its earlier failures, so one address can't try many accounts by
-/// interleaving a known-good login, and a whole office behind one address can sign in).
+/// After a right password: clears the account's count from this address, and takes this
+/// attempt back from the others. The account's count from everywhere keeps what others failed,
+/// and the address its earlier failures, so one address can't try many accounts by
+/// interleaving a known-good login, and a whole office behind one address can sign in.
 pub async fn succeeded(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
     let Some((account, others)) = counters.split_first() else {
         return Ok(());
@@ -188,4 +216,30 @@ pub async fn succeeded(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx:
         .execute(pool)
         .await?;
     take_back(pool, others).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_one_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("address");
+        let b: IpAddr = "2001:db8:1:2:bbbb::7".parse().expect("address");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("address");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("address");
+        assert_eq!(address_key(mapped), "192.0.2.1");
+    }
+
+    #[test]
+    fn an_account_is_locked_per_address_before_it_is_locked_everywhere() {
+        let [here, everywhere, address] = counters("unit09", "192.0.2.1".parse().expect("ip"));
+        assert_eq!(here.key, "user:unit09@192.0.2.1");
+        assert_eq!(here.max, ACCOUNT_MAX_FAILURES);
+        assert_eq!(everywhere.key, "user:unit09");
+        assert!(everywhere.max > ADDRESS_MAX_FAILURES);
+        assert_eq!(address.key, "addr:192.0.2.1");
+    }
 }

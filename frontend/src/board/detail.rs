@@ -23,6 +23,14 @@ pub fn lazily(id: TaskId) -> Result<AnyView, crate::chunk::NotLoaded> {
     Ok(view! { <Detail id/> }.into_any())
 }
 
+/// Closes the open card's detail, focus going back to the card it was opened from.
+fn close_detail(ctx: BoardCtx) {
+    if let Some(id) = ctx.open.get_untracked() {
+        focus_later(format!("[data-task-id='{id}'] .card-open"));
+    }
+    ctx.open.set(None);
+}
+
 /// The detail's frame with only `message` in it, closable: while its chunk loads
 /// (`W::Loading`), or when it can't be fetched, with a way to try again (a reload: a tab of an
 /// older build whose chunks are gone needs one anyway). Part of the board, not of the chunk.
@@ -30,8 +38,9 @@ pub fn lazily(id: TaskId) -> Result<AnyView, crate::chunk::NotLoaded> {
 pub fn Placeholder(message: W) -> impl IntoView {
     let ctx = use_context::<BoardCtx>().expect("Placeholder inside a Board");
     let lang = lang();
-    let close = move || ctx.open.set(None);
+    let close = move || close_detail(ctx);
     let loading = message == W::Loading;
+    focus_later(".detail .close".to_string());
     view! {
         <div class="overlay" on:click=move |_| close()></div>
         <aside class="detail" role="dialog" aria-modal="true" aria-busy=loading.to_string()
@@ -141,7 +150,10 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let close = move || ctx.open.set(None);
+    let close = move || close_detail(ctx);
+    // Into the dialog as it opens (the placeholder had it while the chunk loaded): Escape
+    // closes it and Tab walks it, rather than the board behind.
+    focus_later(".detail .close".to_string());
     // The units that may own it, and its owner even when it no longer may (a member taken out
     // of its group): the list shows who has it now, and the lead picks another.
     let owners = Memo::new(move |_| {

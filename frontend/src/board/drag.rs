@@ -81,6 +81,17 @@ impl Drag {
         if ev.button() != 0 {
             return;
         }
+        // On touch the rest of a card scrolls, and swipes to the next column on a phone: a
+        // finger drags by the handle only.
+        let on_handle = || {
+            ev.target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|e| e.closest(".handle").ok().flatten())
+                .is_some()
+        };
+        if ev.pointer_type() == "touch" && !on_handle() {
+            return;
+        }
         let Some(el) = ev
             .current_target()
             .and_then(|t| t.dyn_into::<Element>().ok())

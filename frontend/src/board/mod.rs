@@ -16,7 +16,7 @@ use crate::util::{focus_later, now, today};
 use drag::{Drag, Place, Target};
 use filters::{Filters, use_filters};
 use leptos::prelude::*;
-use model::{CardFace, Lane, Scope, column_index, faces, key_at, lanes};
+use model::{CardFace, Lane, Scope, column_index, faces, key_between, lanes};
 use shared::board::Column;
 use shared::ids::{ItemId, TaskId};
 use shared::mutation::Mutation;
@@ -143,9 +143,18 @@ impl BoardCtx {
                 })
                 .unwrap_or_default()
         });
+        let index = index.min(others.len());
+        // Down from the last place, or dropped where it was: nothing moves, so nothing is sent
+        // (a move that changes nothing would still be logged and flash on other screens).
+        if self.position(id) == Some((item, column_index(column), index)) {
+            focus_later(format!("[data-task-id='{id}'] .card-open"));
+            return;
+        }
+        let before = index.checked_sub(1).and_then(|i| others.get(i)).copied();
+        let after = others.get(index).copied();
         let sort_key = sync
             .view
-            .with_untracked(|s| key_at(s, &others, index.min(others.len())));
+            .with_untracked(|s| key_between(s, item, column, id, before, after));
         let _ = sync.mutate(Mutation::MoveTask {
             task: id,
             column,
@@ -231,9 +240,23 @@ pub fn Board(scope: Scope) -> impl IntoView {
     let linked_card: Option<TaskId> = leptos_router::hooks::use_query_map()
         .with_untracked(|q| q.get(CARD_PARAM).and_then(|v| v.parse().ok()));
     let actor = Memo::new(move |_| session.actor());
-    let today = today();
+    // Checked each minute: a board left open overnight marks what fell overdue at midnight,
+    // as the item's header (computed on every change) does.
+    let day = RwSignal::new(today());
+    if let Ok(ticking) = set_interval_with_handle(
+        move || {
+            let now = today();
+            if day.get_untracked() != now {
+                day.set(now);
+            }
+        },
+        std::time::Duration::from_secs(60),
+    ) {
+        on_cleanup(move || ticking.clear());
+    }
     let faces = Memo::new(move |_| {
         let f = filters.get();
+        let today = day.get();
         actor.with(|a| sync.view.with(|s| faces(s, scope, &f, a.as_ref(), today)))
     });
     let lanes = Memo::new(move |_| faces.with(|f| sync.view.with(|s| lanes(s, scope, f))));

@@ -67,7 +67,9 @@ pub fn AssessmentPage() -> impl IntoView {
                     let name = x.name.clone();
                     view! {
                         <tr data-unit=x.name.clone()>
-                            <td data-label=tr("名次", "Rank")>{rank + 1}</td>
+                            // A unit sees its own adjustments, not the others': a rank it
+                            // worked out would be wrong, so only those who see all are ranked.
+                            <td data-label=tr("名次", "Rank")>{if sees_all { (rank + 1).to_string() } else { "—".to_string() }}</td>
                             <th scope="row" data-label=tr("单位", "Unit")>{x.name.clone()}{adj_list}</th>
                             <td data-label=tr("按时报送", "Submissions on time")>{ratio(x.submissions_on_time, x.submissions_due)}</td>
                             <td data-label=tr("任务按时完成", "Tasks on time")>{ratio(x.tasks_on_time, x.tasks_due)}</td>

@@ -234,9 +234,10 @@ fn Published(id: BulletinId) -> impl IntoView {
             sync.view.with(|s| {
                 let names: Vec<String> = b.read_by.iter().map(|u| unit_name(s, *u)).collect();
                 let not_yet: Vec<String> = s
-                    .units()
-                    .filter(|u| u.in_plan && !b.read_by.contains(&u.id))
-                    .map(|u| u.name.clone())
+                    .plan_readers()
+                    .into_iter()
+                    .filter(|u| !b.read_by.contains(u))
+                    .map(|u| unit_name(s, u))
                     .collect();
                 view! {
                     <section class="readers no-print" aria-labelledby="readers-h">

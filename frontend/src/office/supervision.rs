@@ -50,16 +50,15 @@ fn late_things(state: &State, as_of: NaiveDate) -> Vec<Late> {
             continue;
         };
         // Worded as the daily job words them (`shared::reminder::automatic_text`).
-        let (about, what, ask) = match &d.due {
+        let ask = Ask::for_deadline(state, &d);
+        let (about, what) = match &d.due {
             Due::Task { task, title, .. } => (
                 About::Task(*task),
                 shared::msg!("任务「{title}」", "The task “{title}”", title = title),
-                Ask::Work,
             ),
             Due::Submission { kind } => (
                 About::Submission(*kind),
                 shared::msg!("{kind}", "The {kind}", kind = kind.in_sentence()),
-                Ask::Submit,
             ),
         };
         for unit in d.owed_by(state) {

@@ -36,18 +36,24 @@ fn likely_role(unit_name: &str) -> Role {
     }
 }
 
-/// A temporary password: 12 letters and digits from the browser's cryptographic generator (the
-/// random part of a v7 UUID). The user replaces it at first login.
+/// A temporary password: 12 letters and digits from the browser's cryptographic generator
+/// (random v4 UUIDs, less their fixed version and variant bytes; bytes past the last whole
+/// multiple of the alphabet are skipped, so every character is equally likely: ~69 bits). The
+/// user replaces it at first login.
 fn temporary_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let a = UserId::new_v7().0.into_bytes();
-    let b = UserId::new_v7().0.into_bytes();
-    a[8..]
-        .iter()
-        .chain(&b[8..])
-        .take(12)
-        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
-        .collect()
+    let fair = 256 - 256 % ALPHABET.len();
+    let mut out = String::new();
+    while out.len() < 12 {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        for (i, byte) in bytes.iter().enumerate() {
+            if i == 6 || i == 8 || usize::from(*byte) >= fair || out.len() == 12 {
+                continue;
+            }
+            out.push(char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]));
+        }
+    }
+    out
 }
 
 /// Every unit as (id, name): the built-in bodies first (the office, leaders, 人大, 政协), then

@@ -187,7 +187,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
                 {(!d.log.is_empty()).then(|| view! {
                     <ol class="diff-log">
                         {d.log.iter().map(|e| view! {
-                            <li><span class="muted">{e.by_name.clone()}" · "{i18n::datetime(e.at.0, l)}</span><p class="pre">{e.text.clone()}</p></li>
+                            <li><span class="muted">{e.by_name.clone()}" · "{i18n::datetime(e.at.0, l)}</span><p class="pre">{if e.text.is_empty() { pick(l, "已安排协调", "Coordination arranged") } else { e.text.clone() }}</p></li>
                         }).collect_view()}
                     </ol>
                 })}

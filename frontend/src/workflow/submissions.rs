@@ -18,7 +18,7 @@ use shared::mutation::Mutation;
 use shared::permission::Action;
 use shared::submission::{
     ReviewSubmission, SaveDraft, Submission, SubmissionKind, SubmissionState, Submit, Version,
-    schedule_from_tasks, working_parts,
+    drafting_unit, schedule_from_tasks, working_parts,
 };
 
 /// A submission kind's name in the UI language.
@@ -131,8 +131,8 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
     let due = Memo::new(move |_| cx.sync.view.with(|s| calendar(s).map(|c| c.due(kind))));
     // The office reviews; it may also draft for a unit by the rules, but its screen is the
     // reviewer's so the two roles never share one set of buttons.
-    // Asked of the rules the server applies: on an item with two lead units, only the one that
-    // began the draft (`check_drafter`).
+    // Asked of the rules the server applies: on an item with two lead units, only the first
+    // (`drafting_unit`), or whichever began the draft (`check_drafter`).
     let may_edit = Memo::new(move |_| {
         !cx.session.is_office()
             && sub.with(|s| s.as_ref().is_none_or(Submission::editable))
@@ -354,6 +354,28 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
         })
     };
 
+    // Who writes it, for everyone else: on an item with two lead units the second one reads
+    // here that the first drafts it (`shared::submission::drafting_unit`).
+    let drafter_note = move || {
+        let l = cx.lang.get();
+        if may_edit.get() || sub.with(|s| s.as_ref().is_some_and(|s| !s.editable())) {
+            return None;
+        }
+        let name = cx.sync.view.with(|state| {
+            let unit = sub
+                .with(|s| s.as_ref().map(|s| s.unit))
+                .or_else(|| state.item(item).and_then(drafting_unit))?;
+            state.unit(unit).map(|u| u.name.clone())
+        })?;
+        Some(view! {
+            <p class="hint" data-testid="drafter-note">{pick(
+                l,
+                format!("{}由{name}起草报送。", kind.zh()),
+                format!("The {} is drafted and submitted by {name}.", kind.en().to_ascii_lowercase()),
+            )}</p>
+        })
+    };
+
     view! {
         <article class="submission-page">
             <p class="crumbs">
@@ -364,6 +386,7 @@ pub fn SubmissionPage(item: ItemId, number: u32, kind: SubmissionKind) -> impl I
             {returned_note}
             <p class="ok" role="status">{move || message.get()}</p>
             <p class="error" role="alert">{move || error.get()}</p>
+            {drafter_note}
             <Show when=move || may_edit.get() fallback=read_only>{editor}</Show>
             <Show when=move || may_review.get()>
                 <section class="review-form" aria-label=tr("审核", "Review")>
