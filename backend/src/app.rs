@@ -63,6 +63,11 @@ pub struct AppState {
     pub hub: PokeHub,
     /// The queue that answers pulls in batches.
     pub pulls: crate::sync::pull::Puller,
+    /// The WebSockets open per user (`sync::ws::MAX_SOCKETS_PER_USER`).
+    pub sockets: crate::held::PerUser,
+    /// The uploads being received per user, with the bytes they may still bring
+    /// (`upload::MAX_PARALLEL_UPLOADS`).
+    pub uploads: crate::held::PerUser,
 }
 
 /// Largest JSON body accepted; the browser sizes its pushes to it (`shared::sync::push_batch_len`).
@@ -179,7 +184,13 @@ pub(crate) async fn audit_list(
     require_office_for_audit(&user)?;
     check_category(&filter)?;
     Ok(ApiJson(
-        audit::list(&state.db.pool, &filter, audit::MAX_PAGE).await?,
+        audit::list(
+            &state.db.pool,
+            &filter,
+            audit::MAX_PAGE,
+            audit::Logins::Shown,
+        )
+        .await?,
     ))
 }
 
@@ -195,7 +206,13 @@ pub(crate) async fn audit_csv(
     require_office_for_audit(&user)?;
     check_category(&filter)?;
     filter.limit = Some(filter.limit.unwrap_or(audit::MAX_EXPORT));
-    let rows = audit::list(&state.db.pool, &filter, audit::MAX_EXPORT).await?;
+    let rows = audit::list(
+        &state.db.pool,
+        &filter,
+        audit::MAX_EXPORT,
+        audit::Logins::Shown,
+    )
+    .await?;
     let name = format!("audit-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -236,5 +253,12 @@ pub(crate) async fn history(
         limit: Some(500),
         ..Default::default()
     };
-    Ok(ApiJson(audit::list(&state.db.pool, &filter, 500).await?))
+    let logins = if user.0.actor.role == shared::actor::Role::Office {
+        audit::Logins::Shown
+    } else {
+        audit::Logins::Hidden
+    };
+    Ok(ApiJson(
+        audit::list(&state.db.pool, &filter, 500, logins).await?,
+    ))
 }

@@ -133,6 +133,15 @@ pub struct SecurityEvent<'a> {
 
 /// Appends a security event on its own (it must be kept even when nothing else is).
 pub async fn security_event(pool: &AnyPool, event: SecurityEvent<'_>) -> Result<(), sqlx::Error> {
+    security_event_row(event).execute(pool).await?;
+    Ok(())
+}
+
+/// The statement that appends `event`, owning its values: to run in the transaction of the
+/// change it records (`users::commit_account_change`).
+pub fn security_event_row(
+    event: SecurityEvent<'_>,
+) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
     debug_assert!(
         SECURITY_ACTIONS.contains(&event.action),
         "{} is unnamed",
@@ -146,12 +155,9 @@ pub async fn security_event(pool: &AnyPool, event: SecurityEvent<'_>) -> Result<
     .bind(now_millis())
     .bind(event.actor.map(|a| a.user.to_string()))
     .bind(event.actor.map(|a| a.unit.to_string()))
-    .bind(event.action)
+    .bind(event.action.to_string())
     .bind(event.subject.map(|id| format!("user/{id}")))
     .bind(event.detail)
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 /// An audit row as read, with the names of the people involved.
@@ -208,6 +214,7 @@ pub async fn list(
     pool: &AnyPool,
     filter: &AuditFilter,
     max: i64,
+    logins: Logins,
 ) -> anyhow::Result<Vec<AuditRecord>> {
     // The category is one of two fixed lists of our own constants, never the client's text.
     let security: Vec<String> = SECURITY_ACTIONS.iter().map(|a| format!("'{a}'")).collect();
@@ -238,7 +245,10 @@ pub async fn list(
         .fetch_all(pool)
         .await?;
     let units = unit_names(pool).await?;
-    Ok(rows.into_iter().map(|r| record_of(r, &units)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| record_of(r, &units, logins))
+        .collect())
 }
 
 async fn unit_names(pool: &AnyPool) -> anyhow::Result<HashMap<String, String>> {
@@ -252,10 +262,23 @@ async fn unit_names(pool: &AnyPool) -> anyhow::Result<HashMap<String, String>> {
         .collect())
 }
 
-fn record_of(r: AuditRow, units: &HashMap<String, String>) -> AuditRecord {
-    let user_name = match (r.actor_name, r.actor_username) {
-        (Some(name), Some(username)) => Some(format!("{name}（{username}）")),
-        (name, username) => name.or(username),
+/// Whether the people in audit records are named with their login names: for the office,
+/// which manages the accounts; not for a card's history, which everyone signed in reads (a
+/// list of login names is half of what guessing passwords needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logins {
+    /// "Name（username）".
+    Shown,
+    /// The name alone.
+    Hidden,
+}
+
+fn record_of(r: AuditRow, units: &HashMap<String, String>, logins: Logins) -> AuditRecord {
+    let user_name = match (r.actor_name, r.actor_username, logins) {
+        (Some(name), Some(username), Logins::Shown) => Some(format!("{name}（{username}）")),
+        (Some(name), _, Logins::Hidden) => Some(name),
+        (name, username, Logins::Shown) => name.or(username),
+        (None, _, Logins::Hidden) => None,
     };
     let named = match r.subject_username {
         Some(username) => Some(Msg::owned(username.clone(), username)),

@@ -90,14 +90,18 @@ async fn disable_demo_passwords(db: &Db) -> anyhow::Result<Vec<String>> {
         {
             continue;
         }
-        users::set_disabled(db, &user.id, true).await?;
         let event = crate::audit::SecurityEvent {
             action: "user_disabled",
             subject: Some(&user.id),
             detail: Some("演示密码，非演示模式下停用 (demo password outside demo mode)".into()),
             ..Default::default()
         };
-        crate::audit::security_event(&db.pool, event).await?;
+        let along = users::Along {
+            end_sessions: true,
+            audit: Some(crate::audit::security_event_row(event)),
+            ..Default::default()
+        };
+        users::set_disabled(db, &user.id, true, along).await?;
         disabled.push(user.username);
     }
     Ok(disabled)

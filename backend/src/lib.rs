@@ -11,6 +11,7 @@ pub mod demo_year;
 pub mod entity_store;
 pub mod error;
 pub mod export;
+pub mod held;
 pub mod mail;
 pub mod openapi;
 pub mod plan_api;

@@ -557,6 +557,8 @@ async fn serve(
         db,
         config: Arc::new(config),
         hub,
+        sockets: Default::default(),
+        uploads: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

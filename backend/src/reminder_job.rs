@@ -77,7 +77,7 @@ pub async fn system_actor(db: &Db) -> anyhow::Result<Actor> {
         .await?
         .context("the system user vanished")?;
     if row.disabled == 0 {
-        users::set_disabled(db, &row.id, true).await?;
+        users::set_disabled(db, &row.id, true, users::Along::default()).await?;
     }
     let mut actor = row.actor().context("the system user's row is unusable")?;
     // Whatever became of the row, the job acts as the office.
@@ -267,7 +267,7 @@ pub fn until_next(hour: u32, now: DateTime<Utc>) -> Duration {
 pub fn spawn(db: Db, hub: PokeHub, mailer: Option<Mailer>, hour: u32, data_dir: PathBuf) {
     tokio::spawn(async move {
         loop {
-            match crate::upload::sweep_orphans(&db.pool, &data_dir).await {
+            match crate::upload::sweep_orphans(&db, &data_dir).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(n, "removed uploads that were never attached"),
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "sweeping uploads failed"),

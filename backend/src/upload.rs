@@ -11,9 +11,10 @@
 
 use crate::app::AppState;
 use crate::auth::session::ActiveUser;
-use crate::db::{LockSpace, now_millis};
+use crate::db::{Db, LockSpace, now_millis};
 use crate::entity_store::{EntityRow, visible};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::held::Over;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -159,10 +160,26 @@ pub(crate) async fn upload(
         }
     };
     let (name, content_type, declared) = content_type;
-    if let Err(e) = check_pending(&state.db.pool, actor, declared, max).await {
-        drain(body, max).await;
-        return Err(e);
-    }
+    // Reserved from the start, so that files still arriving count against the quota too (a
+    // thousand uploads started side by side, each stalled just short of the limit, would
+    // otherwise all pass): what the upload declares, or the most any may be.
+    let quota = max.saturating_mul(PENDING_FILES);
+    let reserve = if declared > 0 { declared } else { max };
+    let room = quota.saturating_sub(pending_bytes(&state.db.pool, actor).await?);
+    let _receiving =
+        match state
+            .uploads
+            .take(&actor.user.to_string(), MAX_PARALLEL_UPLOADS, reserve, room)
+        {
+            Ok(held) => held,
+            Err(over) => {
+                drain(body, max).await;
+                return Err(match over {
+                    Over::Count => ApiError::TooManyRequests(5),
+                    Over::Bytes => quota_exceeded(quota),
+                });
+            }
+        };
     let dir = upload_dir(&state);
     tokio::fs::create_dir_all(&dir)
         .await
@@ -197,7 +214,9 @@ pub(crate) async fn upload(
     .bind(now_millis())
     .execute(&mut *tx)
     .await?;
-    check_pending(&mut *tx, actor, 0, max).await?;
+    if pending_bytes(&mut *tx, actor).await? > quota {
+        return Err(quota_exceeded(quota));
+    }
     let stored_path = dir.join(&stored_name);
     tokio::fs::rename(&part, &stored_path)
         .await
@@ -277,14 +296,12 @@ const NOT_ATTACHED: &str =
 /// filling the disk reaches it; the sweep frees them after `ORPHAN_DAYS`.
 pub const PENDING_FILES: u64 = 10;
 
-/// Refuses an upload of `incoming` bytes that would take `actor`'s uploads not attached yet
-/// past `PENDING_FILES` times `max` (0 when its row is written already, and counted).
-async fn check_pending(
-    db: impl sqlx::AnyExecutor<'_>,
-    actor: &Actor,
-    incoming: u64,
-    max: u64,
-) -> ApiResult<()> {
+/// Uploads one user may be sending at once: a few files picked together; each holds a
+/// connection and a partial file until it ends.
+pub const MAX_PARALLEL_UPLOADS: usize = 4;
+
+/// The bytes of `actor`'s uploads not attached yet.
+async fn pending_bytes(db: impl sqlx::AnyExecutor<'_>, actor: &Actor) -> ApiResult<u64> {
     let pending: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload WHERE user_id = $1 \
          AND {NOT_ATTACHED}"
@@ -292,15 +309,17 @@ async fn check_pending(
     .bind(actor.user.to_string())
     .fetch_one(db)
     .await?;
-    let quota = max.saturating_mul(PENDING_FILES);
-    if u64::try_from(pending).unwrap_or(0).saturating_add(incoming) > quota {
-        let mb = quota / (1024 * 1024);
-        return Err(ApiError::quota_exceeded(shared::msg!(
-            "尚未添加为佐证材料的上传文件已达上限（{mb} MB）：请先把已上传的文件添加到任务或报告，未添加的文件{ORPHAN_DAYS}天后自动删除",
-            "Your uploads not yet attached as evidence have reached the limit ({mb} MB): attach them to a task or report first. Files left unattached are deleted after {ORPHAN_DAYS} days"
-        )));
-    }
-    Ok(())
+    Ok(u64::try_from(pending).unwrap_or(0))
+}
+
+/// The refusal of an upload that would take its user's uploads not attached yet past `quota`
+/// (`PENDING_FILES` largest files).
+fn quota_exceeded(quota: u64) -> ApiError {
+    let mb = quota / (1024 * 1024);
+    ApiError::quota_exceeded(shared::msg!(
+        "尚未添加为佐证材料的上传文件已达上限（{mb} MB）：请先把已上传的文件添加到任务或报告，未添加的文件{ORPHAN_DAYS}天后自动删除",
+        "Your uploads not yet attached as evidence have reached the limit ({mb} MB): attach them to a task or report first. Files left unattached are deleted after {ORPHAN_DAYS} days"
+    ))
 }
 
 /// How much of a refused upload is still read (and thrown away) before answering: a client
@@ -390,25 +409,33 @@ pub const ORPHAN_DAYS: i64 = 7;
 /// Deletes uploads (rows and files) that no attachment names and that are older than
 /// `ORPHAN_DAYS`, and partial files a day old, so abandoned uploads don't fill the disk.
 /// Returns how many went.
-pub async fn sweep_orphans(
-    pool: &sqlx::AnyPool,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<usize> {
+pub async fn sweep_orphans(db: &Db, data_dir: &std::path::Path) -> anyhow::Result<usize> {
     let cutoff = now_millis() - ORPHAN_DAYS * 24 * 3600 * 1000;
     let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, stored_name FROM upload WHERE at < $1 AND {NOT_ATTACHED}"
+        "SELECT id, user_id FROM upload WHERE at < $1 AND {NOT_ATTACHED}"
     )))
     .bind(cutoff)
-    .fetch_all(pool)
+    .fetch_all(&db.pool)
     .await?;
     let dir = data_dir.join("uploads");
     let mut swept = 0;
-    for (id, stored_name) in rows {
-        // The row goes first: a file without a row is unreachable, a row without a file is not.
-        sqlx::query("DELETE FROM upload WHERE id = $1")
-            .bind(&id)
-            .execute(pool)
+    for (id, user) in rows {
+        // Under the lock a push takes to attach one of the user's uploads
+        // (`sync::attach::resolve`), and only if still unattached then: a browser back after
+        // a week offline may be attaching it right now.
+        let _writer = db.write_guard().await;
+        let mut tx = db.pool.begin().await?;
+        db.lock_key(&mut tx, LockSpace::PendingUploads, &user)
             .await?;
+        // The row goes first: a file without a row is unreachable, a row without a file is not.
+        let stored: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM upload WHERE id = $1 AND {NOT_ATTACHED} RETURNING stored_name"
+        )))
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(stored_name) = stored else { continue };
         match tokio::fs::remove_file(dir.join(&stored_name)).await {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -417,7 +444,8 @@ pub async fn sweep_orphans(
         swept += 1;
     }
     // A file still being received when its process stopped (a request dropped is cleaned up by
-    // `Leftover`) has no row: gone a day later.
+    // `Leftover`), or stored under its final name by one killed before its row was committed,
+    // has no row: gone a day later.
     if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
         let day = std::time::Duration::from_secs(24 * 3600);
         while let Ok(Some(entry)) = entries.next_entry().await {
@@ -427,7 +455,21 @@ pub async fn sweep_orphans(
                 .await
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
-            if path.extension().is_some_and(|e| e == "part") && stale {
+            if !stale {
+                continue;
+            }
+            let partial = path.extension().is_some_and(|e| e == "part");
+            let unnamed = !partial && {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let named: Option<i64> = sqlx::query_scalar(
+                    "SELECT CAST(1 AS BIGINT) FROM upload WHERE stored_name = $1",
+                )
+                .bind(&name)
+                .fetch_optional(&db.pool)
+                .await?;
+                named.is_none()
+            };
+            if partial || unnamed {
                 match tokio::fs::remove_file(&path).await {
                     Ok(()) => swept += 1,
                     Err(e) => {

@@ -1144,3 +1144,74 @@ async fn a_missed_due_date_can_not_be_moved_by_dating_the_change_back(
     ensure!(task(&fx.db.entities().await?)?.due == later);
     Ok(())
 }
+
+/// Resource exhaustion by one account (Wekan's and Focalboard's unbounded socket
+/// subscriptions): sockets opened by the hundred. Past `ws::MAX_SOCKETS_PER_USER` one user's are
+/// refused (429) while another user connects, and a closed one makes room again.
+#[tokio::test]
+async fn one_account_can_not_open_sockets_without_end() -> anyhow::Result<()> {
+    use backend::sync::ws::MAX_SOCKETS_PER_USER;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let server = Server::start(ServerOptions::default()).await?;
+    let greedy = Session::login(&server, "unit01").await?;
+    let mut open = Vec::new();
+    for n in 0..MAX_SOCKETS_PER_USER {
+        open.push(
+            greedy
+                .websocket()
+                .await
+                .with_context(|| format!("socket {n}"))?,
+        );
+    }
+    let refused = greedy.websocket().await;
+    let status = match refused.as_ref().map_err(|e| e.downcast_ref::<WsError>()) {
+        Err(Some(WsError::Http(res))) => res.status().as_u16(),
+        other => anyhow::bail!("one socket too many: {:?}", other.map(|_| "opened")),
+    };
+    ensure!(status == 429, "one socket too many: {status}");
+    let other = Session::login(&server, "unit02").await?;
+    other.websocket().await.context("another user's socket")?;
+    drop(open.pop());
+    // The server sees the close when it reads the socket: within moments.
+    let mut reopened = false;
+    for _ in 0..50 {
+        if greedy.websocket().await.is_ok() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(reopened, "a closed socket did not make room");
+    Ok(())
+}
+
+/// Account enumeration through activity feeds (Wekan's and Planka's user lists open to every
+/// member): a card's history names the people who changed it, but only the office, which
+/// manages the accounts, reads their login names there.
+#[tokio::test]
+async fn a_cards_history_names_people_without_their_logins() -> anyhow::Result<()> {
+    let fx = fixture(Store::Sqlite).await?;
+    let path = format!("/api/history/task/{}", fx.card);
+    let login = fx.lead.me.username.clone();
+    let names = |rows: Vec<Value>| -> Vec<String> {
+        rows.iter()
+            .filter_map(|r| r["user_name"].as_str().map(String::from))
+            .collect()
+    };
+    let seen_by_coop = names(fx.coop.api.get_json(&path).await?);
+    ensure!(!seen_by_coop.is_empty(), "the card has a history");
+    ensure!(
+        seen_by_coop.iter().all(|n| !n.contains(&login)),
+        "a unit reads the lead's login name: {seen_by_coop:?}"
+    );
+    ensure!(
+        seen_by_coop.contains(&fx.lead.me.display_name),
+        "{seen_by_coop:?}"
+    );
+    let seen_by_office = names(fx.office.api.get_json(&path).await?);
+    ensure!(
+        seen_by_office.iter().any(|n| n.contains(&login)),
+        "the office reads who it was: {seen_by_office:?}"
+    );
+    Ok(())
+}

@@ -703,6 +703,24 @@ async fn throttling(store: Store) -> anyhow::Result<()> {
         "the right password during the lockout: {}",
         res.status()
     );
+    // From another address the right password still signs in: the lockout is the account's
+    // from the address that failed, or anyone could lock a user out by failing on their name.
+    let mut headers = HeaderMap::new();
+    headers.insert("x-reformboard", HeaderValue::from_static("1"));
+    let elsewhere = reqwest::Client::builder()
+        .default_headers(headers)
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>()?)
+        .build()?;
+    let res = elsewhere
+        .post(format!("{}/api/auth/login", server.url))
+        .json(&json!({ "username": "unit09", "password": DEMO_PASSWORD }))
+        .send()
+        .await?;
+    ensure!(
+        res.status() == 200,
+        "the right password from another address during the lockout: {}",
+        res.status()
+    );
     // Another account is not affected by the first one's lockout.
     ensure!(
         login_raw(&server, None, "unit10", DEMO_PASSWORD)

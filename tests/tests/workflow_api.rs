@@ -821,8 +821,16 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
     let stale_part = uploads.join("stale.part");
     let fresh_part = uploads.join("fresh.part");
     std::fs::write(&fresh_part, b"%PDF")?;
-    std::fs::File::create(&stale_part)?
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400))?;
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::create(&stale_part)?.set_modified(two_days_ago)?;
+    // A file stored under its final name by a process killed before its row was committed
+    // goes too; a stored file as old, with its row, stays.
+    let rowless = uploads.join(shared::ids::AttachmentId::new_v7().to_string());
+    std::fs::File::create(&rowless)?.set_modified(two_days_ago)?;
+    std::fs::File::options()
+        .append(true)
+        .open(uploads.join(kept.id.to_string()))?
+        .set_modified(two_days_ago)?;
     let (dir, url) = server.kill();
     let server = Server::start_in(
         ServerOptions {
@@ -845,7 +853,7 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
             .fetch_all(&db.pool)
             .await?;
         file_stays = uploads.join(orphan.id.to_string()).exists();
-        if left.len() == 1 && !file_stays && !stale_part.exists() {
+        if left.len() == 1 && !file_stays && !stale_part.exists() && !rowless.exists() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -853,10 +861,97 @@ async fn orphaned_uploads_are_swept(store: Store) -> anyhow::Result<()> {
     ensure!(left == vec![kept.id.to_string()], "left: {left:?}");
     ensure!(!file_stays, "the file stays");
     ensure!(!stale_part.exists(), "the stale partial file stays");
+    ensure!(!rowless.exists(), "a stored file no row names stays");
     ensure!(fresh_part.exists(), "a partial file being received is kept");
     ensure!(uploads.join(kept.id.to_string()).exists());
     let office = Session::login(&server, "office").await?;
     ensure!(status_of(&office, &format!("/api/attachments/{}", kept.id)).await? == 200);
+    Ok(())
+}
+
+/// An upload that stalls after its first bytes, as a script filling the disk would send it:
+/// the open connection, with `declared` bytes promised.
+async fn stalled_upload(
+    server: &Server,
+    session: &Session,
+    declared: usize,
+) -> anyhow::Result<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt;
+    let addr = server.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /api/uploads?name=stall.pdf HTTP/1.1\r\nHost: {addr}\r\nX-Reformboard: 1\r\n\
+         Cookie: {}\r\nContent-Length: {declared}\r\n\r\n",
+        session.cookie_header()?
+    );
+    tcp.write_all(head.as_bytes()).await?;
+    tcp.write_all(PDF).await?;
+    tcp.flush().await?;
+    Ok(tcp)
+}
+
+/// Files still arriving count against a user's quota of uploads not attached yet, and only so
+/// many arrive at once: stalled uploads can't hold the disk past the quota.
+async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions {
+        store,
+        args: vec!["--max-upload-mb".into(), "1".into()],
+        ..Default::default()
+    })
+    .await?;
+    let office = Session::login(&server, "office").await?;
+    let facts = PlanFacts::new(office.server_view().await?);
+    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
+    let mut file = PDF.to_vec();
+    file.resize(1024 * 1024, b' ');
+    // Eight of the ten files' worth stored, one more promised by a stalled upload: one more
+    // full file fits beside it, not two.
+    for n in 0..8 {
+        upload(&lead, &format!("材料{n}.pdf"), &file).await?;
+    }
+    let stalled = stalled_upload(&server, &lead, 1024 * 1024).await?;
+    // Let the server read the headers it was sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut went_in = 0;
+    let refused = loop {
+        let res = upload_raw(&lead, "满.pdf", file.clone()).await?;
+        match res.status().as_u16() {
+            201 if went_in < 3 => went_in += 1,
+            429 => break res.json::<serde_json::Value>().await?,
+            other => anyhow::bail!("a full file beside the stalled one: {other}"),
+        }
+    };
+    ensure!(
+        went_in == 1,
+        "{went_in} full files went in beside the stalled upload"
+    );
+    ensure!(refused["error"] == "quota_exceeded", "{refused}");
+    // Only so many at once: past four, the next waits its turn.
+    let mut more = Vec::new();
+    for _ in 0..4 {
+        more.push(stalled_upload(&server, &office, 1000).await?);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let res = upload_raw(&office, "第五.pdf", PDF.to_vec()).await?;
+    ensure!(res.status() == 429, "a fifth at once: {}", res.status());
+    let body: serde_json::Value = res.json().await?;
+    ensure!(body["error"] != "quota_exceeded", "{body}");
+    // Dropped, the stalled uploads give their room back.
+    drop(more);
+    drop(stalled);
+    let mut back = false;
+    for _ in 0..50 {
+        if upload_raw(&office, "再来.pdf", PDF.to_vec())
+            .await?
+            .status()
+            == 201
+        {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(back, "the dropped uploads kept their room");
     Ok(())
 }
 
@@ -1261,6 +1356,11 @@ async fn read_marks_follow_a_user_to_another_unit(store: Store) -> anyhow::Resul
 }
 
 on_both_stores!(orphaned_uploads_are_swept, unattached_uploads_have_a_quota);
+
+#[tokio::test]
+async fn uploads_still_arriving_count_against_the_quota_sqlite() -> anyhow::Result<()> {
+    uploads_still_arriving_count_against_the_quota(Store::Sqlite).await
+}
 on_both_stores!(
     a_postponement_the_office_overtook_is_only_declined,
     read_marks_follow_a_user_to_another_unit,

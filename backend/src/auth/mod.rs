@@ -150,9 +150,18 @@ pub(crate) async fn login(
     }
     let user = users::by_username(pool, username).await?;
     // Unknown users cost one hash check too, so timing tells no more than the message.
-    let ok = match &user {
-        Some(u) => password::verify(&req.password, &u.password_hash) && u.disabled == 0,
-        None => password::verify_dummy(&req.password),
+    let checked = password::verify_off_thread(
+        &req.password,
+        user.as_ref().map(|u| u.password_hash.as_str()),
+    )
+    .await;
+    let ok = match checked {
+        Ok(right) => right && user.as_ref().is_some_and(|u| u.disabled == 0),
+        Err(busy) => {
+            // Not checked: the attempt is not held against the account.
+            throttle::take_back(pool, &counters).await?;
+            return Err(busy);
+        }
     };
     let user = match user {
         // However its row was changed, the server's own account never signs in.
@@ -206,7 +215,14 @@ pub(crate) async fn logout(
             .map_err(|e| ApiError::bad_request(crate::error::malformed(&e.to_string())))?
             .everywhere
     };
-    if let Ok(user) = user {
+    // Only "no live session" is nothing to end; a database that can't say (busy, failing
+    // over) is an error, or "sign out everywhere" would answer done with every session alive.
+    let user = match user {
+        Ok(user) => Some(user),
+        Err(ApiError::Unauthorized | ApiError::Client(..)) => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(user) = user {
         let pool = &state.db.pool;
         if everywhere {
             session::end_all(&state.db, &user.row.id).await?;
@@ -264,7 +280,15 @@ pub(crate) async fn change_password(
     if let Some(refused) = throttle::attempt(pool, &counters).await? {
         return Err(ApiError::TooManyRequests(refused.secs));
     }
-    if !password::verify(&req.old_password, &user.row.password_hash) {
+    let right =
+        match password::verify_off_thread(&req.old_password, Some(&user.row.password_hash)).await {
+            Ok(right) => right,
+            Err(busy) => {
+                throttle::take_back(pool, &counters).await?;
+                return Err(busy);
+            }
+        };
+    if !right {
         let event = SecurityEvent {
             actor: Some(&user.actor),
             action: "password_change_failed",
@@ -285,22 +309,23 @@ pub(crate) async fn change_password(
             "The new password must differ from the current one",
         )));
     }
-    users::set_password(
-        &state.db,
-        &user.row.id,
-        &password::hash(&req.new_password)?,
-        false,
-    )
-    .await?;
-    session::end_all(&state.db, &user.row.id).await?;
-    let token = session::create(pool, &user.row.id).await?;
+    let hashed = password::hash_off_thread(&req.new_password).await?;
     let event = SecurityEvent {
         actor: Some(&user.actor),
         action: "password_changed",
         subject: Some(&user.row.id),
         detail: None,
     };
-    audit::security_event(pool, event).await?;
+    // Every other session ends (a thief's too), this browser gets a fresh one.
+    let along = users::Along {
+        end_sessions: true,
+        new_session: true,
+        audit: Some(audit::security_event_row(event)),
+    };
+    let token = users::set_password(&state.db, &user.row.id, &hashed, false, along)
+        .await?
+        .token
+        .ok_or_else(|| anyhow::anyhow!("no session after a password change"))?;
     let cookie = session::set_cookie(&token, state.config.secure_cookies, state.config.sessions);
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
@@ -387,28 +412,33 @@ pub(crate) async fn create_user(
         display_name,
         unit: req.unit,
         role: req.role,
-        password_hash: password::hash(&req.password)?,
+        password_hash: password::hash_off_thread(&req.password).await?,
         must_change_password: true,
     };
-    let id = users::insert(pool, new)
-        .await?
-        .ok_or_else(|| ApiError::conflict(Msg::new("用户名已被使用", "That username is taken")))?;
-    let row = users::by_id(pool, &id.to_string())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert"))?;
     let units = unit_names(&state).await?;
-    let summary = summary_of(&row, &units)?;
+    let unit_name = units
+        .get(&req.unit.to_string())
+        .cloned()
+        .unwrap_or_default();
+    // The account and its audit row together: a retry after a failure halfway finds neither,
+    // not an account nobody recorded making (and "username taken").
+    let mut tx = pool.begin().await?;
+    let id = users::insert(&mut *tx, new)
+        .await?
+        .ok_or_else(|| ApiError::conflict(Msg::new("用户名已被使用", "That username is taken")))?
+        .to_string();
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
         action: "user_created",
-        subject: Some(&row.id),
-        detail: Some(format!(
-            "{username}：{}，{}",
-            summary.unit_name,
-            req.role.zh()
-        )),
+        subject: Some(&id),
+        detail: Some(format!("{username}：{unit_name}，{}", req.role.zh())),
     };
-    audit::security_event(pool, event).await?;
+    audit::security_event_row(event).execute(&mut *tx).await?;
+    tx.commit().await?;
+    let row = users::by_id(pool, &id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert"))?;
+    let summary = summary_of(&row, &units)?;
     Ok((StatusCode::CREATED, ApiJson(summary)))
 }
 
@@ -435,16 +465,19 @@ pub(crate) async fn reset_password(
 ) -> ApiResult<StatusCode> {
     let target = managed_user(&state, &user, &id).await?;
     password::check_new(&req.password).map_err(ApiError::bad_request)?;
-    let pool = &state.db.pool;
-    users::set_password(&state.db, &target.id, &password::hash(&req.password)?, true).await?;
-    session::end_all(&state.db, &target.id).await?;
+    let hashed = password::hash_off_thread(&req.password).await?;
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
         action: "password_reset",
         subject: Some(&target.id),
         detail: Some(target.username),
     };
-    audit::security_event(pool, event).await?;
+    let along = users::Along {
+        end_sessions: true,
+        audit: Some(audit::security_event_row(event)),
+        ..Default::default()
+    };
+    users::set_password(&state.db, &target.id, &hashed, true, along).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -463,11 +496,6 @@ async fn set_disabled(
             "You cannot disable your own account",
         )));
     }
-    let pool = &state.db.pool;
-    users::set_disabled(&state.db, &target.id, disabled).await?;
-    if disabled {
-        session::end_all(&state.db, &target.id).await?;
-    }
     let event = SecurityEvent {
         actor: Some(&user.0.actor),
         action: if disabled {
@@ -478,7 +506,12 @@ async fn set_disabled(
         subject: Some(&target.id),
         detail: Some(target.username),
     };
-    audit::security_event(pool, event).await?;
+    let along = users::Along {
+        end_sessions: disabled,
+        audit: Some(audit::security_event_row(event)),
+        ..Default::default()
+    };
+    users::set_disabled(&state.db, &target.id, disabled, along).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -521,7 +554,6 @@ pub(crate) async fn set_role(
     }
     let pool = &state.db.pool;
     crate::plan_import::require_unit(pool, req.unit).await?;
-    users::set_role(&state.db, &target.id, req.role, req.unit).await?;
     let units = unit_names(&state).await?;
     let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
     let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());
@@ -539,7 +571,11 @@ pub(crate) async fn set_role(
         subject: Some(&target.id),
         detail: Some(detail),
     };
-    audit::security_event(pool, event).await?;
+    let along = users::Along {
+        audit: Some(audit::security_event_row(event)),
+        ..Default::default()
+    };
+    users::set_role(&state.db, &target.id, req.role, req.unit, along).await?;
     // After the change and its record: if moving the marks fails, the user's next mark moves
     // them (`MarkRead`), and the role change stands, recorded, either way.
     if target.unit_id != req.unit.to_string()

@@ -6,6 +6,53 @@ use rand::RngCore;
 use shared::message::Msg;
 use shared::msg;
 
+/// Hashing and checking run on tokio's blocking threads, as many at once as the machine has
+/// cores: each takes ~19 MiB and tens of milliseconds of CPU, and on the async workers a flood
+/// of logins (a wrong password costs as much as a right one, an unknown name too) would stall
+/// every push, pull and poke of everyone else.
+static SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// How long a request waits for a slot before it is told to come back (429, Retry-After).
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `work` (a hash or a check) off the async workers, in one of the [`SLOTS`].
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let busy = || ApiError::TooManyRequests(1);
+    let _slot = tokio::time::timeout(SLOT_WAIT, SLOTS.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing: {e}")))
+}
+
+/// [`verify`] off the async workers.
+pub async fn verify_off_thread(
+    password: &str,
+    stored: Option<&str>,
+) -> Result<bool, crate::error::ApiError> {
+    let (password, stored) = (password.to_string(), stored.map(str::to_string));
+    off_thread(move || match stored {
+        Some(stored) => verify(&password, &stored),
+        None => verify_dummy(&password),
+    })
+    .await
+}
+
+/// [`hash`] off the async workers.
+pub async fn hash_off_thread(password: &str) -> Result<String, crate::error::ApiError> {
+    let password = password.to_string();
+    off_thread(move || hash(&password))
+        .await?
+        .map_err(crate::error::ApiError::Internal)
+}
+
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
 

@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, header};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shared::actor::Actor;
-use sqlx::AnyPool;
 use std::collections::{BTreeSet, HashMap};
 
 /// Name of the session cookie.
@@ -49,7 +48,7 @@ fn hash_token(token: &str) -> String {
 
 /// Starts a session for `user_id`; returns the token for the cookie. A fresh token at every login
 /// is what defeats session fixation.
-pub async fn create(pool: &AnyPool, user_id: &str) -> Result<String, sqlx::Error> {
+pub async fn create(db: impl sqlx::AnyExecutor<'_>, user_id: &str) -> Result<String, sqlx::Error> {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
@@ -58,7 +57,7 @@ pub async fn create(pool: &AnyPool, user_id: &str) -> Result<String, sqlx::Error
         .bind(hash_token(&token))
         .bind(user_id)
         .bind(now)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(token)
 }

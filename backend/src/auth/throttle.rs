@@ -190,8 +190,8 @@ pub async fn attempt(pool: &AnyPool, counters: &[Counter]) -> Result<Option<Refu
     }))
 }
 
-/// Uncounts one attempt from each of `counters`.
-async fn take_back(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
+/// Uncounts one attempt from each of `counters`: one refused, or never checked.
+pub async fn take_back(pool: &AnyPool, counters: &[Counter]) -> Result<(), sqlx::Error> {
     for counter in counters {
         sqlx::query(
             "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0",

@@ -122,7 +122,10 @@ pub struct NewUser<'a> {
 }
 
 /// Creates a user; `Ok(None)` when the username is taken.
-pub async fn insert(pool: &AnyPool, new: NewUser<'_>) -> Result<Option<UserId>, sqlx::Error> {
+pub async fn insert(
+    db: impl sqlx::AnyExecutor<'_>,
+    new: NewUser<'_>,
+) -> Result<Option<UserId>, sqlx::Error> {
     let id = UserId::new_v7();
     let done = sqlx::query(
         "INSERT INTO users (id, username, display_name, unit_id, role, password_hash, \
@@ -137,24 +140,62 @@ pub async fn insert(pool: &AnyPool, new: NewUser<'_>) -> Result<Option<UserId>, 
     .bind(new.password_hash)
     .bind(i64::from(new.must_change_password))
     .bind(now_millis())
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok((done.rows_affected() == 1).then_some(id))
 }
 
-/// Runs `query`, an UPDATE of the user `id`, and forgets the user's sessions in every process
-/// (`session::forget_user`: what they remembered of the row is out of date), both to the end
-/// even if the request goes away; whether the user was found.
-async fn update(
+/// What is written with an update of a user, in its one transaction: a process killed, or a
+/// statement failing, halfway leaves none of it — no new password with a thief's sessions still
+/// alive, no account change without its audit row.
+#[derive(Default)]
+pub struct Along {
+    /// End every session of theirs (a new password, a disabled account).
+    pub end_sessions: bool,
+    /// Start a fresh one, whose token is returned (the user who changed their own password).
+    pub new_session: bool,
+    /// The audit row recording it (`audit::security_event_row`).
+    pub audit: Option<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>>,
+}
+
+/// What an update did: whether the user was found, and the new session's token if one was
+/// asked for.
+pub struct Updated {
+    /// The user was found (and changed).
+    pub found: bool,
+    /// `Along::new_session`'s token.
+    pub token: Option<String>,
+}
+
+/// Runs `query`, an UPDATE of the user `id`, with what goes `along` in one transaction, and
+/// then forgets the user's sessions in every process (`session::forget_user`: what they
+/// remembered of the row is out of date), all to the end even if the request goes away.
+pub async fn update(
     db: &Db,
     id: &str,
     query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
-) -> Result<bool, sqlx::Error> {
+    along: Along,
+) -> Result<Updated, sqlx::Error> {
     let (db, id) = (db.clone(), id.to_string());
     session::run_to_end(async move {
-        let done = query.execute(&db.pool).await?;
+        let mut tx = db.pool.begin().await?;
+        let found = query.execute(&mut *tx).await?.rows_affected() == 1;
+        if along.end_sessions {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(audit) = along.audit {
+            audit.execute(&mut *tx).await?;
+        }
+        let token = match along.new_session {
+            true => Some(session::create(&mut *tx, &id).await?),
+            false => None,
+        };
+        tx.commit().await?;
         session::forget_user(&db, &id).await;
-        Ok(done.rows_affected() == 1)
+        Ok(Updated { found, token })
     })
     .await
 }
@@ -165,30 +206,42 @@ pub async fn set_password(
     id: &str,
     password_hash: &str,
     must_change: bool,
-) -> Result<bool, sqlx::Error> {
+    along: Along,
+) -> Result<Updated, sqlx::Error> {
     let query =
         sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
             .bind(password_hash.to_string())
             .bind(i64::from(must_change))
             .bind(id.to_string());
-    update(db, id, query).await
+    update(db, id, query, along).await
 }
 
 /// Disables or re-enables an account.
-pub async fn set_disabled(db: &Db, id: &str, disabled: bool) -> Result<bool, sqlx::Error> {
+pub async fn set_disabled(
+    db: &Db,
+    id: &str,
+    disabled: bool,
+    along: Along,
+) -> Result<Updated, sqlx::Error> {
     let query = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
         .bind(id.to_string());
-    update(db, id, query).await
+    update(db, id, query, along).await
 }
 
 /// Changes role and unit.
-pub async fn set_role(db: &Db, id: &str, role: Role, unit: UnitId) -> Result<bool, sqlx::Error> {
+pub async fn set_role(
+    db: &Db,
+    id: &str,
+    role: Role,
+    unit: UnitId,
+    along: Along,
+) -> Result<bool, sqlx::Error> {
     let query = sqlx::query("UPDATE users SET role = $1, unit_id = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(unit.to_string())
         .bind(id.to_string());
-    update(db, id, query).await
+    update(db, id, query, along).await.map(|u| u.found)
 }
 
 /// Number of users.
@@ -203,7 +256,9 @@ pub async fn set_email(db: &Db, id: &str, email: Option<&str>) -> Result<bool, s
     let query = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
         .bind(email.map(str::to_string))
         .bind(id.to_string());
-    update(db, id, query).await
+    update(db, id, query, Along::default())
+        .await
+        .map(|u| u.found)
 }
 
 /// The enabled users that have an e-mail address.
@@ -288,5 +343,5 @@ pub async fn set_language(
     let query = sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
         .bind(language.as_str())
         .bind(id.to_string());
-    update(db, id, query).await.map(drop)
+    update(db, id, query, Along::default()).await.map(drop)
 }

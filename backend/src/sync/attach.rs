@@ -14,6 +14,7 @@ use std::borrow::Cow;
 /// `Err` when the upload is not the actor's. Permission is checked first, so a user who may not
 /// attach there is told so (denied) whatever upload id they name.
 pub async fn resolve<'m>(
+    db: &crate::db::Db,
     tx: &mut Transaction<'_, Any>,
     state: &State,
     actor: &Actor,
@@ -25,6 +26,14 @@ pub async fn resolve<'m>(
     if let Err(denied) = m.authorize(state, actor) {
         return Ok(Err(denied));
     }
+    // The sweep of unattached uploads takes the same lock before it deletes one: it either
+    // went before this read (not found) or waits for this push's commit and sees it attached.
+    db.lock_key(
+        tx,
+        crate::db::LockSpace::PendingUploads,
+        &actor.user.to_string(),
+    )
+    .await?;
     let row: Option<(String, String, i64)> =
         sqlx::query_as("SELECT user_id, name, size FROM upload WHERE id = $1")
             .bind(attach.id.to_string())

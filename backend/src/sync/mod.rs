@@ -6,7 +6,7 @@ pub mod locking;
 pub mod poke;
 pub mod pull;
 pub mod push;
-pub(crate) mod ws;
+pub mod ws;
 
 use crate::app::AppState;
 use crate::auth::session::{ActiveUser, SessionToken};

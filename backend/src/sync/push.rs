@@ -753,7 +753,7 @@ async fn push_once(
                     "Only the system sends automatic reminders",
                 )))
             }
-            _ => attach::resolve(&mut tx, &state, actor, m).await?,
+            _ => attach::resolve(db, &mut tx, &state, actor, m).await?,
         };
         let outcome = match resolved.and_then(|m| apply(&mut state, actor, &m)) {
             Ok(changes) => {

@@ -7,7 +7,7 @@ use crate::auth::session::{self, ActiveUser};
 use crate::auth::session_cache::EVERYONE;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use shared::sync::ServerMessage;
 use std::sync::Arc;
@@ -18,6 +18,11 @@ use tokio::sync::broadcast::error::RecvError;
 /// Largest message accepted from a browser.
 const MAX_MESSAGE: usize = 4 * 1024;
 
+/// Sockets one user may hold open in this process: a tab each, on a few devices, with room to
+/// spare. Each holds a task and its receivers, so one account's script can't open them by the
+/// hundred thousand.
+pub const MAX_SOCKETS_PER_USER: usize = 64;
+
 /// Pokes (`ServerMessage` as JSON text frames) for as long as the session holds.
 #[utoipa::path(get, path = "/api/sync/ws", tag = "sync",
     responses((status = 101, description = "Switching to a WebSocket carrying `ServerMessage`s")))]
@@ -26,6 +31,13 @@ pub async fn handler(
     user: ActiveUser,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Ok(slot) = state
+        .sockets
+        .take(&user.0.row.id, MAX_SOCKETS_PER_USER, 0, 0)
+    else {
+        // The browser retries its socket with a growing delay, and pulls meanwhile.
+        return crate::error::ApiError::TooManyRequests(30).into_response();
+    };
     // Subscribe before the upgrade is answered, not when the socket task starts: a client that
     // sees the socket open and then pulls must get a poke for any change after that pull, and a
     // poke sent before the task subscribed would be lost until the next 60-second pull.
@@ -38,7 +50,9 @@ pub async fn handler(
         .max_frame_size(MAX_MESSAGE)
         .read_buffer_size(MAX_MESSAGE)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // Counted for as long as the socket is served.
+            let _slot = slot;
             serve(
                 socket,
                 Watched {
@@ -50,6 +64,7 @@ pub async fn handler(
                     limits: state.config.sessions,
                 },
             )
+            .await
         })
 }
 

@@ -721,11 +721,18 @@ async fn latency_scenarios(
         })
         .await?;
         let t = target(&server).await?;
-        let sessions = vec![
-            t.office.clone(),
-            t.lead.clone(),
-            Session::login(&server, "leader").await?,
-        ];
+        // As many people as the demo has: a user may hold only so many sockets
+        // (`ws::MAX_SOCKETS_PER_USER`), and a thousand browsers are a thousand people's.
+        let mut sessions = vec![t.office.clone(), t.lead.clone()];
+        let others = ["leader", "npc", "cppcc"]
+            .map(String::from)
+            .into_iter()
+            .chain((1..=27).map(|n| format!("unit{n:02}")))
+            .chain((1..=3).map(|n| format!("member{n:02}")))
+            .filter(|name| *name != t.lead.me.username);
+        for name in others {
+            sessions.push(Session::login(&server, &name).await?);
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss.insert("idle".into(), json!(rss_mb(&server)));
         let biggest = sizes.latency_clients.iter().copied().max().unwrap_or(0);
