@@ -134,6 +134,37 @@ pub mod sort_key {
     }
 }
 
+/// The sort key for `moving` dropped into `column` of `item` right after the card `before`
+/// (with none, right before `after`; with neither, last). The neighbours are the ones the user
+/// saw, but the key is bounded by the column's whole order — every live card of the item there,
+/// the ones this board filters out or another unit owns included — so it never lands on a
+/// hidden card's key, and never between two cards that share one (a card goes after both).
+pub fn key_between(
+    state: &crate::state::State,
+    item: crate::ids::ItemId,
+    column: Column,
+    moving: crate::ids::TaskId,
+    before: Option<crate::ids::TaskId>,
+    after: Option<crate::ids::TaskId>,
+) -> String {
+    let mut keys: Vec<&str> = state
+        .tasks()
+        .filter(|t| t.item == item && t.column == column && !t.archived && t.id != moving)
+        .map(|t| t.sort_key.as_str())
+        .collect();
+    crate::sorting::sort(&mut keys);
+    let key_of = |id: Option<crate::ids::TaskId>| {
+        id.and_then(|id| state.task(id))
+            .map(|t| t.sort_key.as_str())
+    };
+    let (low, high) = match (key_of(before), key_of(after)) {
+        (Some(b), _) => (Some(b), keys.iter().copied().find(|k| *k > b)),
+        (None, Some(a)) => (keys.iter().copied().rev().find(|k| *k < a), Some(a)),
+        (None, None) => (keys.last().copied(), None),
+    };
+    sort_key::between(low, high)
+}
+
 /// A date as Chinese documents write it: 2014年3月31日.
 pub fn zh_date(d: NaiveDate) -> String {
     use chrono::Datelike;

@@ -1563,3 +1563,55 @@ fn a_deadline_as_of_a_past_date_is_the_due_date_it_had_then() {
     );
     assert_eq!(task_deadline(day(4, 21)).date, day(6, 30));
 }
+
+#[test]
+fn a_card_dropped_between_two_lands_between_them_whatever_the_board_hides() {
+    use shared::board::{key_between, sort_key};
+    let mut w = world();
+    let lead = w.lead.clone();
+    let mut card = |key: &str| {
+        let id = TaskId::new_v7();
+        let m = Mutation::CreateTask {
+            id,
+            item: w.item,
+            title: "卡片".into(),
+            owner: lead.unit,
+            column: Column::InProgress,
+            sort_key: key.into(),
+            due: None,
+            at: at(3, 25),
+        };
+        w.run(&lead, m).expect("card");
+        id
+    };
+    let first = sort_key::between(None, None);
+    let third = sort_key::between(Some(&first), None);
+    let (c1, c2, c3) = (card(&first), card(&third), card(&third));
+    let moving = card(&sort_key::between(Some(&third), None));
+    let key_of = |w: &World, id| {
+        w.state
+            .task(id)
+            .map(|t| t.sort_key.clone())
+            .unwrap_or_default()
+    };
+    // c2 and c3 share a key (two units added to the end at once). Dropped right after c2, the
+    // card can't go between them: it goes after both, not back where it was or further on.
+    let k = key_between(
+        &w.state,
+        w.item,
+        Column::InProgress,
+        moving,
+        Some(c2),
+        Some(c3),
+    );
+    assert!(k > key_of(&w, c3), "{k} after the shared key");
+    // A unit's board shows only c1 and the moving card: dropped right after c1, it lands
+    // before c2, the next card in the item's whole column, not on c2's key.
+    let k = key_between(&w.state, w.item, Column::InProgress, moving, Some(c1), None);
+    assert!(key_of(&w, c1) < k && k < key_of(&w, c2), "{k}");
+    // Dropped first, before c1; into an empty view, last of them all.
+    let k = key_between(&w.state, w.item, Column::InProgress, moving, None, Some(c1));
+    assert!(k < key_of(&w, c1));
+    let k = key_between(&w.state, w.item, Column::InProgress, moving, None, None);
+    assert!(k > key_of(&w, c3));
+}

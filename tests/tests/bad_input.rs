@@ -258,6 +258,16 @@ async fn malformed_and_deeply_nested_json_get_a_json_400(store: Store) -> anyhow
         "/api/auth/password",
     ] {
         for (what, body) in &bodies {
+            // A pull has far less room (`sync::PULL_MAX_BODY`): past it, too large, answered
+            // before the rest is read (over plain TCP, as the other 413s are checked).
+            if path == "/api/sync/pull" && body.len() > backend::sync::PULL_MAX_BODY {
+                let (status, content_type, text) =
+                    raw_post(&fx.server, &fx.lead, path, body.clone().into_bytes()).await?;
+                let what = format!("{path} with {what}");
+                ensure!(status == 413, "{what}: {status} {text}");
+                check_error_shape(&content_type, &text, &what)?;
+                continue;
+            }
             let res = post_bytes(
                 &fx.lead,
                 path,
@@ -405,6 +415,17 @@ async fn huge_strings_and_bodies_are_refused_without_a_fault(store: Store) -> an
             check_error_shape(&content_type, &text, &what)?;
         }
     }
+    // A pull is read before its session is checked, so it gets far less room.
+    let pull_over = format!("{{\"x\":\"{}\"}}", "a".repeat(backend::sync::PULL_MAX_BODY));
+    let (status, content_type, text) = raw_post(
+        &fx.server,
+        &fx.office,
+        "/api/sync/pull",
+        pull_over.into_bytes(),
+    )
+    .await?;
+    ensure!(status == 413, "a pull just over its limit: {status} {text}");
+    check_error_shape(&content_type, &text, "a pull just over its limit")?;
     unchanged(&fx.db, &before, "oversized bodies").await?;
 
     // A 300-character title fits in the body but not in a title: a rejected mutation with its

@@ -249,6 +249,51 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Opened from the keyboard, the detail takes the focus: Escape closes it, and the focus
+    // is back on the card it was opened from.
+    card(&browser, "摸清试点公司底数")
+        .await?
+        .find(Locator::Css(".card-open"))
+        .await?
+        .send_keys("\u{E007}") // Enter
+        .await?;
+    browser.detail().await?;
+    let focus_in = |selector: &'static str| {
+        let browser = &browser;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let v = browser
+                    .client
+                    .execute(
+                        &format!("return !!document.activeElement?.closest({selector:?});"),
+                        vec![],
+                    )
+                    .await?;
+                if v == serde_json::Value::Bool(true) {
+                    return anyhow::Ok(());
+                }
+                anyhow::ensure!(
+                    std::time::Instant::now() < deadline,
+                    "the focus never went into {selector}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    focus_in("aside[role=dialog]").await?;
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys("\u{E00C}") // Escape
+        .await?;
+    focus_in("li.card .card-open").await?;
+    anyhow::ensure!(
+        browser.count("aside[role=dialog]").await? == 0,
+        "Escape left the detail open"
+    );
+
     // The XSS attempt is shown as text, not run.
     let alert = browser.client.get_alert_text().await;
     assert!(alert.is_err(), "an alert opened: {alert:?}");
@@ -539,6 +584,38 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
         .find(Locator::XPath(
             "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'推进中')]",
         ))
+        .await?;
+    // A swipe across a card, not by its handle, is a swipe too: the next column shows, and
+    // the card stays where it was (a finger drags by the handle only).
+    let face = card(&browser, "试点公司一企一策").await?;
+    let swipe = TouchActions::new("swiping over a card".into())
+        .then(PointerAction::MoveToElement {
+            element: face,
+            duration: None,
+            x: 60.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: -160.0,
+            y: 5.0,
+        })
+        .then(PointerAction::Up { button: 0 });
+    browser.client.perform_actions(swipe).await?;
+    browser.client.release_actions().await?;
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'待验收')]",
+        ))
+        .await?;
+    anyhow::ensure!(column_now(&browser, "试点公司一企一策").await? == "in_progress");
+    browser
+        .find(Locator::XPath(
+            "//div[@role='tablist']/button[contains(.,'推进中')]",
+        ))
+        .await?
+        .click()
         .await?;
     // In English the tabs' longer names wrap rather than push the page sideways, and the
     // item's light is in English too.

@@ -337,6 +337,25 @@ async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     lead.screenshot("workflow-evaluation-desktop").await?;
 
     npc.close().await?;
+
+    // On item 1, led by two units, the second is told who drafts the work plan before it
+    // types anything, rather than having its text refused.
+    let second_lead = demo_username(&server, "区委组织部〈编办〉").await?;
+    let second = Browser::start(DESKTOP, false).await?;
+    second.login(&base, &second_lead, DEMO_PASSWORD).await?;
+    second
+        .client
+        .goto(&format!("{base}/items/1/submissions/work_plan"))
+        .await?;
+    second
+        .wait_for_text("工作方案由区委〈府〉办起草报送。")
+        .await?;
+    anyhow::ensure!(
+        second.count("form.submission-form textarea").await? == 0,
+        "the second lead unit is offered an editor the server refuses"
+    );
+    second.close().await?;
+
     lead.close().await?;
     office.close().await?;
     leader.close().await

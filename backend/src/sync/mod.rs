@@ -20,9 +20,17 @@ use shared::sync::{PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, Pus
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sync/push", post(push_handler))
-        .route("/sync/pull", post(pull_handler))
+        .route(
+            "/sync/pull",
+            post(pull_handler).layer(axum::extract::DefaultBodyLimit::max(PULL_MAX_BODY)),
+        )
         .route("/sync/ws", get(ws::handler))
 }
+
+/// Largest pull request: a protocol version, a client group and a cookie of a few dozen
+/// spaces' versions fit many times over. A pull's session is checked with its batch, after its
+/// body is read, so anyone could otherwise make the server hold the full `MAX_BODY` per request.
+pub const PULL_MAX_BODY: usize = 64 * 1024;
 
 fn check_protocol(version: u32) -> ApiResult<()> {
     if version == PROTOCOL_VERSION {

@@ -10,7 +10,7 @@ use crate::session::use_session;
 use crate::sync::use_sync;
 use crate::util::{focus_later, now};
 use leptos::prelude::*;
-use shared::board::{Column, sort_key};
+use shared::board::{Column, key_between};
 use shared::ids::{ItemId, TaskId, UnitId};
 use shared::mutation::Mutation;
 use shared::permission::{self, Action};
@@ -68,19 +68,17 @@ pub fn CreateTask(item: ItemId) -> impl IntoView {
             return;
         };
         // New cards go to the end of 未启动.
-        let last = sync.view.with_untracked(|s| {
-            s.tasks()
-                .filter(|t| t.item == item && !t.archived && t.column == Column::NotStarted)
-                .map(|t| t.sort_key.clone())
-                .max()
-        });
+        let id = TaskId::new_v7();
+        let sort_key = sync
+            .view
+            .with_untracked(|s| key_between(s, item, Column::NotStarted, id, None, None));
         let m = Mutation::CreateTask {
-            id: TaskId::new_v7(),
+            id,
             item,
             title: text,
             owner,
             column: Column::NotStarted,
-            sort_key: sort_key::between(last.as_deref(), None),
+            sort_key,
             due: due.get_untracked().parse().ok(),
             at: now(),
         };
