@@ -52,7 +52,7 @@ struct SessionArgs {
     #[arg(long, env = "REFORMBOARD_SESSION_MAX_HOURS")]
     session_max_hours: Option<u32>,
     /// Served behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
-    #[arg(long, env = "REFORMBOARD_BEHIND_PROXY")]
+    #[arg(long, env = "REFORMBOARD_BEHIND_PROXY", value_parser = clap::builder::BoolishValueParser::new())]
     behind_proxy: bool,
 }
 
@@ -116,7 +116,7 @@ enum Command {
         #[arg(long, requires = "demo")]
         demo_year: bool,
         /// Mark the session cookie Secure (set when served over HTTPS).
-        #[arg(long, env = "REFORMBOARD_SECURE_COOKIES")]
+        #[arg(long, env = "REFORMBOARD_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
         secure_cookies: bool,
         #[command(flatten)]
         sessions: SessionArgs,
@@ -129,7 +129,7 @@ enum Command {
               value_parser = clap::value_parser!(u32).range(0..24))]
         reminder_hour: u32,
         /// Don't send the daily reminders from this process.
-        #[arg(long, env = "REFORMBOARD_NO_REMINDERS")]
+        #[arg(long, env = "REFORMBOARD_NO_REMINDERS", value_parser = clap::builder::BoolishValueParser::new())]
         no_reminders: bool,
         #[command(flatten)]
         mail: MailArgs,

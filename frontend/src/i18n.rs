@@ -170,6 +170,7 @@ words! {
     TryAgain => "重试", "Try again";
     SessionEnded => "登录已失效，请重新登录", "Your session has ended: please sign in again";
     SignInAgain => "重新登录", "Sign in again";
+    NoLocalCopy => "本浏览器不允许保存网站数据（隐私模式或浏览器设置）：更改联网时照常提交，但离线时刷新或关闭页面会丢失", "This browser does not let the site keep data (private mode, or a setting): changes are sent when online, but lost if the page is reloaded or closed while offline";
     OutboxNotSaved => "这项更改未能保存在本机：联网时照常提交，但提交前刷新或关闭页面会丢失", "This change could not be saved on this device: it is sent when online, but lost if the page is reloaded or closed before then";
     OfflineChangesDropped => "部分离线更改无法同步：", "Some offline changes could not be synced: ";
     ChangeRefused => "更改未被接受：", "A change was not accepted: ";
@@ -197,7 +198,7 @@ words! {
     NewTaskPlaceholder => "分解任务：输入任务名称", "Break the item down: task title";
     Due => "截止日期", "Due date";
     MissedHint => "截止日期已过：截止日期和承担单位由综合办调整，未按期完成的任务也只能由综合办归档。如需更多时间，请提出延期申请。", "The due date has passed: the reform office now sets the date and the owner, and only it can archive a task not done on time. To get more time, ask for a postponement.";
-    Postponing => "延期申请中", "Postponement asked";
+    Postponing => "延期申请中", "Postponement requested";
     PostponingOvertaken => "延期申请已失效", "Postponement request lapsed";
     AddTask => "添加任务", "Add task";
     Notes => "说明", "Notes";
@@ -274,6 +275,9 @@ words! {
     ChangeRole => "修改角色/单位", "Change role/unit";
     RoleExplain => "角色和单位决定该账号能做什么，修改立即生效。", "Role and unit decide what the account may do; the change applies at once.";
     RoleChanged => "角色/单位已修改", "Role/unit changed";
+    Email => "通知邮箱", "Notification e-mail";
+    EmailExplain => "催办、退回、批示和通报会同时发到这个邮箱（服务器配置了邮件时）；留空则不发邮件。", "Reminders, returns, instructions and bulletins are also mailed here (when the server has mail set up); leave it empty to mail nothing.";
+    EmailSaved => "通知邮箱已保存", "Notification e-mail saved";
     Actor => "操作人", "By";
     AllUsers => "全部用户", "All users";
     Action => "操作", "Action";

@@ -469,6 +469,21 @@ impl LocalDb {
     }
 
     /// Forgets everything (another user signed in on this browser).
+    /// Forgets the saved copy of the plan and its cookie, keeping the outbox and whose it is:
+    /// what signing out leaves on a shared computer. The changes still waiting go out at the
+    /// same user's next sign-in; nobody meanwhile reads the copy (another unit's drafts among
+    /// it) from the browser's storage.
+    pub async fn forget_copy(&self) -> Result<()> {
+        let tx = self
+            .0
+            .transaction(&[ENTITIES, META], TransactionMode::ReadWrite)?;
+        tx.store(ENTITIES)?.clear().await?;
+        tx.store(META)?.delete(js("cookie")).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Empties every store.
     pub async fn clear(&self) -> Result<()> {
         let tx = self
             .0

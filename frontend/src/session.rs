@@ -56,11 +56,14 @@ impl Session {
                     go_to("/");
                 }
                 (Ok(me), None) => self.signed_in(me, sync),
-                // Offline, or the server briefly unwell: the saved copy carries on; the server
-                // checks the session again with the next request.
-                (Err(e), Some(_)) if e.is_transient() => {}
+                // The server says the session is over: sign out here too.
+                (Err(ApiError::Unauthorized), _) => self.signed_out(),
+                // Offline, the server briefly unwell, or something between (a captive portal's
+                // page, a proxy's error, a 429) answering instead: the saved copy carries on;
+                // the server checks the session again with the next request.
+                (Err(_), Some(_)) => {}
                 (Err(ApiError::Network), None) => self.me.set(Some(None)),
-                (Err(_), _) => self.signed_out(),
+                (Err(_), None) => self.signed_out(),
             }
         });
     }
@@ -81,6 +84,18 @@ impl Session {
                 .map(|m| m.id);
             if mine.is_some() && mine != theirs {
                 go_to(if theirs.is_some() { "/" } else { "/login" });
+            }
+        });
+    }
+
+    /// The user set a new password (the one they were given, or their own): remembered so, so
+    /// that the app opens from the saved copy offline too (a remembered forced change would
+    /// keep it waiting for the server).
+    pub fn password_changed(self) {
+        self.me.update(|me| {
+            if let Some(Some(me)) = me {
+                me.must_change_password = false;
+                remember(me);
             }
         });
     }

@@ -68,8 +68,21 @@ pub fn sign_out(session: Session, sync: Sync, lang: Lang) {
         return;
     }
     leptos::task::spawn_local(async move {
-        let _ = api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await;
-        session.signed_out();
+        match api::post::<_, ()>("/api/auth/logout", &serde_json::json!({})).await {
+            // Unauthorized: the session had ended already.
+            Ok(()) | Err(api::ApiError::Unauthorized) => {
+                sync.forget_copy().await;
+                session.signed_out();
+            }
+            // The session lives on at the server (its cookie is beyond the page's reach): the
+            // next person to open the site here would be let in as this user. Say so, and stay.
+            Err(_) => sync.notices.update(|n| {
+                n.push(shared::message::Msg::new(
+                    "无法连接服务器，尚未退出：请联网后再点“退出”。",
+                    "Can't reach the server, so you are still signed in: sign out again once online.",
+                ))
+            }),
+        }
     });
 }
 

@@ -85,6 +85,10 @@ pub struct Sync {
     /// Whether the last push refused for a gap (409) was tried again because the pull after it
     /// found none (see `round`).
     conflict_retried: StoredValue<bool>,
+    /// The last pull's save failed (storage full, say), so what is saved no longer follows
+    /// from one cookie: the next save writes everything this tab holds, with its cookie,
+    /// rather than a delta that would claim the missing rows.
+    resave: StoredValue<bool>,
     /// Refusals already told: a batch sent again (its pull failed before the refusal dropped
     /// it) is refused again, and said once.
     told: StoredValue<HashSet<(ClientId, u64)>>,
@@ -181,6 +185,7 @@ impl Sync {
             retire: StoredValue::new(BTreeMap::new()),
             applied: StoredValue::new(BTreeMap::new()),
             conflict_retried: StoredValue::new(false),
+            resave: StoredValue::new(false),
             back_online: StoredValue::new(false),
         }
     }
@@ -266,6 +271,8 @@ impl Sync {
         // boot.js has usually read the saved copy already, while the wasm loaded.
         let (db, preloaded) = futures::join!(LocalDb::open(), local_db::preloaded());
         let Some(db) = db else {
+            // Everything lives in this page's memory only: say so once, while it matters.
+            self.notices.update(|n| n.push(W::NoLocalCopy.msg()));
             return;
         };
         self.db.set_value(Some(db.clone()));
@@ -678,16 +685,22 @@ impl Sync {
         self.flash(flashed);
 
         util::after_paint().await;
-        if let Some(db) = self.db.get_value() {
-            if let Some(actor) = self.actor.get_value() {
-                let user = actor.user.to_string();
-                let _ = db
-                    .save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user)
-                    .await;
-            }
+        if let (Some(db), Some(actor)) = (self.db.get_value(), self.actor.get_value()) {
+            let user = actor.user.to_string();
+            let saved = if self.resave.get_value() {
+                let all: Vec<Entity> = self.base.with_value(|b| b.iter().cloned().collect());
+                db.save_pull(true, &all, &[], &res.cookie, &user).await
+            } else {
+                db.save_pull(res.reset, &res.puts, &res.deletes, &res.cookie, &user)
+                    .await
+            };
+            self.resave.set_value(saved.is_err());
             // Only once the pull that holds their effects is saved: a reload in between must
-            // find them in one or the other.
-            let _ = db.confirm(&confirmed).await;
+            // find them in one or the other. (Unsaved, they stay and are sent again: the
+            // server answers "duplicate".)
+            if saved.is_ok() {
+                let _ = db.confirm(&confirmed).await;
+            }
         }
         util::announce_started();
         Ok(res.last_mutation_ids)
@@ -741,27 +754,51 @@ impl Sync {
         self.view.set(view);
     }
 
-    /// Keeps a WebSocket open for pokes, reconnecting with backoff forever.
+    /// Signing out: the saved copy of the plan goes from this browser, the outbox stays for
+    /// the user's next sign-in (`LocalDb::forget_copy`).
+    pub async fn forget_copy(self) {
+        if let Some(db) = self.db.get_value() {
+            let _ = db.forget_copy().await;
+        }
+    }
+
+    /// Keeps a WebSocket open for pokes, reconnecting with backoff for as long as the session
+    /// holds. The wait grows from half a second to 30 s while connecting fails (a refused
+    /// upgrade — 401, 429 — or no network), and starts over once a socket has delivered
+    /// something; each wait is drawn from half to all of it, so that a restarted server is not
+    /// met by every browser at the same instant.
     async fn listen(self) {
-        let mut delay = Duration::from_millis(500);
+        const FIRST: Duration = Duration::from_millis(500);
+        let mut delay = FIRST;
         loop {
+            if self.session_ended.get_untracked() {
+                // Nothing to listen for until the user signs in again (a new page).
+                return;
+            }
             if let Some(mut socket) = ws_url().and_then(|url| WebSocket::open(&url).ok()) {
                 // Anything may have changed while we were not listening.
                 self.kick();
+                let opened = js_sys::Date::now();
                 while let Some(msg) = socket.next().await {
-                    delay = Duration::from_millis(500);
-                    let Ok(Message::Text(text)) = msg else {
-                        if msg.is_err() {
-                            break;
-                        }
+                    let Ok(msg) = msg else {
+                        break;
+                    };
+                    // It connected and speaks: the next drop waits from the start again.
+                    delay = FIRST;
+                    let Message::Text(text) = msg else {
                         continue;
                     };
                     if let Ok(ServerMessage::Poke { .. }) = serde_json::from_str(&text) {
                         self.kick();
                     }
                 }
+                // Open a good while (the server's pings never reach the page): it worked.
+                if js_sys::Date::now() - opened > 20_000.0 {
+                    delay = FIRST;
+                }
             }
-            gloo_timers::future::sleep(delay).await;
+            let jittered = delay.mul_f64(0.5 + js_sys::Math::random() / 2.0);
+            gloo_timers::future::sleep(jittered).await;
             delay = (delay * 2).min(Duration::from_secs(30));
         }
     }

@@ -61,6 +61,26 @@ pub fn mark(step: &str) {
     }
 }
 
+/// The element that has the focus now: what a dialog opened from gives it back to on close.
+pub fn focused() -> Option<web_sys::HtmlElement> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+}
+
+/// Gives the focus back to `el` (what `focused` found) after the next render, if it is still
+/// on the page.
+pub fn refocus(el: Option<web_sys::HtmlElement>) {
+    let Some(el) = el else { return };
+    leptos::task::spawn_local(async move {
+        next_task().await;
+        if el.is_connected() {
+            let _ = el.focus();
+        }
+    });
+}
+
 /// Focuses the element matching `selector` after the next render.
 pub fn focus_later(selector: String) {
     leptos::task::spawn_local(async move {

@@ -64,6 +64,9 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// How long a page load waits for the network before the cached shell opens instead.
+const NAVIGATION_WAIT_MS = 4000;
+
 self.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
@@ -74,12 +77,16 @@ self.addEventListener("fetch", (event) => {
     // Pages: the network when it answers (a new build shows at once), else the cached shell;
     // every path is the same single-page app. A server error is no answer: a reverse proxy's
     // 502 while the backend restarts must not stand in for the app, which works offline.
+    // A connection that hangs rather than fails (one bar of signal) is no answer either: past
+    // a few seconds the cached shell opens, and the app syncs when it can.
     const shell = () => caches.match(INDEX, { cacheName: CACHE });
-    event.respondWith(
-      fetch(req)
-        .then((res) => (res.status >= 500 ? shell().then((hit) => hit || res) : res))
-        .catch(shell),
-    );
+    const network = fetch(req)
+      .then((res) => (res.status >= 500 ? shell().then((hit) => hit || res) : res))
+      .catch(shell);
+    const slow = new Promise((resolve) => setTimeout(resolve, NAVIGATION_WAIT_MS))
+      .then(shell)
+      .then((hit) => hit || network);
+    event.respondWith(Promise.race([network, slow]));
     return;
   }
   // This build's files, else the previous build's (a tab still running it), else the network.

@@ -33,6 +33,10 @@ pub struct Me {
     /// The language this user chose last, on any device (None: never chose; Chinese).
     #[serde(default)]
     pub language: Option<Language>,
+    /// The largest evidence file the server takes (`--max-upload-mb`), so the browser refuses
+    /// a larger one before sending it and says the right limit (None: `DEFAULT_MAX_BYTES`).
+    #[serde(default)]
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// A language of the interface.

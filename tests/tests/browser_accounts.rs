@@ -247,6 +247,33 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     let api = server.client();
     api.login(&username, "li-si-new-pass").await?;
 
+    // The office gives the account an address for mailed notices.
+    office.client.refresh().await?;
+    let email_button =
+        format!("//li[@data-username='{username}']//button[starts-with(@aria-label, '通知邮箱')]");
+    click(&office, Locator::XPath(&email_button)).await?;
+    office
+        .find(Locator::XPath(&labelled("通知邮箱")))
+        .await?
+        .send_keys("lisi@example.org")
+        .await?;
+    click(
+        &office,
+        Locator::XPath(&format!(
+            "//li[@data-username='{username}']//div[@role='group']//button[normalize-space()='保存']"
+        )),
+    )
+    .await?;
+    office.wait_for_text("通知邮箱已保存").await?;
+    let office_api = server.login("office").await?;
+    let users: Vec<serde_json::Value> = office_api.get_json("/api/users").await?;
+    ensure!(
+        users
+            .iter()
+            .any(|u| u["username"] == username.as_str() && u["email"] == "lisi@example.org"),
+        "the address was not saved"
+    );
+
     // The office disables it, confirming first; its session ends at once.
     office.client.refresh().await?;
     let disable =

@@ -60,6 +60,15 @@ fn me_of(row: &UserRow) -> ApiResult<Me> {
         role: actor.role,
         must_change_password: row.must_change_password != 0,
         language: row.language(),
+        max_upload_bytes: None,
+    })
+}
+
+/// `me_of` as the signed-in user reads it, with what the browser needs to know of this server.
+fn me_with_limits(row: &UserRow, state: &AppState) -> ApiResult<Me> {
+    Ok(Me {
+        max_upload_bytes: Some(state.config.upload_limit()),
+        ..me_of(row)?
     })
 }
 
@@ -194,7 +203,11 @@ pub(crate) async fn login(
     };
     audit::security_event(pool, event).await?;
     let cookie = session::set_cookie(&token, state.config.secure_cookies, state.config.sessions);
-    Ok(([(header::SET_COOKIE, cookie)], ApiJson(me_of(&user)?)).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        ApiJson(me_with_limits(&user, &state)?),
+    )
+        .into_response())
 }
 
 /// Ends this session, or every session of the user (`{"everywhere": true}`). Without a live
@@ -246,8 +259,8 @@ pub(crate) async fn logout(
 }
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = 200, body = Me)))]
-pub(crate) async fn me(user: CurrentUser) -> ApiResult<ApiJson<Me>> {
-    Ok(ApiJson(me_of(&user.row)?))
+pub(crate) async fn me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<ApiJson<Me>> {
+    Ok(ApiJson(me_with_limits(&user.row, &state)?))
 }
 
 /// The signed-in user's interface language, remembered for all their devices. Open during a

@@ -20,10 +20,7 @@ use shared::sync::{PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, Pus
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sync/push", post(push_handler))
-        .route(
-            "/sync/pull",
-            post(pull_handler).layer(axum::extract::DefaultBodyLimit::max(PULL_MAX_BODY)),
-        )
+        .route("/sync/pull", post(pull_handler).layer(pull_limit()))
         .route("/sync/ws", get(ws::handler))
 }
 
@@ -31,6 +28,10 @@ pub fn routes() -> Router<AppState> {
 /// spaces' versions fit many times over. A pull's session is checked with its batch, after its
 /// body is read, so anyone could otherwise make the server hold the full `MAX_BODY` per request.
 pub const PULL_MAX_BODY: usize = 64 * 1024;
+
+fn pull_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(PULL_MAX_BODY)
+}
 
 fn check_protocol(version: u32) -> ApiResult<()> {
     if version == PROTOCOL_VERSION {

@@ -322,7 +322,7 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 <h3>{w(W::Comments)}" "{move || comments.with(Vec::len)}</h3>
                 <ul role="list">
                     <For each=move || comments.get() key=|c| c.id children=move |c| view! {
-                        <li><strong>{c.author_name.clone()}</strong>" "<time>{i18n::datetime(c.at.0, lang.get_untracked())}</time><p>{c.body.clone()}</p></li>
+                        <li><strong>{c.author_name.clone()}</strong>" "<time>{move || i18n::datetime(c.at.0, lang.get())}</time><p>{c.body.clone()}</p></li>
                     }/>
                 </ul>
                 <Show when=move || may_comment.get()>

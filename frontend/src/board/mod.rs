@@ -815,10 +815,12 @@ fn Card(id: TaskId, ids: Memo<Vec<TaskId>>) -> impl IntoView {
             <div class="card-foot">
                 <span>{progress}"%"</span>
                 {move || face.with(|f| f.as_ref().filter(|f| f.steps_total > 0).map(|f| (f.steps_done, f.steps_total))).map(|(d, t)| view! {
-                    <span aria-label=W::Checklist.get(lang.get())>{format!("☑ {d}/{t}")}</span>
+                    // A span's label is not read out unless it is an image of its own.
+                    <span role="img" aria-label=move || format!("{} {d}/{t}", W::Checklist.get(lang.get()))>{format!("☑ {d}/{t}")}</span>
                 })}
                 {move || face.with(|f| f.as_ref().map_or(0, |f| f.comments)).gt(&0).then(|| view! {
-                    <span class="comment-count" aria-label=W::Comments.get(lang.get())>
+                    <span class="comment-count" role="img"
+                        aria-label=move || format!("{} {}", W::Comments.get(lang.get()), face.with(|f| f.as_ref().map_or(0, |f| f.comments)))>
                         // Drawn, not an emoji: without an emoji font (kiosks, some phones) it was a blank box.
                         <svg aria-hidden="true" viewBox="0 0 24 24" width="13" height="13">
                             <path fill="currentColor" d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/>

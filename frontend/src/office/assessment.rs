@@ -28,8 +28,10 @@ pub fn AssessmentPage() -> impl IntoView {
     let session = use_session();
     let lang = lang();
     let as_of = use_as_of();
-    // Which unit's adjustment form is open (one at a time).
+    // Which unit's adjustment form is open (one at a time), and the button it was opened
+    // from, which has the focus back when it closes.
     let adjusting = RwSignal::new(None::<UnitId>);
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
     let table = move || {
         if !sync.loaded.get() {
             return view! { <p class="loading">{tr("正在加载…", "Loading…")}</p> }.into_any();
@@ -82,7 +84,10 @@ pub fn AssessmentPage() -> impl IntoView {
                             {office.then(|| view! {
                                 <td class="actions">
                                     <button type="button" aria-label=format!("{}{name}", tr("调整分数：", "Adjust score: ")())
-                                        on:click=move |_| adjusting.set(Some(unit))>{tr("调整分数", "Adjust")}</button>
+                                        on:click=move |_| {
+                                            opener.set_value(crate::util::focused());
+                                            adjusting.set(Some(unit));
+                                        }>{tr("调整分数", "Adjust")}</button>
                                 </td>
                             })}
                         </tr>
@@ -133,7 +138,10 @@ pub fn AssessmentPage() -> impl IntoView {
                     <p>{move || if lang.get() == Lang::En { FORMULA_EN } else { FORMULA_ZH }}</p>
                 </aside>
             </div>
-            {move || adjusting.get().map(|unit| view! { <AdjustForm unit close=move || adjusting.set(None)/> })}
+            {move || adjusting.get().map(|unit| view! { <AdjustForm unit close=move || {
+                adjusting.set(None);
+                crate::util::refocus(opener.get_value());
+            }/> })}
         </article>
     }
 }
@@ -183,9 +191,12 @@ fn AdjustForm(unit: UnitId, close: impl Fn() + Copy + Send + Sync + 'static) -> 
             Err(why) => error.set(lang.get_untracked().of(&why.message()).to_string()),
         }
     };
+    crate::util::focus_later("form.adjust-form input[name=points]".to_string());
     view! {
         <div class="dialog-backdrop">
-            <form class="adjust-form" role="dialog" aria-modal="true" aria-label=format!("{}{name}", tr("调整分数：", "Adjust score: ")()) on:submit=submit>
+            <form class="adjust-form" role="dialog" aria-modal="true" aria-label=format!("{}{name}", tr("调整分数：", "Adjust score: ")())
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }
+                on:submit=submit>
                 <h2>{tr("调整分数", "Adjust score")}" · "{name.clone()}</h2>
                 <label>
                     <span>{tr("调整分值（正数加分，负数扣分）", "Points (negative to take off)")}</span>

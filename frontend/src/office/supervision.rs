@@ -126,9 +126,17 @@ struct Open {
     targets: Vec<Target>,
 }
 
+/// The words a reminder form offers, in the language on screen; sent unchanged, the unit reads
+/// them in its own (`Send::text_en`).
+fn offered(text: &shared::message::Msg, lang: Lang) -> String {
+    match lang {
+        Lang::En => text.en().to_string(),
+        Lang::Zh => text.zh().to_string(),
+    }
+}
+
 /// What a reminder can be about on `item`: each late thing, then the item in general.
-/// The labels are in the UI's language (`en`); the reminder's text is the Chinese the unit
-/// receives.
+/// The labels are in the UI's language (`en`); the reminder's text is offered in both.
 fn targets_for(
     state: &State,
     item: ItemId,
@@ -229,7 +237,14 @@ pub fn SupervisionPage() -> impl IntoView {
     let unit = RwSignal::new(None::<UnitId>);
     let text = RwSignal::new(String::new());
     let sent = RwSignal::new(String::new());
+    // The button the form was opened from, which has the focus back when it closes.
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let close = move || {
+        open.set(None);
+        crate::util::refocus(opener.get_value());
+    };
     let start = move |item: ItemId, pick: Option<(About, UnitId)>| {
+        opener.set_value(crate::util::focused());
         let d = as_of.get_untracked();
         let form = sync.view.with_untracked(|s| {
             let late = late_things(s, d);
@@ -245,7 +260,7 @@ pub fn SupervisionPage() -> impl IntoView {
             .unwrap_or(0);
         if let Some(t) = form.targets.get(idx) {
             unit.set(Some(t.unit));
-            text.set(t.text.zh().to_string());
+            text.set(offered(&t.text, lang.get_untracked()));
         }
         chosen.set(idx);
         sent.set(String::new());
@@ -537,18 +552,19 @@ pub fn SupervisionPage() -> impl IntoView {
             return;
         };
         let written = text.get_untracked();
-        // The words offered, kept as they are, go in both languages; the office's own, as written.
-        let text_en = if written == target.text.zh() {
-            target.text.en().to_string()
+        // The words offered, kept as they are (in either language), go in both languages; the
+        // office's own, as written.
+        let (text, text_en) = if written == target.text.zh() || written == target.text.en() {
+            (target.text.zh().to_string(), target.text.en().to_string())
         } else {
-            String::new()
+            (written, String::new())
         };
         let m = Mutation::SendReminder(Send {
             id: ReminderId::new_v7(),
             item: form.item,
             unit: to,
             about: target.about,
-            text: written,
+            text,
             text_en,
             automatic: false,
             at: now(),
@@ -564,7 +580,7 @@ pub fn SupervisionPage() -> impl IntoView {
                 Lang::Zh => format!("已向{who}发送催办（第{}项）", form.number),
                 Lang::En => format!("Reminder sent to {who} (item {})", form.number),
             });
-            open.set(None);
+            close();
         }
     };
     let dialog = move || {
@@ -588,6 +604,7 @@ pub fn SupervisionPage() -> impl IntoView {
                 <div class="dialog-backdrop">
                     <form class="reminder-form" role="dialog" aria-modal="true"
                         aria-label=move || format!("{}{}", tr("催办：", "Reminder: ")(), item_number(form.number, lang.get()))
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }
                         on:submit=send>
                         <h2>{tr("催办", "Reminder")}" · "{move || item_number(form.number, lang.get())}</h2>
                         <label>
@@ -597,7 +614,7 @@ pub fn SupervisionPage() -> impl IntoView {
                                 chosen.set(i);
                                 if let Some(t) = targets.get(i) {
                                     unit.set(Some(t.unit));
-                                    text.set(t.text.zh().to_string());
+                                    text.set(offered(&t.text, lang.get_untracked()));
                                 }
                             }>{options}</select>
                         </label>
@@ -615,7 +632,7 @@ pub fn SupervisionPage() -> impl IntoView {
                         </label>
                         <div class="form-actions">
                             <button type="submit" class="primary">{tr("发送催办", "Send reminder")}</button>
-                            <button type="button" on:click=move |_| open.set(None)>{tr("取消", "Cancel")}</button>
+                            <button type="button" on:click=move |_| close()>{tr("取消", "Cancel")}</button>
                         </div>
                     </form>
                 </div>

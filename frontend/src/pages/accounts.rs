@@ -11,7 +11,9 @@ use crate::i18n::{Lang, W, lang, t};
 use crate::session::use_session;
 use crate::sync::use_sync;
 use leptos::prelude::*;
-use shared::account::{CreateUserRequest, ResetPasswordRequest, SetRoleRequest, UserSummary};
+use shared::account::{
+    CreateUserRequest, ResetPasswordRequest, SetEmailRequest, SetRoleRequest, UserSummary,
+};
 use shared::actor::Role;
 use shared::ids::{UnitId, UserId};
 use shared::message::Msg;
@@ -78,6 +80,7 @@ enum Panel {
     Reset,
     Disable,
     Role,
+    Email,
 }
 
 /// The accounts page.
@@ -347,6 +350,7 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
     let is_open = move |p: Panel| ctx.open.get() == Some((id, p));
     let temp = RwSignal::new(temporary_password());
     let new_role = RwSignal::new(user.role);
+    let email = RwSignal::new(user.email.clone().unwrap_or_default());
     let new_unit = RwSignal::new(user.unit);
     let disabled = user.disabled;
     // Every row has the same buttons: their accessible names say whose account they act on.
@@ -394,6 +398,15 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
         let done = format!("{}{}{}", W::RoleChanged.get(l), l.colon(), who(l));
         ctx.send(format!("/api/users/{id}/role"), body, done);
     };
+    let save_email = move |_| {
+        let l = lang.get_untracked();
+        let address = email.get_untracked().trim().to_string();
+        let body = SetEmailRequest {
+            email: (!address.is_empty()).then_some(address),
+        };
+        let done = format!("{}{}{}", W::EmailSaved.get(l), l.colon(), who(l));
+        ctx.send(format!("/api/users/{id}/email"), body, done);
+    };
     let enable = set_disabled;
     let disable = set_disabled;
 
@@ -414,6 +427,9 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                 <button type="button" aria-label={move || label(W::ChangeRole)}
                     aria-expanded=move || is_open(Panel::Role).to_string()
                     on:click=move |_| open_panel(Panel::Role)>{t(W::ChangeRole)}</button>
+                <button type="button" aria-label={move || label(W::Email)}
+                    aria-expanded=move || is_open(Panel::Email).to_string()
+                    on:click=move |_| open_panel(Panel::Email)>{t(W::Email)}</button>
                 {if disabled {
                     view! {
                         <button type="button" aria-label={move || label(W::Enable)}
@@ -443,6 +459,17 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                 <div class="confirm" role="group" aria-label={move || label(W::Disable)}>
                     <p>{t(W::DisableExplain)}</p>
                     <button type="button" class="danger" on:click=move |_| disable(true)>{t(W::ConfirmDisable)}</button>
+                    <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
+                </div>
+            </Show>
+            <Show when=move || is_open(Panel::Email)>
+                <div class="confirm" role="group" aria-label={move || label(W::Email)}>
+                    <p>{t(W::EmailExplain)}</p>
+                    <label>{t(W::Email)}
+                        <input type="email" name="email" autocomplete="off" maxlength="254"
+                            prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                    </label>
+                    <button type="button" class="primary" on:click=save_email>{t(W::Save)}</button>
                     <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
                 </div>
             </Show>

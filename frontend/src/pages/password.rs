@@ -67,11 +67,7 @@ pub fn PasswordPage() -> impl IntoView {
                 Ok(()) => {
                     let me = session.me.get_untracked().flatten();
                     let was_forced = me.as_ref().is_some_and(|m| m.must_change_password);
-                    session.me.update(|me| {
-                        if let Some(Some(me)) = me {
-                            me.must_change_password = false;
-                        }
-                    });
+                    session.password_changed();
                     error.set(None);
                     done.set(true);
                     old.set(String::new());
@@ -101,7 +97,10 @@ pub fn PasswordPage() -> impl IntoView {
             let req = LogoutRequest { everywhere: true };
             match api::post::<_, ()>("/api/auth/logout", &req).await {
                 // Unauthorized: this session had already ended; signing in again is next.
-                Ok(()) | Err(api::ApiError::Unauthorized) => session.signed_out(),
+                Ok(()) | Err(api::ApiError::Unauthorized) => {
+                    sync.forget_copy().await;
+                    session.signed_out();
+                }
                 Err(e) => everywhere_error.set(Some(e.message())),
             }
         });

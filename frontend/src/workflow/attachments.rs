@@ -29,13 +29,24 @@ pub fn human_size(bytes: u64) -> String {
         format!("{bytes} B")
     } else if bytes < KB * KB {
         format!("{:.1} KB", bytes as f64 / KB as f64)
+    } else if bytes.is_multiple_of(KB * KB) {
+        // A limit (20 MB) reads as it is set.
+        format!("{} MB", bytes / (KB * KB))
     } else {
         format!("{:.1} MB", bytes as f64 / (KB * KB) as f64)
     }
 }
 
+/// The largest file this server takes, as it said at sign-in.
+fn max_upload(cx: Ctx) -> u64 {
+    cx.session
+        .me
+        .with_untracked(|me| me.as_ref().and_then(|m| m.as_ref()?.max_upload_bytes))
+        .unwrap_or(DEFAULT_MAX_BYTES)
+}
+
 /// Why a file can't be uploaded, checked before sending it (the server checks again).
-fn refuse(name: &str, size: u64, l: Lang) -> Option<String> {
+fn refuse(name: &str, size: u64, max: u64, l: Lang) -> Option<String> {
     if content_type_for(name).is_none() {
         return Some(pick(
             l,
@@ -43,11 +54,19 @@ fn refuse(name: &str, size: u64, l: Lang) -> Option<String> {
             format!("{name}: only pdf, doc, docx, xls, xlsx, jpg and png files are accepted"),
         ));
     }
-    if size > DEFAULT_MAX_BYTES {
+    if size > max {
         return Some(pick(
             l,
-            format!("{name}：文件过大（{}），最大20 MB", human_size(size)),
-            format!("{name}: too large ({}); at most 20 MB", human_size(size)),
+            format!(
+                "{name}：文件过大（{}），最大{}",
+                human_size(size),
+                human_size(max)
+            ),
+            format!(
+                "{name}: too large ({}); at most {}",
+                human_size(size),
+                human_size(max)
+            ),
         ));
     }
     if size == 0 {
@@ -100,11 +119,7 @@ async fn upload(file: web_sys::File, l: Lang) -> Result<Uploaded, String> {
         .and_then(|v| crate::api::error_message(&v));
     Err(match (status, message) {
         (_, Some(m)) => l.of(&m).to_string(),
-        (413, None) => pick(
-            l,
-            "文件过大，最大20 MB",
-            "The file is too large (at most 20 MB)",
-        ),
+        (413, None) => pick(l, "文件过大", "The file is too large"),
         (401, None) => pick(l, "请先登录", "Please sign in"),
         (s, None) => pick(
             l,
@@ -155,7 +170,7 @@ pub fn Attachments(item: ItemId, to: AttachedTo) -> impl IntoView {
         let l = cx.lang.get_untracked();
         let name = file.name();
         let size = file.size() as u64;
-        if let Some(why) = refuse(&name, size, l) {
+        if let Some(why) = refuse(&name, size, max_upload(cx), l) {
             error.set(why);
             return;
         }
@@ -220,7 +235,10 @@ pub fn Attachments(item: ItemId, to: AttachedTo) -> impl IntoView {
                     <input type="file" name="evidence" accept=accept.clone() disabled=move || busy.get()
                         aria-label=tr("上传佐证材料", "Upload evidence") on:change=on_file/>
                 </label>
-                <p class="hint">{tr("pdf、doc、docx、xls、xlsx、jpg、png，单个文件不超过20 MB", "pdf, doc, docx, xls, xlsx, jpg, png; at most 20 MB each")}</p>
+                <p class="hint">{move || {
+                    let max = human_size(max_upload(cx));
+                    pick(cx.lang.get(), format!("pdf、doc、docx、xls、xlsx、jpg、png，单个文件不超过{max}"), format!("pdf, doc, docx, xls, xlsx, jpg, png; at most {max} each"))
+                }}</p>
             </Show>
             <p class="error" role="alert">{move || error.get()}</p>
         </section>
