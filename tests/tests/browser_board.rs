@@ -234,6 +234,12 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     // It lands at the bottom; Shift+↑ moves it above the other.
     let order = || titles_in(&browser, "in_progress");
     assert_eq!(order().await?, ["制定扶持办法", "摸清试点公司底数"]);
+    // A screen reader hears where it went (the focus stays on the card).
+    browser
+        .find(Locator::XPath(
+            "//p[@role='status'][@data-testid='board-moved'][normalize-space(.)='已移至推进中，第2项，共2项']",
+        ))
+        .await?;
     card(&browser, "摸清试点公司底数")
         .await?
         .find(Locator::Css(".card-open"))

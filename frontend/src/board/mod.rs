@@ -58,6 +58,9 @@ struct BoardCtx {
     picked: StoredValue<bool>,
     /// Whether the screen shows one column at a time, as the board opened.
     one_column: bool,
+    /// Where the last keyboard or menu move put its card, for screen readers (a live region):
+    /// the focus stays on the card, whose name says nothing of its column.
+    moved: RwSignal<Option<(Column, usize, usize)>>,
 }
 
 /// The media query under which style.css shows one column at a time (its `.board[data-active]`
@@ -156,12 +159,17 @@ impl BoardCtx {
         let sort_key = sync
             .view
             .with_untracked(|s| key_between(s, item, column, id, before, after));
-        let _ = sync.mutate(Mutation::MoveTask {
-            task: id,
-            column,
-            sort_key,
-            at: now(),
-        });
+        if sync
+            .mutate(Mutation::MoveTask {
+                task: id,
+                column,
+                sort_key,
+                at: now(),
+            })
+            .is_ok()
+        {
+            self.moved.set(Some((column, index + 1, others.len() + 1)));
+        }
         // On a phone the card may now be in a column that is not shown: focus its column's tab
         // (visible, and it names the column and its count) rather than a hidden card.
         if self.one_column && self.active.get_untracked() != column {
@@ -280,6 +288,7 @@ pub fn Board(scope: Scope) -> impl IntoView {
         active: RwSignal::new(opening.unwrap_or(Column::NotStarted)),
         picked: StoredValue::new(opening.is_some()),
         one_column: one_column_screen(),
+        moved: RwSignal::new(None),
     };
     provide_context(ctx);
     // A board opened before its cards arrived (a first visit) moves to them once they do,
@@ -405,6 +414,10 @@ pub fn Board(scope: Scope) -> impl IntoView {
         }}
         // Said to screen readers on every card, and shown under the board on a desktop.
         <p class="board-hint" id="board-keys">{move || W::KeyboardHint.get(lang.get())}</p>
+        <p class="sr-only" role="status" data-testid="board-moved">{move || ctx.moved.get().map(|(c, n, of)| match lang.get() {
+            Lang::Zh => format!("已移至{}，第{n}项，共{of}项", c.zh()),
+            Lang::En => format!("Moved to {}, {n} of {of}", c.en()),
+        })}</p>
         {move || ctx.open.get().map(|id| view! {
             <Suspense fallback=move || view! { <detail::Placeholder message=W::Loading/> }>
                 {Suspend::new(async move {
