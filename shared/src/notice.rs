@@ -329,35 +329,38 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                 b.published_at.unwrap_or(b.updated_at),
             ),
             Entity::Difficulty(d) => {
-                if office {
+                // Each step of a difficulty, keyed by the step (`difficulty/<id><step>`).
+                let mut step = |suffix: &str, text: Msg, at: Millis| {
                     push(
-                        format!("difficulty/{}", d.id),
+                        format!("difficulty/{}{suffix}", d.id),
                         NoticeKind::Difficulty,
                         Some(d.item),
                         Link::Difficulties,
-                        crate::msg!(
-                            "第{n}项：{title}（{by}）",
-                            "Item {n}: {title} ({by})",
-                            n = number(d.item),
-                            title = d.title,
-                            by = d.raised_by_name
-                        ),
-                        d.raised_at,
-                    );
+                        text,
+                        at,
+                    )
+                };
+                let raised = crate::msg!(
+                    "第{n}项：{title}（{by}）",
+                    "Item {n}: {title} ({by})",
+                    n = number(d.item),
+                    title = d.title,
+                    by = d.raised_by_name
+                );
+                if office {
+                    step("", raised, d.raised_at);
                     continue;
                 }
                 if d.assigned.iter().any(|u| addressed(*u)) {
-                    push(
-                        format!("difficulty/{}/assigned", d.id),
-                        NoticeKind::Difficulty,
-                        Some(d.item),
-                        Link::Difficulties,
-                        crate::msg!(
-                            "请协助解决第{n}项的问题：{title}",
-                            "Please help resolve a difficulty on item {n}: {title}",
-                            n = number(d.item),
-                            title = d.title
-                        ),
+                    let text = crate::msg!(
+                        "请协助解决第{n}项的问题：{title}",
+                        "Please help resolve a difficulty on item {n}: {title}",
+                        n = number(d.item),
+                        title = d.title
+                    );
+                    step(
+                        "/assigned",
+                        text,
                         d.log.last().map_or(d.raised_at, |l| l.at),
                     );
                 }
@@ -367,51 +370,26 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
                     continue;
                 }
                 if !raised_here {
-                    push(
-                        format!("difficulty/{}/raised", d.id),
-                        NoticeKind::Difficulty,
-                        Some(d.item),
-                        Link::Difficulties,
-                        crate::msg!(
-                            "第{n}项：{title}（{by}）",
-                            "Item {n}: {title} ({by})",
-                            n = number(d.item),
-                            title = d.title,
-                            by = d.raised_by_name
-                        ),
-                        d.raised_at,
-                    );
+                    step("/raised", raised, d.raised_at);
                 }
                 if let Some(first) = d.log.first() {
-                    push(
-                        format!("difficulty/{}/coordinating", d.id),
-                        NoticeKind::Difficulty,
-                        Some(d.item),
-                        Link::Difficulties,
-                        crate::msg!(
-                            "第{n}项的问题“{title}”综合办正在协调",
-                            "Item {n}: the reform office is coordinating “{title}”",
-                            n = number(d.item),
-                            title = d.title
-                        ),
-                        first.at,
+                    let text = crate::msg!(
+                        "第{n}项的问题“{title}”综合办正在协调",
+                        "Item {n}: the reform office is coordinating “{title}”",
+                        n = number(d.item),
+                        title = d.title
                     );
+                    step("/coordinating", text, first.at);
                 }
                 if let Some(at) = d.resolved_at {
-                    push(
-                        format!("difficulty/{}/resolved", d.id),
-                        NoticeKind::Difficulty,
-                        Some(d.item),
-                        Link::Difficulties,
-                        crate::msg!(
-                            "第{n}项的问题“{title}”已解决：{how}",
-                            "Item {n}: “{title}” resolved: {how}",
-                            n = number(d.item),
-                            title = d.title,
-                            how = d.resolution.clone().unwrap_or_default()
-                        ),
-                        at,
+                    let text = crate::msg!(
+                        "第{n}项的问题“{title}”已解决：{how}",
+                        "Item {n}: “{title}” resolved: {how}",
+                        n = number(d.item),
+                        title = d.title,
+                        how = d.resolution.clone().unwrap_or_default()
                     );
+                    step("/resolved", text, at);
                 }
             }
             Entity::Task(t) if !t.postponements.is_empty() => {

@@ -20,6 +20,31 @@ async fn card(browser: &Browser, title: &str) -> anyhow::Result<fantoccini::elem
     browser.find(Locator::XPath(&xpath)).await
 }
 
+/// A finger swiping left across `element`, from `x` right of its centre.
+async fn swipe_left(
+    browser: &Browser,
+    element: fantoccini::elements::Element,
+    x: f64,
+) -> anyhow::Result<()> {
+    let swipe = TouchActions::new("swiping finger".into())
+        .then(PointerAction::MoveToElement {
+            element,
+            duration: None,
+            x,
+            y: 0.0,
+        })
+        .then(PointerAction::Down { button: 0 })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: -160.0,
+            y: 5.0,
+        })
+        .then(PointerAction::Up { button: 0 });
+    browser.client.perform_actions(swipe).await?;
+    browser.client.release_actions().await?;
+    Ok(())
+}
+
 /// The column slug a card is in, once it shows (waiting up to 20 s).
 async fn column_of(browser: &Browser, title: &str) -> anyhow::Result<String> {
     browser.find(Locator::XPath(&column_xpath(title))).await?;
@@ -570,22 +595,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
         .await?;
     // A sideways swipe shows the next column.
     let board = browser.find(Locator::Css(".board")).await?;
-    let swipe = TouchActions::new("swiping finger".into())
-        .then(PointerAction::MoveToElement {
-            element: board,
-            duration: None,
-            x: 80.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(200)),
-            x: -160.0,
-            y: 5.0,
-        })
-        .then(PointerAction::Up { button: 0 });
-    browser.client.perform_actions(swipe).await?;
-    browser.client.release_actions().await?;
+    swipe_left(&browser, board, 80.0).await?;
     browser
         .find(Locator::XPath(
             "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'推进中')]",
@@ -594,22 +604,7 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     // A swipe across a card, not by its handle, is a swipe too: the next column shows, and
     // the card stays where it was (a finger drags by the handle only).
     let face = card(&browser, "试点公司一企一策").await?;
-    let swipe = TouchActions::new("swiping over a card".into())
-        .then(PointerAction::MoveToElement {
-            element: face,
-            duration: None,
-            x: 60.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down { button: 0 })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(200)),
-            x: -160.0,
-            y: 5.0,
-        })
-        .then(PointerAction::Up { button: 0 });
-    browser.client.perform_actions(swipe).await?;
-    browser.client.release_actions().await?;
+    swipe_left(&browser, face, 60.0).await?;
     browser
         .find(Locator::XPath(
             "//div[@role='tablist']/button[@aria-selected='true'][contains(.,'待验收')]",

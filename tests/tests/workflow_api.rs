@@ -890,9 +890,11 @@ async fn stalled_upload(
     Ok(tcp)
 }
 
-/// Files still arriving count against a user's quota of uploads not attached yet, and only so
-/// many arrive at once: stalled uploads can't hold the disk past the quota.
-async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow::Result<()> {
+/// A server taking files of at most 1 MB (so a quota of 10 MB), the office, the plan, item
+/// 4's lead unit, and a file of the largest size.
+async fn quota_fixture(
+    store: Store,
+) -> anyhow::Result<(Server, Session, PlanFacts, Session, Vec<u8>)> {
     let server = Server::start(ServerOptions {
         store,
         args: vec!["--max-upload-mb".into(), "1".into()],
@@ -904,6 +906,13 @@ async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow:
     let lead = facts.login_unit(&server, LEAD_OF_4).await?;
     let mut file = PDF.to_vec();
     file.resize(1024 * 1024, b' ');
+    Ok((server, office, facts, lead, file))
+}
+
+/// Files still arriving count against a user's quota of uploads not attached yet, and only so
+/// many arrive at once: stalled uploads can't hold the disk past the quota.
+async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow::Result<()> {
+    let (server, office, _, lead, file) = quota_fixture(store).await?;
     // Eight of the ten files' worth stored, one more promised by a stalled upload: one more
     // full file fits beside it, not two.
     for n in 0..8 {
@@ -958,18 +967,8 @@ async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow:
 /// A user's uploads not attached yet are bounded (ten largest files' worth); attaching one
 /// makes room again, and another user is not held back by it.
 async fn unattached_uploads_have_a_quota(store: Store) -> anyhow::Result<()> {
-    let server = Server::start(ServerOptions {
-        store,
-        args: vec!["--max-upload-mb".into(), "1".into()],
-        ..Default::default()
-    })
-    .await?;
-    let office = Session::login(&server, "office").await?;
-    let facts = PlanFacts::new(office.server_view().await?);
+    let (server, office, facts, lead, file) = quota_fixture(store).await?;
     let item4 = facts.item(4)?;
-    let lead = facts.login_unit(&server, LEAD_OF_4).await?;
-    let mut file = PDF.to_vec();
-    file.resize(1024 * 1024, b' ');
     let mut uploaded = Vec::new();
     for n in 0..10 {
         uploaded.push(upload(&lead, &format!("材料{n}.pdf"), &file).await?);
