@@ -309,13 +309,20 @@ async fn the_upload_quota_holds_across_processes_postgres() -> anyhow::Result<()
             .body(file.clone())
             .send()
     };
-    let sent = (0..16).map(|n| send(if n % 2 == 0 { &on_a } else { &on_b }, n));
+    // Side by side through both processes, four at a time (two per process: a user sends at
+    // most four at once to one process, `upload::MAX_PARALLEL_UPLOADS`).
     let mut stored = 0;
-    for res in futures_util::future::join_all(sent).await {
-        match res?.status().as_u16() {
-            201 => stored += 1,
-            429 => {}
-            other => bail!("an upload answered {other}"),
+    for round in 0..4 {
+        let sent = (0..4).map(|i| {
+            let n = round * 4 + i;
+            send(if n % 2 == 0 { &on_a } else { &on_b }, n)
+        });
+        for res in futures_util::future::join_all(sent).await {
+            match res?.status().as_u16() {
+                201 => stored += 1,
+                429 => {}
+                other => bail!("an upload answered {other}"),
+            }
         }
     }
     ensure!(
