@@ -185,7 +185,7 @@ async fn raw_post(
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
-    let sent = body.len().min(backend::app::MAX_BODY + 64 * 1024);
+    let sent = body.len().min(body_limit(path) + 64 * 1024);
     stream
         .write_all(body.get(..sent).unwrap_or_default())
         .await?;
@@ -194,6 +194,15 @@ async fn raw_post(
         .await
         .with_context(|| format!("POST {path}: no answer within 30 s of passing the limit"))??;
     parse_response(&answer).with_context(|| format!("POST {path}"))
+}
+
+/// The largest body `path` takes: a pull's is far smaller than the rest's.
+fn body_limit(path: &str) -> usize {
+    if path == "/api/sync/pull" {
+        backend::sync::PULL_MAX_BODY
+    } else {
+        backend::app::MAX_BODY
+    }
 }
 
 async fn healthy(server: &Server) -> anyhow::Result<()> {
@@ -260,7 +269,7 @@ async fn malformed_and_deeply_nested_json_get_a_json_400(store: Store) -> anyhow
         for (what, body) in &bodies {
             // A pull has far less room (`sync::PULL_MAX_BODY`): past it, too large, answered
             // before the rest is read (over plain TCP, as the other 413s are checked).
-            if path == "/api/sync/pull" && body.len() > backend::sync::PULL_MAX_BODY {
+            if body.len() > body_limit(path) {
                 let (status, content_type, text) =
                     raw_post(&fx.server, &fx.lead, path, body.clone().into_bytes()).await?;
                 let what = format!("{path} with {what}");
