@@ -876,15 +876,32 @@ async fn stalled_upload(
     session: &Session,
     declared: usize,
 ) -> anyhow::Result<tokio::net::TcpStream> {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = server.url.trim_start_matches("http://");
     let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+    // With `Expect: 100-continue` the server says "100 Continue" once the handler reads the
+    // body: past its checks, holding its place. Sent one after another, each upload is then
+    // held before the next (or a poll) arrives.
     let head = format!(
         "POST /api/uploads?name=stall.pdf HTTP/1.1\r\nHost: {addr}\r\nX-Reformboard: 1\r\n\
-         Cookie: {}\r\nContent-Length: {declared}\r\n\r\n",
+         Cookie: {}\r\nContent-Length: {declared}\r\nExpect: 100-continue\r\n\r\n",
         session.cookie_header()?
     );
     tcp.write_all(head.as_bytes()).await?;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf))
+            .await
+            .context("no 100 Continue within 10 s")??;
+        ensure!(n > 0, "the server closed the stalled upload");
+        seen.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+    ensure!(
+        seen.starts_with(b"HTTP/1.1 100"),
+        "the stalled upload was answered: {}",
+        String::from_utf8_lossy(&seen)
+    );
     tcp.write_all(PDF).await?;
     tcp.flush().await?;
     Ok(tcp)
@@ -912,15 +929,50 @@ async fn quota_fixture(
 /// Files still arriving count against a user's quota of uploads not attached yet, and only so
 /// many arrive at once: stalled uploads can't hold the disk past the quota.
 async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow::Result<()> {
-    let (server, office, _, lead, file) = quota_fixture(store).await?;
-    // Eight of the ten files' worth stored, one more promised by a stalled upload: one more
-    // full file fits beside it, not two.
-    for n in 0..8 {
+    let (server, _, _, lead, file) = quota_fixture(store).await?;
+    // A tiny file: what each poll below sends (and, when it goes in, stores).
+    let tiny = || upload_raw(&lead, "小.pdf", PDF.to_vec());
+    // Until `refused` says yes to an answer to a tiny upload (up to 10 s).
+    async fn until(
+        send: impl AsyncFn() -> anyhow::Result<reqwest::Response>,
+        refused: impl Fn(u16, &serde_json::Value) -> bool,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let mut last = (0, serde_json::Value::Null);
+        for _ in 0..100 {
+            let res = send().await?;
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            if refused(status, &body) {
+                return Ok(());
+            }
+            last = (status, body);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("never {what}; the last answer: {} {}", last.0, last.1)
+    }
+    // Seven of the ten files' worth stored; a full one promised by a stalled upload.
+    for n in 0..7 {
         upload(&lead, &format!("材料{n}.pdf"), &file).await?;
     }
     let stalled = stalled_upload(&server, &lead, 1024 * 1024).await?;
-    // Let the server read the headers it was sent.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Only four arrive at once: with three small ones stalled beside it, the next is refused
+    // for that (not the quota), which also says the server holds all four.
+    let mut small = Vec::new();
+    for _ in 0..3 {
+        small.push(stalled_upload(&server, &lead, 1000).await?);
+    }
+    until(
+        tiny,
+        |status, body| status == 429 && body["error"] != "quota_exceeded",
+        "refused a fifth upload at once",
+    )
+    .await?;
+    // The small ones dropped, the room they held comes back.
+    drop(small);
+    until(tiny, |status, _| status == 201, "took an upload again").await?;
+    // Beside the stalled one, one more full file fits, not two (nor two and a bit, as when
+    // only stored files counted).
     let mut went_in = 0;
     let refused = loop {
         let res = upload_raw(&lead, "满.pdf", file.clone()).await?;
@@ -935,26 +987,11 @@ async fn uploads_still_arriving_count_against_the_quota(store: Store) -> anyhow:
         "{went_in} full files went in beside the stalled upload"
     );
     ensure!(refused["error"] == "quota_exceeded", "{refused}");
-    // Only so many at once: past four, the next waits its turn.
-    let mut more = Vec::new();
-    for _ in 0..4 {
-        more.push(stalled_upload(&server, &office, 1000).await?);
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let res = upload_raw(&office, "第五.pdf", PDF.to_vec()).await?;
-    ensure!(res.status() == 429, "a fifth at once: {}", res.status());
-    let body: serde_json::Value = res.json().await?;
-    ensure!(body["error"] != "quota_exceeded", "{body}");
-    // Dropped, the stalled uploads give their room back.
-    drop(more);
+    // Dropped, the stalled upload gives its room back.
     drop(stalled);
     let mut back = false;
     for _ in 0..50 {
-        if upload_raw(&office, "再来.pdf", PDF.to_vec())
-            .await?
-            .status()
-            == 201
-        {
+        if upload_raw(&lead, "再来.pdf", file.clone()).await?.status() == 201 {
             back = true;
             break;
         }
