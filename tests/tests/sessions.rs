@@ -22,10 +22,17 @@ async fn start(store: Store) -> anyhow::Result<Server> {
 
 /// A client without a cookie jar: every cookie is sent by hand, so the test sees exactly which.
 fn bare_client() -> anyhow::Result<reqwest::Client> {
+    bare_client_from(None)
+}
+
+/// `bare_client` connecting from `local` (another loopback address, another client to the
+/// login throttle).
+fn bare_client_from(local: Option<std::net::IpAddr>) -> anyhow::Result<reqwest::Client> {
     let mut headers = HeaderMap::new();
     headers.insert("x-reformboard", HeaderValue::from_static("1"));
     Ok(reqwest::Client::builder()
         .default_headers(headers)
+        .local_address(local)
         .build()?)
 }
 
@@ -705,13 +712,7 @@ async fn throttling(store: Store) -> anyhow::Result<()> {
     );
     // From another address the right password still signs in: the lockout is the account's
     // from the address that failed, or anyone could lock a user out by failing on their name.
-    let mut headers = HeaderMap::new();
-    headers.insert("x-reformboard", HeaderValue::from_static("1"));
-    let elsewhere = reqwest::Client::builder()
-        .default_headers(headers)
-        .local_address("127.0.0.2".parse::<std::net::IpAddr>()?)
-        .build()?;
-    let res = elsewhere
+    let res = bare_client_from(Some("127.0.0.2".parse()?))?
         .post(format!("{}/api/auth/login", server.url))
         .json(&json!({ "username": "unit09", "password": DEMO_PASSWORD }))
         .send()

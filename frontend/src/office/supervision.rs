@@ -126,15 +126,6 @@ struct Open {
     targets: Vec<Target>,
 }
 
-/// The words a reminder form offers, in the language on screen; sent unchanged, the unit reads
-/// them in its own (`Send::text_en`).
-fn offered(text: &shared::message::Msg, lang: Lang) -> String {
-    match lang {
-        Lang::En => text.en().to_string(),
-        Lang::Zh => text.zh().to_string(),
-    }
-}
-
 /// What a reminder can be about on `item`: each late thing, then the item in general.
 /// The labels are in the UI's language (`en`); the reminder's text is offered in both.
 fn targets_for(
@@ -260,7 +251,7 @@ pub fn SupervisionPage() -> impl IntoView {
             .unwrap_or(0);
         if let Some(t) = form.targets.get(idx) {
             unit.set(Some(t.unit));
-            text.set(offered(&t.text, lang.get_untracked()));
+            text.set(lang.get_untracked().of(&t.text).to_string());
         }
         chosen.set(idx);
         sent.set(String::new());
@@ -614,7 +605,7 @@ pub fn SupervisionPage() -> impl IntoView {
                                 chosen.set(i);
                                 if let Some(t) = targets.get(i) {
                                     unit.set(Some(t.unit));
-                                    text.set(offered(&t.text, lang.get_untracked()));
+                                    text.set(lang.get_untracked().of(&t.text).to_string());
                                 }
                             }>{options}</select>
                         </label>
