@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod bootstrap;
+pub mod connection;
 pub mod db;
 pub mod demo_year;
 pub mod entity_store;

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// mimalloc rather than glibc's malloc: every request allocates (JSON in and out, rows,
 /// answers), glibc's bookkeeping (consolidating and unlinking chunks) was a tenth of the server's
@@ -123,6 +124,11 @@ enum Command {
         /// Largest upload accepted, in MB (default 20).
         #[arg(long, env = "REFORMBOARD_MAX_UPLOAD_MB")]
         max_upload_mb: Option<u64>,
+        /// Seconds a client may take to send a request's headers, and a keep-alive connection
+        /// may sit idle, before it is closed (default 30).
+        #[arg(long, env = "REFORMBOARD_HEADER_TIMEOUT_SECS",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout_secs: Option<u64>,
         /// Hour of the day (Beijing time, 0–23) at which the daily reminders (催办) are sent;
         /// they are also sent once at start.
         #[arg(long, env = "REFORMBOARD_REMINDER_HOUR", default_value_t = 8,
@@ -248,6 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             secure_cookies,
             sessions,
             max_upload_mb,
+            header_timeout_secs,
             reminder_hour,
             no_reminders,
             mail,
@@ -263,7 +270,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 mailer: mail.mailer()?,
             };
             let reminders = (!no_reminders).then_some(reminder_hour);
-            serve(db, addr, config, demo_year, reminders).await?;
+            let header_timeout = header_timeout_secs.map_or(
+                backend::connection::HEADER_READ_TIMEOUT,
+                Duration::from_secs,
+            );
+            serve(db, addr, config, demo_year, reminders, header_timeout).await?;
         }
         Command::Remind { date, db, mail } => {
             let mailer = mail.mailer()?;
@@ -515,6 +526,7 @@ async fn serve(
     config: Config,
     demo_year: bool,
     reminder_hour: Option<u32>,
+    header_timeout: Duration,
 ) -> anyhow::Result<()> {
     let db = open(&db_args).await?;
     let demo = config.demo;
@@ -577,12 +589,7 @@ async fn serve(
             bootstrap::DEMO_PASSWORD
         ));
     }
-    axum::serve(
-        listener,
-        backend::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    backend::connection::serve(listener, backend::app(state), header_timeout, shutdown()).await;
     Ok(())
 }
 

@@ -1215,3 +1215,55 @@ async fn a_cards_history_names_people_without_their_logins() -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// Slowloris: connections that send a request's headers a byte at a time, or never finish
+/// them, are closed after the header timeout instead of being held for as long as the client
+/// likes (each costs the server a task and a file descriptor), and the server goes on
+/// answering everyone else meanwhile.
+#[tokio::test]
+async fn connections_that_never_finish_their_headers_are_closed() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(ServerOptions {
+        args: vec!["--header-timeout-secs".into(), "1".into()],
+        ..Default::default()
+    })
+    .await?;
+    let addr = server.addr()?;
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /api/auth/me HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await?;
+        slow.push(stream);
+    }
+    // Meanwhile a real user signs in and works.
+    let user = Session::login(&server, "unit01").await?;
+    user.server_view()
+        .await
+        .context("a pull beside the slow clients")?;
+    // Trickling a byte at a time does not keep a connection: the timer is for all the headers.
+    let trickle = &mut slow[0];
+    for _ in 0..30 {
+        if trickle.write_all(b"a").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for (n, stream) in slow.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        // The bound only keeps a server without the timer from hanging the suite.
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            stream.read_to_end(&mut rest),
+        )
+        .await
+        .with_context(|| format!("slow connection {n} was still open after a minute"))?;
+        let text = String::from_utf8_lossy(&rest);
+        ensure!(
+            read.is_err() || !text.contains(" 200 "),
+            "slow connection {n} was answered: {text}"
+        );
+    }
+    Ok(())
+}
