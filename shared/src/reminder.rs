@@ -202,6 +202,15 @@ impl Op for Send {
                 "Only the item's lead or cooperating units can be reminded",
             )));
         }
+        // A group with members holds no accounts: nobody would read a reminder addressed to
+        // it. Its members are reminded, each in its own name (as the daily job does).
+        if state.readers_of(self.unit) != [self.unit] {
+            let group = state.unit(self.unit).map_or("", |u| u.name.as_str());
+            return Err(Rejection::Invalid(Msg::owned(
+                format!("{group}由各成员单位分别接收催办，请选择成员单位"),
+                format!("{group} is reminded through its members: choose one of them"),
+            )));
+        }
         if let About::Task(t) = self.about
             && state.task(t).is_none_or(|t| t.item != self.item)
         {

@@ -1615,3 +1615,35 @@ fn a_card_dropped_between_two_lands_between_them_whatever_the_board_hides() {
     let k = key_between(&w.state, w.item, Column::InProgress, moving, None, None);
     assert!(k > key_of(&w, c3));
 }
+
+#[test]
+fn a_group_is_reminded_through_its_members() {
+    let mut w = world();
+    let office = w.office.clone();
+    let (group, a, b) = with_group(&mut w);
+    let send = |unit| {
+        Mutation::SendReminder(reminder::Send {
+            id: ReminderId::new_v7(),
+            item: item_id_for_number(4),
+            unit,
+            about: reminder::About::Item,
+            text: "请加快推进".into(),
+            text_en: String::new(),
+            automatic: false,
+            at: at(4, 2),
+        })
+    };
+    // Addressed to the group, nobody would read it: refused, saying what to do instead.
+    match w.run(&office, send(group)) {
+        Err(Rejection::Invalid(m)) => assert!(m.zh().contains("请选择成员单位"), "{}", m.zh()),
+        other => panic!("a reminder to a group: {other:?}"),
+    }
+    w.run(&office, send(a.unit)).expect("a member is reminded");
+    let reminders = |who: &Actor| {
+        inbox(&w.state, who)
+            .iter()
+            .filter(|n| n.kind == NoticeKind::Reminder)
+            .count()
+    };
+    assert_eq!((reminders(&a), reminders(&b)), (1, 0));
+}
