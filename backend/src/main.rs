@@ -326,6 +326,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     return Ok(std::process::ExitCode::FAILURE);
                 }
             };
+            // What the parser could not place is said before anything is written (an item
+            // without a unit line comes in with no lead unit, to be completed by hand).
+            for w in &parsed.warnings {
+                say(format!("警告 第{}行：{}", w.line, w.message));
+            }
             let db = open(&db).await?;
             let report = plan_import::import(&db, &parsed).await?;
             say(format!(

@@ -11,7 +11,7 @@ use shared::entity::{Entity, EntityKey, Item, PlanDoc, Space, Unit};
 use shared::ids::{UnitId, item_id_for_number, unit_id_for_name};
 use shared::plan_text::ParsedPlan;
 use shared::state::{State, Stored};
-use shared::unit::UnitKind;
+use shared::unit::{UnitDirectory, UnitEntry, UnitKind};
 use sqlx::AnyPool;
 use std::collections::HashMap;
 
@@ -40,12 +40,14 @@ pub(crate) fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> 
             ids_by_name.insert(name.as_str(), unit.id);
         }
     }
+    let same_unit = StoredUnits::new(existing);
     let mut out = Vec::new();
     let mut resolved: HashMap<&str, UnitId> = HashMap::new();
     for entry in &parsed.units {
         let names = || std::iter::once(&entry.name).chain(&entry.aliases);
         let id = names()
             .find_map(|n| ids_by_name.get(n.as_str()).copied())
+            .or_else(|| names().find_map(|n| same_unit.id_of(n)))
             .unwrap_or_else(|| unit_id_for_name(&entry.name));
         let mut aliases = entry.aliases.clone();
         if let Some(old) = existing.unit(id) {
@@ -100,6 +102,90 @@ pub(crate) fn entities_of(parsed: &ParsedPlan, existing: &State) -> Vec<Entity> 
     out
 }
 
+/// The stored units, looked up by the rule the parser joins a document's names by
+/// (`UnitDirectory`): an edition that writes only 区财政局 names the stored 区财政局〈国资委〉, as
+/// the same document writing both would. Without it, the short form became a new unit and the
+/// items it leads moved to it, away from the accounts of the real one.
+struct StoredUnits {
+    directory: UnitDirectory,
+    /// Stored units by the canonical name the directory gives them; `None` where two stored
+    /// units fold into one there (ambiguous: only an exact name picks one of them).
+    by_canonical: HashMap<String, Option<UnitId>>,
+}
+
+impl StoredUnits {
+    fn new(existing: &State) -> StoredUnits {
+        let entries: Vec<UnitEntry> = existing
+            .units()
+            .map(|u| UnitEntry {
+                name: u.name.clone(),
+                aliases: u.aliases.clone(),
+                kind: u.kind,
+            })
+            .collect();
+        let directory = UnitDirectory::from_entries(&entries);
+        let mut by_canonical: HashMap<String, Option<UnitId>> = HashMap::new();
+        for unit in existing.units() {
+            if let Some(canonical) = directory.canonical(&unit.name) {
+                by_canonical
+                    .entry(canonical.to_owned())
+                    .and_modify(|id| {
+                        if *id != Some(unit.id) {
+                            *id = None;
+                        }
+                    })
+                    .or_insert(Some(unit.id));
+            }
+        }
+        StoredUnits {
+            directory,
+            by_canonical,
+        }
+    }
+
+    fn id_of(&self, name: &str) -> Option<UnitId> {
+        let canonical = self.directory.canonical(name)?;
+        self.by_canonical.get(canonical).copied().flatten()
+    }
+}
+
+/// Refuses an edition that numbers the stored items differently. An item's id is its number
+/// (its tasks, reports, difficulties and instructions hang on it), so importing "item 3" under
+/// a title that was item 2's would move item 3's work under item 2's title and units, silently.
+/// A retitled item at the same number (a corrected wording) is an update; an item the edition
+/// no longer has stays, with its work.
+pub(crate) fn check_numbering(parsed: &ParsedPlan, existing: &State) -> Result<(), String> {
+    let mut moved = Vec::new();
+    for item in &parsed.plan.items {
+        let same_title = existing
+            .items()
+            .into_iter()
+            .find(|old| old.title == item.title && old.number != item.number);
+        let retitled = existing
+            .item(item_id_for_number(item.number))
+            .is_some_and(|old| old.title != item.title);
+        if let Some(old) = same_title
+            && retitled
+        {
+            moved.push(format!(
+                "「{}」原为第{}项，文本中为第{}项",
+                item.title, old.number, item.number
+            ));
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "文本调整了改革项目的编号（{}）：项目的任务、报送材料、困难和批示都按编号挂在项目上，\
+         导入会把它们归到别的项目下。请保持原有编号导入（新增项目编在最后）。\n\
+         This edition renumbers items ({} moved): their work is filed by number and would move to \
+         other items. Keep the numbers as they were and number new items after the last.",
+        moved.join("；"),
+        moved.len()
+    ))
+}
+
 /// The built-in units outside the plan (office, leaders, supervisors).
 fn builtin_units() -> Vec<Entity> {
     shared::unit::BUILTIN_UNITS
@@ -125,11 +211,14 @@ async fn write_plan_entities(
 ) -> anyhow::Result<ImportReport> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
+    // The plan space's lock first (on PostgreSQL, the row lock the bump takes; on SQLite, the
+    // write guard above), then the read: read before it, a membership change committed in
+    // between would be written back as it was. Nothing changed, the bump is rolled back.
+    let version = entity_store::bump_space(&mut tx, Space::Plan).await?;
     let mut existing = State::new();
     let keys: Vec<EntityKey> = wanted.iter().map(Entity::key).collect();
     entity_store::load_into(&mut tx, &keys, &mut existing).await?;
     let mut report = ImportReport::default();
-    let mut version = None;
     let mut saved = Vec::new();
     let mut logged = Vec::new();
     // Memberships are the office's (`shared::membership`), not the document's: kept.
@@ -153,11 +242,7 @@ async fn write_plan_entities(
         } else {
             report.created += 1;
         }
-        let v = match version {
-            Some(v) => v,
-            None => *version.insert(entity_store::bump_space(&mut tx, Space::Plan).await?),
-        };
-        saved.push((entity, v));
+        saved.push((entity, version));
         logged.push(
             AuditEntry {
                 action,
@@ -168,14 +253,20 @@ async fn write_plan_entities(
             .row()?,
         );
     }
+    if saved.is_empty() {
+        tx.rollback().await?;
+        return Ok(report);
+    }
     entity_store::save_with_audit(&mut tx, db.kind, logged, &saved, None).await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// Imports a parsed plan.
+/// Imports a parsed plan. An edition that renumbers the stored items is refused
+/// (`check_numbering`), with what to do instead.
 pub async fn import(db: &Db, parsed: &ParsedPlan) -> anyhow::Result<ImportReport> {
     let existing = entity_store::load_all(&db.pool).await?;
+    check_numbering(parsed, &existing).map_err(anyhow::Error::msg)?;
     write_plan_entities(db, "import_plan", entities_of(parsed, &existing)).await
 }
 
@@ -204,4 +295,74 @@ pub async fn require_unit(pool: &AnyPool, unit: UnitId) -> ApiResult<()> {
         return Err(ApiError::not_found(&<Unit as Stored>::NOUN));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::plan_text::parse;
+
+    fn stored(text: &str) -> State {
+        let parsed = parse(text).expect("the seed parses");
+        let mut state = State::new();
+        for e in entities_of(&parsed, &State::new()) {
+            state.put(e);
+        }
+        state
+    }
+
+    fn lead_of(entities: &[Entity], number: u32) -> Vec<UnitId> {
+        entities
+            .iter()
+            .find_map(|e| match e {
+                Entity::Item(i) if i.number == number => Some(i.lead_units.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_edition_writing_a_units_short_name_names_the_stored_unit() {
+        let state = stored(SEED);
+        let full = state.unit_named("区财政局〈国资委〉").expect("stored").id;
+        assert!(lead_of(&entities_of(&parse(SEED).expect("seed"), &state), 4).contains(&full));
+        let edited = SEED.replace("区财政局〈国资委〉", "区财政局");
+        assert_ne!(edited, SEED);
+        let parsed = parse(&edited).expect("the edition parses");
+        let entities = entities_of(&parsed, &state);
+        assert!(
+            lead_of(&entities, 4).contains(&full),
+            "item 4's lead unit stays the stored one"
+        );
+        let units_named_like_it = entities
+            .iter()
+            .filter(|e| matches!(e, Entity::Unit(u) if u.name.starts_with("区财政局")))
+            .count();
+        assert_eq!(units_named_like_it, 1, "no second unit for the short form");
+    }
+
+    #[test]
+    fn an_edition_that_renumbers_items_is_refused_and_a_retitled_one_is_not() {
+        let state = stored(SEED);
+        let parsed = parse(SEED).expect("seed");
+        assert_eq!(check_numbering(&parsed, &state), Ok(()));
+        // Item 2 and item 3 swap places.
+        let mut swapped = parsed.clone();
+        let titles: Vec<String> = swapped.plan.items.iter().map(|i| i.title.clone()).collect();
+        for item in &mut swapped.plan.items {
+            match item.number {
+                2 => item.title.clone_from(&titles[2]),
+                3 => item.title.clone_from(&titles[1]),
+                _ => {}
+            }
+        }
+        let refused = check_numbering(&swapped, &state).expect_err("renumbered");
+        assert!(refused.contains("原为第3项，文本中为第2项"), "{refused}");
+        // A corrected wording at the same number is an update.
+        let mut retitled = parsed.clone();
+        if let Some(item) = retitled.plan.items.get_mut(1) {
+            item.title.push_str("（修订）");
+        }
+        assert_eq!(check_numbering(&retitled, &state), Ok(()));
+    }
 }

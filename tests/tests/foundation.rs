@@ -1,6 +1,7 @@
 //! The foundation, end to end: the real binary imports the seed plan into a fresh database on
 //! first start and serves it back over HTTP; the CLI parses and imports plans idempotently.
 
+use anyhow::Context;
 use e2e::{Server, ServerOptions, Store, binary};
 use serde_json::Value;
 use std::process::Command;
@@ -226,6 +227,34 @@ fn import_plan_is_idempotent() -> anyhow::Result<()> {
     std::fs::write(&edited, text)?;
     let third = import(&edited)?;
     assert!(third.contains("新建 0，更新 1"), "{third}");
+
+    // An edition that swaps items 1 and 2 would move item 1's work under item 2's title and
+    // units: refused, saying why, with nothing written.
+    let swapped = dir.path().join("swapped.txt");
+    let text = std::fs::read_to_string(&edited)?;
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("1.深入推进行政审批制度改革"))
+        .context("item 1")?;
+    // Item 1 (its line and its unit line) after item 2, each renumbered in its new place.
+    lines[first..first + 4].rotate_left(2);
+    let text = lines
+        .join("\n")
+        .replacen("2.推进国企管理体制改革", "1.推进国企管理体制改革", 1)
+        .replacen(
+            "1.深入推进行政审批制度改革",
+            "2.深入推进行政审批制度改革",
+            1,
+        );
+    std::fs::write(&swapped, text)?;
+    let refused = import(&swapped).expect_err("a renumbering edition is refused");
+    assert!(
+        refused.to_string().contains("原为第1项，文本中为第2项"),
+        "{refused}"
+    );
+    let after = import(&edited)?;
+    assert!(after.contains("新建 0，更新 0，未变 42"), "{after}");
     Ok(())
 }
 

@@ -153,8 +153,9 @@ fn view_of(actor: &Actor) -> String {
 
 /// The version of the rules of `entity_store::visible`: a cookie taken under other rules starts
 /// afresh, or rows that became visible to someone without changing would never reach them (2:
-/// assessment adjustments seen by the leaders and the supervisors).
-const VISIBILITY_RULES: u32 = 2;
+/// assessment adjustments seen by the leaders and the supervisors; 3: draft bulletins the
+/// office's alone, migration 0008, so its saver's unit loses the copy it kept).
+const VISIBILITY_RULES: u32 = 3;
 
 /// Whether `cookie` is a position in this server's history for this user as they are now;
 /// anything else (another database, another user, another role or unit, a version from the
