@@ -63,6 +63,19 @@ pub fn site_dir() -> Option<PathBuf> {
         .filter(|d| d.join("index.html").exists())
 }
 
+/// A test's way out when something it needs is not on this machine (`what`: Chromium, the
+/// throwaway PostgreSQL): run by hand, it passes saying it was skipped; under `cargo xtask test`
+/// (`REFORMBOARD_TEST_STRICT`), which provides all of them, a missing one fails the test
+/// instead of letting it pass having checked nothing.
+pub fn skipped(what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        std::env::var_os("REFORMBOARD_TEST_STRICT").is_none(),
+        "{what} is missing, though `cargo xtask test` provides it"
+    );
+    eprintln!("skipped: {what} is missing (`cargo xtask test` provides it)");
+    Ok(())
+}
+
 /// The superuser URL of the throwaway PostgreSQL cluster, if one is running.
 pub fn postgres_admin_url() -> Option<String> {
     std::env::var("REFORMBOARD_TEST_PG")

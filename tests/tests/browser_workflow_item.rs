@@ -27,8 +27,7 @@ async fn open(b: &Browser, base: &str, path: &str) -> anyhow::Result<()> {
 #[tokio::test]
 async fn submissions_instructions_and_difficulties() -> anyhow::Result<()> {
     if !e2e::browser::available() {
-        eprintln!("skipped: chromium/chromedriver not installed");
-        return Ok(());
+        return e2e::skipped("chromium/chromedriver");
     }
     let server = Server::start(ServerOptions {
         site: true,

@@ -32,8 +32,7 @@ fn day(m: u32, d: u32) -> anyhow::Result<Millis> {
 #[tokio::test]
 async fn office_supervises_reminds_and_publishes_a_bulletin() -> anyhow::Result<()> {
     if !e2e::browser::available() {
-        eprintln!("chromium/chromedriver not installed: skipped");
-        return Ok(());
+        return e2e::skipped("chromium/chromedriver");
     }
     let server = Server::start(ServerOptions {
         site: true,

@@ -32,8 +32,7 @@ async fn goto(b: &Browser, server: &Server, path: &str) -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     if !e2e::browser::available() {
-        eprintln!("skipped: chromium/chromedriver not installed");
-        return Ok(());
+        return e2e::skipped("chromium/chromedriver");
     }
     let server = Server::start(ServerOptions {
         site: true,

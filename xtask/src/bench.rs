@@ -131,7 +131,7 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
     } else {
         json!({ "first_load": skipped() })
     };
-    // The render needs Chromium; without it the bench still reports everything else.
+    // The render needs Chromium; without it a full bench still reports everything else.
     let render = if only.runs(Part::Board) {
         steps.step("board render in headless Chromium", || {
             let measured = chromium::ensure().and_then(|b| {
@@ -142,6 +142,9 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
             });
             match measured {
                 Ok(v) => Ok(v),
+                // The smoke run (in `cargo xtask test`, which installs what it needs) is there
+                // to prove the bench works: a part that fails there fails it.
+                Err(e) if opts.smoke => Err(e),
                 Err(e) => {
                     say(format!("board render not measured: {e:#}"));
                     Ok(json!({ "board_render_ms": { "why_null": format!("{e:#}") } }))
@@ -151,7 +154,7 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
     } else {
         json!({ "board_render_ms": skipped() })
     };
-    // Lighthouse needs Node.js and npm; without them the bench still reports everything else.
+    // Lighthouse needs Node.js and npm; without them a full bench still reports everything else.
     let lighthouse = if only.runs(Part::Lighthouse) {
         steps.step("Lighthouse (mobile preset)", || {
             let measured = chromium::ensure().and_then(|b| {
@@ -163,6 +166,9 @@ pub fn bench_only(ws: &Workspace, opts: &Options, only: &[Part]) -> Result<()> {
             });
             match measured {
                 Ok(v) => Ok(v),
+                // The smoke run (in `cargo xtask test`, which installs what it needs) is there
+                // to prove the bench works: a part that fails there fails it.
+                Err(e) if opts.smoke => Err(e),
                 Err(e) => {
                     say(format!("Lighthouse not measured: {e:#}"));
                     Ok(json!({ "lighthouse": { "why_null": format!("{e:#}") } }))

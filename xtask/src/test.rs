@@ -78,6 +78,8 @@ pub fn test(ws: &Workspace, opts: &Options) -> Result<()> {
             .env("CHROMIUM", &browser.chromium)
             .env("CHROMEDRIVER", &browser.chromedriver)
             .env("REFORMBOARD_TEST_PG", postgres.url())
+            // Everything the tests may need is provided: none may skip itself (`e2e::skipped`).
+            .env("REFORMBOARD_TEST_STRICT", "1")
             // Chromium and chromedriver leave profile folders behind in the temp dir.
             .env("TMPDIR", &tmp);
         say(format!(
