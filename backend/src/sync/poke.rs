@@ -28,6 +28,15 @@ pub const ALL: &str = "*";
 /// NOTIFY payloads must stay under 8000 bytes; past this, poke everyone instead.
 const MAX_PAYLOAD: usize = 7000;
 
+/// Every process notifies this channel every `HEARTBEAT_EVERY` through its pool, and every
+/// listener hears it. A firewall or NAT that drops an idle connection sends the listener no
+/// reset: it would wait, deaf, for ever (sqlx reconnects only on an error it sees). The
+/// heartbeats keep the connection from being idle, and a listener that has heard nothing, not
+/// even them, for `SILENCE_LIMIT` takes its connection for lost and connects again.
+const HEARTBEAT_CHANNEL: &str = "reformboard_heartbeat";
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+const SILENCE_LIMIT: Duration = Duration::from_secs(95);
+
 /// Fan-out of pokes to this process's WebSocket connections.
 #[derive(Clone, Debug)]
 pub struct PokeHub {
@@ -74,6 +83,19 @@ impl PokeHub {
         let hub = self.clone();
         let url = db.url.clone();
         let sessions = db.sessions.clone();
+        let pool = db.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let beat = sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(HEARTBEAT_CHANNEL)
+                    .execute(&pool)
+                    .await;
+                if let Err(e) = beat {
+                    tracing::debug!(error = %e, "heartbeat not sent");
+                }
+            }
+        });
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             loop {
@@ -122,7 +144,9 @@ async fn listen(
     delay: &mut Duration,
 ) -> Result<Infallible, sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen_all([CHANNEL, FORGET_CHANNEL]).await?;
+    listener
+        .listen_all([CHANNEL, FORGET_CHANNEL, HEARTBEAT_CHANNEL])
+        .await?;
     *delay = Duration::from_millis(100);
     // Whatever was notified while we were not listening is lost: everyone pulls, and every
     // session is read afresh.
@@ -133,11 +157,22 @@ async fn listen(
     missed_everything();
     loop {
         // `recv` would reconnect silently; `try_recv` says it did (None), having listened again.
-        let Some(n) = listener.try_recv().await? else {
+        let heard = tokio::time::timeout(SILENCE_LIMIT, listener.try_recv())
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "nothing heard, not even the heartbeat: the connection is gone",
+                ))
+            })??;
+        let Some(n) = heard else {
             tracing::warn!("poke listener reconnected");
             missed_everything();
             continue;
         };
+        if n.channel() == HEARTBEAT_CHANNEL {
+            continue;
+        }
         if n.channel() == FORGET_CHANNEL {
             sessions.forget_user(n.payload());
             continue;
