@@ -159,6 +159,24 @@ async fn sync_settled(browser: &Browser) -> anyhow::Result<()> {
     anyhow::bail!("changes never synced")
 }
 
+/// The titles of item 4's cards in `column` as the server holds them, in board order: what a
+/// reload shows could come from the browser's own saved copy and outbox.
+async fn server_titles_in(server: &Server, column: &str) -> anyhow::Result<Vec<String>> {
+    let office = e2e::sync_client::Session::login(server, "office").await?;
+    let view = office.server_view().await?;
+    let item = shared::ids::item_id_for_number(4);
+    let mut cards: Vec<_> = view
+        .tasks()
+        .filter(|t| {
+            t.item == item
+                && !t.archived
+                && serde_json::to_value(t.column).ok() == Some(column.into())
+        })
+        .collect();
+    cards.sort_by(|a, b| a.sort_key.cmp(&b.sort_key));
+    Ok(cards.into_iter().map(|t| t.title.clone()).collect())
+}
+
 #[tokio::test]
 async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     let (server, browser) = lead_on_item4_board(DESKTOP, false).await?;
@@ -337,7 +355,11 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     sync_settled(&browser).await?;
     browser.screenshot("board-desktop").await?;
 
-    // Reload: columns and order persisted on the server.
+    // Columns and order persisted on the server, and a reload shows them.
+    assert_eq!(
+        server_titles_in(&server, "in_progress").await?,
+        ["摸清试点公司底数", "制定扶持办法"]
+    );
     browser.client.refresh().await?;
     wait_column(&browser, "制定扶持办法", "in_progress").await?;
     wait_column(&browser, "摸清试点公司底数", "in_progress").await?;
@@ -570,6 +592,18 @@ async fn phone_moves_cards_by_touch_and_menu() -> anyhow::Result<()> {
     sync_settled(&browser).await?;
     browser.no_sideways_scroll("the phone board").await?;
     browser.screenshot("board-phone").await?;
+    assert!(
+        server_titles_in(&server, "in_progress")
+            .await?
+            .contains(&"试点公司一企一策".to_string()),
+        "the touch move reached the server"
+    );
+    assert!(
+        server_titles_in(&server, "review")
+            .await?
+            .contains(&"财务公开检查".to_string()),
+        "the menu move reached the server"
+    );
 
     browser.client.refresh().await?;
     wait_column(&browser, "试点公司一企一策", "in_progress").await?;
