@@ -28,14 +28,27 @@ async fn plan_in_browser(size: (u32, u32), mobile: bool, name: &str) -> anyhow::
     );
     browser.screenshot(&format!("{name}-plan")).await?;
 
-    browser
-        .find(Locator::LinkText("4开展集体股份合作公司试点改革"))
-        .await
-        .ok();
-    browser
+    // The plan's fourteen items, in order, each with its lead units.
+    let rows = browser
         .client
-        .goto(&format!("{}/items/4", server.url))
+        .find_all(Locator::Css("ol.items > li.item-row"))
         .await?;
+    assert_eq!(rows.len(), 14, "the plan page lists the 14 items");
+    let mut numbers = Vec::new();
+    for row in &rows {
+        numbers.push(row.find(Locator::Css(".num")).await?.text().await?);
+        let lead = row.find(Locator::Css("dd.lead")).await?.text().await?;
+        assert!(!lead.is_empty(), "an item without its lead units");
+    }
+    let expected: Vec<String> = (1..=14).map(|n| n.to_string()).collect();
+    assert_eq!(numbers, expected);
+    // Item 4 opens from its link, as a user would.
+    let row4 = rows
+        .get(3)
+        .ok_or_else(|| anyhow::anyhow!("no fourth row"))?;
+    let link = row4.find(Locator::Css("a.item-link")).await?;
+    browser.scroll_to(&link).await?;
+    link.click().await?;
     let heading = browser
         .find(Locator::Css("article.item h1"))
         .await?
@@ -57,6 +70,33 @@ async fn plan_in_browser(size: (u32, u32), mobile: bool, name: &str) -> anyhow::
     browser
         .no_sideways_scroll(&format!("item 4 at {size:?}"))
         .await?;
+
+    // The units page: the plan's 27 units, 区财政局〈国资委〉 leading items 2, 3 and 4.
+    browser
+        .client
+        .goto(&format!("{}/units", server.url))
+        .await?;
+    browser
+        .find(Locator::Css("ul.units-list > li.unit-row"))
+        .await?;
+    let units = browser
+        .client
+        .find_all(Locator::Css("ul.units-list > li.unit-row"))
+        .await?;
+    assert_eq!(units.len(), 27, "the units page lists the plan's 27 units");
+    let finance = browser
+        .find(Locator::XPath(
+            "//li[contains(@class,'unit-row')][.//*[normalize-space(text())='区财政局〈国资委〉']]",
+        ))
+        .await?
+        .text()
+        .await?;
+    for n in ["2", "3", "4"] {
+        assert!(
+            finance.contains(n),
+            "区财政局〈国资委〉 leads item {n}: {finance}"
+        );
+    }
     browser.close().await
 }
 
