@@ -160,6 +160,26 @@ pub fn security_event_row(
     .bind(event.detail)
 }
 
+/// The audit row of a change `actor` pushed and the server refused (`change_refused`): on the
+/// entity it named first, with the change's name and the reason, as the sender was told it.
+pub fn refusal_row<'q>(
+    actor: &Actor,
+    m: &shared::mutation::Mutation,
+    reason: &shared::mutation::Rejection,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "INSERT INTO audit (id, at, user_id, unit_id, action, entity, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(now_millis())
+    .bind(actor.user.to_string())
+    .bind(actor.unit.to_string())
+    .bind("change_refused")
+    .bind(m.keys().first().map(|k| k.0.clone()))
+    .bind(format!("{}：{reason}", action_zh(m.name())))
+}
+
 /// An audit row as read, with the names of the people involved.
 #[derive(Debug, sqlx::FromRow)]
 struct AuditRow {

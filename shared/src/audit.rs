@@ -40,7 +40,7 @@ pub struct AuditRecord {
 }
 
 /// Security events written by the server (their `action`).
-pub const SECURITY_ACTIONS: [&str; 14] = [
+pub const SECURITY_ACTIONS: [&str; 15] = [
     "login",
     "login_failed",
     "login_throttled",
@@ -55,6 +55,7 @@ pub const SECURITY_ACTIONS: [&str; 14] = [
     "role_changed",
     "session_expired",
     "email_changed",
+    "change_refused",
 ];
 
 /// Every action with its Chinese and English name, security events first, then board changes.
@@ -84,6 +85,11 @@ pub const ACTIONS: &[(&str, &str, &str)] = &[
         "email_changed",
         "修改通知邮箱",
         "Notification e-mail changed",
+    ),
+    (
+        "change_refused",
+        "更改被拒绝（无权限或已失效）",
+        "Change refused (not allowed or out of date)",
     ),
     ("import_plan", "导入改革计划", "Plan imported"),
     ("create_unit", "新建单位", "Unit created"),

@@ -333,16 +333,23 @@ async fn backup_under_load_restores_the_same_plan_with_a_new_epoch() -> anyhow::
     );
     // The restored server accepts pushes; a retry of a mutation the backup holds stays a
     // duplicate (exactly once across the restore), and the next new one applies.
-    let tab = tabs
-        .iter()
-        .find(|t| t.last_id > 0)
-        .context("a writer pushed")?;
-    let held: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM client WHERE id = $1")
-        .bind(tab.client.to_string())
-        .fetch_optional(&backup_pool)
-        .await?
-        .unwrap_or(0);
-    if held > 0 {
+    // A writer acknowledged before the backup started (checked above): its client's last id
+    // is in the backup.
+    let mut held_by = Vec::new();
+    for tab in &tabs {
+        let held: i64 = sqlx::query_scalar("SELECT last_mutation_id FROM client WHERE id = $1")
+            .bind(tab.client.to_string())
+            .fetch_optional(&backup_pool)
+            .await?
+            .unwrap_or(0);
+        held_by.push((held, tab));
+    }
+    let (held, tab) = held_by
+        .into_iter()
+        .max_by_key(|(held, _)| *held)
+        .context("writers")?;
+    ensure!(held > 0, "the backup holds no writer's last change id");
+    {
         let retry = push_request(
             tab.group,
             vec![PendingMutation {

@@ -1096,6 +1096,22 @@ async fn matrix(store: Store) -> anyhow::Result<()> {
         audit.iter().any(|r| r["action"] == "login"),
         "sign-ins are in the audit trail"
     );
+    let refused: Vec<&Value> = audit
+        .iter()
+        .filter(|r| r["action"] == "change_refused")
+        .collect();
+    ensure!(
+        !refused.is_empty(),
+        "the refused changes are in the audit trail"
+    );
+    for r in &refused {
+        let detail = r["detail"].as_str().unwrap_or_default();
+        ensure!(
+            detail.contains('：') && detail.len() > "：".len() + 3,
+            "a refusal says what was tried and why: {r}"
+        );
+        ensure!(r["entity"].is_string(), "a refusal names its target: {r}");
+    }
     Ok(())
 }
 

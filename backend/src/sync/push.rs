@@ -885,6 +885,11 @@ async fn record_rejection(
     .bind(serde_json::to_string(reason).map_err(anyhow::Error::from)?)
     .execute(&mut **tx)
     .await?;
+    // And in the audit trail, where the office looks: a refusal is someone trying what they
+    // may not (or a change made offline that lost its target meanwhile).
+    crate::audit::refusal_row(actor, m, reason)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
