@@ -129,7 +129,7 @@ impl World {
             due: Some(due),
             at: created,
         };
-        self.run(&lead, m).ok();
+        self.run(&lead, m).expect("the task is created");
         id
     }
 
@@ -141,7 +141,7 @@ impl World {
             sort_key: shared::board::sort_key::between(None, None),
             at: when,
         };
-        self.run(&lead, m).ok();
+        self.run(&lead, m).expect("the task is done");
     }
 
     fn sub_id(&self, kind: SubmissionKind) -> SubmissionId {
@@ -401,8 +401,10 @@ fn status_boundaries_for_submissions() {
 fn status_as_of_a_past_date_uses_the_records_of_that_day() {
     let mut w = world();
     let lead = w.lead.clone();
-    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
-    w.submit(SubmissionKind::WorkPlan, at(3, 30)).ok();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(3, 30))
+        .expect("submit");
     let t = w.task(day(4, 10), at(3, 25));
     // On 11 April the task was overdue...
     assert!(
@@ -515,8 +517,10 @@ fn stale_difficulty_boundary() {
 fn behind_schedule_boundary() {
     let mut w = world();
     let lead = w.lead.clone();
-    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
-    w.submit(SubmissionKind::WorkPlan, at(3, 21)).ok();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(3, 21))
+        .expect("submit");
     // Plan starts 20 March; task due 19 May (60 days). On 19 April half the time is gone:
     // expected 50%. 29% reported is more than 20 behind; 30% is not.
     let t = w.task(day(5, 19), at(3, 20));
@@ -526,7 +530,7 @@ fn behind_schedule_boundary() {
             progress: p,
             at: at(3, 22),
         };
-        w.run(&lead, m).ok();
+        w.run(&lead, m).expect("progress reported");
     };
     progress(&mut w, 29);
     assert!(w.status(day(4, 19)).reasons.iter().any(|r| matches!(
@@ -755,7 +759,8 @@ fn assessment_formula_boundaries() {
     };
     assert_eq!(score(&w, day(3, 30)).total, 100.0);
     // Work plan submitted on the due date: on time; a task done a day late: not.
-    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21)).ok();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 21))
+        .expect("draft");
     w.submit(SubmissionKind::WorkPlan, at(3, 31))
         .expect("submit on the day");
     let t = w.task(day(4, 10), at(3, 25));
