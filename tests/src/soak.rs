@@ -64,6 +64,8 @@ impl SoakReport {
 struct Counters {
     pulls: AtomicU64,
     pushes: AtomicU64,
+    /// Cards whose creation the server acknowledged.
+    created: AtomicU64,
     sockets: AtomicU64,
     pokes: AtomicU64,
 }
@@ -155,6 +157,7 @@ async fn client(
                     at,
                 },
             };
+            let creates = matches!(m, Mutation::CreateTask { .. });
             tab.add(m);
             let res = session
                 .push(&tab.push_request())
@@ -170,6 +173,9 @@ async fn client(
             }
             tab.outbox.clear();
             counters.pushes.fetch_add(1, Ordering::Relaxed);
+            if creates {
+                counters.created.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             // A reconnect, as a phone losing its network does: the old socket goes, a new one
             // must open (and whatever pokes came meanwhile were readable).
@@ -295,6 +301,10 @@ pub async fn soak(opts: &SoakOptions) -> anyhow::Result<SoakReport> {
         .iter()
         .filter(|e| matches!(e, Entity::Task(t) if t.title.starts_with("soak-")))
         .count();
-    ensure!(cards > 0 || report.pushes == 0, "no soak card survived");
+    let created = counters.created.load(Ordering::Relaxed);
+    ensure!(
+        u64::try_from(cards)? == created,
+        "{created} cards were acknowledged, {cards} are on the server"
+    );
     Ok(report)
 }
