@@ -386,6 +386,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let unit = state
                 .unit_named(&unit)
                 .with_context(|| format!("no unit named {unit}"))?;
+            let fits = shared::unit::role_of_unit(&unit.name);
+            anyhow::ensure!(
+                role == fits,
+                "an account of {} has the role {}",
+                unit.name,
+                fits.as_str()
+            );
             let created = users::insert(
                 &db.pool,
                 users::NewUser {

@@ -250,10 +250,6 @@ words! {
     Unit => "所在单位", "Unit";
     PickUnit => "请选择单位", "Choose a unit";
     Role => "角色", "Role";
-    RoleOffice => "综合办", "Reform office";
-    RoleUnit => "单位", "Unit staff";
-    RoleLeader => "区领导", "Leader";
-    RoleSupervisor => "人大/政协", "NPC / CPPCC";
     InitialPassword => "初始密码", "Initial password";
     InitialPasswordHint => "请将初始密码告知本人；首次登录时须修改。", "Tell the user the initial password; it must be changed at first sign-in.";
     Generate => "重新生成", "Generate";
@@ -273,7 +269,7 @@ words! {
     EnabledDone => "账号已启用", "Account enabled";
     MustChange => "待改密码", "Must change password";
     ChangeRole => "修改角色/单位", "Change role/unit";
-    RoleExplain => "角色和单位决定该账号能做什么，修改立即生效。", "Role and unit decide what the account may do; the change applies at once.";
+    RoleExplain => "所在单位决定该账号的角色和能做什么，修改立即生效。", "The unit decides the account's role and what it may do; the change applies at once.";
     RoleChanged => "角色/单位已修改", "Role/unit changed";
     Email => "通知邮箱", "Notification e-mail";
     EmailExplain => "催办、退回、批示和通报会同时发到这个邮箱（服务器配置了邮件时）；留空则不发邮件。", "Reminders, returns, instructions and bulletins are also mailed here (when the server has mail set up); leave it empty to mail nothing.";

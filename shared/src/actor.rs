@@ -60,6 +60,16 @@ impl Role {
             Role::Supervisor => "人大/政协",
         }
     }
+
+    /// Name in English.
+    pub fn en(self) -> &'static str {
+        match self {
+            Role::Office => "Reform office",
+            Role::Unit => "Unit staff",
+            Role::Leader => "Leader",
+            Role::Supervisor => "NPC / CPPCC",
+        }
+    }
 }
 
 /// The signed-in user a change is made by.

@@ -20,6 +20,21 @@ pub const CPPCC_UNIT: &str = "区政协";
 /// All four: the bodies that run, lead and supervise the plan, never members of a group.
 pub const BUILTIN_UNITS: [&str; 4] = [OFFICE_UNIT, LEADERS_UNIT, NPC_UNIT, CPPCC_UNIT];
 
+/// The role every account of the unit named `unit_name` has: the built-in units' own, a
+/// participating unit's staff's otherwise. The one rule pairing roles with units: the server
+/// refuses any other pair and the accounts page offers only this one. (An account of the
+/// People's Congress's role in 区发改局 could have scored the items 区发改局 leads, a part of
+/// its own assessment; an office account in a unit would have been the office under its name.)
+pub fn role_of_unit(unit_name: &str) -> crate::actor::Role {
+    use crate::actor::Role;
+    match unit_name {
+        OFFICE_UNIT => Role::Office,
+        LEADERS_UNIT => Role::Leader,
+        NPC_UNIT | CPPCC_UNIT => Role::Supervisor,
+        _ => Role::Unit,
+    }
+}
+
 /// Whether a unit is one department or stands for a group of units.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -170,9 +170,9 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
         .select_by_label("区财政局〈国资委〉")
         .await?;
     let role = office
-        .find(Locator::XPath(&labelled("角色")))
+        .find(Locator::Css("form .role-of output"))
         .await?
-        .prop("value")
+        .attr("data-role")
         .await?;
     ensure!(
         role.as_deref() == Some("unit"),

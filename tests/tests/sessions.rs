@@ -494,11 +494,11 @@ async fn sessions_follow_changes_made_through_another_process_postgres() -> anyh
     };
 
     let id = user_id(&office, "unit07").await?;
-    let unit: Value = office.get_json("/api/auth/me").await?;
+    let leaders = shared::ids::unit_id_for_name(shared::unit::LEADERS_UNIT);
     let res = office
         .post(
             &format!("/api/users/{id}/role"),
-            &json!({ "role": "leader", "unit": unit["unit"] }),
+            &json!({ "role": "leader", "unit": leaders }),
         )
         .await?;
     ensure!(res.status() == 204, "role: {}", res.status());
@@ -1011,7 +1011,7 @@ async fn audit_trail(store: Store) -> anyhow::Result<()> {
         .post_json(
             "/api/users",
             &json!({ "username": "zhang.san", "display_name": "张三", "unit": office_unit,
-                     "role": "unit", "password": "first-pass-1" }),
+                     "role": "office", "password": "first-pass-1" }),
         )
         .await?;
     ensure!(
@@ -1020,11 +1020,12 @@ async fn audit_trail(store: Store) -> anyhow::Result<()> {
     );
     ensure!(created["must_change_password"] == true);
     let id = created["id"].as_str().context("id")?.to_string();
+    let leaders = shared::ids::unit_id_for_name(shared::unit::LEADERS_UNIT);
     for (path, body) in [
         ("password", json!({ "password": "reset-pass-1" })),
         ("disable", json!({})),
         ("enable", json!({})),
-        ("role", json!({ "role": "leader", "unit": office_unit })),
+        ("role", json!({ "role": "leader", "unit": leaders })),
     ] {
         let res = office
             .post(&format!("/api/users/{id}/{path}"), &body)
@@ -1036,8 +1037,33 @@ async fn audit_trail(store: Store) -> anyhow::Result<()> {
         .iter()
         .find(|u| u["username"] == "zhang.san")
         .context("listed")?;
+    ensure!(zhang["role"] == "leader" && zhang["unit_name"] == "区领导");
+    // A role that does not go with the unit is refused, saying which one does.
+    let npc_unit = shared::ids::unit_id_for_name(shared::unit::NPC_UNIT);
+    let res = office
+        .post(
+            &format!("/api/users/{id}/role"),
+            &json!({ "role": "unit", "unit": npc_unit }),
+        )
+        .await?;
     ensure!(
-        zhang["role"] == "leader" && zhang["unit_name"] == "区全面深化改革工作领导小组综合办公室"
+        res.status() == 400,
+        "a unit-staff account of 区人大: {}",
+        res.status()
+    );
+    let said: Value = res.json().await?;
+    ensure!(said.to_string().contains("人大/政协"), "{said}");
+    let res = office
+        .post(
+            "/api/users",
+            &json!({ "username": "wang.wu", "display_name": "王五", "unit": office_unit,
+                     "role": "unit", "password": "first-pass-1" }),
+        )
+        .await?;
+    ensure!(
+        res.status() == 400,
+        "a unit-staff account of the office: {}",
+        res.status()
     );
 
     let all: Vec<Value> = office.get_json("/api/audit?limit=1000").await?;
@@ -1092,10 +1118,7 @@ async fn audit_trail(store: Store) -> anyhow::Result<()> {
         "{change}"
     );
     let detail = change["detail"].as_str().unwrap_or_default();
-    ensure!(
-        detail.contains("单位") && detail.contains("区领导"),
-        "{detail}"
-    );
+    ensure!(detail.contains("综合办 → 区领导，区领导"), "{detail}");
     // By entity, and the account's history as the office sees it.
     let by_entity: Vec<Value> = office
         .get_json(&format!("/api/audit?entity=user/{id}"))

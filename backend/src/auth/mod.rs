@@ -433,6 +433,7 @@ pub(crate) async fn create_user(
         .get(&req.unit.to_string())
         .cloned()
         .unwrap_or_default();
+    check_role_fits(req.role, &unit_name)?;
     // The account and its audit row together: a retry after a failure halfway finds neither,
     // not an account nobody recorded making (and "username taken").
     let mut tx = pool.begin().await?;
@@ -453,6 +454,19 @@ pub(crate) async fn create_user(
         .ok_or_else(|| anyhow::anyhow!("user {id} vanished after insert"))?;
     let summary = summary_of(&row, &units)?;
     Ok((StatusCode::CREATED, ApiJson(summary)))
+}
+
+/// 400 unless `role` is the one accounts of the unit named `unit_name` have
+/// (`shared::unit::role_of_unit`).
+fn check_role_fits(role: Role, unit_name: &str) -> ApiResult<()> {
+    let fits = shared::unit::role_of_unit(unit_name);
+    if role == fits {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(Msg::owned(
+        format!("{unit_name}的账号角色应为“{}”", fits.zh()),
+        format!("An account of {unit_name} has the role “{}”", fits.en()),
+    )))
 }
 
 /// The account `id`, for the office to manage. The server's own account is not one: enabled,
@@ -569,6 +583,7 @@ pub(crate) async fn set_role(
     crate::plan_import::require_unit(pool, req.unit).await?;
     let units = unit_names(&state).await?;
     let unit = |id: &str| units.get(id).cloned().unwrap_or_else(|| id.to_string());
+    check_role_fits(req.role, &unit(&req.unit.to_string()))?;
     let old_role = Role::parse(&target.role).map_or_else(|| target.role.clone(), |r| r.zh().into());
     let detail = format!(
         "{}：{}，{} → {}，{}",

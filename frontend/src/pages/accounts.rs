@@ -20,21 +20,9 @@ use shared::message::Msg;
 
 /// A role in words.
 pub fn role_name(role: Role, l: Lang) -> &'static str {
-    match role {
-        Role::Office => W::RoleOffice.get(l),
-        Role::Unit => W::RoleUnit.get(l),
-        Role::Leader => W::RoleLeader.get(l),
-        Role::Supervisor => W::RoleSupervisor.get(l),
-    }
-}
-
-/// The role an account of `unit_name` most likely has, to preselect it.
-fn likely_role(unit_name: &str) -> Role {
-    match unit_name {
-        "区全面深化改革工作领导小组综合办公室" => Role::Office,
-        "区领导" => Role::Leader,
-        "区人大" | "区政协" => Role::Supervisor,
-        _ => Role::Unit,
+    match l {
+        Lang::Zh => role.zh(),
+        Lang::En => role.en(),
     }
 }
 
@@ -251,7 +239,9 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
                 .find(|(u, _)| Some(*u) == id)
                 .map(|(_, n)| n.clone())
         });
-        role.set(likely_role(name.as_deref().unwrap_or_default()));
+        role.set(shared::unit::role_of_unit(
+            name.as_deref().unwrap_or_default(),
+        ));
     };
     view! {
         <details class="account-form create-user">
@@ -273,7 +263,7 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                <RoleSelect role=role name="role"/>
+                <RoleOf role=role/>
                 <label>{t(W::InitialPassword)}
                     <span class="with-button">
                         <input name="initial_password" required minlength="8" autocomplete="off"
@@ -290,24 +280,15 @@ fn CreateUser(ctx: RowCtx) -> impl IntoView {
     }
 }
 
-/// A role picker bound to `role`.
+/// The role that goes with the unit picked (`shared::unit::role_of_unit`: one per unit), shown
+/// rather than offered: no other pair would be accepted.
 #[component]
-fn RoleSelect(role: RwSignal<Role>, name: &'static str) -> impl IntoView {
+fn RoleOf(role: RwSignal<Role>) -> impl IntoView {
     let lang = lang();
     view! {
-        <label>{t(W::Role)}
-            <select name=name on:change=move |ev| {
-                if let Some(r) = Role::parse(&event_target_value(&ev)) {
-                    role.set(r);
-                }
-            }>
-                {Role::ALL.into_iter().map(|r| view! {
-                    <option value=r.as_str() selected=move || role.get() == r>
-                        {move || role_name(r, lang.get())}
-                    </option>
-                }).collect_view()}
-            </select>
-        </label>
+        <p class="role-of">{t(W::Role)}{move || lang.get().colon()}
+            <output data-role=move || role.get().as_str()>{move || role_name(role.get(), lang.get())}</output>
+        </p>
     }
 }
 
@@ -480,6 +461,10 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                         <select name="new_unit" on:change=move |ev| {
                             if let Ok(u) = event_target_value(&ev).parse() {
                                 new_unit.set(u);
+                                let name = units.with_untracked(|us| {
+                                    us.iter().find(|(id, _)| *id == u).map(|(_, n)| n.clone())
+                                });
+                                new_role.set(shared::unit::role_of_unit(name.as_deref().unwrap_or_default()));
                             }
                         }>
                             {move || units.get().into_iter().map(|(u, n)| view! {
@@ -487,7 +472,7 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
-                    <RoleSelect role=new_role name="new_role"/>
+                    <RoleOf role=new_role/>
                     <button type="button" class="danger" on:click=save_role>{t(W::Save)}</button>
                     <button type="button" on:click=move |_| ctx.open.set(None)>{t(W::Cancel)}</button>
                 </div>
