@@ -405,7 +405,21 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 },
             )
             .await?;
-            anyhow::ensure!(created.is_some(), "username {username} is taken");
+            let Some(id) = created else {
+                anyhow::bail!("username {username} is taken");
+            };
+            // On the record like an account the office creates, by nobody signed in.
+            let event = backend::audit::SecurityEvent {
+                actor: None,
+                action: "user_created",
+                subject: Some(&id.to_string()),
+                detail: Some(format!(
+                    "{username}：{}，{}（命令行 create-user）",
+                    unit.name,
+                    role.zh()
+                )),
+            };
+            backend::audit::security_event(&db.pool, event).await?;
             say(format!("已创建用户 {username}（{}）", unit.name));
         }
     }

@@ -273,6 +273,15 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
             .any(|u| u["username"] == username.as_str() && u["email"] == "lisi@example.org"),
         "the address was not saved"
     );
+    let changes: Vec<serde_json::Value> = office_api
+        .get_json("/api/audit?action=email_changed")
+        .await?;
+    ensure!(
+        changes.iter().any(|r| r["detail"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("（无） → lisi@example.org"))),
+        "the change and the address before it are on the record: {changes:?}"
+    );
 
     // The office disables it, confirming first; its session ends at once.
     office.client.refresh().await?;

@@ -319,3 +319,55 @@ async fn postgres_sessions_look_entities_up_by_index() -> anyhow::Result<()> {
     ensure!(setting(&db.pool).await? == "2");
     Ok(())
 }
+
+/// `reformboard create-user`, the way in when no office account can sign in: the account is
+/// made and on the audit trail like one the office makes; a role that does not go with the
+/// unit is refused.
+#[tokio::test]
+async fn create_user_from_the_command_line() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let create = |username: &str, unit: &str, role: &str| {
+        Command::new(binary())
+            .args(["create-user", "--username", username, "--name", "王主任"])
+            .args([
+                "--unit",
+                unit,
+                "--role",
+                role,
+                "--password",
+                "first-pass-123",
+            ])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+    };
+    let made = create("chief", shared::unit::OFFICE_UNIT, "office")?;
+    anyhow::ensure!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let refused = create("chief2", shared::unit::NPC_UNIT, "unit")?;
+    anyhow::ensure!(!refused.status.success(), "a unit-staff account of 区人大");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    anyhow::ensure!(said.contains("has the role supervisor"), "{said}");
+
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "sqlite://{}?mode=ro",
+            dir.path().join("reformboard.db").display()
+        ))
+        .await?;
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit WHERE action = 'user_created'")
+            .fetch_all(&pool)
+            .await?;
+    anyhow::ensure!(
+        details.len() == 1 && details[0].contains("chief：区全面深化改革工作领导小组综合办公室"),
+        "{details:?}"
+    );
+    Ok(())
+}

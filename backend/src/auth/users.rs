@@ -252,13 +252,16 @@ pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
 }
 
 /// Sets or clears (None) where a user's notifications are mailed.
-pub async fn set_email(db: &Db, id: &str, email: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn set_email(
+    db: &Db,
+    id: &str,
+    email: Option<&str>,
+    along: Along,
+) -> Result<bool, sqlx::Error> {
     let query = sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
         .bind(email.map(str::to_string))
         .bind(id.to_string());
-    update(db, id, query, Along::default())
-        .await
-        .map(|u| u.found)
+    update(db, id, query, along).await.map(|u| u.found)
 }
 
 /// The enabled users that have an e-mail address.
@@ -307,7 +310,6 @@ pub(crate) async fn set_user_email(
 ) -> crate::error::ApiResult<axum::http::StatusCode> {
     use crate::error::ApiError;
     let target = super::managed_user(&state, &user, &id).await?;
-    let pool = &state.db.pool;
     let email = req
         .email
         .as_deref()
@@ -319,18 +321,27 @@ pub(crate) async fn set_user_email(
             "That e-mail address is not valid",
         )));
     }
-    set_email(&state.db, &target.id, email).await?;
+    // The address before and after, recorded with the change in one transaction.
     let event = crate::audit::SecurityEvent {
         actor: Some(&user.0.actor),
         action: "email_changed",
         subject: Some(&target.id),
         detail: Some(format!(
-            "{}：{}",
+            "{}：{} → {}",
             target.username,
+            target
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .unwrap_or("（无）"),
             email.unwrap_or("（无）")
         )),
     };
-    crate::audit::security_event(pool, event).await?;
+    let along = Along {
+        audit: Some(crate::audit::security_event_row(event)),
+        ..Default::default()
+    };
+    set_email(&state.db, &target.id, email, along).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
