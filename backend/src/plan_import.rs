@@ -203,11 +203,20 @@ fn builtin_units() -> Vec<Entity> {
         .collect()
 }
 
+/// Whether `write_plan_entities` brings stored entities to what is wanted, or only adds those
+/// not stored yet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Update,
+    Missing,
+}
+
 /// Writes `wanted` entities of the plan space, skipping the unchanged ones, in one transaction.
 async fn write_plan_entities(
     db: &Db,
     action: &str,
     wanted: Vec<Entity>,
+    how: Write,
 ) -> anyhow::Result<ImportReport> {
     let _guard = db.write_guard().await;
     let mut tx = db.pool.begin().await?;
@@ -233,7 +242,7 @@ async fn write_plan_entities(
     }
     for entity in &wanted {
         let before = existing.get(&entity.key());
-        if before == Some(entity) {
+        if before == Some(entity) || (how == Write::Missing && before.is_some()) {
             report.unchanged += 1;
             continue;
         }
@@ -267,12 +276,19 @@ async fn write_plan_entities(
 pub async fn import(db: &Db, parsed: &ParsedPlan) -> anyhow::Result<ImportReport> {
     let existing = entity_store::load_all(&db.pool).await?;
     check_numbering(parsed, &existing).map_err(anyhow::Error::msg)?;
-    write_plan_entities(db, "import_plan", entities_of(parsed, &existing)).await
+    write_plan_entities(
+        db,
+        "import_plan",
+        entities_of(parsed, &existing),
+        Write::Update,
+    )
+    .await
 }
 
-/// Creates the built-in units if they are missing.
+/// Creates the built-in units if they are missing. One that exists stays as it is: a plan
+/// that names 区人大 among its units has it in the plan, with its aliases, after every start.
 pub async fn ensure_builtin_units(db: &Db) -> anyhow::Result<()> {
-    write_plan_entities(db, "create_unit", builtin_units()).await?;
+    write_plan_entities(db, "create_unit", builtin_units(), Write::Missing).await?;
     Ok(())
 }
 

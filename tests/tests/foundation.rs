@@ -371,3 +371,65 @@ async fn create_user_from_the_command_line() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A plan that names 区人大 among its units keeps it in the plan across later starts and
+/// commands (each makes sure the built-in units exist, and rewrote them as outside the plan).
+#[tokio::test]
+async fn a_built_in_unit_the_plan_names_stays_in_the_plan() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let plan = dir.path().join("plan.txt");
+    std::fs::write(
+        &plan,
+        "某区2014年重点改革计划\n一、改革项目\n1.推进代表联络站建设。建立代表联络站。\n（区人大牵头，区民政局配合）\n",
+    )?;
+    let run = |args: &[&str]| {
+        Command::new(binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+    };
+    let imported = run(&["import-plan", &plan.display().to_string()])?;
+    anyhow::ensure!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let made = run(&[
+        "create-user",
+        "--username",
+        "rd",
+        "--name",
+        "人大联络员",
+        "--unit",
+        "区人大",
+        "--role",
+        "supervisor",
+        "--password",
+        "first-pass-123",
+    ])?;
+    anyhow::ensure!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "sqlite://{}?mode=ro",
+            dir.path().join("reformboard.db").display()
+        ))
+        .await?;
+    let units: Vec<String> = sqlx::query_scalar("SELECT data FROM entity WHERE kind = 'unit'")
+        .fetch_all(&pool)
+        .await?;
+    let npc: Value = units
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .find(|u| u["data"]["name"] == "区人大")
+        .context("区人大 is stored")?;
+    anyhow::ensure!(npc.to_string().contains("\"in_plan\":true"), "{npc}");
+    Ok(())
+}
