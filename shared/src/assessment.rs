@@ -6,7 +6,7 @@ use crate::actor::Actor;
 use crate::calendar::{Deadline, Due, deadlines};
 use crate::difficulty::STALE_DAYS;
 use crate::entity::{Entity, EntityKey, Millis, Space, Visibility};
-use crate::ids::{AdjustmentId, UnitId};
+use crate::ids::{AdjustmentId, ItemId, UnitId};
 use crate::message::Msg;
 use crate::mutation::{Change, Rejection};
 use crate::op::{Op, SpaceOf, end_of_day, ensure_new, put};
@@ -15,6 +15,7 @@ use crate::state::State;
 use crate::text;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Weight of on-time submissions.
 pub const SUBMISSION_WEIGHT: f64 = 40.0;
@@ -36,9 +37,9 @@ pub const MAX_DIFFICULTY_PENALTY: f64 = 10.0;
 pub const MAX_ADJUSTMENT: i32 = 20;
 
 /// The formula, as shown next to the figures.
-pub const FORMULA_ZH: &str = "得分 = 100 ×（40×按时报送率 + 40×任务按时完成率 + 20×评议平均分/5）÷ 适用权重之和 − 2×牵头项目中超过30天未解决的困难和问题数（最多扣10分）+ 综合办调整分。按时报送率＝按时报送的工作方案和报告数÷已到期数；任务按时完成率＝在截止日前完成的任务数÷已到期任务数；某项没有已到期事项或评议时不计入，其权重也不计入分母；最低0分。";
+pub const FORMULA_ZH: &str = "得分 = 100 ×（40×按时报送率 + 40×任务按时完成率 + 20×评议平均分/5）÷ 适用权重之和 − 2×牵头项目中超过30天未解决的困难和问题数（最多扣10分）+ 综合办调整分。按时报送率＝按时报送的工作方案和报告数÷已到期数；任务按时完成率＝在截止日前完成的任务数÷已到期任务数；评议平均分取区人大、区政协对其牵头项目各自最近一次发布的评议；某项没有已到期事项或评议时不计入，其权重也不计入分母；最低0分。";
 /// The formula in English.
-pub const FORMULA_EN: &str = "Score = 100 × (40 × on-time submission rate + 40 × on-time task rate + 20 × average evaluation / 5) ÷ the weights that apply − 2 per difficulty open over 30 days on items the unit leads (at most 10) + the office's adjustments. A part with nothing due yet (or no evaluation) is left out, weight and all; the lowest score is 0.";
+pub const FORMULA_EN: &str = "Score = 100 × (40 × on-time submission rate + 40 × on-time task rate + 20 × average evaluation / 5) ÷ the weights that apply − 2 per difficulty open over 30 days on items the unit leads (at most 10) + the office's adjustments. The average evaluation takes the latest published evaluation of each body (区人大, 区政协) on each item the unit leads. A part with nothing due yet (or no evaluation) is left out, weight and all; the lowest score is 0.";
 
 /// An adjustment by the office.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,12 +140,23 @@ pub fn assess(state: &State, as_of: NaiveDate) -> Vec<Score> {
                     *ok += 1;
                 }
             }
-            let evals: Vec<u8> = state
+            // Each body's latest published word on each item counts once: the People's
+            // Congress evaluating an item three times must not outweigh the CPPCC's once.
+            let mut latest: BTreeMap<(ItemId, UnitId), (Millis, u8)> = BTreeMap::new();
+            for e in state
                 .evaluations()
                 .filter(|e| led.iter().any(|i| i.id == e.item))
-                .filter(|e| e.published && e.published_at.is_some_and(|p| p <= end))
-                .map(|e| e.score)
-                .collect();
+                .filter(|e| e.published)
+            {
+                let Some(at) = e.published_at.filter(|p| *p <= end) else {
+                    continue;
+                };
+                let slot = latest.entry((e.item, e.unit)).or_insert((at, e.score));
+                if at > slot.0 {
+                    *slot = (at, e.score);
+                }
+            }
+            let evals: Vec<u8> = latest.values().map(|(_, score)| *score).collect();
             let evaluation = (!evals.is_empty())
                 .then(|| evals.iter().map(|s| f64::from(*s)).sum::<f64>() / evals.len() as f64);
             let stale = state

@@ -1652,3 +1652,46 @@ fn a_group_is_reminded_through_its_members() {
     };
     assert_eq!((reminders(&a), reminders(&b)), (1, 0));
 }
+
+#[test]
+fn each_body_counts_once_in_the_assessment_with_its_latest_evaluation() {
+    let mut w = world();
+    let (npc, lead) = (w.npc.clone(), w.lead.clone());
+    let cppcc = actor("政协", unit_id_for_name("区政协"), Role::Supervisor);
+    let mut evaluate = |who: &Actor, score: u8, day_of_nov: u32| {
+        let id = EvaluationId::new_v7();
+        let record = Mutation::RecordEvaluation(evaluation::Record {
+            id,
+            item: item_id_for_number(4),
+            score,
+            text: "评议意见".into(),
+            at: at(11, day_of_nov),
+        });
+        w.run(who, record).expect("record");
+        let publish = Mutation::PublishEvaluation(evaluation::Publish {
+            id,
+            at: at(11, day_of_nov),
+        });
+        w.run(who, publish).expect("publish");
+    };
+    // The People's Congress three times (its latest word: 4), the CPPCC once (2).
+    evaluate(&npc, 1, 1);
+    evaluate(&npc, 1, 2);
+    evaluate(&npc, 4, 3);
+    evaluate(&cppcc, 2, 4);
+    let score = assess(&w.state, day(12, 31))
+        .into_iter()
+        .find(|s| s.unit == lead.unit)
+        .expect("the lead unit is assessed");
+    assert_eq!(
+        score.evaluation,
+        Some(3.0),
+        "(4 + 2) / 2, not (1 + 1 + 4 + 2) / 4"
+    );
+    // As of 2 November only the People's Congress had spoken, its second word then.
+    let earlier = assess(&w.state, day(11, 2))
+        .into_iter()
+        .find(|s| s.unit == lead.unit)
+        .expect("assessed");
+    assert_eq!(earlier.evaluation, Some(1.0));
+}
