@@ -1031,3 +1031,49 @@ async fn an_overtaken_postponement_offers_only_decline() -> anyhow::Result<()> {
         .await?;
     browser.close().await
 }
+
+/// The deployment the README describes: two backend processes on one PostgreSQL. A card made
+/// and moved by a browser on one process shows, live, on a board open on the other (the poke
+/// crosses through LISTEN/NOTIFY).
+#[tokio::test]
+async fn two_processes_on_postgresql_show_each_others_changes_live() -> anyhow::Result<()> {
+    let a = Server::start(ServerOptions {
+        store: e2e::Store::Postgres,
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let b = Server::start(ServerOptions {
+        store: e2e::Store::Postgres,
+        site: true,
+        database_url: a.database_url.clone(),
+        ..Default::default()
+    })
+    .await?;
+    let leader = Browser::start(DESKTOP, false).await?;
+    leader.login(&b.url, "leader", DEMO_PASSWORD).await?;
+    leader
+        .client
+        .goto(&format!("{}/items/4/board", b.url))
+        .await?;
+    leader.wait_for_text("开展集体股份合作公司试点改革").await?;
+    sync_settled(&leader).await?;
+
+    let lead = Browser::start(DESKTOP, false).await?;
+    let lead_user = demo_username(&a, LEAD).await?;
+    lead.login(&a.url, &lead_user, DEMO_PASSWORD).await?;
+    lead.client
+        .goto(&format!("{}/items/4/board", a.url))
+        .await?;
+    lead.wait_for_text("开展集体股份合作公司试点改革").await?;
+    create_task(&lead, "跨进程清产核资", LEAD).await?;
+    wait_column(&leader, "跨进程清产核资", "not_started").await?;
+    lead.move_with_menu("跨进程清产核资", "推进中").await?;
+    wait_column(&leader, "跨进程清产核资", "in_progress").await?;
+    assert_eq!(
+        server_titles_in(&b, "in_progress").await?,
+        ["跨进程清产核资"],
+        "both processes read the same database"
+    );
+    Ok(())
+}
