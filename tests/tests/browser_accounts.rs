@@ -790,3 +790,71 @@ async fn give_task(
     );
     Ok(id)
 }
+
+/// The audit view reads back past its first page, page by page, to the first row: a year of
+/// work is many thousands of rows, and the server answers at most 1,000 at once.
+#[tokio::test]
+async fn the_audit_view_reads_back_page_by_page() -> anyhow::Result<()> {
+    use e2e::sync_client::{Item4, push_request};
+    use shared::ids::{ClientGroupId, ClientId, CommentId};
+    use shared::mutation::Mutation;
+    use shared::sync::PendingMutation;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let Item4 { lead, item, .. } = Item4::on(&server).await?;
+    // Signed in first: its own sign-in is not a row the view could not have shown.
+    let office_api = server.login("office").await?;
+    // 250 comments: 250 rows of their own, beside the sign-ins.
+    let client = ClientId::new_v7();
+    let mutations = (1..=250)
+        .map(|n| PendingMutation {
+            client_id: client,
+            id: n,
+            mutation: Mutation::AddComment {
+                id: CommentId::new_v7(),
+                item: item.id,
+                task: None,
+                body: format!("第{n}条意见"),
+                at: shared::entity::Millis(0),
+            },
+        })
+        .collect();
+    lead.push_ok(&push_request(ClientGroupId::new_v7(), mutations))
+        .await?;
+
+    let office = Browser::start(DESKTOP, false).await?;
+    office.login(&server.url, "office", DEMO_PASSWORD).await?;
+    office
+        .client
+        .goto(&format!("{}/admin/audit", server.url))
+        .await?;
+    office.find(Locator::Css("li.audit-row")).await?;
+    let mut shown = office.count("li.audit-row").await?;
+    ensure!(shown == 100, "the first page: {shown} rows");
+    // Page back until the button goes; every row once, the first comment at the end.
+    for _ in 0..10 {
+        let more = office
+            .client
+            .find_all(Locator::XPath("//button[normalize-space()='加载更多']"))
+            .await?;
+        let Some(button) = more.first() else { break };
+        office.scroll_to(button).await?;
+        button.click().await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while office.count("li.audit-row").await? == shown {
+            ensure!(std::time::Instant::now() < deadline, "a page never came");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shown = office.count("li.audit-row").await?;
+    }
+    let all: Vec<Value> = office_api.get_json("/api/audit?limit=1000").await?;
+    ensure!(
+        shown == all.len() && shown > 250,
+        "{shown} rows shown of {}",
+        all.len()
+    );
+    office.close().await
+}

@@ -194,7 +194,12 @@ pub fn AuditPage() -> impl IntoView {
     let is_office = move || session.is_office();
     let form = RwSignal::new(Filter::default());
     let applied = RwSignal::new(Filter::default());
-    let limit = RwSignal::new(PAGE);
+    // Pages after the first, asked for by offset as the reader scrolls back: rows written
+    // meanwhile shift the offsets down, so a page may repeat a row (dropped by id), never skip
+    // one. (One growing `limit` stopped at the server's page limit, 1,000 rows.)
+    let older: RwSignal<Vec<AuditRecord>> = RwSignal::new(Vec::new());
+    let exhausted = RwSignal::new(false);
+    let more_error = RwSignal::new(None::<shared::message::Msg>);
     let users = LocalResource::new(|| async {
         api::get::<Vec<UserSummary>>("/api/users")
             .await
@@ -202,12 +207,42 @@ pub fn AuditPage() -> impl IntoView {
     });
     let rows = LocalResource::new(move || {
         let query = applied.get().query();
-        let limit = limit.get();
         async move {
             let sep = if query.is_empty() { "" } else { "&" };
-            api::get::<Vec<AuditRecord>>(&format!("/api/audit?limit={limit}{sep}{query}")).await
+            api::get::<Vec<AuditRecord>>(&format!("/api/audit?limit={PAGE}{sep}{query}")).await
         }
     });
+    let start_over = move || {
+        older.set(Vec::new());
+        exhausted.set(false);
+        more_error.set(None);
+    };
+    let load_more = move |shown: usize| {
+        let query = applied.get_untracked().query();
+        leptos::task::spawn_local(async move {
+            let sep = if query.is_empty() { "" } else { "&" };
+            let url = format!("/api/audit?limit={PAGE}&offset={shown}{sep}{query}");
+            match api::get::<Vec<AuditRecord>>(&url).await {
+                Ok(page) => {
+                    exhausted.set(page.len() < PAGE);
+                    more_error.set(None);
+                    let first: Vec<String> = rows
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .map(|r| r.into_iter().map(|x| x.id).collect())
+                        .unwrap_or_default();
+                    older.update(|o| {
+                        for r in page {
+                            if !first.contains(&r.id) && !o.iter().any(|x| x.id == r.id) {
+                                o.push(r);
+                            }
+                        }
+                    });
+                }
+                Err(e) => more_error.set(Some(e.message())),
+            }
+        });
+    };
     let csv_href = move || {
         let q = applied.get().query();
         if q.is_empty() {
@@ -218,12 +253,12 @@ pub fn AuditPage() -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        limit.set(PAGE);
+        start_over();
         applied.set(form.get_untracked());
     };
     let reset = move |_| {
         form.set(Filter::default());
-        limit.set(PAGE);
+        start_over();
         applied.set(Filter::default());
     };
     let field = move |f: fn(&mut Filter) -> &mut String| {
@@ -251,13 +286,17 @@ pub fn AuditPage() -> impl IntoView {
         if records.is_empty() {
             return view! { <p class="empty">{W::NoRecords.get(l)}</p> }.into_any();
         }
-        let more = records.len() >= limit.get_untracked();
+        let more = records.len() >= PAGE && !exhausted.get();
+        let mut records = records;
+        records.extend(older.get());
+        let shown = records.len();
         view! {
             <ol class="audit-list" role="list">
                 {records.into_iter().map(|r| audit_row(r, l)).collect_view()}
             </ol>
+            {move || more_error.get().map(|m| view! { <p class="error" role="alert">{lang.get().of(&m).to_string()}</p> })}
             {more.then(|| view! {
-                <button type="button" class="more" on:click=move |_| limit.update(|n| *n += PAGE)>
+                <button type="button" class="more" on:click=move |_| load_more(shown)>
                     {t(W::LoadMore)}
                 </button>
             })}
