@@ -3,10 +3,12 @@
 //! touch, with the 移动到 menu and the keyboard; everything survives a reload; the cooperating
 //! unit finds its card on 我的任务; filters live in the URL; the language switch renames columns.
 
+use anyhow::Context;
 use e2e::browser::{Browser, DESKTOP, PHONE, lead_on_item4_board, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, TouchActions};
+use shared::board::Column;
 use std::time::Duration;
 
 use e2e::sync_client::ITEM4_LEAD as LEAD;
@@ -1076,4 +1078,187 @@ async fn two_processes_on_postgresql_show_each_others_changes_live() -> anyhow::
         "both processes read the same database"
     );
     Ok(())
+}
+
+/// The board's filters, each against the same rule computed from the server's copy: overdue,
+/// blocked, due this month, one owner; each in the URL, and cleared again.
+#[tokio::test]
+async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
+    use e2e::sync_client::{Item4, push_request};
+    use shared::entity::Millis;
+    use shared::ids::{ClientGroupId, ClientId, TaskId};
+    use shared::mutation::Mutation;
+    use shared::sync::PendingMutation;
+    let server = Server::start(ServerOptions {
+        site: true,
+        ..Default::default()
+    })
+    .await?;
+    let Item4 {
+        office,
+        facts,
+        item,
+        ..
+    } = Item4::on(&server).await?;
+    let lead = facts.unit(LEAD)?.id;
+    let coop = facts.unit(COOP)?.id;
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let long_ago = chrono::NaiveDate::from_ymd_opt(2020, 1, 10).context("date")?;
+    let next_year = today + chrono::Duration::days(400);
+    let mut mutations = Vec::new();
+    let mut card = |title: &str, owner, due| {
+        let id = TaskId::new_v7();
+        mutations.push(Mutation::CreateTask {
+            id,
+            item: item.id,
+            title: title.into(),
+            owner,
+            column: Column::NotStarted,
+            sort_key: shared::board::sort_key::between(None, None),
+            due,
+            at: Millis(0),
+        });
+        id
+    };
+    card("早已逾期的任务", lead, Some(long_ago));
+    let stuck = card("受阻的任务", coop, Some(next_year));
+    card("本月到期的任务", lead, Some(today));
+    card("没有期限的任务", coop, None);
+    mutations.push(Mutation::SetTaskBlocked {
+        task: stuck,
+        reason: Some("等待批复".into()),
+        at: Millis(0),
+    });
+    let client = ClientId::new_v7();
+    let pending = mutations
+        .into_iter()
+        .zip(1..)
+        .map(|(mutation, id)| PendingMutation {
+            client_id: client,
+            id,
+            mutation,
+        })
+        .collect();
+    let res = office
+        .push_ok(&push_request(ClientGroupId::new_v7(), pending))
+        .await?;
+    anyhow::ensure!(
+        res.results
+            .iter()
+            .all(|r| matches!(r.outcome, shared::sync::Outcome::Applied)),
+        "{res:?}"
+    );
+    let view = office.server_view().await?;
+    let expected = |keep: &dyn Fn(&shared::entity::Task) -> bool| {
+        let mut titles: Vec<String> = view
+            .tasks()
+            .filter(|t| t.item == item.id && !t.archived && keep(t))
+            .map(|t| t.title.clone())
+            .collect();
+        titles.sort();
+        titles
+    };
+    let shown = |browser: &Browser| {
+        let browser = browser.client.clone();
+        async move {
+            let v = browser
+                .execute(
+                    "return [...document.querySelectorAll('section[data-drop-column] li.card .card-open')].map(b => b.textContent.trim());",
+                    vec![],
+                )
+                .await?;
+            let mut titles: Vec<String> = serde_json::from_value(v)?;
+            titles.sort();
+            anyhow::Ok(titles)
+        }
+    };
+
+    let browser = Browser::start(DESKTOP, false).await?;
+    let user = demo_username(&server, LEAD).await?;
+    browser.login(&server.url, &user, DEMO_PASSWORD).await?;
+    browser
+        .client
+        .goto(&format!("{}/items/4/board", server.url))
+        .await?;
+    browser.wait_for_text("没有期限的任务").await?;
+    let all = expected(&|_| true);
+    anyhow::ensure!(shown(&browser).await? == all, "unfiltered");
+
+    let checks: [(&str, &str, Box<dyn Fn(&shared::entity::Task) -> bool>); 3] = [
+        (
+            "已逾期",
+            "overdue=1",
+            Box::new(move |t| shared::board::is_overdue(t.due, t.column, today)),
+        ),
+        ("受阻", "blocked=1", Box::new(|t| t.blocked.is_some())),
+        (
+            "本月到期",
+            "month=1",
+            Box::new(move |t| {
+                t.due.is_some_and(|d| {
+                    chrono::Datelike::year(&d) == chrono::Datelike::year(&today)
+                        && chrono::Datelike::month(&d) == chrono::Datelike::month(&today)
+                })
+            }),
+        ),
+    ];
+    for (label, param, rule) in &checks {
+        let want = expected(rule.as_ref());
+        anyhow::ensure!(
+            !want.is_empty() && want.len() < all.len(),
+            "{label}: the data tells the filter's cards apart"
+        );
+        let checkbox = format!(
+            "//form[@role='search']//label[normalize-space()={}]/input",
+            xpath_literal(label)
+        );
+        browser
+            .find(Locator::XPath(&checkbox))
+            .await?
+            .click()
+            .await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = browser.client.current_url().await?;
+            if url.as_str().contains(param) && shown(&browser).await? == want {
+                break;
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{label}: shown {:?}, want {want:?} ({url})",
+                shown(&browser).await?
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        browser
+            .find(Locator::XPath(&checkbox))
+            .await?
+            .click()
+            .await?;
+    }
+    // One owner.
+    browser
+        .find(Locator::XPath(
+            "//form[@role='search']//label[starts-with(normalize-space(),'承担单位')]//select",
+        ))
+        .await?
+        .select_by_label(COOP)
+        .await?;
+    let want = expected(&|t| t.owner == coop);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while shown(&browser).await? != want {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "owner: shown {:?}, want {want:?}",
+            shown(&browser).await?
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.click_named("button", "清除筛选").await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while shown(&browser).await? != all {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "cleared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await
 }
