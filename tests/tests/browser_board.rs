@@ -1184,7 +1184,8 @@ async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
     let all = expected(&|_| true);
     anyhow::ensure!(shown(&browser).await? == all, "unfiltered");
 
-    let checks: [(&str, &str, Box<dyn Fn(&shared::entity::Task) -> bool>); 3] = [
+    type Rule = Box<dyn Fn(&shared::entity::Task) -> bool>;
+    let checks: [(&str, &str, Rule); 3] = [
         (
             "已逾期",
             "overdue=1",
