@@ -575,6 +575,15 @@ async fn mail_after_push(store: Store) -> anyhow::Result<()> {
             at: AT,
         }))
         .await?;
+    client
+        .applied(Mutation::AddComment {
+            id: shared::ids::CommentId::new_v7(),
+            item: item4.id,
+            task: None,
+            body: "请牵头单位抓紧".into(),
+            at: AT,
+        })
+        .await?;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     client
         .applied(Mutation::PublishBulletin(Publish {
