@@ -294,7 +294,11 @@ pub enum Logins {
 }
 
 fn record_of(r: AuditRow, units: &HashMap<String, String>, logins: Logins) -> AuditRecord {
-    let user_name = match (r.actor_name, r.actor_username, logins) {
+    // The server's own account (the daily reminders) is 系统, with no login to show.
+    let username = r
+        .actor_username
+        .filter(|u| u != crate::auth::users::SYSTEM_USERNAME);
+    let user_name = match (r.actor_name, username, logins) {
         (Some(name), Some(username), Logins::Shown) => Some(format!("{name}（{username}）")),
         (Some(name), _, Logins::Hidden) => Some(name),
         (name, username, Logins::Shown) => name.or(username),
@@ -340,7 +344,7 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<Msg> {
         Entity::Item(i) => same(format!("{}. {}", i.number, i.title)),
         Entity::Task(t) => same(t.title),
         Entity::Comment(c) => {
-            let short: String = c.body.chars().take(30).collect();
+            let short = opening(&c.body);
             let unit = units.get(&c.unit.to_string()).map_or("", String::as_str);
             same(format!("{}{unit}：{short}", c.author_name))
         }
@@ -353,8 +357,16 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<Msg> {
         Entity::Evaluation(e) => msg!("评议（{n}分）", "evaluation ({n} points)", n = e.score),
         Entity::Inspection(i) => msg!("视察（{d}）", "inspection ({d})", d = i.date),
         Entity::Reminder(r) => {
-            let short: String = r.text.chars().take(30).collect();
-            msg!("催办：{short}", "reminder: {short}", short = short)
+            // The daily job's words exist in English too.
+            let en = if r.text_en.is_empty() {
+                &r.text
+            } else {
+                &r.text_en
+            };
+            Msg::owned(
+                format!("催办：{}", opening(&r.text)),
+                format!("reminder: {}", opening(en)),
+            )
         }
         Entity::Bulletin(b) => same(b.title),
         Entity::Attachment(a) => same(a.name),
@@ -368,6 +380,15 @@ fn entity_name(json: &str, units: &HashMap<String, String>) -> Option<Msg> {
         }
         Entity::ReadMarks(_) => Msg::new("已读标记", "read marks"),
     })
+}
+
+/// The first 30 characters of a text, and "…" when there is more.
+fn opening(text: &str) -> String {
+    let mut short: String = text.chars().take(30).collect();
+    if text.chars().nth(30).is_some() {
+        short.push('…');
+    }
+    short
 }
 
 /// Beijing time, which is what every reader of the export means by a time.

@@ -197,7 +197,11 @@ words! {
     TaskTitle => "任务名称", "Task title";
     NewTaskPlaceholder => "分解任务：输入任务名称", "Break the item down: task title";
     Due => "截止日期", "Due date";
-    MissedHint => "截止日期已过：截止日期和承担单位由综合办调整，未按期完成的任务也只能由综合办归档。如需更多时间，请提出延期申请。", "The due date has passed: the reform office now sets the date and the owner, and only it can archive a task not done on time. To get more time, ask for a postponement.";
+    MissedHint => "截止日期已过：截止日期和承担单位由综合办调整，未按期完成的任务也只能由综合办归档。", "The due date has passed: the reform office now sets the date and the owner, and only it can archive a task not done on time.";
+    ThisIsYou => "本人", "You";
+    MissedAsk => "如需更多时间，请提出延期申请。", "To get more time, ask for a postponement.";
+    ViewOnly => "只能查看：该任务由", "View only: ";
+    ViewOnlyEnd => "承担。", " works this task.";
     Postponing => "延期申请中", "Postponement requested";
     PostponingOvertaken => "延期申请已失效", "Postponement request lapsed";
     AddTask => "添加任务", "Add task";
@@ -220,7 +224,7 @@ words! {
     ConfirmArchive => "确定归档此任务？归档后可在历史中恢复。", "Archive this task? It can be restored.";
     Close => "关闭", "Close";
     OverallProgress => "总体进度", "Overall progress";
-    Leader => "领导视图", "Overview";
+    Leader => "总览", "Overview";
     OverdueCount => "逾期", "Overdue";
     UnitBoard => "单位看板", "Unit board";
     ShowArchived => "已归档", "Archived";
@@ -319,15 +323,12 @@ pub fn date(d: chrono::NaiveDate, lang: Lang) -> String {
 
 pub use shared::board::month_abbr;
 
-/// A timestamp (ms) as 2014年3月31日 14:05 in Chinese, in Beijing time (`shared::op::local_time`).
+/// A timestamp (ms) as 2014年3月31日 14:05 in Chinese, 31 Mar 2014 14:05 in English (the date
+/// as `date` writes it), in Beijing time (`shared::op::local_time`).
 pub fn datetime(ms: i64, lang: Lang) -> String {
-    use chrono::{Datelike, Timelike};
+    use chrono::Timelike;
     let t = shared::op::local_time(shared::entity::Millis(ms));
-    let (y, mo, da, h, mi) = (t.year(), t.month(), t.day(), t.hour(), t.minute());
-    match lang {
-        Lang::Zh => format!("{y}年{mo}月{da}日 {h:02}:{mi:02}"),
-        Lang::En => format!("{y}-{mo:02}-{da:02} {h:02}:{mi:02}"),
-    }
+    format!("{} {:02}:{:02}", date(t.date(), lang), t.hour(), t.minute())
 }
 
 /// An audit action (a mutation name or a security event) in words: the names are `shared`'s,

@@ -93,6 +93,9 @@ pub struct Score {
     pub adjustment: i32,
     /// The score.
     pub total: f64,
+    /// Its place: units with the same score share one (并列), the next counts them all
+    /// (100, 100, 90 are 1st, 1st, 3rd).
+    pub rank: usize,
 }
 
 /// Scores of every unit with something to answer for (it leads an item or owes a task with a
@@ -205,12 +208,17 @@ pub fn assess(state: &State, as_of: NaiveDate) -> Vec<Score> {
                 penalty,
                 adjustment,
                 total: round1(total),
+                rank: 0,
             }
         })
         .collect();
     crate::sorting::sort_by(&mut scores, |a, b| {
         b.total.total_cmp(&a.total).then(a.name.cmp(&b.name))
     });
+    let totals: Vec<f64> = scores.iter().map(|s| s.total).collect();
+    for s in &mut scores {
+        s.rank = 1 + totals.iter().filter(|t| **t > s.total).count();
+    }
     scores
 }
 

@@ -323,10 +323,9 @@ pub fn ledger(state: &State, as_of: NaiveDate) -> Vec<Sheet> {
 pub fn assessment_sheet(state: &State, as_of: NaiveDate) -> Sheet {
     let mut rows: Vec<Vec<Cell>> = assess(state, as_of)
         .into_iter()
-        .enumerate()
-        .map(|(n, s)| {
+        .map(|s| {
             vec![
-                count(n + 1),
+                count(s.rank),
                 s.name.into(),
                 count(s.submissions_on_time),
                 count(s.submissions_due),

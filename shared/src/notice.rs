@@ -500,7 +500,13 @@ pub fn inbox(state: &State, actor: &Actor) -> Vec<Notice> {
             n.read |= b.read_by.contains(&unit);
         }
     }
-    crate::sorting::sort_by(&mut out, |a, b| b.at.cmp(&a.at).then(a.key.cmp(&b.key)));
+    // Newest first; what happened at the same moment (the daily reminders) in the plan's order.
+    let number = |n: &Notice| n.item.and_then(|i| state.item(i)).map_or(0, |i| i.number);
+    crate::sorting::sort_by(&mut out, |a, b| {
+        b.at.cmp(&a.at)
+            .then(number(a).cmp(&number(b)))
+            .then(a.key.cmp(&b.key))
+    });
     out
 }
 

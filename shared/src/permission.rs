@@ -92,6 +92,12 @@ const ONLY_SUPERVISORS_EVALUATE: Msg = Msg::new(
     "Only the People's Congress and the CPPCC can evaluate",
 );
 
+/// Said when anyone but a leader writes an instruction.
+const ONLY_LEADERS_INSTRUCT: Msg = Msg::new(
+    "只有区领导可以作出批示",
+    "Only district leaders can write instructions",
+);
+
 /// The matrix. `item` is the item the action is on.
 pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denied> {
     // The People's Congress and the CPPCC evaluate in their own name; nobody else may.
@@ -100,6 +106,14 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             Ok(())
         } else {
             Err(Denied(ONLY_SUPERVISORS_EVALUATE))
+        };
+    }
+    // So do the leaders write instructions (批示): one signed 综合办 would be no leader's.
+    if action == Action::Instruct {
+        return if actor.role == Role::Leader {
+            Ok(())
+        } else {
+            Err(Denied(ONLY_LEADERS_INSTRUCT))
         };
     }
     if actor.role == Role::Office {
@@ -169,16 +183,7 @@ pub fn check(actor: &Actor, item: &Item, action: Action<'_>) -> Result<(), Denie
             "只有综合办可以审核和督办",
             "Only the reform office can review and supervise",
         ))),
-        Action::Instruct => {
-            if actor.role == Role::Leader {
-                Ok(())
-            } else {
-                Err(Denied(Msg::new(
-                    "只有区领导可以作出批示",
-                    "Only district leaders can write instructions",
-                )))
-            }
-        }
+        Action::Instruct => Err(Denied(ONLY_LEADERS_INSTRUCT)),
         Action::Evaluate => Err(Denied(ONLY_SUPERVISORS_EVALUATE)),
     }
 }

@@ -117,7 +117,7 @@ impl Reason {
                 format!("{}{DUE_SOON_DAYS}天内到期", kinds_zh(kinds))
             }
             Reason::BehindSchedule { expected, actual } => {
-                format!("进度滞后（应达{expected}%，实际{actual}%）")
+                format!("进度偏慢（应达{expected}%，实际{actual}%）")
             }
         }
     }

@@ -1695,3 +1695,27 @@ fn each_body_counts_once_in_the_assessment_with_its_latest_evaluation() {
         .expect("assessed");
     assert_eq!(earlier.evaluation, Some(1.0));
 }
+
+#[test]
+fn units_with_the_same_score_share_their_place() {
+    let mut w = world();
+    let coop = w.coop.clone();
+    let mut second = w.state.item(w.item).cloned().expect("item 4");
+    second.id = item_id_for_number(5);
+    second.number = 5;
+    second.lead_units = vec![coop.unit];
+    second.cooperating_units = vec![];
+    w.state.put(Entity::Item(second));
+    let scores = assess(&w.state, day(3, 1));
+    let ranks: Vec<(f64, usize)> = scores.iter().map(|s| (s.total, s.rank)).collect();
+    assert_eq!(ranks, [(100.0, 1), (100.0, 1)], "nothing due yet: a tie");
+    // Item 4's lead unit sends its work plan on time, item 5's does not: 1st and 2nd.
+    let lead = w.lead.clone();
+    w.draft(&lead, SubmissionKind::WorkPlan, at(3, 20))
+        .expect("draft");
+    w.submit(SubmissionKind::WorkPlan, at(3, 28))
+        .expect("submit");
+    let scores = assess(&w.state, day(4, 2));
+    let ranks: Vec<(UnitId, usize)> = scores.iter().map(|s| (s.unit, s.rank)).collect();
+    assert_eq!(ranks, [(lead.unit, 1), (coop.unit, 2)], "{scores:?}");
+}

@@ -62,7 +62,7 @@ async fn click(browser: &Browser, locator: Locator<'_>) -> anyhow::Result<()> {
 
 /// The office's navigation, in order.
 const OFFICE_NAV: [&str; 7] = [
-    "领导视图",
+    "总览",
     "改革计划",
     "单位",
     "督查",
@@ -239,7 +239,7 @@ async fn accounts_flow(size: (u32, u32), mobile: bool, name: &str) -> anyhow::Re
     // A unit's staff: their own tasks, not the office's screens.
     nav_reads(
         &user,
-        &["领导视图", "改革计划", "我的任务", "单位", "通报"],
+        &["总览", "改革计划", "我的任务", "单位", "通报"],
         "a unit",
     )
     .await?;
@@ -383,7 +383,7 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
     phone.wait_for_text("开展集体股份合作公司试点改革").await?;
     nav_reads(
         &phone,
-        &["领导视图", "改革计划", "单位", "督查", "通报"],
+        &["总览", "改革计划", "单位", "督查", "通报"],
         "the leader",
     )
     .await?;
@@ -397,7 +397,7 @@ async fn leader_signs_in_on_a_phone() -> anyhow::Result<()> {
     phone.wait_for_text("只有综合办可以使用此页面").await?;
     phone.client.goto(&format!("{}/my", server.url)).await?;
     phone.wait_for_text("您的账号没有自己的任务").await?;
-    phone.named("a", "领导视图：各项目红黄绿状态").await?;
+    phone.named("a", "总览：各项目红黄绿状态").await?;
     ensure!(
         phone.count("[data-active]").await? == 0,
         "an empty board is shown to the leader"

@@ -150,7 +150,7 @@ const MUTATIONS: &[(&str, Target, &str)] = &[
     ("raise_difficulty",      Target::Item,       "A   A    A    A    D     D    D    U    U"),
     ("coordinate_difficulty", Target::Item,       "A   D    D    D    D     D    D    U    U"),
     ("resolve_difficulty",    Target::Item,       "A   D    D    D    D     D    D    U    U"),
-    ("write_instruction",     Target::Item,       "A   D    D    D    D     A    D    U    U"),
+    ("write_instruction",     Target::Item,       "D   D    D    D    D     A    D    U    U"),
     ("respond_instruction",   Target::Item,       "A   A    D    D    D     D    D    U    U"),
     ("record_evaluation",     Target::Item,       "D   D    D    D    D     D    A    U    U"),
     ("publish_evaluation",    Target::Item,       "D   D    D    D    D     D    A    U    U"),

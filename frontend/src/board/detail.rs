@@ -219,6 +219,13 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                 <button type="button" class="icon close" aria-label=w(W::Close) on:click=move |_| close()>"✕"</button>
             </header>
             <div class="detail-grid">
+                // Whose it is, said once, rather than a form of greyed-out controls.
+                <Show when=move || !work()>
+                    <p class="wide note" role="note">{move || {
+                        let l = lang.get();
+                        format!("{}{}{}", W::ViewOnly.get(l), owner_name(), W::ViewOnlyEnd.get(l))
+                    }}</p>
+                </Show>
                 <label class="wide">{w(W::TaskTitle)}
                     <input name="title" prop:value=move || field(|t| t.title.clone()) disabled=move || !manage() maxlength=TASK_TITLE.max
                         on:change=move |ev| if !send(Mutation::SetTaskTitle { task: id, title: event_target_value(&ev), at: now() }) {
@@ -250,7 +257,11 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                         }/>
                 </label>
                 <Show when=move || manage() && !may_redate.get()>
-                    <p class="wide notice" role="note">{w(W::MissedHint)}</p>
+                    <p class="wide notice" role="note">{w(W::MissedHint)}
+                        // Asked already: the panel below shows the request waiting.
+                        {move || task.with(|t| t.as_ref().and_then(shared::postponement::pending).is_none())
+                            .then(|| view! { " "{w(W::MissedAsk)} })}
+                    </p>
                 </Show>
                 <label>{w(W::Column)}
                     <select name="column" disabled=move || !work() on:change=move |ev| {

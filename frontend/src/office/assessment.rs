@@ -47,9 +47,8 @@ pub fn AssessmentPage() -> impl IntoView {
             let scores = assess(s, d);
             let rows = scores
                 .into_iter()
-                .enumerate()
-                .filter(|(_, x)| sees_all || Some(x.unit) == my_unit)
-                .map(|(rank, x)| {
+                .filter(|x| sees_all || Some(x.unit) == my_unit)
+                .map(|x| {
                     let unit = x.unit;
                     let mut adjustments: Vec<_> = s.adjustments().filter(|a| a.unit == unit).cloned().collect();
                     shared::sorting::sort_by_key(&mut adjustments, |a| a.at);
@@ -71,7 +70,7 @@ pub fn AssessmentPage() -> impl IntoView {
                         <tr data-unit=x.name.clone()>
                             // A unit sees its own adjustments, not the others': a rank it
                             // worked out would be wrong, so only those who see all are ranked.
-                            <td data-label=tr("名次", "Rank")>{if sees_all { (rank + 1).to_string() } else { "—".to_string() }}</td>
+                            <td data-label=tr("名次", "Rank")>{if sees_all { x.rank.to_string() } else { "—".to_string() }}</td>
                             <th scope="row" data-label=tr("单位", "Unit")>{x.name.clone()}{adj_list}</th>
                             <td data-label=tr("按时报送", "Submissions on time")>{ratio(x.submissions_on_time, x.submissions_due)}</td>
                             <td data-label=tr("任务按时完成", "Tasks on time")>{ratio(x.tasks_on_time, x.tasks_due)}</td>

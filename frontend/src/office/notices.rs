@@ -156,8 +156,8 @@ pub fn NoticesPage() -> impl IntoView {
         <article class="office notices-page">
             <h1>{tr("通知", "Notifications")}
                 <span class="count" data-testid="notice-unread">{move || match lang.get() {
-                    Lang::Zh => format!("（{}条未读）", count.get()),
-                    Lang::En => format!(" ({} unread)", count.get()),
+                    Lang::Zh => format!("{}条未读", count.get()),
+                    Lang::En => format!("{} unread", count.get()),
                 }}</span>
             </h1>
             <p>

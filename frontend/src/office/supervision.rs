@@ -501,15 +501,19 @@ pub fn SupervisionPage() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="sup-diffs">{list}</ul> }.into_any()
             };
-            view! {
+            let instructions = view! {
                 <section aria-labelledby="sup-instructions-h">
                     <h2 id="sup-instructions-h">{tr("待答复的领导批示", "Instructions awaiting an answer")}</h2>
                     {instructions}
                 </section>
+            };
+            let reviews = view! {
                 <section aria-labelledby="sup-review-h">
                     <h2 id="sup-review-h">{tr("待审核的报送材料", "Work plans and reports to review")}</h2>
                     {reviews}
                 </section>
+            };
+            let items = view! {
                 <section aria-labelledby="sup-items-h">
                     <h2 id="sup-items-h">{tr("各项改革状态", "Items")}</h2>
                     <ul class="sup-items">{rows}</ul>
@@ -518,6 +522,8 @@ pub fn SupervisionPage() -> impl IntoView {
                     <h2 id="sup-units-h">{tr("单位逾期排名", "Units by overdue count")}</h2>
                     {units}
                 </section>
+            };
+            let rest = view! {
                 <section aria-labelledby="sup-diffs-h">
                     <h2 id="sup-diffs-h">{tr("未解决的困难和问题", "Open difficulties")}</h2>
                     {diffs}
@@ -526,8 +532,14 @@ pub fn SupervisionPage() -> impl IntoView {
                     <h2 id="sup-postpone-h">{tr("待审核的延期申请", "Postponements to answer")}</h2>
                     {postponements}
                 </section>
+            };
+            // The office opens this page for its own work (what waits on it) first; a leader,
+            // often on a phone, for how the items stand, with the office's queue after.
+            if office() {
+                view! { {instructions} {reviews} {items} {rest} }.into_any()
+            } else {
+                view! { {items} {instructions} {rest} {reviews} }.into_any()
             }
-            .into_any()
         })
     };
 

@@ -397,6 +397,7 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                 <strong>{user.display_name.clone()}</strong>
                 <small class="username">{user.username.clone()}</small>
                 <span class="tag">{move || role_name(user.role, lang.get())}</span>
+                {is_me.then(|| view! { <span class="tag">{t(W::ThisIsYou)}</span> })}
                 {disabled.then(|| view! { <span class="tag warn">{t(W::Disabled)}</span> })}
                 {user.must_change_password.then(|| view! { <span class="tag">{t(W::MustChange)}</span> })}
                 <div class="unit-name">{unit_name}</div>
@@ -405,9 +406,13 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                 <button type="button" aria-label={move || label(W::ResetPassword)}
                     aria-expanded=move || is_open(Panel::Reset).to_string()
                     on:click=move |_| open_panel(Panel::Reset)>{t(W::ResetPassword)}</button>
-                <button type="button" aria-label={move || label(W::ChangeRole)}
-                    aria-expanded=move || is_open(Panel::Role).to_string()
-                    on:click=move |_| open_panel(Panel::Role)>{t(W::ChangeRole)}</button>
+                // Not on one's own account: the server refuses the office's role or the account
+                // taken from the one signed in (someone else in the office can).
+                {(!is_me).then(|| view! {
+                    <button type="button" aria-label={move || label(W::ChangeRole)}
+                        aria-expanded=move || is_open(Panel::Role).to_string()
+                        on:click=move |_| open_panel(Panel::Role)>{t(W::ChangeRole)}</button>
+                })}
                 <button type="button" aria-label={move || label(W::Email)}
                     aria-expanded=move || is_open(Panel::Email).to_string()
                     on:click=move |_| open_panel(Panel::Email)>{t(W::Email)}</button>
@@ -416,9 +421,11 @@ fn UserRow(user: UserSummary, ctx: RowCtx) -> impl IntoView {
                         <button type="button" aria-label={move || label(W::Enable)}
                             on:click=move |_| enable(false)>{t(W::Enable)}</button>
                     }.into_any()
+                } else if is_me {
+                    ().into_any()
                 } else {
                     view! {
-                        <button type="button" class="danger" disabled=is_me
+                        <button type="button" class="danger"
                             aria-label={move || label(W::Disable)}
                             aria-expanded=move || is_open(Panel::Disable).to_string()
                             on:click=move |_| open_panel(Panel::Disable)>{t(W::Disable)}</button>

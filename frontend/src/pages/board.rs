@@ -75,7 +75,16 @@ pub fn UnitBoardPage() -> impl IntoView {
     let params = use_params_map();
     let unit =
         Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<UnitId>().ok())));
-    view! { {move || unit.get().map(|u| view! { <UnitBoard unit=u/> })} }
+    let sync = use_sync();
+    let known = move |u: UnitId| sync.view.with(|s| s.unit(u).is_some());
+    // A mistyped or stale address says so, as an item's does, instead of a blank page.
+    view! {
+        {move || match unit.get() {
+            Some(u) if known(u) => view! { <UnitBoard unit=u/> }.into_any(),
+            Some(_) if !sync.loaded.get() => view! { <p class="loading">{t(W::Loading)}</p> }.into_any(),
+            _ => view! { <p class="empty">{t(W::NotFound)}</p> }.into_any(),
+        }}
+    }
 }
 
 /// 我的任务: the signed-in user's unit board. Someone who owns no tasks (a bookmark, a typed
@@ -86,7 +95,7 @@ pub fn MyBoardPage() -> impl IntoView {
     move || {
         session.actor().map(|a| {
             if a.role.owns_tasks() {
-                view! { <UnitBoard unit=a.unit/> }.into_any()
+                view! { <UnitBoard unit=a.unit mine=true/> }.into_any()
             } else {
                 view! { <NoTasksOfYourOwn role=a.role/> }.into_any()
             }
@@ -105,12 +114,12 @@ fn NoTasksOfYourOwn(role: Role) -> impl IntoView {
         }
         .into_any(),
         Role::Leader => view! {
-            <li><A href="/overview">{tr("领导视图：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
+            <li><A href="/overview">{tr("总览：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
             <li><A href="/supervision">{tr("督查：逾期事项和待答复的批示", "Supervision: what is late, and instructions not yet answered")}</A></li>
         }
         .into_any(),
         Role::Supervisor => view! {
-            <li><A href="/overview">{tr("领导视图：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
+            <li><A href="/overview">{tr("总览：各项目红黄绿状态", "Overview: every item's red, amber or green")}</A></li>
             <li><A href="/inspections">{tr("视察：视察记录", "Inspections: the record of your visits")}</A></li>
         }
         .into_any(),
@@ -129,16 +138,18 @@ fn NoTasksOfYourOwn(role: Role) -> impl IntoView {
     }
 }
 
+/// A unit's board; `mine`: reached as 我的任务, and titled so.
 #[component]
-fn UnitBoard(unit: UnitId) -> impl IntoView {
+fn UnitBoard(unit: UnitId, #[prop(optional)] mine: bool) -> impl IntoView {
     let sync = use_sync();
     let name = move || {
         sync.view
             .with(|s| s.unit(unit).map(|u| u.name.clone()).unwrap_or_default())
     };
+    let what = if mine { W::MyTasks } else { W::UnitBoard };
     view! {
         <header class="board-head">
-            <h1>{name}" · "{t(W::UnitBoard)}</h1>
+            <h1>{t(what)}" · "{name}</h1>
         </header>
         {move || if sync.loaded.get() {
             view! { <Board scope=Scope::Unit(unit)/> }.into_any()

@@ -115,12 +115,17 @@ pub fn PasswordPage() -> impl IntoView {
             .view
             .with(|s| s.unit(me.unit).map(|u| u.name.clone()))
             .unwrap_or_default();
+        // Each name once: a leader's account is often named 区领导, in the unit 区领导, with
+        // the role 区领导.
+        let role = role_name(me.role, l);
+        let show_role = role != me.display_name && role != unit;
+        let show_unit = !unit.is_empty() && unit != me.display_name;
         Some(view! {
             <p class="account-who">
                 <strong class="account-name">{me.display_name}</strong>
                 <span class="account-username">{me.username}</span>
-                <span class="tag">{role_name(me.role, l)}</span>
-                {(!unit.is_empty()).then(|| view! { <span class="account-unit">{unit}</span> })}
+                {show_role.then(|| view! { <span class="tag">{role}</span> })}
+                {show_unit.then(|| view! { <span class="account-unit">{unit}</span> })}
             </p>
         })
     };

@@ -166,7 +166,7 @@ fn DifficultyRow(id: DifficultyId, item: ItemId) -> impl IntoView {
             let assigned: Vec<String> = d.assigned.iter().map(|u| unit_name(s, *u)).collect();
             let stale = d.resolved_at.is_none() && d.age_days(today()) > shared::difficulty::STALE_DAYS;
             let age = match d.resolved_at {
-                Some(at) => pick(l, format!("{} 解决", i18n::datetime(at.0, l)), format!("resolved {}", i18n::datetime(at.0, l))),
+                Some(at) => pick(l, format!("于{}解决", i18n::date(shared::op::local_time(at).date(), l)), format!("resolved {}", i18n::date(shared::op::local_time(at).date(), l))),
                 None => {
                     let n = d.age_days(today());
                     pick(l, format!("已{n}天"), format!("open {}", counted(n, "day")))
