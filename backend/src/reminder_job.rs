@@ -193,6 +193,13 @@ pub async fn run_once(
 ) -> anyhow::Result<Report> {
     let actor = system_actor(db).await?;
     let state = entity_store::load_all(&db.pool).await?;
+    // A plan long over is history: its missed deadlines are not chased years later.
+    if shared::calendar::closed_by(&state, today) {
+        return Ok(Report {
+            created: 0,
+            existing: 0,
+        });
+    }
     // Sent now; for a past date (a re-run, or a test on the 2014 plan) as at the end of that day,
     // so the reminder sits where it belongs in "the plan as it stood then".
     let at = Millis(now_millis().min(shared::op::end_of_day(today).0));

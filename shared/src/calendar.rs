@@ -54,6 +54,28 @@ pub fn calendar(state: &State) -> Option<Calendar> {
     })
 }
 
+/// Days after its last deadline at which a plan's record closes: late reports and tasks still
+/// come in for a while after the annual report's date; long after it, the plan is history.
+pub const CLOSES_AFTER_DAYS: i64 = 90;
+
+/// The last day the plan asks anything of anyone: the annual report's date or the latest due
+/// date of a live task, whichever is later. None when the plan's year is unknown.
+pub fn last_deadline(state: &State) -> Option<NaiveDate> {
+    let annual = calendar(state).map(|c| c.annual);
+    let tasks = state
+        .tasks()
+        .filter(|t| !t.archived)
+        .filter_map(|t| t.due)
+        .max();
+    annual.into_iter().chain(tasks).max()
+}
+
+/// Whether the plan is over by `day` (`CLOSES_AFTER_DAYS` past its last deadline): nobody is
+/// chased any more (the daily reminders stop), and the screens offer it as it ended.
+pub fn closed_by(state: &State, day: NaiveDate) -> bool {
+    last_deadline(state).is_some_and(|end| day > end + chrono::Duration::days(CLOSES_AFTER_DAYS))
+}
+
 /// The first day the plan runs: its issue date, else 1 January of its year.
 pub fn plan_start(state: &State) -> Option<NaiveDate> {
     let plan = state.plan()?;

@@ -83,9 +83,12 @@ pub fn AsOfControl() -> impl IntoView {
             .filter_map(|(m, d)| NaiveDate::from_ymd_opt(year, m, d))
             .map(|d| {
                 let set = set2.clone();
-                let label = match l {
-                    Lang::Zh => format!("{}月{}日", d.month(), d.day()),
-                    Lang::En => format!("{} {}", d.day(), crate::i18n::month_abbr(d)),
+                // The year said when it is not this one (a past plan's dates).
+                let label = match (l, d.year() == today().year()) {
+                    (Lang::Zh, true) => format!("{}月{}日", d.month(), d.day()),
+                    (Lang::Zh, false) => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+                    (Lang::En, true) => format!("{} {}", d.day(), crate::i18n::month_abbr(d)),
+                    (Lang::En, false) => crate::i18n::date(d, Lang::En),
                 };
                 let current = move || as_of.get() == d;
                 view! {
@@ -96,6 +99,7 @@ pub fn AsOfControl() -> impl IntoView {
             .collect_view()
     };
     let set3 = set.clone();
+    let set4 = set.clone();
     view! {
         <div class="as-of-bar" role="group" aria-label=tr("查看日期", "As-of date")>
             <label>
@@ -113,6 +117,31 @@ pub fn AsOfControl() -> impl IntoView {
             </span>
             <span class="as-of-text" aria-live="polite">{move || crate::i18n::date(as_of.get(), lang.get())}</span>
         </div>
+        // A plan long over, seen as of today, counts its misses in years: say so, and offer it
+        // as it ended (its last deadline).
+        {move || {
+            let today = today();
+            let end = sync.view.with(|s| {
+                shared::calendar::closed_by(s, today)
+                    .then(|| shared::calendar::last_deadline(s))
+                    .flatten()
+            })?;
+            (as_of.get() > end).then(|| {
+                let set = set4.clone();
+                let l = lang.get();
+                let said = match l {
+                    Lang::Zh => format!("本计划的最后期限是{}，已经结束；按今天查看，逾期天数从那时一直累计至今。", crate::i18n::date(end, l)),
+                    Lang::En => format!("This plan's last deadline was {}: it is over, and seen as of today its misses count the days ever since.", crate::i18n::date(end, l)),
+                };
+                view! {
+                    <p class="note plan-closed" role="note">{said}" "
+                        <button type="button" class="link" on:click=move |_| set(Some(end))>
+                            {tr("按结束时查看", "See it as it ended")}
+                        </button>
+                    </p>
+                }
+            })
+        }}
     }
 }
 
