@@ -99,11 +99,12 @@ fn unsent_warning(n: usize, l: Lang) -> String {
     }
 }
 
-/// "3 项待同步" / "3 changes waiting", "1 change waiting": the sync badge's count.
+/// "3 项待同步" / "3 to sync": the sync badge's count.
 fn waiting_words(n: usize, l: Lang) -> String {
     match l {
         Lang::Zh => format!("{n} 项待同步"),
-        Lang::En => format!("{} waiting", shared::message::counted(n, "change")),
+        // Short: beside the app's name on a phone's header.
+        Lang::En => format!("{n} to sync"),
     }
 }
 

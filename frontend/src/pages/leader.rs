@@ -68,8 +68,9 @@ pub fn OverviewPage() -> impl IntoView {
                                     <span class="title">{title}</span>
                                     <span class="pct">{status.progress}"%"</span>
                                     <span class="late" class:zero=status.overdue == 0>{W::OverdueCount.get(l)}" "{status.overdue}</span>
+                                    // Why, inside the item's card: below it, it read as the next one's.
+                                    {(!reasons.is_empty()).then(|| view! { <span class="reasons">{reasons}</span> })}
                                 </A>
-                                {(!reasons.is_empty()).then(|| view! { <p class="reasons">{reasons}</p> })}
                             </li>
                         }
                     }).collect_view()}
