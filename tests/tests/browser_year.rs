@@ -350,10 +350,14 @@ async fn a_year_of_the_seed_plan() -> anyhow::Result<()> {
     let detail = lead.detail().await?;
     lead.wait_for_text("截止日期已过：截止日期和承担单位由综合办调整")
         .await?;
-    let due = detail.find(Locator::Css("input[name=due]")).await?;
+    let due = detail
+        .find(Locator::Css("output[name=due]"))
+        .await?
+        .text()
+        .await?;
     ensure!(
-        due.attr("disabled").await?.is_some(),
-        "a missed date can't be edited by the unit"
+        lead.count("aside[role=dialog] input[name=due]").await? == 0 && due.contains("2014年"),
+        "a missed date can't be edited by the unit, and reads as a date: {due}"
     );
     ensure!(
         lead.count("aside[role=dialog] select[name=owner]").await? == 0

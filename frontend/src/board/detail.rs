@@ -248,13 +248,23 @@ pub fn Detail(id: TaskId) -> impl IntoView {
                     </Show>
                 </label>
                 <label>{w(W::Due)}
-                    <input type="date" name="due" disabled=move || !may_redate.get() min=min_due prop:value=due_value
-                        on:change=move |ev| {
-                            // A refused date goes back to the one the task has: the picker must not show a date that was not set.
-                            if !send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() }) {
-                                event_target::<web_sys::HtmlInputElement>(&ev).set_value(&due_value());
-                            }
-                        }/>
+                    // A date that can't be changed here is text, as dates are written elsewhere
+                    // (2014年9月30日), not a greyed picker in the browser's own format.
+                    <Show when=move || may_redate.get() fallback=move || view! {
+                        <output name="due">{move || {
+                            let l = lang.get();
+                            task.with(|t| t.as_ref().and_then(|t| t.due))
+                                .map_or_else(|| W::None.get(l).to_string(), |d| crate::i18n::date(d, l))
+                        }}</output>
+                    }>
+                        <input type="date" name="due" min=min_due prop:value=due_value
+                            on:change=move |ev| {
+                                // A refused date goes back to the one the task has: the picker must not show a date that was not set.
+                                if !send(Mutation::SetTaskDue { task: id, due: event_target_value(&ev).parse().ok(), at: now() }) {
+                                    event_target::<web_sys::HtmlInputElement>(&ev).set_value(&due_value());
+                                }
+                            }/>
+                    </Show>
                 </label>
                 <Show when=move || manage() && !may_redate.get()>
                     <p class="wide notice" role="note">{w(W::MissedHint)}
