@@ -753,6 +753,9 @@ async fn sql_injection_in_every_string_parameter_is_inert(store: Store) -> anyho
     let audit_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit")
         .fetch_one(&fx.db.pool)
         .await?;
+    let audit_ids_before: Vec<String> = sqlx::query_scalar("SELECT id FROM audit")
+        .fetch_all(&fx.db.pool)
+        .await?;
     let enc = |s: &str| {
         s.bytes()
             .map(|b| {
@@ -869,6 +872,19 @@ async fn sql_injection_in_every_string_parameter_is_inert(store: Store) -> anyho
         "the users table changed: {users_before} → {users_after}"
     );
     ensure!(audit_after > audit_before, "the audit trail only grows");
+    // Grows, and keeps every row it had: a DELETE followed by new rows would also have grown.
+    let audit_ids_after: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT id FROM audit")
+            .fetch_all(&fx.db.pool)
+            .await?
+            .into_iter()
+            .collect();
+    ensure!(
+        audit_ids_before
+            .iter()
+            .all(|id| audit_ids_after.contains(id)),
+        "audit rows went missing"
+    );
     let roles: Vec<(String,)> = sqlx::query_as("SELECT role FROM users WHERE username = 'unit01'")
         .fetch_all(&fx.db.pool)
         .await?;
