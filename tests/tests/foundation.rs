@@ -194,8 +194,25 @@ fn parse_plan_rejects_junk_with_a_line_number() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[test]
-fn import_plan_is_idempotent() -> anyhow::Result<()> {
+/// Every stored entity row (id, version, content) of the SQLite database in `dir`.
+async fn stored_rows(dir: &std::path::Path) -> anyhow::Result<Vec<(String, i64, String)>> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "sqlite://{}?mode=ro",
+            dir.join("reformboard.db").display()
+        ))
+        .await?;
+    let rows = sqlx::query_as("SELECT id, version, data FROM entity ORDER BY id")
+        .fetch_all(&pool)
+        .await?;
+    pool.close().await;
+    Ok(rows)
+}
+
+#[tokio::test]
+async fn import_plan_is_idempotent() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let import = |file: &std::path::Path| -> anyhow::Result<String> {
         let out = Command::new(binary())
@@ -217,8 +234,14 @@ fn import_plan_is_idempotent() -> anyhow::Result<()> {
         first.contains("新建 42"),
         "14 items + 27 units + the plan: {first}"
     );
+    let stored = stored_rows(dir.path()).await?;
     let second = import(std::path::Path::new(SEED))?;
     assert!(second.contains("新建 0，更新 0，未变 42"), "{second}");
+    // Nothing written: not a row, not a version (every browser would pull again).
+    assert!(
+        stored_rows(dir.path()).await? == stored,
+        "the same file wrote rows"
+    );
 
     // An edited document updates the item in place instead of adding a new one.
     let edited = dir.path().join("edited.txt");
@@ -227,6 +250,15 @@ fn import_plan_is_idempotent() -> anyhow::Result<()> {
     std::fs::write(&edited, text)?;
     let third = import(&edited)?;
     assert!(third.contains("新建 0，更新 1"), "{third}");
+    let after = stored_rows(dir.path()).await?;
+    let changed: Vec<&(String, i64, String)> =
+        after.iter().filter(|row| !stored.contains(row)).collect();
+    assert!(
+        after.len() == stored.len()
+            && changed.len() == 1
+            && changed[0].2.contains("深化集体股份合作公司改革"),
+        "one item updated in place: {changed:?}"
+    );
 
     // An edition that swaps items 1 and 2 would move item 1's work under item 2's title and
     // units: refused, saying why, with nothing written.
