@@ -483,13 +483,42 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
-    browser.wait_for_text("In progress").await?;
+    let headings = |browser: &Browser| {
+        let client = browser.client.clone();
+        async move {
+            let v = client
+                .execute(
+                    "return [...document.querySelectorAll('.column-head')].map(h => h.textContent.replace(h.querySelector('.count')?.textContent ?? '', '').trim());",
+                    vec![],
+                )
+                .await?;
+            anyhow::Ok(serde_json::from_value::<Vec<String>>(v)?)
+        }
+    };
+    let columns_read = |want: [&'static str; 4]| {
+        let browser = &browser;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let got = headings(browser).await?;
+                if got.iter().map(String::as_str).collect::<Vec<_>>() == want {
+                    return anyhow::Ok(());
+                }
+                anyhow::ensure!(
+                    std::time::Instant::now() < deadline,
+                    "column headings {got:?}, want {want:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    columns_read(["Not started", "In progress", "Awaiting acceptance", "Done"]).await?;
     browser
         .find(Locator::Css("button[aria-label='中文 Switch language']"))
         .await?
         .click()
         .await?;
-    browser.wait_for_text("推进中").await?;
+    columns_read(["未启动", "推进中", "待验收", "已完成"]).await?;
     browser.close().await?;
 
     // The cooperating unit finds the card on 我的任务, in item 4's swimlane, and has no
