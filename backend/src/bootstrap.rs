@@ -129,7 +129,7 @@ fn is_demo_username(name: &str) -> bool {
 /// The demo accounts of the plan's units are `unit01`, `unit02`, …
 const DEMO_UNIT_PREFIX: &str = "unit";
 /// … and of the street offices it does not name, `member01`, …
-const DEMO_MEMBER_PREFIX: &str = "member";
+pub(crate) const DEMO_MEMBER_PREFIX: &str = "member";
 
 /// The demo accounts: the office, a leader, 区人大, 区政协, one per unit of the plan (`unit01`,
 /// `unit02`, … in the order the plan names them) and one per street office of 各街道办 the plan

@@ -465,3 +465,22 @@ async fn a_built_in_unit_the_plan_names_stays_in_the_plan() -> anyhow::Result<()
     anyhow::ensure!(npc.to_string().contains("\"in_plan\":true"), "{npc}");
     Ok(())
 }
+
+/// The login page's demo accounts come in the order a visitor tries them: the office, the
+/// leader, the People's Congress and the CPPCC, the plan's units, the street offices last.
+#[tokio::test]
+async fn demo_accounts_are_listed_office_first() -> anyhow::Result<()> {
+    let server = Server::start(ServerOptions::default()).await?;
+    let accounts: Vec<shared::account::DemoAccount> =
+        server.client().get_json("/api/auth/demo-accounts").await?;
+    let names: Vec<&str> = accounts.iter().map(|a| a.username.as_str()).collect();
+    anyhow::ensure!(
+        names.starts_with(&["office", "leader", "cppcc", "npc", "unit01", "unit02"]),
+        "{names:?}"
+    );
+    anyhow::ensure!(
+        names.last().is_some_and(|n| n.starts_with("member")),
+        "{names:?}"
+    );
+    Ok(())
+}

@@ -364,7 +364,22 @@ pub(crate) async fn demo_accounts(
             })
         })
         .filter(|a| a.username != crate::bootstrap::ADMIN_USERNAME)
-        .collect();
+        .collect::<Vec<_>>();
+    // In the order a visitor would try them: the office, a leader, the People's Congress and
+    // the CPPCC, then the plan's units as the plan names them (unit01…), the street offices
+    // it does not name last.
+    let rank = |a: &DemoAccount| {
+        let role = match a.role {
+            Role::Office => 0,
+            Role::Leader => 1,
+            Role::Supervisor => 2,
+            Role::Unit => 3,
+        };
+        let member = a.username.starts_with(crate::bootstrap::DEMO_MEMBER_PREFIX);
+        (role, member)
+    };
+    let mut accounts = accounts;
+    accounts.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.username.cmp(&b.username)));
     Ok(ApiJson(accounts))
 }
 
