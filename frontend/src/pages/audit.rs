@@ -362,15 +362,23 @@ pub fn AuditPage() -> impl IntoView {
 
 /// One record: when, what, who, on what, and what changed.
 fn audit_row(r: AuditRecord, l: Lang) -> impl IntoView {
-    let who = r.user_name.clone().unwrap_or_else(|| {
-        if r.user_id.is_some() {
-            r.user_id.clone().unwrap_or_default()
-        } else if r.action == "login_failed" || r.action == "login_throttled" {
-            W::AnonymousVisitor.get(l).into()
-        } else {
-            W::System.get(l).into()
-        }
-    });
+    // "姓名（用户名）" as the server writes it; in English the login in ASCII brackets.
+    let who = r
+        .user_name
+        .clone()
+        .map(|n| match l {
+            Lang::Zh => n,
+            Lang::En => n.replace('（', " (").replace('）', ")"),
+        })
+        .unwrap_or_else(|| {
+            if r.user_id.is_some() {
+                r.user_id.clone().unwrap_or_default()
+            } else if r.action == "login_failed" || r.action == "login_throttled" {
+                W::AnonymousVisitor.get(l).into()
+            } else {
+                W::System.get(l).into()
+            }
+        });
     let sync = crate::sync::use_sync();
     // An id in a change, by name: a unit's name, an item's number.
     let name_of = |id: &str| {
