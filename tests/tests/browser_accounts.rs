@@ -795,10 +795,9 @@ async fn give_task(
 /// work is many thousands of rows, and the server answers at most 1,000 at once.
 #[tokio::test]
 async fn the_audit_view_reads_back_page_by_page() -> anyhow::Result<()> {
-    use e2e::sync_client::{Item4, push_request};
-    use shared::ids::{ClientGroupId, ClientId, CommentId};
+    use e2e::sync_client::Item4;
+    use shared::ids::{ClientGroupId, CommentId};
     use shared::mutation::Mutation;
-    use shared::sync::PendingMutation;
     let server = Server::start(ServerOptions {
         site: true,
         ..Default::default()
@@ -808,22 +807,17 @@ async fn the_audit_view_reads_back_page_by_page() -> anyhow::Result<()> {
     // Signed in first: its own sign-in is not a row the view could not have shown.
     let office_api = server.login("office").await?;
     // 250 comments: 250 rows of their own, beside the sign-ins.
-    let client = ClientId::new_v7();
-    let mutations = (1..=250)
-        .map(|n| PendingMutation {
-            client_id: client,
-            id: n,
-            mutation: Mutation::AddComment {
-                id: CommentId::new_v7(),
-                item: item.id,
-                task: None,
-                body: format!("第{n}条意见"),
-                at: shared::entity::Millis(0),
-            },
-        })
-        .collect();
-    lead.push_ok(&push_request(ClientGroupId::new_v7(), mutations))
-        .await?;
+    let mut tab = e2e::sync_client::Tab::new(ClientGroupId::new_v7());
+    for n in 1..=250 {
+        tab.add(Mutation::AddComment {
+            id: CommentId::new_v7(),
+            item: item.id,
+            task: None,
+            body: format!("第{n}条意见"),
+            at: shared::entity::Millis(0),
+        });
+    }
+    lead.push_ok(&tab.push_request()).await?;
 
     let office = Browser::start(DESKTOP, false).await?;
     office.login(&server.url, "office", DEMO_PASSWORD).await?;

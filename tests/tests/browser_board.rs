@@ -1113,11 +1113,10 @@ async fn two_processes_on_postgresql_show_each_others_changes_live() -> anyhow::
 /// blocked, due this month, one owner; each in the URL, and cleared again.
 #[tokio::test]
 async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
-    use e2e::sync_client::{Item4, push_request};
+    use e2e::sync_client::Item4;
     use shared::entity::Millis;
-    use shared::ids::{ClientGroupId, ClientId, TaskId};
+    use shared::ids::{ClientGroupId, TaskId};
     use shared::mutation::Mutation;
-    use shared::sync::PendingMutation;
     let server = Server::start(ServerOptions {
         site: true,
         ..Default::default()
@@ -1158,19 +1157,11 @@ async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
         reason: Some("等待批复".into()),
         at: Millis(0),
     });
-    let client = ClientId::new_v7();
-    let pending = mutations
-        .into_iter()
-        .zip(1..)
-        .map(|(mutation, id)| PendingMutation {
-            client_id: client,
-            id,
-            mutation,
-        })
-        .collect();
-    let res = office
-        .push_ok(&push_request(ClientGroupId::new_v7(), pending))
-        .await?;
+    let mut tab = e2e::sync_client::Tab::new(ClientGroupId::new_v7());
+    for m in mutations {
+        tab.add(m);
+    }
+    let res = office.push_ok(&tab.push_request()).await?;
     anyhow::ensure!(
         res.results
             .iter()

@@ -194,16 +194,21 @@ fn parse_plan_rejects_junk_with_a_line_number() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every stored entity row (id, version, content) of the SQLite database in `dir`.
-async fn stored_rows(dir: &std::path::Path) -> anyhow::Result<Vec<(String, i64, String)>> {
+/// The SQLite database of the data directory `dir`, read-only.
+async fn database_in(dir: &std::path::Path) -> anyhow::Result<sqlx::AnyPool> {
     sqlx::any::install_default_drivers();
-    let pool = sqlx::any::AnyPoolOptions::new()
+    Ok(sqlx::any::AnyPoolOptions::new()
         .max_connections(1)
         .connect(&format!(
             "sqlite://{}?mode=ro",
             dir.join("reformboard.db").display()
         ))
-        .await?;
+        .await?)
+}
+
+/// Every stored entity row (id, version, content) of the SQLite database in `dir`.
+async fn stored_rows(dir: &std::path::Path) -> anyhow::Result<Vec<(String, i64, String)>> {
+    let pool = database_in(dir).await?;
     let rows = sqlx::query_as("SELECT id, version, data FROM entity ORDER BY id")
         .fetch_all(&pool)
         .await?;
@@ -385,14 +390,7 @@ async fn create_user_from_the_command_line() -> anyhow::Result<()> {
     let said = String::from_utf8_lossy(&refused.stderr);
     anyhow::ensure!(said.contains("has the role supervisor"), "{said}");
 
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&format!(
-            "sqlite://{}?mode=ro",
-            dir.path().join("reformboard.db").display()
-        ))
-        .await?;
+    let pool = database_in(dir.path()).await?;
     let details: Vec<String> =
         sqlx::query_scalar("SELECT detail FROM audit WHERE action = 'user_created'")
             .fetch_all(&pool)
@@ -446,14 +444,7 @@ async fn a_built_in_unit_the_plan_names_stays_in_the_plan() -> anyhow::Result<()
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&format!(
-            "sqlite://{}?mode=ro",
-            dir.path().join("reformboard.db").display()
-        ))
-        .await?;
+    let pool = database_in(dir.path()).await?;
     let units: Vec<String> = sqlx::query_scalar("SELECT data FROM entity WHERE kind = 'unit'")
         .fetch_all(&pool)
         .await?;
