@@ -64,6 +64,25 @@ pub async fn lead_on_item4_board(
     Ok((server, browser))
 }
 
+/// Asks `check` every 100 ms until it says yes; after 20 s (a page that never got there), the
+/// error is `failed()`'s, which may look at the page once more to say what it shows instead.
+pub async fn poll<C, CF, F, FF>(mut check: C, failed: F) -> anyhow::Result<()>
+where
+    C: FnMut() -> CF,
+    CF: std::future::Future<Output = anyhow::Result<bool>>,
+    F: FnOnce() -> FF,
+    FF: std::future::Future<Output = anyhow::Error>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if check().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(failed().await)
+}
+
 /// Whether chromedriver and Chromium are installed (`cargo xtask test` installs them).
 pub fn available() -> bool {
     chromedriver().exists() && chromium().exists()

@@ -837,11 +837,11 @@ async fn the_audit_view_reads_back_page_by_page() -> anyhow::Result<()> {
         let Some(button) = more.first() else { break };
         office.scroll_to(button).await?;
         button.click().await?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while office.count("li.audit-row").await? == shown {
-            ensure!(std::time::Instant::now() < deadline, "a page never came");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        e2e::browser::poll(
+            || async { Ok(office.count("li.audit-row").await? != shown) },
+            || async { anyhow::anyhow!("a page never came") },
+        )
+        .await?;
         shown = office.count("li.audit-row").await?;
     }
     let all: Vec<Value> = office_api.get_json("/api/audit?limit=1000").await?;

@@ -4,7 +4,7 @@
 //! unit finds its card on 我的任务; filters live in the URL; the language switch renames columns.
 
 use anyhow::Context;
-use e2e::browser::{Browser, DESKTOP, PHONE, lead_on_item4_board, xpath_literal};
+use e2e::browser::{Browser, DESKTOP, PHONE, lead_on_item4_board, poll, xpath_literal};
 use e2e::{DEMO_PASSWORD, Server, ServerOptions, demo_username};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, TouchActions};
@@ -498,18 +498,16 @@ async fn lead_unit_works_the_board_on_desktop() -> anyhow::Result<()> {
     let columns_read = |want: [&'static str; 4]| {
         let browser = &browser;
         async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(20);
-            loop {
-                let got = headings(browser).await?;
-                if got.iter().map(String::as_str).collect::<Vec<_>>() == want {
-                    return anyhow::Ok(());
-                }
-                anyhow::ensure!(
-                    std::time::Instant::now() < deadline,
-                    "column headings {got:?}, want {want:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            poll(
+                || async { Ok(headings(browser).await? == want) },
+                || async {
+                    anyhow::anyhow!(
+                        "column headings {:?}, want {want:?}",
+                        headings(browser).await.ok()
+                    )
+                },
+            )
+            .await
         }
     };
     columns_read(["Not started", "In progress", "Awaiting acceptance", "Done"]).await?;
@@ -1238,19 +1236,20 @@ async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
             .await?
             .click()
             .await?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let url = browser.client.current_url().await?;
-            if url.as_str().contains(param) && shown(&browser).await? == want {
-                break;
-            }
-            anyhow::ensure!(
-                std::time::Instant::now() < deadline,
-                "{label}: shown {:?}, want {want:?} ({url})",
-                shown(&browser).await?
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        poll(
+            || async {
+                let url = browser.client.current_url().await?;
+                Ok(url.as_str().contains(param) && shown(&browser).await? == want)
+            },
+            || async {
+                let url = browser.client.current_url().await.ok();
+                anyhow::anyhow!(
+                    "{label}: shown {:?}, want {want:?} ({url:?})",
+                    shown(&browser).await.ok()
+                )
+            },
+        )
+        .await?;
         browser
             .find(Locator::XPath(&checkbox))
             .await?
@@ -1266,20 +1265,21 @@ async fn the_filters_show_what_they_say() -> anyhow::Result<()> {
         .select_by_label(COOP)
         .await?;
     let want = expected(&|t| t.owner == coop);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while shown(&browser).await? != want {
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "owner: shown {:?}, want {want:?}",
-            shown(&browser).await?
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        || async { Ok(shown(&browser).await? == want) },
+        || async {
+            anyhow::anyhow!(
+                "owner: shown {:?}, want {want:?}",
+                shown(&browser).await.ok()
+            )
+        },
+    )
+    .await?;
     browser.click_named("button", "清除筛选").await?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while shown(&browser).await? != all {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "cleared");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        || async { Ok(shown(&browser).await? == all) },
+        || async { anyhow::anyhow!("cleared") },
+    )
+    .await?;
     browser.close().await
 }
